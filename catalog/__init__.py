@@ -1,0 +1,60 @@
+"""The approval-item catalog of the Xuchang transport bureau (许昌市交通运输局)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+import config
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: settings, extensions, blueprints, error handlers, commands."""
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        instance_path=str(PROJECT_ROOT / "instance"),
+    )
+    configure(app, config_overrides or {})
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def configure(app: Flask, overrides: Mapping[str, Any]) -> None:
+    app.config.update(config.load(Path(app.instance_path), overrides))
+
+
+def register_extensions(app: Flask) -> None:
+    from catalog.extensions import db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+
+
+def register_blueprints(app: Flask) -> None:
+    from catalog.api.views import blueprint as api
+    from catalog.public.views import blueprint as public
+
+    app.register_blueprint(public)
+    app.register_blueprint(api, url_prefix="/api/v1")
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from catalog.errors import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from catalog.cli import commands
+
+    for command in commands:
+        app.cli.add_command(command)

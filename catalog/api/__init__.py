@@ -1,0 +1,1 @@
+"""The JSON API: every public page has a twin here."""

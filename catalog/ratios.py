@@ -1,0 +1,203 @@
+"""The ratio engine: the reform's figures and policy checks as pure functions over plain values.
+
+Definitions (../shared/DOMAIN.md), over the handling items in scope (published handling items of
+published items of the reported types):
+
+- no-visit share     = handling items with 0 visits / all handling items
+- instant share      = handling items of case type instant / all handling items
+- at-most-one-visit  = handling items with visits <= 1 / all handling items
+- online-capable     = handling items with online depth >= 2 / all handling items
+- fully online       = handling items with online depth >= 5 / all handling items
+- compression        = (sum statutory - sum promised) / sum statutory, over the handling items
+                       that have a statutory limit; instant items count with promised = 0.
+                       A ratio of sums, not a mean of per-item ratios.
+
+Percentages are exact: the fraction is rounded half up to two decimals (90.95, never 90.94999).
+This module imports nothing from Flask or the database; catalog.figures computes the same
+numbers in SQL, and the tests hold the two to each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from fractions import Fraction
+from math import floor
+
+from catalog.enums import REPORTED_TYPES, CaseType, ItemType
+
+# Policy thresholds from the reform (DOMAIN.md).
+MAX_PROMISED_DAYS = 10
+MIN_ITEM_COMPRESSION = Fraction(3, 4)
+ONLINE_CAPABLE_DEPTH = 2
+FULLY_ONLINE_DEPTH = 5
+
+_HUNDREDTH = Decimal("0.01")
+
+
+def percent(numerator: int, denominator: int) -> Decimal | None:
+    """numerator / denominator as a percentage rounded half up to 2 places; None for 0/0."""
+    if denominator == 0:
+        return None
+    exact = Fraction(numerator * 100, denominator)
+    sign = -1 if exact < 0 else 1
+    hundredths = floor(abs(exact) * 100 + Fraction(1, 2))
+    return (Decimal(sign * hundredths) / 100).quantize(_HUNDREDTH)
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """A share that keeps its numerator and denominator, so every percent can be traced."""
+
+    numerator: int
+    denominator: int
+
+    @property
+    def percent(self) -> Decimal | None:
+        return percent(self.numerator, self.denominator)
+
+
+@dataclass(frozen=True)
+class HandlingFacts:
+    """The plain values of one handling item that the ratios and policy checks read."""
+
+    code: str
+    case_type: CaseType
+    statutory_days: int | None
+    promised_days: int
+    visits: int
+    has_visit_reason: bool
+    online_depth: int
+
+    @property
+    def effective_promised_days(self) -> int:
+        """Promised days as the compression counts them: instant items count 0."""
+        return 0 if self.case_type == CaseType.instant else self.promised_days
+
+
+@dataclass(frozen=True)
+class CatalogFigures:
+    """The counts behind every reform ratio."""
+
+    items_by_type: Mapping[ItemType, int]
+    handling_items: int
+    instant: int
+    no_visit: int
+    at_most_one_visit: int
+    online_capable: int
+    fully_online: int
+    limited_handling_items: int  # handling items with a statutory limit
+    statutory_days: int  # sum over those
+    promised_days: int  # sum of effective promised days over those
+
+    @property
+    def items_total(self) -> int:
+        return sum(self.items_by_type.values())
+
+    @property
+    def is_empty(self) -> bool:
+        return self.items_total == 0 and self.handling_items == 0
+
+    @property
+    def no_visit_share(self) -> Ratio:
+        return Ratio(self.no_visit, self.handling_items)
+
+    @property
+    def instant_share(self) -> Ratio:
+        return Ratio(self.instant, self.handling_items)
+
+    @property
+    def at_most_one_visit_share(self) -> Ratio:
+        return Ratio(self.at_most_one_visit, self.handling_items)
+
+    @property
+    def online_capable_share(self) -> Ratio:
+        return Ratio(self.online_capable, self.handling_items)
+
+    @property
+    def fully_online_share(self) -> Ratio:
+        return Ratio(self.fully_online, self.handling_items)
+
+    @property
+    def compression(self) -> Ratio:
+        return Ratio(self.statutory_days - self.promised_days, self.statutory_days)
+
+
+def figures_from_facts(
+    item_types: Iterable[ItemType], handling_items: Iterable[HandlingFacts]
+) -> CatalogFigures:
+    """The reference computation: item types of the items in scope, and their handling items."""
+    by_type = dict.fromkeys(REPORTED_TYPES, 0)
+    for item_type in item_types:
+        if item_type in by_type:
+            by_type[ItemType(item_type)] += 1
+    facts = list(handling_items)
+    limited = [fact for fact in facts if fact.statutory_days is not None]
+    return CatalogFigures(
+        items_by_type=by_type,
+        handling_items=len(facts),
+        instant=sum(fact.case_type == CaseType.instant for fact in facts),
+        no_visit=sum(fact.visits == 0 for fact in facts),
+        at_most_one_visit=sum(fact.visits <= 1 for fact in facts),
+        online_capable=sum(fact.online_depth >= ONLINE_CAPABLE_DEPTH for fact in facts),
+        fully_online=sum(fact.online_depth >= FULLY_ONLINE_DEPTH for fact in facts),
+        limited_handling_items=len(limited),
+        statutory_days=sum(fact.statutory_days or 0 for fact in limited),
+        promised_days=sum(fact.effective_promised_days for fact in limited),
+    )
+
+
+class PolicyRule(StrEnum):
+    """Reform rules a handling item may break; staff see them as warnings, reports list them."""
+
+    promised_over_limit = "promised_over_limit"
+    compression_below_minimum = "compression_below_minimum"
+    visit_without_reason = "visit_without_reason"
+    instant_with_promised_days = "instant_with_promised_days"
+
+    @property
+    def label(self) -> str:
+        return _RULE_LABELS[self]
+
+
+_RULE_LABELS = {
+    PolicyRule.promised_over_limit: f"承诺时限超过{MAX_PROMISED_DAYS}个工作日",
+    PolicyRule.compression_below_minimum: "时限压缩比低于75%",
+    PolicyRule.visit_without_reason: "需到现场但未说明原因",
+    PolicyRule.instant_with_promised_days: "即办件的承诺时限不为0",
+}
+
+
+def item_compression(fact: HandlingFacts) -> Ratio | None:
+    """(statutory - promised) / statutory of one handling item; None without a positive limit."""
+    if not fact.statutory_days:
+        return None
+    return Ratio(fact.statutory_days - fact.effective_promised_days, fact.statutory_days)
+
+
+def broken_rules(fact: HandlingFacts) -> list[PolicyRule]:
+    """The policy rules one handling item breaks, in rule order."""
+    broken = []
+    if fact.promised_days > MAX_PROMISED_DAYS:
+        broken.append(PolicyRule.promised_over_limit)
+    compression = item_compression(fact)
+    if compression is not None and (
+        Fraction(compression.numerator, compression.denominator) < MIN_ITEM_COMPRESSION
+    ):
+        broken.append(PolicyRule.compression_below_minimum)
+    if fact.visits > 0 and not fact.has_visit_reason:
+        broken.append(PolicyRule.visit_without_reason)
+    if fact.case_type == CaseType.instant and fact.promised_days > 0:
+        broken.append(PolicyRule.instant_with_promised_days)
+    return broken
+
+
+def policy_exceptions(facts: Iterable[HandlingFacts]) -> dict[PolicyRule, list[str]]:
+    """For every rule, the codes of the handling items that break it (sorted)."""
+    exceptions: dict[PolicyRule, list[str]] = {rule: [] for rule in PolicyRule}
+    for fact in facts:
+        for rule in broken_rules(fact):
+            exceptions[rule].append(fact.code)
+    return {rule: sorted(codes) for rule, codes in exceptions.items()}

@@ -1,0 +1,108 @@
+"""The reform report document: the figures as the JSON the CLI, API and pages share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from catalog import figures as catalog_figures
+from catalog.enums import REPORTED_TYPES
+from catalog.ratios import CatalogFigures, PolicyRule, Ratio
+
+# (key in the document, Chinese name, attribute of CatalogFigures), in report order.
+SHARES: tuple[tuple[str, str, str], ...] = (
+    ("no_visit", "不见面审批占比", "no_visit_share"),
+    ("instant", "即办件占比", "instant_share"),
+    ("at_most_one_visit", "最多跑一次占比", "at_most_one_visit_share"),
+    ("online_capable", "网上可办占比", "online_capable_share"),
+    ("fully_online", "全程网办占比", "fully_online_share"),
+)
+
+DEFINITIONS = {
+    "no_visit": "到办事现场次数为0的业务办理项 / 全部业务办理项",
+    "instant": "即办件业务办理项 / 全部业务办理项",
+    "at_most_one_visit": "到办事现场次数不超过1次的业务办理项 / 全部业务办理项",
+    "online_capable": "网上办理深度达到二级（收件）及以上的业务办理项 / 全部业务办理项",
+    "fully_online": "网上办理深度达到五级（办理）及以上的业务办理项 / 全部业务办理项",
+    "compression": "（法定时限之和 − 承诺时限之和）/ 法定时限之和，"
+    "仅计有法定时限的业务办理项，即办件承诺时限按0计",
+}
+
+
+def _percent(ratio: Ratio) -> float | None:
+    value = ratio.percent
+    return None if value is None else float(value)
+
+
+def _share(ratio: Ratio) -> dict[str, Any]:
+    return {"count": ratio.numerator, "total": ratio.denominator, "percent": _percent(ratio)}
+
+
+def report_document(
+    figures: CatalogFigures, exceptions: dict[PolicyRule, list[str]]
+) -> dict[str, Any]:
+    """The report as plain JSON-ready data; percentages are exact two-decimal values."""
+    document: dict[str, Any] = {
+        "items": {
+            "total": figures.items_total,
+            "by_type": {item_type.value: figures.items_by_type[item_type]
+                        for item_type in REPORTED_TYPES},
+        },
+        "handling_items": {
+            "total": figures.handling_items,
+            "with_statutory_limit": figures.limited_handling_items,
+        },
+    }
+    for key, _label, attribute in SHARES:
+        document[key] = _share(getattr(figures, attribute))
+    document["compression"] = {
+        "statutory_days": figures.statutory_days,
+        "promised_days": figures.promised_days,
+        "handling_items": figures.limited_handling_items,
+        "percent": _percent(figures.compression),
+    }
+    document["policy_exceptions"] = {
+        rule.value: {"count": len(codes), "handling_items": codes}
+        for rule, codes in exceptions.items()
+    }
+    return document
+
+
+def current_report() -> tuple[CatalogFigures, dict[str, Any]]:
+    """The figures of the published catalog and their report document."""
+    figures = catalog_figures.catalog_figures()
+    return figures, report_document(figures, catalog_figures.policy_exceptions())
+
+
+def _format_percent(value: float | None) -> str:
+    return "—（无数据）" if value is None else f"{value:.2f}%"
+
+
+def render_text(document: dict[str, Any]) -> str:
+    """The report as plain text for a terminal."""
+    from catalog.enums import ItemType
+
+    by_type = document["items"]["by_type"]
+    lines = [
+        "许昌市交通运输局 审批事项改革指标",
+        f"审批事项：{document['items']['total']} 项（"
+        + "，".join(f"{ItemType(key).label} {count}" for key, count in by_type.items())
+        + "）",
+        f"业务办理项：{document['handling_items']['total']} 项",
+    ]
+    for key, label, _attribute in SHARES:
+        share = document[key]
+        lines.append(
+            f"{label}：{share['count']} / {share['total']} = {_format_percent(share['percent'])}"
+        )
+    compression = document["compression"]
+    lines.append(
+        f"时限压缩比：（{compression['statutory_days']} − {compression['promised_days']}）"
+        f" / {compression['statutory_days']} = {_format_percent(compression['percent'])}"
+        f"（{compression['handling_items']} 个有法定时限的业务办理项）"
+    )
+    lines.append("政策例外：")
+    for rule in PolicyRule:
+        entry = document["policy_exceptions"][rule.value]
+        codes = "、".join(entry["handling_items"]) or "无"
+        lines.append(f"  {rule.label}：{entry['count']} 项（{codes}）")
+    return "\n".join(lines)

@@ -1,0 +1,260 @@
+"""The shape of an approval item as data: what services load, and what they dump.
+
+The same schema reads the seed files, the API's JSON and staff forms, and writes the canonical
+form that the API returns and the seed compares. Shape and types are checked here; the rules
+between fields (promised <= statutory, a visit needs a reason, ...) live in catalog.services.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import EXCLUDE, RAISE, Schema, fields, post_load, pre_load, validate
+
+from catalog.enums import (
+    CaseType,
+    ExerciseLevel,
+    HandlingForm,
+    ItemType,
+    MaterialForm,
+    MaterialKind,
+    MaterialSource,
+    Necessity,
+    PowerSource,
+    ResultType,
+    ServiceTarget,
+)
+
+NO_FEE = "none"  # the explicit "不收费" in data files and the API
+MAX_LIMIT_DAYS = 1000  # sanity bound on any time limit, in working days
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
+
+MESSAGES = {
+    "required": "必填项。",
+    "null": "不能为空。",
+    "invalid": "格式不正确。",
+    "type": "类型不正确。",
+}
+
+
+def _messages(**extra: str) -> dict[str, str]:
+    return {**MESSAGES, **extra}
+
+
+def text(
+    max_length: int,
+    *,
+    required: bool = True,
+    validators: tuple[validate.Validator, ...] = (),
+    required_message: str = MESSAGES["required"],
+) -> fields.String:
+    """A trimmed text field; optional ones may be null."""
+    checks = [validate.Length(max=max_length, error=f"不能超过{max_length}个字符。"), *validators]
+    if required:
+        checks.append(validate.Length(min=1, error="不能为空。"))
+        return fields.String(
+            required=True,
+            validate=checks,
+            error_messages=_messages(invalid="须为文本。", required=required_message),
+        )
+    return fields.String(
+        allow_none=True,
+        load_default=None,
+        validate=checks,
+        error_messages=_messages(invalid="须为文本。"),
+    )
+
+
+CODE_FORMAT = validate.Regexp(CODE_PATTERN, error="编码只能包含字母、数字、- 和 _，且以字母或数字开头。")
+
+
+def integer(
+    low: int, high: int, *, required: bool = True, allow_none: bool = False, **kwargs: Any
+) -> fields.Integer:
+    return fields.Integer(
+        required=required,
+        allow_none=allow_none,
+        strict=False,
+        validate=validate.Range(low, high, error=f"须为{low}到{high}之间的整数。"),
+        error_messages=_messages(invalid="须为整数。"),
+        **kwargs,
+    )
+
+
+def choice(enum_class: type, **kwargs: Any) -> fields.Enum:
+    options = "、".join(f"{member.value}（{member.label}）" for member in enum_class)
+    return fields.Enum(
+        enum_class,
+        by_value=True,
+        error_messages=_messages(unknown=f"取值无效，可选：{options}。"),
+        **kwargs,
+    )
+
+
+class StrictSchema(Schema):
+    """Unknown keys are errors: a misspelt field must not be dropped silently."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class TrimStrings:
+    """Strip surrounding white space; a blank optional text becomes null."""
+
+    @pre_load
+    def _trim(self, data: Any, **_: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        by_key = {field.data_key or name: field for name, field in self.load_fields.items()}
+        trimmed = {}
+        for key, value in data.items():
+            if isinstance(value, str):
+                value = value.strip()
+                field = by_key.get(key)
+                if not value and field is not None and not field.required:
+                    value = None
+            trimmed[key] = value
+        return trimmed
+
+
+class LegalBasisSchema(TrimStrings, StrictSchema):
+    law = text(200)
+    article = text(100, required=False)
+    text = text(5000, required=False)
+
+
+class MaterialSchema(TrimStrings, StrictSchema):
+    name = text(200)
+    kind = choice(MaterialKind, load_default=MaterialKind.original)
+    form = choice(MaterialForm, load_default=MaterialForm.paper)
+    copies = integer(0, 99, required=False, load_default=1)
+    necessity = choice(Necessity, load_default=Necessity.required)
+    source = choice(MaterialSource, load_default=MaterialSource.applicant)
+    notes = text(2000, required=False)
+
+
+class FeeSchema(TrimStrings, StrictSchema):
+    name = text(200)
+    standard = text(2000)
+    amount = fields.Decimal(
+        places=2,
+        allow_none=True,
+        load_default=None,
+        as_string=True,
+        validate=validate.Range(min=0, error="金额不能为负数。"),
+        error_messages=_messages(invalid="须为金额数字。", special="须为金额数字。"),
+    )
+    basis = text(2000, required_message="收费须写明收费依据。")
+
+
+class StepSchema(TrimStrings, StrictSchema):
+    name = text(100)
+    days = integer(0, MAX_LIMIT_DAYS, required=False, allow_none=True, load_default=None)
+
+
+class FeesField(fields.Field):
+    """The literal "none" (不收费) or a non-empty list of fees."""
+
+    default_error_messages = {
+        "invalid": f"请填写收费项目列表，或写 {NO_FEE} 表示不收费。",
+        "required": f"必填项：请填写收费项目，或写 {NO_FEE} 表示不收费。",
+    }
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        if not value:
+            return NO_FEE
+        return FeeSchema(many=True).dump(value)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() == NO_FEE:
+            return []
+        if not isinstance(value, list) or not value:
+            raise self.make_error("invalid")
+        return FeeSchema(many=True).load(value)
+
+
+class HandlingItemSchema(TrimStrings, StrictSchema):
+    code = text(50, validators=(CODE_FORMAT,))
+    situation = text(100)
+    case_type = choice(CaseType, required=True)
+    statutory_days = integer(0, MAX_LIMIT_DAYS, required=True, allow_none=True)
+    promised_days = integer(0, MAX_LIMIT_DAYS)
+    visits = integer(0, 2)
+    visit_reason = text(2000, required=False)
+    forms = fields.List(
+        choice(HandlingForm),
+        required=True,
+        validate=validate.Length(min=1, error="至少选择一种办理形式。"),
+        error_messages=_messages(),
+    )
+    online_depth = integer(1, 7)
+    fees = FeesField(required=True)
+    materials = fields.List(fields.Nested(MaterialSchema), load_default=list)
+    steps = fields.List(fields.Nested(StepSchema), load_default=list)
+
+    @post_load
+    def _normalise(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        chosen = set(data["forms"])
+        data["forms"] = [form for form in HandlingForm if form in chosen]
+        data["charges_fee"] = bool(data["fees"])
+        return data
+
+
+class ResultSchema(TrimStrings, StrictSchema):
+    name = text(200)
+    type = choice(ResultType, required=True)
+
+
+class ItemSchema(TrimStrings, StrictSchema):
+    code = text(40, validators=(CODE_FORMAT,))
+    name = text(200)
+    item_type = choice(ItemType, required=True, data_key="type")
+    implementing_body = text(100)
+    handling_unit = text(100)
+    exercise_level = choice(ExerciseLevel, required=True)
+    power_source = choice(PowerSource, required=True)
+    service_targets = fields.List(
+        choice(ServiceTarget),
+        required=True,
+        validate=validate.Length(min=1, error="至少选择一类服务对象。"),
+        error_messages=_messages(),
+    )
+    legal_bases = fields.List(
+        fields.Nested(LegalBasisSchema),
+        required=True,
+        data_key="legal_basis",
+        validate=validate.Length(min=1, error="至少填写一条设定依据。"),
+        error_messages=_messages(),
+    )
+    conditions = text(10000)
+    result = fields.Nested(ResultSchema, required=True)
+    consultation = text(2000)
+    complaint = text(2000)
+    location = text(2000)
+    hours = text(2000)
+    handling_items = fields.List(
+        fields.Nested(HandlingItemSchema),
+        required=True,
+        validate=validate.Length(min=1, error="至少包含一个业务办理项。"),
+        error_messages=_messages(),
+    )
+
+    @post_load
+    def _flatten_result(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        result = data.pop("result")
+        data["result_name"] = result["name"]
+        data["result_type"] = result["type"]
+        return data
+
+
+class ItemDumpSchema(ItemSchema):
+    """The canonical output form of an item (its ORM object dumped), with its status."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    result = fields.Method("_dump_result")
+    status = fields.String(attribute="status.value")
+
+    def _dump_result(self, item: Any) -> dict[str, str]:
+        return {"name": item.result_name, "type": item.result_type.value}

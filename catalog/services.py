@@ -1,0 +1,232 @@
+"""Every change to the catalog goes through here: validation, the business rules, versioning.
+
+Forms, the API, the importer, the seed and the CLI call these functions with plain data. They
+flush and never commit: the caller (a request or a command) owns the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from marshmallow import ValidationError
+from sqlalchemy.exc import IntegrityError
+
+from catalog.enums import CaseType, Status
+from catalog.extensions import db
+from catalog.models import (
+    ApprovalItem,
+    Fee,
+    HandlingItem,
+    LegalBasis,
+    Material,
+    ProcessStep,
+    utcnow,
+)
+from catalog.schemas import ItemDumpSchema, ItemSchema
+
+Changes = dict[str, tuple[Any, Any]]
+
+ITEM_FIELDS = (
+    "code", "name", "item_type", "implementing_body", "handling_unit", "exercise_level",
+    "power_source", "service_targets", "conditions", "result_name", "result_type",
+    "consultation", "complaint", "location", "hours",
+)  # fmt: skip
+HANDLING_ITEM_FIELDS = (
+    "situation", "case_type", "statutory_days", "promised_days", "visits", "visit_reason",
+    "forms", "online_depth", "charges_fee",
+)  # fmt: skip
+CHILD_LISTS = {
+    "materials": (Material, ("name", "kind", "form", "copies", "necessity", "source", "notes")),
+    "fees": (Fee, ("name", "standard", "amount", "basis")),
+    "steps": (ProcessStep, ("name", "days")),
+}
+LEGAL_BASIS_FIELDS = ("law", "article", "text")
+
+
+class CatalogValidationError(Exception):
+    """Input that breaks a rule; `errors` maps a field path to its messages (Chinese)."""
+
+    def __init__(self, errors: Mapping[str, list[str]]):
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{path}: {' '.join(msgs)}" for path, msgs in self.errors.items()))
+
+
+def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested error dict as {"handling_items.0.visits": [message, ...]}."""
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        return {prefix or "_schema": messages}
+    if isinstance(messages, str):
+        return {prefix or "_schema": [messages]}
+    flat: dict[str, list[str]] = {}
+    for key, value in messages.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        flat.update(flatten_errors(value, path))
+    return flat
+
+
+def handling_item_rule_errors(data: Mapping[str, Any]) -> dict[str, str]:
+    """The rules between the fields of one handling item, as {field: message}."""
+    errors: dict[str, str] = {}
+    statutory, promised = data["statutory_days"], data["promised_days"]
+    if statutory is not None and promised > statutory:
+        errors["promised_days"] = f"承诺时限（{promised}个工作日）不能超过法定时限（{statutory}个工作日）。"
+    if data["case_type"] == CaseType.instant and promised != 0:
+        errors["promised_days"] = "即办件的承诺时限须为0。"
+    if data["visits"] > 0 and not data.get("visit_reason"):
+        errors["visit_reason"] = "到办事现场次数不为0时，须说明必须现场办理的原因。"
+    return errors
+
+
+def validate_item_data(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Load an item payload and check every rule; raise CatalogValidationError listing all."""
+    try:
+        loaded = ItemSchema().load(data)
+    except ValidationError as exc:
+        raise CatalogValidationError(flatten_errors(exc.messages)) from None
+    errors: dict[str, list[str]] = {}
+    seen: dict[str, int] = {}
+    for index, handling in enumerate(loaded["handling_items"]):
+        for field, message in handling_item_rule_errors(handling).items():
+            errors[f"handling_items.{index}.{field}"] = [message]
+        if handling["code"] in seen:
+            errors[f"handling_items.{index}.code"] = [
+                f"编码 {handling['code']} 与第{seen[handling['code']] + 1}个业务办理项重复。"
+            ]
+        seen.setdefault(handling["code"], index)
+        if handling["visits"] == 0:
+            handling["visit_reason"] = None  # a reason only means something with a visit
+    if errors:
+        raise CatalogValidationError(errors)
+    return loaded
+
+
+def _check_codes_free(loaded: Mapping[str, Any], item: ApprovalItem | None) -> None:
+    own_id = item.id if item is not None else None
+    errors: dict[str, list[str]] = {}
+    other = db.session.scalar(
+        sa.select(ApprovalItem).where(ApprovalItem.code == loaded["code"], ApprovalItem.id != own_id)
+    )
+    if other is not None:
+        errors["code"] = [f"事项编码 {loaded['code']} 已被“{other.name}”使用。"]
+    codes = [handling["code"] for handling in loaded["handling_items"]]
+    taken = dict(
+        db.session.execute(
+            sa.select(HandlingItem.code, ApprovalItem.name)
+            .join(ApprovalItem)
+            .where(HandlingItem.code.in_(codes), HandlingItem.item_id != own_id)
+        ).all()
+    )
+    for index, code in enumerate(codes):
+        if code in taken:
+            errors[f"handling_items.{index}.code"] = [f"业务办理项编码 {code} 已被“{taken[code]}”使用。"]
+    if errors:
+        raise CatalogValidationError(errors)
+
+
+def _set_fields(target: Any, values: Mapping[str, Any], names: Iterable[str], prefix: str,
+                changes: Changes) -> None:
+    for name in names:
+        old, new = getattr(target, name), values[name]
+        if old != new:
+            changes[f"{prefix}{name}"] = (old, new)
+            setattr(target, name, new)
+
+
+def _rows(objects: Iterable[Any], names: tuple[str, ...]) -> list[dict[str, Any]]:
+    return [{name: getattr(obj, name) for name in names} for obj in objects]
+
+
+def _replace_list(target: Any, attribute: str, model: type, names: tuple[str, ...],
+                  rows: list[Mapping[str, Any]], prefix: str, changes: Changes) -> None:
+    """Replace an ordered list of value rows (materials, fees, ...) when it differs."""
+    old = _rows(getattr(target, attribute), names)
+    new = [{name: row[name] for name in names} for row in rows]
+    if old != new:
+        changes[f"{prefix}{attribute}"] = (old, new)
+        setattr(target, attribute, [model(position=i, **row) for i, row in enumerate(new)])
+
+
+def _apply_handling_item(handling: HandlingItem, data: Mapping[str, Any], changes: Changes) -> None:
+    prefix = f"handling_items.{data['code']}."
+    before = len(changes)
+    _set_fields(handling, data, HANDLING_ITEM_FIELDS, prefix, changes)
+    for attribute, (model, names) in CHILD_LISTS.items():
+        _replace_list(handling, attribute, model, names, data[attribute], prefix, changes)
+    if len(changes) > before and handling.id is not None:
+        handling.updated_at = utcnow()  # bumps the version even when only child rows changed
+
+
+def _apply_item(item: ApprovalItem, data: Mapping[str, Any], status: Status) -> Changes:
+    changes: Changes = {}
+    _set_fields(item, data, ITEM_FIELDS, "", changes)
+    _replace_list(item, "legal_bases", LegalBasis, LEGAL_BASIS_FIELDS, data["legal_bases"], "",
+                  changes)
+    existing = {handling.code: handling for handling in item.handling_items}
+    ordered = []
+    for handling_data in data["handling_items"]:
+        handling = existing.pop(handling_data["code"], None)
+        if handling is None:
+            handling = HandlingItem(code=handling_data["code"], status=status)
+            changes[f"handling_items.{handling_data['code']}"] = (None, "created")
+        _apply_handling_item(handling, handling_data, changes)
+        ordered.append(handling)
+    for code in existing:
+        changes[f"handling_items.{code}"] = ("existed", None)
+    if [h.code for h in item.handling_items] != [h.code for h in ordered]:
+        item.handling_items = ordered
+        for position, handling in enumerate(ordered):
+            handling.position = position
+    if changes and item.id is not None:
+        item.updated_at = utcnow()
+    return changes
+
+
+def _flush() -> None:
+    """Flush inside a savepoint so a lost race on a unique code reads as a validation error."""
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as exc:
+        raise CatalogValidationError({"code": ["编码已被其他事项使用（并发提交），请刷新后重试。"]}) from exc
+
+
+def create_item(data: Mapping[str, Any], *, status: Status = Status.draft) -> ApprovalItem:
+    """Create an approval item with its handling items; they all start in `status`."""
+    loaded = validate_item_data(data)
+    _check_codes_free(loaded, None)
+    item = ApprovalItem(status=status)
+    with db.session.no_autoflush:
+        _apply_item(item, loaded, status)
+    db.session.add(item)
+    _flush()
+    return item
+
+
+def update_item(item: ApprovalItem, data: Mapping[str, Any]) -> Changes:
+    """Bring an item and its handling items to `data`; return {field: (old, new)}.
+
+    Handling items are matched by code: new codes are created in the item's status, codes no
+    longer listed are removed.
+    """
+    loaded = validate_item_data(data)
+    _check_codes_free(loaded, item)
+    with db.session.no_autoflush:  # one UPDATE per row, so one version step per change
+        changes = _apply_item(item, loaded, item.status)
+    _flush()
+    return changes
+
+
+def publish_item(item: ApprovalItem) -> None:
+    """Publish an item and its draft handling items."""
+    item.status = Status.published
+    for handling in item.handling_items:
+        if handling.status == Status.draft:
+            handling.status = Status.published
+    _flush()
+
+
+def item_data(item: ApprovalItem) -> dict[str, Any]:
+    """The canonical data of an item, as the API shows it and the seed compares it."""
+    return ItemDumpSchema().dump(item)

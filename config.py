@@ -1,0 +1,60 @@
+"""Settings read from the environment when the app is created, never at import time."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+
+
+def _database_url(instance_path: Path) -> str:
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if not url:
+        instance_path.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{instance_path / 'catalog.sqlite3'}"
+    # Hosting platforms hand out postgres:// URLs; SQLAlchemy wants the driver named.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _secret_key(instance_path: Path) -> str:
+    """SECRET_KEY from the environment, else one generated once into instance/."""
+    from_env = os.environ.get("SECRET_KEY", "").strip()
+    if from_env:
+        return from_env
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    # Create with owner-only permissions; never overwrite a key another process wrote.
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return key_file.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def load(instance_path: Path | None = None, overrides: Mapping[str, Any] | None = None) -> dict:
+    """Return the app settings: the environment's, then `overrides` (tests pass them)."""
+    instance = Path(instance_path or DEFAULT_INSTANCE)
+    overrides = dict(overrides or {})
+    settings: dict[str, Any] = {
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SEED_DIR": str(PROJECT_ROOT / "seed"),
+    }
+    if "SQLALCHEMY_DATABASE_URI" not in overrides:
+        settings["SQLALCHEMY_DATABASE_URI"] = _database_url(instance)
+    if "SECRET_KEY" not in overrides:
+        settings["SECRET_KEY"] = _secret_key(instance)
+    settings.update(overrides)
+    return settings

@@ -1,0 +1,130 @@
+"""Fixtures: every database test runs on SQLite and again on PostgreSQL.
+
+PostgreSQL is used when TEST_DATABASE_URL is set or a server answers at 127.0.0.1:5432; each
+session creates its own throw-away database there. With CI=true a missing server fails the run
+instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask_migrate import upgrade
+
+from catalog import create_app
+from catalog.extensions import db as _db
+
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def postgres_server_url() -> str:
+    return os.environ.get("TEST_DATABASE_URL") or DEFAULT_POSTGRES_URL
+
+
+def require_postgres() -> bool:
+    return os.environ.get("CI", "").lower() == "true" or bool(os.environ.get("TEST_DATABASE_URL"))
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for this test session; dropped afterwards."""
+    server = sa.make_url(postgres_server_url())
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    name = f"catalog_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        message = f"PostgreSQL not reachable at {server.render_as_string()}: {exc.orig}"
+        if require_postgres():
+            pytest.fail(message)
+        pytest.skip(message)
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def fresh_database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'catalog.sqlite3'}"
+    return request.getfixturevalue("postgres_database")
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path_factory) -> str:
+    return fresh_database_url(backend, request, tmp_path_factory.mktemp(backend))
+
+
+def make_app(database_url: str, **overrides) -> Flask:
+    return create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": "test-secret-key",
+            **overrides,
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str) -> Iterator[Flask]:
+    """The app on a database migrated to the latest revision, once per backend."""
+    app = make_app(database_url)
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def db(app: Flask):
+    """The database inside an app context; every row is removed after the test."""
+    with app.app_context():
+        yield _db
+        _db.session.rollback()
+        _db.session.remove()
+        with _db.engine.begin() as connection:
+            for table in reversed(_db.metadata.sorted_tables):
+                connection.execute(table.delete())
+
+
+@pytest.fixture
+def client(app: Flask, db):
+    return app.test_client()
+
+
+@pytest.fixture
+def cli(app: Flask, db):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def seed_dir() -> Path:
+    return PROJECT_ROOT / "seed"
+
+
+@pytest.fixture
+def seeded(db, seed_dir: Path):
+    """The bureau's seed loaded and committed, as `flask seed` leaves it."""
+    from catalog.seeding import load_seed
+
+    result = load_seed(seed_dir)
+    db.session.commit()
+    return result

@@ -1,0 +1,60 @@
+"""Valid payloads for the service layer; tests override the fields they are about."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+BASE_HANDLING_ITEM: dict[str, Any] = {
+    "code": "T-01-001-01",
+    "situation": "新办",
+    "case_type": "promised",
+    "statutory_days": 20,
+    "promised_days": 5,
+    "visits": 0,
+    "visit_reason": None,
+    "forms": ["window", "online"],
+    "online_depth": 4,
+    "fees": "none",
+    "materials": [
+        {"name": "申请表", "form": "paper_or_electronic"},
+        {"name": "营业执照", "kind": "copy", "source": "government"},
+    ],
+    "steps": [{"name": "受理", "days": 1}, {"name": "审查", "days": 3}, {"name": "决定", "days": 1}],
+}
+
+BASE_ITEM: dict[str, Any] = {
+    "code": "T-01-001",
+    "name": "道路货物运输经营许可",
+    "type": "licence",
+    "implementing_body": "许昌市交通运输局",
+    "handling_unit": "行政审批服务科",
+    "exercise_level": "city",
+    "power_source": "statutory",
+    "service_targets": ["enterprise"],
+    "legal_basis": [{"law": "《中华人民共和国道路运输条例》", "article": "第二十四条"}],
+    "conditions": "有与其经营业务相适应并经检测合格的车辆。",
+    "result": {"name": "《道路运输经营许可证》", "type": "certificate"},
+    "consultation": "窗口咨询",
+    "complaint": "12328 交通运输服务监督电话",
+    "location": "许昌市政务服务中心",
+    "hours": "法定工作日",
+    "handling_items": [BASE_HANDLING_ITEM],
+}
+
+
+def handling_item_data(**overrides: Any) -> dict[str, Any]:
+    data = copy.deepcopy(BASE_HANDLING_ITEM)
+    data.update(overrides)
+    return data
+
+
+def item_data(*handling_items: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    """An item payload; handling item codes default to the item code plus -NN."""
+    data = copy.deepcopy(BASE_ITEM)
+    data.update(overrides)
+    if handling_items:
+        data["handling_items"] = [copy.deepcopy(h) for h in handling_items]
+    else:
+        data["handling_items"] = [handling_item_data(code=f"{data['code']}-01")]
+    return data
