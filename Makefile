@@ -43,11 +43,14 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@ $(VENV)/.installed
 
-# The browser tests drive Debian's Chromium (browser downloads are not possible here).
-browser: $(CHROMIUM)
+# The browser tests drive Debian's Chromium (browser downloads are not possible here), with a
+# CJK font so that screenshots show Chinese text.
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
 
-$(CHROMIUM):
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+browser: $(CHROMIUM) $(CJK_FONT)
+
+$(CHROMIUM) $(CJK_FONT):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -51,8 +51,13 @@ def seed_command(force: bool) -> None:
 
 
 @click.command("report")
-@click.option("--format", "output_format", type=click.Choice(["json", "text"]), default="text",
-              show_default=True)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["json", "text"]),
+    default="text",
+    show_default=True,
+)
 @with_appcontext
 def report_command(output_format: str) -> None:
     """Print the reform report of the published catalog."""

@@ -49,8 +49,11 @@ def _count_where(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
 
 
 def _handling_items_in_scope(*columns: sa.ColumnElement) -> sa.Select:
-    return sa.select(*columns).select_from(HandlingItem).join(ApprovalItem).where(
-        HANDLING_ITEM_IN_SCOPE
+    return (
+        sa.select(*columns)
+        .select_from(HandlingItem)
+        .join(ApprovalItem)
+        .where(HANDLING_ITEM_IN_SCOPE)
     )
 
 
@@ -113,9 +116,10 @@ def policy_exceptions() -> dict[PolicyRule, list[str]]:
 
 def in_scope_item_types() -> list[ItemType]:
     """The type of every item in scope: the reference computation's first input."""
-    return [ItemType(value) for value in db.session.scalars(
-        sa.select(ApprovalItem.item_type).where(ITEM_IN_SCOPE)
-    )]
+    return [
+        ItemType(value)
+        for value in db.session.scalars(sa.select(ApprovalItem.item_type).where(ITEM_IN_SCOPE))
+    ]
 
 
 def in_scope_facts() -> list[HandlingFacts]:

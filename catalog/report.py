@@ -44,8 +44,9 @@ def report_document(
     document: dict[str, Any] = {
         "items": {
             "total": figures.items_total,
-            "by_type": {item_type.value: figures.items_by_type[item_type]
-                        for item_type in REPORTED_TYPES},
+            "by_type": {
+                item_type.value: figures.items_by_type[item_type] for item_type in REPORTED_TYPES
+            },
         },
         "handling_items": {
             "total": figures.handling_items,

@@ -65,7 +65,9 @@ def text(
     )
 
 
-CODE_FORMAT = validate.Regexp(CODE_PATTERN, error="编码只能包含字母、数字、- 和 _，且以字母或数字开头。")
+CODE_FORMAT = validate.Regexp(
+    CODE_PATTERN, error="编码只能包含字母、数字、- 和 _，且以字母或数字开头。"
+)
 
 
 def integer(
@@ -240,7 +242,10 @@ class ItemSchema(TrimStrings, StrictSchema):
     )
 
     @post_load
-    def _flatten_result(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+    def _to_columns(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        # A JSON column holds plain strings, in the enumeration's order.
+        chosen = set(data["service_targets"])
+        data["service_targets"] = [target.value for target in ServiceTarget if target in chosen]
         result = data.pop("result")
         data["result_name"] = result["name"]
         data["result_type"] = result["type"]
@@ -254,6 +259,7 @@ class ItemDumpSchema(ItemSchema):
         unknown = EXCLUDE
 
     result = fields.Method("_dump_result")
+    service_targets = fields.List(fields.String())
     status = fields.String(attribute="status.value")
 
     def _dump_result(self, item: Any) -> dict[str, str]:

@@ -97,10 +97,13 @@ def read_seed(seed_dir: Path) -> Iterator[SeedRecord]:
         if not isinstance(content, dict) or not isinstance(content.get("items"), list):
             raise SeedError(f"{path}: 须为 “items:” 下的事项列表。")
         items_node = next(value for key, value in root.value if key.value == "items")
-        for index, (record, node) in enumerate(zip(content["items"], items_node.value,
-                                                   strict=True)):
+        for index, (record, node) in enumerate(
+            zip(content["items"], items_node.value, strict=True)
+        ):
             if not isinstance(record, dict):
-                raise SeedError(f"{path}:{node.start_mark.line + 1} 第{index + 1}个事项：须为映射。")
+                raise SeedError(
+                    f"{path}:{node.start_mark.line + 1} 第{index + 1}个事项：须为映射。"
+                )
             yield SeedRecord(path, index, node, {**defaults, **record})
 
 
@@ -129,7 +132,9 @@ def load_seed(seed_dir: Path, *, force: bool = False) -> SeedResult:
     seen: dict[str, SeedRecord] = {}
     for record in read_seed(seed_dir):
         if record.code in seen:
-            raise SeedError(f"{record.where('code')} 编码与 {seen[record.code].where('code')} 重复。")
+            raise SeedError(
+                f"{record.where('code')} 编码与 {seen[record.code].where('code')} 重复。"
+            )
         seen[record.code] = record
         seed_digest = digest(record.data)
         item = db.session.scalar(sa.select(ApprovalItem).where(ApprovalItem.code == record.code))
@@ -147,11 +152,13 @@ def load_seed(seed_dir: Path, *, force: bool = False) -> SeedResult:
                 continue
             _write(record, item)
             (result.overwritten if edited else result.updated).append(record.code)
+        content_digest = digest(item_data(item))
         if state is None:
-            state = SeedLoad(item_code=record.code)
+            state = SeedLoad(
+                item_code=record.code, seed_digest=seed_digest, content_digest=content_digest
+            )
             db.session.add(state)
-        state.seed_digest = seed_digest
-        state.content_digest = digest(item_data(item))
+        state.seed_digest, state.content_digest = seed_digest, content_digest
         state.loaded_at = utcnow()
     db.session.flush()
     return result

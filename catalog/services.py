@@ -50,7 +50,9 @@ class CatalogValidationError(Exception):
 
     def __init__(self, errors: Mapping[str, list[str]]):
         self.errors = dict(errors)
-        super().__init__("; ".join(f"{path}: {' '.join(msgs)}" for path, msgs in self.errors.items()))
+        super().__init__(
+            "; ".join(f"{path}: {' '.join(msgs)}" for path, msgs in self.errors.items())
+        )
 
 
 def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -71,7 +73,9 @@ def handling_item_rule_errors(data: Mapping[str, Any]) -> dict[str, str]:
     errors: dict[str, str] = {}
     statutory, promised = data["statutory_days"], data["promised_days"]
     if statutory is not None and promised > statutory:
-        errors["promised_days"] = f"承诺时限（{promised}个工作日）不能超过法定时限（{statutory}个工作日）。"
+        errors["promised_days"] = (
+            f"承诺时限（{promised}个工作日）不能超过法定时限（{statutory}个工作日）。"
+        )
     if data["case_type"] == CaseType.instant and promised != 0:
         errors["promised_days"] = "即办件的承诺时限须为0。"
     if data["visits"] > 0 and not data.get("visit_reason"):
@@ -106,7 +110,9 @@ def _check_codes_free(loaded: Mapping[str, Any], item: ApprovalItem | None) -> N
     own_id = item.id if item is not None else None
     errors: dict[str, list[str]] = {}
     other = db.session.scalar(
-        sa.select(ApprovalItem).where(ApprovalItem.code == loaded["code"], ApprovalItem.id != own_id)
+        sa.select(ApprovalItem).where(
+            ApprovalItem.code == loaded["code"], ApprovalItem.id != own_id
+        )
     )
     if other is not None:
         errors["code"] = [f"事项编码 {loaded['code']} 已被“{other.name}”使用。"]
@@ -120,13 +126,16 @@ def _check_codes_free(loaded: Mapping[str, Any], item: ApprovalItem | None) -> N
     )
     for index, code in enumerate(codes):
         if code in taken:
-            errors[f"handling_items.{index}.code"] = [f"业务办理项编码 {code} 已被“{taken[code]}”使用。"]
+            errors[f"handling_items.{index}.code"] = [
+                f"业务办理项编码 {code} 已被“{taken[code]}”使用。"
+            ]
     if errors:
         raise CatalogValidationError(errors)
 
 
-def _set_fields(target: Any, values: Mapping[str, Any], names: Iterable[str], prefix: str,
-                changes: Changes) -> None:
+def _set_fields(
+    target: Any, values: Mapping[str, Any], names: Iterable[str], prefix: str, changes: Changes
+) -> None:
     for name in names:
         old, new = getattr(target, name), values[name]
         if old != new:
@@ -138,8 +147,15 @@ def _rows(objects: Iterable[Any], names: tuple[str, ...]) -> list[dict[str, Any]
     return [{name: getattr(obj, name) for name in names} for obj in objects]
 
 
-def _replace_list(target: Any, attribute: str, model: type, names: tuple[str, ...],
-                  rows: list[Mapping[str, Any]], prefix: str, changes: Changes) -> None:
+def _replace_list(
+    target: Any,
+    attribute: str,
+    model: type,
+    names: tuple[str, ...],
+    rows: list[Mapping[str, Any]],
+    prefix: str,
+    changes: Changes,
+) -> None:
     """Replace an ordered list of value rows (materials, fees, ...) when it differs."""
     old = _rows(getattr(target, attribute), names)
     new = [{name: row[name] for name in names} for row in rows]
@@ -161,8 +177,9 @@ def _apply_handling_item(handling: HandlingItem, data: Mapping[str, Any], change
 def _apply_item(item: ApprovalItem, data: Mapping[str, Any], status: Status) -> Changes:
     changes: Changes = {}
     _set_fields(item, data, ITEM_FIELDS, "", changes)
-    _replace_list(item, "legal_bases", LegalBasis, LEGAL_BASIS_FIELDS, data["legal_bases"], "",
-                  changes)
+    _replace_list(
+        item, "legal_bases", LegalBasis, LEGAL_BASIS_FIELDS, data["legal_bases"], "", changes
+    )
     existing = {handling.code: handling for handling in item.handling_items}
     ordered = []
     for handling_data in data["handling_items"]:
@@ -189,7 +206,9 @@ def _flush() -> None:
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError as exc:
-        raise CatalogValidationError({"code": ["编码已被其他事项使用（并发提交），请刷新后重试。"]}) from exc
+        raise CatalogValidationError(
+            {"code": ["编码已被其他事项使用（并发提交），请刷新后重试。"]}
+        ) from exc
 
 
 def create_item(data: Mapping[str, Any], *, status: Status = Status.draft) -> ApprovalItem:

@@ -20,7 +20,11 @@ BASE_HANDLING_ITEM: dict[str, Any] = {
         {"name": "申请表", "form": "paper_or_electronic"},
         {"name": "营业执照", "kind": "copy", "source": "government"},
     ],
-    "steps": [{"name": "受理", "days": 1}, {"name": "审查", "days": 3}, {"name": "决定", "days": 1}],
+    "steps": [
+        {"name": "受理", "days": 1},
+        {"name": "审查", "days": 3},
+        {"name": "决定", "days": 1},
+    ],
 }
 
 BASE_ITEM: dict[str, Any] = {
@@ -55,6 +59,6 @@ def item_data(*handling_items: dict[str, Any], **overrides: Any) -> dict[str, An
     data.update(overrides)
     if handling_items:
         data["handling_items"] = [copy.deepcopy(h) for h in handling_items]
-    else:
+    elif "handling_items" not in overrides:
         data["handling_items"] = [handling_item_data(code=f"{data['code']}-01")]
     return data

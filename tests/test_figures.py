@@ -46,12 +46,23 @@ def insert_catalog(db, catalog) -> None:
     reason) the way the reference does, because legacy data can hold them."""
     for number, (item_type, status, rows) in enumerate(catalog):
         item = ApprovalItem(
-            code=f"P-{number}", name=f"事项{number}", item_type=item_type,
-            implementing_body="许昌市交通运输局", handling_unit="科室", exercise_level="city",
-            power_source="statutory", service_targets=["enterprise"], conditions="-",
-            result_name="-", result_type="other", consultation="-", complaint="-",
-            location="-", hours="-", status=status,
-        )  # fmt: skip
+            code=f"P-{number}",
+            name=f"事项{number}",
+            item_type=item_type,
+            implementing_body="许昌市交通运输局",
+            handling_unit="科室",
+            exercise_level="city",
+            power_source="statutory",
+            service_targets=["enterprise"],
+            conditions="-",
+            result_name="-",
+            result_type="other",
+            consultation="-",
+            complaint="-",
+            location="-",
+            hours="-",
+            status=status,
+        )
         item.handling_items = [
             HandlingItem(code=f"P-{number}-{index}", situation="新办", charges_fee=False, **row)
             for index, row in enumerate(rows)
@@ -63,17 +74,21 @@ def insert_catalog(db, catalog) -> None:
 def reference(catalog):
     """The reference inputs, filtered to the scope in plain Python."""
     in_scope = [
-        (number, rows) for number, (item_type, status, rows) in enumerate(catalog)
+        (number, rows)
+        for number, (item_type, status, rows) in enumerate(catalog)
         if status == Status.published and item_type in REPORTED_TYPES
-    ]  # fmt: skip
+    ]
     types = [catalog[number][0] for number, _rows in in_scope]
     facts = [
         HandlingFacts(
-            code=f"P-{number}-{index}", case_type=row["case_type"],
-            statutory_days=row["statutory_days"], promised_days=row["promised_days"],
-            visits=row["visits"], has_visit_reason=bool(row["visit_reason"]),
+            code=f"P-{number}-{index}",
+            case_type=row["case_type"],
+            statutory_days=row["statutory_days"],
+            promised_days=row["promised_days"],
+            visits=row["visits"],
+            has_visit_reason=bool(row["visit_reason"]),
             online_depth=row["online_depth"],
-        )  # fmt: skip
+        )
         for number, rows in in_scope
         for index, row in enumerate(rows)
         if row["status"] == Status.published
@@ -94,7 +109,8 @@ def test_sql_aggregates_equal_the_python_reference(db, catalog):
         assert figures.catalog_figures() == figures_from_facts(types, facts)
         assert figures.policy_exceptions() == policy_exceptions(facts)
         assert sorted(figures.in_scope_facts(), key=lambda f: f.code) == sorted(
-            facts, key=lambda f: f.code)
+            facts, key=lambda f: f.code
+        )
     finally:
         db.session.rollback()
 
@@ -106,8 +122,9 @@ def test_drafts_and_retired_items_are_left_out(db):
     retired = create_item(item_data(code="A-3"))
     publish_item(retired)
     retired.status = Status.retired
-    kept = create_item(item_data(handling_item_data(code="A-4-01"),
-                                 handling_item_data(code="A-4-02"), code="A-4"))
+    kept = create_item(
+        item_data(handling_item_data(code="A-4-01"), handling_item_data(code="A-4-02"), code="A-4")
+    )
     publish_item(kept)
     kept.handling_items[1].status = Status.retired  # one situation withdrawn
     db.session.commit()

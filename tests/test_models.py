@@ -50,8 +50,10 @@ def test_database_refuses_rows_that_break_the_rules(db, handling_id, values):
 
 
 def test_database_accepts_promised_equal_to_statutory_and_no_statutory_limit(db, handling_id):
-    for values in ({"statutory_days": 5, "promised_days": 5},
-                   {"statutory_days": None, "promised_days": 40}):
+    for values in (
+        {"statutory_days": 5, "promised_days": 5},
+        {"statutory_days": None, "promised_days": 40},
+    ):
         raw_update(db, handling_id, values)
     db.session.commit()
 

@@ -18,8 +18,16 @@ from catalog.ratios import (
 )
 
 
-def fact(code="H1", *, case_type=CaseType.promised, statutory=20, promised=5, visits=0,
-         reason=False, depth=4) -> HandlingFacts:
+def fact(
+    code="H1",
+    *,
+    case_type=CaseType.promised,
+    statutory=20,
+    promised=5,
+    visits=0,
+    reason=False,
+    depth=4,
+) -> HandlingFacts:
     return HandlingFacts(code, case_type, statutory, promised, visits, reason, depth)
 
 
@@ -54,11 +62,23 @@ def test_empty_catalog_has_counts_of_zero_and_no_percentages():
     assert figures.is_empty
     assert figures.items_total == 0
     assert figures.items_by_type == dict.fromkeys(
-        [ItemType.licence, ItemType.confirmation, ItemType.reward, ItemType.adjudication,
-         ItemType.other], 0)
-    for ratio in (figures.no_visit_share, figures.instant_share, figures.compression,
-                  figures.at_most_one_visit_share, figures.online_capable_share,
-                  figures.fully_online_share):
+        [
+            ItemType.licence,
+            ItemType.confirmation,
+            ItemType.reward,
+            ItemType.adjudication,
+            ItemType.other,
+        ],
+        0,
+    )
+    for ratio in (
+        figures.no_visit_share,
+        figures.instant_share,
+        figures.compression,
+        figures.at_most_one_visit_share,
+        figures.online_capable_share,
+        figures.fully_online_share,
+    ):
         assert ratio.percent is None
 
 
@@ -115,8 +135,10 @@ def test_unreported_item_types_are_not_counted():
         ({"statutory": None, "promised": 12}, [PolicyRule.promised_over_limit]),
         ({"visits": 1, "reason": False}, [PolicyRule.visit_without_reason]),
         ({"visits": 1, "reason": True}, []),
-        ({"case_type": CaseType.instant, "promised": 2, "statutory": 20},
-         [PolicyRule.instant_with_promised_days]),
+        (
+            {"case_type": CaseType.instant, "promised": 2, "statutory": 20},
+            [PolicyRule.instant_with_promised_days],
+        ),
         ({"statutory": 0, "promised": 0}, []),  # no positive limit: no per-item compression
     ],
 )

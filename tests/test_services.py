@@ -7,8 +7,15 @@ import sqlalchemy as sa
 
 from catalog.enums import CaseType, HandlingForm, Status
 from catalog.models import ApprovalItem, HandlingItem
-from catalog.services import CatalogValidationError, create_item, item_data, publish_item, update_item
-from tests.factories import handling_item_data, item_data as make_item
+from catalog.services import (
+    CatalogValidationError,
+    create_item,
+    item_data,
+    publish_item,
+    update_item,
+)
+from tests.factories import handling_item_data
+from tests.factories import item_data as make_item
 
 
 def errors_of(payload) -> dict[str, list[str]]:
@@ -39,7 +46,11 @@ def test_create_item_stores_every_element(db):
 @pytest.mark.parametrize(
     ("overrides", "path", "fragment"),
     [
-        ({"statutory_days": 5, "promised_days": 6}, "handling_items.0.promised_days", "不能超过法定时限"),
+        (
+            {"statutory_days": 5, "promised_days": 6},
+            "handling_items.0.promised_days",
+            "不能超过法定时限",
+        ),
         ({"case_type": "instant", "promised_days": 2}, "handling_items.0.promised_days", "即办件"),
         ({"visits": 1, "visit_reason": "  "}, "handling_items.0.visit_reason", "原因"),
         ({"visits": 3}, "handling_items.0.visits", "0到2"),
@@ -48,8 +59,11 @@ def test_create_item_stores_every_element(db):
         ({"forms": []}, "handling_items.0.forms", "办理形式"),
         ({"forms": ["fax"]}, "handling_items.0.forms.0", "取值无效"),
         ({"fees": []}, "handling_items.0.fees", "none"),
-        ({"fees": [{"name": "工本费", "standard": "每证10元"}]}, "handling_items.0.fees.0.basis",
-         "收费依据"),
+        (
+            {"fees": [{"name": "工本费", "standard": "每证10元"}]},
+            "handling_items.0.fees.0.basis",
+            "收费依据",
+        ),
         ({"case_type": "sometimes"}, "handling_items.0.case_type", "取值无效"),
         ({"statutory_days": "二十"}, "handling_items.0.statutory_days", "整数"),
         ({"color": "red"}, "handling_items.0.color", ""),
@@ -64,8 +78,9 @@ def test_handling_item_rules(db, overrides, path, fragment):
 
 
 def test_all_errors_are_reported_at_once(db):
-    payload = make_item(handling_item_data(code="T-01-001-01", statutory_days=2, promised_days=3,
-                                           visits=2))
+    payload = make_item(
+        handling_item_data(code="T-01-001-01", statutory_days=2, promised_days=3, visits=2)
+    )
     errors = errors_of(payload)
     assert {"handling_items.0.promised_days", "handling_items.0.visit_reason"} <= set(errors)
 
@@ -77,8 +92,9 @@ def test_item_level_shape_errors_name_the_field(db):
 
 
 def test_no_statutory_limit_is_allowed(db):
-    item = create_item(make_item(handling_item_data(code="T-01-001-01", statutory_days=None,
-                                                    promised_days=15)))
+    item = create_item(
+        make_item(handling_item_data(code="T-01-001-01", statutory_days=None, promised_days=15))
+    )
     assert item.handling_items[0].statutory_days is None
 
 
@@ -92,8 +108,9 @@ def test_a_fee_with_its_basis_is_stored(db):
 
 
 def test_visit_reason_is_dropped_when_no_visit_is_needed(db):
-    item = create_item(make_item(handling_item_data(code="T-01-001-01", visits=0,
-                                                    visit_reason="核验原件")))
+    item = create_item(
+        make_item(handling_item_data(code="T-01-001-01", visits=0, visit_reason="核验原件"))
+    )
     assert item.handling_items[0].visit_reason is None
 
 
@@ -103,16 +120,21 @@ def test_codes_are_unique_across_items_and_within_an_item(db):
     errors = errors_of(make_item(name="另一个事项"))
     assert "已被" in errors["code"][0]
     assert "handling_items.0.code" in errors
-    twice = make_item(handling_item_data(code="T-09-001-01"), handling_item_data(code="T-09-001-01"),
-                      code="T-09-001")
+    twice = make_item(
+        handling_item_data(code="T-09-001-01"),
+        handling_item_data(code="T-09-001-01"),
+        code="T-09-001",
+    )
     assert "重复" in errors_of(twice)["handling_items.1.code"][0]
 
 
 def test_update_returns_field_changes_and_bumps_versions(db):
     item = create_item(make_item())
     db.session.commit()
-    payload = make_item(handling_item_data(code="T-01-001-01", promised_days=3,
-                                           materials=[{"name": "申请表"}]), name="新名称")
+    payload = make_item(
+        handling_item_data(code="T-01-001-01", promised_days=3, materials=[{"name": "申请表"}]),
+        name="新名称",
+    )
     changes = update_item(item, payload)
     db.session.commit()
     assert changes["name"] == ("道路货物运输经营许可", "新名称")
@@ -144,8 +166,10 @@ def test_update_matches_handling_items_by_code(db):
     item = create_item(make_item())
     db.session.commit()
     original_id = item.handling_items[0].id
-    payload = make_item(handling_item_data(code="T-01-001-02", situation="变更"),
-                        handling_item_data(code="T-01-001-01"))
+    payload = make_item(
+        handling_item_data(code="T-01-001-02", situation="变更"),
+        handling_item_data(code="T-01-001-01"),
+    )
     update_item(item, payload)
     db.session.commit()
     assert [h.code for h in item.handling_items] == ["T-01-001-02", "T-01-001-01"]
