@@ -154,6 +154,9 @@ class StepSchema(TrimStrings, StrictSchema):
     days = integer(0, MAX_LIMIT_DAYS, required=False, allow_none=True, load_default=None)
 
 
+_FEES = FeeSchema(many=True)
+
+
 class FeesField(fields.Field):
     """The literal "none" (不收费) or a non-empty list of fees."""
 
@@ -165,14 +168,14 @@ class FeesField(fields.Field):
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
         if not value:
             return NO_FEE
-        return FeeSchema(many=True).dump(value)
+        return _FEES.dump(value)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         if isinstance(value, str) and value.strip().lower() == NO_FEE:
             return []
         if not isinstance(value, list) or not value:
             raise self.make_error("invalid")
-        return FeeSchema(many=True).load(value)
+        return _FEES.load(value)
 
 
 class HandlingItemSchema(TrimStrings, StrictSchema):

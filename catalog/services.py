@@ -28,6 +28,10 @@ from catalog.schemas import ItemDumpSchema, ItemSchema
 
 Changes = dict[str, tuple[Any, Any]]
 
+# Schemas hold no per-call state; building them once saves work on every write.
+_ITEM_SCHEMA = ItemSchema()
+_ITEM_DUMP_SCHEMA = ItemDumpSchema()
+
 ITEM_FIELDS = (
     "code", "name", "item_type", "implementing_body", "handling_unit", "exercise_level",
     "power_source", "service_targets", "conditions", "result_name", "result_type",
@@ -86,7 +90,7 @@ def handling_item_rule_errors(data: Mapping[str, Any]) -> dict[str, str]:
 def validate_item_data(data: Mapping[str, Any]) -> dict[str, Any]:
     """Load an item payload and check every rule; raise CatalogValidationError listing all."""
     try:
-        loaded = ItemSchema().load(data)
+        loaded = _ITEM_SCHEMA.load(data)
     except ValidationError as exc:
         raise CatalogValidationError(flatten_errors(exc.messages)) from None
     errors: dict[str, list[str]] = {}
@@ -248,4 +252,4 @@ def publish_item(item: ApprovalItem) -> None:
 
 def item_data(item: ApprovalItem) -> dict[str, Any]:
     """The canonical data of an item, as the API shows it and the seed compares it."""
-    return ItemDumpSchema().dump(item)
+    return _ITEM_DUMP_SCHEMA.dump(item)

@@ -1,0 +1,130 @@
+"""The commands as an operator runs them: `flask --app wsgi ...` on a fresh database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from catalog.ratios import figures_from_facts
+from tests.conftest import PROJECT_ROOT, postgres_server_url, require_postgres
+from tests.test_seed_catalog import PUBLISHED_BY_TYPE, facts_from_files
+
+
+def flask(database_url: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "cli-test"}
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_database(request, tmp_path):
+    """An empty database with no tables at all, on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+        return
+    server = sa.make_url(postgres_server_url())
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    name = f"catalog_cli_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        if require_postgres():
+            pytest.fail(f"PostgreSQL not reachable: {exc.orig}")
+        pytest.skip(f"PostgreSQL not reachable: {exc.orig}")
+    yield server.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+def test_report_seed_report_on_a_fresh_database(fresh_database):
+    empty = flask(fresh_database, "report", "--format", "json")
+    assert empty.returncode == 1
+    assert "没有可统计的数据" in empty.stderr
+    assert "Traceback" not in empty.stderr + empty.stdout
+
+    seeded = flask(fresh_database, "seed")
+    assert seeded.returncode == 0, seeded.stderr
+    assert "新增 190 项" in seeded.stdout
+
+    again = flask(fresh_database, "seed")
+    assert again.returncode == 0
+    assert "未做修改" in again.stdout
+
+    report = flask(fresh_database, "report", "--format", "json")
+    assert report.returncode == 0, report.stderr
+    document = json.loads(report.stdout)
+    reference = figures_from_facts(*facts_from_files(PROJECT_ROOT / "seed"))
+    assert document["items"] == {
+        "total": 190,
+        "by_type": {item_type.value: count for item_type, count in PUBLISHED_BY_TYPE.items()},
+    }
+    assert document["handling_items"]["total"] == 199
+    assert document["no_visit"] == {"count": 181, "total": 199, "percent": 90.95}
+    assert document["instant"] == {"count": 105, "total": 199, "percent": 52.76}
+    assert document["compression"]["percent"] == 87.69
+    assert document["compression"]["statutory_days"] == reference.statutory_days
+    assert document["compression"]["promised_days"] == reference.promised_days
+
+    text = flask(fresh_database, "report", "--format", "text")
+    assert text.returncode == 0
+    assert "不见面审批占比：181 / 199 = 90.95%" in text.stdout
+    assert "时限压缩比" in text.stdout and "87.69%" in text.stdout
+
+
+def test_report_format_is_checked(fresh_database):
+    result = flask(fresh_database, "report", "--format", "pdf")
+    assert result.returncode == 2
+    assert "Invalid value for '--format'" in result.stderr
+
+
+def test_migrations_upgrade_and_downgrade_cleanly(fresh_database):
+    assert flask(fresh_database, "db", "upgrade").returncode == 0
+    downgrade = flask(fresh_database, "db", "downgrade", "base")
+    assert downgrade.returncode == 0, downgrade.stderr
+    engine = sa.create_engine(fresh_database)
+    try:
+        assert set(sa.inspect(engine).get_table_names()) <= {"alembic_version"}
+    finally:
+        engine.dispose()
+    assert flask(fresh_database, "db", "upgrade").returncode == 0
+
+
+def test_models_and_migrations_agree(fresh_database):
+    """`flask db check` fails when a model change has no migration."""
+    assert flask(fresh_database, "db", "upgrade").returncode == 0
+    check = flask(fresh_database, "db", "check")
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_project_root_has_the_design_card_layout():
+    for name in (
+        "wsgi.py",
+        "config.py",
+        "catalog",
+        "templates",
+        "seed",
+        "tests",
+        "README.md",
+        "pyproject.toml",
+        "Makefile",
+        "migrations",
+        ".ci/run",
+    ):
+        assert (Path(PROJECT_ROOT) / name).exists(), name
