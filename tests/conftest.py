@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -32,12 +33,16 @@ def require_postgres() -> bool:
     return os.environ.get("CI", "").lower() == "true" or bool(os.environ.get("TEST_DATABASE_URL"))
 
 
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for this test session; dropped afterwards."""
+@contextmanager
+def temporary_postgres_database(prefix: str) -> Iterator[str]:
+    """Create an empty database on the test server, yield its URL, drop it afterwards.
+
+    Skips when no server answers, except under CI=true (or an explicit TEST_DATABASE_URL),
+    where PostgreSQL is required and its absence fails the test.
+    """
     server = sa.make_url(postgres_server_url())
     admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    name = f"catalog_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     try:
         with admin.connect() as connection:
             connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
@@ -53,6 +58,13 @@ def postgres_database() -> Iterator[str]:
         with admin.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for this test session."""
+    with temporary_postgres_database("catalog_test") as url:
+        yield url
 
 
 def fresh_database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:

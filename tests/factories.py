@@ -62,3 +62,12 @@ def item_data(*handling_items: dict[str, Any], **overrides: Any) -> dict[str, An
     elif "handling_items" not in overrides:
         data["handling_items"] = [handling_item_data(code=f"{data['code']}-01")]
     return data
+
+
+def publish(db, *payloads: dict[str, Any]) -> None:
+    """Create items through the services, publish them and commit."""
+    from catalog.services import create_item, publish_item
+
+    for payload in payloads:
+        publish_item(create_item(payload))
+    db.session.commit()

@@ -6,14 +6,13 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from catalog.ratios import figures_from_facts
-from tests.conftest import PROJECT_ROOT, postgres_server_url, require_postgres
+from tests.conftest import PROJECT_ROOT, temporary_postgres_database
 from tests.test_seed_catalog import PUBLISHED_BY_TYPE, facts_from_files
 
 
@@ -36,21 +35,8 @@ def fresh_database(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
         return
-    server = sa.make_url(postgres_server_url())
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    name = f"catalog_cli_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        if require_postgres():
-            pytest.fail(f"PostgreSQL not reachable: {exc.orig}")
-        pytest.skip(f"PostgreSQL not reachable: {exc.orig}")
-    yield server.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    with temporary_postgres_database("catalog_cli") as url:
+        yield url
 
 
 def test_report_seed_report_on_a_fresh_database(fresh_database):

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from catalog.services import create_item, publish_item
+from catalog.services import create_item
 from tests.conftest import make_app
-from tests.factories import handling_item_data, item_data
-
-
-def publish(db, *payloads):
-    for payload in payloads:
-        publish_item(create_item(payload))
-    db.session.commit()
+from tests.factories import handling_item_data, item_data, publish
 
 
 def test_home_on_an_empty_catalog_says_so(client):
@@ -39,14 +33,6 @@ def test_home_shows_types_and_ratios_with_their_counts(client, db):
     assert "66.67%" in page and "2 / 3" in page  # no-visit share
     assert "33.33%" in page and "1 / 3" in page  # instant share
     assert "(60 − 10) / 60" in page  # compression: A-01 counts promised 0
-
-
-def test_report_api_is_the_home_pages_twin(client, db):
-    publish(db, item_data(code="A"))
-    body = client.get("/api/v1/report").get_json()
-    assert body["items"]["total"] == 1
-    assert body["no_visit"] == {"count": 1, "total": 1, "percent": 100.0}
-    assert body["compression"]["percent"] == 75.0
 
 
 def test_unknown_page_is_a_chinese_404_and_the_api_answers_json(client):
