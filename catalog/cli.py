@@ -13,6 +13,7 @@ from flask_migrate import upgrade
 
 from catalog.extensions import db
 from catalog.report import current_report, render_text
+from catalog.search import index_is_complete, rebuild_index
 from catalog.seeding import SeedError, load_seed
 
 
@@ -29,6 +30,8 @@ def seed_command(force: bool) -> None:
     ensure_database()
     try:
         result = load_seed(Path(current_app.config["SEED_DIR"]), force=force)
+        if not index_is_complete():
+            rebuild_index()
     except SeedError as exc:
         db.session.rollback()
         click.echo(f"种子数据有误，数据库未做任何修改：{exc}", err=True)
@@ -72,4 +75,14 @@ def report_command(output_format: str) -> None:
         click.echo(render_text(document))
 
 
-commands = (seed_command, report_command)
+@click.command("reindex")
+@with_appcontext
+def reindex_command() -> None:
+    """Rebuild the search index of every handling item (after upgrading the index's format)."""
+    ensure_database()
+    count = rebuild_index()
+    db.session.commit()
+    click.echo(f"搜索索引已重建：{count} 个业务办理项。")
+
+
+commands = (seed_command, report_command, reindex_command)

@@ -170,6 +170,10 @@ class HandlingItem(TimestampMixin, db.Model):
         cascade="all, delete-orphan",
     )
 
+    search_entry: Mapped[SearchEntry | None] = relationship(
+        back_populates="handling_item", cascade="all, delete-orphan", single_parent=True
+    )
+
     __mapper_args__ = {"version_id_col": version}
 
     @property
@@ -262,3 +266,20 @@ class SeedLoad(db.Model):
     seed_digest: Mapped[str] = mapped_column(sa.String(64))
     content_digest: Mapped[str] = mapped_column(sa.String(64))
     loaded_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+class SearchEntry(db.Model):
+    """What search reads for one handling item; rewritten by the services on every change."""
+
+    __tablename__ = "search_entry"
+
+    handling_item_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("handling_item.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_name: Mapped[str] = mapped_column(sa.String(200), index=True)  # for ranking
+    name: Mapped[str] = mapped_column(sa.String(320))  # item name and situation
+    body: Mapped[str] = mapped_column(sa.Text)  # materials, legal bases, result, codes
+    pinyin: Mapped[str] = mapped_column(sa.String(1200))  # of the item name, lowercase
+    initials: Mapped[str] = mapped_column(sa.String(200))
+
+    handling_item: Mapped[HandlingItem] = relationship(back_populates="search_entry")

@@ -25,6 +25,7 @@ from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
 from math import floor
+from typing import Any
 
 from catalog.enums import REPORTED_TYPES, CaseType, ItemType
 
@@ -75,6 +76,20 @@ class HandlingFacts:
     def effective_promised_days(self) -> int:
         """Promised days as the compression counts them: instant items count 0."""
         return 0 if self.case_type == CaseType.instant else self.promised_days
+
+
+def handling_facts(handling: Any) -> HandlingFacts:
+    """The facts of any object with handling-item attributes (an ORM row, a form's data)."""
+    reason = getattr(handling, "visit_reason", None)
+    return HandlingFacts(
+        code=handling.code,
+        case_type=CaseType(handling.case_type),
+        statutory_days=handling.statutory_days,
+        promised_days=handling.promised_days,
+        visits=handling.visits,
+        has_visit_reason=bool(reason and reason.strip()),
+        online_depth=handling.online_depth,
+    )
 
 
 @dataclass(frozen=True)

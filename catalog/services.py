@@ -25,6 +25,7 @@ from catalog.models import (
     utcnow,
 )
 from catalog.schemas import ItemDumpSchema, ItemSchema
+from catalog.search import index_item
 
 Changes = dict[str, tuple[Any, Any]]
 
@@ -222,6 +223,7 @@ def create_item(data: Mapping[str, Any], *, status: Status = Status.draft) -> Ap
     item = ApprovalItem(status=status)
     with db.session.no_autoflush:
         _apply_item(item, loaded, status)
+        index_item(item)
     db.session.add(item)
     _flush()
     return item
@@ -237,6 +239,7 @@ def update_item(item: ApprovalItem, data: Mapping[str, Any]) -> Changes:
     _check_codes_free(loaded, item)
     with db.session.no_autoflush:  # one UPDATE per row, so one version step per change
         changes = _apply_item(item, loaded, item.status)
+        index_item(item)
     _flush()
     return changes
 

@@ -1,10 +1,14 @@
-"""JSON endpoints."""
+"""JSON endpoints: the twins of the public pages, from the same query functions."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 
+from catalog.api.schemas import HITS, ITEM
+from catalog.errors import error_response
+from catalog.public.queries import published_item, run_search
 from catalog.report import current_report
+from catalog.search import DEFAULT_LIMIT, MAX_LIMIT
 
 blueprint = Blueprint("api", __name__)
 
@@ -14,3 +18,34 @@ def report():
     """The reform report of the published catalog (the home page's twin)."""
     _figures, document = current_report()
     return jsonify(document)
+
+
+@blueprint.get("/items")
+def items():
+    """Search results: the twin of /items."""
+    raw_limit = request.args.get("limit", str(DEFAULT_LIMIT))
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+        return error_response(400, f"limit 须为1到{MAX_LIMIT}之间的整数。")
+    result, error = run_search(
+        request.args.get("q", ""),
+        request.args,
+        cursor=request.args.get("cursor"),
+        limit=int(raw_limit),
+    )
+    if error:
+        return error_response(400, error)
+    return jsonify({
+        "items": HITS.dump(result.hits),
+        "total": result.total,
+        "facets": result.facets,
+        "next": result.next_cursor,
+    })  # fmt: skip
+
+
+@blueprint.get("/items/<code>")
+def item(code: str):
+    """One published item with its handling items, materials and fees."""
+    found = published_item(code)
+    if found is None:
+        return error_response(404, f"没有编码为 {code[:40]} 的已发布事项。")
+    return jsonify(ITEM.dump(found))

@@ -1,18 +1,37 @@
-"""Public pages."""
+"""Public pages: home, search results, item guides. Each has a JSON twin under /api/v1/."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from decimal import Decimal
 
-from catalog.enums import REPORTED_TYPES
+from flask import Blueprint, abort, render_template, request, url_for
+
+from catalog.enums import REPORTED_TYPES, ItemType, OnlineDepth, ServiceTarget
+from catalog.public.queries import published_item, run_search
+from catalog.ratios import handling_facts, item_compression
 from catalog.report import DEFINITIONS, SHARES, current_report
+from catalog.search import Filters
 
 blueprint = Blueprint("public", __name__)
 
 
+@blueprint.after_request
+def link_json_twin(response):
+    """Every page names its JSON twin in a Link header (and visibly, in the page)."""
+    twin = getattr(request, "json_twin", None)
+    if twin:
+        response.headers["Link"] = f'<{twin}>; rel="alternate"; type="application/json"'
+    return response
+
+
+def _twin(url: str) -> str:
+    request.json_twin = url
+    return url
+
+
 @blueprint.get("/")
 def home():
-    """The catalog at a glance: items by type and the reform's headline ratios."""
+    """The catalog at a glance: search, browse by type and unit, the headline ratios."""
     figures, document = current_report()
     return render_template(
         "public/home.html",
@@ -21,4 +40,59 @@ def home():
         item_types=REPORTED_TYPES,
         shares=SHARES,
         definitions=DEFINITIONS,
+        units=run_search("", Filters(), limit=1)[0].facets["unit"] if not figures.is_empty else {},
+        json_url=_twin(url_for("api.report")),
     )
+
+
+@blueprint.get("/items")
+def items():
+    """Search results with facets and keyset pagination."""
+    result, error = run_search(
+        request.args.get("q", ""), request.args, cursor=request.args.get("cursor")
+    )
+    status = 400 if error else 200
+    return render_template(
+        "public/results.html",
+        query=request.args.get("q", "")[:200],
+        result=result,
+        error=error,
+        item_types={item_type.value: item_type.label for item_type in ItemType},
+        json_url=_twin(url_for("api.items", **request.args.to_dict())),
+    ), status
+
+
+@blueprint.get("/items/<code>")
+def guide(code: str):
+    """办事指南: everything needed to apply for an item, per handling item."""
+    item = published_item(code)
+    if item is None:
+        abort(404)
+    return render_template(
+        "public/guide.html", item=item, json_url=_twin(url_for("api.item", code=item.code))
+    )
+
+
+@blueprint.app_template_global()
+def search_url(**changes) -> str:
+    """The current search URL with some arguments changed (None removes one)."""
+    args = {key: value for key, value in request.args.items() if key != "cursor"}
+    args.update(changes)
+    return url_for("public.items", **{k: v for k, v in args.items() if v not in (None, "")})
+
+
+@blueprint.app_template_filter()
+def service_target_label(value: str) -> str:
+    return ServiceTarget(value).label
+
+
+@blueprint.app_template_filter()
+def online_depth_label(value: int) -> str:
+    return f"{value}级：{OnlineDepth(value).label}"
+
+
+@blueprint.app_template_filter("item_compression")
+def item_compression_filter(handling) -> Decimal | None:
+    """Per-item compression of a handling item, for its guide."""
+    ratio = item_compression(handling_facts(handling))
+    return None if ratio is None else ratio.percent

@@ -1,0 +1,409 @@
+"""Search the published catalog the way people type: short words, abbreviations, pinyin.
+
+A query is split into terms that must all match (AND). A term matches a handling item when it,
+or a word the synonym list maps it to, is a substring of the item name and situation or of the
+materials, legal bases and result; a term of Latin letters also matches the pinyin or the
+initials of the item name. Substring matching works for terms of any length, 1 and 2 Chinese
+characters included. Results are ranked: exact name, name prefix, name substring, other fields.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import sqlalchemy as sa
+import yaml
+from markupsafe import Markup, escape
+from pypinyin import Style, lazy_pinyin
+
+from catalog.enums import CaseType, ItemType, Status
+from catalog.extensions import db
+from catalog.models import ApprovalItem, HandlingItem, SearchEntry
+
+MAX_QUERY_LENGTH = 100
+MAX_TERMS = 8
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+_INVISIBLE = dict.fromkeys(
+    map(ord, "\u200b\u200c\u200d\u2060\ufeff\u200e\u200f\u202a\u202b\u202c\u202d\u202e")
+)
+_TERM = re.compile(r"\w+")
+_LATIN = re.compile(r"^[a-z]+$")
+
+
+class SearchError(ValueError):
+    """A query or filter that cannot be searched; the message says why, in Chinese."""
+
+
+# -- text helpers -------------------------------------------------------------------------------
+
+
+def normalise(text: str) -> str:
+    """Full-width to half-width, lower case, invisible characters dropped."""
+    return unicodedata.normalize("NFKC", text).translate(_INVISIBLE).lower()
+
+
+def pinyin_of(text: str) -> tuple[str, str]:
+    """Full pinyin and initials of the Chinese characters in `text` (phrase-aware readings)."""
+    full = "".join(lazy_pinyin(text, errors="ignore"))
+    initials = "".join(lazy_pinyin(text, style=Style.FIRST_LETTER, errors="ignore"))
+    return full, initials
+
+
+def _like_pattern(word: str, *, prefix: bool = False) -> str:
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"{escaped}%" if prefix else f"%{escaped}%"
+
+
+def _contains(column: sa.ColumnElement[str], word: str) -> sa.ColumnElement[bool]:
+    return column.like(_like_pattern(word), escape="\\")
+
+
+def _starts(column: sa.ColumnElement[str], word: str) -> sa.ColumnElement[bool]:
+    return column.like(_like_pattern(word, prefix=True), escape="\\")
+
+
+# -- synonyms -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Synonyms:
+    """Colloquial words and abbreviations mapped to the official words (seed/synonyms.yaml)."""
+
+    words: Mapping[str, tuple[str, ...]]
+    by_pinyin: Mapping[str, tuple[str, ...]]  # full pinyin or initials of a key -> its words
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Iterable[str]]) -> Synonyms:
+        words: dict[str, tuple[str, ...]] = {}
+        by_pinyin: dict[str, list[str]] = {}
+        for key, targets in mapping.items():
+            key = normalise(str(key))
+            expanded = tuple(dict.fromkeys([key, *(normalise(str(t)) for t in targets)]))
+            words[key] = expanded
+            for spelling in pinyin_of(key):
+                if len(spelling) >= 2:
+                    by_pinyin.setdefault(spelling, []).extend(expanded)
+        return cls(words, {k: tuple(dict.fromkeys(v)) for k, v in by_pinyin.items()})
+
+    def expand(self, term: str) -> tuple[str, ...]:
+        found = self.words.get(term, (term,))
+        if _LATIN.match(term):
+            found = (*found, *self.by_pinyin.get(term, ()))
+        return tuple(dict.fromkeys(found))
+
+
+@lru_cache(maxsize=4)
+def load_synonyms(path: str) -> Synonyms:
+    content = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    if not isinstance(content, dict):
+        raise ValueError(f"{path}: 须为“词: [正式名称, …]”的映射。")
+    return Synonyms.from_mapping(content)
+
+
+# -- the index ------------------------------------------------------------------------------------
+
+
+def index_item(item: ApprovalItem) -> None:
+    """Rewrite the search entries of an item's handling items (called by the services)."""
+    full, initials = pinyin_of(item.name)
+    for handling in item.handling_items:
+        body_parts = [handling.situation, item.code, handling.code, item.result_name]
+        body_parts += [
+            f"{basis.law} {basis.article or ''} {basis.text or ''}" for basis in item.legal_bases
+        ]
+        body_parts += [material.name for material in handling.materials]
+        values = {
+            "item_name": normalise(item.name),
+            "name": normalise(f"{item.name} {handling.situation}"),
+            "body": normalise(" ".join(body_parts)),
+            "pinyin": full,
+            "initials": initials,
+        }
+        entry = handling.search_entry
+        if entry is None:
+            handling.search_entry = SearchEntry(**values)
+            continue
+        for key, value in values.items():
+            if getattr(entry, key) != value:
+                setattr(entry, key, value)
+
+
+def rebuild_index() -> int:
+    """Rewrite every search entry (after a migration that added or changed the index)."""
+    items = db.session.scalars(sa.select(ApprovalItem)).all()
+    with db.session.no_autoflush:
+        for item in items:
+            index_item(item)
+    db.session.flush()
+    return sum(len(item.handling_items) for item in items)
+
+
+def index_is_complete() -> bool:
+    entries = db.session.scalar(sa.select(sa.func.count()).select_from(SearchEntry))
+    handling = db.session.scalar(sa.select(sa.func.count()).select_from(HandlingItem))
+    return entries == handling
+
+
+# -- queries --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Term:
+    text: str
+    words: tuple[str, ...]  # the term and what the synonym list maps it to
+
+    @property
+    def is_latin(self) -> bool:
+        return bool(_LATIN.match(self.text))
+
+
+def parse_query(query: str, synonyms: Synonyms) -> list[Term]:
+    """Split a query into AND-ed terms; punctuation and operators are only separators."""
+    text = normalise(query or "").strip()
+    if len(text) > MAX_QUERY_LENGTH:
+        raise SearchError(f"搜索词过长：最多{MAX_QUERY_LENGTH}个字符。")
+    tokens = list(dict.fromkeys(token.replace("_", "") for token in _TERM.findall(text)))
+    tokens = [token for token in tokens if token]
+    if len(tokens) > MAX_TERMS:
+        raise SearchError(f"搜索词过多：最多{MAX_TERMS}个词，请用更少的词。")
+    return [Term(token, synonyms.expand(token)) for token in tokens]
+
+
+def term_in_name(term: Term) -> sa.ColumnElement[bool]:
+    conditions = [_contains(SearchEntry.name, word) for word in term.words]
+    if term.is_latin:
+        conditions += [
+            _contains(SearchEntry.pinyin, term.text),
+            _starts(SearchEntry.initials, term.text),
+        ]
+        if len(term.text) >= 3:
+            conditions.append(_contains(SearchEntry.initials, term.text))
+    return sa.or_(*conditions)
+
+
+def term_matches(term: Term) -> sa.ColumnElement[bool]:
+    return sa.or_(term_in_name(term), *[_contains(SearchEntry.body, word) for word in term.words])
+
+
+def rank_expression(query: str, terms: list[Term]) -> sa.ColumnElement[int]:
+    """0 exact name, 1 name prefix, 2 every term in the name, 3 found in other fields."""
+    if not terms:
+        return sa.literal(0)
+    whole = "".join(term.text for term in terms)
+    exact = {whole, normalise(query).strip()}
+    if len(terms) == 1:
+        exact.update(terms[0].words)
+    exact_name = [SearchEntry.item_name == word for word in exact]
+    prefix = [_starts(SearchEntry.item_name, word) for word in exact]
+    if terms[0].is_latin and len(terms) == 1:
+        exact_name += [SearchEntry.pinyin == whole, SearchEntry.initials == whole]
+        prefix += [_starts(SearchEntry.pinyin, whole)]
+    return sa.case(
+        (sa.or_(*exact_name), 0),
+        (sa.or_(*prefix), 1),
+        (sa.and_(*[term_in_name(term) for term in terms]), 2),
+        else_=3,
+    )
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Facet filters of a search; the names are the query-string keys."""
+
+    type: ItemType | None = None
+    unit: str | None = None
+    no_visit: bool = False
+    instant: bool = False
+    no_fee: bool = False
+    one_visit: bool = False
+
+    FLAGS = ("no_visit", "instant", "no_fee", "one_visit")
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> Filters:
+        item_type = args.get("type") or None
+        if item_type is not None:
+            try:
+                item_type = ItemType(item_type)
+            except ValueError:
+                raise SearchError(f"事项类型“{item_type}”无效。") from None
+        unit = (args.get("unit") or "").strip() or None
+        if unit is not None and len(unit) > 100:
+            raise SearchError("承办机构名称过长。")
+        flags = {}
+        for name in cls.FLAGS:
+            value = (args.get(name) or "").lower()
+            if value not in ("", "0", "1", "true", "false"):
+                raise SearchError(f"筛选条件 {name} 只能是 1 或 0。")
+            flags[name] = value in ("1", "true")
+        return cls(type=item_type, unit=unit, **flags)
+
+    def conditions(self, *, without: str | None = None) -> list[sa.ColumnElement[bool]]:
+        checks = {
+            "type": self.type is not None and ApprovalItem.item_type == self.type,
+            "unit": self.unit is not None and ApprovalItem.handling_unit == self.unit,
+            "no_visit": self.no_visit and HandlingItem.visits == 0,
+            "instant": self.instant and HandlingItem.case_type == CaseType.instant,
+            "no_fee": self.no_fee and HandlingItem.charges_fee.is_(False),
+            "one_visit": self.one_visit and HandlingItem.visits <= 1,
+        }
+        return [check for name, check in checks.items() if name != without and check is not False]
+
+    def as_args(self) -> dict[str, str]:
+        args = {name: "1" for name in self.FLAGS if getattr(self, name)}
+        if self.type is not None:
+            args["type"] = self.type.value
+        if self.unit is not None:
+            args["unit"] = self.unit
+        return args
+
+
+@dataclass
+class Hit:
+    handling_item: HandlingItem
+    rank: int
+
+    @property
+    def item(self) -> ApprovalItem:
+        return self.handling_item.item
+
+
+@dataclass
+class SearchResult:
+    terms: list[Term]
+    filters: Filters
+    hits: list[Hit]
+    total: int
+    facets: dict[str, dict[str, int]]
+    next_cursor: str | None
+    highlight_words: tuple[str, ...] = field(default=())
+
+    def highlight(self, text: str) -> Markup:
+        return highlight(text, self.highlight_words)
+
+
+def encode_cursor(rank: int, code: str) -> str:
+    raw = json.dumps([rank, code], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        rank, code = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        if not isinstance(rank, int) or not isinstance(code, str):
+            raise ValueError
+        return rank, code
+    except (ValueError, TypeError, binascii.Error, UnicodeEncodeError):
+        raise SearchError("分页参数无效，请从第一页重新开始。") from None
+
+
+def _base(terms: list[Term]) -> sa.Select:
+    return (
+        sa.select(HandlingItem.id)
+        .join(ApprovalItem, HandlingItem.item_id == ApprovalItem.id)
+        .join(SearchEntry, SearchEntry.handling_item_id == HandlingItem.id)
+        .where(ApprovalItem.status == Status.published, HandlingItem.status == Status.published)
+        .where(*[term_matches(term) for term in terms])
+    )
+
+
+def _count(statement: sa.Select) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(statement.subquery()))
+
+
+def _facets(terms: list[Term], filters: Filters) -> dict[str, dict[str, int]]:
+    facets: dict[str, dict[str, int]] = {}
+    for name, column in (("type", ApprovalItem.item_type), ("unit", ApprovalItem.handling_unit)):
+        statement = (
+            _base(terms).where(*filters.conditions(without=name))
+            .with_only_columns(column, sa.func.count(HandlingItem.id))
+            .group_by(column).order_by(sa.func.count(HandlingItem.id).desc(), column)
+        )  # fmt: skip
+        facets[name] = {
+            str(getattr(value, "value", value)): count
+            for value, count in db.session.execute(statement)
+        }
+    flags = {}
+    for name in Filters.FLAGS:
+        flag_filters = Filters(**{**filters.__dict__, name: True})
+        flags[name] = _count(_base(terms).where(*flag_filters.conditions()))
+    facets["flags"] = flags
+    return facets
+
+
+def search(
+    query: str,
+    filters: Filters,
+    *,
+    synonyms: Synonyms,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> SearchResult:
+    """One page of ranked hits with the total, facet counts and the next page's cursor."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise SearchError(f"每页条数须在1到{MAX_LIMIT}之间。")
+    terms = parse_query(query, synonyms)
+    rank = rank_expression(query, terms).label("rank")
+    matching = _base(terms).where(*filters.conditions())
+    page = matching.with_only_columns(HandlingItem.id, HandlingItem.code, rank)
+    if cursor:
+        after_rank, after_code = decode_cursor(cursor)
+        page = page.where(
+            sa.or_(rank > after_rank, sa.and_(rank == after_rank, HandlingItem.code > after_code))
+        )
+    rows = db.session.execute(page.order_by(rank, HandlingItem.code).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    loaded = {h.id: h for h in db.session.scalars(
+        sa.select(HandlingItem).where(HandlingItem.id.in_([row.id for row in rows]))
+    )}  # fmt: skip
+    hits = [Hit(loaded[row.id], row.rank) for row in rows]
+    words = tuple(dict.fromkeys(word for term in terms for word in term.words))
+    return SearchResult(
+        terms=terms,
+        filters=filters,
+        hits=hits,
+        total=_count(matching),
+        facets=_facets(terms, filters),
+        next_cursor=encode_cursor(rows[-1].rank, rows[-1].code) if more else None,
+        highlight_words=words,
+    )
+
+
+def highlight(text: str, words: Iterable[str]) -> Markup:
+    """`text` escaped, with every occurrence of the words wrapped in <mark>."""
+    folded = normalise(text)
+    if len(folded) != len(text):  # normalisation changed lengths: do not guess positions
+        folded = text.lower()
+    spans: list[tuple[int, int]] = []
+    for word in words:
+        if not word:
+            continue
+        start = folded.find(word)
+        while start != -1:
+            spans.append((start, start + len(word)))
+            start = folded.find(word, start + 1)
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    pieces, position = [], 0
+    for start, end in merged:
+        pieces.append(escape(text[position:start]))
+        pieces.append(Markup("<mark>") + escape(text[start:end]) + Markup("</mark>"))
+        position = end
+    pieces.append(escape(text[position:]))
+    return Markup("").join(pieces)
