@@ -90,6 +90,11 @@ class ApprovalItem(TimestampMixin, db.Model):
 
     __mapper_args__ = {"version_id_col": version}
 
+    @property
+    def result(self) -> dict[str, str | ResultType]:
+        """审批结果 as one value: its name and type."""
+        return {"name": self.result_name, "type": self.result_type}
+
     def __repr__(self) -> str:
         return f"<ApprovalItem {self.code} {self.name}>"
 

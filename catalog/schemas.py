@@ -7,9 +7,20 @@ between fields (promised <= statutory, a visit needs a reason, ...) live in cata
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
-from marshmallow import EXCLUDE, RAISE, Schema, fields, post_load, pre_load, validate
+from marshmallow import (
+    EXCLUDE,
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    pre_load,
+    validate,
+    validates,
+)
 
 from catalog.enums import (
     CaseType,
@@ -143,10 +154,15 @@ class FeeSchema(TrimStrings, StrictSchema):
         allow_none=True,
         load_default=None,
         as_string=True,
-        validate=validate.Range(min=0, error="金额不能为负数。"),
         error_messages=_messages(invalid="须为金额数字。", special="须为金额数字。"),
+        metadata={"type": "string", "description": '元，两位小数，如 "10.00"'},
     )
     basis = text(2000, required_message="收费须写明收费依据。")
+
+    @validates("amount")
+    def _not_negative(self, value: Decimal | None, **_: Any) -> None:
+        if value is not None and value < 0:
+            raise ValidationError("金额不能为负数。")
 
 
 class StepSchema(TrimStrings, StrictSchema):
@@ -261,9 +277,6 @@ class ItemDumpSchema(ItemSchema):
     class Meta:
         unknown = EXCLUDE
 
-    result = fields.Method("_dump_result")
+    result = fields.Nested(ResultSchema)
     service_targets = fields.List(fields.String())
     status = fields.String(attribute="status.value")
-
-    def _dump_result(self, item: Any) -> dict[str, str]:
-        return {"name": item.result_name, "type": item.result_type.value}

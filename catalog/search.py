@@ -349,6 +349,7 @@ def search(
     synonyms: Synonyms,
     cursor: str | None = None,
     limit: int = DEFAULT_LIMIT,
+    with_facets: bool = True,
 ) -> SearchResult:
     """One page of ranked hits with the total, facet counts and the next page's cursor."""
     if not 1 <= limit <= MAX_LIMIT:
@@ -375,7 +376,7 @@ def search(
         filters=filters,
         hits=hits,
         total=_count(matching),
-        facets=_facets(terms, filters),
+        facets=_facets(terms, filters) if with_facets else {},
         next_cursor=encode_cursor(rows[-1].rank, rows[-1].code) if more else None,
         highlight_words=words,
     )

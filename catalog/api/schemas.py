@@ -33,3 +33,17 @@ class ItemSchema(ItemDumpSchema):
 
 HITS = HitSchema(many=True)
 ITEM = ItemSchema()
+
+
+class DeadlineSchema(Schema):
+    """Completion dates of a handling item for an application date."""
+
+    handling_item = fields.String(required=True)
+    applied_on = fields.Date(required=True)
+    promised_days = fields.Integer(required=True)
+    promised_date = fields.Date(required=True)
+    statutory_days = fields.Integer(required=True, allow_none=True)
+    statutory_date = fields.Date(required=True, allow_none=True)
+
+
+DEADLINE = DeadlineSchema()

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from catalog.api.schemas import HITS, ITEM
+from catalog.api.openapi import openapi_document
+from catalog.api.schemas import DEADLINE, HITS, ITEM
 from catalog.errors import error_response
-from catalog.public.queries import published_item, run_search
+from catalog.public.queries import (
+    DeadlineInputError,
+    handling_deadlines,
+    published_handling_item,
+    published_item,
+    run_search,
+)
 from catalog.report import current_report
 from catalog.search import DEFAULT_LIMIT, MAX_LIMIT
 
@@ -49,3 +56,29 @@ def item(code: str):
     if found is None:
         return error_response(404, f"没有编码为 {code[:40]} 的已发布事项。")
     return jsonify(ITEM.dump(found))
+
+
+@blueprint.get("/handling-items/<code>/deadline")
+def deadline(code: str):
+    """The promised and statutory completion dates for an application date."""
+    handling = published_handling_item(code)
+    if handling is None:
+        return error_response(404, f"没有编码为 {code[:50]} 的已发布业务办理项。")
+    try:
+        result = handling_deadlines(handling, request.args.get("date"))
+    except DeadlineInputError as exc:
+        return error_response(400, str(exc))
+    return jsonify(DEADLINE.dump({
+        "handling_item": handling.code,
+        "applied_on": result.applied_on,
+        "promised_days": handling.promised_days,
+        "promised_date": result.promised,
+        "statutory_days": handling.statutory_days,
+        "statutory_date": result.statutory,
+    }))  # fmt: skip
+
+
+@blueprint.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 description of this API."""
+    return jsonify(openapi_document())

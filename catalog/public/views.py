@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, render_template, request, url_for
 
 from catalog.enums import REPORTED_TYPES, ItemType, OnlineDepth, ServiceTarget
-from catalog.public.queries import published_item, run_search
+from catalog.errors import error_response
+from catalog.public.export import hits_csv
+from catalog.public.queries import (
+    DeadlineInputError,
+    all_hits,
+    handling_deadlines,
+    published_handling_item,
+    published_item,
+    run_search,
+)
 from catalog.ratios import handling_facts, item_compression
 from catalog.report import DEFINITIONS, SHARES, current_report
 from catalog.search import Filters
@@ -62,6 +72,19 @@ def items():
     ), status
 
 
+@blueprint.get("/items.csv")
+def items_csv():
+    """The whole result list of a search, with the page's filters, as CSV."""
+    hits, error = all_hits(request.args.get("q", ""), request.args)
+    if error:
+        return error_response(400, error)
+    return Response(
+        hits_csv(hits),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=items.csv"},
+    )
+
+
 @blueprint.get("/items/<code>")
 def guide(code: str):
     """办事指南: everything needed to apply for an item, per handling item."""
@@ -71,6 +94,45 @@ def guide(code: str):
     return render_template(
         "public/guide.html", item=item, json_url=_twin(url_for("api.item", code=item.code))
     )
+
+
+@blueprint.get("/handling/<code>/notice")
+def notice(code: str):
+    """一次性告知单: the material checklist of one handling item, on one A4 page."""
+    handling = published_handling_item(code)
+    if handling is None:
+        abort(404)
+    return render_template(
+        "public/notice.html",
+        handling=handling,
+        item=handling.item,
+        today=date.today(),
+        json_url=_twin(url_for("api.item", code=handling.item.code)),
+    )
+
+
+@blueprint.get("/handling/<code>/deadline")
+def deadline(code: str):
+    """The completion dates for an application date, in working days."""
+    handling = published_handling_item(code)
+    if handling is None:
+        abort(404)
+    raw_date = request.args.get("date")
+    result, error = None, None
+    try:
+        result = handling_deadlines(handling, raw_date)
+    except DeadlineInputError as exc:
+        error = str(exc)
+    json_url = _twin(url_for("api.deadline", code=handling.code, date=raw_date or None))
+    return render_template(
+        "public/deadline.html",
+        handling=handling,
+        item=handling.item,
+        result=result,
+        error=error,
+        raw_date=(raw_date or "")[:20],
+        json_url=json_url,
+    ), 400 if error else 200
 
 
 @blueprint.app_template_global()

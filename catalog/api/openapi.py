@@ -1,0 +1,207 @@
+"""The OpenAPI 3.1 description of /api/v1, generated from the same schemas and limits the
+endpoints use, so the document cannot drift from the code."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import Schema, fields
+
+from catalog.api.schemas import DeadlineSchema, HitSchema, ItemSchema
+from catalog.enums import ItemType
+from catalog.schemas import NO_FEE, FeeSchema, FeesField
+from catalog.search import DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY_LENGTH, Filters
+
+
+class FacetsSchema(Schema):
+    type = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={"description": "事项类型 -> 业务办理项数"},
+    )
+    unit = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={"description": "承办机构 -> 业务办理项数"},
+    )
+    flags = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={"description": "no_visit / instant / no_fee / one_visit 的计数"},
+    )
+
+
+class ItemsPageSchema(Schema):
+    items = fields.List(fields.Nested(HitSchema), required=True)
+    total = fields.Integer(required=True)
+    facets = fields.Nested(FacetsSchema, required=True)
+    next = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "下一页的 cursor；没有下一页时为 null"},
+    )
+
+
+class ErrorBodySchema(Schema):
+    status = fields.Integer(required=True)
+    message = fields.String(required=True)
+    details = fields.Dict()
+
+
+class ErrorSchema(Schema):
+    error = fields.Nested(ErrorBodySchema, required=True)
+
+
+def _fees_property(self, field: fields.Field, **kwargs: Any) -> dict:
+    if isinstance(field, FeesField):
+        return {
+            "oneOf": [
+                {"type": "string", "enum": [NO_FEE]},
+                {"type": "array", "items": {"$ref": "#/components/schemas/Fee"}},
+            ]
+        }
+    return {}
+
+
+def _error(description: str) -> dict:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+def _json(schema: str, description: str) -> dict:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
+
+
+def _query(name: str, schema: dict, description: str) -> dict:
+    return {
+        "in": "query",
+        "name": name,
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
+
+
+SEARCH_PARAMETERS = [
+    _query(
+        "q",
+        {"type": "string", "maxLength": MAX_QUERY_LENGTH},
+        "搜索词：中文（任意长度）、拼音全拼或首字母；多个词用空格分开，须同时匹配",
+    ),
+    _query("type", {"type": "string", "enum": [t.value for t in ItemType]}, "事项类型"),
+    _query("unit", {"type": "string", "maxLength": 100}, "承办机构"),
+    *[
+        _query(flag, {"type": "string", "enum": ["0", "1", "true", "false"]}, label)
+        for flag, label in zip(
+            Filters.FLAGS,
+            ("只看不见面办理", "只看即办件", "只看不收费", "只看最多跑一次"),
+            strict=True,
+        )
+    ],
+    _query("cursor", {"type": "string", "maxLength": 200}, "上一页返回的 next"),
+    _query(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+        "每页条数",
+    ),
+]
+
+
+@cache
+def openapi_document() -> dict:
+    plugin = MarshmallowPlugin()
+    spec = APISpec(
+        title="许昌市交通运输局 政务服务事项目录 API",
+        version="1",
+        openapi_version="3.1.0",
+        plugins=[plugin],
+        info={"description": "公开的审批事项、业务办理项、办事指南与改革指标。"},
+    )
+    plugin.converter.add_attribute_function(_fees_property)
+    for name, schema in (
+        ("Fee", FeeSchema),
+        ("Hit", HitSchema),
+        ("Item", ItemSchema),
+        ("Facets", FacetsSchema),
+        ("ItemsPage", ItemsPageSchema),
+        ("Deadline", DeadlineSchema),
+        ("Error", ErrorSchema),
+    ):
+        spec.components.schema(name, schema=schema)
+    spec.path(
+        "/api/v1/items",
+        operations={
+            "get": {
+                "summary": "搜索已发布的业务办理项（分页、筛选、分面计数）",
+                "parameters": SEARCH_PARAMETERS,
+                "responses": {"200": _json("ItemsPage", "一页结果"), "400": _error("参数有误")},
+            }
+        },
+    )
+    spec.path(
+        "/api/v1/items/{code}",
+        operations={
+            "get": {
+                "summary": "一个已发布事项及其业务办理项、申请材料和收费",
+                "parameters": [
+                    {
+                        "in": "path",
+                        "name": "code",
+                        "required": True,
+                        "schema": {"type": "string", "maxLength": 40},
+                    }
+                ],
+                "responses": {"200": _json("Item", "事项"), "404": _error("没有这个已发布事项")},
+            }
+        },
+    )
+    spec.path(
+        "/api/v1/handling-items/{code}/deadline",
+        operations={
+            "get": {
+                "summary": "按申请日期计算承诺与法定办结日期（工作日，含调休）",
+                "parameters": [
+                    {
+                        "in": "path",
+                        "name": "code",
+                        "required": True,
+                        "schema": {"type": "string", "maxLength": 50},
+                    },
+                    {
+                        "in": "query",
+                        "name": "date",
+                        "required": True,
+                        "schema": {"type": "string", "format": "date"},
+                    },
+                ],
+                "responses": {
+                    "200": _json("Deadline", "办结日期"),
+                    "400": _error("日期无效或超出节假日日历覆盖的年份"),
+                    "404": _error("没有这个已发布业务办理项"),
+                },
+            }
+        },
+    )
+    spec.path(
+        "/api/v1/report",
+        operations={
+            "get": {
+                "summary": "改革指标报告（与 flask report --format json 相同）",
+                "responses": {
+                    "200": {
+                        "description": "报告",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    }
+                },
+            }
+        },
+    )
+    return spec.to_dict()
