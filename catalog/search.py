@@ -36,7 +36,7 @@ MAX_LIMIT = 100
 _INVISIBLE = dict.fromkeys(
     map(ord, "\u200b\u200c\u200d\u2060\ufeff\u200e\u200f\u202a\u202b\u202c\u202d\u202e")
 )
-_TERM = re.compile(r"\w+")
+_TERM = re.compile(r"[^\W_]+")  # letters, digits, CJK; everything else separates
 _LATIN = re.compile(r"^[a-z]+$")
 
 
@@ -96,9 +96,14 @@ class Synonyms:
         return cls(words, {k: tuple(dict.fromkeys(v)) for k, v in by_pinyin.items()})
 
     def expand(self, term: str) -> tuple[str, ...]:
-        found = self.words.get(term, (term,))
+        """The term, and the official words of every key it spells or starts (网约 -> 网约车)."""
+        found = [term]
         if _LATIN.match(term):
-            found = (*found, *self.by_pinyin.get(term, ()))
+            found += self.by_pinyin.get(term, ())
+        elif len(term) >= 2:
+            for key, words in self.words.items():
+                if key.startswith(term):
+                    found += words
         return tuple(dict.fromkeys(found))
 
 
@@ -172,8 +177,7 @@ def parse_query(query: str, synonyms: Synonyms) -> list[Term]:
     text = normalise(query or "").strip()
     if len(text) > MAX_QUERY_LENGTH:
         raise SearchError(f"搜索词过长：最多{MAX_QUERY_LENGTH}个字符。")
-    tokens = list(dict.fromkeys(token.replace("_", "") for token in _TERM.findall(text)))
-    tokens = [token for token in tokens if token]
+    tokens = list(dict.fromkeys(_TERM.findall(text)))
     if len(tokens) > MAX_TERMS:
         raise SearchError(f"搜索词过多：最多{MAX_TERMS}个词，请用更少的词。")
     return [Term(token, synonyms.expand(token)) for token in tokens]

@@ -1,0 +1,239 @@
+"""Search as citizens type: short Chinese words, synonyms, pinyin, several words; on both DBs."""
+
+from __future__ import annotations
+
+import pytest
+from markupsafe import Markup
+
+from catalog.search import (
+    MAX_QUERY_LENGTH,
+    Filters,
+    SearchError,
+    Synonyms,
+    highlight,
+    parse_query,
+    pinyin_of,
+    search,
+)
+from catalog.services import create_item, publish_item, update_item
+from tests.factories import handling_item_data, item_data, publish
+
+SYNONYMS = Synonyms.from_mapping(
+    {"网约车": ["网络预约出租汽车"], "超限": ["超限运输"], "危货": ["危险货物"]}
+)
+
+
+@pytest.fixture
+def catalog(db):
+    """A small published catalog with realistic names; one draft that must never show."""
+    publish(
+        db,
+        item_data(
+            handling_item_data(code="NET-01"),
+            handling_item_data(
+                code="NET-02", situation="变更", case_type="instant", promised_days=0
+            ),
+            code="NET",
+            name="网络预约出租汽车经营许可",
+        ),
+        item_data(
+            handling_item_data(code="TAXI-01", visits=1, visit_reason="现场核验车辆"),
+            code="TAXI",
+            name="巡游出租汽车经营许可",
+            handling_unit="城市客运科",
+        ),
+        item_data(
+            handling_item_data(code="PORT-01"),
+            code="PORT",
+            name="港口经营许可",
+            type="confirmation",
+            handling_unit="港航海事科",
+        ),
+        item_data(
+            handling_item_data(code="OVER-01", materials=[{"name": "车辆行驶证"}]),
+            code="OVER",
+            name="公路超限运输许可",
+            legal_basis=[{"law": "《公路法》", "article": "第五十条"}],
+        ),
+        item_data(
+            handling_item_data(code="DG-01", materials=[{"name": "危险货物运输车辆清单"}]),
+            code="DG",
+            name="道路危险货物运输经营许可",
+        ),
+        item_data(handling_item_data(code="BANK-01"), code="BANK", name="银行业务许可"),
+    )
+    create_item(item_data(handling_item_data(code="DRAFT-01"), code="DRAFT", name="港口草稿事项"))
+    db.session.commit()
+
+
+def codes(query: str, filters: Filters | None = None, **kwargs) -> list[str]:
+    result = search(query, filters or Filters(), synonyms=SYNONYMS, **kwargs)
+    return [hit.handling_item.code for hit in result.hits]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("港", ["PORT-01"]),  # one character
+        ("港口", ["PORT-01"]),  # two characters: LIKE, not a trigram MATCH
+        ("出租", ["NET-01", "NET-02", "TAXI-01"]),
+        ("出租汽车经营", ["NET-01", "NET-02", "TAXI-01"]),
+        ("行驶证", ["OVER-01"]),  # a material
+        ("第五十条", ["OVER-01"]),  # the legal basis
+        ("网约车", ["NET-01", "NET-02"]),  # synonym
+        ("超限", ["OVER-01"]),
+        ("危货", ["DG-01"]),
+        ("wangyueche", ["NET-01", "NET-02"]),  # full pinyin of a synonym
+        ("wyc", ["NET-01", "NET-02"]),  # initials of a synonym
+        ("chaoxian", ["OVER-01"]),  # full pinyin of the name
+        ("gkjyxk", ["PORT-01"]),  # initials of the name
+        ("网约 变更", ["NET-02"]),  # several words: AND
+        ("出租 港口", []),
+        ("net-02", ["NET-02"]),  # a code
+    ],
+)
+def test_queries_find_the_right_items(catalog, query, expected):
+    assert sorted(codes(query)) == sorted(expected)
+
+
+def test_multi_reading_characters_take_the_reading_of_the_phrase(catalog):
+    assert pinyin_of("银行业务许可") == ("yinhangyewuxuke", "yhywxk")
+    assert codes("yinhang") == ["BANK-01"]
+    assert codes("yinxing") == []  # 行 read as xing would flood results with wrong matches
+
+
+def test_drafts_are_never_found(catalog):
+    assert codes("草稿") == []
+
+
+def test_ranking_exact_then_prefix_then_name_then_other_fields(catalog, db):
+    publish(
+        db,
+        item_data(
+            handling_item_data(code="PX-01", materials=[{"name": "港口经营许可证"}]),
+            code="PX",
+            name="水路运输经营许可",
+        ),
+        item_data(handling_item_data(code="PP-01"), code="PP", name="港口经营许可变更"),
+    )
+    result = search("港口经营许可", Filters(), synonyms=SYNONYMS)
+    assert [(hit.handling_item.code, hit.rank) for hit in result.hits] == [
+        ("PORT-01", 0),
+        ("PP-01", 1),
+        ("PX-01", 3),
+    ]
+
+
+def test_filters_and_facet_counts(catalog):
+    result = search("出租", Filters(), synonyms=SYNONYMS)
+    assert result.total == 3
+    assert result.facets["type"] == {"licence": 3}
+    assert result.facets["unit"] == {"行政审批服务科": 2, "城市客运科": 1}
+    assert result.facets["flags"] == {"no_visit": 2, "instant": 1, "no_fee": 3, "one_visit": 3}
+    assert codes("出租", Filters(no_visit=True)) == ["NET-01", "NET-02"]
+    assert codes("出租", Filters(instant=True)) == ["NET-02"]
+    assert codes("出租", Filters(unit="城市客运科")) == ["TAXI-01"]
+    assert codes("", Filters(type="confirmation")) == ["PORT-01"]
+
+
+def test_keyset_pagination_walks_every_hit_once(catalog):
+    seen, cursor = [], None
+    while True:
+        page = search("", Filters(), synonyms=SYNONYMS, cursor=cursor, limit=2)
+        seen += [hit.handling_item.code for hit in page.hits]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert len(seen) == page.total == 7
+    assert len(set(seen)) == 7
+
+
+def test_index_follows_edits(catalog, db):
+    item = create_item(item_data(code="NEW", name="小微型客车租赁备案"))
+    publish_item(item)
+    db.session.commit()
+    assert codes("租赁") == ["NEW-01"]
+    update_item(item, item_data(code="NEW", name="汽车租赁经营备案"))
+    db.session.commit()
+    assert codes("小微型") == []
+    assert codes("qczl") == ["NEW-01"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"',
+        "*",
+        "NEAR(",
+        "OR",
+        "a OR b",
+        "%",
+        "_",
+        "\\",
+        "'; DROP TABLE handling_item; --",
+        "<script>alert(1)</script>",
+        "\u200b港\u200b口",
+        "！？。，",
+        "   ",
+    ],
+)
+def test_operators_and_punctuation_are_plain_text(catalog, query):
+    result = search(query, Filters(), synonyms=SYNONYMS)
+    assert result.total >= 0  # answered normally, whatever it found
+
+
+def test_percent_and_underscore_separate_words_and_are_never_wildcards(catalog):
+    assert codes("%") == codes("")
+    assert codes("港%许可") == codes("港 许可") == ["PORT-01"]
+    assert codes("网_车") == codes("网 车")
+
+
+def test_too_long_or_too_many_terms_is_refused_clearly():
+    with pytest.raises(SearchError, match="最多100个字符"):
+        parse_query("港" * (MAX_QUERY_LENGTH + 1), SYNONYMS)
+    with pytest.raises(SearchError, match="搜索词过多"):
+        parse_query(" ".join("abcdefghi"), SYNONYMS)
+
+
+@pytest.mark.parametrize("cursor", ["abc", "!!!", "W10", "eyJ4IjoxfQ"])
+def test_bad_cursor_is_refused_clearly(catalog, cursor):
+    with pytest.raises(SearchError, match="分页参数无效"):
+        search("", Filters(), synonyms=SYNONYMS, cursor=cursor)
+
+
+def test_bad_filters_are_refused_clearly():
+    with pytest.raises(SearchError, match="事项类型"):
+        Filters.from_args({"type": "tax"})
+    with pytest.raises(SearchError, match="no_visit"):
+        Filters.from_args({"no_visit": "maybe"})
+    assert Filters.from_args({"no_visit": "1", "type": "licence"}).as_args() == {
+        "no_visit": "1",
+        "type": "licence",
+    }
+
+
+def test_highlight_escapes_and_marks():
+    marked = highlight("<b>港口</b>经营", ["港口"])
+    assert isinstance(marked, Markup)
+    assert str(marked) == "&lt;b&gt;<mark>港口</mark>&lt;/b&gt;经营"
+    assert str(highlight("道路运输", ["道路", "路运"])) == "<mark>道路运</mark>输"
+
+
+def test_the_seed_answers_what_people_type(seeded, db):
+    from catalog.search import load_synonyms
+    from tests.conftest import PROJECT_ROOT
+
+    synonyms = load_synonyms(str(PROJECT_ROOT / "seed" / "synonyms.yaml"))
+
+    def names(query):
+        result = search(query, Filters(), synonyms=synonyms, limit=100)
+        return {hit.item.name for hit in result.hits}
+
+    assert "巡游出租汽车经营许可" in names("出租")
+    assert "网络预约出租汽车经营许可" in names("网约车")
+    assert names("wyc") == names("网约车")
+    port = search("港口", Filters(), synonyms=synonyms, limit=100).hits
+    in_name = ["港口" in hit.item.name for hit in port]
+    assert in_name[0] and in_name == sorted(in_name, reverse=True)  # names first, then the rest
+    assert "公路超限运输许可" in names("超限")
+    assert names("chaoxian") >= {"公路超限运输许可"}
