@@ -20,7 +20,7 @@ from catalog.public.queries import (
 )
 from catalog.ratios import handling_facts, item_compression
 from catalog.report import DEFINITIONS, SHARES, current_report
-from catalog.search import Filters
+from catalog.search import Filters, similar_names
 
 blueprint = Blueprint("public", __name__)
 
@@ -58,15 +58,16 @@ def home():
 @blueprint.get("/items")
 def items():
     """Search results with facets and keyset pagination."""
-    result, error = run_search(
-        request.args.get("q", ""), request.args, cursor=request.args.get("cursor")
-    )
+    query = request.args.get("q", "")
+    result, error = run_search(query, request.args, cursor=request.args.get("cursor"))
     status = 400 if error else 200
+    similar = similar_names(query) if result is not None and result.total == 0 else []
     return render_template(
         "public/results.html",
         query=request.args.get("q", "")[:200],
         result=result,
         error=error,
+        similar=similar,
         item_types={item_type.value: item_type.label for item_type in ItemType},
         json_url=_twin(url_for("api.items", **request.args.to_dict())),
     ), status

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from tests.factories import item_data
-from tests.public.test_views import publish
+import json
+
+import pytest
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate
+
+from catalog.search import MAX_LIMIT, MAX_QUERY_LENGTH
+from tests.factories import handling_item_data, item_data, publish
 
 
 def test_report_api_is_the_home_pages_twin(client, db):
@@ -13,3 +19,96 @@ def test_report_api_is_the_home_pages_twin(client, db):
     assert body["no_visit"] == {"count": 1, "total": 1, "percent": 100.0}
     assert body["compression"]["percent"] == 75.0
     assert list(body)[:3] == ["items", "handling_items", "no_visit"]  # reading order kept
+
+
+@pytest.fixture(scope="module")
+def spec(app):
+    with app.test_request_context():
+        return app.test_client().get("/api/v1/openapi.json").get_json()
+
+
+def assert_matches(spec: dict, schema_name: str, body) -> None:
+    """The body is valid against a component of the published OpenAPI document."""
+    validator = Draft202012Validator(
+        {"$ref": f"#/components/schemas/{schema_name}", "components": spec["components"]},
+        format_checker=Draft202012Validator.FORMAT_CHECKER,
+    )
+    errors = sorted(validator.iter_errors(body), key=str)
+    assert not errors, errors[0]
+
+
+def test_openapi_document_is_valid_and_states_the_limits(spec):
+    validate(spec)
+    parameters = {
+        p["name"]: p["schema"] for p in spec["paths"]["/api/v1/items"]["get"]["parameters"]
+    }
+    assert parameters["q"]["maxLength"] == MAX_QUERY_LENGTH
+    assert parameters["limit"]["maximum"] == MAX_LIMIT
+
+
+def test_items_search_matches_its_schema_and_the_page(client, spec, db):
+    fee = {"name": "工本费", "standard": "每证10元", "amount": "10", "basis": "《收费标准》"}
+    publish(
+        db,
+        item_data(handling_item_data(code="A-01", fees=[fee]), code="A", name="港口经营许可"),
+        item_data(code="B", name="港口危险货物作业许可", type="confirmation"),
+    )
+    response = client.get("/api/v1/items?q=港口&limit=1")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert_matches(spec, "ItemsPage", body)
+    assert body["total"] == 2 and [hit["code"] for hit in body["items"]] == ["A-01"]
+    assert body["facets"]["type"] == {"licence": 1, "confirmation": 1}
+    following = client.get(f"/api/v1/items?q=港口&limit=1&cursor={body['next']}").get_json()
+    assert [hit["code"] for hit in following["items"]] == ["B-01"] and following["next"] is None
+
+    item = client.get("/api/v1/items/A")
+    assert item.status_code == 200
+    assert_matches(spec, "Item", item.get_json())
+    assert item.get_json()["handling_items"][0]["fees"][0]["amount"] == "10.00"
+    assert client.get("/api/v1/items/B").get_json()["handling_items"][0]["fees"] == "none"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/items?limit=0",
+        "/api/v1/items?limit=101",
+        "/api/v1/items?limit=x",
+        "/api/v1/items?type=tax",
+        "/api/v1/items?cursor=%%%",
+        "/api/v1/items?q=" + "港" * 101,
+        "/api/v1/handling-items/A-01/deadline?date=2026-13-01",
+        "/api/v1/handling-items/A-01/deadline",
+    ],
+)
+def test_bad_requests_get_400_in_the_error_shape(client, spec, db, url):
+    publish(db, item_data(code="A"))
+    response = client.get(url)
+    assert response.status_code == 400
+    assert_matches(spec, "Error", response.get_json())
+
+
+def test_unknown_codes_get_404_in_the_error_shape(client, spec, db):
+    for url in ("/api/v1/items/NOPE", "/api/v1/handling-items/NOPE/deadline?date=2026-03-02"):
+        response = client.get(url)
+        assert response.status_code == 404
+        assert_matches(spec, "Error", response.get_json())
+
+
+def test_deadline_endpoint(client, spec, db):
+    publish(db, item_data(code="A"))  # promised 5, statutory 20 working days
+    response = client.get("/api/v1/handling-items/A-01/deadline?date=2026-09-30")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert_matches(spec, "Deadline", body)
+    # Worked by hand: 10-01..10-07 are holidays and Saturday 10-10 is worked.
+    assert body["promised_date"] == "2026-10-13"
+    assert body["statutory_date"] == "2026-11-03"
+
+
+def test_report_is_the_same_document_as_the_cli(client, cli, db):
+    publish(db, item_data(code="A"))
+    from_api = client.get("/api/v1/report").get_json()
+    from_cli = json.loads(cli.invoke(args=["report", "--format", "json"]).output)
+    assert from_api == from_cli
