@@ -195,8 +195,34 @@ def term_in_name(term: Term) -> sa.ColumnElement[bool]:
     return sa.or_(*conditions)
 
 
+# FTS5 trigram index of search_entry (name, body), created by migration 0003 on SQLite.
+_FTS = sa.table("search_fts", sa.column("rowid"))
+FTS_MIN_LENGTH = 3  # the trigram tokenizer cannot MATCH fewer characters
+
+
+def _uses_fts() -> bool:
+    return db.session.get_bind().dialect.name == "sqlite"
+
+
+def word_matches(word: str) -> sa.ColumnElement[bool]:
+    """The word is a substring of the name or the body.
+
+    On SQLite words of 3+ characters go through the FTS5 trigram index (MATCH of a quoted
+    phrase); shorter words, which MATCH cannot take, scan the base table with LIKE. On
+    PostgreSQL LIKE is served by the pg_trgm GIN indexes.
+    """
+    if len(word) >= FTS_MIN_LENGTH and _uses_fts():
+        phrase = '"' + word.replace('"', '""') + '"'
+        fts_hits = sa.select(_FTS.c.rowid).where(
+            sa.literal_column("search_fts").op("MATCH")(phrase)
+        )
+        return SearchEntry.handling_item_id.in_(fts_hits)
+    return sa.or_(_contains(SearchEntry.name, word), _contains(SearchEntry.body, word))
+
+
 def term_matches(term: Term) -> sa.ColumnElement[bool]:
-    return sa.or_(term_in_name(term), *[_contains(SearchEntry.body, word) for word in term.words])
+    latin = [term_in_name(term)] if term.is_latin else []
+    return sa.or_(*latin, *[word_matches(word) for word in term.words])
 
 
 def rank_expression(query: str, terms: list[Term]) -> sa.ColumnElement[int]:

@@ -42,6 +42,18 @@ def get_metadata():
     return target_db.metadata
 
 
+# Search indexes that SQLAlchemy models cannot describe (migration 0003): the FTS5 table and
+# its shadow tables on SQLite, the pg_trgm GIN indexes on PostgreSQL. Autogenerate and
+# `flask db check` leave them alone.
+HAND_WRITTEN = {"ix_search_entry_name_trgm", "ix_search_entry_body_trgm"}
+
+
+def include_object(object_, name, type_, reflected, compare_to):
+    if type_ == "table" and name and name.startswith("search_fts"):
+        return False
+    return not (type_ == "index" and name in HAND_WRITTEN)
+
+
 def run_migrations_offline():
     """Run migrations in 'offline' mode.
 
@@ -55,7 +67,9 @@ def run_migrations_offline():
 
     """
     url = config.get_main_option("sqlalchemy.url")
-    context.configure(url=url, target_metadata=get_metadata(), literal_binds=True)
+    context.configure(
+        url=url, target_metadata=get_metadata(), literal_binds=True, include_object=include_object
+    )
 
     with context.begin_transaction():
         context.run_migrations()
@@ -86,7 +100,12 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+        context.configure(
+            connection=connection,
+            target_metadata=get_metadata(),
+            include_object=include_object,
+            **conf_args,
+        )
 
         with context.begin_transaction():
             context.run_migrations()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 from markupsafe import Markup
 
 from catalog.search import (
@@ -237,3 +238,26 @@ def test_the_seed_answers_what_people_type(seeded, db):
     assert in_name[0] and in_name == sorted(in_name, reverse=True)  # names first, then the rest
     assert "公路超限运输许可" in names("超限")
     assert names("chaoxian") >= {"公路超限运输许可"}
+
+
+def test_long_words_use_the_trigram_index_on_sqlite(catalog, backend, db):
+    from catalog.search import word_matches
+
+    def sql(word: str) -> str:
+        return str(word_matches(word).compile(db.engine))
+
+    if backend == "sqlite":
+        assert "MATCH" in sql("出租汽") and "LIKE" not in sql("出租汽")
+        assert "MATCH" not in sql("出租") and "LIKE" in sql("出租")  # 2 chars: MATCH cannot
+    else:
+        assert "LIKE" in sql("出租汽")  # served by the pg_trgm GIN index
+    # Both paths agree: every hit of the 3-character word is a hit of its 2-character prefix.
+    assert set(codes("出租汽")) <= set(codes("出租")) and codes("出租汽")
+
+
+def test_trigram_index_follows_deletes(catalog, db):
+    from catalog.models import ApprovalItem
+
+    db.session.delete(db.session.scalar(sa.select(ApprovalItem).where(ApprovalItem.code == "PORT")))
+    db.session.commit()
+    assert codes("港口经营") == []
