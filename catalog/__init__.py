@@ -31,6 +31,7 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
 def configure(app: Flask, overrides: Mapping[str, Any]) -> None:
     app.config.update(config.load(Path(app.instance_path), overrides))
     app.json.sort_keys = False  # documents keep their reading order (items, then ratios)
+    app.json.ensure_ascii = False  # Chinese stays readable in the JSON
 
 
 def register_extensions(app: Flask) -> None:
