@@ -52,6 +52,7 @@ def load(instance_path: Path | None = None, overrides: Mapping[str, Any] | None 
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SEED_DIR": str(PROJECT_ROOT / "seed"),
         "SYNONYMS_FILE": str(PROJECT_ROOT / "seed" / "synonyms.yaml"),
+        "QUERY_WORDS_FILE": str(PROJECT_ROOT / "seed" / "query_words.yaml"),
     }
     if "SQLALCHEMY_DATABASE_URI" not in overrides:
         settings["SQLALCHEMY_DATABASE_URI"] = _database_url(instance)

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 import yaml
@@ -77,13 +78,22 @@ def _starts(column: sa.ColumnElement[str], word: str) -> sa.ColumnElement[bool]:
 
 @dataclass(frozen=True)
 class Synonyms:
-    """Colloquial words and abbreviations mapped to the official words (seed/synonyms.yaml)."""
+    """Colloquial words and abbreviations mapped to the official words (seed/synonyms.yaml),
+    and the filler words people wrap them in (seed/query_words.yaml)."""
 
     words: Mapping[str, tuple[str, ...]]
     by_pinyin: Mapping[str, tuple[str, ...]]  # full pinyin or initials of a key -> its words
+    prefixes: tuple[str, ...] = ()  # longest first
+    suffixes: tuple[str, ...] = ()
 
     @classmethod
-    def from_mapping(cls, mapping: Mapping[str, Iterable[str]]) -> Synonyms:
+    def from_mapping(
+        cls,
+        mapping: Mapping[str, Iterable[str]],
+        *,
+        prefixes: Iterable[str] = (),
+        suffixes: Iterable[str] = (),
+    ) -> Synonyms:
         words: dict[str, tuple[str, ...]] = {}
         by_pinyin: dict[str, list[str]] = {}
         for key, targets in mapping.items():
@@ -93,7 +103,27 @@ class Synonyms:
             for spelling in pinyin_of(key):
                 if len(spelling) >= 2:
                     by_pinyin.setdefault(spelling, []).extend(expanded)
-        return cls(words, {k: tuple(dict.fromkeys(v)) for k, v in by_pinyin.items()})
+        return cls(
+            words,
+            {k: tuple(dict.fromkeys(v)) for k, v in by_pinyin.items()},
+            tuple(sorted({normalise(p) for p in prefixes}, key=len, reverse=True)),
+            tuple(sorted({normalise(s) for s in suffixes}, key=len, reverse=True)),
+        )
+
+    def strip_fillers(self, term: str) -> str:
+        """Drop filler words from both ends while at least two characters remain."""
+        changed = True
+        while changed:
+            changed = False
+            for prefix in self.prefixes:
+                if term.startswith(prefix) and len(term) - len(prefix) >= 2:
+                    term, changed = term[len(prefix) :], True
+                    break
+            for suffix in self.suffixes:
+                if term.endswith(suffix) and len(term) - len(suffix) >= 2:
+                    term, changed = term[: -len(suffix)], True
+                    break
+        return term
 
     def expand(self, term: str) -> tuple[str, ...]:
         """The term, and the official words of every key it spells or starts (网约 -> 网约车)."""
@@ -107,12 +137,21 @@ class Synonyms:
         return tuple(dict.fromkeys(found))
 
 
-@lru_cache(maxsize=4)
-def load_synonyms(path: str) -> Synonyms:
+def _read_yaml(path: str | Path) -> Any:
     content = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     if not isinstance(content, dict):
-        raise ValueError(f"{path}: 须为“词: [正式名称, …]”的映射。")
-    return Synonyms.from_mapping(content)
+        raise ValueError(f"{path}: 须为 YAML 映射。")
+    return content
+
+
+@lru_cache(maxsize=4)
+def load_synonyms(path: str, query_words_path: str | None = None) -> Synonyms:
+    fillers = _read_yaml(query_words_path) if query_words_path else {}
+    return Synonyms.from_mapping(
+        _read_yaml(path),
+        prefixes=fillers.get("prefixes", ()),
+        suffixes=fillers.get("suffixes", ()),
+    )
 
 
 # -- the index ------------------------------------------------------------------------------------
@@ -177,7 +216,7 @@ def parse_query(query: str, synonyms: Synonyms) -> list[Term]:
     text = normalise(query or "").strip()
     if len(text) > MAX_QUERY_LENGTH:
         raise SearchError(f"搜索词过长：最多{MAX_QUERY_LENGTH}个字符。")
-    tokens = list(dict.fromkeys(_TERM.findall(text)))
+    tokens = list(dict.fromkeys(synonyms.strip_fillers(token) for token in _TERM.findall(text)))
     if len(tokens) > MAX_TERMS:
         raise SearchError(f"搜索词过多：最多{MAX_TERMS}个词，请用更少的词。")
     return [Term(token, synonyms.expand(token)) for token in tokens]

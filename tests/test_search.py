@@ -224,7 +224,10 @@ def test_the_seed_answers_what_people_type(seeded, db):
     from catalog.search import load_synonyms
     from tests.conftest import PROJECT_ROOT
 
-    synonyms = load_synonyms(str(PROJECT_ROOT / "seed" / "synonyms.yaml"))
+    synonyms = load_synonyms(
+        str(PROJECT_ROOT / "seed" / "synonyms.yaml"),
+        str(PROJECT_ROOT / "seed" / "query_words.yaml"),
+    )
 
     def names(query):
         result = search(query, Filters(), synonyms=synonyms, limit=100)
@@ -238,6 +241,26 @@ def test_the_seed_answers_what_people_type(seeded, db):
     assert in_name[0] and in_name == sorted(in_name, reverse=True)  # names first, then the rest
     assert "公路超限运输许可" in names("超限")
     assert names("chaoxian") >= {"公路超限运输许可"}
+    assert names("我要开网约车") == names("网约车")
+    assert "港口经营许可" in names("港口经营许可怎么办理")
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("我要开网约车", "网约车"),
+        ("我想要申请港口经营许可", "港口经营许可"),
+        ("出租车需要什么材料", "出租车"),
+        ("办理", "办理"),
+        ("申请表", "申请表"),
+        ("开会", "开会"),
+    ],
+)
+def test_filler_words_are_dropped_while_two_characters_remain(typed, kept):
+    words = Synonyms.from_mapping(
+        {}, prefixes=["我要", "我想要", "申请", "开", "办理"], suffixes=["需要什么材料", "怎么办理"]
+    )
+    assert words.strip_fillers(typed) == kept
 
 
 def test_long_words_use_the_trigram_index_on_sqlite(catalog, backend, db):

@@ -20,9 +20,16 @@ from catalog.search import (
     Hit,
     SearchError,
     SearchResult,
+    Synonyms,
     load_synonyms,
     search,
 )
+
+
+def app_synonyms() -> Synonyms:
+    """The synonym list and filler words the app is configured with (cached per file)."""
+    config = current_app.config
+    return load_synonyms(config["SYNONYMS_FILE"], config["QUERY_WORDS_FILE"])
 
 
 def run_search(
@@ -31,7 +38,7 @@ def run_search(
     """Search with the filters in `args`; bad input gives (None, message), never an exception."""
     try:
         filters = args if isinstance(args, Filters) else Filters.from_args(args)
-        synonyms = load_synonyms(current_app.config["SYNONYMS_FILE"])
+        synonyms = app_synonyms()
         return search(query, filters, synonyms=synonyms, cursor=cursor, limit=limit), None
     except SearchError as exc:
         return None, str(exc)
@@ -105,7 +112,7 @@ def all_hits(query: str, args: Mapping[str, str]) -> tuple[list[Hit] | None, str
     cursor = None
     try:
         filters = Filters.from_args(args)
-        synonyms = load_synonyms(current_app.config["SYNONYMS_FILE"])
+        synonyms = app_synonyms()
         while len(hits) < MAX_EXPORT_ROWS:
             page = search(
                 query, filters, synonyms=synonyms, cursor=cursor, limit=MAX_LIMIT, with_facets=False
