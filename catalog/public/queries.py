@@ -37,7 +37,7 @@ def run_search(
 ) -> tuple[SearchResult | None, str | None]:
     """Search with the filters in `args`; bad input gives (None, message), never an exception."""
     try:
-        filters = args if isinstance(args, Filters) else Filters.from_args(args)
+        filters = Filters.from_args(args)
         synonyms = app_synonyms()
         return search(query, filters, synonyms=synonyms, cursor=cursor, limit=limit), None
     except SearchError as exc:
@@ -124,3 +124,8 @@ def all_hits(query: str, args: Mapping[str, str]) -> tuple[list[Hit] | None, str
     except SearchError as exc:
         return None, str(exc)
     return hits[:MAX_EXPORT_ROWS], None
+
+
+def unit_counts() -> dict[str, int]:
+    """Published handling items per handling unit, for browsing by unit."""
+    return search("", Filters(), synonyms=app_synonyms(), limit=1).facets["unit"]

@@ -17,10 +17,11 @@ from catalog.public.queries import (
     published_handling_item,
     published_item,
     run_search,
+    unit_counts,
 )
 from catalog.ratios import handling_facts, item_compression
 from catalog.report import DEFINITIONS, SHARES, current_report
-from catalog.search import Filters, similar_names
+from catalog.search import similar_names
 
 blueprint = Blueprint("public", __name__)
 
@@ -50,7 +51,7 @@ def home():
         item_types=REPORTED_TYPES,
         shares=SHARES,
         definitions=DEFINITIONS,
-        units=run_search("", Filters(), limit=1)[0].facets["unit"] if not figures.is_empty else {},
+        units={} if figures.is_empty else unit_counts(),
         json_url=_twin(url_for("api.report")),
     )
 
