@@ -25,7 +25,7 @@ from catalog.models import (
     utcnow,
 )
 from catalog.schemas import ItemDumpSchema, ItemSchema
-from catalog.search import index_item
+from catalog.search.index import index_item
 
 Changes = dict[str, tuple[Any, Any]]
 

@@ -98,6 +98,13 @@ def guide(code: str):
     )
 
 
+def _handling_or_404(code: str):
+    handling = published_handling_item(code)
+    if handling is None:
+        abort(404)
+    return handling
+
+
 @blueprint.get("/handling/<code>/notice")
 def notice(code: str):
     """一次性告知单: the material checklist of one handling item, on one A4 page."""
@@ -116,9 +123,7 @@ def notice(code: str):
 @blueprint.get("/handling/<code>/deadline")
 def deadline(code: str):
     """The completion dates for an application date, in working days."""
-    handling = published_handling_item(code)
-    if handling is None:
-        abort(404)
+    handling = _handling_or_404(code)
     raw_date = request.args.get("date")
     result, error = None, None
     try:

@@ -12,52 +12,31 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
-import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
-import yaml
-from markupsafe import Markup, escape
-from pypinyin import Style, lazy_pinyin
+from markupsafe import Markup
 
 from catalog.enums import CaseType, ItemType, Status
 from catalog.extensions import db
 from catalog.models import ApprovalItem, HandlingItem, SearchEntry
+from catalog.search.text import (
+    LATIN_PATTERN,
+    TERM_PATTERN,
+    Synonyms,
+    highlight,
+    normalise,
+)
 
 MAX_QUERY_LENGTH = 100
 MAX_TERMS = 8
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 
-_INVISIBLE = dict.fromkeys(
-    map(ord, "\u200b\u200c\u200d\u2060\ufeff\u200e\u200f\u202a\u202b\u202c\u202d\u202e")
-)
-_TERM = re.compile(r"[^\W_]+")  # letters, digits, CJK; everything else separates
-_LATIN = re.compile(r"^[a-z]+$")
-
 
 class SearchError(ValueError):
     """A query or filter that cannot be searched; the message says why, in Chinese."""
-
-
-# -- text helpers -------------------------------------------------------------------------------
-
-
-def normalise(text: str) -> str:
-    """Full-width to half-width, lower case, invisible characters dropped."""
-    return unicodedata.normalize("NFKC", text).translate(_INVISIBLE).lower()
-
-
-def pinyin_of(text: str) -> tuple[str, str]:
-    """Full pinyin and initials of the Chinese characters in `text` (phrase-aware readings)."""
-    full = "".join(lazy_pinyin(text, errors="ignore"))
-    initials = "".join(lazy_pinyin(text, style=Style.FIRST_LETTER, errors="ignore"))
-    return full, initials
 
 
 def _like_pattern(word: str, *, prefix: bool = False) -> str:
@@ -73,134 +52,6 @@ def _starts(column: sa.ColumnElement[str], word: str) -> sa.ColumnElement[bool]:
     return column.like(_like_pattern(word, prefix=True), escape="\\")
 
 
-# -- synonyms -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Synonyms:
-    """Colloquial words and abbreviations mapped to the official words (seed/synonyms.yaml),
-    and the filler words people wrap them in (seed/query_words.yaml)."""
-
-    words: Mapping[str, tuple[str, ...]]
-    by_pinyin: Mapping[str, tuple[str, ...]]  # full pinyin or initials of a key -> its words
-    prefixes: tuple[str, ...] = ()  # longest first
-    suffixes: tuple[str, ...] = ()
-
-    @classmethod
-    def from_mapping(
-        cls,
-        mapping: Mapping[str, Iterable[str]],
-        *,
-        prefixes: Iterable[str] = (),
-        suffixes: Iterable[str] = (),
-    ) -> Synonyms:
-        words: dict[str, tuple[str, ...]] = {}
-        by_pinyin: dict[str, list[str]] = {}
-        for key, targets in mapping.items():
-            key = normalise(str(key))
-            expanded = tuple(dict.fromkeys([key, *(normalise(str(t)) for t in targets)]))
-            words[key] = expanded
-            for spelling in pinyin_of(key):
-                if len(spelling) >= 2:
-                    by_pinyin.setdefault(spelling, []).extend(expanded)
-        return cls(
-            words,
-            {k: tuple(dict.fromkeys(v)) for k, v in by_pinyin.items()},
-            tuple(sorted({normalise(p) for p in prefixes}, key=len, reverse=True)),
-            tuple(sorted({normalise(s) for s in suffixes}, key=len, reverse=True)),
-        )
-
-    def strip_fillers(self, term: str) -> str:
-        """Drop filler words from both ends while at least two characters remain."""
-        changed = True
-        while changed:
-            changed = False
-            for prefix in self.prefixes:
-                if term.startswith(prefix) and len(term) - len(prefix) >= 2:
-                    term, changed = term[len(prefix) :], True
-                    break
-            for suffix in self.suffixes:
-                if term.endswith(suffix) and len(term) - len(suffix) >= 2:
-                    term, changed = term[: -len(suffix)], True
-                    break
-        return term
-
-    def expand(self, term: str) -> tuple[str, ...]:
-        """The term, and the official words of every key it spells or starts (网约 -> 网约车)."""
-        found = [term]
-        if _LATIN.match(term):
-            found += self.by_pinyin.get(term, ())
-        elif len(term) >= 2:
-            for key, words in self.words.items():
-                if key.startswith(term):
-                    found += words
-        return tuple(dict.fromkeys(found))
-
-
-def _read_yaml(path: str | Path) -> Any:
-    content = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    if not isinstance(content, dict):
-        raise ValueError(f"{path}: 须为 YAML 映射。")
-    return content
-
-
-@lru_cache(maxsize=4)
-def load_synonyms(path: str, query_words_path: str | None = None) -> Synonyms:
-    fillers = _read_yaml(query_words_path) if query_words_path else {}
-    return Synonyms.from_mapping(
-        _read_yaml(path),
-        prefixes=fillers.get("prefixes", ()),
-        suffixes=fillers.get("suffixes", ()),
-    )
-
-
-# -- the index ------------------------------------------------------------------------------------
-
-
-def index_item(item: ApprovalItem) -> None:
-    """Rewrite the search entries of an item's handling items (called by the services)."""
-    full, initials = pinyin_of(item.name)
-    for handling in item.handling_items:
-        body_parts = [handling.situation, item.code, handling.code, item.result_name]
-        body_parts += [
-            f"{basis.law} {basis.article or ''} {basis.text or ''}" for basis in item.legal_bases
-        ]
-        body_parts += [material.name for material in handling.materials]
-        values = {
-            "item_name": normalise(item.name),
-            "name": normalise(f"{item.name} {handling.situation}"),
-            "body": normalise(" ".join(body_parts)),
-            "pinyin": full,
-            "initials": initials,
-        }
-        entry = handling.search_entry
-        if entry is None:
-            handling.search_entry = SearchEntry(**values)
-            continue
-        for key, value in values.items():
-            if getattr(entry, key) != value:
-                setattr(entry, key, value)
-
-
-def rebuild_index() -> int:
-    """Rewrite every search entry (after a migration that added or changed the index)."""
-    items = db.session.scalars(sa.select(ApprovalItem)).all()
-    with db.session.no_autoflush:
-        for item in items:
-            index_item(item)
-    db.session.flush()
-    return sum(len(item.handling_items) for item in items)
-
-
-def index_is_complete() -> bool:
-    entries = db.session.scalar(sa.select(sa.func.count()).select_from(SearchEntry))
-    handling = db.session.scalar(sa.select(sa.func.count()).select_from(HandlingItem))
-    return entries == handling
-
-
-# -- queries --------------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class Term:
     text: str
@@ -208,7 +59,7 @@ class Term:
 
     @property
     def is_latin(self) -> bool:
-        return bool(_LATIN.match(self.text))
+        return bool(LATIN_PATTERN.match(self.text))
 
 
 def parse_query(query: str, synonyms: Synonyms) -> list[Term]:
@@ -216,7 +67,9 @@ def parse_query(query: str, synonyms: Synonyms) -> list[Term]:
     text = normalise(query or "").strip()
     if len(text) > MAX_QUERY_LENGTH:
         raise SearchError(f"搜索词过长：最多{MAX_QUERY_LENGTH}个字符。")
-    tokens = list(dict.fromkeys(synonyms.strip_fillers(token) for token in _TERM.findall(text)))
+    tokens = list(
+        dict.fromkeys(synonyms.strip_fillers(token) for token in TERM_PATTERN.findall(text))
+    )
     if len(tokens) > MAX_TERMS:
         raise SearchError(f"搜索词过多：最多{MAX_TERMS}个词，请用更少的词。")
     return [Term(token, synonyms.expand(token)) for token in tokens]
@@ -451,41 +304,13 @@ def search(
     )
 
 
-def highlight(text: str, words: Iterable[str]) -> Markup:
-    """`text` escaped, with every occurrence of the words wrapped in <mark>."""
-    folded = normalise(text)
-    if len(folded) != len(text):  # normalisation changed lengths: do not guess positions
-        folded = text.lower()
-    spans: list[tuple[int, int]] = []
-    for word in words:
-        if not word:
-            continue
-        start = folded.find(word)
-        while start != -1:
-            spans.append((start, start + len(word)))
-            start = folded.find(word, start + 1)
-    merged: list[list[int]] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    pieces, position = [], 0
-    for start, end in merged:
-        pieces.append(escape(text[position:start]))
-        pieces.append(Markup("<mark>") + escape(text[start:end]) + Markup("</mark>"))
-        position = end
-    pieces.append(escape(text[position:]))
-    return Markup("").join(pieces)
-
-
 def similar_names(query: str, *, limit: int = 5) -> list[tuple[str, str]]:
     """(code, name) of published items sharing the most two-character pieces with `query`.
 
     For an empty result page: a misspelt or over-long query usually shares a few pairs of
     characters with the name that was meant.
     """
-    text = "".join(_TERM.findall(normalise(query or "")))[:MAX_QUERY_LENGTH]
+    text = "".join(TERM_PATTERN.findall(normalise(query or "")))[:MAX_QUERY_LENGTH]
     pieces = list(dict.fromkeys(text[i : i + 2] for i in range(len(text) - 1)))[:20]
     if not pieces:
         return []

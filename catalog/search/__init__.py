@@ -1,0 +1,28 @@
+"""Search the published catalog the way people type (see search.query for the rules)."""
+
+from catalog.search.index import index_is_complete, index_item, rebuild_index
+from catalog.search.query import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    MAX_QUERY_LENGTH,
+    MAX_TERMS,
+    Filters,
+    Hit,
+    SearchError,
+    SearchResult,
+    Term,
+    decode_cursor,
+    encode_cursor,
+    parse_query,
+    search,
+    similar_names,
+    word_matches,
+)
+from catalog.search.text import Synonyms, highlight, load_synonyms, normalise, pinyin_of
+
+__all__ = [
+    "DEFAULT_LIMIT", "MAX_LIMIT", "MAX_QUERY_LENGTH", "MAX_TERMS", "Filters", "Hit",
+    "SearchError", "SearchResult", "Synonyms", "Term", "decode_cursor", "encode_cursor",
+    "highlight", "index_is_complete", "index_item", "load_synonyms", "normalise",
+    "parse_query", "pinyin_of", "rebuild_index", "search", "similar_names", "word_matches",
+]  # fmt: skip
