@@ -18,13 +18,14 @@ import yaml
 
 from catalog.enums import Status
 from catalog.extensions import db
-from catalog.models import ApprovalItem, SeedLoad, utcnow
+from catalog.models import ApprovalItem, AuditAction, SeedLoad, utcnow
 from catalog.services import CatalogValidationError, create_item, item_data, update_item
 
 # libyaml's parser when PyYAML was built with it (the wheels are): several times faster.
 SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 BUREAU_FILE = "bureau.yaml"
+SEED_ACTOR = "seed"
 ITEMS_DIR = "items"
 
 
@@ -117,9 +118,12 @@ def digest(data: Any) -> str:
 
 def _write(record: SeedRecord, item: ApprovalItem | None) -> ApprovalItem:
     try:
+        reason = f"种子数据 {record.path.name}"
         if item is None:
-            return create_item(record.data, status=Status.published)
-        update_item(item, record.data)
+            return create_item(
+                record.data, status=Status.published, actor=SEED_ACTOR, reason=reason
+            )
+        update_item(item, record.data, actor=SEED_ACTOR, reason=reason, action=AuditAction.import_)
         return item
     except CatalogValidationError as exc:
         problems = "；".join(

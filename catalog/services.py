@@ -13,10 +13,12 @@ import sqlalchemy as sa
 from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 
+from catalog.audit import record
 from catalog.enums import CaseType, Status
 from catalog.extensions import db
 from catalog.models import (
     ApprovalItem,
+    AuditAction,
     Fee,
     HandlingItem,
     LegalBasis,
@@ -28,6 +30,7 @@ from catalog.schemas import ItemDumpSchema, ItemSchema
 from catalog.search.index import index_item
 
 Changes = dict[str, tuple[Any, Any]]
+SYSTEM_ACTOR = "system"  # changes made by commands rather than a signed-in person
 
 # Schemas hold no per-call state; building them once saves work on every write.
 _ITEM_SCHEMA = ItemSchema()
@@ -216,24 +219,45 @@ def _flush() -> None:
         ) from exc
 
 
-def create_item(data: Mapping[str, Any], *, status: Status = Status.draft) -> ApprovalItem:
+def create_item(
+    data: Mapping[str, Any],
+    *,
+    status: Status = Status.draft,
+    actor: str = SYSTEM_ACTOR,
+    reason: str | None = None,
+) -> ApprovalItem:
     """Create an approval item with its handling items; they all start in `status`."""
     loaded = validate_item_data(data)
     _check_codes_free(loaded, None)
     item = ApprovalItem(status=status)
     with db.session.no_autoflush:
-        _apply_item(item, loaded, status)
+        changes = _apply_item(item, loaded, status)
         index_item(item)
     db.session.add(item)
     _flush()
+    record(
+        actor=actor,
+        action=AuditAction.create,
+        object_type="item",
+        object_code=item.code,
+        changes={"status": (None, status), **changes},
+        reason=reason,
+    )
     return item
 
 
-def update_item(item: ApprovalItem, data: Mapping[str, Any]) -> Changes:
+def update_item(
+    item: ApprovalItem,
+    data: Mapping[str, Any],
+    *,
+    actor: str = SYSTEM_ACTOR,
+    reason: str | None = None,
+    action: AuditAction = AuditAction.change,
+) -> Changes:
     """Bring an item and its handling items to `data`; return {field: (old, new)}.
 
     Handling items are matched by code: new codes are created in the item's status, codes no
-    longer listed are removed.
+    longer listed are removed. A change that changes nothing writes no audit event.
     """
     loaded = validate_item_data(data)
     _check_codes_free(loaded, item)
@@ -241,16 +265,63 @@ def update_item(item: ApprovalItem, data: Mapping[str, Any]) -> Changes:
         changes = _apply_item(item, loaded, item.status)
         index_item(item)
     _flush()
+    if changes:
+        record(
+            actor=actor,
+            action=action,
+            object_type="item",
+            object_code=item.code,
+            changes=changes,
+            reason=reason,
+        )
     return changes
 
 
-def publish_item(item: ApprovalItem) -> None:
+def publish_item(
+    item: ApprovalItem, *, actor: str = SYSTEM_ACTOR, reason: str | None = None
+) -> None:
     """Publish an item and its draft handling items."""
-    item.status = Status.published
-    for handling in item.handling_items:
-        if handling.status == Status.draft:
-            handling.status = Status.published
+    changes = _set_status(item, Status.published, from_statuses=(Status.draft,))
     _flush()
+    if changes:
+        record(
+            actor=actor,
+            action=AuditAction.publish,
+            object_type="item",
+            object_code=item.code,
+            changes=changes,
+            reason=reason,
+        )
+
+
+def retire_item(item: ApprovalItem, *, actor: str, reason: str) -> None:
+    """Take an item and its handling items off the public catalog (kept, never deleted)."""
+    if not (reason or "").strip():
+        raise CatalogValidationError({"reason": ["停用事项须说明原因。"]})
+    changes = _set_status(item, Status.retired, from_statuses=(Status.draft, Status.published))
+    _flush()
+    record(
+        actor=actor,
+        action=AuditAction.retire,
+        object_type="item",
+        object_code=item.code,
+        changes=changes,
+        reason=reason.strip(),
+    )
+
+
+def _set_status(
+    item: ApprovalItem, status: Status, *, from_statuses: tuple[Status, ...]
+) -> Changes:
+    changes: Changes = {}
+    if item.status != status:
+        changes["status"] = (item.status, status)
+        item.status = status
+    for handling in item.handling_items:
+        if handling.status in from_statuses:
+            changes[f"handling_items.{handling.code}.status"] = (handling.status, status)
+            handling.status = status
+    return changes
 
 
 def item_data(item: ApprovalItem) -> dict[str, Any]:

@@ -87,6 +87,9 @@ class ApprovalItem(TimestampMixin, db.Model):
         collection_class=ordering_list("position"),
         cascade="all, delete-orphan",
     )
+    draft: Mapped[ItemDraft | None] = relationship(
+        back_populates="item", cascade="all, delete-orphan", single_parent=True
+    )
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -288,3 +291,28 @@ class SearchEntry(db.Model):
     initials: Mapped[str] = mapped_column(sa.String(200))
 
     handling_item: Mapped[HandlingItem] = relationship(back_populates="search_entry")
+
+
+class ItemDraft(db.Model):
+    """Pending edits of an item: the public site shows the published rows until a reviewer
+    publishes the draft into them."""
+
+    __tablename__ = "item_draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("approval_item.id", ondelete="CASCADE"), unique=True
+    )
+    data: Mapped[dict] = mapped_column(sa.JSON)  # the whole item, as services.item_data() shapes it
+    base_version: Mapped[int]  # the item's version the draft was started from
+    author: Mapped[str] = mapped_column(sa.String(50))
+    reason: Mapped[str] = mapped_column(sa.Text)
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    item: Mapped[ApprovalItem] = relationship(back_populates="draft")
+
+    __mapper_args__ = {"version_id_col": version}

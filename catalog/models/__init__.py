@@ -1,0 +1,23 @@
+"""The database tables, one module per domain; import them from here."""
+
+from catalog.models.accounts import Role, User
+from catalog.models.audit import AuditAction, AuditEvent
+from catalog.models.catalog import (
+    ApprovalItem,
+    Fee,
+    HandlingItem,
+    ItemDraft,
+    LegalBasis,
+    Material,
+    ProcessStep,
+    SearchEntry,
+    SeedLoad,
+    enum_column,
+    utcnow,
+)
+
+__all__ = [
+    "ApprovalItem", "AuditAction", "AuditEvent", "Fee", "HandlingItem", "ItemDraft",
+    "LegalBasis", "Material", "ProcessStep", "Role", "SearchEntry", "SeedLoad", "User",
+    "enum_column", "utcnow",
+]  # fmt: skip
