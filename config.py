@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,10 @@ def _database_url(instance_path: Path) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes")
 
 
 def _secret_key(instance_path: Path) -> str:
@@ -50,6 +55,19 @@ def load(instance_path: Path | None = None, overrides: Mapping[str, Any] | None 
     overrides = dict(overrides or {})
     settings: dict[str, Any] = {
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Staff sessions: signed cookies, ended after 30 idle minutes or 8 hours in all.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE"),
+        "STAFF_IDLE_TIMEOUT": timedelta(minutes=int(os.environ.get("STAFF_IDLE_MINUTES", "30"))),
+        "PERMANENT_SESSION_LIFETIME": timedelta(
+            hours=int(os.environ.get("STAFF_SESSION_HOURS", "8"))
+        ),
+        # Login throttling storage: memory by default, e.g. redis://127.0.0.1:6379/0 to share it.
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "20 per 10 minutes"),
+        "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 10 minutes"),
         "SEED_DIR": str(PROJECT_ROOT / "seed"),
         "SYNONYMS_FILE": str(PROJECT_ROOT / "seed" / "synonyms.yaml"),
         "QUERY_WORDS_FILE": str(PROJECT_ROOT / "seed" / "query_words.yaml"),

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 
+from flask import request
+from flask_limiter import Limiter
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
@@ -26,6 +30,17 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
+csrf = CSRFProtect()
+login_manager = LoginManager()
+
+
+def client_address() -> str:
+    """The caller's address (behind a proxy, configure ProxyFix so this is the real one)."""
+    return request.remote_addr or "unknown"
+
+
+# Limits are declared where they apply (the login view); storage from RATELIMIT_STORAGE_URI.
+limiter = Limiter(key_func=client_address, default_limits=[])
 
 
 @event.listens_for(Engine, "connect")

@@ -107,6 +107,26 @@ class CatalogFigures:
     statutory_days: int  # sum over those
     promised_days: int  # sum of effective promised days over those
 
+    def _combine(self, other: CatalogFigures, sign: int) -> CatalogFigures:
+        counts = {
+            name: getattr(self, name) + sign * getattr(other, name)
+            for name in ("handling_items", "instant", "no_visit", "at_most_one_visit",
+                         "online_capable", "fully_online", "limited_handling_items",
+                         "statutory_days", "promised_days")
+        }  # fmt: skip
+        by_type = {
+            item_type: self.items_by_type.get(item_type, 0)
+            + sign * other.items_by_type.get(item_type, 0)
+            for item_type in REPORTED_TYPES
+        }
+        return CatalogFigures(items_by_type=by_type, **counts)
+
+    def __add__(self, other: CatalogFigures) -> CatalogFigures:
+        return self._combine(other, 1)
+
+    def __sub__(self, other: CatalogFigures) -> CatalogFigures:
+        return self._combine(other, -1)
+
     @property
     def items_total(self) -> int:
         return sum(self.items_by_type.values())

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from catalog.audit import record
+from catalog.audit import jsonable, record
 from catalog.enums import CaseType, Status
 from catalog.extensions import db
 from catalog.models import (
@@ -217,6 +217,14 @@ def _flush() -> None:
         raise CatalogValidationError(
             {"code": ["编码已被其他事项使用（并发提交），请刷新后重试。"]}
         ) from exc
+
+
+def check_item_data(data: Mapping[str, Any], item: ApprovalItem | None) -> dict[str, Any]:
+    """Every rule, without writing: the canonical data of a valid item, as item_data() shapes it."""
+    loaded = validate_item_data(data)
+    _check_codes_free(loaded, item)
+    canonical = {**loaded, "result": {"name": loaded["result_name"], "type": loaded["result_type"]}}
+    return jsonable(_ITEM_DUMP_SCHEMA.dump(canonical))
 
 
 def create_item(

@@ -1,0 +1,1 @@
+"""Pages for bureau staff: sign-in, editing, review, the audit trail."""

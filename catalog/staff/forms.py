@@ -1,0 +1,65 @@
+"""Staff forms (Flask-WTF: every form carries a CSRF token)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    widgets,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from catalog.enums import CaseType, HandlingForm
+
+
+class LoginForm(FlaskForm):
+    username = StringField("用户名", validators=[DataRequired("请输入用户名。"), Length(max=50)])
+    password = PasswordField("密码", validators=[DataRequired("请输入密码。"), Length(max=128)])
+
+
+class LogoutForm(FlaskForm):
+    """An empty form: logging out is a POST with a CSRF token."""
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class HandlingItemForm(FlaskForm):
+    """The limits, visits and channels of one handling item. Only the shape is checked here;
+    every rule is the service layer's, which reports errors per field."""
+
+    version = HiddenField()  # the version the editor started from (optimistic locking)
+    situation = StringField("办理情形", validators=[InputRequired("请填写办理情形。")])
+    case_type = SelectField("办件类型", choices=CaseType.choices())
+    statutory_days = IntegerField("法定时限（工作日，空为无期限）", validators=[Optional()])
+    promised_days = IntegerField(
+        "承诺时限（工作日）", validators=[InputRequired("请填写承诺时限。")]
+    )
+    visits = SelectField("到办事现场次数", choices=[("0", "0次"), ("1", "1次"), ("2", "2次")])
+    visit_reason = TextAreaField("必须现场办理原因说明")
+    forms = CheckboxesField("办理形式", choices=HandlingForm.choices())
+    online_depth = SelectField("网上办理深度", choices=[(str(d), str(d)) for d in range(1, 8)])
+    reason = TextAreaField(
+        "修改原因", validators=[DataRequired("请说明修改原因。"), Length(max=2000)]
+    )
+    acknowledge = BooleanField("我已知晓上述政策提示，仍要保存")
+
+
+class ReviewForm(FlaskForm):
+    version = HiddenField()
+    note = TextAreaField("审核意见", validators=[Length(max=2000)])
+
+
+class RetireForm(FlaskForm):
+    reason = TextAreaField(
+        "停用原因", validators=[DataRequired("请说明停用原因。"), Length(max=2000)]
+    )

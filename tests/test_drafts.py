@@ -1,0 +1,151 @@
+"""Drafts: edits wait for a reviewer; stale versions conflict; the ratio preview is exact."""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from catalog import figures
+from catalog.accounts import create_user
+from catalog.drafts import (
+    EditConflict,
+    NotAllowed,
+    current_data,
+    diff,
+    editable_version,
+    preview,
+    publish_draft,
+    save_draft,
+)
+from catalog.models import AuditAction, AuditEvent, HandlingItem
+from catalog.services import CatalogValidationError
+from tests.factories import handling_item_data, publish
+from tests.factories import item_data as make_item
+
+PASSWORD = "许昌交通运输2026审批"
+
+
+@pytest.fixture
+def staff(db):
+    editor = create_user("editor1", PASSWORD, "editor")
+    reviewer = create_user("reviewer1", PASSWORD, "reviewer")
+    return editor, reviewer
+
+
+@pytest.fixture
+def item(db):
+    from catalog.models import ApprovalItem
+
+    publish(db, make_item(code="A"), make_item(code="B", name="港口经营许可"))
+    return db.session.scalar(sa.select(ApprovalItem).where(ApprovalItem.code == "A"))
+
+
+def edited(item, **handling_changes) -> dict:
+    data = copy.deepcopy(current_data(item))
+    data["handling_items"][0].update(handling_changes)
+    return data
+
+
+def test_canonical_data_of_an_unchanged_item_is_no_change(item, staff):
+    with pytest.raises(CatalogValidationError, match="没有任何修改"):
+        save_draft(
+            item, current_data(item), actor=staff[0], reason="无", expected_version=item.version
+        )
+
+
+def test_a_draft_leaves_the_published_rows_alone_until_published(item, staff, db):
+    editor, reviewer = staff
+    save_draft(
+        item,
+        edited(item, promised_days=2),
+        actor=editor,
+        reason="压缩时限",
+        expected_version=item.version,
+    )
+    db.session.commit()
+    assert (
+        db.session.scalar(sa.select(HandlingItem.promised_days).where(HandlingItem.code == "A-01"))
+        == 5
+    )  # the public still sees 5
+    assert current_data(item)["handling_items"][0]["promised_days"] == 2
+
+    changes = publish_draft(item, actor=reviewer, expected_version=editable_version(item))
+    db.session.commit()
+    assert changes == {"handling_items.A-01.promised_days": (5, 2)}
+    assert item.draft is None
+    assert item.handling_items[0].promised_days == 2
+    trail = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id)).all()
+    assert [(e.actor, e.action) for e in trail[-2:]] == [
+        ("editor1", AuditAction.draft),
+        ("reviewer1", AuditAction.publish),
+    ]
+    assert trail[-1].reason == "压缩时限"
+
+
+def test_an_editor_cannot_publish(item, staff):
+    editor, _reviewer = staff
+    save_draft(
+        item, edited(item, promised_days=2), actor=editor, reason="x", expected_version=item.version
+    )
+    with pytest.raises(NotAllowed):
+        publish_draft(item, actor=editor, expected_version=editable_version(item))
+
+
+def test_a_stale_version_is_a_conflict_not_an_overwrite(item, staff, db):
+    editor, reviewer = staff
+    opened = item.version  # both open the item
+    save_draft(
+        item, edited(item, promised_days=2), actor=editor, reason="第一人", expected_version=opened
+    )
+    db.session.commit()
+    with pytest.raises(EditConflict) as caught:
+        save_draft(
+            item,
+            edited(item, promised_days=4),
+            actor=reviewer,
+            reason="第二人",
+            expected_version=opened,
+        )
+    assert caught.value.current["handling_items"][0]["promised_days"] == 2
+    db.session.rollback()
+    assert current_data(item)["handling_items"][0]["promised_days"] == 2
+
+
+def test_rules_are_checked_when_the_draft_is_saved(item, staff):
+    with pytest.raises(CatalogValidationError) as caught:
+        save_draft(
+            item,
+            edited(item, promised_days=30),
+            actor=staff[0],
+            reason="x",
+            expected_version=item.version,
+        )
+    assert "handling_items.0.promised_days" in caught.value.errors
+
+
+def test_ratio_preview_equals_the_figures_after_publishing(item, staff, db):
+    editor, reviewer = staff
+    data = edited(item, case_type="instant", promised_days=0)
+    data["handling_items"].append(
+        handling_item_data(code="A-02", statutory_days=None, visits=1, visit_reason="核验")
+    )
+    result = preview(item, data)
+    assert result.before == figures.catalog_figures()
+    save_draft(item, data, actor=editor, reason="拆分", expected_version=item.version)
+    publish_draft(item, actor=reviewer, expected_version=editable_version(item))
+    db.session.commit()
+    assert result.after == figures.catalog_figures()
+    assert result.after.instant_share.percent == Decimal("33.33")  # 1 of 3 handling items
+
+
+def test_diff_matches_handling_items_by_code():
+    old = {"name": "a", "handling_items": [{"code": "X", "visits": 0}, {"code": "Y", "visits": 1}]}
+    new = {"name": "b", "handling_items": [{"code": "Y", "visits": 1}, {"code": "Z", "visits": 0}]}
+    assert diff(old, new) == {
+        "name": ("a", "b"),
+        "handling_items.X": ({"code": "X", "visits": 0}, None),
+        "handling_items.Z": (None, {"code": "Z", "visits": 0}),
+    }
