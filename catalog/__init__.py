@@ -35,17 +35,23 @@ def configure(app: Flask, overrides: Mapping[str, Any]) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from catalog.extensions import db, migrate
+    from catalog.extensions import csrf, db, limiter, migrate
+    from catalog.staff import sessions
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    sessions.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
     from catalog.api.views import blueprint as api
     from catalog.public.views import blueprint as public
+    from catalog.staff.views import blueprint as staff
 
     app.register_blueprint(public)
+    app.register_blueprint(staff, url_prefix="/staff")
     app.register_blueprint(api, url_prefix="/api/v1")
 
 

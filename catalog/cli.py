@@ -11,7 +11,9 @@ from flask import current_app
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
+from catalog.accounts import AccountError, create_user, disable_user, find_user
 from catalog.extensions import db
+from catalog.models import Role
 from catalog.report import current_report, render_text
 from catalog.search import index_is_complete, rebuild_index
 from catalog.seeding import SeedError, load_seed
@@ -85,4 +87,49 @@ def reindex_command() -> None:
     click.echo(f"搜索索引已重建：{count} 个业务办理项。")
 
 
-commands = (seed_command, report_command, reindex_command)
+def _read_password() -> str:
+    """From a hidden prompt (asked twice) on a terminal, else the first line of stdin."""
+    if sys.stdin.isatty():
+        return click.prompt("密码", hide_input=True, confirmation_prompt="再次输入密码")
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
+@with_appcontext
+def create_user_command(username: str, role: str) -> None:
+    """Create a staff account; the password is read from a prompt or stdin, never argv."""
+    ensure_database()
+    try:
+        user = create_user(username, _read_password(), role)
+    except AccountError as exc:
+        db.session.rollback()
+        click.echo(f"未创建账号：{exc}", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"已创建账号 {user.username}（{user.role.label}）。")
+
+
+@click.command("disable-user")
+@click.argument("username")
+@with_appcontext
+def disable_user_command(username: str) -> None:
+    """Disable a staff account and end all of its sessions at once."""
+    ensure_database()
+    user = find_user(username)
+    if user is None:
+        click.echo(f"没有账号 {username}。", err=True)
+        sys.exit(1)
+    disable_user(user)
+    db.session.commit()
+    click.echo(f"账号 {user.username} 已停用，其所有登录会话已失效。")
+
+
+commands = (
+    seed_command,
+    report_command,
+    reindex_command,
+    create_user_command,
+    disable_user_command,
+)

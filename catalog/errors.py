@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 MESSAGES = {
     400: "请求有误，请检查后重试。",
+    403: "您的账号没有执行此操作的权限。",
+    409: "内容已被他人修改，请刷新后重试。",
+    429: "尝试次数过多，请稍后再试。",
     404: "页面不存在，可能已被移除或地址有误。",
     405: "不支持该请求方式。",
     500: "服务器内部错误，请稍后重试。",
@@ -30,6 +34,10 @@ def error_response(status: int, message: str | None = None, *, details: dict | N
 
 
 def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def handle_csrf_error(_error: CSRFError):
+        return error_response(400, "表单已过期或来源无效，请刷新页面后重新提交。")
+
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException):
         return error_response(error.code or 500)

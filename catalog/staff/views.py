@@ -1,0 +1,378 @@
+"""Staff pages: thin handlers over the accounts, drafts and services modules."""
+
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+
+from catalog.accounts import authenticate, end_sessions
+from catalog.drafts import (
+    EditConflict,
+    NotAllowed,
+    current_data,
+    diff,
+    editable_version,
+    preview,
+    publish_draft,
+    save_draft,
+)
+from catalog.enums import ItemType, Status
+from catalog.extensions import db, limiter
+from catalog.models import ApprovalItem, AuditAction, AuditEvent, HandlingItem
+from catalog.ratios import PolicyRule, broken_rules, handling_facts
+from catalog.services import CatalogValidationError, check_item_data, retire_item
+from catalog.staff.forms import HandlingItemForm, LoginForm, LogoutForm, RetireForm, ReviewForm
+from catalog.staff.permissions import can_edit, can_publish, requires
+from catalog.staff.sessions import end_session, start_session
+
+blueprint = Blueprint("staff", __name__)
+log = logging.getLogger("catalog.auth")
+
+WARNING_RULES = (PolicyRule.promised_over_limit, PolicyRule.compression_below_minimum)
+AUDIT_PAGE_SIZE = 50
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: never an open redirect."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("staff.index")
+
+
+def _account_key() -> str:
+    return "login-account:" + (request.form.get("username") or "").strip().lower()[:50]
+
+
+@blueprint.route("/login", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
+    methods=["POST"],
+    deduct_when=lambda response: response.status_code != 302,
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+    methods=["POST"],
+    key_func=_account_key,
+    deduct_when=lambda response: response.status_code != 302,
+)
+def login():
+    """Sign in (public by nature); failures and successes are logged with the address."""
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(form.username.data, form.password.data)
+        if user is not None:
+            db.session.commit()
+            start_session(user)
+            log.info("login ok: %s from %s", user.username, request.remote_addr)
+            return redirect(_safe_next(request.args.get("next")))
+        log.warning("login failed: %r from %s", form.username.data[:50], request.remote_addr)
+        form.password.errors.append("用户名或密码不正确，或账号已停用。")
+    return render_template("staff/login.html", form=form), 200 if not form.errors else 401
+
+
+@blueprint.post("/logout")
+@requires(can_edit)
+def logout():
+    """Sign out everywhere: every copy of every session cookie of this user stops working."""
+    if not LogoutForm().validate_on_submit():
+        abort(400)
+    end_sessions(current_user)
+    log.info("logout: %s from %s", current_user.username, request.remote_addr)
+    db.session.commit()
+    end_session()
+    flash("已退出登录。")
+    return redirect(url_for("staff.login"))
+
+
+@blueprint.get("/")
+@requires(can_edit)
+def index():
+    """Items with their status and pending drafts, filtered."""
+    query = sa.select(ApprovalItem).order_by(ApprovalItem.code)
+    status = request.args.get("status")
+    if status in {s.value for s in Status}:
+        query = query.where(ApprovalItem.status == status)
+    item_type = request.args.get("type")
+    if item_type in {t.value for t in ItemType}:
+        query = query.where(ApprovalItem.item_type == item_type)
+    text = (request.args.get("q") or "").strip()[:100]
+    if text:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            sa.or_(
+                ApprovalItem.name.like(pattern, escape="\\"),
+                ApprovalItem.code.like(pattern, escape="\\"),
+            )
+        )
+    if request.args.get("drafts") == "1":
+        query = query.where(ApprovalItem.draft.has())
+    items = db.session.scalars(query.limit(500)).all()
+    return render_template(
+        "staff/index.html",
+        items=items,
+        statuses=list(Status),
+        item_types=list(ItemType),
+        logout_form=LogoutForm(),
+    )
+
+
+def _item_or_404(code: str) -> ApprovalItem:
+    item = db.session.scalar(sa.select(ApprovalItem).where(ApprovalItem.code == code[:40]))
+    if item is None:
+        abort(404)
+    return item
+
+
+@blueprint.get("/items/<code>")
+@requires(can_edit)
+def item(code: str):
+    """One item for staff: its draft and the diff to publish, its handling items, its history."""
+    found = _item_or_404(code)
+    history = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.object_code == found.code)
+        .order_by(AuditEvent.id.desc()).limit(100)
+    ).all()  # fmt: skip
+    pending = diff(_published(found), found.draft.data) if found.draft else {}
+    review = ReviewForm(version=editable_version(found))
+    return render_template(
+        "staff/item.html",
+        item=found,
+        pending=pending,
+        history=history,
+        review_form=review,
+        retire_form=RetireForm(),
+        may_publish=can_publish(current_user),
+        logout_form=LogoutForm(),
+    )
+
+
+def _published(item: ApprovalItem) -> dict[str, Any]:
+    from catalog.services import item_data
+
+    return {key: value for key, value in item_data(item).items() if key != "status"}
+
+
+def _handling_or_404(code: str) -> HandlingItem:
+    handling = db.session.scalar(sa.select(HandlingItem).where(HandlingItem.code == code[:50]))
+    if handling is None:
+        abort(404)
+    return handling
+
+
+def _position(data: dict[str, Any], code: str) -> int:
+    """Where a handling item stands in the item's data (rule errors name it by position)."""
+    return next(i for i, h in enumerate(data["handling_items"]) if h["code"] == code)
+
+
+def _pending_data(item: ApprovalItem, code: str, form: HandlingItemForm) -> dict[str, Any]:
+    """The item's current data with this handling item's fields taken from the form."""
+    data = copy.deepcopy(current_data(item))
+    for handling in data["handling_items"]:
+        if handling["code"] == code:
+            handling.update(
+                situation=form.situation.data,
+                case_type=form.case_type.data,
+                statutory_days=form.statutory_days.data,
+                promised_days=form.promised_days.data,
+                visits=int(form.visits.data),
+                visit_reason=form.visit_reason.data or None,
+                forms=form.forms.data,
+                online_depth=int(form.online_depth.data),
+            )
+    return data
+
+
+def _form_from(data: dict[str, Any], code: str, version: int) -> HandlingItemForm:
+    handling = next(h for h in data["handling_items"] if h["code"] == code)
+    return HandlingItemForm(
+        version=version,
+        situation=handling["situation"],
+        case_type=handling["case_type"],
+        statutory_days=handling["statutory_days"],
+        promised_days=handling["promised_days"],
+        visits=str(handling["visits"]),
+        visit_reason=handling.get("visit_reason") or "",
+        forms=handling["forms"],
+        online_depth=str(handling["online_depth"]),
+        formdata=None,
+    )
+
+
+class _Pending:
+    def __init__(self, code: str, data: dict[str, Any]):
+        self.code = code
+        self.__dict__.update(data)
+
+
+@blueprint.route("/handling/<code>/edit", methods=["GET", "POST"])
+@requires(can_edit)
+def edit_handling(code: str):
+    """Edit one handling item into the item's draft, with policy warnings and a ratio preview."""
+    handling = _handling_or_404(code)
+    item = handling.item
+    data = current_data(item)
+
+    def page(form, *, errors=None, warnings=(), ratio_preview=None, status=200):
+        return render_template(
+            "staff/edit_handling.html", form=form, item=item, handling=handling,
+            errors=errors or {}, warnings=warnings, preview=ratio_preview,
+            index=_position(data, code), logout_form=LogoutForm(),
+        ), status  # fmt: skip
+
+    if request.method == "GET":
+        return page(_form_from(data, code, editable_version(item)))
+    form = HandlingItemForm()
+    if not form.validate_on_submit():
+        return page(form, status=400)
+    data = _pending_data(item, code, form)
+    pending = _Pending(code, data["handling_items"][_position(data, code)])
+    warnings = [rule for rule in broken_rules(handling_facts(pending)) if rule in WARNING_RULES]
+    if request.form.get("action") != "save" or (warnings and not form.acknowledge.data):
+        ratio_preview, errors = _check_and_preview(item, data)
+        if request.form.get("action") == "save":
+            errors = {**errors, "acknowledge": ["请确认已知晓政策提示。"]}
+        return page(
+            form,
+            errors=errors,
+            warnings=warnings,
+            ratio_preview=ratio_preview,
+            status=400 if errors else 200,
+        )
+    try:
+        save_draft(
+            item,
+            data,
+            actor=current_user,
+            reason=form.reason.data,
+            expected_version=form.version.data,
+        )
+    except EditConflict as conflict:
+        db.session.rollback()
+        redo = _form_from(data, code, conflict.current_version)
+        redo.reason.data = form.reason.data
+        return render_template(
+            "staff/conflict.html",
+            item=item,
+            handling=handling,
+            diff_changes=diff(conflict.current, data),
+            form=redo,
+            index=_position(data, code),
+            logout_form=LogoutForm(),
+        ), 409
+    except CatalogValidationError as exc:
+        db.session.rollback()
+        return page(form, errors=exc.errors, warnings=warnings, status=400)
+    db.session.commit()
+    flash("已保存为草稿，待审核发布。")
+    return redirect(url_for("staff.item", code=item.code))
+
+
+def _check_and_preview(item: ApprovalItem, data: dict[str, Any]):
+    """(the ratio preview, no errors) for data that passes every rule, else (None, errors)."""
+    try:
+        return preview(item, check_item_data(data, item)), {}
+    except CatalogValidationError as exc:
+        return None, exc.errors
+
+
+@blueprint.post("/items/<code>/publish")
+@requires(can_publish)
+def publish(code: str):
+    item = _item_or_404(code)
+    form = ReviewForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        publish_draft(
+            item, actor=current_user, expected_version=form.version.data, note=form.note.data
+        )
+    except EditConflict:
+        db.session.rollback()
+        flash("草稿在您审核期间已被修改，请重新查看后再发布。")
+        return redirect(url_for("staff.item", code=item.code))
+    except (CatalogValidationError, NotAllowed) as exc:
+        db.session.rollback()
+        flash(str(getattr(exc, "errors", exc)))
+        return redirect(url_for("staff.item", code=item.code))
+    db.session.commit()
+    flash("已发布。")
+    return redirect(url_for("staff.item", code=item.code))
+
+
+@blueprint.post("/items/<code>/retire")
+@requires(can_publish)
+def retire(code: str):
+    item = _item_or_404(code)
+    form = RetireForm()
+    if not form.validate_on_submit():
+        flash("请说明停用原因。")
+        return redirect(url_for("staff.item", code=item.code))
+    retire_item(item, actor=current_user.username, reason=form.reason.data)
+    db.session.commit()
+    flash("事项已停用。")
+    return redirect(url_for("staff.item", code=item.code))
+
+
+@blueprint.get("/audit")
+@requires(can_edit)
+def audit():
+    """The audit trail, newest first, filtered by actor, action and object code."""
+    query = sa.select(AuditEvent).order_by(AuditEvent.id.desc())
+    actor = (request.args.get("actor") or "").strip()[:50]
+    if actor:
+        query = query.where(AuditEvent.actor == actor)
+    action = request.args.get("action")
+    if action in {a.value for a in AuditAction}:
+        query = query.where(AuditEvent.action == action)
+    code = (request.args.get("code") or "").strip()[:50]
+    if code:
+        query = query.where(AuditEvent.object_code == code)
+    before = request.args.get("before", type=int)
+    if before:
+        query = query.where(AuditEvent.id < before)
+    events = db.session.scalars(query.limit(AUDIT_PAGE_SIZE + 1)).all()
+    more = len(events) > AUDIT_PAGE_SIZE
+    events = events[:AUDIT_PAGE_SIZE]
+    return render_template(
+        "staff/audit.html",
+        events=events,
+        actions=list(AuditAction),
+        next_before=events[-1].id if more else None,
+        logout_form=LogoutForm(),
+    )
+
+
+FIELD_LABELS = {
+    "name": "事项名称", "type": "事项类型", "implementing_body": "实施主体",
+    "handling_unit": "承办机构", "exercise_level": "行使层级", "power_source": "权力来源",
+    "service_targets": "服务对象", "legal_basis": "设定依据", "conditions": "受理条件",
+    "result": "审批结果", "consultation": "咨询方式", "complaint": "监督投诉",
+    "location": "办理地点", "hours": "办理时间", "status": "状态", "situation": "办理情形",
+    "case_type": "办件类型", "statutory_days": "法定时限", "promised_days": "承诺时限",
+    "visits": "到办事现场次数", "visit_reason": "必须现场办理原因", "forms": "办理形式",
+    "online_depth": "网上办理深度", "fees": "收费", "materials": "申请材料", "steps": "办理流程",
+}  # fmt: skip
+
+
+@blueprint.app_template_filter()
+def field_label(path: str) -> str:
+    """A change's field path in words: handling_items.X-01.promised_days -> 业务办理项 X-01 · 承诺时限."""
+    parts = path.split(".")
+    if parts[0] == "handling_items" and len(parts) >= 2:
+        rest = " · ".join(FIELD_LABELS.get(part, part) for part in parts[2:])
+        return f"业务办理项 {parts[1]}" + (f" · {rest}" if rest else "")
+    return " · ".join(FIELD_LABELS.get(part, part) for part in parts)
