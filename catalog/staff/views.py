@@ -370,7 +370,7 @@ FIELD_LABELS = {
 
 @blueprint.app_template_filter()
 def field_label(path: str) -> str:
-    """A change's field path in words: handling_items.X-01.promised_days -> 业务办理项 X-01 · 承诺时限."""
+    """A change's field path in words: 业务办理项 X-01 · 承诺时限."""
     parts = path.split(".")
     if parts[0] == "handling_items" and len(parts) >= 2:
         rest = " · ".join(FIELD_LABELS.get(part, part) for part in parts[2:])
