@@ -28,7 +28,7 @@ from catalog.services import (
 class EditConflict(Exception):
     """Someone saved the item since the editor opened it; nothing was overwritten."""
 
-    def __init__(self, current: dict[str, Any], current_version: int):
+    def __init__(self, current: dict[str, Any], current_version: str):
         self.current = current
         self.current_version = current_version
         super().__init__(f"version is now {current_version}")
@@ -38,9 +38,10 @@ class NotAllowed(Exception):
     """The actor's role does not allow this (checked here too, not only in the views)."""
 
 
-def editable_version(item: ApprovalItem) -> int:
-    """The version an edit form carries: the draft's when there is one, else the item's."""
-    return item.draft.version if item.draft is not None else item.version
+def editable_version(item: ApprovalItem) -> str:
+    """The version an edit form carries: the item's and its draft's ("3.0" without a draft),
+    so that a form opened before a draft existed never matches the draft's own counter."""
+    return f"{item.version}.{item.draft.version if item.draft is not None else 0}"
 
 
 def current_data(item: ApprovalItem) -> dict[str, Any]:
@@ -73,12 +74,8 @@ def diff(old: Any, new: Any, path: str = "") -> Changes:
     return {} if old == new else {path: (old, new)}
 
 
-def _check_version(item: ApprovalItem, expected_version: int | str | None) -> None:
-    try:
-        expected = int(expected_version)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        expected = -1
-    if expected != editable_version(item):
+def _check_version(item: ApprovalItem, expected_version: str | None) -> None:
+    if str(expected_version) != editable_version(item):
         raise EditConflict(current_data(item), editable_version(item))
 
 
@@ -88,7 +85,7 @@ def save_draft(
     *,
     actor: User,
     reason: str,
-    expected_version: int | str | None,
+    expected_version: str | None,
 ) -> ItemDraft:
     """Check `data` against every rule and keep it as the item's draft."""
     if not (reason or "").strip():
@@ -116,7 +113,7 @@ def save_draft(
 
 
 def publish_draft(
-    item: ApprovalItem, *, actor: User, expected_version: int | str | None, note: str | None = None
+    item: ApprovalItem, *, actor: User, expected_version: str | None, note: str | None = None
 ) -> Changes:
     """Apply the draft to the published rows (reviewers and admins only)."""
     if not actor.role.includes(Role.reviewer):

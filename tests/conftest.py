@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from catalog import create_app
@@ -83,7 +84,23 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path_factory)
     return fresh_database_url(backend, request, tmp_path_factory.mktemp(backend))
 
 
+class IsolatedClient(FlaskClient):
+    """Each request gets its own app context, as in production, even while a test holds one
+    open for its own database work: otherwise `g` (Flask-Login's user, Flask-WTF's token) and
+    the database session would leak from one request into the next."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 def make_app(database_url: str, **overrides) -> Flask:
+    app = _create_app(database_url, **overrides)
+    app.test_client_class = IsolatedClient
+    return app
+
+
+def _create_app(database_url: str, **overrides) -> Flask:
     return create_app(
         {
             "TESTING": True,

@@ -14,9 +14,14 @@ from wtforms import (
     TextAreaField,
     widgets,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from catalog.enums import CaseType, HandlingForm
+from catalog.enums import CaseType, HandlingForm, OnlineDepth
+
+
+def choices(pairs) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 class LoginForm(FlaskForm):
@@ -39,15 +44,20 @@ class HandlingItemForm(FlaskForm):
 
     version = HiddenField()  # the version the editor started from (optimistic locking)
     situation = StringField("办理情形", validators=[InputRequired("请填写办理情形。")])
-    case_type = SelectField("办件类型", choices=CaseType.choices())
+    case_type = SelectField("办件类型", choices=choices(CaseType.choices()))
     statutory_days = IntegerField("法定时限（工作日，空为无期限）", validators=[Optional()])
     promised_days = IntegerField(
         "承诺时限（工作日）", validators=[InputRequired("请填写承诺时限。")]
     )
-    visits = SelectField("到办事现场次数", choices=[("0", "0次"), ("1", "1次"), ("2", "2次")])
+    visits = SelectField(
+        "到办事现场次数", choices=choices([("0", "0次"), ("1", "1次"), ("2", "2次")])
+    )
     visit_reason = TextAreaField("必须现场办理原因说明")
-    forms = CheckboxesField("办理形式", choices=HandlingForm.choices())
-    online_depth = SelectField("网上办理深度", choices=[(str(d), str(d)) for d in range(1, 8)])
+    forms = CheckboxesField("办理形式", choices=choices(HandlingForm.choices()))
+    online_depth = SelectField(
+        "网上办理深度",
+        choices=choices((str(d), f"{d}级：{OnlineDepth(d).label}") for d in range(1, 8)),
+    )
     reason = TextAreaField(
         "修改原因", validators=[DataRequired("请说明修改原因。"), Length(max=2000)]
     )

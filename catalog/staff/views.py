@@ -196,7 +196,7 @@ def _pending_data(item: ApprovalItem, code: str, form: HandlingItemForm) -> dict
     return data
 
 
-def _form_from(data: dict[str, Any], code: str, version: int) -> HandlingItemForm:
+def _form_from(data: dict[str, Any], code: str, version: str) -> HandlingItemForm:
     handling = next(h for h in data["handling_items"] if h["code"] == code)
     return HandlingItemForm(
         version=version,

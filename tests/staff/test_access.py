@@ -1,0 +1,113 @@
+"""Who may reach which staff page: every route, every role; sessions that must end, do."""
+
+from __future__ import annotations
+
+import pytest
+
+from catalog.accounts import disable_user, find_user
+from catalog.staff.views import blueprint
+from tests.staff.conftest import csrf_token, sign_in
+
+# (method, path, {role: expected status}); anonymous is always sent to the login page.
+MATRIX = [
+    ("GET", "/staff/", {"editor": 200, "reviewer": 200, "admin": 200}),
+    ("GET", "/staff/items/A", {"editor": 200, "reviewer": 200, "admin": 200}),
+    ("GET", "/staff/handling/A-01/edit", {"editor": 200, "reviewer": 200, "admin": 200}),
+    ("GET", "/staff/audit", {"editor": 200, "reviewer": 200, "admin": 200}),
+    ("POST", "/staff/items/A/publish", {"editor": 403, "reviewer": 302, "admin": 302}),
+    ("POST", "/staff/items/A/retire", {"editor": 403, "reviewer": 302, "admin": 302}),
+    ("POST", "/staff/logout", {"editor": 302, "reviewer": 302, "admin": 302}),
+]
+
+
+def test_every_staff_view_declares_a_permission(app):
+    for endpoint, view in app.view_functions.items():
+        if endpoint.startswith(f"{blueprint.name}.") and endpoint != "staff.login":
+            assert hasattr(view, "permission"), f"{endpoint} has no permission check"
+
+
+def test_the_matrix_covers_every_staff_route(app):
+    covered = {path.split("/")[2] for _method, path, _roles in MATRIX}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("staff.") and rule.endpoint != "staff.login":
+            assert rule.rule.split("/")[2] in covered, rule.rule
+
+
+@pytest.mark.parametrize(("method", "path", "expected"), MATRIX)
+def test_anonymous_visitors_are_sent_to_sign_in(client, catalog_item, method, path, expected):
+    # A POST carries a valid token (any visitor can get one from the sign-in page), so it is
+    # the permission check, not CSRF protection, that refuses it.
+    data = {"csrf_token": csrf_token(client, "/staff/login")} if method == "POST" else {}
+    response = client.open(path, method=method, data=data)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/staff/login")
+
+
+@pytest.mark.parametrize("role", ["editor", "reviewer", "admin"])
+@pytest.mark.parametrize(("method", "path", "expected"), MATRIX)
+def test_each_role_gets_its_answer(login_as, catalog_item, role, method, path, expected):
+    client = login_as(role)
+    data = {}
+    if method == "POST":
+        data = {
+            "csrf_token": csrf_token(client, "/staff/items/A"),
+            "reason": "测试",
+            "version": "1",
+        }
+    response = client.open(path, method=method, data=data)
+    assert response.status_code == expected[role], response.get_data(as_text=True)[400:900]
+
+
+def test_a_post_without_a_valid_csrf_token_is_refused(login_as, catalog_item):
+    client = login_as("reviewer")
+    for token in (None, "forged"):
+        data = {"reason": "测试"} | ({"csrf_token": token} if token else {})
+        response = client.post("/staff/items/A/retire", data=data)
+        assert response.status_code == 400
+        assert "表单已过期或来源无效" in response.get_data(as_text=True)
+
+
+def test_wrong_password_is_refused_without_saying_which_part(client, accounts):
+    response = sign_in(client, "editor1", "wrong-password-123")
+    assert response.status_code == 401
+    assert "用户名或密码不正确" in response.get_data(as_text=True)
+    response = sign_in(client, "nobody", "wrong-password-123")
+    assert "用户名或密码不正确" in response.get_data(as_text=True)
+
+
+def test_sign_in_is_throttled_per_account(client, accounts):
+    statuses = [sign_in(client, "editor1", f"wrong-{n}-password").status_code for n in range(6)]
+    assert statuses == [401] * 5 + [429]
+    assert "尝试次数过多" in sign_in(client, "editor1").get_data(as_text=True)
+
+
+def test_next_never_leaves_the_site(client, accounts):
+    response = sign_in(client, "editor1", next_path="//evil.example/")
+    assert response.headers["Location"] == "/staff/"
+    response = sign_in(client, "editor1", next_path="/staff/audit")
+    assert response.headers["Location"] == "/staff/audit"
+
+
+def test_logout_ends_every_copy_of_the_session(app, login_as, catalog_item):
+    client = login_as("editor")
+    copied = app.test_client()
+    copied.set_cookie("session", client.get_cookie("session").value)
+    assert copied.get("/staff/").status_code == 200
+    client.post("/staff/logout", data={"csrf_token": csrf_token(client, "/staff/")})
+    assert copied.get("/staff/").status_code == 302  # the copied cookie no longer works
+
+
+def test_disabling_an_account_ends_its_sessions(login_as, catalog_item, db):
+    client = login_as("editor")
+    disable_user(find_user("editor1"))
+    db.session.commit()
+    assert client.get("/staff/").status_code == 302
+    assert sign_in(client, "editor1").status_code == 401
+
+
+def test_idle_sessions_expire(app, login_as, catalog_item, monkeypatch):
+    client = login_as("editor")
+    with client.session_transaction() as session:
+        session["seen_at"] -= 31 * 60
+    response = client.get("/staff/")
+    assert response.status_code == 302

@@ -1,0 +1,132 @@
+"""Editing as staff do it: preview, warnings, drafts, review, publish, conflicts."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+from tests.conftest import PROJECT_ROOT
+from tests.staff.conftest import csrf_token
+
+
+def opened_version(client, code="A-01") -> str:
+    """The lock version the edit form carries when the client opens it now."""
+    page = client.get(f"/staff/handling/{code}/edit").get_data(as_text=True)
+    return re.search(r'name="version" type="hidden" value="([^"]+)"', page).group(1)
+
+
+def edit(client, code="A-01", *, version=None, action="save", **fields):
+    data = {
+        "csrf_token": csrf_token(client, f"/staff/handling/{code}/edit"),
+        "version": version or opened_version(client, code),
+        "situation": "新办", "case_type": "promised",
+        "statutory_days": "20", "promised_days": "5", "visits": "0", "visit_reason": "",
+        "forms": ["window", "online"], "online_depth": "4", "reason": "测试修改",
+        "action": action,
+    }  # fmt: skip
+    data.update(fields)
+    return client.post(f"/staff/handling/{code}/edit", data=data)
+
+
+def test_editor_previews_saves_and_reviewer_publishes(login_as, catalog_item, client):
+    editor = login_as("editor")
+    page = edit(editor, action="preview", promised_days="2").get_data(as_text=True)
+    # One handling item of one item: compression (20 - 5) / 20 = 75.00 % -> (20 - 2) / 20 = 90.00 %
+    assert "时限压缩比 75.00% → <strong>90.00%</strong>" in page
+
+    saved = edit(editor, promised_days="2", reason="压缩承诺时限")
+    assert saved.status_code == 302
+    assert "5 个工作日" in client.get("/items/A").get_data(as_text=True)  # still published 5
+
+    reviewer = login_as("reviewer")
+    item_page = reviewer.get("/staff/items/A").get_data(as_text=True)
+    assert "业务办理项 A-01 · 承诺时限" in item_page and "压缩承诺时限" in item_page
+    published = reviewer.post(
+        "/staff/items/A/publish",
+        data={
+            "csrf_token": csrf_token(reviewer, "/staff/items/A"),
+            "version": opened_version(reviewer),
+            "note": "同意",
+        },
+    )
+    assert published.status_code == 302
+    after = reviewer.get(published.headers["Location"]).get_data(as_text=True)
+    assert "已发布。" in after, re.findall(r'role="status">(.*?)</div>', after, re.S)
+    assert "2 个工作日" in client.get("/items/A").get_data(as_text=True)
+    assert client.get("/api/v1/report").get_json()["compression"]["percent"] == 90.0
+
+    audit = reviewer.get("/staff/audit?code=A").get_data(as_text=True)
+    assert "editor1" in audit and "reviewer1" in audit and "发布" in audit
+
+
+def test_rule_breaking_input_is_shown_per_field_and_nothing_is_saved(login_as, catalog_item):
+    editor = login_as("editor")
+    response = edit(editor, promised_days="30")
+    assert response.status_code == 400
+    assert "不能超过法定时限" in response.get_data(as_text=True)
+    response = edit(editor, visits="1", visit_reason="")
+    assert "须说明必须现场办理的原因" in response.get_data(as_text=True)
+    assert "待审核草稿" in editor.get("/staff/items/A").get_data(as_text=True)
+    assert "没有待审核的修改" in editor.get("/staff/items/A").get_data(as_text=True)
+
+
+def test_policy_warnings_must_be_acknowledged(login_as, catalog_item):
+    editor = login_as("editor")
+    # 20 statutory, 12 promised: over 10 days and only 40 % compression: warnings, not errors.
+    response = edit(editor, promised_days="12")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "承诺时限超过10个工作日" in page and "时限压缩比低于75%" in page
+    assert "请确认已知晓政策提示" in page
+    assert edit(editor, promised_days="12", acknowledge="y").status_code == 302
+
+
+def test_a_second_editor_gets_a_conflict_not_an_overwrite(login_as, catalog_item, backend):
+    first, second = login_as("editor"), login_as("reviewer")  # two real sessions
+    opened = opened_version(first)
+    assert opened == opened_version(second)  # both open the same version
+    assert edit(first, version=opened, promised_days="3", reason="第一人").status_code == 302
+    conflict = edit(second, version=opened, promised_days="4", reason="第二人")
+    assert conflict.status_code == 409
+    page = conflict.get_data(as_text=True)
+    assert "修改冲突" in page and "没有覆盖对方的修改" in page
+    now = opened_version(second)
+    assert now != opened and f'name="version" type="hidden" value="{now}"' in page  # redo
+    assert edit(second, version=now, promised_days="4", reason="第二人").status_code == 302
+    history = second.get("/staff/audit?code=A").get_data(as_text=True)
+    assert "第一人" in history and "第二人" in history
+
+
+def test_an_editor_cannot_publish_through_a_crafted_request(login_as, catalog_item, client):
+    editor = login_as("editor")
+    edit(editor, promised_days="2")
+    response = editor.post(
+        "/staff/items/A/publish",
+        data={
+            "csrf_token": csrf_token(editor, "/staff/items/A"),
+            "version": opened_version(editor),
+        },
+    )
+    assert response.status_code == 403
+    assert "5 个工作日" in client.get("/items/A").get_data(as_text=True)
+
+
+def test_create_user_reads_the_password_from_stdin_never_argv(app, db, database_url):
+    def run(*args, password):
+        return subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "wsgi", *args], input=password + "\n",
+            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, check=False,
+            env={"DATABASE_URL": database_url, "SECRET_KEY": "x", "PATH": "/usr/bin:/bin"},
+        )  # fmt: skip
+
+    made = run("create-user", "zhangsan", "--role", "reviewer", password="许昌交通运输2026审批")
+    assert made.returncode == 0, made.stderr
+    assert "已创建账号 zhangsan（审核）" in made.stdout
+    weak = run("create-user", "lisi2", "--role", "editor", password="12345678")
+    assert weak.returncode == 1 and "过于常见" in weak.stderr
+    short = run("create-user", "lisi3", "--role", "editor", password="短")
+    assert short.returncode == 1 and "至少需要8个字符" in short.stderr
+    assert "Traceback" not in weak.stderr + short.stderr
+    assert json.dumps("许昌交通运输2026审批", ensure_ascii=False) not in made.stdout
