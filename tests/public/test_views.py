@@ -59,6 +59,8 @@ def test_an_unexpected_error_shows_no_trace(database_url, db):
         raise RuntimeError("secret detail /srv/app/catalog.py SELECT * FROM approval_item")
 
     response = app.test_client().get("/boom")
+    with app.app_context():
+        db.engine.dispose()
     assert response.status_code == 500
     page = response.get_data(as_text=True)
     assert "服务器内部错误" in page

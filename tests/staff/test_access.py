@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
+from redis import Redis
+from redis.exceptions import ConnectionError as RedisDown
 
 from catalog.accounts import disable_user, find_user
 from catalog.staff.views import blueprint
+from tests.conftest import PROJECT_ROOT
 from tests.staff.conftest import csrf_token, sign_in
 
 # (method, path, {role: expected status}); anonymous is always sent to the login page.
@@ -111,3 +118,41 @@ def test_idle_sessions_expire(app, login_as, catalog_item, monkeypatch):
         session["seen_at"] -= 31 * 60
     response = client.get("/staff/")
     assert response.status_code == 302
+
+
+REDIS_CHECK = """
+import sys, uuid
+from flask_migrate import upgrade
+from catalog.accounts import create_user
+from catalog.extensions import db
+from tests.conftest import make_app
+from tests.staff.conftest import PASSWORD, sign_in
+
+app = make_app(sys.argv[1], RATELIMIT_STORAGE_URI=sys.argv[2],
+               RATELIMIT_KEY_PREFIX="test-" + uuid.uuid4().hex)
+with app.app_context():
+    upgrade()
+    create_user("editor1", PASSWORD, "editor")
+    db.session.commit()
+clients = [app.test_client(), app.test_client()]  # as if two worker processes: shared counts
+print([sign_in(clients[n % 2], "editor1", "wrong-%d-pass" % n).status_code for n in range(6)])
+"""
+
+
+def test_throttling_can_live_in_redis(tmp_path):
+    """RATELIMIT_STORAGE_URI=redis://… keeps the counters in Redis (own process: the limiter
+    is one object per process, bound to one app)."""
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        with Redis.from_url(url) as redis:
+            redis.ping()
+    except RedisDown:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"Redis not reachable at {url}")
+        pytest.skip(f"Redis not reachable at {url}")
+    result = subprocess.run(
+        [sys.executable, "-c", REDIS_CHECK, f"sqlite:///{tmp_path / 'r.sqlite3'}", url],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[401, 401, 401, 401, 401, 429]"
