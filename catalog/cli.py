@@ -13,10 +13,12 @@ from flask_migrate import upgrade
 
 from catalog.accounts import AccountError, create_user, disable_user, find_user
 from catalog.extensions import db
+from catalog.importing import SpreadsheetError, apply_import, parse_rows, plan_import, read_file
 from catalog.models import Role
 from catalog.report import current_report, render_text
 from catalog.search import index_is_complete, rebuild_index
 from catalog.seeding import SeedError, load_seed
+from catalog.spreadsheets import export_data, to_csv, to_xlsx
 
 
 def ensure_database() -> None:
@@ -126,10 +128,81 @@ def disable_user_command(username: str) -> None:
     click.echo(f"账号 {user.username} 已停用，其所有登录会话已失效。")
 
 
+@click.command("export-items")
+@click.option(
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="xlsx 文件；或 .csv（材料另存为 同名-materials.csv）。",
+)
+@with_appcontext
+def export_items_command(output: Path) -> None:
+    """Export every item (its draft where there is one) in the import format."""
+    ensure_database()
+    items = export_data()
+    if output.suffix.lower() == ".csv":
+        rows_csv, materials_csv = to_csv(items)
+        output.write_text(rows_csv, encoding="utf-8")
+        materials_path = output.with_name(output.stem + "-materials.csv")
+        materials_path.write_text(materials_csv, encoding="utf-8")
+        click.echo(f"已导出 {len(items)} 个事项：{output}、{materials_path}")
+    else:
+        output.write_bytes(to_xlsx(items))
+        click.echo(f"已导出 {len(items)} 个事项：{output}")
+
+
+@click.command("import-items")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--materials",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV 导入时的申请材料文件。",
+)
+@click.option("--dry-run", is_flag=True, help="只预览，不写入。")
+@click.option("--publish", is_flag=True, help="直接发布（否则新事项为草稿、修改进入待审核草稿）。")
+@with_appcontext
+def import_items_command(path: Path, materials: Path | None, dry_run: bool, publish: bool) -> None:
+    """Import items from an xlsx or CSV file: a preview, then all or nothing."""
+    ensure_database()
+    try:
+        tables = read_file(
+            path.name, path.read_bytes(), materials.read_bytes() if materials else None
+        )
+        plan = plan_import(parse_rows(*tables))
+    except SpreadsheetError as exc:
+        db.session.rollback()
+        click.echo(f"无法导入，数据库未做任何修改（{len(exc.problems)} 处问题）：", err=True)
+        for problem in exc.problems[:200]:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"新增 {len(plan.new)} 项，修改 {len(plan.changed)} 项，未变 {len(plan.unchanged)} 项。"
+    )
+    for parsed, _canonical, changes in plan.changed:
+        click.echo(
+            f"  修改 {parsed.code}："
+            + "；".join(f"{field} {old} → {new}" for field, (old, new) in changes.items())
+        )
+    for line in plan.notes:
+        click.echo(f"  已换算：{line}")
+    for line in plan.warnings:
+        click.echo(f"  政策提示：{line}")
+    if dry_run:
+        db.session.rollback()
+        click.echo("预览完毕（--dry-run），未写入。")
+        return
+    apply_import(plan, actor="cli", source=path.name, publish=publish)
+    db.session.commit()
+    click.echo("已导入。" + ("" if publish else "新事项为草稿，修改已进入待审核草稿。"))
+
+
 commands = (
     seed_command,
     report_command,
     reindex_command,
     create_user_command,
     disable_user_command,
+    export_items_command,
+    import_items_command,
 )

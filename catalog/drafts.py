@@ -83,11 +83,12 @@ def save_draft(
     item: ApprovalItem,
     data: dict[str, Any],
     *,
-    actor: User,
+    actor: str,
     reason: str,
     expected_version: str | None,
+    action: AuditAction = AuditAction.draft,
 ) -> ItemDraft:
-    """Check `data` against every rule and keep it as the item's draft."""
+    """Check `data` against every rule and keep it as the item's draft (actor: a username)."""
     if not (reason or "").strip():
         raise CatalogValidationError({"reason": ["请说明修改原因。"]})
     _check_version(item, expected_version)
@@ -97,13 +98,13 @@ def save_draft(
         raise CatalogValidationError({"_schema": ["没有任何修改。"]})
     draft = item.draft
     if draft is None:
-        draft = ItemDraft(item=item, base_version=item.version, author=actor.username)
+        draft = ItemDraft(item=item, base_version=item.version, author=actor)
         db.session.add(draft)
-    draft.data, draft.author, draft.reason = canonical, actor.username, reason.strip()
+    draft.data, draft.author, draft.reason = canonical, actor, reason.strip()
     db.session.flush()
     record(
-        actor=actor.username,
-        action=AuditAction.draft,
+        actor=actor,
+        action=action,
         object_type="item",
         object_code=item.code,
         changes=changes,

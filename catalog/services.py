@@ -233,6 +233,7 @@ def create_item(
     status: Status = Status.draft,
     actor: str = SYSTEM_ACTOR,
     reason: str | None = None,
+    action: AuditAction = AuditAction.create,
 ) -> ApprovalItem:
     """Create an approval item with its handling items; they all start in `status`."""
     loaded = validate_item_data(data)
@@ -245,7 +246,7 @@ def create_item(
     _flush()
     record(
         actor=actor,
-        action=AuditAction.create,
+        action=action,
         object_type="item",
         object_code=item.code,
         changes={"status": (None, status), **changes},

@@ -54,7 +54,7 @@ def test_canonical_data_of_an_unchanged_item_is_no_change(item, staff):
         save_draft(
             item,
             current_data(item),
-            actor=staff[0],
+            actor=staff[0].username,
             reason="无",
             expected_version=editable_version(item),
         )
@@ -65,7 +65,7 @@ def test_a_draft_leaves_the_published_rows_alone_until_published(item, staff, db
     save_draft(
         item,
         edited(item, promised_days=2),
-        actor=editor,
+        actor=editor.username,
         reason="压缩时限",
         expected_version=editable_version(item),
     )
@@ -94,7 +94,7 @@ def test_an_editor_cannot_publish(item, staff):
     save_draft(
         item,
         edited(item, promised_days=2),
-        actor=editor,
+        actor=editor.username,
         reason="x",
         expected_version=editable_version(item),
     )
@@ -106,14 +106,18 @@ def test_a_stale_version_is_a_conflict_not_an_overwrite(item, staff, db):
     editor, reviewer = staff
     opened = editable_version(item)  # both open the item
     save_draft(
-        item, edited(item, promised_days=2), actor=editor, reason="第一人", expected_version=opened
+        item,
+        edited(item, promised_days=2),
+        actor=editor.username,
+        reason="第一人",
+        expected_version=opened,
     )
     db.session.commit()
     with pytest.raises(EditConflict) as caught:
         save_draft(
             item,
             edited(item, promised_days=4),
-            actor=reviewer,
+            actor=reviewer.username,
             reason="第二人",
             expected_version=opened,
         )
@@ -127,7 +131,7 @@ def test_rules_are_checked_when_the_draft_is_saved(item, staff):
         save_draft(
             item,
             edited(item, promised_days=30),
-            actor=staff[0],
+            actor=staff[0].username,
             reason="x",
             expected_version=editable_version(item),
         )
@@ -142,7 +146,9 @@ def test_ratio_preview_equals_the_figures_after_publishing(item, staff, db):
     )
     result = preview(item, data)
     assert result.before == figures.catalog_figures()
-    save_draft(item, data, actor=editor, reason="拆分", expected_version=editable_version(item))
+    save_draft(
+        item, data, actor=editor.username, reason="拆分", expected_version=editable_version(item)
+    )
     publish_draft(item, actor=reviewer, expected_version=editable_version(item))
     db.session.commit()
     assert result.after == figures.catalog_figures()

@@ -256,7 +256,7 @@ def edit_handling(code: str):
         save_draft(
             item,
             data,
-            actor=current_user,
+            actor=current_user.username,
             reason=form.reason.data,
             expected_version=form.version.data,
         )

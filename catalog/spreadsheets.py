@@ -1,0 +1,334 @@
+"""The catalog as spreadsheets staff live in: one row per handling item, materials on a second
+sheet, Chinese headers, enumerations by their Chinese names. Export writes exactly what import
+reads, so export -> import changes nothing."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from openpyxl import Workbook
+
+from catalog.enums import (
+    CaseType,
+    ExerciseLevel,
+    HandlingForm,
+    ItemType,
+    LabelledEnum,
+    MaterialForm,
+    MaterialKind,
+    MaterialSource,
+    Necessity,
+    PowerSource,
+    ResultType,
+    ServiceTarget,
+)
+from catalog.public.export import safe_cell
+
+ITEM_SHEET = "事项"
+MATERIAL_SHEET = "申请材料"
+LIST_SEPARATOR = "、"
+STEP_SEPARATOR = "；"
+# Short forms staff write beside the national names and codes.
+EXTRA_ALIASES: dict[type, dict[str, str]] = {
+    ItemType: {"其他职权": "other", "许可": "licence", "确认": "confirmation"},
+    CaseType: {"即办": "instant", "承诺": "promised"},
+    MaterialForm: {"纸质或电子": "paper_or_electronic", "电子": "electronic"},
+    ExerciseLevel: {"市": "city", "县": "county", "省": "province"},
+}
+
+
+def aliases(enum_class: type[LabelledEnum]) -> dict[str, str]:
+    """Every spelling of every member: value, Chinese name, national code, short forms."""
+    table: dict[str, str] = {}
+    for member in enum_class:
+        for spelling in (member.value, member.label, member.national_code):
+            if spelling:
+                table[spelling.lower()] = member.value
+    for spelling, value in EXTRA_ALIASES.get(enum_class, {}).items():
+        table[spelling.lower()] = value
+    return table
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    key: str  # the key in the item (or handling item, or material) data
+    enum: type[LabelledEnum] | None = None
+    many: bool = False  # a list of enum values, joined by 、
+
+
+ITEM_COLUMNS = (
+    Column("事项编码", "code"),
+    Column("事项名称", "name"),
+    Column("事项类型", "type", ItemType),
+    Column("实施主体", "implementing_body"),
+    Column("承办机构", "handling_unit"),
+    Column("行使层级", "exercise_level", ExerciseLevel),
+    Column("权力来源", "power_source", PowerSource),
+    Column("服务对象", "service_targets", ServiceTarget, many=True),
+    Column("设定依据", "legal_basis"),
+    Column("受理条件", "conditions"),
+    Column("审批结果", "result.name"),
+    Column("审批结果类型", "result.type", ResultType),
+    Column("咨询方式", "consultation"),
+    Column("监督投诉方式", "complaint"),
+    Column("办理地点", "location"),
+    Column("办理时间", "hours"),
+)
+HANDLING_COLUMNS = (
+    Column("业务办理项编码", "code"),
+    Column("办理项名称", "situation"),
+    Column("办件类型", "case_type", CaseType),
+    Column("法定时限", "statutory_days"),
+    Column("承诺时限", "promised_days"),
+    Column("到现场次数", "visits"),
+    Column("必须现场办理原因说明", "visit_reason"),
+    Column("办理形式", "forms", HandlingForm, many=True),
+    Column("网上办理深度", "online_depth"),
+    Column("是否收费", "charges_fee"),
+    Column("收费项目", "fees.name"),
+    Column("收费标准", "fees.standard"),
+    Column("收费金额", "fees.amount"),
+    Column("收费依据", "fees.basis"),
+    Column("办理流程", "steps"),
+)
+MATERIAL_COLUMNS = (
+    Column("业务办理项编码", "handling_item"),
+    Column("材料名称", "name"),
+    Column("材料类型", "kind", MaterialKind),
+    Column("材料形式", "form", MaterialForm),
+    Column("份数", "copies"),
+    Column("必要性", "necessity", Necessity),
+    Column("来源渠道", "source", MaterialSource),
+    Column("备注", "notes"),
+)
+ROW_HEADERS = [column.header for column in (*ITEM_COLUMNS, *HANDLING_COLUMNS)]
+MATERIAL_HEADERS = [column.header for column in MATERIAL_COLUMNS]
+
+
+def label_of(enum_class: type[LabelledEnum], value: str) -> str:
+    return enum_class(value).label
+
+
+# -- cells: data -> text ----------------------------------------------------------------------
+
+
+BASIS_SEPARATOR = "｜"
+
+
+def legal_basis_text(bases: Iterable[dict[str, Any]]) -> str:
+    """One line per basis, exact: law｜article｜text (empty parts stay empty)."""
+    return "\n".join(
+        BASIS_SEPARATOR.join([basis["law"], basis.get("article") or "", basis.get("text") or ""])
+        for basis in bases
+    )
+
+
+def steps_text(steps: Iterable[dict[str, Any]]) -> str:
+    return STEP_SEPARATOR.join(
+        step["name"] + (f"（{step['days']}）" if step.get("days") is not None else "")
+        for step in steps
+    )
+
+
+def _item_cells(item: dict[str, Any]) -> list[Any]:
+    cells = []
+    for column in ITEM_COLUMNS:
+        if column.key == "legal_basis":
+            cells.append(legal_basis_text(item["legal_basis"]))
+        elif column.key.startswith("result."):
+            value = item["result"][column.key.split(".")[1]]
+            cells.append(label_of(column.enum, value) if column.enum else value)
+        elif column.many:
+            cells.append(LIST_SEPARATOR.join(label_of(column.enum, v) for v in item[column.key]))
+        elif column.enum:
+            cells.append(label_of(column.enum, item[column.key]))
+        else:
+            cells.append(item[column.key])
+    return cells
+
+
+def _handling_cells(handling: dict[str, Any]) -> list[Any]:
+    fees = [] if handling["fees"] == "none" else handling["fees"]
+    cells = []
+    for column in HANDLING_COLUMNS:
+        key = column.key
+        if key == "charges_fee":
+            cells.append("是" if fees else "否")
+        elif key.startswith("fees."):
+            cells.append("\n".join(str(fee.get(key[5:]) or "") for fee in fees))
+        elif key == "steps":
+            cells.append(steps_text(handling["steps"]))
+        elif column.many:
+            cells.append(LIST_SEPARATOR.join(label_of(column.enum, v) for v in handling[key]))
+        elif column.enum:
+            cells.append(label_of(column.enum, handling[key]))
+        elif key == "statutory_days" and handling[key] is None:
+            cells.append("无期限")
+        else:
+            cells.append(handling[key])
+    return cells
+
+
+def _material_cells(code: str, material: dict[str, Any]) -> list[Any]:
+    return [code] + [
+        label_of(column.enum, material[column.key]) if column.enum else material[column.key]
+        for column in MATERIAL_COLUMNS[1:]
+    ]
+
+
+def rows(items: Iterable[dict[str, Any]]) -> tuple[list[list[Any]], list[list[Any]]]:
+    """(handling-item rows, material rows) of items given as data (services.item_data)."""
+    item_rows, material_rows = [], []
+    for item in items:
+        base = _item_cells(item)
+        for handling in item["handling_items"]:
+            item_rows.append(base + _handling_cells(handling))
+            material_rows += [_material_cells(handling["code"], m) for m in handling["materials"]]
+    return item_rows, material_rows
+
+
+def _safe(row: Iterable[Any]) -> list[Any]:
+    """Text cells that would run as formulas get a leading '; numbers stay numbers."""
+    return [
+        value if isinstance(value, int | float | Decimal) or value is None else safe_cell(value)
+        for value in row
+    ]
+
+
+def to_xlsx(items: Iterable[dict[str, Any]]) -> bytes:
+    item_rows, material_rows = rows(items)
+    workbook = Workbook(write_only=True)
+    for title, headers, body in (
+        (ITEM_SHEET, ROW_HEADERS, item_rows),
+        (MATERIAL_SHEET, MATERIAL_HEADERS, material_rows),
+    ):
+        sheet = workbook.create_sheet(title)
+        sheet.append(headers)
+        for row in body:
+            sheet.append(_safe(row))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def to_csv(items: Iterable[dict[str, Any]]) -> tuple[str, str]:
+    """(handling-item CSV, materials CSV), UTF-8 with a BOM for Excel."""
+    item_rows, material_rows = rows(items)
+    return _csv(ROW_HEADERS, item_rows), _csv(MATERIAL_HEADERS, material_rows)
+
+
+def _csv(headers: list[str], body: list[list[Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(headers)
+    writer.writerows(_safe(row) for row in body)
+    return "\ufeff" + buffer.getvalue()
+
+
+# -- cells: text -> data ----------------------------------------------------------------------
+
+_LIMIT = re.compile(r"^(\d+)\s*(个?工作日|天|日|个月|月|年)?$")
+_UNITS = {None: 1, "工作日": 1, "个工作日": 1, "天": 1, "日": 1, "个月": 22, "月": 22, "年": 250}
+
+
+def parse_limit(value: Any) -> tuple[int | None, str | None]:
+    """A time limit as staff write it -> (working days or None for 无期限, what was normalised).
+
+    Raises ValueError with a Chinese message for anything else (a date, a negative number...).
+    """
+    if value is None or (isinstance(value, str) and value.strip() in ("", "无", "无期限")):
+        return None, None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError("须为工作日数（如 20、20个工作日、即办、1个月、无期限），不能是日期。")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError(f"“{value}”不是整数天数。")
+        value = int(value)
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError("时限不能为负数。")
+        return value, None
+    text = value.strip().replace(" ", "")
+    if text in ("即办", "当场办结", "立即办结"):
+        return 0, f"“{text}”按0个工作日计"
+    match = _LIMIT.match(text)
+    if not match:
+        raise ValueError(
+            f"“{text[:30]}”无法识别，须为工作日数（如 20、20个工作日、即办、1个月、无期限）。"
+        )
+    number, unit = int(match.group(1)), match.group(2)
+    days = number * _UNITS[unit]
+    note = None if unit in (None, "工作日", "个工作日") else f"“{text}”按{days}个工作日计"
+    return days, note
+
+
+def parse_enum(column: Column, value: Any) -> str:
+    text = ("" if value is None else str(value)).strip()
+    table = aliases(column.enum)
+    if text.lower() not in table:
+        allowed = "、".join(member.label for member in column.enum)
+        raise ValueError(f"“{text[:30]}”不是有效的{column.header}，可选：{allowed}。")
+    return table[text.lower()]
+
+
+def parse_legal_basis(text: str) -> list[dict[str, Any]]:
+    """Lines of law｜article｜text (as exported), or as staff write them: 《law》article：text."""
+    bases = []
+    for line in (text or "").splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if BASIS_SEPARATOR in line:
+            law, article, body = ([*line.split(BASIS_SEPARATOR, 2), "", ""])[:3]
+            bases.append(
+                {
+                    "law": law.strip(),
+                    "article": article.strip() or None,
+                    "text": body.strip() or None,
+                }
+            )
+            continue
+        head, _sep, body = line.partition("：")
+        if head.startswith("《") and "》" in head:
+            law, article = head[: head.index("》") + 1], head[head.index("》") + 1 :].strip()
+        else:
+            law, article = head, ""
+        bases.append({"law": law, "article": article or None, "text": body or None})
+    return bases
+
+
+_STEP = re.compile(r"^(.*?)(?:（(\d+)）)?$")
+
+
+def parse_steps(text: str) -> list[dict[str, Any]]:
+    steps = []
+    for part in (text or "").split(STEP_SEPARATOR):
+        part = part.strip()
+        if part:
+            name, days = _STEP.match(part).groups()
+            steps.append({"name": name, "days": int(days) if days is not None else None})
+    return steps
+
+
+def parse_many(column: Column, value: Any) -> list[str]:
+    parts = re.split(r"[、,，;；\n]", "" if value is None else str(value))
+    return [parse_enum(column, part) for part in parts if part.strip()]
+
+
+def export_data() -> list[dict[str, Any]]:
+    """Every item as staff see it (the pending draft where there is one), by code."""
+    import sqlalchemy as sa
+
+    from catalog.drafts import current_data
+    from catalog.extensions import db
+    from catalog.models import ApprovalItem
+
+    items = db.session.scalars(sa.select(ApprovalItem).order_by(ApprovalItem.code))
+    return [current_data(item) for item in items]
