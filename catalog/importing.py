@@ -16,6 +16,7 @@ from catalog.drafts import current_data, diff, editable_version, save_draft
 from catalog.enums import Status
 from catalog.extensions import db
 from catalog.models import ApprovalItem, AuditAction
+from catalog.public.export import FORMULA_PREFIXES
 from catalog.ratios import PolicyRule, broken_rules, handling_facts
 from catalog.services import CatalogValidationError, check_item_data, create_item, update_item
 from catalog.spreadsheets import (
@@ -82,6 +83,16 @@ def _decode_csv(content: bytes, sheet: str) -> str:
     )
 
 
+def _unescape(value: Any) -> Any:
+    """Trim text, and take back the ' that export puts before a formula-like cell."""
+    if not isinstance(value, str):
+        return value
+    value = value.strip()
+    if value.startswith("'") and value[1:2] in FORMULA_PREFIXES:
+        return value[1:]
+    return value
+
+
 def _table(raw_rows: list[list[Any]], sheet: str, headers: list[str], limit: int) -> list[Row]:
     if not raw_rows:
         raise SpreadsheetError([Problem(sheet, None, None, "没有表头。")])
@@ -99,12 +110,7 @@ def _table(raw_rows: list[list[Any]], sheet: str, headers: list[str], limit: int
     for number, raw in enumerate(raw_rows[1:], start=2):
         if any(c not in (None, "") for c in raw):
             cells = {name: (raw[i] if i < len(raw) else None) for i, name in enumerate(header)}
-            rows.append(
-                Row(
-                    number,
-                    {k: (v.strip() if isinstance(v, str) else v) for k, v in cells.items() if k},
-                )
-            )
+            rows.append(Row(number, {k: _unescape(v) for k, v in cells.items() if k}))
     return rows
 
 
@@ -368,6 +374,8 @@ def plan_import(parsed_items: list[ParsedItem]) -> Plan:
     for parsed in parsed_items:
         item = existing.get(parsed.code)
         plan.notes += parsed.notes
+        if item is not None:
+            _keep_what_the_file_leaves_out(parsed, current_data(item))
         try:
             canonical = check_item_data(parsed.data, item)
         except CatalogValidationError as exc:
@@ -375,7 +383,8 @@ def plan_import(parsed_items: list[ParsedItem]) -> Plan:
                 where = _locate(parsed, path)
                 problems.append(Problem(where.sheet, where.row, where.column, " ".join(messages)))
             continue
-        for handling, row in zip(canonical["handling_items"], parsed.rows, strict=True):
+        listed = canonical["handling_items"][: len(parsed.rows)]  # kept ones have no row
+        for handling, row in zip(listed, parsed.rows, strict=True):
             facts = handling_facts(_Facts(handling))
             for rule in broken_rules(facts):
                 if rule in WARNING_RULES:
@@ -393,6 +402,19 @@ def plan_import(parsed_items: list[ParsedItem]) -> Plan:
     if problems:
         raise SpreadsheetError(problems)
     return plan
+
+
+def _keep_what_the_file_leaves_out(parsed: ParsedItem, current: dict[str, Any]) -> None:
+    """An import never deletes: handling items missing from the file, and the materials of a
+    handling item the materials sheet does not list, stay as they are."""
+    listed = {h.get("code") for h in parsed.data["handling_items"]}
+    with_materials = {index for index, _position in parsed.material_rows}
+    by_code = {h["code"]: h for h in current["handling_items"]}
+    for index, handling in enumerate(parsed.data["handling_items"]):
+        if index not in with_materials and handling.get("code") in by_code:
+            handling["materials"] = by_code[handling["code"]]["materials"]
+    kept = [h for h in current["handling_items"] if h["code"] not in listed]
+    parsed.data["handling_items"].extend(kept)
 
 
 class _Facts:
