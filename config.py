@@ -69,6 +69,7 @@ def load(instance_path: Path | None = None, overrides: Mapping[str, Any] | None 
         "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "20 per 10 minutes"),
         "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 10 minutes"),
         "SEED_DIR": str(PROJECT_ROOT / "seed"),
+        "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,  # two 5 MB uploads and the form around them
         "SYNONYMS_FILE": str(PROJECT_ROOT / "seed" / "synonyms.yaml"),
         "QUERY_WORDS_FILE": str(PROJECT_ROOT / "seed" / "query_words.yaml"),
     }

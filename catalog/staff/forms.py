@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -73,3 +74,13 @@ class RetireForm(FlaskForm):
     reason = TextAreaField(
         "停用原因", validators=[DataRequired("请说明停用原因。"), Length(max=2000)]
     )
+
+
+class ImportForm(FlaskForm):
+    file = FileField("事项表（.xlsx，或 .csv）", validators=[FileRequired("请选择文件。")])
+    materials = FileField("申请材料表（仅 CSV 导入时需要）")
+
+
+class ApplyImportForm(FlaskForm):
+    token = HiddenField()
+    publish = BooleanField("直接发布（仅审核人员）")

@@ -1,0 +1,152 @@
+"""Staff pages for spreadsheets: template, export, upload with a preview, then apply."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user
+
+from catalog.extensions import db
+from catalog.importing import (
+    MAX_ROWS,
+    MAX_UPLOAD_BYTES,
+    SpreadsheetError,
+    apply_import,
+    parse_rows,
+    plan_import,
+    read_file,
+)
+from catalog.spreadsheets import export_data, to_xlsx
+from catalog.staff.forms import ApplyImportForm, ImportForm, LogoutForm
+from catalog.staff.permissions import can_edit, can_publish, requires
+
+blueprint = Blueprint("transfer", __name__)
+UPLOAD_TTL_SECONDS = 3600
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _xlsx(content: bytes, filename: str) -> Response:
+    return Response(
+        content, mimetype=XLSX, headers={"Content-Disposition": f"attachment; filename={filename}"}
+    )
+
+
+@blueprint.get("/export.xlsx")
+@requires(can_edit)
+def export():
+    """Every item (its pending draft where there is one) in the import format."""
+    return _xlsx(to_xlsx(export_data()), "catalog.xlsx")
+
+
+@blueprint.get("/template.xlsx")
+@requires(can_edit)
+def template():
+    """The headers and one example row (the first item of the catalog)."""
+    items = export_data()[:1]
+    for item in items:
+        item["handling_items"] = item["handling_items"][:1]
+    return _xlsx(to_xlsx(items), "template.xlsx")
+
+
+def _uploads() -> Path:
+    folder = Path(current_app.instance_path) / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.json"):
+        if old.stat().st_mtime < time.time() - UPLOAD_TTL_SECONDS:
+            old.unlink(missing_ok=True)
+    return folder
+
+
+def _page(form, **context):
+    return render_template(
+        "staff/import.html",
+        form=form,
+        max_mb=MAX_UPLOAD_BYTES // 1024 // 1024,
+        max_rows=MAX_ROWS,
+        logout_form=LogoutForm(),
+        **context,
+    )
+
+
+@blueprint.route("/import", methods=["GET", "POST"])
+@requires(can_edit)
+def upload():
+    """Upload a file and see what importing it would do; nothing is written yet."""
+    form = ImportForm()
+    if request.method == "GET" or not form.validate_on_submit():
+        return _page(form), 200 if request.method == "GET" else 400
+    main, materials = form.file.data, form.materials.data
+    content = main.read(MAX_UPLOAD_BYTES + 1)
+    material_bytes = materials.read(MAX_UPLOAD_BYTES + 1) if materials else None
+    try:
+        plan = plan_import(parse_rows(*read_file(main.filename or "", content, material_bytes)))
+    except SpreadsheetError as exc:
+        db.session.rollback()
+        return _page(form, problems=exc.problems), 400
+    db.session.rollback()  # planning writes nothing; be explicit
+    token = secrets.token_urlsafe(16)
+    stored = {
+        "filename": main.filename,
+        "content": content.hex(),
+        "materials": material_bytes.hex() if material_bytes else None,
+    }
+    (_uploads() / f"{token}.json").write_text(json.dumps(stored))
+    session["import_token"] = token
+    return _page(
+        form,
+        plan=plan,
+        apply_form=ApplyImportForm(token=token),
+        may_publish=can_publish(current_user),
+    )
+
+
+@blueprint.post("/import/apply")
+@requires(can_edit)
+def apply():
+    """Apply the previewed file: all or nothing, as drafts unless a reviewer publishes."""
+    form = ApplyImportForm()
+    token = form.token.data or ""
+    if not form.validate_on_submit() or not token or token != session.get("import_token"):
+        abort(400)
+    path = _uploads() / f"{token}.json"
+    if not path.exists():
+        flash("上传的文件已过期，请重新上传。")
+        return redirect(url_for("transfer.upload"))
+    stored = json.loads(path.read_text())
+    publish = bool(form.publish.data)
+    if publish and not can_publish(current_user):
+        abort(403)
+    try:
+        tables = read_file(
+            stored["filename"],
+            bytes.fromhex(stored["content"]),
+            bytes.fromhex(stored["materials"]) if stored["materials"] else None,
+        )
+        plan = plan_import(parse_rows(*tables))
+        apply_import(plan, actor=current_user.username, source=stored["filename"], publish=publish)
+    except SpreadsheetError as exc:
+        db.session.rollback()
+        return _page(ImportForm(), problems=exc.problems), 400
+    db.session.commit()
+    path.unlink(missing_ok=True)
+    session.pop("import_token", None)
+    flash(
+        f"已导入：新增 {len(plan.new)} 项，修改 {len(plan.changed)} 项。"
+        + ("" if publish else "均为草稿，待审核发布。")
+    )
+    return redirect(url_for("staff.index"))
