@@ -44,12 +44,15 @@ def editable_version(item: ApprovalItem) -> str:
     return f"{item.version}.{item.draft.version if item.draft is not None else 0}"
 
 
-def current_data(item: ApprovalItem) -> dict[str, Any]:
-    """What an editor edits: the pending draft, or the item as published (its content only:
-    the status changes by publishing and retiring, not by editing)."""
-    if item.draft is not None:
-        return item.draft.data
+def published_data(item: ApprovalItem) -> dict[str, Any]:
+    """The item's rows as data, content only: the status changes by publishing and retiring,
+    not by editing."""
     return {key: value for key, value in item_data(item).items() if key != "status"}
+
+
+def current_data(item: ApprovalItem) -> dict[str, Any]:
+    """What an editor edits: the pending draft, or the item as published."""
+    return item.draft.data if item.draft is not None else published_data(item)
 
 
 def diff(old: Any, new: Any, path: str = "") -> Changes:
@@ -163,13 +166,5 @@ def preview(item: ApprovalItem, data: dict[str, Any]) -> RatioPreview:
         if item.status == Status.published
         else figures_from_facts([], [])
     )
-    pending = [_Facts(h) for h in data["handling_items"]]
-    new = _contribution(ItemType(data["type"]), pending)
+    new = _contribution(ItemType(data["type"]), data["handling_items"])
     return RatioPreview(before=before, after=before - old + new)
-
-
-class _Facts:
-    """Handling-item data (a dict) with the attribute names handling_facts() reads."""
-
-    def __init__(self, data: dict[str, Any]):
-        self.__dict__.update(data)

@@ -385,7 +385,7 @@ def plan_import(parsed_items: list[ParsedItem]) -> Plan:
             continue
         listed = canonical["handling_items"][: len(parsed.rows)]  # kept ones have no row
         for handling, row in zip(listed, parsed.rows, strict=True):
-            facts = handling_facts(_Facts(handling))
+            facts = handling_facts(handling)
             for rule in broken_rules(facts):
                 if rule in WARNING_RULES:
                     plan.warnings.append(
@@ -415,11 +415,6 @@ def _keep_what_the_file_leaves_out(parsed: ParsedItem, current: dict[str, Any]) 
             handling["materials"] = by_code[handling["code"]]["materials"]
     kept = [h for h in current["handling_items"] if h["code"] not in listed]
     parsed.data["handling_items"].extend(kept)
-
-
-class _Facts:
-    def __init__(self, data: dict[str, Any]):
-        self.__dict__.update(data)
 
 
 def apply_import(plan: Plan, *, actor: str, source: str, publish: bool) -> None:

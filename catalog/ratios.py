@@ -79,16 +79,23 @@ class HandlingFacts:
 
 
 def handling_facts(handling: Any) -> HandlingFacts:
-    """The facts of any object with handling-item attributes (an ORM row, a form's data)."""
-    reason = getattr(handling, "visit_reason", None)
+    """The facts of a handling item given as an ORM row or as data (a mapping)."""
+    if isinstance(handling, Mapping):
+        value = handling.get
+    else:
+
+        def value(name: str) -> Any:
+            return getattr(handling, name, None)
+
+    reason = value("visit_reason")
     return HandlingFacts(
-        code=handling.code,
-        case_type=CaseType(handling.case_type),
-        statutory_days=handling.statutory_days,
-        promised_days=handling.promised_days,
-        visits=handling.visits,
+        code=value("code"),
+        case_type=CaseType(value("case_type")),
+        statutory_days=value("statutory_days"),
+        promised_days=value("promised_days"),
+        visits=value("visits"),
         has_visit_reason=bool(reason and reason.strip()),
-        online_depth=handling.online_depth,
+        online_depth=value("online_depth"),
     )
 
 

@@ -28,6 +28,7 @@ from catalog.drafts import (
     editable_version,
     preview,
     publish_draft,
+    published_data,
     save_draft,
 )
 from catalog.enums import ItemType, Status
@@ -146,7 +147,7 @@ def item(code: str):
         sa.select(AuditEvent).where(AuditEvent.object_code == found.code)
         .order_by(AuditEvent.id.desc()).limit(100)
     ).all()  # fmt: skip
-    pending = diff(_published(found), found.draft.data) if found.draft else {}
+    pending = diff(published_data(found), found.draft.data) if found.draft else {}
     review = ReviewForm(version=editable_version(found))
     return render_template(
         "staff/item.html",
@@ -158,12 +159,6 @@ def item(code: str):
         may_publish=can_publish(current_user),
         logout_form=LogoutForm(),
     )
-
-
-def _published(item: ApprovalItem) -> dict[str, Any]:
-    from catalog.services import item_data
-
-    return {key: value for key, value in item_data(item).items() if key != "status"}
 
 
 def _handling_or_404(code: str) -> HandlingItem:
@@ -212,12 +207,6 @@ def _form_from(data: dict[str, Any], code: str, version: str) -> HandlingItemFor
     )
 
 
-class _Pending:
-    def __init__(self, code: str, data: dict[str, Any]):
-        self.code = code
-        self.__dict__.update(data)
-
-
 @blueprint.route("/handling/<code>/edit", methods=["GET", "POST"])
 @requires(can_edit)
 def edit_handling(code: str):
@@ -239,7 +228,7 @@ def edit_handling(code: str):
     if not form.validate_on_submit():
         return page(form, status=400)
     data = _pending_data(item, code, form)
-    pending = _Pending(code, data["handling_items"][_position(data, code)])
+    pending = data["handling_items"][_position(data, code)]
     warnings = [rule for rule in broken_rules(handling_facts(pending)) if rule in WARNING_RULES]
     if request.form.get("action") != "save" or (warnings and not form.acknowledge.data):
         ratio_preview, errors = _check_and_preview(item, data)
