@@ -6,6 +6,9 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
+    FieldList,
+    Form,
+    FormField,
     HiddenField,
     IntegerField,
     PasswordField,
@@ -18,7 +21,17 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from catalog.enums import CaseType, HandlingForm, OnlineDepth
+from catalog.enums import (
+    CaseType,
+    HandlingForm,
+    MaterialForm,
+    MaterialKind,
+    MaterialSource,
+    Necessity,
+    OnlineDepth,
+)
+
+BLANK_ROWS = 2  # empty rows offered under each list, to add entries without JavaScript
 
 
 def choices(pairs) -> list[SelectChoice]:
@@ -37,6 +50,35 @@ class LogoutForm(FlaskForm):
 class CheckboxesField(SelectMultipleField):
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
+
+
+class RowForm(Form):
+    """One entry of an editable list: an order number and a remove box (no CSRF of its own)."""
+
+    order = IntegerField("顺序", validators=[Optional()])
+    remove = BooleanField("删除")
+
+
+class MaterialRowForm(RowForm):
+    name = StringField("材料名称", validators=[Length(max=200)])
+    kind = SelectField("类型", choices=choices(MaterialKind.choices()))
+    form = SelectField("形式", choices=choices(MaterialForm.choices()))
+    copies = IntegerField("份数", default=1, validators=[Optional()])
+    necessity = SelectField("必要性", choices=choices(Necessity.choices()))
+    source = SelectField("来源", choices=choices(MaterialSource.choices()))
+    notes = StringField("备注", validators=[Length(max=2000)])
+
+
+class FeeRowForm(RowForm):
+    name = StringField("收费项目", validators=[Length(max=200)])
+    standard = StringField("收费标准", validators=[Length(max=2000)])
+    amount = StringField("金额（元）", validators=[Length(max=20)])
+    basis = StringField("收费依据", validators=[Length(max=2000)])
+
+
+class StepRowForm(RowForm):
+    name = StringField("环节", validators=[Length(max=100)])
+    days = IntegerField("工作日", validators=[Optional()])
 
 
 class HandlingItemForm(FlaskForm):
@@ -59,6 +101,9 @@ class HandlingItemForm(FlaskForm):
         "网上办理深度",
         choices=choices((str(d), f"{d}级：{OnlineDepth(d).label}") for d in range(1, 8)),
     )
+    materials = FieldList(FormField(MaterialRowForm), label="申请材料")
+    fees = FieldList(FormField(FeeRowForm), label="收费项目（不收费则留空）")
+    steps = FieldList(FormField(StepRowForm), label="办理流程")
     reason = TextAreaField(
         "修改原因", validators=[DataRequired("请说明修改原因。"), Length(max=2000)]
     )

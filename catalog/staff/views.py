@@ -36,7 +36,14 @@ from catalog.extensions import db, limiter
 from catalog.models import ApprovalItem, AuditAction, AuditEvent, HandlingItem
 from catalog.ratios import PolicyRule, broken_rules, handling_facts
 from catalog.services import CatalogValidationError, check_item_data, retire_item
-from catalog.staff.forms import HandlingItemForm, LoginForm, LogoutForm, RetireForm, ReviewForm
+from catalog.staff.forms import (
+    BLANK_ROWS,
+    HandlingItemForm,
+    LoginForm,
+    LogoutForm,
+    RetireForm,
+    ReviewForm,
+)
 from catalog.staff.permissions import can_edit, can_publish, requires
 from catalog.staff.sessions import end_session, start_session
 
@@ -173,27 +180,53 @@ def _position(data: dict[str, Any], code: str) -> int:
     return next(i for i, h in enumerate(data["handling_items"]) if h["code"] == code)
 
 
+ROW_FIELDS = {
+    "materials": ("name", "kind", "form", "copies", "necessity", "source", "notes"),
+    "fees": ("name", "standard", "amount", "basis"),
+    "steps": ("name", "days"),
+}
+
+
+def _rows_from(entries) -> list[dict[str, Any]]:
+    """The kept rows of an editable list, in the order staff numbered them; blank rows drop."""
+    kept = [
+        (entry.form.order.data if entry.form.order.data is not None else 10_000 + index, index,
+         entry.form.data)
+        for index, entry in enumerate(entries)
+        if not entry.form.remove.data and (entry.form.name.data or "").strip()
+    ]  # fmt: skip
+    return [row for _order, _index, row in sorted(kept, key=lambda k: (k[0], k[1]))]
+
+
 def _pending_data(item: ApprovalItem, code: str, form: HandlingItemForm) -> dict[str, Any]:
     """The item's current data with this handling item's fields taken from the form."""
     data = copy.deepcopy(current_data(item))
-    for handling in data["handling_items"]:
-        if handling["code"] == code:
-            handling.update(
-                situation=form.situation.data,
-                case_type=form.case_type.data,
-                statutory_days=form.statutory_days.data,
-                promised_days=form.promised_days.data,
-                visits=int(form.visits.data),
-                visit_reason=form.visit_reason.data or None,
-                forms=form.forms.data,
-                online_depth=int(form.online_depth.data),
-            )
+    handling = data["handling_items"][_position(data, code)]
+    handling.update(
+        situation=form.situation.data,
+        case_type=form.case_type.data,
+        statutory_days=form.statutory_days.data,
+        promised_days=form.promised_days.data,
+        visits=int(form.visits.data),
+        visit_reason=form.visit_reason.data or None,
+        forms=form.forms.data,
+        online_depth=int(form.online_depth.data),
+    )
+    for name, fields in ROW_FIELDS.items():
+        rows = [{field: row[field] for field in fields} for row in _rows_from(getattr(form, name))]
+        for row in rows:
+            for field in ("notes", "amount"):
+                if field in row:
+                    row[field] = (row[field] or "").strip() or None
+        handling[name] = rows
+    handling["fees"] = handling["fees"] or "none"
     return data
 
 
 def _form_from(data: dict[str, Any], code: str, version: str) -> HandlingItemForm:
     handling = next(h for h in data["handling_items"] if h["code"] == code)
-    return HandlingItemForm(
+    fees = [] if handling["fees"] == "none" else handling["fees"]
+    form = HandlingItemForm(
         version=version,
         situation=handling["situation"],
         case_type=handling["case_type"],
@@ -203,8 +236,15 @@ def _form_from(data: dict[str, Any], code: str, version: str) -> HandlingItemFor
         visit_reason=handling.get("visit_reason") or "",
         forms=handling["forms"],
         online_depth=str(handling["online_depth"]),
+        materials=[{**m, "order": i + 1} for i, m in enumerate(handling["materials"])],
+        fees=[{**f, "order": i + 1} for i, f in enumerate(fees)],
+        steps=[{**s, "order": i + 1} for i, s in enumerate(handling["steps"])],
         formdata=None,
     )
+    for name in ROW_FIELDS:
+        for _blank in range(BLANK_ROWS):
+            getattr(form, name).append_entry()
+    return form
 
 
 @blueprint.route("/handling/<code>/edit", methods=["GET", "POST"])
@@ -216,6 +256,9 @@ def edit_handling(code: str):
     data = current_data(item)
 
     def page(form, *, errors=None, warnings=(), ratio_preview=None, status=200):
+        for name in ROW_FIELDS:  # always somewhere to add an entry
+            while len(getattr(form, name).entries) < BLANK_ROWS:
+                getattr(form, name).append_entry()
         return render_template(
             "staff/edit_handling.html", form=form, item=item, handling=handling,
             errors=errors or {}, warnings=warnings, preview=ratio_preview,
@@ -225,6 +268,11 @@ def edit_handling(code: str):
     if request.method == "GET":
         return page(_form_from(data, code, editable_version(item)))
     form = HandlingItemForm()
+    if request.form.get("action") == "more":
+        for name in ROW_FIELDS:
+            for _blank in range(BLANK_ROWS):
+                getattr(form, name).append_entry()
+        return page(form)
     if not form.validate_on_submit():
         return page(form, status=400)
     data = _pending_data(item, code, form)
@@ -346,6 +394,10 @@ def audit():
 
 
 FIELD_LABELS = {
+    "law": "法律法规", "article": "条款", "text": "内容", "kind": "材料类型", "form": "材料形式",
+    "copies": "份数", "necessity": "必要性", "source": "来源渠道", "notes": "备注",
+    "standard": "收费标准", "amount": "金额", "basis": "收费依据", "days": "工作日",
+    "reason": "修改原因", "acknowledge": "政策提示确认", "_schema": "整体",
     "name": "事项名称", "type": "事项类型", "implementing_body": "实施主体",
     "handling_unit": "承办机构", "exercise_level": "行使层级", "power_source": "权力来源",
     "service_targets": "服务对象", "legal_basis": "设定依据", "conditions": "受理条件",
@@ -362,6 +414,10 @@ def field_label(path: str) -> str:
     """A change's field path in words: 业务办理项 X-01 · 承诺时限."""
     parts = path.split(".")
     if parts[0] == "handling_items" and len(parts) >= 2:
-        rest = " · ".join(FIELD_LABELS.get(part, part) for part in parts[2:])
-        return f"业务办理项 {parts[1]}" + (f" · {rest}" if rest else "")
+        rest = " · ".join(
+            f"第{int(part) + 1}行" if part.isdigit() else FIELD_LABELS.get(part, part)
+            for part in parts[2:]
+        )
+        which = f"（第{int(parts[1]) + 1}个）" if parts[1].isdigit() else f" {parts[1]}"
+        return f"业务办理项{which}" + (f" · {rest}" if rest else "")
     return " · ".join(FIELD_LABELS.get(part, part) for part in parts)

@@ -7,6 +7,8 @@ import re
 import subprocess
 import sys
 
+import sqlalchemy as sa
+
 from tests.conftest import PROJECT_ROOT
 from tests.staff.conftest import csrf_token
 
@@ -18,16 +20,14 @@ def opened_version(client, code="A-01") -> str:
 
 
 def edit(client, code="A-01", *, version=None, action="save", **fields):
-    data = {
-        "csrf_token": csrf_token(client, f"/staff/handling/{code}/edit"),
-        "version": version or opened_version(client, code),
-        "situation": "新办", "case_type": "promised",
-        "statutory_days": "20", "promised_days": "5", "visits": "0", "visit_reason": "",
-        "forms": ["window", "online"], "online_depth": "4", "reason": "测试修改",
-        "action": action,
-    }  # fmt: skip
-    data.update(fields)
-    return client.post(f"/staff/handling/{code}/edit", data=data)
+    """Open the edit page, change `fields` as a person would, press the button."""
+    from tests.staff.forms import submit
+
+    path = f"/staff/handling/{code}/edit"
+    changes = {"reason": "测试修改", **fields}
+    if version is not None:
+        changes["version"] = version
+    return submit(client, path, path, changes, action)
 
 
 def test_editor_previews_saves_and_reviewer_publishes(login_as, catalog_item, client):
@@ -130,3 +130,63 @@ def test_create_user_reads_the_password_from_stdin_never_argv(app, db, database_
     assert short.returncode == 1 and "至少需要8个字符" in short.stderr
     assert "Traceback" not in weak.stderr + short.stderr
     assert json.dumps("许昌交通运输2026审批", ensure_ascii=False) not in made.stdout
+
+
+def test_materials_fees_and_steps_are_added_removed_and_reordered(login_as, catalog_item, db):
+    from catalog.drafts import current_data
+    from catalog.models import ApprovalItem
+    from tests.staff.forms import submit
+
+    editor = login_as("editor")
+    path = "/staff/handling/A-01/edit"
+    response = submit(editor, path, path, {
+        "materials-0-remove": "y",            # drop 申请表
+        "materials-1-order": "2",             # 营业执照 moves after the new one
+        "materials-2-name": "法定代表人身份证明",
+        "materials-2-order": "1",
+        "materials-2-kind": "copy",
+        "fees-0-name": "工本费", "fees-0-standard": "每证10元", "fees-0-amount": "10",
+        "fees-0-basis": "《收费标准》",
+        "steps-0-remove": "y",
+        "reason": "调整申请材料",
+    }, "save")  # fmt: skip
+    assert response.status_code == 302, response.get_data(as_text=True)[-3000:]
+    db.session.expire_all()
+    item = db.session.scalar(sa.select(ApprovalItem).where(ApprovalItem.code == "A"))
+    handling = current_data(item)["handling_items"][0]
+    assert [(m["name"], m["kind"]) for m in handling["materials"]] == [
+        ("法定代表人身份证明", "copy"),
+        ("营业执照", "copy"),
+    ]
+    assert handling["fees"] == [
+        {"name": "工本费", "standard": "每证10元", "amount": "10.00", "basis": "《收费标准》"}
+    ]
+    assert [s["name"] for s in handling["steps"]] == ["审查", "决定"]
+
+
+def test_a_fee_without_its_basis_is_shown_and_not_saved(login_as, catalog_item):
+    from tests.staff.forms import submit
+
+    editor = login_as("editor")
+    path = "/staff/handling/A-01/edit"
+    response = submit(
+        editor,
+        path,
+        path,
+        {"fees-0-name": "工本费", "fees-0-standard": "10元", "reason": "加收费"},
+        "save",
+    )
+    assert response.status_code == 400
+    assert "业务办理项（第1个） · 收费 · 第1行 · 收费依据：不能为空" in response.get_data(
+        as_text=True
+    )
+
+
+def test_more_rows_can_be_added_without_javascript(login_as, catalog_item):
+    from tests.staff.forms import read_form, submit
+
+    editor = login_as("editor")
+    path = "/staff/handling/A-01/edit"
+    page = submit(editor, path, path, {}, "more").get_data(as_text=True)
+    names = [name for name, _value in read_form(page, path)]
+    assert "materials-5-name" in names  # 2 materials + 2 blank rows + 2 more
