@@ -22,13 +22,18 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from catalog.enums import (
+    REPORTED_TYPES,
     CaseType,
+    ExerciseLevel,
     HandlingForm,
     MaterialForm,
     MaterialKind,
     MaterialSource,
     Necessity,
     OnlineDepth,
+    PowerSource,
+    ResultType,
+    ServiceTarget,
 )
 
 BLANK_ROWS = 2  # empty rows offered under each list, to add entries without JavaScript
@@ -129,3 +134,34 @@ class ImportForm(FlaskForm):
 class ApplyImportForm(FlaskForm):
     token = HiddenField()
     publish = BooleanField("直接发布（仅审核人员）")
+
+
+class LegalBasisRowForm(RowForm):
+    law = StringField("法律法规名称", validators=[Length(max=200)])
+    article = StringField("条款", validators=[Length(max=100)])
+    text = StringField("内容", validators=[Length(max=5000)])
+
+
+class ItemForm(FlaskForm):
+    """Every element of an approval item itself (its handling items are edited one by one)."""
+
+    version = HiddenField()
+    name = StringField("事项名称", validators=[InputRequired("请填写事项名称。")])
+    type = SelectField("事项类型", choices=choices(
+        (t.value, t.label) for t in REPORTED_TYPES))  # fmt: skip
+    implementing_body = StringField("实施主体")
+    handling_unit = StringField("承办机构")
+    exercise_level = SelectField("行使层级", choices=choices(ExerciseLevel.choices()))
+    power_source = SelectField("权力来源", choices=choices(PowerSource.choices()))
+    service_targets = CheckboxesField("服务对象", choices=choices(ServiceTarget.choices()))
+    legal_basis = FieldList(FormField(LegalBasisRowForm), label="设定依据")
+    conditions = TextAreaField("受理条件")
+    result_name = StringField("审批结果名称")
+    result_type = SelectField("审批结果类型", choices=choices(ResultType.choices()))
+    consultation = TextAreaField("咨询方式")
+    complaint = TextAreaField("监督投诉方式")
+    location = TextAreaField("办理地点")
+    hours = TextAreaField("办理时间")
+    reason = TextAreaField(
+        "修改原因", validators=[DataRequired("请说明修改原因。"), Length(max=2000)]
+    )

@@ -39,6 +39,7 @@ from catalog.services import CatalogValidationError, check_item_data, retire_ite
 from catalog.staff.forms import (
     BLANK_ROWS,
     HandlingItemForm,
+    ItemForm,
     LoginForm,
     LogoutForm,
     RetireForm,
@@ -187,13 +188,14 @@ ROW_FIELDS = {
 }
 
 
-def _rows_from(entries) -> list[dict[str, Any]]:
-    """The kept rows of an editable list, in the order staff numbered them; blank rows drop."""
+def _rows_from(entries, key: str = "name") -> list[dict[str, Any]]:
+    """The kept rows of an editable list, in the order staff numbered them; rows whose `key`
+    field is blank drop."""
     kept = [
         (entry.form.order.data if entry.form.order.data is not None else 10_000 + index, index,
          entry.form.data)
         for index, entry in enumerate(entries)
-        if not entry.form.remove.data and (entry.form.name.data or "").strip()
+        if not entry.form.remove.data and (entry.form[key].data or "").strip()
     ]  # fmt: skip
     return [row for _order, _index, row in sorted(kept, key=lambda k: (k[0], k[1]))]
 
@@ -324,6 +326,74 @@ def _check_and_preview(item: ApprovalItem, data: dict[str, Any]):
         return preview(item, check_item_data(data, item)), {}
     except CatalogValidationError as exc:
         return None, exc.errors
+
+
+ITEM_TEXT_FIELDS = ("name", "type", "implementing_body", "handling_unit", "exercise_level",
+                    "power_source", "service_targets", "conditions", "consultation", "complaint",
+                    "location", "hours")  # fmt: skip
+
+
+def _item_form_from(data: dict[str, Any], version: str) -> ItemForm:
+    form = ItemForm(
+        version=version,
+        result_name=data["result"]["name"],
+        result_type=data["result"]["type"],
+        legal_basis=[{**basis, "order": i + 1} for i, basis in enumerate(data["legal_basis"])],
+        formdata=None,
+        **{name: data[name] for name in ITEM_TEXT_FIELDS},
+    )
+    return form
+
+
+@blueprint.route("/items/<code>/edit", methods=["GET", "POST"])
+@requires(can_edit)
+def edit_item(code: str):
+    """Edit the elements of the item itself into its draft."""
+    item = _item_or_404(code)
+    data = current_data(item)
+
+    def page(form, errors=None, status=200):
+        while len(form.legal_basis.entries) < len(data["legal_basis"]) + BLANK_ROWS:
+            form.legal_basis.append_entry()
+        return render_template(
+            "staff/edit_item.html",
+            form=form,
+            item=item,
+            errors=errors or {},
+            logout_form=LogoutForm(),
+        ), status
+
+    if request.method == "GET":
+        return page(_item_form_from(data, editable_version(item)))
+    form = ItemForm()
+    if not form.validate_on_submit():
+        return page(form, status=400)
+    pending = copy.deepcopy(data)
+    pending.update({name: getattr(form, name).data for name in ITEM_TEXT_FIELDS})
+    pending["result"] = {"name": form.result_name.data, "type": form.result_type.data}
+    pending["legal_basis"] = [
+        {"law": row["law"], "article": (row["article"] or "").strip() or None,
+         "text": (row["text"] or "").strip() or None}
+        for row in _rows_from(form.legal_basis, key="law")
+    ]  # fmt: skip
+    try:
+        save_draft(
+            item,
+            pending,
+            actor=current_user.username,
+            reason=form.reason.data,
+            expected_version=form.version.data,
+        )
+    except EditConflict as conflict:
+        db.session.rollback()
+        flash("在您编辑期间，其他人已保存了这个事项；您的修改未保存。请对照当前内容重新修改。")
+        return page(_item_form_from(conflict.current, conflict.current_version), status=409)
+    except CatalogValidationError as exc:
+        db.session.rollback()
+        return page(form, errors=exc.errors, status=400)
+    db.session.commit()
+    flash("已保存为草稿，待审核发布。")
+    return redirect(url_for("staff.item", code=item.code))
 
 
 @blueprint.post("/items/<code>/publish")

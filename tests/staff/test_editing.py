@@ -190,3 +190,47 @@ def test_more_rows_can_be_added_without_javascript(login_as, catalog_item):
     page = submit(editor, path, path, {}, "more").get_data(as_text=True)
     names = [name for name, _value in read_form(page, path)]
     assert "materials-5-name" in names  # 2 materials + 2 blank rows + 2 more
+
+
+def test_item_fields_and_legal_bases_are_edited_into_the_draft(login_as, catalog_item, db):
+    from catalog.drafts import current_data
+    from catalog.models import ApprovalItem
+    from tests.staff.forms import submit
+
+    editor = login_as("editor")
+    path = "/staff/items/A/edit"
+    response = submit(editor, path, path, {
+        "name": "港口经营许可（新办）",
+        "service_targets": ["enterprise", "unincorporated"],
+        "legal_basis-1-law": "《中华人民共和国港口法》",
+        "legal_basis-1-article": "第二十二条",
+        "legal_basis-1-order": "0",  # before the existing basis, numbered 1
+        "reason": "补充设定依据",
+    }, "save")  # fmt: skip
+    assert response.status_code == 302, response.get_data(as_text=True)[-2000:]
+    item = db.session.scalar(sa.select(ApprovalItem).where(ApprovalItem.code == "A"))
+    data = current_data(item)
+    assert data["name"] == "港口经营许可（新办）"
+    assert data["service_targets"] == ["enterprise", "unincorporated"]
+    assert [(b["law"], b["article"]) for b in data["legal_basis"]] == [
+        ("《中华人民共和国港口法》", "第二十二条"),
+        ("《中华人民共和国道路运输条例》", "第二十四条"),
+    ]
+    assert item.name == "港口经营许可"  # published rows unchanged until review
+
+
+def test_item_rules_are_reported_and_nothing_saved(login_as, catalog_item):
+    from tests.staff.forms import submit
+
+    editor = login_as("editor")
+    path = "/staff/items/A/edit"
+    response = submit(
+        editor,
+        path,
+        path,
+        {"service_targets": None, "legal_basis-0-remove": "y", "reason": "x"},
+        "save",
+    )
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "服务对象：至少选择一类服务对象" in page and "设定依据：至少填写一条设定依据" in page
