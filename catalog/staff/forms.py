@@ -165,3 +165,19 @@ class ItemForm(FlaskForm):
     reason = TextAreaField(
         "修改原因", validators=[DataRequired("请说明修改原因。"), Length(max=2000)]
     )
+
+
+class NewItemForm(ItemForm):
+    """A new item starts with its code and its first handling item; it stays a draft (never
+    public) until a reviewer publishes it."""
+
+    code = StringField("事项编码", validators=[InputRequired("请填写事项编码。"), Length(max=40)])
+    handling_code = StringField(
+        "首个业务办理项编码", validators=[InputRequired("请填写业务办理项编码。"), Length(max=50)]
+    )
+    situation = StringField(
+        "办理情形", default="新办", validators=[InputRequired("请填写办理情形。")]
+    )
+    statutory_days = IntegerField("法定时限（工作日，空为无期限）", validators=[Optional()])
+    promised_days = IntegerField("承诺时限（工作日）", default=0, validators=[InputRequired()])
+    case_type = SelectField("办件类型", choices=choices(CaseType.choices()), default="promised")

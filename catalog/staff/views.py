@@ -35,13 +35,14 @@ from catalog.enums import ItemType, Status
 from catalog.extensions import db, limiter
 from catalog.models import ApprovalItem, AuditAction, AuditEvent, HandlingItem
 from catalog.ratios import PolicyRule, broken_rules, handling_facts
-from catalog.services import CatalogValidationError, check_item_data, retire_item
+from catalog.services import CatalogValidationError, check_item_data, create_item, retire_item
 from catalog.staff.forms import (
     BLANK_ROWS,
     HandlingItemForm,
     ItemForm,
     LoginForm,
     LogoutForm,
+    NewItemForm,
     RetireForm,
     ReviewForm,
 )
@@ -394,6 +395,49 @@ def edit_item(code: str):
     db.session.commit()
     flash("已保存为草稿，待审核发布。")
     return redirect(url_for("staff.item", code=item.code))
+
+
+@blueprint.route("/items/new", methods=["GET", "POST"])
+@requires(can_edit)
+def new_item():
+    """Create an item (as a draft: not public until a reviewer publishes it)."""
+    form = NewItemForm()
+    if request.method == "GET":
+        form.legal_basis.append_entry()
+        for _blank in range(BLANK_ROWS):
+            form.legal_basis.append_entry()
+        return render_template(
+            "staff/new_item.html", form=form, errors={}, logout_form=LogoutForm()
+        )
+    errors: dict[str, list[str]] = {}
+    if form.validate_on_submit():
+        data = {name: getattr(form, name).data for name in ITEM_TEXT_FIELDS}
+        data.update(
+            code=form.code.data,
+            result={"name": form.result_name.data, "type": form.result_type.data},
+            legal_basis=[{"law": row["law"], "article": (row["article"] or "").strip() or None,
+                          "text": (row["text"] or "").strip() or None}
+                         for row in _rows_from(form.legal_basis, key="law")],
+            handling_items=[{
+                "code": form.handling_code.data, "situation": form.situation.data,
+                "case_type": form.case_type.data, "statutory_days": form.statutory_days.data,
+                "promised_days": form.promised_days.data, "visits": 0, "visit_reason": None,
+                "forms": ["window", "online"], "online_depth": 4, "fees": "none",
+                "materials": [], "steps": [],
+            }],
+        )  # fmt: skip
+        try:
+            item = create_item(data, actor=current_user.username, reason=form.reason.data)
+        except CatalogValidationError as exc:
+            db.session.rollback()
+            errors = exc.errors
+        else:
+            db.session.commit()
+            flash("已新建事项（草稿）。请补充业务办理项的材料、收费等，再提交审核发布。")
+            return redirect(url_for("staff.item", code=item.code))
+    return render_template(
+        "staff/new_item.html", form=form, errors=errors, logout_form=LogoutForm()
+    ), 400
 
 
 @blueprint.post("/items/<code>/publish")

@@ -48,3 +48,39 @@ def test_public_pages_have_no_wcag_violations(app, db):
                     for v in results.response["violations"]
                 ]
         assert problems == {}
+
+
+STAFF_PAGES = [
+    "/staff/",
+    "/staff/items/P",
+    "/staff/items/P/edit",
+    "/staff/handling/P-01/edit",
+    "/staff/audit",
+    "/staff/import",
+]
+
+
+def test_staff_pages_have_no_wcag_violations(app, db):
+    from catalog.accounts import create_user
+
+    publish(db, item_data(handling_item_data(code="P-01"), code="P", name="港口经营许可"))
+    create_user("reviewer1", "许昌交通运输2026审批", "reviewer")
+    db.session.commit()
+    axe = Axe()
+    with live_server(app) as base_url, chromium_page() as page:
+        page.goto(base_url + "/staff/login")
+        assert not axe.run(page, options=WCAG_AA).violations_count
+        page.get_by_label("用户名").fill("reviewer1")
+        page.get_by_label("密码").fill("许昌交通运输2026审批")
+        page.get_by_role("button", name="登录").click()
+        page.wait_for_url(base_url + "/staff/")
+        problems = {}
+        for path in STAFF_PAGES:
+            page.goto(base_url + path)
+            results = axe.run(page, options=WCAG_AA)
+            if results.violations_count:
+                problems[path] = [
+                    (v["id"], [node["target"] for node in v["nodes"]][:3])
+                    for v in results.response["violations"]
+                ]
+        assert problems == {}

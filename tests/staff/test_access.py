@@ -20,6 +20,8 @@ MATRIX = [
     ("GET", "/staff/", {"editor": 200, "reviewer": 200, "admin": 200}),
     ("GET", "/staff/items/A", {"editor": 200, "reviewer": 200, "admin": 200}),
     ("GET", "/staff/items/A/edit", {"editor": 200, "reviewer": 200, "admin": 200}),
+    ("GET", "/staff/items/new", {"editor": 200, "reviewer": 200, "admin": 200}),
+    ("POST", "/staff/items/new", {"editor": 400, "reviewer": 400, "admin": 400}),
     ("POST", "/staff/items/A/edit", {"editor": 400, "reviewer": 400, "admin": 400}),
     ("GET", "/staff/handling/A-01/edit", {"editor": 200, "reviewer": 200, "admin": 200}),
     ("POST", "/staff/handling/A-01/edit", {"editor": 400, "reviewer": 400, "admin": 400}),

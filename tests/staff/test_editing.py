@@ -234,3 +234,33 @@ def test_item_rules_are_reported_and_nothing_saved(login_as, catalog_item):
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert "服务对象：至少选择一类服务对象" in page and "设定依据：至少填写一条设定依据" in page
+
+
+def test_a_new_item_is_created_as_a_draft_and_published_by_a_reviewer(
+    login_as, catalog_item, client, db
+):
+    from tests.staff.forms import submit
+
+    editor = login_as("editor")
+    path = "/staff/items/new"
+    fields = {
+        "code": "N", "name": "水路运输经营许可", "type": "licence",
+        "implementing_body": "许昌市交通运输局", "handling_unit": "港航海事科",
+        "service_targets": ["enterprise"], "legal_basis-0-law": "《国内水路运输管理条例》",
+        "legal_basis-0-article": "第八条", "conditions": "有符合要求的船舶。",
+        "result_name": "《国内水路运输经营许可证》", "consultation": "窗口咨询",
+        "complaint": "12328", "location": "许昌市政务服务中心", "hours": "法定工作日",
+        "handling_code": "N-01", "situation": "新办", "statutory_days": "30",
+        "promised_days": "10", "reason": "新增事项",
+    }  # fmt: skip
+    response = submit(editor, path, path, fields, "save")
+    assert response.status_code == 302, response.get_data(as_text=True)[-2000:]
+    assert client.get("/items/N").status_code == 404  # a draft is not public
+    duplicate = submit(editor, path, path, fields, "save")
+    assert duplicate.status_code == 400
+    assert "事项编码 N 已被" in duplicate.get_data(as_text=True)
+
+    reviewer = login_as("reviewer")
+    response = reviewer.post("/staff/items/N/retire", data={
+        "csrf_token": csrf_token(reviewer, "/staff/items/N"), "reason": "重复"})  # fmt: skip
+    assert response.status_code == 302
