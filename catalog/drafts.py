@@ -141,6 +141,25 @@ def publish_draft(
     return changes
 
 
+def discard_draft(item: ApprovalItem, *, actor: str, expected_version: str | None) -> None:
+    """Drop the pending edits; the published rows stay as they are."""
+    if item.draft is None:
+        raise CatalogValidationError({"_schema": ["该事项没有待审核的草稿。"]})
+    _check_version(item, expected_version)
+    changes = diff(item.draft.data, published_data(item))
+    db.session.delete(item.draft)
+    item.draft = None
+    db.session.flush()
+    record(
+        actor=actor,
+        action=AuditAction.discard,
+        object_type="item",
+        object_code=item.code,
+        changes=changes,
+        reason="放弃草稿",
+    )
+
+
 @dataclass(frozen=True)
 class RatioPreview:
     before: CatalogFigures

@@ -319,6 +319,25 @@ def retire_item(item: ApprovalItem, *, actor: str, reason: str) -> None:
     )
 
 
+def retire_handling_item(handling: HandlingItem, *, actor: str, reason: str) -> None:
+    """Withdraw one handling item (a situation no longer offered); kept, never deleted."""
+    if not (reason or "").strip():
+        raise CatalogValidationError({"reason": ["停用业务办理项须说明原因。"]})
+    if handling.status == Status.retired:
+        return
+    changes = {f"handling_items.{handling.code}.status": (handling.status, Status.retired)}
+    handling.status = Status.retired
+    _flush()
+    record(
+        actor=actor,
+        action=AuditAction.retire,
+        object_type="handling_item",
+        object_code=handling.item.code,
+        changes=changes,
+        reason=reason.strip(),
+    )
+
+
 def _set_status(
     item: ApprovalItem, status: Status, *, from_statuses: tuple[Status, ...]
 ) -> Changes:

@@ -25,6 +25,7 @@ from catalog.drafts import (
     NotAllowed,
     current_data,
     diff,
+    discard_draft,
     editable_version,
     preview,
     publish_draft,
@@ -33,9 +34,16 @@ from catalog.drafts import (
 )
 from catalog.enums import ItemType, Status
 from catalog.extensions import db, limiter
+from catalog.figures import POLICY_PREDICATES
 from catalog.models import ApprovalItem, AuditAction, AuditEvent, HandlingItem
 from catalog.ratios import PolicyRule, broken_rules, handling_facts
-from catalog.services import CatalogValidationError, check_item_data, create_item, retire_item
+from catalog.services import (
+    CatalogValidationError,
+    check_item_data,
+    create_item,
+    retire_handling_item,
+    retire_item,
+)
 from catalog.staff.forms import (
     BLANK_ROWS,
     HandlingItemForm,
@@ -130,6 +138,12 @@ def index():
         )
     if request.args.get("drafts") == "1":
         query = query.where(ApprovalItem.draft.has())
+    unit = (request.args.get("unit") or "").strip()[:100]
+    if unit:
+        query = query.where(ApprovalItem.handling_unit == unit)
+    if request.args.get("exceptions") == "1":
+        breaking = sa.or_(*POLICY_PREDICATES.values())
+        query = query.where(ApprovalItem.handling_items.any(breaking))
     items = db.session.scalars(query.limit(500)).all()
     return render_template(
         "staff/index.html",
@@ -462,6 +476,40 @@ def publish(code: str):
     db.session.commit()
     flash("已发布。")
     return redirect(url_for("staff.item", code=item.code))
+
+
+@blueprint.post("/items/<code>/discard")
+@requires(can_edit)
+def discard(code: str):
+    """Drop an item's pending draft."""
+    item = _item_or_404(code)
+    form = ReviewForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        discard_draft(item, actor=current_user.username, expected_version=form.version.data)
+    except (EditConflict, CatalogValidationError):
+        db.session.rollback()
+        flash("草稿已变化或不存在，请重新查看。")
+        return redirect(url_for("staff.item", code=item.code))
+    db.session.commit()
+    flash("已放弃草稿。")
+    return redirect(url_for("staff.item", code=item.code))
+
+
+@blueprint.post("/handling/<code>/retire")
+@requires(can_publish)
+def retire_handling(code: str):
+    """Withdraw one handling item from the public catalog."""
+    handling = _handling_or_404(code)
+    form = RetireForm()
+    if not form.validate_on_submit():
+        flash("请说明停用原因。")
+        return redirect(url_for("staff.item", code=handling.item.code))
+    retire_handling_item(handling, actor=current_user.username, reason=form.reason.data)
+    db.session.commit()
+    flash(f"业务办理项 {handling.code} 已停用。")
+    return redirect(url_for("staff.item", code=handling.item.code))
 
 
 @blueprint.post("/items/<code>/retire")

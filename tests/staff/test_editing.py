@@ -264,3 +264,59 @@ def test_a_new_item_is_created_as_a_draft_and_published_by_a_reviewer(
     response = reviewer.post("/staff/items/N/retire", data={
         "csrf_token": csrf_token(reviewer, "/staff/items/N"), "reason": "重复"})  # fmt: skip
     assert response.status_code == 302
+
+
+def test_a_draft_can_be_discarded(login_as, catalog_item, db):
+    editor = login_as("editor")
+    edit(editor, promised_days="2")
+    response = editor.post(
+        "/staff/items/A/discard",
+        data={
+            "csrf_token": csrf_token(editor, "/staff/items/A"),
+            "version": opened_version(editor),
+        },
+    )
+    assert response.status_code == 302
+    assert "没有待审核的修改" in editor.get("/staff/items/A").get_data(as_text=True)
+    assert "放弃草稿" in editor.get("/staff/audit?action=discard").get_data(as_text=True)
+
+
+def test_a_reviewer_retires_one_handling_item(login_as, db, client):
+    from tests.factories import handling_item_data, item_data, publish
+
+    publish(
+        db,
+        item_data(
+            handling_item_data(code="A-01"),
+            handling_item_data(code="A-02", situation="变更"),
+            code="A",
+        ),
+    )
+    reviewer = login_as("reviewer")
+    response = reviewer.post(
+        "/staff/handling/A-02/retire",
+        data={"csrf_token": csrf_token(reviewer, "/staff/items/A"), "reason": "不再办理"},
+    )
+    assert response.status_code == 302
+    guide = client.get("/items/A").get_data(as_text=True)
+    assert "办理情形：新办" in guide and "办理情形：变更" not in guide
+    assert client.get("/api/v1/report").get_json()["handling_items"]["total"] == 1
+
+
+def test_staff_list_filters_by_unit_and_policy_exceptions(login_as, db):
+    from tests.factories import handling_item_data, item_data, publish
+
+    publish(
+        db,
+        item_data(code="A", handling_unit="港航海事科"),
+        item_data(
+            handling_item_data(code="B-01", statutory_days=10, promised_days=5),
+            code="B",
+            name="超限运输许可",
+        ),
+    )  # 50 % compression: a policy exception
+    editor = login_as("editor")
+    by_unit = editor.get("/staff/?unit=港航海事科").get_data(as_text=True)
+    assert "A</a>" in by_unit and "B</a>" not in by_unit
+    exceptions = editor.get("/staff/?exceptions=1").get_data(as_text=True)
+    assert "B</a>" in exceptions and ">A</a>" not in exceptions
