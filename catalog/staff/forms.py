@@ -19,7 +19,7 @@ from wtforms import (
     widgets,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
 
 from catalog.enums import (
     REPORTED_TYPES,
@@ -35,6 +35,7 @@ from catalog.enums import (
     ResultType,
     ServiceTarget,
 )
+from catalog.models.accounts import Role
 
 BLANK_ROWS = 2  # empty rows offered under each list, to add entries without JavaScript
 
@@ -181,3 +182,18 @@ class NewItemForm(ItemForm):
     statutory_days = IntegerField("法定时限（工作日，空为无期限）", validators=[Optional()])
     promised_days = IntegerField("承诺时限（工作日）", default=0, validators=[InputRequired()])
     case_type = SelectField("办件类型", choices=choices(CaseType.choices()), default="promised")
+
+
+class AccountForm(FlaskForm):
+    username = StringField("用户名", validators=[InputRequired("请填写用户名。"), Length(max=50)])
+    role = SelectField("角色", choices=choices(Role.choices()))
+    password = PasswordField(
+        "初始密码", validators=[InputRequired("请设置密码。"), Length(max=128)]
+    )
+    confirm = PasswordField(
+        "再次输入密码", validators=[EqualTo("password", "两次输入的密码不一致。")]
+    )
+
+
+class DisableAccountForm(FlaskForm):
+    """An empty form: disabling is a POST with a CSRF token."""

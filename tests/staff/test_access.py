@@ -35,6 +35,9 @@ MATRIX = [
     ("GET", "/staff/import", {"editor": 200, "reviewer": 200, "admin": 200}),
     ("POST", "/staff/import", {"editor": 400, "reviewer": 400, "admin": 400}),  # no file
     ("POST", "/staff/import/apply", {"editor": 400, "reviewer": 400, "admin": 400}),  # no upload
+    ("GET", "/staff/accounts", {"editor": 403, "reviewer": 403, "admin": 200}),
+    ("POST", "/staff/accounts", {"editor": 403, "reviewer": 403, "admin": 400}),  # empty form
+    ("POST", "/staff/accounts/1/disable", {"editor": 403, "reviewer": 403, "admin": 302}),
     ("POST", "/staff/logout", {"editor": 302, "reviewer": 302, "admin": 302}),
 ]
 
