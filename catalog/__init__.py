@@ -48,6 +48,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from catalog.api.views import blueprint as api
     from catalog.public.views import blueprint as public
+    from catalog.staff import editing  # noqa: F401  (routes on the staff blueprint)
     from catalog.staff.accounts import blueprint as accounts
     from catalog.staff.transfer import blueprint as transfer
     from catalog.staff.views import blueprint as staff

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import copy
 import logging
-from typing import Any
 
 import sqlalchemy as sa
 from flask import (
@@ -23,34 +21,25 @@ from catalog.accounts import authenticate, end_sessions
 from catalog.drafts import (
     EditConflict,
     NotAllowed,
-    current_data,
     diff,
     discard_draft,
     editable_version,
-    preview,
     publish_draft,
     published_data,
-    save_draft,
 )
 from catalog.enums import ItemType, Status
 from catalog.extensions import db, limiter
 from catalog.figures import POLICY_PREDICATES
 from catalog.models import ApprovalItem, AuditAction, AuditEvent, HandlingItem
-from catalog.ratios import PolicyRule, broken_rules, handling_facts
+from catalog.ratios import PolicyRule
 from catalog.services import (
     CatalogValidationError,
-    check_item_data,
-    create_item,
     retire_handling_item,
     retire_item,
 )
 from catalog.staff.forms import (
-    BLANK_ROWS,
-    HandlingItemForm,
-    ItemForm,
     LoginForm,
     LogoutForm,
-    NewItemForm,
     RetireForm,
     ReviewForm,
 )
@@ -154,7 +143,7 @@ def index():
     )
 
 
-def _item_or_404(code: str) -> ApprovalItem:
+def item_or_404(code: str) -> ApprovalItem:
     item = db.session.scalar(sa.select(ApprovalItem).where(ApprovalItem.code == code[:40]))
     if item is None:
         abort(404)
@@ -165,7 +154,7 @@ def _item_or_404(code: str) -> ApprovalItem:
 @requires(can_edit)
 def item(code: str):
     """One item for staff: its draft and the diff to publish, its handling items, its history."""
-    found = _item_or_404(code)
+    found = item_or_404(code)
     history = db.session.scalars(
         sa.select(AuditEvent).where(AuditEvent.object_code == found.code)
         .order_by(AuditEvent.id.desc()).limit(100)
@@ -184,280 +173,17 @@ def item(code: str):
     )
 
 
-def _handling_or_404(code: str) -> HandlingItem:
+def handling_or_404(code: str) -> HandlingItem:
     handling = db.session.scalar(sa.select(HandlingItem).where(HandlingItem.code == code[:50]))
     if handling is None:
         abort(404)
     return handling
 
 
-def _position(data: dict[str, Any], code: str) -> int:
-    """Where a handling item stands in the item's data (rule errors name it by position)."""
-    return next(i for i, h in enumerate(data["handling_items"]) if h["code"] == code)
-
-
-ROW_FIELDS = {
-    "materials": ("name", "kind", "form", "copies", "necessity", "source", "notes"),
-    "fees": ("name", "standard", "amount", "basis"),
-    "steps": ("name", "days"),
-}
-
-
-def _rows_from(entries, key: str = "name") -> list[dict[str, Any]]:
-    """The kept rows of an editable list, in the order staff numbered them; rows whose `key`
-    field is blank drop."""
-    kept = [
-        (entry.form.order.data if entry.form.order.data is not None else 10_000 + index, index,
-         entry.form.data)
-        for index, entry in enumerate(entries)
-        if not entry.form.remove.data and (entry.form[key].data or "").strip()
-    ]  # fmt: skip
-    return [row for _order, _index, row in sorted(kept, key=lambda k: (k[0], k[1]))]
-
-
-def _pending_data(item: ApprovalItem, code: str, form: HandlingItemForm) -> dict[str, Any]:
-    """The item's current data with this handling item's fields taken from the form."""
-    data = copy.deepcopy(current_data(item))
-    handling = data["handling_items"][_position(data, code)]
-    handling.update(
-        situation=form.situation.data,
-        case_type=form.case_type.data,
-        statutory_days=form.statutory_days.data,
-        promised_days=form.promised_days.data,
-        visits=int(form.visits.data),
-        visit_reason=form.visit_reason.data or None,
-        forms=form.forms.data,
-        online_depth=int(form.online_depth.data),
-    )
-    for name, fields in ROW_FIELDS.items():
-        rows = [{field: row[field] for field in fields} for row in _rows_from(getattr(form, name))]
-        for row in rows:
-            for field in ("notes", "amount"):
-                if field in row:
-                    row[field] = (row[field] or "").strip() or None
-        handling[name] = rows
-    handling["fees"] = handling["fees"] or "none"
-    return data
-
-
-def _form_from(data: dict[str, Any], code: str, version: str) -> HandlingItemForm:
-    handling = next(h for h in data["handling_items"] if h["code"] == code)
-    fees = [] if handling["fees"] == "none" else handling["fees"]
-    form = HandlingItemForm(
-        version=version,
-        situation=handling["situation"],
-        case_type=handling["case_type"],
-        statutory_days=handling["statutory_days"],
-        promised_days=handling["promised_days"],
-        visits=str(handling["visits"]),
-        visit_reason=handling.get("visit_reason") or "",
-        forms=handling["forms"],
-        online_depth=str(handling["online_depth"]),
-        materials=[{**m, "order": i + 1} for i, m in enumerate(handling["materials"])],
-        fees=[{**f, "order": i + 1} for i, f in enumerate(fees)],
-        steps=[{**s, "order": i + 1} for i, s in enumerate(handling["steps"])],
-        formdata=None,
-    )
-    for name in ROW_FIELDS:
-        for _blank in range(BLANK_ROWS):
-            getattr(form, name).append_entry()
-    return form
-
-
-@blueprint.route("/handling/<code>/edit", methods=["GET", "POST"])
-@requires(can_edit)
-def edit_handling(code: str):
-    """Edit one handling item into the item's draft, with policy warnings and a ratio preview."""
-    handling = _handling_or_404(code)
-    item = handling.item
-    data = current_data(item)
-
-    def page(form, *, errors=None, warnings=(), ratio_preview=None, status=200):
-        for name in ROW_FIELDS:  # always somewhere to add an entry
-            while len(getattr(form, name).entries) < BLANK_ROWS:
-                getattr(form, name).append_entry()
-        return render_template(
-            "staff/edit_handling.html", form=form, item=item, handling=handling,
-            errors=errors or {}, warnings=warnings, preview=ratio_preview,
-            index=_position(data, code), logout_form=LogoutForm(),
-        ), status  # fmt: skip
-
-    if request.method == "GET":
-        return page(_form_from(data, code, editable_version(item)))
-    form = HandlingItemForm()
-    if request.form.get("action") == "more":
-        for name in ROW_FIELDS:
-            for _blank in range(BLANK_ROWS):
-                getattr(form, name).append_entry()
-        return page(form)
-    if not form.validate_on_submit():
-        return page(form, status=400)
-    data = _pending_data(item, code, form)
-    pending = data["handling_items"][_position(data, code)]
-    warnings = [rule for rule in broken_rules(handling_facts(pending)) if rule in WARNING_RULES]
-    if request.form.get("action") != "save" or (warnings and not form.acknowledge.data):
-        ratio_preview, errors = _check_and_preview(item, data)
-        if request.form.get("action") == "save":
-            errors = {**errors, "acknowledge": ["请确认已知晓政策提示。"]}
-        return page(
-            form,
-            errors=errors,
-            warnings=warnings,
-            ratio_preview=ratio_preview,
-            status=400 if errors else 200,
-        )
-    try:
-        save_draft(
-            item,
-            data,
-            actor=current_user.username,
-            reason=form.reason.data,
-            expected_version=form.version.data,
-        )
-    except EditConflict as conflict:
-        db.session.rollback()
-        redo = _form_from(data, code, conflict.current_version)
-        redo.reason.data = form.reason.data
-        return render_template(
-            "staff/conflict.html",
-            item=item,
-            handling=handling,
-            diff_changes=diff(conflict.current, data),
-            form=redo,
-            index=_position(data, code),
-            logout_form=LogoutForm(),
-        ), 409
-    except CatalogValidationError as exc:
-        db.session.rollback()
-        return page(form, errors=exc.errors, warnings=warnings, status=400)
-    db.session.commit()
-    flash("已保存为草稿，待审核发布。")
-    return redirect(url_for("staff.item", code=item.code))
-
-
-def _check_and_preview(item: ApprovalItem, data: dict[str, Any]):
-    """(the ratio preview, no errors) for data that passes every rule, else (None, errors)."""
-    try:
-        return preview(item, check_item_data(data, item)), {}
-    except CatalogValidationError as exc:
-        return None, exc.errors
-
-
-ITEM_TEXT_FIELDS = ("name", "type", "implementing_body", "handling_unit", "exercise_level",
-                    "power_source", "service_targets", "conditions", "consultation", "complaint",
-                    "location", "hours")  # fmt: skip
-
-
-def _item_form_from(data: dict[str, Any], version: str) -> ItemForm:
-    form = ItemForm(
-        version=version,
-        result_name=data["result"]["name"],
-        result_type=data["result"]["type"],
-        legal_basis=[{**basis, "order": i + 1} for i, basis in enumerate(data["legal_basis"])],
-        formdata=None,
-        **{name: data[name] for name in ITEM_TEXT_FIELDS},
-    )
-    return form
-
-
-@blueprint.route("/items/<code>/edit", methods=["GET", "POST"])
-@requires(can_edit)
-def edit_item(code: str):
-    """Edit the elements of the item itself into its draft."""
-    item = _item_or_404(code)
-    data = current_data(item)
-
-    def page(form, errors=None, status=200):
-        while len(form.legal_basis.entries) < len(data["legal_basis"]) + BLANK_ROWS:
-            form.legal_basis.append_entry()
-        return render_template(
-            "staff/edit_item.html",
-            form=form,
-            item=item,
-            errors=errors or {},
-            logout_form=LogoutForm(),
-        ), status
-
-    if request.method == "GET":
-        return page(_item_form_from(data, editable_version(item)))
-    form = ItemForm()
-    if not form.validate_on_submit():
-        return page(form, status=400)
-    pending = copy.deepcopy(data)
-    pending.update({name: getattr(form, name).data for name in ITEM_TEXT_FIELDS})
-    pending["result"] = {"name": form.result_name.data, "type": form.result_type.data}
-    pending["legal_basis"] = [
-        {"law": row["law"], "article": (row["article"] or "").strip() or None,
-         "text": (row["text"] or "").strip() or None}
-        for row in _rows_from(form.legal_basis, key="law")
-    ]  # fmt: skip
-    try:
-        save_draft(
-            item,
-            pending,
-            actor=current_user.username,
-            reason=form.reason.data,
-            expected_version=form.version.data,
-        )
-    except EditConflict as conflict:
-        db.session.rollback()
-        flash("在您编辑期间，其他人已保存了这个事项；您的修改未保存。请对照当前内容重新修改。")
-        return page(_item_form_from(conflict.current, conflict.current_version), status=409)
-    except CatalogValidationError as exc:
-        db.session.rollback()
-        return page(form, errors=exc.errors, status=400)
-    db.session.commit()
-    flash("已保存为草稿，待审核发布。")
-    return redirect(url_for("staff.item", code=item.code))
-
-
-@blueprint.route("/items/new", methods=["GET", "POST"])
-@requires(can_edit)
-def new_item():
-    """Create an item (as a draft: not public until a reviewer publishes it)."""
-    form = NewItemForm()
-    if request.method == "GET":
-        form.legal_basis.append_entry()
-        for _blank in range(BLANK_ROWS):
-            form.legal_basis.append_entry()
-        return render_template(
-            "staff/new_item.html", form=form, errors={}, logout_form=LogoutForm()
-        )
-    errors: dict[str, list[str]] = {}
-    if form.validate_on_submit():
-        data = {name: getattr(form, name).data for name in ITEM_TEXT_FIELDS}
-        data.update(
-            code=form.code.data,
-            result={"name": form.result_name.data, "type": form.result_type.data},
-            legal_basis=[{"law": row["law"], "article": (row["article"] or "").strip() or None,
-                          "text": (row["text"] or "").strip() or None}
-                         for row in _rows_from(form.legal_basis, key="law")],
-            handling_items=[{
-                "code": form.handling_code.data, "situation": form.situation.data,
-                "case_type": form.case_type.data, "statutory_days": form.statutory_days.data,
-                "promised_days": form.promised_days.data, "visits": 0, "visit_reason": None,
-                "forms": ["window", "online"], "online_depth": 4, "fees": "none",
-                "materials": [], "steps": [],
-            }],
-        )  # fmt: skip
-        try:
-            item = create_item(data, actor=current_user.username, reason=form.reason.data)
-        except CatalogValidationError as exc:
-            db.session.rollback()
-            errors = exc.errors
-        else:
-            db.session.commit()
-            flash("已新建事项（草稿）。请补充业务办理项的材料、收费等，再提交审核发布。")
-            return redirect(url_for("staff.item", code=item.code))
-    return render_template(
-        "staff/new_item.html", form=form, errors=errors, logout_form=LogoutForm()
-    ), 400
-
-
 @blueprint.post("/items/<code>/publish")
 @requires(can_publish)
 def publish(code: str):
-    item = _item_or_404(code)
+    item = item_or_404(code)
     form = ReviewForm()
     if not form.validate_on_submit():
         abort(400)
@@ -482,7 +208,7 @@ def publish(code: str):
 @requires(can_edit)
 def discard(code: str):
     """Drop an item's pending draft."""
-    item = _item_or_404(code)
+    item = item_or_404(code)
     form = ReviewForm()
     if not form.validate_on_submit():
         abort(400)
@@ -501,7 +227,7 @@ def discard(code: str):
 @requires(can_publish)
 def retire_handling(code: str):
     """Withdraw one handling item from the public catalog."""
-    handling = _handling_or_404(code)
+    handling = handling_or_404(code)
     form = RetireForm()
     if not form.validate_on_submit():
         flash("请说明停用原因。")
@@ -515,7 +241,7 @@ def retire_handling(code: str):
 @blueprint.post("/items/<code>/retire")
 @requires(can_publish)
 def retire(code: str):
-    item = _item_or_404(code)
+    item = item_or_404(code)
     form = RetireForm()
     if not form.validate_on_submit():
         flash("请说明停用原因。")
@@ -553,33 +279,3 @@ def audit():
         next_before=events[-1].id if more else None,
         logout_form=LogoutForm(),
     )
-
-
-FIELD_LABELS = {
-    "law": "法律法规", "article": "条款", "text": "内容", "kind": "材料类型", "form": "材料形式",
-    "copies": "份数", "necessity": "必要性", "source": "来源渠道", "notes": "备注",
-    "standard": "收费标准", "amount": "金额", "basis": "收费依据", "days": "工作日",
-    "reason": "修改原因", "acknowledge": "政策提示确认", "_schema": "整体",
-    "name": "事项名称", "type": "事项类型", "implementing_body": "实施主体",
-    "handling_unit": "承办机构", "exercise_level": "行使层级", "power_source": "权力来源",
-    "service_targets": "服务对象", "legal_basis": "设定依据", "conditions": "受理条件",
-    "result": "审批结果", "consultation": "咨询方式", "complaint": "监督投诉",
-    "location": "办理地点", "hours": "办理时间", "status": "状态", "situation": "办理情形",
-    "case_type": "办件类型", "statutory_days": "法定时限", "promised_days": "承诺时限",
-    "visits": "到办事现场次数", "visit_reason": "必须现场办理原因", "forms": "办理形式",
-    "online_depth": "网上办理深度", "fees": "收费", "materials": "申请材料", "steps": "办理流程",
-}  # fmt: skip
-
-
-@blueprint.app_template_filter()
-def field_label(path: str) -> str:
-    """A change's field path in words: 业务办理项 X-01 · 承诺时限."""
-    parts = path.split(".")
-    if parts[0] == "handling_items" and len(parts) >= 2:
-        rest = " · ".join(
-            f"第{int(part) + 1}行" if part.isdigit() else FIELD_LABELS.get(part, part)
-            for part in parts[2:]
-        )
-        which = f"（第{int(parts[1]) + 1}个）" if parts[1].isdigit() else f" {parts[1]}"
-        return f"业务办理项{which}" + (f" · {rest}" if rest else "")
-    return " · ".join(FIELD_LABELS.get(part, part) for part in parts)
