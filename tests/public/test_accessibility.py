@@ -57,6 +57,8 @@ STAFF_PAGES = [
     "/staff/handling/P-01/edit",
     "/staff/audit",
     "/staff/import",
+    "/staff/items/new",
+    "/staff/accounts",
 ]
 
 
@@ -64,13 +66,13 @@ def test_staff_pages_have_no_wcag_violations(app, db):
     from catalog.accounts import create_user
 
     publish(db, item_data(handling_item_data(code="P-01"), code="P", name="港口经营许可"))
-    create_user("reviewer1", "许昌交通运输2026审批", "reviewer")
+    create_user("admin1", "许昌交通运输2026审批", "admin")
     db.session.commit()
     axe = Axe()
     with live_server(app) as base_url, chromium_page() as page:
         page.goto(base_url + "/staff/login")
         assert not axe.run(page, options=WCAG_AA).violations_count
-        page.get_by_label("用户名").fill("reviewer1")
+        page.get_by_label("用户名").fill("admin1")
         page.get_by_label("密码").fill("许昌交通运输2026审批")
         page.get_by_role("button", name="登录").click()
         page.wait_for_url(base_url + "/staff/")
