@@ -134,9 +134,13 @@ def index():
         breaking = sa.or_(*POLICY_PREDICATES.values())
         query = query.where(ApprovalItem.handling_items.any(breaking))
     items = db.session.scalars(query.limit(500)).all()
+    units = db.session.scalars(
+        sa.select(ApprovalItem.handling_unit).distinct().order_by(ApprovalItem.handling_unit)
+    ).all()
     return render_template(
         "staff/index.html",
         items=items,
+        units=units,
         statuses=list(Status),
         item_types=list(ItemType),
         logout_form=LogoutForm(),

@@ -317,6 +317,7 @@ def test_staff_list_filters_by_unit_and_policy_exceptions(login_as, db):
     )  # 50 % compression: a policy exception
     editor = login_as("editor")
     by_unit = editor.get("/staff/?unit=港航海事科").get_data(as_text=True)
+    assert '<option value="港航海事科" selected>' in by_unit  # the choice offered and kept
     assert "A</a>" in by_unit and "B</a>" not in by_unit
     exceptions = editor.get("/staff/?exceptions=1").get_data(as_text=True)
     assert "B</a>" in exceptions and ">A</a>" not in exceptions
