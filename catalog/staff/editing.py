@@ -4,22 +4,30 @@ goes to the item's draft through catalog.drafts; rules are the service layer's."
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from catalog.drafts import EditConflict, current_data, diff, editable_version, preview, save_draft
 from catalog.extensions import db
-from catalog.models import ApprovalItem
+from catalog.models import ApprovalItem, HandlingItem, ItemDraft
 from catalog.ratios import broken_rules, handling_facts
 from catalog.services import CatalogValidationError, check_item_data, create_item
-from catalog.staff.forms import BLANK_ROWS, HandlingItemForm, ItemForm, LogoutForm, NewItemForm
+from catalog.staff.forms import (
+    BLANK_ROWS,
+    HandlingItemForm,
+    ItemForm,
+    LogoutForm,
+    NewHandlingForm,
+    NewItemForm,
+)
 from catalog.staff.permissions import can_edit, requires
 from catalog.staff.views import (
     WARNING_RULES,
     blueprint,
-    handling_or_404,
     item_or_404,
 )
 
@@ -97,12 +105,68 @@ def _form_from(data: dict[str, Any], code: str, version: str) -> HandlingItemFor
     return form
 
 
+@dataclass(frozen=True)
+class DraftHandlingItem:
+    """A handling item that exists only in its item's draft so far."""
+
+    code: str
+    situation: str
+
+
+def _editable_or_404(code: str) -> tuple[ApprovalItem, Any]:
+    """The item and handling item to edit: a published row, or one only a draft holds."""
+    row = db.session.scalar(sa.select(HandlingItem).where(HandlingItem.code == code[:50]))
+    if row is not None:
+        return row.item, row
+    for draft in db.session.scalars(sa.select(ItemDraft)):
+        for handling in draft.data["handling_items"]:
+            if handling["code"] == code:
+                return draft.item, DraftHandlingItem(code, handling["situation"])
+    abort(404)
+
+
+@blueprint.post("/items/<code>/handling/new")
+@requires(can_edit)
+def new_handling(code: str):
+    """Add a handling item to the item's draft, starting from a copy of its first one."""
+    item = item_or_404(code)
+    form = NewHandlingForm()
+    if not form.validate_on_submit():
+        flash("请填写新业务办理项的编码和办理情形。")
+        return redirect(url_for("staff.item", code=item.code))
+    data = copy.deepcopy(current_data(item))
+    added = {
+        **copy.deepcopy(data["handling_items"][0]),
+        "code": form.code.data.strip(),
+        "situation": form.situation.data.strip(),
+    }
+    data["handling_items"].append(added)
+    try:
+        save_draft(
+            item,
+            data,
+            actor=current_user.username,
+            reason=f"新增业务办理项 {added['code']}（{added['situation']}）",
+            expected_version=form.version.data,
+        )
+    except EditConflict:
+        db.session.rollback()
+        flash("在您操作期间事项已被修改，请重新查看后再添加。")
+        return redirect(url_for("staff.item", code=item.code))
+    except CatalogValidationError as exc:
+        db.session.rollback()
+        flash("未添加：" + "；".join(" ".join(m) for m in exc.errors.values()))
+        return redirect(url_for("staff.item", code=item.code))
+    db.session.commit()
+    flash("已在草稿中新增业务办理项，请完善其内容。")
+    return redirect(url_for("staff.edit_handling", code=added["code"]))
+
+
 @blueprint.route("/handling/<code>/edit", methods=["GET", "POST"])
 @requires(can_edit)
 def edit_handling(code: str):
     """Edit one handling item into the item's draft, with policy warnings and a ratio preview."""
-    handling = handling_or_404(code)
-    item = handling.item
+    item, handling = _editable_or_404(code)
     data = current_data(item)
 
     def page(form, *, errors=None, warnings=(), ratio_preview=None, status=200):

@@ -197,3 +197,13 @@ class AccountForm(FlaskForm):
 
 class DisableAccountForm(FlaskForm):
     """An empty form: disabling is a POST with a CSRF token."""
+
+
+class NewHandlingForm(FlaskForm):
+    """A new handling item starts as a copy of the item's first one, in the item's draft."""
+
+    version = HiddenField()
+    code = StringField("业务办理项编码", validators=[InputRequired("请填写编码。"), Length(max=50)])
+    situation = StringField(
+        "办理情形", validators=[InputRequired("请填写办理情形。"), Length(max=100)]
+    )

@@ -40,6 +40,7 @@ from catalog.services import (
 from catalog.staff.forms import (
     LoginForm,
     LogoutForm,
+    NewHandlingForm,
     RetireForm,
     ReviewForm,
 )
@@ -165,12 +166,20 @@ def item(code: str):
     ).all()  # fmt: skip
     pending = diff(published_data(found), found.draft.data) if found.draft else {}
     review = ReviewForm(version=editable_version(found))
+    published_codes = {h.code for h in found.handling_items}
+    draft_only = [
+        h
+        for h in (found.draft.data["handling_items"] if found.draft else [])
+        if h["code"] not in published_codes
+    ]
     return render_template(
         "staff/item.html",
         item=found,
         pending=pending,
         history=history,
         review_form=review,
+        draft_only=draft_only,
+        new_handling_form=NewHandlingForm(version=editable_version(found)),
         retire_form=RetireForm(),
         may_publish=can_publish(current_user),
         logout_form=LogoutForm(),

@@ -21,6 +21,7 @@ MATRIX = [
     ("GET", "/staff/items/A", {"editor": 200, "reviewer": 200, "admin": 200}),
     ("GET", "/staff/items/A/edit", {"editor": 200, "reviewer": 200, "admin": 200}),
     ("GET", "/staff/items/new", {"editor": 200, "reviewer": 200, "admin": 200}),
+    ("POST", "/staff/items/A/handling/new", {"editor": 302, "reviewer": 302, "admin": 302}),
     ("POST", "/staff/items/new", {"editor": 400, "reviewer": 400, "admin": 400}),
     ("POST", "/staff/items/A/edit", {"editor": 400, "reviewer": 400, "admin": 400}),
     ("GET", "/staff/handling/A-01/edit", {"editor": 200, "reviewer": 200, "admin": 200}),

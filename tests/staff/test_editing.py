@@ -321,3 +321,48 @@ def test_staff_list_filters_by_unit_and_policy_exceptions(login_as, db):
     assert "A</a>" in by_unit and "B</a>" not in by_unit
     exceptions = editor.get("/staff/?exceptions=1").get_data(as_text=True)
     assert "B</a>" in exceptions and ">A</a>" not in exceptions
+
+
+def test_a_new_handling_item_is_added_in_the_draft_edited_and_published(
+    login_as, catalog_item, client
+):
+    from tests.staff.forms import submit
+
+    editor = login_as("editor")
+    added = submit(
+        editor,
+        "/staff/items/A",
+        "/staff/items/A/handling/new",
+        {"code": "A-02", "situation": "变更"},
+        "add",
+    )
+    assert added.status_code == 302
+    assert added.headers["Location"] == "/staff/handling/A-02/edit"
+    assert "仅在草稿中" in editor.get("/staff/items/A").get_data(as_text=True)
+    assert (
+        edit(
+            editor,
+            "A-02",
+            situation="变更",
+            case_type="instant",
+            promised_days="0",
+            reason="变更即办",
+        ).status_code
+        == 302
+    )
+    taken = submit(
+        editor,
+        "/staff/items/A",
+        "/staff/items/A/handling/new",
+        {"code": "A-02", "situation": "再次"},
+        "add",
+    )
+    assert "重复" in editor.get(taken.headers["Location"]).get_data(as_text=True)
+
+    reviewer = login_as("reviewer")
+    response = reviewer.post("/staff/items/A/publish", data={
+        "csrf_token": csrf_token(reviewer, "/staff/items/A"),
+        "version": opened_version(reviewer, "A-01")})  # fmt: skip
+    assert response.status_code == 302
+    guide = client.get("/items/A").get_data(as_text=True)
+    assert "办理情形：变更" in guide and "即办（当场办结）" in guide
