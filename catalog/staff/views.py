@@ -165,7 +165,7 @@ def item(code: str):
         .order_by(AuditEvent.id.desc()).limit(100)
     ).all()  # fmt: skip
     pending = diff(published_data(found), found.draft.data) if found.draft else {}
-    review = ReviewForm(version=editable_version(found))
+    version = editable_version(found)
     published_codes = {h.code for h in found.handling_items}
     draft_only = [
         h
@@ -177,9 +177,9 @@ def item(code: str):
         item=found,
         pending=pending,
         history=history,
-        review_form=review,
+        review_form=ReviewForm(version=version),
         draft_only=draft_only,
-        new_handling_form=NewHandlingForm(version=editable_version(found)),
+        new_handling_form=NewHandlingForm(version=version),
         retire_form=RetireForm(),
         may_publish=can_publish(current_user),
         logout_form=LogoutForm(),

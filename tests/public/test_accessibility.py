@@ -27,6 +27,20 @@ PAGES = [
 ]
 
 
+def violations(axe: Axe, page, base_url: str, paths: list[str]) -> dict[str, list]:
+    """For each path with WCAG 2.1 AA violations: the rule ids and a few offending nodes."""
+    problems = {}
+    for path in paths:
+        page.goto(base_url + path)
+        results = axe.run(page, options=WCAG_AA)
+        if results.violations_count:
+            problems[path] = [
+                (v["id"], [node["target"] for node in v["nodes"]][:3])
+                for v in results.response["violations"]
+            ]
+    return problems
+
+
 def test_public_pages_have_no_wcag_violations(app, db):
     publish(
         db,
@@ -38,16 +52,7 @@ def test_public_pages_have_no_wcag_violations(app, db):
     )
     axe = Axe()
     with live_server(app) as base_url, chromium_page() as page:
-        problems = {}
-        for path in PAGES:
-            page.goto(base_url + path)
-            results = axe.run(page, options=WCAG_AA)
-            if results.violations_count:
-                problems[path] = [
-                    (v["id"], [node["target"] for node in v["nodes"]][:3])
-                    for v in results.response["violations"]
-                ]
-        assert problems == {}
+        assert violations(axe, page, base_url, PAGES) == {}
 
 
 STAFF_PAGES = [
@@ -76,13 +81,4 @@ def test_staff_pages_have_no_wcag_violations(app, db):
         page.get_by_label("密码").fill("许昌交通运输2026审批")
         page.get_by_role("button", name="登录").click()
         page.wait_for_url(base_url + "/staff/")
-        problems = {}
-        for path in STAFF_PAGES:
-            page.goto(base_url + path)
-            results = axe.run(page, options=WCAG_AA)
-            if results.violations_count:
-                problems[path] = [
-                    (v["id"], [node["target"] for node in v["nodes"]][:3])
-                    for v in results.response["violations"]
-                ]
-        assert problems == {}
+        assert violations(axe, page, base_url, STAFF_PAGES) == {}
