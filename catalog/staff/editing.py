@@ -221,6 +221,7 @@ def edit_handling(code: str):
             handling=handling,
             diff_changes=diff(conflict.current, data),
             form=redo,
+            form_template="staff/_handling_form.html",
             index=_position(data, code),
             logout_form=LogoutForm(),
         ), 409
@@ -254,6 +255,8 @@ def _item_form_from(data: dict[str, Any], version: str) -> ItemForm:
         formdata=None,
         **{name: data[name] for name in ITEM_TEXT_FIELDS},
     )
+    for _blank in range(BLANK_ROWS):
+        form.legal_basis.append_entry()
     return form
 
 
@@ -298,8 +301,16 @@ def edit_item(code: str):
         )
     except EditConflict as conflict:
         db.session.rollback()
-        flash("在您编辑期间，其他人已保存了这个事项；您的修改未保存。请对照当前内容重新修改。")
-        return page(_item_form_from(conflict.current, conflict.current_version), status=409)
+        redo = _item_form_from(pending, conflict.current_version)
+        redo.reason.data = form.reason.data
+        return render_template(
+            "staff/conflict.html",
+            item=item,
+            diff_changes=diff(conflict.current, pending),
+            form=redo,
+            form_template="staff/_item_form.html",
+            logout_form=LogoutForm(),
+        ), 409
     except CatalogValidationError as exc:
         db.session.rollback()
         return page(form, errors=exc.errors, status=400)

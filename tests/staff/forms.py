@@ -51,6 +51,8 @@ class _FormReader(HTMLParser):
     def handle_data(self, data):
         if self._textarea:
             name, value = self.fields[-1]
+            if not value:  # browsers drop the newline that opens a textarea's content
+                data = data.removeprefix("\r\n").removeprefix("\n")
             self.fields[-1] = (name, value + data)
 
 

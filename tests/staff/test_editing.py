@@ -99,6 +99,43 @@ def test_a_second_editor_gets_a_conflict_not_an_overwrite(login_as, catalog_item
     assert "第一人" in history and "第二人" in history
 
 
+def _multidict(fields: list[tuple[str, str]]) -> dict[str, list[str]]:
+    data: dict[str, list[str]] = {}
+    for name, value in fields:
+        data.setdefault(name, []).append(value)
+    return data
+
+
+def test_a_second_item_edit_gets_the_same_side_by_side_conflict(login_as, catalog_item, db):
+    from catalog.drafts import current_data
+    from catalog.models import ApprovalItem
+    from tests.staff.forms import read_form, submit
+
+    first, second = login_as("editor"), login_as("reviewer")
+    path = "/staff/items/A/edit"
+    stale = dict(read_form(second.get(path).get_data(as_text=True), path))["version"]
+    saved = submit(first, path, path, {"name": "港口经营许可（甲）", "reason": "第一人"}, "save")
+    assert saved.status_code == 302
+    conflict = submit(
+        second, path, path, {"name": "港口经营许可（乙）", "reason": "第二人", "version": stale},
+        "save",
+    )  # fmt: skip
+    assert conflict.status_code == 409
+    page = conflict.get_data(as_text=True)
+    assert "没有覆盖对方的修改" in page
+    assert "港口经营许可（甲）" in page and "港口经营许可（乙）" in page  # both versions shown
+    item = db.session.scalar(sa.select(ApprovalItem).where(ApprovalItem.code == "A"))
+    assert current_data(item)["name"] == "港口经营许可（甲）"  # the first save stands
+    fields = read_form(page, path)
+    redo = dict(fields)
+    assert redo["version"] != stale and redo["name"] == "港口经营许可（乙）"
+    assert redo["reason"] == "第二人"
+    resubmitted = second.post(path, data=_multidict(fields))
+    assert resubmitted.status_code == 302
+    db.session.expire_all()
+    assert current_data(item)["name"] == "港口经营许可（乙）"
+
+
 def test_an_editor_cannot_publish_through_a_crafted_request(login_as, catalog_item, client):
     editor = login_as("editor")
     edit(editor, promised_days="2")
