@@ -78,6 +78,12 @@ def diff(old: Any, new: Any, path: str = "") -> Changes:
 
 
 def _check_version(item: ApprovalItem, expected_version: str | None) -> None:
+    """Refuse a stale version. The item's row is locked first (PostgreSQL), so that a save
+    racing this one in another process finishes before the check reads what it left; the
+    version counters still catch what the lock cannot (SQLite has no row locks)."""
+    db.session.refresh(item, with_for_update=True)
+    if item.draft is not None:
+        db.session.refresh(item.draft)
     if str(expected_version) != editable_version(item):
         raise EditConflict(current_data(item), editable_version(item))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 MESSAGES = {
@@ -38,6 +39,11 @@ def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def handle_csrf_error(_error: CSRFError):
         return error_response(400, "表单已过期或来源无效，请刷新页面后重新提交。")
+
+    @app.errorhandler(StaleDataError)
+    def handle_concurrent_change(_error: StaleDataError):
+        # A version counter caught a write that raced another one: nothing was overwritten.
+        return error_response(409)
 
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException):
