@@ -87,7 +87,19 @@ def disable_user(user: User) -> None:
     log.info("account disabled: %s", user.username)
 
 
-def set_password(user: User, password: str) -> None:
+def set_password(user: User, password: str, *, temporary: bool = False) -> None:
+    """A new password; every session of the user ends. A temporary one (an admin's reset)
+    must be replaced by the user at their next sign-in."""
     check_password(password, username=user.username)
     user.password_hash = generate_password_hash(password)
+    user.must_change_password = temporary
     end_sessions(user)
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """The user's own change: the current password is required, and the new one must differ."""
+    if not check_password_hash(user.password_hash, current or ""):
+        raise AccountError("当前密码不正确。")
+    if check_password_hash(user.password_hash, new or ""):
+        raise AccountError("新密码不能与当前密码相同。")
+    set_password(user, new)

@@ -11,10 +11,11 @@ from flask import current_app
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
-from catalog.accounts import AccountError, create_user, disable_user, find_user
+from catalog.accounts import AccountError, create_user, disable_user, find_user, set_password
+from catalog.auth_log import record_auth_event
 from catalog.extensions import db
 from catalog.importing import SpreadsheetError, apply_import, parse_rows, plan_import, read_file
-from catalog.models import Role
+from catalog.models import AuthEventKind, Role
 from catalog.report import current_report, render_text
 from catalog.search import index_is_complete, rebuild_index
 from catalog.seeding import SeedError, load_seed
@@ -110,6 +111,9 @@ def create_user_command(username: str, role: str) -> None:
         click.echo(f"未创建账号：{exc}", err=True)
         sys.exit(1)
     db.session.commit()
+    record_auth_event(
+        AuthEventKind.account_created, user.username, actor="cli", detail=f"role {role}"
+    )
     click.echo(f"已创建账号 {user.username}（{user.role.label}）。")
 
 
@@ -125,7 +129,29 @@ def disable_user_command(username: str) -> None:
         sys.exit(1)
     disable_user(user)
     db.session.commit()
+    record_auth_event(AuthEventKind.account_disabled, user.username, actor="cli")
     click.echo(f"账号 {user.username} 已停用，其所有登录会话已失效。")
+
+
+@click.command("set-password")
+@click.argument("username")
+@with_appcontext
+def set_password_command(username: str) -> None:
+    """Give an account a new password (from a prompt or stdin); its sessions end."""
+    ensure_database()
+    user = find_user(username)
+    if user is None:
+        click.echo(f"没有账号 {username}。", err=True)
+        sys.exit(1)
+    try:
+        set_password(user, _read_password())
+    except AccountError as exc:
+        db.session.rollback()
+        click.echo(f"密码未修改：{exc}", err=True)
+        sys.exit(1)
+    db.session.commit()
+    record_auth_event(AuthEventKind.password_reset, user.username, actor="cli")
+    click.echo(f"账号 {user.username} 的密码已修改，其所有登录会话已失效。")
 
 
 @click.command("export-items")
@@ -203,6 +229,7 @@ commands = (
     reindex_command,
     create_user_command,
     disable_user_command,
+    set_password_command,
     export_items_command,
     import_items_command,
 )

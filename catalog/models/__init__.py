@@ -1,7 +1,7 @@
 """The database tables, one module per domain; import them from here."""
 
 from catalog.models.accounts import Role, User
-from catalog.models.audit import AuditAction, AuditEvent
+from catalog.models.audit import AuditAction, AuditEvent, AuthEvent, AuthEventKind
 from catalog.models.catalog import (
     ApprovalItem,
     Fee,
@@ -17,7 +17,8 @@ from catalog.models.catalog import (
 )
 
 __all__ = [
-    "ApprovalItem", "AuditAction", "AuditEvent", "Fee", "HandlingItem", "ItemDraft",
-    "LegalBasis", "Material", "ProcessStep", "Role", "SearchEntry", "SeedLoad", "User",
+    "ApprovalItem", "AuditAction", "AuditEvent", "AuthEvent", "AuthEventKind", "Fee",
+    "HandlingItem", "ItemDraft", "LegalBasis", "Material", "ProcessStep", "Role",
+    "SearchEntry", "SeedLoad", "User",
     "enum_column", "utcnow",
 ]  # fmt: skip

@@ -41,6 +41,8 @@ class User(db.Model):
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # Set when an admin resets the password: the user must choose their own at next sign-in.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     # Flask-Login's interface.
     @property

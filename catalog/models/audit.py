@@ -45,3 +45,41 @@ class AuditEvent(db.Model):
 @event.listens_for(AuditEvent, "before_delete")
 def _refuse_rewriting_history(_mapper, _connection, target: AuditEvent) -> None:
     raise PermissionError(f"audit event {target.id} is append-only")
+
+
+class AuthEventKind(LabelledEnum):
+    login_ok = "login_ok", "登录成功"
+    login_failed = "login_failed", "登录失败"
+    login_throttled = "login_throttled", "登录尝试过多被拒"
+    logout = "logout", "退出登录"
+    session_refused = "session_refused", "失效会话被拒"
+    session_expired = "session_expired", "会话超时"
+    access_refused = "access_refused", "越权访问被拒"
+    password_changed = "password_changed", "修改密码"
+    password_reset = "password_reset", "管理员重置密码"
+    account_created = "account_created", "新建账号"
+    account_disabled = "account_disabled", "停用账号"
+
+
+class AuthEvent(db.Model):
+    """One authentication event or refused access: who, what, when, from where. Append-only."""
+
+    __tablename__ = "auth_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), default=utcnow, index=True
+    )
+    kind: Mapped[AuthEventKind] = mapped_column(enum_column(AuthEventKind), index=True)
+    username: Mapped[str | None] = mapped_column(sa.String(50), index=True)  # as typed or known
+    actor: Mapped[str | None] = mapped_column(sa.String(50))  # who did it, when not the user
+    address: Mapped[str | None] = mapped_column(sa.String(45))
+    method: Mapped[str | None] = mapped_column(sa.String(10))
+    path: Mapped[str | None] = mapped_column(sa.String(300))
+    detail: Mapped[str | None] = mapped_column(sa.String(300))
+
+
+@event.listens_for(AuthEvent, "before_update")
+@event.listens_for(AuthEvent, "before_delete")
+def _refuse_rewriting_auth_log(_mapper, _connection, target: AuthEvent) -> None:
+    raise PermissionError(f"auth event {target.id} is append-only")

@@ -195,6 +195,26 @@ class AccountForm(FlaskForm):
     )
 
 
+class PasswordResetForm(FlaskForm):
+    """An admin sets a temporary password; the user must replace it at the next sign-in."""
+
+    password = PasswordField(
+        "临时密码", validators=[InputRequired("请设置密码。"), Length(max=128)]
+    )
+    confirm = PasswordField(
+        "再次输入密码", validators=[EqualTo("password", "两次输入的密码不一致。")]
+    )
+
+
+class PasswordChangeForm(PasswordResetForm):
+    current = PasswordField(
+        "当前密码", validators=[InputRequired("请输入当前密码。"), Length(max=128)]
+    )
+    password = PasswordField(
+        "新密码", validators=[InputRequired("请设置新密码。"), Length(max=128)]
+    )
+
+
 class DisableAccountForm(FlaskForm):
     """An empty form: disabling is a POST with a CSRF token."""
 

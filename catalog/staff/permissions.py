@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from functools import wraps
 
 from flask import abort, redirect, request, url_for
 from flask_login import current_user
 
-from catalog.models import Role, User
-
-log = logging.getLogger("catalog.auth")
+from catalog.auth_log import record_auth_event
+from catalog.models import AuthEventKind, Role, User
 
 
 def can_edit(user: User) -> bool:
@@ -35,22 +33,13 @@ def requires(permission: Callable[[User], bool]):
         @wraps(view)
         def wrapped(*args, **kwargs):
             if not current_user.is_authenticated:
-                log.info(
-                    "refused anonymous %s %s from %s",
-                    request.method,
-                    request.path,
-                    request.remote_addr,
-                )
+                record_auth_event(AuthEventKind.access_refused, detail="not signed in")
                 return redirect(url_for("staff.login", next=request.full_path))
             if not permission(current_user):
-                log.warning(
-                    "refused %s (%s): %s %s from %s, needs %s",
+                record_auth_event(
+                    AuthEventKind.access_refused,
                     current_user.username,
-                    current_user.role.value,
-                    request.method,
-                    request.path,
-                    request.remote_addr,
-                    permission.__name__,
+                    detail=f"role {current_user.role.value}, needs {permission.__name__}",
                 )
                 abort(403)
             return view(*args, **kwargs)

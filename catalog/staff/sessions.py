@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 import time
 
-from flask import Flask, current_app, flash, request, session
+from flask import Flask, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
+from catalog.auth_log import record_auth_event
 from catalog.extensions import db, login_manager
-from catalog.models import User
-
-log = logging.getLogger("catalog.auth")
+from catalog.models import AuthEventKind, User
 
 
 @login_manager.user_loader
@@ -23,7 +21,11 @@ def load_user(user_id: str) -> User | None:
         return None
     user = db.session.get(User, account_id)
     if user is None or not user.active or user.session_version != version:
-        log.info("refused stale session of account %s from %s", account_id, request.remote_addr)
+        record_auth_event(
+            AuthEventKind.session_refused,
+            user.username if user else None,
+            detail=f"account {account_id}, session version {version}",
+        )
         return None
     return user
 
@@ -50,11 +52,26 @@ def _enforce_timeouts() -> None:
     idle = current_app.config["STAFF_IDLE_TIMEOUT"].total_seconds()
     absolute = current_app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
     if now - session.get("seen_at", 0) > idle or now - session.get("login_at", 0) > absolute:
-        log.info("session of %s expired", current_user.username)
+        record_auth_event(AuthEventKind.session_expired, current_user.username)
         end_session()
         flash("登录已超时，请重新登录。")
         return
     session["seen_at"] = now
+
+
+# What a user whose password an admin reset may still do before choosing their own.
+BEFORE_PASSWORD_CHANGE = {"accounts.password", "staff.logout", "staff.login", "static"}
+
+
+def _require_own_password():
+    if (
+        current_user.is_authenticated
+        and current_user.must_change_password
+        and request.endpoint not in BEFORE_PASSWORD_CHANGE
+    ):
+        flash("管理员已重置您的密码，请先设置您自己的新密码。")
+        return redirect(url_for("accounts.password"))
+    return None
 
 
 def init_app(app: Flask) -> None:
@@ -62,3 +79,4 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "staff.login"
     login_manager.login_message = "请先登录。"
     app.before_request(_enforce_timeouts)
+    app.before_request(_require_own_password)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 
 import sqlalchemy as sa
 from flask import (
@@ -18,6 +17,7 @@ from flask import (
 from flask_login import current_user
 
 from catalog.accounts import authenticate, end_sessions
+from catalog.auth_log import record_auth_event
 from catalog.drafts import (
     EditConflict,
     NotAllowed,
@@ -30,7 +30,7 @@ from catalog.drafts import (
 from catalog.enums import ItemType, Status
 from catalog.extensions import db, limiter
 from catalog.figures import POLICY_PREDICATES
-from catalog.models import ApprovalItem, AuditAction, AuditEvent, HandlingItem
+from catalog.models import ApprovalItem, AuditAction, AuditEvent, AuthEventKind, HandlingItem
 from catalog.ratios import PolicyRule
 from catalog.services import (
     CatalogValidationError,
@@ -48,7 +48,6 @@ from catalog.staff.permissions import can_edit, can_publish, requires
 from catalog.staff.sessions import end_session, start_session
 
 blueprint = Blueprint("staff", __name__)
-log = logging.getLogger("catalog.auth")
 
 WARNING_RULES = (PolicyRule.promised_over_limit, PolicyRule.compression_below_minimum)
 AUDIT_PAGE_SIZE = 50
@@ -65,17 +64,27 @@ def _account_key() -> str:
     return "login-account:" + (request.form.get("username") or "").strip().lower()[:50]
 
 
+def _login_throttled(limit) -> None:
+    record_auth_event(
+        AuthEventKind.login_throttled,
+        (request.form.get("username") or "").strip(),
+        detail=f"limit {limit.limit}",
+    )
+
+
 @blueprint.route("/login", methods=["GET", "POST"])
 @limiter.limit(
     lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
     methods=["POST"],
     deduct_when=lambda response: response.status_code != 302,
+    on_breach=_login_throttled,
 )
 @limiter.limit(
     lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
     methods=["POST"],
     key_func=_account_key,
     deduct_when=lambda response: response.status_code != 302,
+    on_breach=_login_throttled,
 )
 def login():
     """Sign in (public by nature); failures and successes are logged with the address."""
@@ -85,9 +94,12 @@ def login():
         if user is not None:
             db.session.commit()
             start_session(user)
-            log.info("login ok: %s from %s", user.username, request.remote_addr)
+            record_auth_event(AuthEventKind.login_ok, user.username)
+            if user.must_change_password:
+                flash("管理员已重置您的密码，请先设置您自己的新密码。")
+                return redirect(url_for("accounts.password"))
             return redirect(_safe_next(request.args.get("next")))
-        log.warning("login failed: %r from %s", form.username.data[:50], request.remote_addr)
+        record_auth_event(AuthEventKind.login_failed, form.username.data)
         form.password.errors.append("用户名或密码不正确，或账号已停用。")
     return render_template("staff/login.html", form=form), 200 if not form.errors else 401
 
@@ -99,8 +111,8 @@ def logout():
     if not LogoutForm().validate_on_submit():
         abort(400)
     end_sessions(current_user)
-    log.info("logout: %s from %s", current_user.username, request.remote_addr)
     db.session.commit()
+    record_auth_event(AuthEventKind.logout, current_user.username)
     end_session()
     flash("已退出登录。")
     return redirect(url_for("staff.login"))

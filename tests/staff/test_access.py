@@ -40,6 +40,11 @@ MATRIX = [
     ("POST", "/staff/accounts", {"editor": 403, "reviewer": 403, "admin": 400}),  # empty form
     # {editor} is the editor account's id (ids differ between databases and runs).
     ("POST", "/staff/accounts/{editor}/disable", {"editor": 403, "reviewer": 403, "admin": 302}),
+    ("GET", "/staff/accounts/{editor}/password", {"editor": 403, "reviewer": 403, "admin": 200}),
+    ("POST", "/staff/accounts/{editor}/password", {"editor": 403, "reviewer": 403, "admin": 400}),
+    ("GET", "/staff/accounts/events", {"editor": 403, "reviewer": 403, "admin": 200}),
+    ("GET", "/staff/password", {"editor": 200, "reviewer": 200, "admin": 200}),
+    ("POST", "/staff/password", {"editor": 400, "reviewer": 400, "admin": 400}),  # empty form
     ("POST", "/staff/logout", {"editor": 302, "reviewer": 302, "admin": 302}),
 ]
 
