@@ -219,16 +219,24 @@ def item_compression(fact: HandlingFacts) -> Ratio | None:
     return Ratio(fact.statutory_days - fact.effective_promised_days, fact.statutory_days)
 
 
-def broken_rules(fact: HandlingFacts) -> list[PolicyRule]:
-    """The policy rules one handling item breaks, in rule order."""
+def time_limit_rules(
+    statutory_days: int | None, promised_days: int, effective_promised_days: int
+) -> list[PolicyRule]:
+    """The two time-limit rules a handling item breaks: promised over 10 working days, and
+    compression (counting instant items as 0 promised days) below 75 %."""
     broken = []
-    if fact.promised_days > MAX_PROMISED_DAYS:
+    if promised_days > MAX_PROMISED_DAYS:
         broken.append(PolicyRule.promised_over_limit)
-    compression = item_compression(fact)
-    if compression is not None and (
-        Fraction(compression.numerator, compression.denominator) < MIN_ITEM_COMPRESSION
+    if statutory_days and (
+        Fraction(statutory_days - effective_promised_days, statutory_days) < MIN_ITEM_COMPRESSION
     ):
         broken.append(PolicyRule.compression_below_minimum)
+    return broken
+
+
+def broken_rules(fact: HandlingFacts) -> list[PolicyRule]:
+    """The policy rules one handling item breaks, in rule order."""
+    broken = time_limit_rules(fact.statutory_days, fact.promised_days, fact.effective_promised_days)
     if fact.visits > 0 and not fact.has_visit_reason:
         broken.append(PolicyRule.visit_without_reason)
     if fact.case_type == CaseType.instant and fact.promised_days > 0:

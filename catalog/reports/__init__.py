@@ -1,0 +1,1 @@
+"""Reform audit reports: figures with provenance, breakdowns, snapshots and exports."""
