@@ -49,6 +49,8 @@ def seed_command(force: bool) -> None:
             f"种子数据已导入：新增 {len(result.created)} 项，更新 {len(result.updated)} 项，"
             f"未变 {len(result.unchanged)} 项。"
         )
+    if result.snapshot:
+        click.echo(f"已生成基线快照 {result.snapshot}（2020年公布的改革指标）。")
     if result.overwritten:
         click.echo(f"已按 --force 覆盖人工修改：{'、'.join(result.overwritten)}")
     if result.kept_edits:

@@ -57,32 +57,23 @@ def _handling_items_in_scope(*columns: sa.ColumnElement) -> sa.Select:
     )
 
 
-def catalog_figures() -> CatalogFigures:
-    """All the counts behind the reform ratios, in two aggregate queries."""
+def _handling_totals(*group: sa.ColumnElement) -> sa.Select:
     has_limit = HandlingItem.statutory_days.is_not(None)
-    totals = db.session.execute(
-        _handling_items_in_scope(
-            sa.func.count(HandlingItem.id),
-            _count_where(HandlingItem.case_type == CaseType.instant),
-            _count_where(HandlingItem.visits == 0),
-            _count_where(HandlingItem.visits <= 1),
-            _count_where(HandlingItem.online_depth >= ONLINE_CAPABLE_DEPTH),
-            _count_where(HandlingItem.online_depth >= FULLY_ONLINE_DEPTH),
-            _count_where(has_limit),
-            sa.func.coalesce(sa.func.sum(HandlingItem.statutory_days), 0),
-            sa.func.coalesce(
-                sa.func.sum(sa.case((has_limit, EFFECTIVE_PROMISED_DAYS), else_=0)), 0
-            ),
-        )
-    ).one()
-    by_type = dict.fromkeys(REPORTED_TYPES, 0)
-    rows = db.session.execute(
-        sa.select(ApprovalItem.item_type, sa.func.count(ApprovalItem.id))
-        .where(ITEM_IN_SCOPE)
-        .group_by(ApprovalItem.item_type)
-    )
-    for item_type, count in rows:
-        by_type[ItemType(item_type)] = int(count)
+    return _handling_items_in_scope(
+        *group,
+        sa.func.count(HandlingItem.id),
+        _count_where(HandlingItem.case_type == CaseType.instant),
+        _count_where(HandlingItem.visits == 0),
+        _count_where(HandlingItem.visits <= 1),
+        _count_where(HandlingItem.online_depth >= ONLINE_CAPABLE_DEPTH),
+        _count_where(HandlingItem.online_depth >= FULLY_ONLINE_DEPTH),
+        _count_where(has_limit),
+        sa.func.coalesce(sa.func.sum(HandlingItem.statutory_days), 0),
+        sa.func.coalesce(sa.func.sum(sa.case((has_limit, EFFECTIVE_PROMISED_DAYS), else_=0)), 0),
+    ).group_by(*group)
+
+
+def _figures(by_type: dict[ItemType, int], totals) -> CatalogFigures:
     (total, instant, no_visit, one_visit, capable, fully, limited, statutory, promised) = (
         int(value) for value in totals
     )
@@ -98,6 +89,36 @@ def catalog_figures() -> CatalogFigures:
         statutory_days=statutory,
         promised_days=promised,
     )
+
+
+def catalog_figures() -> CatalogFigures:
+    """All the counts behind the reform ratios, in two aggregate queries."""
+    return grouped_figures(None)[None]
+
+
+def grouped_figures(column: sa.ColumnElement | None) -> dict[object, CatalogFigures]:
+    """The figures of each group of items in scope (by an ApprovalItem column, e.g. the type or
+    the handling unit), in two aggregate queries; `None` gives the whole catalog as {None: …}."""
+    group = () if column is None else (column,)
+    by_group: dict[object, dict[ItemType, int]] = {}
+    item_rows = db.session.execute(
+        sa.select(*group, ApprovalItem.item_type, sa.func.count(ApprovalItem.id))
+        .where(ITEM_IN_SCOPE)
+        .group_by(*group, ApprovalItem.item_type)
+    )
+    for *key, item_type, count in item_rows:
+        counts = by_group.setdefault(key[0] if key else None, dict.fromkeys(REPORTED_TYPES, 0))
+        counts[ItemType(item_type)] = int(count)
+    figures: dict[object, CatalogFigures] = {}
+    for row in db.session.execute(_handling_totals(*group)):
+        name = row[0] if group else None
+        counts = by_group.pop(name, dict.fromkeys(REPORTED_TYPES, 0))
+        figures[name] = _figures(counts, row[len(group) :])
+    for name, counts in by_group.items():  # items whose handling items are all out of scope
+        figures[name] = _figures(counts, (0,) * 9)
+    if column is None and None not in figures:
+        figures[None] = _figures(dict.fromkeys(REPORTED_TYPES, 0), (0,) * 9)
+    return figures
 
 
 def policy_exceptions() -> dict[PolicyRule, list[str]]:

@@ -56,6 +56,7 @@ class SeedResult:
     unchanged: list[str] = field(default_factory=list)
     kept_edits: list[str] = field(default_factory=list)  # edited by staff, left as they are
     overwritten: list[str] = field(default_factory=list)  # edited by staff, replaced (--force)
+    snapshot: str | None = None  # the label of the baseline snapshot this load created
 
     @property
     def changed(self) -> bool:
@@ -168,4 +169,9 @@ def load_seed(seed_dir: Path, *, force: bool = False) -> SeedResult:
         state.seed_digest, state.content_digest = seed_digest, content_digest
         state.loaded_at = utcnow()
     db.session.flush()
+    # The first load also freezes the 2020 catalog and its report, the audits' baseline.
+    from catalog.reports.snapshots import create_baseline_snapshot
+
+    baseline = create_baseline_snapshot()
+    result.snapshot = baseline.label if baseline else None
     return result

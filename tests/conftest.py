@@ -134,7 +134,7 @@ def db(app: Flask):
 
 
 def wipe(connection: sa.Connection) -> None:
-    """Delete every row, the append-only audit and auth logs included (their triggers are
+    """Delete every row, the append-only logs and frozen snapshots included (their triggers are
     suspended for this transaction only: the app itself can never do this)."""
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
@@ -142,7 +142,8 @@ def wipe(connection: sa.Connection) -> None:
     else:
         restore = connection.exec_driver_sql(
             "SELECT name, sql FROM sqlite_master"
-            " WHERE type = 'trigger' AND tbl_name IN ('audit_event', 'auth_event')"
+            " WHERE type = 'trigger' AND tbl_name IN"
+            " ('audit_event', 'auth_event', 'report_snapshot', 'report_snapshot_item')"
         ).all()
         for name, _sql in restore:
             connection.exec_driver_sql(f'DROP TRIGGER "{name}"')

@@ -15,10 +15,11 @@ from catalog.models.catalog import (
     enum_column,
     utcnow,
 )
+from catalog.models.reports import Snapshot, SnapshotItem
 
 __all__ = [
     "ApprovalItem", "AuditAction", "AuditEvent", "AuthEvent", "AuthEventKind", "Fee",
     "HandlingItem", "ItemDraft", "LegalBasis", "Material", "ProcessStep", "Role",
-    "SearchEntry", "SeedLoad", "User",
+    "SearchEntry", "SeedLoad", "Snapshot", "SnapshotItem", "User",
     "enum_column", "utcnow",
 ]  # fmt: skip

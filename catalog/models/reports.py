@@ -1,0 +1,49 @@
+"""Report snapshots: the published catalog and its report, frozen under a label. Append-only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from catalog.extensions import db
+from catalog.models.catalog import utcnow
+
+
+class Snapshot(db.Model):
+    __tablename__ = "report_snapshot"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str] = mapped_column(sa.String(50), unique=True)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(sa.String(50))
+    note: Mapped[str | None] = mapped_column(sa.String(500))
+    fingerprint: Mapped[str] = mapped_column(sa.String(80))
+    report: Mapped[dict[str, Any]] = mapped_column(sa.JSON)  # the report document, as computed
+    items: Mapped[list[SnapshotItem]] = relationship(
+        back_populates="snapshot", order_by="SnapshotItem.code"
+    )
+
+
+class SnapshotItem(db.Model):
+    """One published item as data (with its published handling items) at snapshot time."""
+
+    __tablename__ = "report_snapshot_item"
+    __table_args__ = (sa.UniqueConstraint("snapshot_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(sa.ForeignKey("report_snapshot.id"), index=True)
+    code: Mapped[str] = mapped_column(sa.String(50))
+    data: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    snapshot: Mapped[Snapshot] = relationship(back_populates="items")
+
+
+@event.listens_for(Snapshot, "before_update")
+@event.listens_for(Snapshot, "before_delete")
+@event.listens_for(SnapshotItem, "before_update")
+@event.listens_for(SnapshotItem, "before_delete")
+def _refuse_changing_a_snapshot(_mapper, _connection, target) -> None:
+    raise PermissionError(f"{target.__tablename__} {target.id} is never changed after creation")

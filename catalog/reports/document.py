@@ -1,0 +1,79 @@
+"""The complete audit report as one document, built once from the rows it reads and rendered
+as HTML, JSON, CSV and XLSX; the live catalog and a snapshot go through the same code."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from catalog.enums import REPORTED_TYPES
+from catalog.ratios import CatalogFigures, figures_from_facts, policy_exceptions
+from catalog.report import report_document
+from catalog.reports.rows import HandlingRow, ItemRow, fingerprint
+
+TITLE = "许昌市交通运输局 审批事项改革指标报告"
+BUREAU = "许昌市交通运输局"
+
+
+def figures_of(items: Iterable[ItemRow], handling: Iterable[HandlingRow]) -> CatalogFigures:
+    """The ratio engine over report rows."""
+    return figures_from_facts((row.item_type for row in items), (row.facts for row in handling))
+
+
+def _section(items: list[ItemRow], handling: list[HandlingRow]) -> dict[str, Any]:
+    exceptions = policy_exceptions(row.facts for row in handling)
+    return report_document(figures_of(items, handling), exceptions)
+
+
+def _breakdown(
+    items: list[ItemRow],
+    handling: list[HandlingRow],
+    key: Callable[[Any], str],
+    order: list[tuple[str, str]],
+) -> list[dict[str, Any]]:
+    """One section per group, in `order` (key, label), then any other group by key."""
+    grouped_items: dict[str, list[ItemRow]] = defaultdict(list)
+    grouped_handling: dict[str, list[HandlingRow]] = defaultdict(list)
+    for row in items:
+        grouped_items[key(row)].append(row)
+    for row in handling:
+        grouped_handling[key(row)].append(row)
+    known = {group for group, _label in order}
+    others = sorted((set(grouped_items) | set(grouped_handling)) - known)
+    return [
+        {"key": group, "label": label,
+         **_section(grouped_items[group], grouped_handling[group])}
+        for group, label in [*order, *((group, group) for group in others)]
+        if group in grouped_items or group in grouped_handling or group in known
+    ]  # fmt: skip
+
+
+def build_report(
+    items: list[ItemRow],
+    handling: list[HandlingRow],
+    *,
+    generated_at: datetime | None = None,
+    snapshot: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The report document: headline figures, breakdowns by type and by handling unit, the
+    policy exceptions, the fingerprint of the rows and when it was computed."""
+    generated_at = generated_at or datetime.now(UTC)
+    document: dict[str, Any] = {
+        "title": TITLE,
+        "generated_at": generated_at.isoformat(timespec="seconds"),
+        "fingerprint": fingerprint(items, handling),
+        "snapshot": snapshot,
+        **_section(items, handling),
+    }
+    document["breakdowns"] = {
+        "by_type": _breakdown(
+            items,
+            handling,
+            lambda row: row.item_type.value,
+            [(item_type.value, item_type.label) for item_type in REPORTED_TYPES],
+        ),
+        "by_unit": _breakdown(items, handling, lambda row: row.handling_unit, []),
+    }
+    return document

@@ -1,0 +1,193 @@
+"""Snapshots: freezing the published catalog with its report, reading a past report, comparing
+two points in time. A snapshot is never changed after creation."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from catalog.drafts import diff
+from catalog.extensions import db
+from catalog.models import Snapshot, SnapshotItem
+from catalog.report import SHARES
+from catalog.reports.document import build_report
+from catalog.reports.rows import (
+    HandlingRow,
+    ItemRow,
+    live_handling_rows,
+    live_items,
+    published_catalog,
+    rows_from_catalog,
+)
+
+CURRENT = "current"  # names the live catalog wherever a snapshot label is expected
+BASELINE_LABEL = "2020"
+BASELINE_NOTE = "2020年审批制度改革后公布的目录（种子数据载入时自动生成）"
+MAX_LABEL = 50
+
+
+class SnapshotError(ValueError):
+    """A snapshot request that cannot be done; the message says why, in Chinese."""
+
+
+@dataclass
+class ReportSource:
+    """The live catalog or one snapshot: its report, and (loaded on demand) its rows and data."""
+
+    label: str | None  # None: the live catalog
+    report: dict[str, Any]
+    snapshot: Snapshot | None = None
+    _rows: tuple[list[ItemRow], list[HandlingRow]] | None = field(default=None, repr=False)
+
+    @property
+    def rows(self) -> tuple[list[ItemRow], list[HandlingRow]]:
+        if self._rows is None:
+            if self.snapshot is None:
+                self._rows = (live_items(), live_handling_rows())
+            else:
+                self._rows = rows_from_catalog(item.data for item in self.snapshot.items)
+        return self._rows
+
+    def catalog(self) -> dict[str, dict[str, Any]]:
+        """Every item as data, by code (all published items, not only the reported types)."""
+        if self.snapshot is None:
+            return {item["code"]: item for item in published_catalog()}
+        return {item.code: item.data for item in self.snapshot.items}
+
+
+def live_source() -> ReportSource:
+    items, handling = live_items(), live_handling_rows()
+    return ReportSource(None, build_report(items, handling), _rows=(items, handling))
+
+
+def find_snapshot(label: str) -> Snapshot | None:
+    return db.session.scalar(sa.select(Snapshot).where(Snapshot.label == (label or "")[:MAX_LABEL]))
+
+
+def source(label: str | None) -> ReportSource | None:
+    """The live catalog for None/"current", a snapshot by label, or None when there is none."""
+    if not label or label == CURRENT:
+        return live_source()
+    snapshot = find_snapshot(label)
+    if snapshot is None:
+        return None
+    return ReportSource(snapshot.label, snapshot.report, snapshot)
+
+
+def list_snapshots() -> list[Snapshot]:
+    return list(db.session.scalars(sa.select(Snapshot).order_by(Snapshot.created_at, Snapshot.id)))
+
+
+def check_label(label: str | None) -> str:
+    label = unicodedata.normalize("NFC", (label or "").strip())
+    if not label:
+        raise SnapshotError("请填写快照名称，例如 2021-06。")
+    if len(label) > MAX_LABEL:
+        raise SnapshotError(f"快照名称不能超过{MAX_LABEL}个字符。")
+    if label == CURRENT or any(unicodedata.category(char)[0] in "CZ" and char != " "
+                               for char in label):  # fmt: skip
+        raise SnapshotError("快照名称只能包含文字、数字、空格和标点，且不能是“current”。")
+    if find_snapshot(label) is not None:
+        raise SnapshotError(f"已有名为 {label} 的快照；快照创建后不可修改，请换一个名称。")
+    return label
+
+
+def create_snapshot(label: str, *, actor: str, note: str | None = None) -> Snapshot:
+    """Freeze the published catalog and its report under `label`; flushes only."""
+    label = check_label(label)
+    note = (note or "").strip()[:500] or None
+    catalog = published_catalog()
+    items, handling = rows_from_catalog(catalog)
+    now = datetime.now(UTC)
+    report = build_report(
+        items,
+        handling,
+        generated_at=now,
+        snapshot={"label": label, "created_at": now.isoformat(timespec="seconds"), "note": note},
+    )
+    snapshot = Snapshot(
+        label=label,
+        created_at=now,
+        created_by=actor,
+        note=note,
+        fingerprint=report["fingerprint"],
+        report=report,
+    )
+    db.session.add(snapshot)
+    db.session.add_all(SnapshotItem(snapshot=snapshot, code=i["code"], data=i) for i in catalog)
+    db.session.flush()
+    return snapshot
+
+
+def create_baseline_snapshot() -> Snapshot | None:
+    """The first snapshot, when there is none yet: the seed's 2020 catalog."""
+    if db.session.scalar(sa.select(sa.func.count(Snapshot.id))):
+        return None
+    return create_snapshot(BASELINE_LABEL, actor="seed", note=BASELINE_NOTE)
+
+
+RATIO_KEYS = (*((key, label) for key, label, _attribute in SHARES), ("compression", "时限压缩比"))
+
+
+def _change(old: float | None, new: float | None) -> float | None:
+    return None if old is None or new is None else round(new - old, 2)
+
+
+def compare(old: ReportSource, new: ReportSource) -> dict[str, Any]:
+    """Ratio changes (percentage points) and items added, removed and changed field by field."""
+    ratios = [
+        {"key": key, "label": label, "from": old.report[key], "to": new.report[key],
+         "change": _change(old.report[key]["percent"], new.report[key]["percent"])}
+        for key, label in RATIO_KEYS
+    ]  # fmt: skip
+    before, after = old.catalog(), new.catalog()
+    changed = []
+    for code in sorted(set(before) & set(after)):
+        changes = diff(before[code], after[code])
+        if changes:
+            changed.append(
+                {"code": code, "name": after[code]["name"],
+                 "changes": [{"field": path, "old": was, "new": now}
+                             for path, (was, now) in changes.items()]}
+            )  # fmt: skip
+    return {
+        "from": _described(old),
+        "to": _described(new),
+        "ratios": ratios,
+        "items": {
+            "added": [_brief(after[code]) for code in sorted(set(after) - set(before))],
+            "removed": [_brief(before[code]) for code in sorted(set(before) - set(after))],
+            "changed": changed,
+        },
+    }
+
+
+def _brief(item: dict[str, Any]) -> dict[str, str]:
+    return {"code": item["code"], "name": item["name"]}
+
+
+def _described(source: ReportSource) -> dict[str, Any]:
+    return {
+        "label": source.label or CURRENT,
+        "fingerprint": source.report["fingerprint"],
+        "generated_at": source.report["generated_at"],
+    }
+
+
+def trend(sources: list[ReportSource]) -> dict[str, Any]:
+    """Each ratio's percent over the given reports, in order."""
+    return {
+        "labels": [source.label or "当前" for source in sources],
+        "series": [
+            {
+                "key": key,
+                "label": label,
+                "values": [source.report[key]["percent"] for source in sources],
+            }
+            for key, label in RATIO_KEYS
+        ],
+    }
