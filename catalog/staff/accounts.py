@@ -140,9 +140,7 @@ def password():
                 start_session(user)  # a new session for this browser; every other one ended
                 flash("密码已修改。其他设备上的登录已失效。")
                 return redirect(url_for("staff.index"))
-    return render_template(
-        "staff/password.html", form=form, logout_form=LogoutForm()
-    ), status
+    return render_template("staff/password.html", form=form, logout_form=LogoutForm()), status
 
 
 @blueprint.get("/accounts/events")
