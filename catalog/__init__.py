@@ -48,12 +48,14 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from catalog.api.views import blueprint as api
     from catalog.public.views import blueprint as public
-    from catalog.staff import editing  # noqa: F401  (routes on the staff blueprint)
+    from catalog.reports.views import blueprint as reports
+    from catalog.staff import editing, snapshots  # noqa: F401  (routes on the staff blueprint)
     from catalog.staff.accounts import blueprint as accounts
     from catalog.staff.transfer import blueprint as transfer
     from catalog.staff.views import blueprint as staff
 
     app.register_blueprint(public)
+    app.register_blueprint(reports, url_prefix="/reports")
     app.register_blueprint(staff, url_prefix="/staff")
     app.register_blueprint(transfer, url_prefix="/staff")
     app.register_blueprint(accounts, url_prefix="/staff")

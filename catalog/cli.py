@@ -16,7 +16,10 @@ from catalog.auth_log import record_auth_event
 from catalog.extensions import db
 from catalog.importing import SpreadsheetError, apply_import, parse_rows, plan_import, read_file
 from catalog.models import AuthEventKind, Role
-from catalog.report import current_report, render_text
+from catalog.report import render_text
+from catalog.reports.export import report_csv, report_xlsx
+from catalog.reports.queries import ReportNotFound, report_source
+from catalog.reports.snapshots import SnapshotError, create_snapshot, list_snapshots
 from catalog.search import index_is_complete, rebuild_index
 from catalog.seeding import SeedError, load_seed
 from catalog.spreadsheets import export_data, to_csv, to_xlsx
@@ -64,22 +67,82 @@ def seed_command(force: bool) -> None:
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["json", "text"]),
+    type=click.Choice(["text", "json", "csv", "xlsx"]),
     default="text",
     show_default=True,
 )
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="写入文件。")
+@click.option("--snapshot", "label", help="快照名称；省略时为当前已发布的目录。")
 @with_appcontext
-def report_command(output_format: str) -> None:
-    """Print the reform report of the published catalog."""
+def report_command(output_format: str, output: Path | None, label: str | None) -> None:
+    """Print or write the reform report of the published catalog or of a snapshot."""
     ensure_database()
-    figures, document = current_report()
-    if figures.is_empty:
+    try:
+        selected = report_source(label)
+    except ReportNotFound as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    document = selected.report
+    if document["items"]["total"] == 0 and document["handling_items"]["total"] == 0:
         click.echo("没有可统计的数据：目录中没有已发布的事项（可先运行 seed）。", err=True)
         sys.exit(1)
-    if output_format == "json":
-        click.echo(json.dumps(document, ensure_ascii=False, indent=1))
+    if output_format == "xlsx":
+        if output is None:
+            click.echo("XLSX 须用 --output 指定文件。", err=True)
+            sys.exit(2)
+        body: str | bytes = report_xlsx(document, selected.rows[1])
+    elif output_format == "csv":
+        body = report_csv(document)
+    elif output_format == "json":
+        body = json.dumps(document, ensure_ascii=False, indent=1) + "\n"
     else:
-        click.echo(render_text(document))
+        body = render_text(document) + "\n"
+    if output is None:
+        click.echo(body, nl=False)
+        return
+    if isinstance(body, str):
+        output.write_text(body, encoding="utf-8")
+    else:
+        output.write_bytes(body)
+    click.echo(f"报告已写入 {output}（数据指纹 {document['fingerprint']}）。")
+
+
+@click.group("snapshot")
+def snapshot_group() -> None:
+    """Report snapshots: the published catalog and its report, frozen under a label."""
+
+
+@snapshot_group.command("create")
+@click.option("--label", required=True, help="快照名称，例如 2021-06。")
+@click.option("--note", default="", help="说明。")
+@with_appcontext
+def snapshot_create_command(label: str, note: str) -> None:
+    """Freeze the published catalog and its report (never changed afterwards)."""
+    ensure_database()
+    try:
+        snapshot = create_snapshot(label, actor="cli", note=note)
+    except SnapshotError as exc:
+        db.session.rollback()
+        click.echo(f"未生成快照：{exc}", err=True)
+        sys.exit(1)
+    db.session.commit()
+    report = snapshot.report
+    click.echo(
+        f"已生成快照 {snapshot.label}：{report['items']['total']} 项审批事项，"
+        f"{report['handling_items']['total']} 个业务办理项，数据指纹 {snapshot.fingerprint}。"
+    )
+
+
+@snapshot_group.command("list")
+@with_appcontext
+def snapshot_list_command() -> None:
+    """List the snapshots, oldest first."""
+    ensure_database()
+    for snapshot in list_snapshots():
+        click.echo(
+            f"{snapshot.label}\t{snapshot.created_at:%Y-%m-%d %H:%M}\t{snapshot.created_by}"
+            f"\t{snapshot.fingerprint}"
+        )
 
 
 @click.command("reindex")
@@ -228,6 +291,7 @@ def import_items_command(path: Path, materials: Path | None, dry_run: bool, publ
 commands = (
     seed_command,
     report_command,
+    snapshot_group,
     reindex_command,
     create_user_command,
     disable_user_command,

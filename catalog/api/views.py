@@ -14,7 +14,8 @@ from catalog.public.queries import (
     published_item,
     run_search,
 )
-from catalog.report import current_report
+from catalog.reports.queries import comparison, provenance, report_source
+from catalog.reports.snapshots import list_snapshots
 from catalog.search import DEFAULT_LIMIT, MAX_LIMIT
 
 blueprint = Blueprint("api", __name__)
@@ -22,9 +23,61 @@ blueprint = Blueprint("api", __name__)
 
 @blueprint.get("/report")
 def report():
-    """The reform report of the published catalog (the home page's twin)."""
-    _figures, document = current_report()
-    return jsonify(document)
+    """The reform report of the published catalog, or of a snapshot (?snapshot=<label>)."""
+    return jsonify(report_source(request.args.get("snapshot") or None).report)
+
+
+@blueprint.get("/report/items")
+def report_items():
+    """The handling items (or items) behind one count of the report: /reports/items's twin."""
+    listed = provenance(report_source(request.args.get("snapshot") or None), request.args)
+    if listed.lists_items:
+        rows = [
+            {"code": row.code, "name": row.name, "type": row.item_type.value,
+             "handling_unit": row.handling_unit}
+            for row in listed.rows
+        ]  # fmt: skip
+    else:
+        rows = [
+            {"code": row.code, "item_code": row.item_code, "item_name": row.item_name,
+             "situation": row.situation, "type": row.item_type.value,
+             "handling_unit": row.handling_unit, "case_type": row.facts.case_type.value,
+             "statutory_days": row.facts.statutory_days,
+             "promised_days": row.facts.promised_days, "visits": row.facts.visits,
+             "online_depth": row.facts.online_depth}
+            for row in listed.rows
+        ]  # fmt: skip
+    return jsonify({
+        "measure": listed.measure_key,
+        "label": listed.label,
+        "type": listed.item_type.value if listed.item_type else None,
+        "unit": listed.unit,
+        "total": listed.total,
+        "page": listed.page,
+        "pages": listed.pages,
+        "limited": listed.limited,
+        "statutory_days": listed.statutory_days,
+        "promised_days": listed.promised_days,
+        "rows": rows,
+    })  # fmt: skip
+
+
+@blueprint.get("/report/compare")
+def report_compare():
+    """Ratio changes and item changes between two snapshots (to: a label or current)."""
+    return jsonify(comparison(request.args))
+
+
+@blueprint.get("/snapshots")
+def snapshots():
+    """Every report snapshot, oldest first."""
+    return jsonify({
+        "snapshots": [
+            {"label": s.label, "created_at": s.created_at.isoformat(timespec="seconds"),
+             "created_by": s.created_by, "note": s.note, "fingerprint": s.fingerprint}
+            for s in list_snapshots()
+        ]
+    })  # fmt: skip
 
 
 @blueprint.get("/items")

@@ -215,6 +215,11 @@ class PasswordChangeForm(PasswordResetForm):
     )
 
 
+class SnapshotForm(FlaskForm):
+    label = StringField("快照名称", validators=[InputRequired("请填写快照名称。"), Length(max=50)])
+    note = StringField("说明", validators=[Length(max=500)])
+
+
 class DisableAccountForm(FlaskForm):
     """An empty form: disabling is a POST with a CSRF token."""
 

@@ -45,6 +45,8 @@ MATRIX = [
     ("GET", "/staff/accounts/events", {"editor": 403, "reviewer": 403, "admin": 200}),
     ("GET", "/staff/password", {"editor": 200, "reviewer": 200, "admin": 200}),
     ("POST", "/staff/password", {"editor": 400, "reviewer": 400, "admin": 400}),  # empty form
+    ("GET", "/staff/snapshots", {"editor": 403, "reviewer": 200, "admin": 200}),
+    ("POST", "/staff/snapshots", {"editor": 403, "reviewer": 400, "admin": 400}),  # no label
     ("POST", "/staff/logout", {"editor": 302, "reviewer": 302, "admin": 302}),
 ]
 

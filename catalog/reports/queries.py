@@ -1,0 +1,117 @@
+"""What the report pages and their JSON twins both show: a report, the list behind a count,
+a comparison. Bad input raises ReportInputError (400) or ReportNotFound (404) with a message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from catalog.enums import REPORTED_TYPES, ItemType
+from catalog.reports.measures import ITEMS, MEASURES, Measure
+from catalog.reports.rows import HandlingRow, ItemRow
+from catalog.reports.snapshots import CURRENT, ReportSource, compare, source
+
+PAGE_SIZE = 500
+
+
+class ReportInputError(ValueError):
+    """A malformed request (400); the message names what is wrong."""
+
+
+class ReportNotFound(LookupError):
+    """No such snapshot (404)."""
+
+
+def report_source(label: str | None) -> ReportSource:
+    found = source(label)
+    if found is None:
+        raise ReportNotFound(f"没有名为 {(label or '')[:50]} 的快照。")
+    return found
+
+
+@dataclass
+class Provenance:
+    """The rows behind one count, with the sums of their time limits."""
+
+    measure_key: str
+    label: str
+    item_type: ItemType | None
+    unit: str | None
+    rows: list[HandlingRow] | list[ItemRow]  # this page
+    total: int  # all matching rows
+    page: int
+    pages: int
+    statutory_days: int  # sums over all matching handling items that have a statutory limit
+    promised_days: int  # effective promised days (instant = 0) over the same items
+    limited: int
+
+    @property
+    def lists_items(self) -> bool:
+        return self.measure_key == ITEMS
+
+
+def _int_arg(value: str | None, name: str, default: int) -> int:
+    if value in (None, ""):
+        return default
+    if not value.isdigit() or not 1 <= int(value) <= 1_000_000:
+        raise ReportInputError(f"{name} 须为正整数。")
+    return int(value)
+
+
+def provenance(source: ReportSource, args: Any) -> Provenance:
+    """The handling items (or items) behind a count: ?measure=&type=&unit=&page=."""
+    key = args.get("measure") or "all"
+    if key != ITEMS and key not in MEASURES:
+        allowed = "、".join([ITEMS, *MEASURES])
+        raise ReportInputError(f"measure 无效：{key[:40]}。可选：{allowed}。")
+    item_type = None
+    if args.get("type"):
+        try:
+            item_type = ItemType(args["type"])
+        except ValueError:
+            allowed = "、".join(t.value for t in REPORTED_TYPES)
+            raise ReportInputError(f"type 无效：{args['type'][:40]}。可选：{allowed}。") from None
+    unit = (args.get("unit") or "").strip()[:100] or None
+    page = _int_arg(args.get("page"), "page", 1)
+
+    def wanted(row: ItemRow | HandlingRow) -> bool:
+        return (item_type is None or row.item_type == item_type) and (
+            unit is None or row.handling_unit == unit
+        )
+
+    items, handling = source.rows
+    if key == ITEMS:
+        label = "审批事项"
+        matching: list = [row for row in items if wanted(row)]
+        limited: list[HandlingRow] = []
+    else:
+        measure: Measure = MEASURES[key]
+        label = measure.label
+        matching = [row for row in handling if wanted(row) and measure.test(row.facts)]
+        limited = [row for row in matching if row.facts.statutory_days is not None]
+    pages = max(1, -(-len(matching) // PAGE_SIZE))
+    if page > pages:
+        raise ReportInputError(f"page 超出范围：共 {pages} 页。")
+    return Provenance(
+        measure_key=key,
+        label=label,
+        item_type=item_type,
+        unit=unit,
+        rows=matching[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        total=len(matching),
+        page=page,
+        pages=pages,
+        statutory_days=sum(row.facts.statutory_days or 0 for row in limited),
+        promised_days=sum(row.facts.effective_promised_days for row in limited),
+        limited=len(limited),
+    )
+
+
+def comparison(args: Any) -> dict[str, Any]:
+    """?from=<label>&to=<label or current> (to defaults to the live catalog)."""
+    old_label, new_label = args.get("from"), args.get("to") or CURRENT
+    if not old_label:
+        raise ReportInputError("请用 from 指定要比较的快照（to 省略时与当前目录比较）。")
+    if old_label == new_label:
+        raise ReportInputError("from 和 to 不能是同一个快照。")
+    return compare(report_source(old_label), report_source(new_label))

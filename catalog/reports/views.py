@@ -1,0 +1,187 @@
+"""Report pages: the audit report (live or a snapshot), the list behind every count, the
+comparison of two points in time, and the report as XLSX, CSV and JSON. JSON twins live under
+/api/v1/report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, render_template, request, url_for
+
+from catalog.enums import REPORTED_TYPES, ItemType
+from catalog.errors import error_response
+from catalog.report import DEFINITIONS, SHARES
+from catalog.reports import charts
+from catalog.reports.document import BUREAU
+from catalog.reports.export import report_csv, report_filename, report_xlsx
+from catalog.reports.measures import MEASURES
+from catalog.reports.queries import (
+    ReportInputError,
+    ReportNotFound,
+    comparison,
+    provenance,
+    report_source,
+)
+from catalog.reports.snapshots import CURRENT, ReportSource, list_snapshots, source, trend
+from catalog.staff.forms import LogoutForm
+
+blueprint = Blueprint("reports", __name__)
+
+
+# App-wide: the report pages and their JSON twins under /api/v1/ share these (a page or the
+# API's error shape, by path).
+@blueprint.app_errorhandler(ReportInputError)
+def _bad_request(error: ReportInputError):
+    return error_response(400, str(error))
+
+
+@blueprint.app_errorhandler(ReportNotFound)
+def _not_found(error: ReportNotFound):
+    return error_response(404, str(error))
+
+
+@blueprint.after_request
+def link_json_twin(response):
+    twin = getattr(request, "json_twin", None)
+    if twin:
+        response.headers["Link"] = f'<{twin}>; rel="alternate"; type="application/json"'
+    return response
+
+
+def _twin(endpoint: str, **values: Any) -> str:
+    request.json_twin = url_for(endpoint, **{k: v for k, v in values.items() if v})
+    return request.json_twin
+
+
+def share_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The headline table: each share with the measure behind its count, then compression."""
+    return [
+        {"key": key, "label": label, "definition": DEFINITIONS[key], **report[key]}
+        for key, label, _attribute in SHARES
+    ]
+
+
+def _charts(selected: ReportSource, snapshots) -> dict[str, Any]:
+    report = selected.report
+    _items, handling = selected.rows
+    points = [
+        (row.code, row.facts.statutory_days, row.facts.effective_promised_days) for row in handling
+    ]
+    bars = [
+        (label, report[key]["count"], report[key]["total"], report[key]["percent"])
+        for key, label, _attribute in SHARES
+    ]
+    compression = report["compression"]
+    bars.append(
+        ("时限压缩比", compression["statutory_days"] - compression["promised_days"],
+         compression["statutory_days"], compression["percent"])
+    )  # fmt: skip
+    live = selected if selected.label is None else source(None)
+    history = trend([*(source(snapshot.label) for snapshot in snapshots), live])
+    return {
+        "limits": charts.limits_chart(
+            points, chart_id="chart-limits", title="各业务办理项的法定时限与承诺时限"
+        ),
+        "shares": charts.share_bars(bars, chart_id="chart-shares", title="改革指标"),
+        "trend": charts.trend_chart(
+            [(series["label"], series["values"]) for series in history["series"]],
+            history["labels"],
+            chart_id="chart-trend",
+            title="各快照的改革指标",
+        ),
+    }
+
+
+@blueprint.get("")
+def report():
+    """The audit report: ?snapshot=<label> shows a past one."""
+    label = request.args.get("snapshot") or None
+    selected = report_source(label)
+    snapshots = list_snapshots()
+    _items, handling = selected.rows
+    return render_template(
+        "reports/report.html",
+        report=selected.report,
+        selected=selected,
+        snapshots=snapshots,
+        shares=share_rows(selected.report),
+        definitions=DEFINITIONS,
+        item_types=REPORTED_TYPES,
+        handling_by_code={row.code: row for row in handling},
+        charts=_charts(selected, snapshots),
+        bureau=BUREAU,
+        measures=MEASURES,
+        current=CURRENT,
+        snapshot_label=label,
+        logout_form=LogoutForm(),
+        json_url=_twin("api.report", snapshot=label),
+    )
+
+
+@blueprint.get("/items")
+def items():
+    """The exact handling items (or items) behind one count of the report."""
+    label = request.args.get("snapshot") or None
+    listed = provenance(report_source(label), request.args)
+    return render_template(
+        "reports/items.html",
+        listed=listed,
+        snapshot_label=label,
+        item_type_label=ItemType(listed.item_type).label if listed.item_type else None,
+        json_url=_twin("api.report_items", **request.args.to_dict()),
+    )
+
+
+@blueprint.get("/compare")
+def compare():
+    """Ratio changes and items added, removed and changed between two points in time."""
+    snapshots = list_snapshots()
+    if not request.args.get("from"):
+        return render_template(
+            "reports/compare.html", result=None, snapshots=snapshots, current=CURRENT
+        )
+    result = comparison(request.args)
+    return render_template(
+        "reports/compare.html",
+        result=result,
+        snapshots=snapshots,
+        current=CURRENT,
+        json_url=_twin("api.report_compare", **request.args.to_dict()),
+    )
+
+
+def _download(body: bytes | str, mimetype: str, filename: str) -> Response:
+    return Response(
+        body,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@blueprint.get("/export.xlsx")
+def export_xlsx():
+    selected = report_source(request.args.get("snapshot") or None)
+    _items, handling = selected.rows
+    return _download(
+        report_xlsx(selected.report, handling),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        report_filename(selected.report, "xlsx"),
+    )
+
+
+@blueprint.get("/export.csv")
+def export_csv():
+    selected = report_source(request.args.get("snapshot") or None)
+    return _download(
+        report_csv(selected.report), "text/csv", report_filename(selected.report, "csv")
+    )
+
+
+@blueprint.get("/export.json")
+def export_json():
+    selected = report_source(request.args.get("snapshot") or None)
+    response = jsonify(selected.report)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{report_filename(selected.report, "json")}"'
+    )
+    return response
