@@ -12,6 +12,12 @@ from marshmallow import Schema, fields
 
 from catalog.api.schemas import DeadlineSchema, HitSchema, ItemSchema
 from catalog.enums import ItemType
+from catalog.reports.schemas import (
+    COMPARE_PARAMETERS,
+    PROVENANCE_PARAMETERS,
+    SCHEMAS,
+    SNAPSHOT_PARAMETER,
+)
 from catalog.schemas import NO_FEE, FeeSchema, FeesField
 from catalog.search import DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY_LENGTH, Filters
 
@@ -134,6 +140,7 @@ def openapi_document() -> dict:
         ("ItemsPage", ItemsPageSchema),
         ("Deadline", DeadlineSchema),
         ("Error", ErrorSchema),
+        *SCHEMAS.items(),
     ):
         spec.components.schema(name, schema=schema)
     spec.path(
@@ -194,13 +201,46 @@ def openapi_document() -> dict:
         "/api/v1/report",
         operations={
             "get": {
-                "summary": "改革指标报告（与 flask report --format json 相同）",
+                "summary": "改革指标报告（与 flask report --format json 相同），可指定快照",
+                "parameters": [SNAPSHOT_PARAMETER],
+                "responses": {"200": _json("Report", "报告"), "404": _error("没有这个快照")},
+            }
+        },
+    )
+    spec.path(
+        "/api/v1/report/items",
+        operations={
+            "get": {
+                "summary": "报告中一个数字背后的业务办理项（或审批事项）清单",
+                "parameters": PROVENANCE_PARAMETERS,
                 "responses": {
-                    "200": {
-                        "description": "报告",
-                        "content": {"application/json": {"schema": {"type": "object"}}},
-                    }
+                    "200": _json("Provenance", "清单"),
+                    "400": _error("参数有误"),
+                    "404": _error("没有这个快照"),
                 },
+            }
+        },
+    )
+    spec.path(
+        "/api/v1/report/compare",
+        operations={
+            "get": {
+                "summary": "比较两个快照（或快照与当前目录）：指标变化与事项增删改",
+                "parameters": COMPARE_PARAMETERS,
+                "responses": {
+                    "200": _json("Comparison", "比较结果"),
+                    "400": _error("参数有误"),
+                    "404": _error("没有这个快照"),
+                },
+            }
+        },
+    )
+    spec.path(
+        "/api/v1/snapshots",
+        operations={
+            "get": {
+                "summary": "全部报告快照（按生成时间）",
+                "responses": {"200": _json("SnapshotList", "快照")},
             }
         },
     )

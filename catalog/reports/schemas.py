@@ -1,0 +1,185 @@
+"""The shapes of the report's JSON (the report document, the list behind a count, a comparison,
+the snapshots), described for the OpenAPI document."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+from catalog.enums import REPORTED_TYPES
+from catalog.report import SHARES
+from catalog.reports.measures import ITEMS, MEASURES
+from catalog.reports.snapshots import MAX_LABEL
+
+
+class ShareSchema(Schema):
+    count = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+    percent = fields.Float(required=True, allow_none=True, metadata={"description": "0/0 为 null"})
+
+
+class CompressionSchema(Schema):
+    statutory_days = fields.Integer(required=True)
+    promised_days = fields.Integer(required=True)
+    handling_items = fields.Integer(required=True)
+    percent = fields.Float(required=True, allow_none=True)
+
+
+class ItemCountsSchema(Schema):
+    total = fields.Integer(required=True)
+    by_type = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+
+
+class HandlingCountsSchema(Schema):
+    total = fields.Integer(required=True)
+    with_statutory_limit = fields.Integer(required=True)
+
+
+class ExceptionsSchema(Schema):
+    count = fields.Integer(required=True)
+    handling_items = fields.List(fields.String(), required=True)
+
+
+def _section_fields() -> dict[str, fields.Field]:
+    return {
+        "items": fields.Nested(ItemCountsSchema, required=True),
+        "handling_items": fields.Nested(HandlingCountsSchema, required=True),
+        **{key: fields.Nested(ShareSchema, required=True) for key, _label, _a in SHARES},
+        "compression": fields.Nested(CompressionSchema, required=True),
+        "policy_exceptions": fields.Dict(
+            keys=fields.String(), values=fields.Nested(ExceptionsSchema), required=True
+        ),
+    }
+
+
+GroupSchema = Schema.from_dict(
+    {"key": fields.String(required=True), "label": fields.String(required=True),
+     **_section_fields()},
+    name="ReportGroup",
+)  # fmt: skip
+
+
+class BreakdownsSchema(Schema):
+    by_type = fields.List(fields.Nested(GroupSchema), required=True)
+    by_unit = fields.List(fields.Nested(GroupSchema), required=True)
+
+
+class SnapshotRefSchema(Schema):
+    label = fields.String(required=True)
+    created_at = fields.String(required=True)
+    note = fields.String(allow_none=True)
+
+
+ReportSchema = Schema.from_dict(
+    {
+        "title": fields.String(required=True),
+        "generated_at": fields.String(required=True),
+        "fingerprint": fields.String(required=True, metadata={"description": "sha256:…"}),
+        "snapshot": fields.Nested(SnapshotRefSchema, required=True, allow_none=True),
+        **_section_fields(),
+        "breakdowns": fields.Nested(BreakdownsSchema, required=True),
+    },
+    name="Report",
+)
+
+
+class ProvenanceSchema(Schema):
+    measure = fields.String(required=True)
+    label = fields.String(required=True)
+    type = fields.String(required=True, allow_none=True)
+    unit = fields.String(required=True, allow_none=True)
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    pages = fields.Integer(required=True)
+    limited = fields.Integer(required=True)
+    statutory_days = fields.Integer(required=True)
+    promised_days = fields.Integer(required=True)
+    rows = fields.List(fields.Dict(), required=True)
+
+
+class ComparedSideSchema(Schema):
+    label = fields.String(required=True)
+    fingerprint = fields.String(required=True)
+    generated_at = fields.String(required=True)
+
+
+class RatioChangeSchema(Schema):
+    key = fields.String(required=True)
+    label = fields.String(required=True)
+    change = fields.Float(required=True, allow_none=True, metadata={"description": "百分点"})
+    from_ = fields.Dict(required=True, data_key="from")
+    to = fields.Dict(required=True)
+
+
+class ItemRefSchema(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class FieldChangeSchema(Schema):
+    field = fields.String(required=True)
+    old = fields.Raw(required=True, allow_none=True)
+    new = fields.Raw(required=True, allow_none=True)
+
+
+class ChangedItemSchema(ItemRefSchema):
+    changes = fields.List(fields.Nested(FieldChangeSchema), required=True)
+
+
+class ItemChangesSchema(Schema):
+    added = fields.List(fields.Nested(ItemRefSchema), required=True)
+    removed = fields.List(fields.Nested(ItemRefSchema), required=True)
+    changed = fields.List(fields.Nested(ChangedItemSchema), required=True)
+
+
+class ComparisonSchema(Schema):
+    from_ = fields.Nested(ComparedSideSchema, required=True, data_key="from")
+    to = fields.Nested(ComparedSideSchema, required=True)
+    ratios = fields.List(fields.Nested(RatioChangeSchema), required=True)
+    items = fields.Nested(ItemChangesSchema, required=True)
+
+
+class SnapshotInfoSchema(Schema):
+    label = fields.String(required=True)
+    created_at = fields.String(required=True)
+    created_by = fields.String(required=True)
+    note = fields.String(required=True, allow_none=True)
+    fingerprint = fields.String(required=True)
+
+
+class SnapshotListSchema(Schema):
+    snapshots = fields.List(fields.Nested(SnapshotInfoSchema), required=True)
+
+
+SCHEMAS = {
+    "Share": ShareSchema,
+    "Report": ReportSchema,
+    "Provenance": ProvenanceSchema,
+    "Comparison": ComparisonSchema,
+    "SnapshotList": SnapshotListSchema,
+}
+
+SNAPSHOT_PARAMETER = {
+    "in": "query",
+    "name": "snapshot",
+    "required": False,
+    "schema": {"type": "string", "maxLength": MAX_LABEL},
+    "description": "快照名称；省略或 current 为当前已发布的目录",
+}
+PROVENANCE_PARAMETERS = [
+    SNAPSHOT_PARAMETER,
+    {"in": "query", "name": "measure", "required": False,
+     "schema": {"type": "string", "enum": [ITEMS, *MEASURES], "default": "all"},
+     "description": "哪个数字背后的清单；items 为审批事项本身"},
+    {"in": "query", "name": "type", "required": False,
+     "schema": {"type": "string", "enum": [t.value for t in REPORTED_TYPES]}},
+    {"in": "query", "name": "unit", "required": False,
+     "schema": {"type": "string", "maxLength": 100}},
+    {"in": "query", "name": "page", "required": False,
+     "schema": {"type": "integer", "minimum": 1, "default": 1}},
+]  # fmt: skip
+COMPARE_PARAMETERS = [
+    {"in": "query", "name": "from", "required": True,
+     "schema": {"type": "string", "maxLength": MAX_LABEL}},
+    {"in": "query", "name": "to", "required": False,
+     "schema": {"type": "string", "maxLength": MAX_LABEL, "default": "current"}},
+]  # fmt: skip
