@@ -114,3 +114,30 @@ def test_project_root_has_the_design_card_layout():
         ".ci/run",
     ):
         assert (Path(PROJECT_ROOT) / name).exists(), name
+
+
+def test_report_exports_and_snapshots_from_the_command_line(fresh_database, tmp_path):
+    from openpyxl import load_workbook
+
+    seeded = flask(fresh_database, "seed")
+    assert "已生成基线快照 2020" in seeded.stdout
+    made = flask(fresh_database, "snapshot", "create", "--label", "2021-06", "--note", "半年")
+    assert made.returncode == 0 and "已生成快照 2021-06" in made.stdout
+    again = flask(fresh_database, "snapshot", "create", "--label", "2021-06")
+    assert again.returncode == 1 and "已有名为 2021-06 的快照" in again.stderr
+    listed = flask(fresh_database, "snapshot", "list").stdout.splitlines()
+    assert [line.split("\t")[0] for line in listed] == ["2020", "2021-06"]
+
+    workbook = tmp_path / "report.xlsx"
+    written = flask(fresh_database, "report", "--format", "xlsx", "--output", str(workbook),
+                    "--snapshot", "2020")  # fmt: skip
+    assert written.returncode == 0, written.stderr
+    summary = load_workbook(workbook, read_only=True)["汇总"]
+    rows = {row[0]: row[1:3] for row in summary.iter_rows(values_only=True) if row and row[0]}
+    assert rows["不见面审批占比"] == (181, 199)
+    csv_text = flask(fresh_database, "report", "--format", "csv").stdout
+    assert "全部,全部,即办件占比,105,199,52.76" in csv_text
+    missing = flask(fresh_database, "report", "--snapshot", "1999")
+    assert missing.returncode == 1 and "没有名为 1999 的快照" in missing.stderr
+    no_file = flask(fresh_database, "report", "--format", "xlsx")
+    assert no_file.returncode == 2 and "--output" in no_file.stderr

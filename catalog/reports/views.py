@@ -4,6 +4,7 @@ comparison of two points in time, and the report as XLSX, CSV and JSON. JSON twi
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
@@ -114,6 +115,7 @@ def report():
         current=CURRENT,
         snapshot_label=label,
         logout_form=LogoutForm(),
+        printed_on=datetime.now(UTC).date().isoformat(),
         json_url=_twin("api.report", snapshot=label),
     )
 
