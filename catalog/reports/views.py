@@ -152,6 +152,34 @@ def compare():
     )
 
 
+def _css_string(text: str) -> str:
+    """A CSS string literal: every character outside plain ASCII letters, digits, spaces and
+    a few punctuation marks is written as a hex escape, so nothing can end the string."""
+    safe = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 -:·.")
+    return '"' + "".join(c if c in safe else f"\\{ord(c):x} " for c in text) + '"'
+
+
+@blueprint.get("/print.css")
+def print_css():
+    """The running header and footer of the printed report's A4 pages (a stylesheet, so the
+    page needs no inline style): the bureau, the snapshot, the print date, page numbers."""
+    label = request.args.get("snapshot") or None
+    selected = report_source(label)
+    which = f"快照 {selected.label}" if selected.label else "当前目录"
+    today = datetime.now(UTC).date().isoformat()
+    left = _css_string(f"{BUREAU} · 审批事项改革指标报告")
+    right = _css_string(f"{which} · 打印日期 {today}")
+    pages = _css_string("第 ") + ' counter(page) " / " counter(pages) ' + _css_string(" 页")
+    css = (
+        "@page {\n"
+        f"  @top-left {{ content: {left}; font-size: 8pt; }}\n"
+        f"  @top-right {{ content: {right}; font-size: 8pt; }}\n"
+        f"  @bottom-right {{ content: {pages}; font-size: 8pt; }}\n"
+        "}\n"
+    )
+    return Response(css, mimetype="text/css")
+
+
 def _download(body: bytes | str, mimetype: str, filename: str) -> Response:
     return Response(
         body,

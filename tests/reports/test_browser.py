@@ -77,5 +77,10 @@ def test_an_auditor_traces_downloads_snapshots_and_compares(app, seeded, db, tmp
     (ARTIFACTS / "report-print.pdf").write_bytes(pdf)
     text, first_page = "\n".join(pages), pages[0]
     assert "许昌市交通运输局" in first_page and "快照 2020" in first_page
+    assert len(pages) > 1
+    for number, text_of_page in enumerate(pages, start=1):  # the running header and footer
+        assert "许昌市交通运输局 · 审批事项改革指标报告" in text_of_page
+        assert "快照 2020 · 打印日期" in text_of_page
+        assert f"第 {number} / {len(pages)} 页" in text_of_page
     assert re.search(r"打印日期 \d{4}-\d{2}-\d{2}", first_page)
     assert "90.95%" in text and "87.69%" in text

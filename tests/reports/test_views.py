@@ -124,3 +124,17 @@ def test_an_empty_catalog_gets_a_page_not_an_error(client, db):
     assert "暂无可统计的数据" in html and "暂无数据" in html
     assert client.get("/reports/export.xlsx").status_code == 200
     assert client.get("/api/v1/report").get_json()["no_visit"]["percent"] is None
+
+
+def test_the_print_stylesheet_names_the_snapshot_and_cannot_be_broken_out_of(client, db):
+    from catalog.reports.snapshots import create_snapshot
+
+    label = 'x"; } body { display: none } @page { content: "\\'
+    create_snapshot(label, actor="tester")
+    db.session.commit()
+    css = client.get("/reports/print.css", query_string={"snapshot": label})
+    assert css.status_code == 200 and css.mimetype == "text/css"
+    text = css.get_data(as_text=True)
+    assert text.count("{") == text.count("}") == 4  # @page and its three margin boxes only
+    assert text.count('"') == 8  # four strings, none ended early by the label
+    assert client.get("/reports/print.css?snapshot=nope").status_code == 404
