@@ -136,5 +136,6 @@ def test_the_print_stylesheet_names_the_snapshot_and_cannot_be_broken_out_of(cli
     assert css.status_code == 200 and css.mimetype == "text/css"
     text = css.get_data(as_text=True)
     assert text.count("{") == text.count("}") == 4  # @page and its three margin boxes only
-    assert text.count('"') == 8  # four strings, none ended early by the label
+    assert text.count('"') == 10  # five strings, none ended early by the label
+    assert "\\22 " in text and "\\5c " in text  # the label's quote and backslash, escaped
     assert client.get("/reports/print.css?snapshot=nope").status_code == 404
