@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import sqlalchemy as sa
 
 from catalog.extensions import db
@@ -9,22 +11,47 @@ from catalog.models import ApprovalItem, HandlingItem, SearchEntry
 from catalog.search.text import normalise, pinyin_of
 
 
+def entry_values(
+    *,
+    item_name: str,
+    item_code: str,
+    result_name: str,
+    legal_bases: Iterable[tuple[str, str | None, str | None]],
+    handling_code: str,
+    situation: str,
+    material_names: Iterable[str],
+    pinyin: tuple[str, str] | None = None,
+) -> dict[str, str]:
+    """The search entry of one handling item, from plain values (the services and the bulk
+    generator both write it through here)."""
+    full, initials = pinyin or pinyin_of(item_name)
+    body_parts = [situation, item_code, handling_code, result_name]
+    body_parts += [f"{law} {article or ''} {text or ''}" for law, article, text in legal_bases]
+    body_parts += list(material_names)
+    return {
+        "item_name": normalise(item_name),
+        "name": normalise(f"{item_name} {situation}"),
+        "body": normalise(" ".join(body_parts)),
+        "pinyin": full,
+        "initials": initials,
+    }
+
+
 def index_item(item: ApprovalItem) -> None:
     """Rewrite the search entries of an item's handling items (called by the services)."""
-    full, initials = pinyin_of(item.name)
+    reading = pinyin_of(item.name)
+    bases = [(basis.law, basis.article, basis.text) for basis in item.legal_bases]
     for handling in item.handling_items:
-        body_parts = [handling.situation, item.code, handling.code, item.result_name]
-        body_parts += [
-            f"{basis.law} {basis.article or ''} {basis.text or ''}" for basis in item.legal_bases
-        ]
-        body_parts += [material.name for material in handling.materials]
-        values = {
-            "item_name": normalise(item.name),
-            "name": normalise(f"{item.name} {handling.situation}"),
-            "body": normalise(" ".join(body_parts)),
-            "pinyin": full,
-            "initials": initials,
-        }
+        values = entry_values(
+            item_name=item.name,
+            item_code=item.code,
+            result_name=item.result_name,
+            legal_bases=bases,
+            handling_code=handling.code,
+            situation=handling.situation,
+            material_names=[material.name for material in handling.materials],
+            pinyin=reading,
+        )
         entry = handling.search_entry
         if entry is None:
             handling.search_entry = SearchEntry(**values)
