@@ -1,0 +1,78 @@
+"""The synthetic province catalog: deterministic, realistic in shape, usable by every page."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from catalog.models import ApprovalItem, Fee, HandlingItem, Material, SearchEntry
+from catalog.province import (
+    CITIES,
+    DEPARTMENTS,
+    MAX_SIZE,
+    ProvinceError,
+    check_size,
+    generate_province,
+)
+from catalog.reports.snapshots import live_source
+from tests.factories import item_data, publish
+from tests.test_cli import flask
+
+
+def count(db, model) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def test_a_small_province_has_the_shape_and_is_searchable(db, seed_dir, client):
+    counts = generate_province(2_000, seed_dir=seed_dir, seed=7)
+    db.session.commit()
+    assert count(db, HandlingItem) == counts["handling_item"] == 2_000
+    assert count(db, SearchEntry) == 2_000
+    assert count(db, Material) >= 2_000 and count(db, Fee) > 0
+    assert count(db, ApprovalItem) < 2_000  # some items have several handling items
+    units = set(db.session.scalars(sa.select(ApprovalItem.handling_unit).distinct()))
+    assert units == set(DEPARTMENTS)
+    bodies = set(db.session.scalars(sa.select(ApprovalItem.implementing_body).distinct()))
+    assert any(body.startswith("许昌市") for body in bodies)
+    report = live_source().report
+    assert 80 <= report["no_visit"]["percent"] <= 98  # the seed's 90.95 %, give or take
+    assert report["items"]["by_type"]["licence"] > report["items"]["by_type"]["confirmation"]
+    results = client.get("/api/v1/items?q=许可&limit=5").get_json()
+    assert results["total"] > 100
+    code = results["items"][0]["item_code"]
+    assert client.get(f"/items/{code}").status_code == 200
+    publish(db, item_data(code="AFTER-1"))  # ids continue after the generated ones
+    assert db.session.scalar(sa.select(ApprovalItem.id).where(ApprovalItem.code == "AFTER-1"))
+
+
+def test_the_same_seed_number_gives_the_same_catalog(db, seed_dir, tmp_path):
+    generate_province(300, seed_dir=seed_dir, seed=11)
+    db.session.commit()
+    first = live_source().report["fingerprint"]
+    other = flask(f"sqlite:///{tmp_path / 'p.sqlite3'}", "generate-province",
+                  "--handling-items", "300", "--seed", "11")  # fmt: skip
+    assert other.returncode == 0, other.stderr
+    assert "行/秒" in other.stdout
+    again = flask(f"sqlite:///{tmp_path / 'p.sqlite3'}", "report", "--format", "json")
+    import json
+
+    assert json.loads(again.stdout)["fingerprint"] == first
+    different = flask(f"sqlite:///{tmp_path / 'q.sqlite3'}", "generate-province",
+                      "--handling-items", "300", "--seed", "12")  # fmt: skip
+    assert different.returncode == 0
+    report = flask(f"sqlite:///{tmp_path / 'q.sqlite3'}", "report", "--format", "json")
+    assert json.loads(report.stdout)["fingerprint"] != first
+
+
+def test_nonsense_sizes_and_a_second_run_are_refused(db, seed_dir, tmp_path):
+    for size in (0, -5, MAX_SIZE + 1):
+        with pytest.raises(ProvinceError, match="业务办理项数须在"):
+            check_size(size)
+    refused = flask(f"sqlite:///{tmp_path / 'r.sqlite3'}", "generate-province",
+                    "--handling-items", "0")  # fmt: skip
+    assert refused.returncode == 2 and "业务办理项数须在 1 到 5,000,000 之间" in refused.stderr
+    generate_province(10, seed_dir=seed_dir)
+    db.session.commit()
+    with pytest.raises(ProvinceError, match="已有合成的省级目录"):
+        generate_province(10, seed_dir=seed_dir)
+    assert len(CITIES) == 18
