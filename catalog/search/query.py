@@ -240,28 +240,72 @@ def _base(terms: list[Term]) -> sa.Select:
     )
 
 
-def _count(statement: sa.Select) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(statement.subquery()))
+# One aggregate over the matches gives the total and every facet: the matches grouped by
+# everything a facet or a filter looks at (a few hundred groups at most), then summed here.
+_GROUP_COLUMNS = (
+    ApprovalItem.item_type,
+    ApprovalItem.handling_unit,
+    HandlingItem.visits == 0,
+    HandlingItem.case_type == CaseType.instant,
+    HandlingItem.charges_fee.is_(False),
+    HandlingItem.visits <= 1,
+)
 
 
-def _facets(terms: list[Term], filters: Filters) -> dict[str, dict[str, int]]:
+@dataclass(frozen=True)
+class _Group:
+    type: str
+    unit: str
+    no_visit: bool
+    instant: bool
+    no_fee: bool
+    one_visit: bool
+    count: int
+
+    def passes(self, filters: Filters, *, without: str | None = None) -> bool:
+        if (
+            without != "type"
+            and filters.type is not None
+            and self.type != ItemType(filters.type).value
+        ):
+            return False
+        if without != "unit" and filters.unit is not None and self.unit != filters.unit:
+            return False
+        return all(
+            getattr(self, flag)
+            for flag in Filters.FLAGS
+            if flag != without and getattr(filters, flag)
+        )
+
+
+def _groups(terms: list[Term]) -> list[_Group]:
+    statement = _base(terms).with_only_columns(*_GROUP_COLUMNS, sa.func.count(HandlingItem.id))
+    return [
+        _Group(str(getattr(kind, "value", kind)), unit, bool(no_visit), bool(instant),
+               bool(no_fee), bool(one_visit), int(count))
+        for kind, unit, no_visit, instant, no_fee, one_visit, count in db.session.execute(
+            statement.group_by(*_GROUP_COLUMNS)
+        )
+    ]  # fmt: skip
+
+
+def _counts(groups: list[_Group], filters: Filters) -> tuple[int, dict[str, dict[str, int]]]:
+    """The total under `filters`, and the facets: each count under every filter but its own;
+    a flag's count with the flag set."""
+    total = sum(group.count for group in groups if group.passes(filters))
     facets: dict[str, dict[str, int]] = {}
-    for name, column in (("type", ApprovalItem.item_type), ("unit", ApprovalItem.handling_unit)):
-        statement = (
-            _base(terms).where(*filters.conditions(without=name))
-            .with_only_columns(column, sa.func.count(HandlingItem.id))
-            .group_by(column).order_by(sa.func.count(HandlingItem.id).desc(), column)
-        )  # fmt: skip
-        facets[name] = {
-            str(getattr(value, "value", value)): count
-            for value, count in db.session.execute(statement)
-        }
-    flags = {}
-    for name in Filters.FLAGS:
-        flag_filters = Filters(**{**filters.__dict__, name: True})
-        flags[name] = _count(_base(terms).where(*flag_filters.conditions()))
-    facets["flags"] = flags
-    return facets
+    for name in ("type", "unit"):
+        counts: dict[str, int] = {}
+        for group in groups:
+            if group.passes(filters, without=name):
+                key = getattr(group, name)
+                counts[key] = counts.get(key, 0) + group.count
+        facets[name] = dict(sorted(counts.items(), key=lambda entry: (-entry[1], entry[0])))
+    facets["flags"] = {
+        flag: sum(g.count for g in groups if g.passes(filters) and getattr(g, flag))
+        for flag in Filters.FLAGS
+    }
+    return total, facets
 
 
 def search(
@@ -293,12 +337,13 @@ def search(
     )}  # fmt: skip
     hits = [Hit(loaded[row.id], row.rank) for row in rows]
     words = tuple(dict.fromkeys(word for term in terms for word in term.words))
+    total, facets = _counts(_groups(terms), filters)
     return SearchResult(
         terms=terms,
         filters=filters,
         hits=hits,
-        total=_count(matching),
-        facets=_facets(terms, filters) if with_facets else {},
+        total=total,
+        facets=facets if with_facets else {},
         next_cursor=encode_cursor(rows[-1].rank, rows[-1].code) if more else None,
         highlight_words=words,
     )
