@@ -35,6 +35,7 @@ def configure(app: Flask, overrides: Mapping[str, Any]) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from catalog import security
     from catalog.extensions import csrf, db, limiter, migrate
     from catalog.staff import sessions
 
@@ -43,6 +44,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     sessions.init_app(app)
+    security.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
