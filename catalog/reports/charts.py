@@ -107,19 +107,32 @@ def _whole_percent(share: Fraction) -> str:
 
 
 def limits_chart(
-    points: Sequence[tuple[str, int | None, int]], *, chart_id: str, title: str, description=""
+    points: Sequence[tuple[str, int | None, int] | tuple[str, int | None, int, int]],
+    *,
+    chart_id: str,
+    title: str,
+    description="",
 ) -> Markup:
-    """Promised against statutory days: one circle per handling item with a statutory limit.
+    """Promised against statutory days: one circle per pair of limits that handling items have.
 
-    `points` are (label, statutory_days, promised_days), promised days as the compression counts
-    them (0 for an instant item). Items without a statutory limit are counted, not drawn.
+    `points` are (label, statutory_days, promised_days[, count]): promised days as the
+    compression counts them (0 for an instant item); `count` handling items share the point
+    (1 when left out; points with equal limits are merged, so a province draws hundreds of
+    circles, not a circle per item). Items without a statutory limit are counted, not drawn.
     """
-    plotted = [point for point in points if point[1] is not None]
+    merged: dict[tuple[int | None, int], list] = {}
+    for label, statutory, promised, *count in points:
+        entry = merged.setdefault((statutory, promised), [0, []])
+        entry[0] += count[0] if count else 1
+        entry[1].append(label)
+    plotted = [(labels, statutory, promised, count)
+               for (statutory, promised), (count, labels) in merged.items()
+               if statutory is not None]  # fmt: skip
     if not plotted:
         return _empty(chart_id, title, description)
     left, right, top, bottom = 56, 620, 52, 380
-    x_ticks = _ticks(max(statutory for _, statutory, _ in plotted))
-    y_ticks = _ticks(max(MAX_PROMISED_DAYS + 1, *(promised for *_, promised in plotted)))
+    x_ticks = _ticks(max(statutory for _, statutory, _, _ in plotted))
+    y_ticks = _ticks(max(MAX_PROMISED_DAYS + 1, *(promised for _, _, promised, _ in plotted)))
     x_max, y_max = x_ticks[-1], y_ticks[-1]
 
     def sx(days: float) -> float:
@@ -158,10 +171,17 @@ def limits_chart(
     ok_paint = f'fill="{COMPLIANT}" fill-opacity="0.5" stroke="{COMPLIANT}"'
     bad_paint = f'fill="#ffffff" stroke="{BREAKING}" stroke-width="2.5"'
     compliant, breaking, broken = [], [], []
-    for label, statutory, promised in plotted:
+    shown = {True: 0, False: 0}  # handling items drawn, by whether they break a rule
+    for labels, statutory, promised, count in plotted:
         rules = time_limit_rules(statutory, promised, promised)
-        broken += rules
-        tooltip = f"{label}：法定{statutory}个工作日，承诺{promised}个工作日"
+        broken += rules * count
+        shown[bool(rules)] += count
+        limits = f"法定{statutory}个工作日，承诺{promised}个工作日"
+        if count == 1:
+            tooltip = f"{labels[0]}：{limits}"
+        else:
+            sample = "、".join(labels[:3]) + ("等" if count > 3 else "")
+            tooltip = f"{limits}：{count}个业务办理项（{sample}）"
         tooltip += "".join(f"；{rule.label}" for rule in rules)
         if rules:
             paint = f'{bad_paint} data-rules="{" ".join(rules)}"'
@@ -170,22 +190,23 @@ def limits_chart(
             compliant.append(_marker(sx(statutory), sy(promised), 5, ok_paint, tooltip))
     body += compliant + breaking  # rule breakers drawn on top
 
-    legend_ok = f"符合要求（{len(compliant)}）"
-    legend_bad = f"超过{limit}个工作日或压缩不足{minimum}（{len(breaking)}）"
+    legend_ok = f"符合要求（{shown[False]}）"
+    legend_bad = f"超过{limit}个工作日或压缩不足{minimum}（{shown[True]}）"
     x = right - _text_width(legend_ok, 12) - _text_width(legend_bad, 12) - 52
     body += [_marker(x + 6, 16, 5, ok_paint, legend=True), _text(x + 16, 20, legend_ok)]
     x += 36 + _text_width(legend_ok, 12)
     body += [_marker(x + 6, 16, 6, bad_paint, legend=True), _text(x + 16, 20, legend_bad)]
 
     summary = (
-        f"{len(plotted)}个有法定时限的业务办理项；"
+        f"{sum(count for *_, count in plotted)}个有法定时限的业务办理项；"
         f"{broken.count(PolicyRule.compression_below_minimum)}个低于{minimum}压缩要求，"
         f"{broken.count(PolicyRule.promised_over_limit)}个承诺时限超过{limit}个工作日"
     )
-    unlimited = [promised for _, statutory, promised in points if statutory is None]
+    unlimited = {promised: count for (statutory, promised), (count, _) in merged.items()
+                 if statutory is None}  # fmt: skip
     if unlimited:
-        summary += f"；另有{len(unlimited)}个无法定时限的未绘出"
-        if unlimited_over := sum(promised > limit for promised in unlimited):
+        summary += f"；另有{sum(unlimited.values())}个无法定时限的未绘出"
+        if unlimited_over := sum(n for promised, n in unlimited.items() if promised > limit):
             summary += f"（其中{unlimited_over}个承诺时限超过{limit}个工作日）"
     return _svg(chart_id, title, _describe(description, summary), bottom + 54, body)
 

@@ -89,13 +89,27 @@ def test_ids_derive_from_the_chart_id_and_bad_ids_are_refused():
         share_bars([], chart_id='x" onload="alert(1)', title="t")
 
 
-def test_limits_chart_draws_one_circle_per_point_with_a_statutory_limit():
+def test_limits_chart_draws_one_circle_per_pair_of_limits_with_a_statutory_limit():
     root = parse(limits_chart(POINTS, chart_id="limits", title="t"))
     circles = data_circles(root)
-    assert len(circles) == len(LIMITED) == 8
+    pairs = {(statutory, promised) for _, statutory, promised in LIMITED}
+    assert len(circles) == len(pairs) == len(LIMITED) - 1 == 7  # -02-01 and -02-02 share one
     tooltips = sorted(circle.find(f"{SVG}title").text for circle in circles)
     assert "XCJT-01-001-01：法定20个工作日，承诺5个工作日" in tooltips
+    assert "法定20个工作日，承诺0个工作日：2个业务办理项（XCJT-01-002-01、XCJT-01-002-02）" in (
+        tooltips
+    )
     assert not any("XCJT-01-004" in tooltip for tooltip in tooltips)
+
+
+def test_counted_points_are_drawn_once_and_counted_in_full():
+    many = [("20/5", 20, 5, 1000), ("20/12", 20, 12, 30), ("无期限", None, 3, 7)]
+    root = parse(limits_chart(many, chart_id="limits", title="t"))
+    assert len(data_circles(root)) == 2
+    assert desc(root).startswith(
+        "1030个有法定时限的业务办理项；30个低于75%压缩要求，30个承诺时限超过"
+    )
+    assert "另有7个无法定时限的未绘出" in desc(root)
 
 
 def test_limits_chart_places_points_on_its_axes():
@@ -113,8 +127,8 @@ def test_limits_chart_places_points_on_its_axes():
         if text.get("text-anchor") == "middle"
     }
     assert by_label["XCJT-01-001-01"][0] == tick_x["20"]
-    assert by_label["XCJT-01-002-01"] == by_label["XCJT-01-002-02"]
-    assert by_label["XCJT-01-002-01"][1] > by_label["XCJT-01-001-01"][1]  # fewer days is lower
+    shared = by_label["法定20个工作日，承诺0个工作日"]  # -02-01 and -02-02, drawn once
+    assert shared[1] > by_label["XCJT-01-001-01"][1]  # fewer days is lower
     assert by_label["XCJT-01-005-02"][0] < by_label["XCJT-01-001-01"][0]
     assert {"法定时限（工作日）", "承诺时限（工作日）", "承诺=法定", "承诺上限10个工作日"} <= set(
         texts(root)
