@@ -48,7 +48,7 @@ def _count_where(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
     return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
 
-def _handling_items_in_scope(*columns: sa.ColumnElement) -> sa.Select:
+def handling_items_in_scope(*columns: sa.ColumnElement) -> sa.Select:
     return (
         sa.select(*columns)
         .select_from(HandlingItem)
@@ -59,7 +59,7 @@ def _handling_items_in_scope(*columns: sa.ColumnElement) -> sa.Select:
 
 def _handling_totals(*group: sa.ColumnElement) -> sa.Select:
     has_limit = HandlingItem.statutory_days.is_not(None)
-    return _handling_items_in_scope(
+    return handling_items_in_scope(
         *group,
         sa.func.count(HandlingItem.id),
         _count_where(HandlingItem.case_type == CaseType.instant),
@@ -126,13 +126,28 @@ def policy_exceptions() -> dict[PolicyRule, list[str]]:
     return {
         rule: list(
             db.session.scalars(
-                _handling_items_in_scope(HandlingItem.code)
+                handling_items_in_scope(HandlingItem.code)
                 .where(predicate)
                 .order_by(HandlingItem.code)
             )
         )
         for rule, predicate in POLICY_PREDICATES.items()
     }
+
+
+def policy_exceptions_by(column: sa.ColumnElement) -> dict[object, dict[PolicyRule, list[str]]]:
+    """policy_exceptions() of each group of items (by an ApprovalItem column)."""
+    grouped: dict[object, dict[PolicyRule, list[str]]] = {}
+    for rule, predicate in POLICY_PREDICATES.items():
+        rows = db.session.execute(
+            handling_items_in_scope(column, HandlingItem.code)
+            .where(predicate)
+            .order_by(HandlingItem.code)
+        )
+        for key, code in rows:
+            group = grouped.setdefault(key, {rule: [] for rule in POLICY_PREDICATES})
+            group[rule].append(code)
+    return grouped
 
 
 def in_scope_item_types() -> list[ItemType]:
@@ -146,7 +161,7 @@ def in_scope_item_types() -> list[ItemType]:
 def in_scope_facts() -> list[HandlingFacts]:
     """The plain values of every handling item in scope: the reference computation's input."""
     rows = db.session.execute(
-        _handling_items_in_scope(
+        handling_items_in_scope(
             HandlingItem.code,
             HandlingItem.case_type,
             HandlingItem.statutory_days,

@@ -7,11 +7,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from catalog.enums import REPORTED_TYPES, ItemType
+from catalog.models import HandlingItem
 from catalog.reports.measures import ITEMS, MEASURES, Measure
-from catalog.reports.rows import HandlingRow, ItemRow
-from catalog.reports.snapshots import CURRENT, ReportSource, compare, source
+from catalog.reports.rows import HandlingRow, ItemRow, live_handling_rows, live_limit_points
+from catalog.reports.snapshots import CURRENT, MAX_LABEL, ReportSource, compare, source
 
 PAGE_SIZE = 500
+MAX_PAGE = 1_000_000
+MAX_UNIT = 100
 
 
 class ReportInputError(ValueError):
@@ -23,7 +26,8 @@ class ReportNotFound(LookupError):
 
 
 def report_source(label: str | None) -> ReportSource:
-    found = source(label)
+    # A label longer than any snapshot may have names none (and is never cut down to one).
+    found = None if label and len(label) > MAX_LABEL else source(label)
     if found is None:
         raise ReportNotFound(f"没有名为 {(label or '')[:50]} 的快照。")
     return found
@@ -53,7 +57,7 @@ class Provenance:
 def _int_arg(value: str | None, name: str, default: int) -> int:
     if value in (None, ""):
         return default
-    if not value.isdigit() or not 1 <= int(value) <= 1_000_000:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_PAGE:
         raise ReportInputError(f"{name} 须为正整数。")
     return int(value)
 
@@ -71,7 +75,10 @@ def provenance(source: ReportSource, args: Any) -> Provenance:
         except ValueError:
             allowed = "、".join(t.value for t in REPORTED_TYPES)
             raise ReportInputError(f"type 无效：{args['type'][:40]}。可选：{allowed}。") from None
-    unit = (args.get("unit") or "").strip()[:100] or None
+    unit = args.get("unit") or ""
+    if len(unit) > MAX_UNIT:
+        raise ReportInputError(f"unit 过长：承办机构名称最多{MAX_UNIT}个字符。")
+    unit = unit.strip() or None
     page = _int_arg(args.get("page"), "page", 1)
 
     def wanted(row: ItemRow | HandlingRow) -> bool:
@@ -115,3 +122,21 @@ def comparison(args: Any) -> dict[str, Any]:
     if old_label == new_label:
         raise ReportInputError("from 和 to 不能是同一个快照。")
     return compare(report_source(old_label), report_source(new_label))
+
+
+def limit_points(source: ReportSource) -> list[tuple[str, int | None, int, int]]:
+    """(label, statutory, promised as compression counts it, how many) for the limits chart:
+    one SQL aggregate for the live catalog, the frozen rows for a snapshot."""
+    if source.snapshot is None:
+        return live_limit_points()
+    _items, handling = source.rows
+    return [(row.code, row.facts.statutory_days, row.facts.effective_promised_days, 1)
+            for row in handling]  # fmt: skip
+
+
+def rows_by_code(source: ReportSource, codes: list[str]) -> dict[str, HandlingRow]:
+    """The report rows of some handling items (those a page lists)."""
+    if source.snapshot is None:
+        return {row.code: row for row in live_handling_rows(HandlingItem.code.in_(codes))}
+    wanted = set(codes)
+    return {row.code: row for row in source.rows[1] if row.code in wanted}

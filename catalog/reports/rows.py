@@ -7,6 +7,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,7 +15,12 @@ from sqlalchemy.orm import selectinload
 
 from catalog.enums import REPORTED_TYPES, ItemType, Status
 from catalog.extensions import db
-from catalog.figures import HANDLING_ITEM_IN_SCOPE, ITEM_IN_SCOPE
+from catalog.figures import (
+    EFFECTIVE_PROMISED_DAYS,
+    HANDLING_ITEM_IN_SCOPE,
+    ITEM_IN_SCOPE,
+    handling_items_in_scope,
+)
 from catalog.models import ApprovalItem, HandlingItem
 from catalog.ratios import HandlingFacts, handling_facts
 from catalog.services import item_data
@@ -143,19 +149,61 @@ def rows_from_catalog(
     return items, handling
 
 
+def _item_line(code, name, item_type, unit) -> list[Any]:
+    return ["item", code, name, ItemType(item_type).value, unit]
+
+
+def _handling_line(item_code, code, situation, facts: HandlingFacts) -> list[Any]:
+    return [
+        "handling", item_code, code, situation, facts.case_type.value, facts.statutory_days,
+        facts.promised_days, facts.visits, facts.has_visit_reason, facts.online_depth,
+    ]  # fmt: skip
+
+
+def _digest(lines: Iterable[list[Any]]) -> str:
+    """sha256 of json.dumps(list(lines)) in its compact form, without building the list."""
+    digest = hashlib.sha256(b"[")
+    for index, line in enumerate(lines):
+        if index:
+            digest.update(b",")
+        digest.update(json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode())
+    digest.update(b"]")
+    return "sha256:" + digest.hexdigest()
+
+
 def fingerprint(items: Iterable[ItemRow], handling: Iterable[HandlingRow]) -> str:
     """sha256 over exactly the values the report reads, in code order: equal data gives an
     equal fingerprint, on SQLite and PostgreSQL, live or from a snapshot."""
-    lines: list[list[Any]] = [
-        ["item", row.code, row.name, row.item_type.value, row.handling_unit]
-        for row in sorted(items, key=lambda row: row.code)
-    ]
-    for row in sorted(handling, key=lambda row: row.code):
-        fact = row.facts
-        lines.append(
-            ["handling", row.item_code, row.code, row.situation, fact.case_type.value,
-             fact.statutory_days, fact.promised_days, fact.visits, fact.has_visit_reason,
-             fact.online_depth]
-        )  # fmt: skip
-    canonical = json.dumps(lines, ensure_ascii=False, separators=(",", ":"))
-    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+    item_lines = (_item_line(row.code, row.name, row.item_type, row.handling_unit)
+                  for row in sorted(items, key=lambda row: row.code))  # fmt: skip
+    handling_lines = (_handling_line(row.item_code, row.code, row.situation, row.facts)
+                      for row in sorted(handling, key=lambda row: row.code))  # fmt: skip
+    return _digest(chain(item_lines, handling_lines))
+
+
+def live_fingerprint() -> str:
+    """The fingerprint of the published catalog, streamed from the database (no row objects):
+    the same value fingerprint() gives for live_items() and live_handling_rows()."""
+    items = db.session.execute(
+        sa.select(*ITEM_COLUMNS).where(ITEM_IN_SCOPE).order_by(ApprovalItem.code)
+    )
+    item_lines = (_item_line(*row) for row in items)
+    handling = db.session.execute(live_handling_query())
+    handling_lines = (
+        _handling_line(row[0], row[4], row[5], _handling_row(row).facts) for row in handling
+    )
+    return _digest(chain(item_lines, handling_lines))
+
+
+def live_limit_points() -> list[tuple[str, int | None, int, int]]:
+    """Handling items in scope counted by (statutory days, effective promised days)."""
+    count = sa.func.count(HandlingItem.id)
+    rows = db.session.execute(
+        handling_items_in_scope(
+            HandlingItem.statutory_days,
+            EFFECTIVE_PROMISED_DAYS,
+            count,
+            sa.func.min(HandlingItem.code),
+        ).group_by(HandlingItem.statutory_days, EFFECTIVE_PROMISED_DAYS)
+    )
+    return [(code, statutory, promised, n) for statutory, promised, n, code in rows]

@@ -8,7 +8,8 @@ from marshmallow import Schema, fields
 from catalog.enums import REPORTED_TYPES
 from catalog.report import SHARES
 from catalog.reports.measures import ITEMS, MEASURES
-from catalog.reports.snapshots import MAX_LABEL
+from catalog.reports.queries import MAX_PAGE, MAX_UNIT
+from catalog.reports.snapshots import BASELINE_LABEL, MAX_LABEL
 
 
 class ShareSchema(Schema):
@@ -164,6 +165,7 @@ SNAPSHOT_PARAMETER = {
     "required": False,
     "schema": {"type": "string", "maxLength": MAX_LABEL},
     "description": "快照名称；省略或 current 为当前已发布的目录",
+    "example": BASELINE_LABEL,
 }
 PROVENANCE_PARAMETERS = [
     SNAPSHOT_PARAMETER,
@@ -173,13 +175,13 @@ PROVENANCE_PARAMETERS = [
     {"in": "query", "name": "type", "required": False,
      "schema": {"type": "string", "enum": [t.value for t in REPORTED_TYPES]}},
     {"in": "query", "name": "unit", "required": False,
-     "schema": {"type": "string", "maxLength": 100}},
+     "schema": {"type": "string", "maxLength": MAX_UNIT}},
     {"in": "query", "name": "page", "required": False,
-     "schema": {"type": "integer", "minimum": 1, "default": 1}},
+     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}},
 ]  # fmt: skip
 COMPARE_PARAMETERS = [
     {"in": "query", "name": "from", "required": True,
-     "schema": {"type": "string", "maxLength": MAX_LABEL}},
+     "schema": {"type": "string", "maxLength": MAX_LABEL}, "example": BASELINE_LABEL},
     {"in": "query", "name": "to", "required": False,
      "schema": {"type": "string", "maxLength": MAX_LABEL, "default": "current"}},
 ]  # fmt: skip

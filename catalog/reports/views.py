@@ -20,13 +20,16 @@ from catalog.reports.queries import (
     ReportInputError,
     ReportNotFound,
     comparison,
+    limit_points,
     provenance,
     report_source,
+    rows_by_code,
 )
 from catalog.reports.snapshots import CURRENT, ReportSource, list_snapshots, source, trend
 from catalog.staff.forms import LogoutForm
 
 blueprint = Blueprint("reports", __name__)
+EXCEPTIONS_SHOWN = 50  # per rule on the page; the full list is a link away
 
 
 # App-wide: the report pages and their JSON twins under /api/v1/ share these (a page or the
@@ -64,10 +67,7 @@ def share_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _charts(selected: ReportSource, snapshots) -> dict[str, Any]:
     report = selected.report
-    _items, handling = selected.rows
-    points = [
-        (row.code, row.facts.statutory_days, row.facts.effective_promised_days) for row in handling
-    ]
+    points = limit_points(selected)
     bars = [
         (label, report[key]["count"], report[key]["total"], report[key]["percent"])
         for key, label, _attribute in SHARES
@@ -99,7 +99,8 @@ def report():
     label = request.args.get("snapshot") or None
     selected = report_source(label)
     snapshots = list_snapshots()
-    _items, handling = selected.rows
+    listed = [code for entry in selected.report["policy_exceptions"].values()
+              for code in entry["handling_items"][:EXCEPTIONS_SHOWN]]  # fmt: skip
     return render_template(
         "reports/report.html",
         report=selected.report,
@@ -108,7 +109,8 @@ def report():
         shares=share_rows(selected.report),
         definitions=DEFINITIONS,
         item_types=REPORTED_TYPES,
-        handling_by_code={row.code: row for row in handling},
+        handling_by_code=rows_by_code(selected, listed),
+        exceptions_shown=EXCEPTIONS_SHOWN,
         charts=_charts(selected, snapshots),
         bureau=BUREAU,
         measures=MEASURES,

@@ -250,3 +250,31 @@ def test_a_hand_made_catalog_matches_the_engine_per_unit(db):
     types = {group["key"]: group for group in report["breakdowns"]["by_type"]}
     assert types["reward"]["handling_items"]["total"] == 0
     assert types["reward"]["instant"]["percent"] is None
+
+
+def without_time(document):
+    return {key: value for key, value in document.items() if key != "generated_at"}
+
+
+def test_the_sql_report_equals_the_report_of_the_rows(seeded, db):
+    """The live report comes from SQL aggregates; the reference is the engine over the rows."""
+    from catalog.reports.document import build_report, live_report
+    from catalog.reports.rows import live_handling_rows, live_items
+
+    assert without_time(live_report()) == without_time(
+        build_report(live_items(), live_handling_rows())
+    )
+    publish(db, payload(handling_item_data(code="Z-01", statutory_days=None, promised_days=12),
+                        code="Z", handling_unit="新设科室", type="other"))  # fmt: skip
+    assert without_time(live_report()) == without_time(
+        build_report(live_items(), live_handling_rows())
+    )
+
+
+def test_the_cached_live_report_follows_every_change(seeded, db):
+    before = live_source().report
+    assert live_source().report["generated_at"] == before["generated_at"]  # served from cache
+    edit_promised_days(db, "XCJT-01-100", "XCJT-01-100-01", 0)
+    after = live_source().report
+    assert after["fingerprint"] != before["fingerprint"]
+    assert after["compression"]["promised_days"] == before["compression"]["promised_days"] - 1
