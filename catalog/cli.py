@@ -14,6 +14,7 @@ from flask_migrate import upgrade
 
 from catalog.accounts import AccountError, create_user, disable_user, find_user, set_password
 from catalog.auth_log import record_auth_event
+from catalog.backup import backup_command, restore_command
 from catalog.extensions import db
 from catalog.importing import SpreadsheetError, apply_import, parse_rows, plan_import, read_file
 from catalog.models import AuthEventKind, Role
@@ -357,4 +358,6 @@ commands = (
     set_password_command,
     export_items_command,
     import_items_command,
+    backup_command,
+    restore_command,
 )
