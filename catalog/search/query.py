@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from markupsafe import Markup
+from sqlalchemy.orm import joinedload
 
 from catalog.enums import CaseType, ItemType, Status
 from catalog.extensions import db
@@ -334,6 +335,7 @@ def search(
     rows = rows[:limit]
     loaded = {h.id: h for h in db.session.scalars(
         sa.select(HandlingItem).where(HandlingItem.id.in_([row.id for row in rows]))
+        .options(joinedload(HandlingItem.item))  # one query for the page, not one a hit
     )}  # fmt: skip
     hits = [Hit(loaded[row.id], row.rank) for row in rows]
     words = tuple(dict.fromkeys(word for term in terms for word in term.words))
