@@ -35,7 +35,7 @@ def configure(app: Flask, overrides: Mapping[str, Any]) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from catalog import security
+    from catalog import revision, security  # noqa: F401  (revision: its flush listener)
     from catalog.extensions import csrf, db, limiter, migrate
     from catalog.staff import sessions
 

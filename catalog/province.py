@@ -26,6 +26,7 @@ from catalog.models import (
     SearchEntry,
     utcnow,
 )
+from catalog.revision import bump
 from catalog.search.index import entry_values
 from catalog.search.text import pinyin_of
 from catalog.seeding import read_seed
@@ -278,6 +279,8 @@ def generate_province(
     if progress:
         progress(written)
     _advance_sequences(connection, tables)
+    bump(connection)  # Core inserts pass the session's change listener by
+    connection.exec_driver_sql("ANALYZE")  # the planner needs to know what is selective
     return counts
 
 

@@ -4,6 +4,7 @@ from catalog.models.accounts import Role, User
 from catalog.models.audit import AuditAction, AuditEvent, AuthEvent, AuthEventKind
 from catalog.models.catalog import (
     ApprovalItem,
+    CatalogRevision,
     Fee,
     HandlingItem,
     ItemDraft,
@@ -18,8 +19,24 @@ from catalog.models.catalog import (
 from catalog.models.reports import Snapshot, SnapshotItem
 
 __all__ = [
-    "ApprovalItem", "AuditAction", "AuditEvent", "AuthEvent", "AuthEventKind", "Fee",
-    "HandlingItem", "ItemDraft", "LegalBasis", "Material", "ProcessStep", "Role",
-    "SearchEntry", "SeedLoad", "Snapshot", "SnapshotItem", "User",
-    "enum_column", "utcnow",
+    "ApprovalItem",
+    "AuditAction",
+    "AuditEvent",
+    "AuthEvent",
+    "AuthEventKind",
+    "CatalogRevision",
+    "Fee",
+    "HandlingItem",
+    "ItemDraft",
+    "LegalBasis",
+    "Material",
+    "ProcessStep",
+    "Role",
+    "SearchEntry",
+    "SeedLoad",
+    "Snapshot",
+    "SnapshotItem",
+    "User",
+    "enum_column",
+    "utcnow",
 ]  # fmt: skip

@@ -316,3 +316,14 @@ class ItemDraft(db.Model):
     item: Mapped[ApprovalItem] = relationship(back_populates="draft")
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class CatalogRevision(db.Model):
+    """One row: a random stamp, replaced in the same transaction as every change of the
+    catalog's content (catalog.revision), so caches check it with one single-row read."""
+
+    __tablename__ = "catalog_revision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stamp: Mapped[str] = mapped_column(sa.String(32))
+    changed_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)

@@ -4,7 +4,6 @@ two points in time. A snapshot is never changed after creation."""
 from __future__ import annotations
 
 import copy
-import threading
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,7 +13,7 @@ import sqlalchemy as sa
 
 from catalog.drafts import diff
 from catalog.extensions import db
-from catalog.models import ApprovalItem, HandlingItem, Snapshot, SnapshotItem
+from catalog.models import Snapshot, SnapshotItem
 from catalog.report import SHARES
 from catalog.reports.document import build_report, live_report
 from catalog.reports.rows import (
@@ -25,6 +24,7 @@ from catalog.reports.rows import (
     published_catalog,
     rows_from_catalog,
 )
+from catalog.revision import Cache, current_stamp
 
 CURRENT = "current"  # names the live catalog wherever a snapshot label is expected
 BASELINE_LABEL = "2020"
@@ -61,34 +61,14 @@ class ReportSource:
         return {item.code: item.data for item in self.snapshot.items}
 
 
-# The live report, per database, with the revision of the catalog it was computed from: every
-# request checks the revision (one cheap aggregate) and recomputes only after a change.
-_live_reports: dict[str, tuple[tuple, dict[str, Any]]] = {}
-_live_lock = threading.Lock()
-
-
-def catalog_revision() -> tuple:
-    """Changes whenever a published row could have: counts, version sums, last updates."""
-    rows = []
-    for model in (ApprovalItem, HandlingItem):
-        rows.append(tuple(db.session.execute(
-            sa.select(sa.func.count(model.id), sa.func.coalesce(sa.func.sum(model.version), 0),
-                      sa.func.max(model.updated_at), sa.func.max(model.id))
-        ).one()))  # fmt: skip
-    return tuple(rows)
+# The live report of each database, for the catalog revision it was computed from: a request
+# reads the revision stamp (one row) and recomputes only after a change.
+_live_reports = Cache(8)
 
 
 def live_source() -> ReportSource:
-    key = db.engine.url.render_as_string(hide_password=True)
-    revision = catalog_revision()
-    cached = _live_reports.get(key)
-    if cached is None or cached[0] != revision:
-        report = live_report()
-        with _live_lock:
-            _live_reports[key] = (revision, report)
-    else:
-        report = cached[1]
-    return ReportSource(None, copy.deepcopy(report))
+    key = (db.engine.url.render_as_string(hide_password=True), current_stamp())
+    return ReportSource(None, copy.deepcopy(_live_reports.get(key, live_report)))
 
 
 def find_snapshot(label: str) -> Snapshot | None:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import joinedload
 from catalog.enums import CaseType, ItemType, Status
 from catalog.extensions import db
 from catalog.models import ApprovalItem, HandlingItem, SearchEntry
+from catalog.revision import Cache, current_stamp
 from catalog.search.text import (
     LATIN_PATTERN,
     TERM_PATTERN,
@@ -34,6 +35,8 @@ MAX_QUERY_LENGTH = 100
 MAX_TERMS = 8
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+RESULT_CACHE_SIZE = 2048  # searches (query, filters, page) kept per revision of the catalog
+_results = Cache(RESULT_CACHE_SIZE)
 
 
 class SearchError(ValueError):
@@ -322,31 +325,40 @@ def search(
     if not 1 <= limit <= MAX_LIMIT:
         raise SearchError(f"每页条数须在1到{MAX_LIMIT}之间。")
     terms = parse_query(query, synonyms)
-    rank = rank_expression(query, terms).label("rank")
-    matching = _base(terms).where(*filters.conditions())
-    page = matching.with_only_columns(HandlingItem.id, HandlingItem.code, rank)
-    if cursor:
-        after_rank, after_code = decode_cursor(cursor)
-        page = page.where(
-            sa.or_(rank > after_rank, sa.and_(rank == after_rank, HandlingItem.code > after_code))
-        )
-    rows = db.session.execute(page.order_by(rank, HandlingItem.code).limit(limit + 1)).all()
+    after = decode_cursor(cursor) if cursor else None
+
+    def compute() -> tuple[list[tuple[int, str, int]], list[_Group]]:
+        rank = rank_expression(query, terms).label("rank")
+        page = _base(terms).where(*filters.conditions())
+        page = page.with_only_columns(HandlingItem.id, HandlingItem.code, rank)
+        if after:
+            page = page.where(sa.or_(
+                rank > after[0], sa.and_(rank == after[0], HandlingItem.code > after[1])
+            ))  # fmt: skip
+        page = page.order_by(rank, HandlingItem.code).limit(limit + 1)
+        return [tuple(row) for row in db.session.execute(page)], _groups(terms)
+
+    # The expensive part (ranking every match, counting the facets) is kept per revision of
+    # the catalog: a repeated search, until the next change, reads one row and the page.
+    key = (db.engine.url.render_as_string(hide_password=True), current_stamp(),
+           tuple(t.words for t in terms), normalise(query), filters, after, limit)  # fmt: skip
+    rows, groups = _results.get(key, compute)
     more = len(rows) > limit
     rows = rows[:limit]
     loaded = {h.id: h for h in db.session.scalars(
-        sa.select(HandlingItem).where(HandlingItem.id.in_([row.id for row in rows]))
+        sa.select(HandlingItem).where(HandlingItem.id.in_([row[0] for row in rows]))
         .options(joinedload(HandlingItem.item))  # one query for the page, not one a hit
     )}  # fmt: skip
-    hits = [Hit(loaded[row.id], row.rank) for row in rows]
+    hits = [Hit(loaded[row_id], rank) for row_id, _code, rank in rows]
     words = tuple(dict.fromkeys(word for term in terms for word in term.words))
-    total, facets = _counts(_groups(terms), filters)
+    total, facets = _counts(groups, filters)
     return SearchResult(
         terms=terms,
         filters=filters,
         hits=hits,
         total=total,
         facets=facets if with_facets else {},
-        next_cursor=encode_cursor(rows[-1].rank, rows[-1].code) if more else None,
+        next_cursor=encode_cursor(rows[-1][2], rows[-1][1]) if more else None,
         highlight_words=words,
     )
 

@@ -1,0 +1,88 @@
+"""The catalog's revision: a stamp rewritten in the same transaction as every change to the
+published content, so caches of what is computed from that content (the report, search
+results) can be checked with one single-row read instead of a scan."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from catalog.extensions import db
+from catalog.models import (
+    ApprovalItem,
+    CatalogRevision,
+    Fee,
+    HandlingItem,
+    LegalBasis,
+    Material,
+    ProcessStep,
+    utcnow,
+)
+
+CONTENT = (ApprovalItem, HandlingItem, LegalBasis, Material, Fee, ProcessStep)
+T = TypeVar("T")
+
+
+def bump(connection: sa.Connection) -> None:
+    """Record a change of the catalog on this connection (inside the changing transaction)."""
+    table = CatalogRevision.__table__
+    values = {"stamp": uuid.uuid4().hex, "changed_at": utcnow()}
+    if not connection.execute(table.update().where(table.c.id == 1).values(**values)).rowcount:
+        connection.execute(table.insert().values(id=1, **values))
+
+
+def _columns_changed(obj: object) -> bool:
+    """A column of the row changed (not only a relationship, such as an item's draft)."""
+    state = sa.inspect(obj)
+    return any(
+        state.attrs[column.key].history.has_changes() for column in state.mapper.column_attrs
+    )
+
+
+@event.listens_for(Session, "after_flush")
+def _bump_on_content_change(session: Session, _context) -> None:
+    added_or_removed = (*session.new, *session.deleted)
+    if any(isinstance(obj, CONTENT) for obj in added_or_removed) or any(
+        isinstance(obj, CONTENT) and _columns_changed(obj) for obj in session.dirty
+    ):
+        bump(session.connection())
+
+
+def current_stamp() -> str:
+    """The catalog's current revision ('' before its first change)."""
+    return db.session.scalar(sa.select(CatalogRevision.stamp).where(CatalogRevision.id == 1)) or ""
+
+
+class Cache:
+    """A small thread-safe LRU of values computed from one revision of the catalog; a size of 0
+    turns it off."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._entries: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        if self.size <= 0:
+            return compute()
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+        value = compute()
+        with self._lock:
+            self._entries[key] = value
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
