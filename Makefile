@@ -9,16 +9,21 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint format install install-dev browser clean
+.PHONY: run test bench lint format install install-dev browser system clean
 
 run: install
 	$(FLASK) seed
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: install-dev browser
+test: install-dev browser system
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+# The app against Datasette and against its own floor at 300,000 handling items (override with
+# BENCH_HANDLING_ITEMS=…); the data is generated once into bench/data/ and reused.
+bench: install-dev system
+	$(BIN)/python bench/run.py
 
 lint: install-dev
 	$(BIN)/ruff check .
@@ -51,6 +56,14 @@ browser: $(CHROMIUM) $(CJK_FONT)
 
 $(CHROMIUM) $(CJK_FONT):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei
+
+# pg_dump / pg_restore / psql for `flask backup` and `restore` on PostgreSQL (and their tests).
+PG_DUMP := /usr/bin/pg_dump
+
+system: $(PG_DUMP)
+
+$(PG_DUMP):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

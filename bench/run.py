@@ -1,0 +1,539 @@
+"""make bench: the catalog against Datasette, against its own floor, on SQLite and PostgreSQL.
+
+One run on one machine: build (or reuse) the synthetic province catalog, copy it into a
+Datasette database with an FTS5 trigram index over the same columns, serve the app (gunicorn,
+one sync worker), Datasette (immutable, suggested facets off) and a minimal Flask endpoint on
+loopback, drive a fixed mix of requests with a bounded load generator, measure the same
+searches in-process, repeat search and report on PostgreSQL, and print and save a table with
+every target and whether it was met. Every server is stopped whatever happens; every loop is
+bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import json
+import os
+import platform
+import random
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+DATA = ROOT / "bench" / "data"
+RESULTS = ROOT / "bench" / "results"
+POSTGRES_SERVER = os.environ.get(
+    "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+SECRET = "bench-secret-key"
+
+# Query classes: what citizens type. Each term occurs in the synthetic catalog.
+SEARCHES: dict[str, list[str]] = {
+    "1字": ["港", "车", "水", "药", "林"],
+    "2字": ["道路", "许可", "运输", "食品", "船舶"],
+    "3字": ["出租车", "驾驶员", "危险货", "营业执照", "建设项目"],
+    "4字+": ["道路运输经营", "网络预约出租", "特种设备使用", "城市道路占用"],
+    "拼音": ["daolu", "chuzuche", "yunshu", "shipin"],
+    "首字母": ["dlys", "czc", "spjy"],
+    "筛选": ["许可&type=licence&no_visit=1", "运输&instant=1", "登记&type=confirmation"],
+}
+TARGETS = {
+    "search_p95_ms": 50.0,
+    "throughput_vs_datasette": 1.5,
+    "search_p95_vs_floor": 3.0,
+    "item_page_p95_ms": 20.0,
+    "report_ms": 1000.0,
+    "worker_memory_mb": 250.0,
+}
+
+
+def log(message: str) -> None:
+    print(f"[{datetime.now():%H:%M:%S}] {message}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def flask_cli(database_url: str, *args: str, timeout: int = 1800) -> str:
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SECRET}
+    done = subprocess.run(
+        [str(BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=env, text=True,
+        capture_output=True, timeout=timeout, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise SystemExit(f"flask {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    return done.stdout
+
+
+# --- data -----------------------------------------------------------------------------------
+
+
+def sqlite_catalog(size: int, seed: int) -> Path:
+    path = DATA / f"app-{size}-{seed}.sqlite3"
+    done = path.with_suffix(".done")
+    if path.exists() and done.exists():
+        log(f"reusing {path.name}")
+        return path
+    path.unlink(missing_ok=True)
+    log(f"generating {size:,} handling items into {path.name}")
+    started = time.perf_counter()
+    print(flask_cli(f"sqlite:///{path}", "generate-province", "--handling-items", str(size),
+                    "--seed", str(seed)).strip().splitlines()[-1])  # fmt: skip
+    log(f"generated in {time.perf_counter() - started:.0f} s")
+    done.touch()
+    return path
+
+
+def datasette_copy(app_db: Path) -> Path:
+    """The same handling items as one table with an FTS5 trigram index over the same text the
+    app searches (item name and situation; materials, legal bases, codes)."""
+    path = app_db.with_name(app_db.stem + "-datasette.sqlite3")
+    if path.exists():
+        return path
+    log(f"building the Datasette database {path.name}")
+    partial = path.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    connection = sqlite3.connect(partial)
+    connection.executescript(f"""
+        ATTACH DATABASE '{app_db}' AS app;
+        CREATE TABLE handling_items AS
+          SELECT h.id AS id, h.code AS code, a.code AS item_code, a.name AS item_name,
+                 h.situation AS situation, a.item_type AS type, a.handling_unit AS unit,
+                 h.case_type AS case_type, h.statutory_days AS statutory_days,
+                 h.promised_days AS promised_days, h.visits AS visits,
+                 h.online_depth AS online_depth, s.name AS name, s.body AS body
+          FROM app.handling_item h JOIN app.approval_item a ON a.id = h.item_id
+          JOIN app.search_entry s ON s.handling_item_id = h.id
+          WHERE h.status = 'published' AND a.status = 'published';
+        CREATE UNIQUE INDEX handling_items_id ON handling_items(id);
+        CREATE INDEX handling_items_type ON handling_items(type);
+        CREATE INDEX handling_items_unit ON handling_items(unit);
+        CREATE VIRTUAL TABLE handling_items_fts USING fts5(
+          name, body, content='handling_items', content_rowid='id', tokenize='trigram');
+        INSERT INTO handling_items_fts(handling_items_fts) VALUES ('rebuild');
+        DETACH DATABASE app;
+        VACUUM;
+    """)
+    connection.close()
+    partial.rename(path)
+    return path
+
+
+def postgres_catalog(size: int, seed: int) -> str:
+    import sqlalchemy as sa
+
+    name = f"catalog_bench_{size}_{seed}"
+    server = sa.make_url(POSTGRES_SERVER)
+    url = server.set(database=name).render_as_string(hide_password=False)
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            exists = connection.scalar(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            )
+            if exists:
+                engine = sa.create_engine(url)
+                with engine.connect() as check:
+                    complete = check.scalar(
+                        sa.text("SELECT count(*) FROM handling_item")) == size  # fmt: skip
+                engine.dispose()
+                if complete:
+                    log(f"reusing PostgreSQL database {name}")
+                    return url
+                connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    finally:
+        admin.dispose()
+    log(f"generating {size:,} handling items into PostgreSQL {name}")
+    started = time.perf_counter()
+    print(flask_cli(url, "generate-province", "--handling-items", str(size),
+                    "--seed", str(seed)).strip().splitlines()[-1])  # fmt: skip
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("ANALYZE")
+    engine.dispose()
+    log(f"generated in {time.perf_counter() - started:.0f} s")
+    return url
+
+
+# --- servers --------------------------------------------------------------------------------
+
+
+class Server:
+    """A server process on loopback; always stopped (its whole process group)."""
+
+    def __init__(self, name: str, command: list[str], port: int, ready_path: str, env=None):
+        self.name, self.port, self.ready_path = name, port, ready_path
+        self.log = open(DATA / f"{name}.log", "w")  # noqa: SIM115 (closed in stop)
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=self.log,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"{self.name} exited; see {self.log.name}")
+            with contextlib.suppress(OSError):
+                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                connection.request("GET", self.ready_path)
+                if connection.getresponse().status < 500:
+                    return
+            time.sleep(0.3)
+        raise SystemExit(f"{self.name} not ready after {timeout} s; see {self.log.name}")
+
+    def worker_pids(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        pids = [int(pid) for pid in children.read_text().split()] if children.exists() else []
+        return pids or [self.process.pid]
+
+    def peak_memory_mb(self) -> float:
+        """The largest peak resident set (VmHWM) among the server's serving processes."""
+        peaks = []
+        for pid in self.worker_pids():
+            with contextlib.suppress(OSError):
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        peaks.append(int(line.split()[1]) / 1024)
+        return max(peaks, default=0.0)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=15)
+        self.log.close()
+
+
+@contextlib.contextmanager
+def serving(*servers_args) -> Iterator[list[Server]]:
+    servers: list[Server] = []
+    try:
+        for args in servers_args:
+            servers.append(Server(*args))
+        for server in servers:
+            server.wait_ready()
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def gunicorn(name: str, target: str, port: int, env: dict[str, str]):
+    command = [str(BIN / "gunicorn"), "--workers", "1", "--worker-class", "sync",
+               "--bind", f"127.0.0.1:{port}", "--timeout", "120", target]  # fmt: skip
+    return (name, command, port, "/", env)
+
+
+# --- load -----------------------------------------------------------------------------------
+
+
+def drive(port: int, paths: list[str], *, requests: int, concurrency: int,
+          time_limit: float) -> dict:  # fmt: skip
+    """Send `requests` GETs (cycling over paths) from `concurrency` keep-alive connections;
+    stop early at `time_limit` seconds. Latencies in milliseconds."""
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    counter = iter(range(requests))
+    deadline = time.monotonic() + time_limit
+
+    def worker() -> None:
+        nonlocal errors
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        for index in counter:
+            if time.monotonic() > deadline:
+                break
+            path = paths[index % len(paths)]
+            started = time.perf_counter()
+            try:
+                connection.request("GET", path)
+                response = connection.getresponse()
+                response.read()
+                failed = response.status >= 400
+            except (OSError, http.client.HTTPException):
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                failed = True
+            elapsed = (time.perf_counter() - started) * 1000
+            with lock:
+                latencies.append(elapsed)
+                errors += failed
+        connection.close()
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(time_limit + 120)
+    wall = time.perf_counter() - started
+    return summarise(latencies, wall, errors)
+
+
+def summarise(latencies: list[float], wall: float, errors: int = 0) -> dict:
+    if not latencies:
+        return {"n": 0, "errors": errors, "p50": None, "p95": None, "p99": None, "rps": 0.0}
+    ordered = sorted(latencies)
+
+    def pick(share: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 2)
+
+    return {"n": len(ordered), "errors": errors, "p50": round(statistics.median(ordered), 2),
+            "p95": pick(0.95), "p99": pick(0.99), "rps": round(len(ordered) / wall, 1)}  # fmt: skip
+
+
+def app_search_paths(terms: list[str]) -> list[str]:
+    return [f"/api/v1/items?q={urllib.parse.quote(term, safe='&=')}&limit=20" for term in terms]
+
+
+def datasette_paths(terms: list[str]) -> list[str]:
+    """The same searches as Datasette does them: FTS (3+ characters), else a LIKE filter; with
+    the filters as column filters; counts on (Datasette's default)."""
+    paths = []
+    for term in terms:
+        word, _sep, rest = term.partition("&")
+        filters = urllib.parse.parse_qs(rest)
+        query: dict[str, str] = {"_size": "20"}
+        if len(word) >= 3 and not word.isascii():
+            query["_search"] = word
+        elif word.isascii():
+            query["_search"] = word  # pinyin: Datasette has no pinyin; the trigram index tries
+        else:
+            query["name__contains"] = word
+        if "type" in filters:
+            query["type__exact"] = filters["type"][0]
+        if "no_visit" in filters:
+            query["visits__exact"] = "0"
+        if "instant" in filters:
+            query["case_type__exact"] = "instant"
+        paths.append("/catalog/handling_items.json?" + urllib.parse.urlencode(query))
+    return paths
+
+
+def in_process_floor(database_url: str, terms_by_class: dict[str, list[str]],
+                     repeat: int) -> dict[str, dict]:  # fmt: skip
+    """The searches run in this process against the database: no HTTP, no JSON."""
+    os.environ["DATABASE_URL"] = database_url
+    sys.path.insert(0, str(ROOT))
+    from werkzeug.datastructures import MultiDict
+
+    from catalog import create_app
+    from catalog.public.queries import run_search
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": SECRET})
+    results = {}
+    with app.app_context():
+        for name, terms in terms_by_class.items():
+            latencies = []
+            for index in range(repeat):
+                word, _sep, rest = terms[index % len(terms)].partition("&")
+                args = MultiDict(urllib.parse.parse_qsl(rest))
+                started = time.perf_counter()
+                run_search(word, args, cursor=None, limit=20)
+                latencies.append((time.perf_counter() - started) * 1000)
+            results[name] = summarise(latencies, sum(latencies) / 1000)
+        from catalog.extensions import db
+
+        db.engine.dispose()
+    return results
+
+
+def item_paths(app_db: Path, count: int, seed: int) -> list[str]:
+    connection = sqlite3.connect(app_db)
+    codes = [code for (code,) in connection.execute(
+        "SELECT code FROM approval_item WHERE status = 'published' ORDER BY id")]  # fmt: skip
+    connection.close()
+    rng = random.Random(seed)
+    return [f"/items/{urllib.parse.quote(code)}" for code in rng.sample(codes, count)]
+
+
+# --- the run --------------------------------------------------------------------------------
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in
+                Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())  # fmt: skip
+    memory = next(int(line.split()[1]) // 1024 for line in
+                  Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal"))  # fmt: skip
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_mb": memory,
+            "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
+            "platform": platform.platform()}  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--handling-items", type=int, default=int(os.environ.get(
+        "BENCH_HANDLING_ITEMS", "300000")))  # fmt: skip
+    parser.add_argument("--seed", type=int, default=2020)
+    parser.add_argument("--requests", type=int, default=int(os.environ.get("BENCH_REQUESTS",
+                                                                           "300")))  # fmt: skip
+    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per load loop")
+    parser.add_argument("--skip-postgres", action="store_true")
+    options = parser.parse_args()
+    DATA.mkdir(parents=True, exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+
+    app_db = sqlite_catalog(options.handling_items, options.seed)
+    datasette_db = datasette_copy(app_db)
+    sqlite_url = f"sqlite:///{app_db}"
+    postgres_url = None if options.skip_postgres else postgres_catalog(
+        options.handling_items, options.seed)  # fmt: skip
+    items = item_paths(app_db, 50, options.seed)
+    load = {"requests": options.requests, "concurrency": options.concurrency,
+            "time_limit": options.time_limit}  # fmt: skip
+    warm = {"requests": 20, "concurrency": 1, "time_limit": 60.0}
+
+    results: dict = {"handling_items": options.handling_items, "seed": options.seed,
+                     "load": load, "machine": machine(), "sqlite": {}, "datasette": {},
+                     "http_floor": {}, "in_process": {}, "postgresql": {}}  # fmt: skip
+    ports = {name: free_port() for name in ("app", "datasette", "floor")}
+    env = {"DATABASE_URL": sqlite_url, "SECRET_KEY": SECRET}
+    datasette = ("datasette", [str(BIN / "datasette"), "serve", "-i", str(datasette_db),
+                               "--port", str(ports["datasette"]), "--setting",
+                               "suggest_facets", "off", "--setting", "sql_time_limit_ms",
+                               "20000"], ports["datasette"], "/-/versions.json")  # fmt: skip
+    # Datasette names an immutable database after its file; serve it as "catalog".
+    link = DATA / "catalog.sqlite3"
+    link.unlink(missing_ok=True)
+    link.symlink_to(datasette_db.name)
+    datasette[1][3] = str(link)
+    with serving(
+        gunicorn("app", "wsgi:app", ports["app"], env),
+        datasette,
+        gunicorn("floor", "bench.floor_app:app", ports["floor"], {}),
+    ) as servers:
+        app, peer, floor = servers
+        log("HTTP floor: minimal Flask endpoint")
+        drive(floor.port, ["/ping"], **warm)
+        results["http_floor"]["ping"] = drive(floor.port, ["/ping"], **load)
+        for name, terms in SEARCHES.items():
+            log(f"search {name}: app, then Datasette")
+            drive(app.port, app_search_paths(terms), **warm)
+            results["sqlite"][name] = drive(app.port, app_search_paths(terms), **load)
+            drive(peer.port, datasette_paths(terms), **warm)
+            results["datasette"][name] = drive(peer.port, datasette_paths(terms), **load)
+        mix_app = [p for terms in SEARCHES.values() for p in app_search_paths(terms)]
+        mix_peer = [p for terms in SEARCHES.values() for p in datasette_paths(terms)]
+        log("search mix")
+        results["sqlite"]["search mix"] = drive(app.port, mix_app, **load)
+        results["datasette"]["search mix"] = drive(peer.port, mix_peer, **load)
+        log("item pages and the report")
+        drive(app.port, items, **warm)
+        results["sqlite"]["item page"] = drive(app.port, items, **load)
+        report_load = {**load, "requests": max(10, options.requests // 10)}
+        drive(app.port, ["/api/v1/report"], requests=2, concurrency=1, time_limit=120)
+        results["sqlite"]["report"] = drive(app.port, ["/api/v1/report"], **report_load)
+        results["sqlite"]["report page"] = drive(app.port, ["/reports"], **report_load)
+        results["memory_mb"] = {"app": app.peak_memory_mb(), "datasette": peer.peak_memory_mb(),
+                                "floor": floor.peak_memory_mb()}  # fmt: skip
+    log("in-process floor")
+    results["in_process"] = in_process_floor(sqlite_url, SEARCHES, options.requests)
+
+    if postgres_url:
+        port = free_port()
+        env = {"DATABASE_URL": postgres_url, "SECRET_KEY": SECRET}
+        with serving(gunicorn("app-postgresql", "wsgi:app", port, env)) as (app,):
+            for name, terms in SEARCHES.items():
+                log(f"PostgreSQL search {name}")
+                drive(app.port, app_search_paths(terms), **warm)
+                results["postgresql"][name] = drive(app.port, app_search_paths(terms), **load)
+            drive(app.port, ["/api/v1/report"], requests=2, concurrency=1, time_limit=120)
+            results["postgresql"]["report"] = drive(app.port, ["/api/v1/report"], **report_load)
+            results["memory_mb"]["app-postgresql"] = app.peak_memory_mb()
+
+    results["targets"] = evaluate(results)
+    results["seconds"] = round(time.perf_counter() - started)
+    results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    print_table(results)
+    name = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{options.handling_items}.json"
+    for path in (RESULTS / name, RESULTS / "latest.json"):
+        path.write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n")
+    log(f"results written to bench/results/{name} and latest.json ({results['seconds']} s)")
+    return 0 if all(target["met"] for target in results["targets"]) else 1
+
+
+def evaluate(results: dict) -> list[dict]:
+    targets = []
+
+    def add(name: str, measured, limit, met: bool) -> None:
+        targets.append({"target": name, "measured": measured, "limit": limit, "met": met})
+
+    for name in SEARCHES:
+        p95 = results["sqlite"][name]["p95"]
+        add(f"search p95 {name} (ms)", p95, TARGETS["search_p95_ms"],
+            p95 is not None and p95 <= TARGETS["search_p95_ms"])  # fmt: skip
+        floor = results["in_process"][name]["p95"]
+        ratio = round(p95 / floor, 2) if p95 and floor else None
+        add(f"search p95 {name} / in-process floor", ratio, TARGETS["search_p95_vs_floor"],
+            ratio is not None and ratio <= TARGETS["search_p95_vs_floor"])  # fmt: skip
+    ours, theirs = results["sqlite"]["search mix"]["rps"], results["datasette"]["search mix"]["rps"]
+    ratio = round(ours / theirs, 2) if theirs else None
+    add("search mix throughput / Datasette", ratio, TARGETS["throughput_vs_datasette"],
+        ratio is not None and ratio >= TARGETS["throughput_vs_datasette"])  # fmt: skip
+    item = results["sqlite"]["item page"]["p95"]
+    add("item page p95 (ms)", item, TARGETS["item_page_p95_ms"],
+        item is not None and item <= TARGETS["item_page_p95_ms"])  # fmt: skip
+    for backend in ("sqlite", "postgresql"):
+        if "report" in results[backend]:
+            p95 = results[backend]["report"]["p95"]
+            add(f"report p95 {backend} (ms)", p95, TARGETS["report_ms"],
+                p95 is not None and p95 <= TARGETS["report_ms"])  # fmt: skip
+    for name in ("app", "app-postgresql"):
+        if name in results.get("memory_mb", {}):
+            memory = round(results["memory_mb"][name], 1)
+            add(f"worker memory {name} (MB)", memory, TARGETS["worker_memory_mb"],
+                memory <= TARGETS["worker_memory_mb"])  # fmt: skip
+    errors = sum(run["errors"] for section in ("sqlite", "postgresql", "datasette")
+                 for run in results[section].values())  # fmt: skip
+    add("errors (all runs)", errors, 0, errors == 0)
+    return targets
+
+
+def print_table(results: dict) -> None:
+    box = results["machine"]
+    print(f"\n{results['handling_items']:,} handling items · {box['cpu']} · "
+          f"{box['cores']} cores · SQLite {box['sqlite']}")  # fmt: skip
+    print(f"{'run':<28}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'req/s':>9}{'n':>6}{'err':>5}")
+    for section in ("sqlite", "datasette", "postgresql", "http_floor", "in_process"):
+        for name, run in results[section].items():
+            cells = [f"{run[key]:>9}" if run[key] is not None else f"{'—':>9}"
+                     for key in ("p50", "p95", "p99", "rps")]  # fmt: skip
+            print(f"{section + ' ' + name:<28}{''.join(cells)}{run['n']:>6}{run['errors']:>5}")
+    print("memory (peak RSS, MB):", results.get("memory_mb"))
+    print(f"\n{'target':<44}{'measured':>12}{'limit':>10}  met")
+    for target in results["targets"]:
+        print(
+            f"{target['target']:<44}{target['measured']!s:>12}{target['limit']!s:>10}  "
+            f"{'yes' if target['met'] else 'NO'}"
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
