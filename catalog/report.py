@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalog import figures as catalog_figures
 from catalog.enums import REPORTED_TYPES
 from catalog.ratios import CatalogFigures, PolicyRule, Ratio
 
@@ -66,12 +65,6 @@ def report_document(
         for rule, codes in exceptions.items()
     }
     return document
-
-
-def current_report() -> tuple[CatalogFigures, dict[str, Any]]:
-    """The figures of the published catalog and their report document."""
-    figures = catalog_figures.catalog_figures()
-    return figures, report_document(figures, catalog_figures.policy_exceptions())
 
 
 def _format_percent(value: float | None) -> str:

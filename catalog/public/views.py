@@ -20,7 +20,8 @@ from catalog.public.queries import (
     unit_counts,
 )
 from catalog.ratios import handling_facts, item_compression
-from catalog.report import DEFINITIONS, SHARES, current_report
+from catalog.report import DEFINITIONS, SHARES
+from catalog.reports.snapshots import live_source
 from catalog.search import similar_names
 
 blueprint = Blueprint("public", __name__)
@@ -43,15 +44,16 @@ def _twin(url: str) -> str:
 @blueprint.get("/")
 def home():
     """The catalog at a glance: search, browse by type and unit, the headline ratios."""
-    figures, document = current_report()
+    document = live_source().report  # cached per catalog revision
+    empty = document["items"]["total"] == 0 and document["handling_items"]["total"] == 0
     return render_template(
         "public/home.html",
-        figures=figures,
+        empty=empty,
         report=document,
         item_types=REPORTED_TYPES,
         shares=SHARES,
         definitions=DEFINITIONS,
-        units={} if figures.is_empty else unit_counts(),
+        units={} if empty else unit_counts(),
         json_url=_twin(url_for("api.report")),
     )
 
