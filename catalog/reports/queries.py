@@ -7,12 +7,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from catalog.enums import REPORTED_TYPES, ItemType
+from catalog.extensions import db
 from catalog.models import HandlingItem
 from catalog.reports.measures import ITEMS, MEASURES, Measure
 from catalog.reports.rows import HandlingRow, ItemRow, live_handling_rows, live_limit_points
 from catalog.reports.snapshots import CURRENT, MAX_LABEL, ReportSource, compare, source
+from catalog.revision import Cache, current_stamp
 
 PAGE_SIZE = 500
+_limit_points = Cache(8)  # the chart's aggregate, per catalog revision
 MAX_PAGE = 1_000_000
 MAX_UNIT = 100
 
@@ -128,7 +131,8 @@ def limit_points(source: ReportSource) -> list[tuple[str, int | None, int, int]]
     """(label, statutory, promised as compression counts it, how many) for the limits chart:
     one SQL aggregate for the live catalog, the frozen rows for a snapshot."""
     if source.snapshot is None:
-        return live_limit_points()
+        key = (db.engine.url.render_as_string(hide_password=True), current_stamp())
+        return _limit_points.get(key, live_limit_points)
     _items, handling = source.rows
     return [(row.code, row.facts.statutory_days, row.facts.effective_promised_days, 1)
             for row in handling]  # fmt: skip

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from catalog.enums import REPORTED_TYPES, ItemType, Status
+from catalog.enums import REPORTED_TYPES, CaseType, ItemType, Status
 from catalog.extensions import db
 from catalog.figures import (
     EFFECTIVE_PROMISED_DAYS,
@@ -184,14 +184,19 @@ def fingerprint(items: Iterable[ItemRow], handling: Iterable[HandlingRow]) -> st
 def live_fingerprint() -> str:
     """The fingerprint of the published catalog, streamed from the database (no row objects):
     the same value fingerprint() gives for live_items() and live_handling_rows()."""
+    streamed = {"stream_results": True, "yield_per": 2_000}  # bounded memory at any size
     items = db.session.execute(
-        sa.select(*ITEM_COLUMNS).where(ITEM_IN_SCOPE).order_by(ApprovalItem.code)
+        sa.select(*ITEM_COLUMNS).where(ITEM_IN_SCOPE).order_by(ApprovalItem.code),
+        execution_options=streamed,
     )
     item_lines = (_item_line(*row) for row in items)
-    handling = db.session.execute(live_handling_query())
+    handling = db.session.execute(live_handling_query(), execution_options=streamed)
     handling_lines = (
-        _handling_line(row[0], row[4], row[5], _handling_row(row).facts) for row in handling
-    )
+        ["handling", item_code, code, situation, CaseType(case_type).value, statutory, promised,
+         visits, bool(reason and reason.strip()), depth]
+        for (item_code, _name, _type, _unit, code, situation, case_type, statutory, promised,
+             visits, reason, depth) in handling
+    )  # fmt: skip
     return _digest(chain(item_lines, handling_lines))
 
 
