@@ -14,7 +14,7 @@ from catalog import figures
 from catalog.audit import record
 from catalog.enums import REPORTED_TYPES, ItemType, Status
 from catalog.extensions import db
-from catalog.models import ApprovalItem, AuditAction, ItemDraft, Role, User
+from catalog.models import ApprovalItem, AuditAction, ItemDraft, Role, User, utcnow
 from catalog.ratios import CatalogFigures, figures_from_facts, handling_facts
 from catalog.services import (
     CatalogValidationError,
@@ -141,10 +141,20 @@ def publish_draft(
     for handling in item.handling_items:
         if handling.status == Status.draft:
             handling.status = Status.published
+    if not changes:  # the reviewer's action leaves its trace even when nothing changed
+        record(actor=actor.username, action=AuditAction.publish, object_type="item",
+               object_code=item.code, changes={}, reason=reason)  # fmt: skip
     db.session.delete(draft)
     item.draft = None
-    db.session.flush()
+    _end_draft_round(item)
     return changes
+
+
+def _end_draft_round(item: ApprovalItem) -> None:
+    """A new item version whenever a draft ends: the next draft starts at version 1 again, so
+    without it a form opened on the ended draft ("N.1") would match the next one."""
+    item.updated_at = utcnow()
+    db.session.flush()
 
 
 def discard_draft(item: ApprovalItem, *, actor: str, expected_version: str | None) -> None:
@@ -155,7 +165,7 @@ def discard_draft(item: ApprovalItem, *, actor: str, expected_version: str | Non
     changes = diff(item.draft.data, published_data(item))
     db.session.delete(item.draft)
     item.draft = None
-    db.session.flush()
+    _end_draft_round(item)
     record(
         actor=actor,
         action=AuditAction.discard,

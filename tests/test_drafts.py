@@ -163,3 +163,38 @@ def test_diff_matches_handling_items_by_code():
         "handling_items.X": ({"code": "X", "visits": 0}, None),
         "handling_items.Z": (None, {"code": "Z", "visits": 0}),
     }
+
+
+@pytest.mark.parametrize("ending", ["discard", "publish unchanged"])
+def test_a_form_opened_on_an_ended_draft_never_matches_the_next_one(item, staff, db, ending):
+    """The ABA case `make load` found: a draft ends without a change of the published rows,
+    the next draft starts at version 1 again, and a stale form must still conflict."""
+    from catalog.drafts import discard_draft
+
+    _editor, reviewer = staff
+
+    def with_promised(days: int) -> dict:
+        data = copy.deepcopy(current_data(item))
+        data["handling_items"][0]["promised_days"] = days
+        return data
+
+    original = current_data(item)["handling_items"][0]["promised_days"]
+    save_draft(item, with_promised(original + 1), actor="alice", reason="一",
+               expected_version=editable_version(item))  # fmt: skip
+    stale = editable_version(item)  # bob opens his form now
+    if ending == "discard":
+        discard_draft(item, actor="carol", expected_version=editable_version(item))
+    else:
+        save_draft(item, with_promised(original), actor="alice", reason="改回",
+                   expected_version=editable_version(item))  # fmt: skip
+        publish_draft(item, actor=reviewer, expected_version=editable_version(item))
+        last = db.session.scalars(
+            sa.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)
+        ).one()
+        assert (last.action, last.actor, last.changes) == (AuditAction.publish, "reviewer1", {})
+    save_draft(item, with_promised(original + 2), actor="alice", reason="二",
+               expected_version=editable_version(item))  # fmt: skip
+    with pytest.raises(EditConflict):
+        save_draft(item, with_promised(original + 3), actor="bob", reason="三",
+                   expected_version=stale)  # fmt: skip
+    assert current_data(item)["handling_items"][0]["promised_days"] == original + 2
