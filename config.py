@@ -25,6 +25,34 @@ def _database_url(instance_path: Path) -> str:
     return url
 
 
+def _seconds(name: str, default: float) -> float:
+    return float(os.environ.get(name, "").strip() or default)
+
+
+def engine_options(url: str) -> dict[str, Any]:
+    """How the app waits on its database: never for long, so that an unreachable or locked
+    database is a quick 503 rather than a hung worker; and every pooled connection is tested
+    before use, so the app recovers by itself when the database is back."""
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if url.startswith("postgresql"):
+        statement_ms = int(_seconds("DATABASE_STATEMENT_TIMEOUT", 30) * 1000)
+        options["pool_timeout"] = 10  # waiting for a free pooled connection
+        options["connect_args"] = {
+            "connect_timeout": max(1, round(_seconds("DATABASE_CONNECT_TIMEOUT", 5))),
+            # Server side: a statement (or a wait for a row lock) running past this is cancelled.
+            "options": f"-c statement_timeout={statement_ms}",
+            # A server that vanishes without closing the connection is noticed within ~1 min.
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 10,
+            "keepalives_count": 3,
+        }
+    elif url.startswith("sqlite"):
+        # How long a statement waits for another connection's lock before "database is locked".
+        options["connect_args"] = {"timeout": _seconds("DATABASE_LOCK_TIMEOUT", 5)}
+    return options
+
+
 def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes")
 
@@ -54,7 +82,6 @@ def load(instance_path: Path | None = None, overrides: Mapping[str, Any] | None 
     instance = Path(instance_path or DEFAULT_INSTANCE)
     overrides = dict(overrides or {})
     settings: dict[str, Any] = {
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # Staff sessions: signed cookies, ended after 30 idle minutes or 8 hours in all.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -78,4 +105,6 @@ def load(instance_path: Path | None = None, overrides: Mapping[str, Any] | None 
     if "SECRET_KEY" not in overrides:
         settings["SECRET_KEY"] = _secret_key(instance)
     settings.update(overrides)
+    if "SQLALCHEMY_ENGINE_OPTIONS" not in overrides:
+        settings["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(settings["SQLALCHEMY_DATABASE_URI"])
     return settings

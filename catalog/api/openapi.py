@@ -19,7 +19,13 @@ from catalog.reports.schemas import (
     SNAPSHOT_PARAMETER,
 )
 from catalog.schemas import NO_FEE, FeeSchema, FeesField
-from catalog.search import DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY_LENGTH, Filters
+from catalog.search import DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY_LENGTH, MAX_TERMS, Filters
+
+MAX_UNIT_LENGTH = 100
+MAX_CURSOR_LENGTH = 200
+# No code, label or text of the catalog holds a NUL character: a parameter with one is a 400.
+NO_NUL = "^[^\\x00]*$"
+NUL_REFUSED = "参数含有 NUL 字符"
 
 
 class FacetsSchema(Schema):
@@ -86,13 +92,14 @@ def _json(schema: str, description: str) -> dict:
     }
 
 
-def _query(name: str, schema: dict, description: str) -> dict:
+def _query(name: str, schema: dict, description: str, **extra: Any) -> dict:
     return {
         "in": "query",
         "name": name,
         "required": False,
         "schema": schema,
         "description": description,
+        **extra,
     }
 
 
@@ -101,9 +108,10 @@ SEARCH_PARAMETERS = [
         "q",
         {"type": "string", "maxLength": MAX_QUERY_LENGTH},
         "搜索词：中文（任意长度）、拼音全拼或首字母；多个词用空格分开，须同时匹配",
+        example="网约车",
     ),
     _query("type", {"type": "string", "enum": [t.value for t in ItemType]}, "事项类型"),
-    _query("unit", {"type": "string", "maxLength": 100}, "承办机构"),
+    _query("unit", {"type": "string", "maxLength": MAX_UNIT_LENGTH}, "承办机构"),
     *[
         _query(flag, {"type": "string", "enum": ["0", "1", "true", "false"]}, label)
         for flag, label in zip(
@@ -112,7 +120,7 @@ SEARCH_PARAMETERS = [
             strict=True,
         )
     ],
-    _query("cursor", {"type": "string", "maxLength": 200}, "上一页返回的 next"),
+    _query("cursor", {"type": "string", "maxLength": MAX_CURSOR_LENGTH}, "上一页返回的 next"),
     _query(
         "limit",
         {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
@@ -129,7 +137,11 @@ def openapi_document() -> dict:
         version="1",
         openapi_version="3.1.0",
         plugins=[plugin],
-        info={"description": "公开的审批事项、业务办理项、办事指南与改革指标。"},
+        info={
+            "description": "公开的审批事项、业务办理项、办事指南与改革指标。"
+            '错误一律为 {"error": {"status": …, "message": …}}；'
+            "参数含有 NUL 字符时为 400，数据库暂时无法连接时为 503。"
+        },
     )
     plugin.converter.add_attribute_function(_fees_property)
     for name, schema in (
@@ -149,7 +161,14 @@ def openapi_document() -> dict:
             "get": {
                 "summary": "搜索已发布的业务办理项（分页、筛选、分面计数）",
                 "parameters": SEARCH_PARAMETERS,
-                "responses": {"200": _json("ItemsPage", "一页结果"), "400": _error("参数有误")},
+                "responses": {
+                    "200": _json("ItemsPage", "一页结果"),
+                    "400": _error(
+                        f"参数有误：limit 不在1到{MAX_LIMIT}之间，"
+                        f"搜索词超过{MAX_QUERY_LENGTH}个字符或{MAX_TERMS}个词，"
+                        "cursor 不是上一页返回的 next，筛选值无效"
+                    ),
+                },
             }
         },
     )
@@ -164,9 +183,14 @@ def openapi_document() -> dict:
                         "name": "code",
                         "required": True,
                         "schema": {"type": "string", "maxLength": 40},
+                        "example": "XCJT-01-075",
                     }
                 ],
-                "responses": {"200": _json("Item", "事项"), "404": _error("没有这个已发布事项")},
+                "responses": {
+                    "200": _json("Item", "事项"),
+                    "400": _error(NUL_REFUSED),
+                    "404": _error("没有这个已发布事项"),
+                },
             }
         },
     )
@@ -181,17 +205,19 @@ def openapi_document() -> dict:
                         "name": "code",
                         "required": True,
                         "schema": {"type": "string", "maxLength": 50},
+                        "example": "XCJT-01-075-01",
                     },
                     {
                         "in": "query",
                         "name": "date",
                         "required": True,
                         "schema": {"type": "string", "format": "date"},
+                        "example": "2026-09-30",
                     },
                 ],
                 "responses": {
                     "200": _json("Deadline", "办结日期"),
-                    "400": _error("日期无效或超出节假日日历覆盖的年份"),
+                    "400": _error("日期无效、超出节假日日历覆盖的年份，或编码含有 NUL 字符"),
                     "404": _error("没有这个已发布业务办理项"),
                 },
             }
@@ -203,7 +229,11 @@ def openapi_document() -> dict:
             "get": {
                 "summary": "改革指标报告（与 flask report --format json 相同），可指定快照",
                 "parameters": [SNAPSHOT_PARAMETER],
-                "responses": {"200": _json("Report", "报告"), "404": _error("没有这个快照")},
+                "responses": {
+                    "200": _json("Report", "报告"),
+                    "400": _error(NUL_REFUSED),
+                    "404": _error("没有这个快照"),
+                },
             }
         },
     )
@@ -215,7 +245,9 @@ def openapi_document() -> dict:
                 "parameters": PROVENANCE_PARAMETERS,
                 "responses": {
                     "200": _json("Provenance", "清单"),
-                    "400": _error("参数有误"),
+                    "400": _error(
+                        "参数有误：measure 或 type 不是可选值，unit 过长，page 超出清单的页数"
+                    ),
                     "404": _error("没有这个快照"),
                 },
             }
@@ -229,7 +261,7 @@ def openapi_document() -> dict:
                 "parameters": COMPARE_PARAMETERS,
                 "responses": {
                     "200": _json("Comparison", "比较结果"),
-                    "400": _error("参数有误"),
+                    "400": _error("参数有误：缺少 from，或 from 与 to 是同一个快照"),
                     "404": _error("没有这个快照"),
                 },
             }
@@ -240,8 +272,20 @@ def openapi_document() -> dict:
         operations={
             "get": {
                 "summary": "全部报告快照（按生成时间）",
-                "responses": {"200": _json("SnapshotList", "快照")},
+                "responses": {"200": _json("SnapshotList", "快照"), "400": _error(NUL_REFUSED)},
             }
         },
     )
-    return spec.to_dict()
+    document = spec.to_dict()
+    _refuse_nul_in_text_parameters(document)
+    return document
+
+
+def _refuse_nul_in_text_parameters(document: dict) -> None:
+    """Every free-text parameter says it takes no NUL character (the app answers 400)."""
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                schema = parameter["schema"]
+                if schema.get("type") == "string" and not {"enum", "format"} & set(schema):
+                    parameter["schema"] = {**schema, "pattern": NO_NUL}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from catalog.api.openapi import openapi_document
+from catalog.api.openapi import MAX_CURSOR_LENGTH, MAX_UNIT_LENGTH, openapi_document
 from catalog.api.schemas import DEADLINE, HITS, ITEM
 from catalog.errors import error_response
 from catalog.public.queries import (
@@ -16,7 +16,7 @@ from catalog.public.queries import (
 )
 from catalog.reports.queries import comparison, provenance, report_source
 from catalog.reports.snapshots import list_snapshots
-from catalog.search import DEFAULT_LIMIT, MAX_LIMIT
+from catalog.search import DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY_LENGTH
 
 blueprint = Blueprint("api", __name__)
 
@@ -84,8 +84,13 @@ def snapshots():
 def items():
     """Search results: the twin of /items."""
     raw_limit = request.args.get("limit", str(DEFAULT_LIMIT))
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+    if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit) <= MAX_LIMIT:
         return error_response(400, f"limit 须为1到{MAX_LIMIT}之间的整数。")
+    # The documented lengths hold for the parameters as sent (the search strips spaces first).
+    for name, longest in (("q", MAX_QUERY_LENGTH), ("unit", MAX_UNIT_LENGTH),
+                          ("cursor", MAX_CURSOR_LENGTH)):  # fmt: skip
+        if len(request.args.get(name, "")) > longest:
+            return error_response(400, f"{name} 过长：最多{longest}个字符。")
     result, error = run_search(
         request.args.get("q", ""),
         request.args,
