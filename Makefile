@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test bench lint format install install-dev browser system clean
+.PHONY: run test bench load lint format install install-dev browser system clean
 
 run: install
 	$(FLASK) seed
@@ -24,6 +24,11 @@ test: install-dev browser system
 # BENCH_HANDLING_ITEMS=…); the data is generated once into bench/data/ and reused.
 bench: install-dev system
 	$(BIN)/python bench/run.py
+
+# A bounded load run on loopback (about two minutes): gunicorn on a throw-away PostgreSQL
+# database, 50 public readers and 5 racing editors for 60 s, then checks against the database.
+load: install-dev
+	$(BIN)/python load/run.py
 
 lint: install-dev
 	$(BIN)/ruff check .
