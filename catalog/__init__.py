@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config
 
@@ -32,6 +33,8 @@ def configure(app: Flask, overrides: Mapping[str, Any]) -> None:
     app.config.update(config.load(Path(app.instance_path), overrides))
     app.json.sort_keys = False  # documents keep their reading order (items, then ratios)
     app.json.ensure_ascii = False  # Chinese stays readable in the JSON
+    if hops := app.config["PROXY_FIX_HOPS"]:  # the client's address and scheme from the proxy
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def register_extensions(app: Flask) -> None:

@@ -56,5 +56,5 @@ def record_auth_event(
     try:
         with db.engine.begin() as connection:
             connection.execute(sa.insert(AuthEvent).values(**values))
-    except sa.exc.SQLAlchemyError:  # the log line above still holds the event
-        log.exception("could not store auth event %s", kind.value)
+    except sa.exc.SQLAlchemyError as exc:  # the log line above still holds the event
+        log.error("could not store auth event %s: %s", kind.value, type(exc).__name__)

@@ -206,7 +206,7 @@ def _integer(value: Any) -> int:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     text = "" if value is None else str(value).strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # "²" and "١٠" are digits to str.isdigit()
         return int(text)
     raise ValueError(f"“{text[:20]}”不是整数。")
 

@@ -148,6 +148,24 @@ def test_session_cookie_is_secure_when_configured(database_url, db):
     assert HSTS in response.headers
 
 
+def test_behind_a_proxy_the_client_address_and_scheme_come_from_its_headers(database_url, db):
+    import sqlalchemy as sa
+
+    from catalog.models import AuthEvent
+
+    proxied = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+    app = make_app(database_url, PROXY_FIX_HOPS=1)
+    plain = make_app(database_url)
+    response = app.test_client().get("/staff/audit", headers=proxied)  # refused: logged
+    direct = plain.test_client().get("/", headers=proxied)
+    for each in (app, plain):
+        with each.app_context():
+            _db.engine.dispose()
+    assert HSTS in response.headers and HSTS not in direct.headers  # only a trusted proxy counts
+    address = db.session.scalar(sa.select(AuthEvent.address).order_by(AuthEvent.id.desc()))
+    assert address == "203.0.113.7"
+
+
 # In Chromium: the policy blocks inline script and style (the control), and the app's own pages
 # load their stylesheet and forms without a single violation.
 
