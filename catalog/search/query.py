@@ -327,7 +327,7 @@ def search(
     terms = parse_query(query, synonyms)
     after = decode_cursor(cursor) if cursor else None
 
-    def compute() -> tuple[list[tuple[int, str, int]], list[_Group]]:
+    def compute() -> tuple[list[tuple[int, str, int]], int, dict[str, dict[str, int]]]:
         rank = rank_expression(query, terms).label("rank")
         page = _base(terms).where(*filters.conditions())
         page = page.with_only_columns(HandlingItem.id, HandlingItem.code, rank)
@@ -336,13 +336,13 @@ def search(
                 rank > after[0], sa.and_(rank == after[0], HandlingItem.code > after[1])
             ))  # fmt: skip
         page = page.order_by(rank, HandlingItem.code).limit(limit + 1)
-        return [tuple(row) for row in db.session.execute(page)], _groups(terms)
+        return [tuple(row) for row in db.session.execute(page)], *_counts(_groups(terms), filters)
 
     # The expensive part (ranking every match, counting the facets) is kept per revision of
     # the catalog: a repeated search, until the next change, reads one row and the page.
     key = (db.engine.url.render_as_string(hide_password=True), current_stamp(),
            tuple(t.words for t in terms), normalise(query), filters, after, limit)  # fmt: skip
-    rows, groups = _results.get(key, compute)
+    rows, total, facets = _results.get(key, compute)
     more = len(rows) > limit
     rows = rows[:limit]
     loaded = {h.id: h for h in db.session.scalars(
@@ -351,7 +351,6 @@ def search(
     )}  # fmt: skip
     hits = [Hit(loaded[row_id], rank) for row_id, _code, rank in rows]
     words = tuple(dict.fromkeys(word for term in terms for word in term.words))
-    total, facets = _counts(groups, filters)
     return SearchResult(
         terms=terms,
         filters=filters,
