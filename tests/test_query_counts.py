@@ -1,0 +1,62 @@
+"""How many SQL statements each page costs: a fixed number, whatever the size of the catalog
+(no query per hit, per handling item or per row of a list)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+
+from catalog.extensions import db as _db
+from tests.factories import handling_item_data, item_data, publish
+
+
+@contextmanager
+def counted(app):
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = _db.engine
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+
+
+# (path, most statements): the first request of a page after a change (nothing cached).
+PAGES = [
+    ("/api/v1/items?q=港口", 6),
+    ("/items?q=港口", 7),
+    ("/items/P1", 8),
+    ("/api/v1/items/P1", 8),
+    ("/api/v1/report", 21),  # the figures, each rule's exceptions, both breakdowns, the fingerprint
+    ("/", 25),  # the report and the units to browse
+]
+
+
+@pytest.mark.parametrize(("path", "most"), PAGES)
+def test_a_page_costs_the_same_number_of_queries_for_3_or_30_items(app, client, db, path, most):
+    costs = []
+    for first, last in ((0, 3), (3, 30)):  # 3 items, then 30: each change empties the caches
+        publish(db, *(
+            item_data(handling_item_data(code=f"P{n}-01"), handling_item_data(code=f"P{n}-02"),
+                      code=f"P{n}", name=f"港口经营许可{n}")
+            for n in range(first, last)
+        ))  # fmt: skip
+        with counted(app) as statements:
+            assert client.get(path).status_code == 200
+        costs.append(len(statements))
+    assert costs[0] == costs[1] <= most, costs
+
+
+def test_a_repeated_search_costs_two_queries_until_the_catalog_changes(app, client, db):
+    publish(db, item_data(code="P1", name="港口经营许可"))
+    client.get("/api/v1/items?q=港口")
+    with counted(app) as statements:
+        client.get("/api/v1/items?q=港口")
+    assert len(statements) == 2, statements  # the revision stamp and the page's rows
