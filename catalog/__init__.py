@@ -38,7 +38,7 @@ def configure(app: Flask, overrides: Mapping[str, Any]) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from catalog import revision, security  # noqa: F401  (revision: its flush listener)
+    from catalog import revision, security, twins  # noqa: F401  (revision: its flush listener)
     from catalog.extensions import csrf, db, limiter, migrate
     from catalog.staff import sessions
 
@@ -48,6 +48,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     sessions.init_app(app)
     security.init_app(app)
+    twins.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

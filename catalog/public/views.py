@@ -23,22 +23,9 @@ from catalog.ratios import handling_facts, item_compression
 from catalog.report import DEFINITIONS, SHARES
 from catalog.reports.snapshots import live_source
 from catalog.search import similar_names
+from catalog.twins import json_twin
 
 blueprint = Blueprint("public", __name__)
-
-
-@blueprint.after_request
-def link_json_twin(response):
-    """Every page names its JSON twin in a Link header (and visibly, in the page)."""
-    twin = getattr(request, "json_twin", None)
-    if twin:
-        response.headers["Link"] = f'<{twin}>; rel="alternate"; type="application/json"'
-    return response
-
-
-def _twin(url: str) -> str:
-    request.json_twin = url
-    return url
 
 
 @blueprint.get("/")
@@ -54,7 +41,7 @@ def home():
         shares=SHARES,
         definitions=DEFINITIONS,
         units={} if empty else unit_counts(),
-        json_url=_twin(url_for("api.report")),
+        json_url=json_twin(url_for("api.report")),
     )
 
 
@@ -72,7 +59,7 @@ def items():
         error=error,
         similar=similar,
         item_types={item_type.value: item_type.label for item_type in ItemType},
-        json_url=_twin(url_for("api.items", **request.args.to_dict())),
+        json_url=json_twin(url_for("api.items", **request.args.to_dict())),
     ), status
 
 
@@ -96,7 +83,7 @@ def guide(code: str):
     if item is None:
         abort(404)
     return render_template(
-        "public/guide.html", item=item, json_url=_twin(url_for("api.item", code=item.code))
+        "public/guide.html", item=item, json_url=json_twin(url_for("api.item", code=item.code))
     )
 
 
@@ -118,7 +105,7 @@ def notice(code: str):
         handling=handling,
         item=handling.item,
         today=date.today(),
-        json_url=_twin(url_for("api.item", code=handling.item.code)),
+        json_url=json_twin(url_for("api.item", code=handling.item.code)),
     )
 
 
@@ -132,7 +119,7 @@ def deadline(code: str):
         result = handling_deadlines(handling, raw_date)
     except DeadlineInputError as exc:
         error = str(exc)
-    json_url = _twin(url_for("api.deadline", code=handling.code, date=raw_date or None))
+    json_url = json_twin(url_for("api.deadline", code=handling.code, date=raw_date or None))
     return render_template(
         "public/deadline.html",
         handling=handling,

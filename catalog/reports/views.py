@@ -27,6 +27,7 @@ from catalog.reports.queries import (
 )
 from catalog.reports.snapshots import CURRENT, ReportSource, list_snapshots, source, trend
 from catalog.staff.forms import LogoutForm
+from catalog.twins import json_twin
 
 blueprint = Blueprint("reports", __name__)
 EXCEPTIONS_SHOWN = 50  # per rule on the page; the full list is a link away
@@ -44,17 +45,8 @@ def _not_found(error: ReportNotFound):
     return error_response(404, str(error))
 
 
-@blueprint.after_request
-def link_json_twin(response):
-    twin = getattr(request, "json_twin", None)
-    if twin:
-        response.headers["Link"] = f'<{twin}>; rel="alternate"; type="application/json"'
-    return response
-
-
 def _twin(endpoint: str, **values: Any) -> str:
-    request.json_twin = url_for(endpoint, **{k: v for k, v in values.items() if v})
-    return request.json_twin
+    return json_twin(url_for(endpoint, **{k: v for k, v in values.items() if v}))
 
 
 def share_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
