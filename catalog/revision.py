@@ -47,12 +47,26 @@ def _columns_changed(obj: object) -> bool:
 
 
 @event.listens_for(Session, "after_flush")
-def _bump_on_content_change(session: Session, _context) -> None:
+def _note_content_change(session: Session, _context) -> None:
     added_or_removed = (*session.new, *session.deleted)
     if any(isinstance(obj, CONTENT) for obj in added_or_removed) or any(
         isinstance(obj, CONTENT) and _columns_changed(obj) for obj in session.dirty
     ):
+        session.info["catalog_changed"] = True
+
+
+@event.listens_for(Session, "before_commit")
+def _bump_at_commit(session: Session) -> None:
+    """The stamp row is written last, at commit: a transaction never holds its lock while it
+    waits for another row (no lock cycle with a concurrent save or publish)."""
+    session.flush()
+    if session.info.pop("catalog_changed", False):
         bump(session.connection())
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_content_change(session: Session, _previous) -> None:
+    session.info.pop("catalog_changed", None)
 
 
 def current_stamp() -> str:
