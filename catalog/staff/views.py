@@ -219,9 +219,13 @@ def publish(code: str):
         db.session.rollback()
         flash("草稿在您审核期间已被修改，请重新查看后再发布。")
         return redirect(url_for("staff.item", code=item.code))
-    except (CatalogValidationError, NotAllowed) as exc:
+    except CatalogValidationError as exc:
         db.session.rollback()
-        flash(str(getattr(exc, "errors", exc)))
+        flash("未发布：" + "；".join(" ".join(messages) for messages in exc.errors.values()))
+        return redirect(url_for("staff.item", code=item.code))
+    except NotAllowed as exc:
+        db.session.rollback()
+        flash(str(exc))
         return redirect(url_for("staff.item", code=item.code))
     db.session.commit()
     flash("已发布。")

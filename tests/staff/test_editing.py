@@ -403,3 +403,14 @@ def test_a_new_handling_item_is_added_in_the_draft_edited_and_published(
     assert response.status_code == 302
     guide = client.get("/items/A").get_data(as_text=True)
     assert "办理情形：变更" in guide and "即办（当场办结）" in guide
+
+
+def test_publishing_without_a_draft_says_so_in_words(login_as, catalog_item):
+    reviewer = login_as("reviewer")
+    response = reviewer.post(
+        "/staff/items/A/publish",
+        data={"csrf_token": csrf_token(reviewer, "/staff/items/A"), "version": "1.0"},
+        follow_redirects=True,
+    )
+    page = response.get_data(as_text=True)
+    assert "未发布：该事项没有待发布的草稿。" in page and "_schema" not in page
