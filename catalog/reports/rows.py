@@ -7,13 +7,13 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, islice
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from catalog.enums import REPORTED_TYPES, CaseType, ItemType, Status
+from catalog.enums import REPORTED_TYPES, ItemType, Status
 from catalog.extensions import db
 from catalog.figures import (
     EFFECTIVE_PROMISED_DAYS,
@@ -160,13 +160,16 @@ def _handling_line(item_code, code, situation, facts: HandlingFacts) -> list[Any
     ]  # fmt: skip
 
 
-def _digest(lines: Iterable[list[Any]]) -> str:
-    """sha256 of json.dumps(list(lines)) in its compact form, without building the list."""
+def _digest(lines: Iterable[list[Any]], chunk: int = 5_000) -> str:
+    """sha256 of json.dumps(list(lines)) in its compact form, without building the list: a
+    chunk's dumps without its brackets is exactly that stretch of the whole list's."""
     digest = hashlib.sha256(b"[")
-    for index, line in enumerate(lines):
-        if index:
-            digest.update(b",")
-        digest.update(json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode())
+    lines = iter(lines)
+    first = True
+    while batch := list(islice(lines, chunk)):
+        text = json.dumps(batch, ensure_ascii=False, separators=(",", ":"))[1:-1]
+        digest.update((text if first else "," + text).encode())
+        first = False
     digest.update(b"]")
     return "sha256:" + digest.hexdigest()
 
@@ -184,18 +187,21 @@ def fingerprint(items: Iterable[ItemRow], handling: Iterable[HandlingRow]) -> st
 def live_fingerprint() -> str:
     """The fingerprint of the published catalog, streamed from the database (no row objects):
     the same value fingerprint() gives for live_items() and live_handling_rows()."""
-    streamed = {"stream_results": True, "yield_per": 2_000}  # bounded memory at any size
-    items = db.session.execute(
-        sa.select(*ITEM_COLUMNS).where(ITEM_IN_SCOPE).order_by(ApprovalItem.code),
-        execution_options=streamed,
-    )
-    item_lines = (_item_line(*row) for row in items)
-    handling = db.session.execute(live_handling_query(), execution_options=streamed)
+    connection = db.session.connection()
+
+    def raw(statement: sa.Select):
+        """The driver's own values (the enums as their stored strings), streamed."""
+        sql = statement.compile(connection, compile_kwargs={"literal_binds": True})
+        streamed = {"stream_results": True, "yield_per": 5_000}  # for this statement only
+        return connection.exec_driver_sql(str(sql), execution_options=streamed)
+
+    items = raw(sa.select(*ITEM_COLUMNS).where(ITEM_IN_SCOPE).order_by(ApprovalItem.code))
+    item_lines = (["item", code, name, item_type, unit] for code, name, item_type, unit in items)
     handling_lines = (
-        ["handling", item_code, code, situation, CaseType(case_type).value, statutory, promised,
-         visits, bool(reason and reason.strip()), depth]
+        ["handling", item_code, code, situation, case_type, statutory, promised, visits,
+         bool(reason and reason.strip()), depth]
         for (item_code, _name, _type, _unit, code, situation, case_type, statutory, promised,
-             visits, reason, depth) in handling
+             visits, reason, depth) in raw(live_handling_query())
     )  # fmt: skip
     return _digest(chain(item_lines, handling_lines))
 
