@@ -24,6 +24,8 @@ def upgrade():
     sa.Column('changed_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_catalog_revision'))
     )
+    # The row exists from the start, so two first changes never race to insert it.
+    op.execute("INSERT INTO catalog_revision (id, stamp, changed_at) VALUES (1, '', CURRENT_TIMESTAMP)")
     # ### end Alembic commands ###
 
 
