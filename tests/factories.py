@@ -64,6 +64,23 @@ def item_data(*handling_items: dict[str, Any], **overrides: Any) -> dict[str, An
     return data
 
 
+def publish_sample_with_snapshot(db) -> None:
+    """The browser checks' catalog: item P whose handling item P-01 needs one visit, and a
+    snapshot 基线 of it."""
+    from catalog.reports.snapshots import create_snapshot
+
+    publish(
+        db,
+        item_data(
+            handling_item_data(code="P-01", visits=1, visit_reason="核验原件"),
+            code="P",
+            name="港口经营许可",
+        ),
+    )
+    create_snapshot("基线", actor="tester")
+    db.session.commit()
+
+
 def publish(db, *payloads: dict[str, Any]) -> None:
     """Create items through the services, publish them and commit."""
     from catalog.services import create_item, publish_item

@@ -8,7 +8,6 @@ import os
 import sqlite3
 import stat
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -22,25 +21,12 @@ import catalog.models  # noqa: F401  (registers every table on the metadata)
 from catalog.backup import libpq_connection
 from catalog.extensions import db as _db
 from tests.conftest import PROJECT_ROOT, make_app, temporary_postgres_database
+from tests.test_cli import flask
 
 PASSWORD = "tea garden under the bridge 1987\n"
 HEAD = ScriptDirectory(str(PROJECT_ROOT / "migrations")).get_current_head()
 APPEND_ONLY = ("audit_event", "auth_event", "report_snapshot", "report_snapshot_item")
 SEARCHES = ("网约车", "出租汽车", "证", "wyc")
-
-
-def flask(database_url: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "backup-test"}
-    return subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def invoke(database_url: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess:

@@ -16,12 +16,14 @@ from tests.conftest import PROJECT_ROOT, temporary_postgres_database
 from tests.test_seed_catalog import PUBLISHED_BY_TYPE, facts_from_files
 
 
-def flask(database_url: str, *args: str) -> subprocess.CompletedProcess:
+def flask(database_url: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    """`flask --app wsgi ARGS` as an operator runs it, on `database_url`."""
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "cli-test"}
     return subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", *args],
         cwd=PROJECT_ROOT,
         env=env,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=300,

@@ -12,11 +12,10 @@ from flask import Response
 from catalog.accounts import create_user
 from catalog.extensions import db as _db
 from catalog.extensions import limiter
-from catalog.reports.snapshots import create_snapshot
 from catalog.security import CONTENT_SECURITY_POLICY, SECURITY_HEADERS
 from tests.browser import chromium_page, live_server
 from tests.conftest import make_app
-from tests.factories import handling_item_data, item_data, publish
+from tests.factories import publish_sample_with_snapshot
 from tests.staff.conftest import PASSWORD, sign_in
 
 EXPECTED = {
@@ -260,15 +259,7 @@ def test_chromium_enforces_the_policy(database_url, db):
 
 @pytest.mark.browser
 def test_the_policy_breaks_no_page_in_chromium(app, db):
-    publish(
-        db,
-        item_data(
-            handling_item_data(code="P-01", visits=1, visit_reason="核验原件"),
-            code="P",
-            name="港口经营许可",
-        ),
-    )
-    create_snapshot("基线", actor="test")
+    publish_sample_with_snapshot(db)
     create_user("admin1", PASSWORD, "admin")
     db.session.commit()
     limiter.reset()

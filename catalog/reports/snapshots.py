@@ -80,8 +80,10 @@ def source(label: str | None) -> ReportSource | None:
     if not label or label == CURRENT:
         return live_source()
     snapshot = find_snapshot(label)
-    if snapshot is None:
-        return None
+    return None if snapshot is None else snapshot_source(snapshot)
+
+
+def snapshot_source(snapshot: Snapshot) -> ReportSource:
     return ReportSource(snapshot.label, snapshot.report, snapshot)
 
 

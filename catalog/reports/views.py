@@ -25,7 +25,14 @@ from catalog.reports.queries import (
     report_source,
     rows_by_code,
 )
-from catalog.reports.snapshots import CURRENT, ReportSource, list_snapshots, source, trend
+from catalog.reports.snapshots import (
+    CURRENT,
+    ReportSource,
+    list_snapshots,
+    snapshot_source,
+    source,
+    trend,
+)
 from catalog.staff.forms import LogoutForm
 from catalog.twins import json_twin
 
@@ -70,7 +77,7 @@ def _charts(selected: ReportSource, snapshots) -> dict[str, Any]:
          compression["statutory_days"], compression["percent"])
     )  # fmt: skip
     live = selected if selected.label is None else source(None)
-    history = trend([*(source(snapshot.label) for snapshot in snapshots), live])
+    history = trend([*(snapshot_source(snapshot) for snapshot in snapshots), live])
     return {
         "limits": charts.limits_chart(
             points, chart_id="chart-limits", title="各业务办理项的法定时限与承诺时限"

@@ -6,7 +6,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 
 from tests.browser import chromium_page, live_server
-from tests.factories import handling_item_data, item_data, publish
+from tests.factories import handling_item_data, item_data, publish, publish_sample_with_snapshot
 
 pytestmark = pytest.mark.browser
 
@@ -48,18 +48,7 @@ def violations(axe: Axe, page, base_url: str, paths: list[str]) -> dict[str, lis
 
 
 def test_public_pages_have_no_wcag_violations(app, db):
-    publish(
-        db,
-        item_data(
-            handling_item_data(code="P-01", visits=1, visit_reason="核验原件"),
-            code="P",
-            name="港口经营许可",
-        ),
-    )
-    from catalog.reports.snapshots import create_snapshot
-
-    create_snapshot("基线", actor="tester")
-    db.session.commit()
+    publish_sample_with_snapshot(db)
     axe = Axe()
     with live_server(app) as base_url, chromium_page() as page:
         assert violations(axe, page, base_url, PAGES) == {}

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from tests.conftest import PROJECT_ROOT, temporary_postgres_database
 from tests.staff.conftest import PASSWORD
 from tests.staff.forms import read_form
+from tests.test_cli import flask
 
 ITEM, CODE = "XCJT-01-075", "XCJT-01-075-01"  # 网络预约出租汽车经营许可 · 新办, from the seed
 EDIT = f"/staff/handling/{CODE}/edit"
@@ -37,10 +38,7 @@ CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
 def run_flask(env: dict[str, str], *args: str, stdin: str = "") -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", *args], input=stdin, env=env,
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+    done = flask(env["DATABASE_URL"], *args, stdin=stdin)
     assert done.returncode == 0, done.stderr
 
 
