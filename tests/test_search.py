@@ -16,6 +16,7 @@ from catalog.search import (
     pinyin_of,
     search,
 )
+from catalog.search.text import LATIN_PATTERN
 from catalog.services import create_item, publish_item, update_item
 from tests.factories import handling_item_data, item_data, publish
 
@@ -158,6 +159,43 @@ def test_index_follows_edits(catalog, db):
     db.session.commit()
     assert codes("小微型") == []
     assert codes("qczl") == ["NEW-01"]
+    assert codes("小微") == [] and codes("微") == []  # the index of single characters too
+    assert codes("汽车租") == ["NEW-01"] and codes("经营备") == ["NEW-01"]
+
+
+def test_short_words_never_span_punctuation_or_spaces(catalog):
+    # OVER's legal basis reads "《公路法》 第五十条": 公路法 is there, 法第 is not
+    assert codes("路法") == ["OVER-01"]
+    assert codes("法第") == [] and codes("法 第") == ["OVER-01"]  # two words: both are there
+
+
+def test_the_index_of_short_words_agrees_with_a_scan(catalog, db):
+    """Every 1- and 2-character piece of the indexed text (and pieces across punctuation)
+    finds through the index exactly the entries whose text contains it. (Latin letters also
+    match pinyin: the pinyin tests cover them.)"""
+    from catalog.models import HandlingItem, SearchEntry
+    from catalog.search import Term, match_condition
+
+    entries = db.session.execute(sa.select(SearchEntry.name, SearchEntry.body)).all()
+    text = " ".join(name + " " + body for name, body in entries)
+    pieces = sorted({text[i : i + size] for size in (1, 2) for i in range(len(text) - size + 1)})
+    pieces = [
+        piece for piece in pieces
+        if piece.strip() and not LATIN_PATTERN.match(piece) and not {"%", "_"} & set(piece)
+    ]  # fmt: skip
+    assert len(pieces) > 150, len(pieces)
+    for piece in pieces:
+        found = set(db.session.scalars(
+            sa.select(HandlingItem.id).join(SearchEntry)
+            .where(match_condition([Term(piece, (piece,))]))
+        ))  # fmt: skip
+        scanned = set(db.session.scalars(
+            sa.select(SearchEntry.handling_item_id).where(sa.or_(
+                SearchEntry.name.contains(piece, autoescape=True),
+                SearchEntry.body.contains(piece, autoescape=True),
+            ))
+        ))  # fmt: skip
+        assert found == scanned, piece
 
 
 @pytest.mark.parametrize(
@@ -263,17 +301,20 @@ def test_filler_words_are_dropped_while_two_characters_remain(typed, kept):
     assert words.strip_fillers(typed) == kept
 
 
-def test_long_words_use_the_trigram_index_on_sqlite(catalog, backend, db):
-    from catalog.search import word_matches
+def test_words_of_every_length_go_through_an_index(catalog, backend, db):
+    from catalog.search import Term, match_condition
 
     def sql(word: str) -> str:
-        return str(word_matches(word).compile(db.engine))
+        return str(match_condition([Term(word, (word,))]).compile(db.engine))
 
     if backend == "sqlite":
-        assert "MATCH" in sql("出租汽") and "LIKE" not in sql("出租汽")
-        assert "MATCH" not in sql("出租") and "LIKE" in sql("出租")  # 2 chars: MATCH cannot
+        assert "search_fts MATCH" in sql("出租汽") and "LIKE" not in sql("出租汽")
+        # 1 and 2 characters: MATCH on trigrams cannot, the index of single characters can
+        assert "search_chars MATCH" in sql("出租") and "LIKE" not in sql("出租")
+        assert "search_chars MATCH" in sql("港") and "LIKE" not in sql("港")
     else:
         assert "LIKE" in sql("出租汽")  # served by the pg_trgm GIN index
+        assert "to_tsvector" in sql("出租") and "phraseto_tsquery" in sql("港")
     # Both paths agree: every hit of the 3-character word is a hit of its 2-character prefix.
     assert set(codes("出租汽")) <= set(codes("出租")) and codes("出租汽")
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from catalog.extensions import db
 from catalog.models import ApprovalItem, HandlingItem, SearchEntry
-from catalog.search.text import normalise, pinyin_of
+from catalog.search.text import CHAR_SEPARATOR, normalise, pinyin_of, spaced_characters
 
 
 def entry_values(
@@ -28,12 +28,15 @@ def entry_values(
     body_parts = [situation, item_code, handling_code, result_name]
     body_parts += [f"{law} {article or ''} {text or ''}" for law, article, text in legal_bases]
     body_parts += list(material_names)
+    name = normalise(f"{item_name} {situation}")
+    body = normalise(" ".join(body_parts))
     return {
         "item_name": normalise(item_name),
-        "name": normalise(f"{item_name} {situation}"),
-        "body": normalise(" ".join(body_parts)),
+        "name": name,
+        "body": body,
         "pinyin": full,
         "initials": initials,
+        "chars": f"{spaced_characters(name)} {CHAR_SEPARATOR} {spaced_characters(body)}",
     }
 
 

@@ -29,6 +29,7 @@ from catalog.search.text import (
     Synonyms,
     highlight,
     normalise,
+    spaced_characters,
 )
 
 MAX_QUERY_LENGTH = 100
@@ -79,46 +80,104 @@ def parse_query(query: str, synonyms: Synonyms) -> list[Term]:
     return [Term(token, synonyms.expand(token)) for token in tokens]
 
 
-def term_in_name(term: Term) -> sa.ColumnElement[bool]:
-    conditions = [_contains(SearchEntry.name, word) for word in term.words]
-    if term.is_latin:
-        conditions += [
-            _contains(SearchEntry.pinyin, term.text),
-            _starts(SearchEntry.initials, term.text),
-        ]
-        if len(term.text) >= 3:
-            conditions.append(_contains(SearchEntry.initials, term.text))
+def _spelling_matches(term: Term) -> sa.ColumnElement[bool]:
+    """A Latin term spells the item name: a piece of its pinyin, or its initials."""
+    conditions = [
+        _contains(SearchEntry.pinyin, term.text),
+        _starts(SearchEntry.initials, term.text),
+    ]
+    if len(term.text) >= 3:
+        conditions.append(_contains(SearchEntry.initials, term.text))
     return sa.or_(*conditions)
 
 
-# FTS5 trigram index of search_entry (name, body), created by migration 0003 on SQLite.
+def term_in_name(term: Term) -> sa.ColumnElement[bool]:
+    conditions = [_contains(SearchEntry.name, word) for word in term.words]
+    if term.is_latin:
+        conditions.append(_spelling_matches(term))
+    return sa.or_(*conditions)
+
+
+def _matching_words(term: Term) -> list[str]:
+    """The words a term is matched by: a word that contains another of them finds nothing more
+    (运输证 adds nothing to 运输), so it costs a lookup for nothing."""
+    return [w for w in term.words if not any(o != w and o in w for o in term.words)]
+
+
+# FTS5 indexes of search_entry on SQLite: trigrams of (name, body), created by migration 0003,
+# and single characters of chars, created by 0008.
 _FTS = sa.table("search_fts", sa.column("rowid"))
+_CHARS = sa.table("search_chars", sa.column("rowid"))
 FTS_MIN_LENGTH = 3  # the trigram tokenizer cannot MATCH fewer characters
+_SIMPLE = sa.literal_column("'simple'::regconfig")
 
 
-def _uses_fts() -> bool:
-    return db.session.get_bind().dialect.name == "sqlite"
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
 
 
-def word_matches(word: str) -> sa.ColumnElement[bool]:
-    """The word is a substring of the name or the body.
+def _phrase(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
 
-    On SQLite words of 3+ characters go through the FTS5 trigram index (MATCH of a quoted
-    phrase); shorter words, which MATCH cannot take, scan the base table with LIKE. On
-    PostgreSQL LIKE is served by the pg_trgm GIN indexes.
-    """
-    if len(word) >= FTS_MIN_LENGTH and _uses_fts():
-        phrase = '"' + word.replace('"', '""') + '"'
-        fts_hits = sa.select(_FTS.c.rowid).where(
-            sa.literal_column("search_fts").op("MATCH")(phrase)
-        )
-        return SearchEntry.handling_item_id.in_(fts_hits)
+
+def _fts_rows(table: sa.TableClause, phrase: str) -> sa.Select:
+    return sa.select(table.c.rowid).where(sa.literal_column(table.name).op("MATCH")(phrase))
+
+
+def _like_word(word: str) -> sa.ColumnElement[bool]:
     return sa.or_(_contains(SearchEntry.name, word), _contains(SearchEntry.body, word))
 
 
-def term_matches(term: Term) -> sa.ColumnElement[bool]:
-    latin = [term_in_name(term)] if term.is_latin else []
-    return sa.or_(*latin, *[word_matches(word) for word in term.words])
+def _sqlite_word_rows(word: str) -> sa.Select:
+    """Handling item ids whose name or body contains the word, through an FTS5 index: the
+    trigram table for 3+ characters, else the table of single characters, where a short
+    word is a phrase of one-character tokens."""
+    if len(word) >= FTS_MIN_LENGTH:
+        return _fts_rows(_FTS, _phrase(word))
+    if not TERM_PATTERN.fullmatch(word):  # a synonym with punctuation: the index drops it
+        return sa.select(SearchEntry.handling_item_id).where(_like_word(word))
+    return _fts_rows(_CHARS, _phrase(spaced_characters(word)))
+
+
+def _sqlite_term_rows(term: Term) -> sa.Select:
+    selects = [_sqlite_word_rows(word) for word in _matching_words(term)]
+    if term.is_latin:
+        selects.append(sa.select(SearchEntry.handling_item_id).where(_spelling_matches(term)))
+    if len(selects) == 1:
+        return selects[0]
+    union = sa.union(*selects).subquery()  # SQLite takes no parenthesised compound members
+    return sa.select(union.c[0])
+
+
+def _word_matches(word: str) -> sa.ColumnElement[bool]:
+    """PostgreSQL: LIKE, served by the pg_trgm GIN indexes for 3+ characters; a shorter word
+    goes through the GIN index of single characters (as a phrase) and is rechecked with LIKE,
+    since the tsvector drops the separators a phrase must not span. Other databases: LIKE."""
+    like = _like_word(word)
+    if len(word) >= FTS_MIN_LENGTH or not TERM_PATTERN.fullmatch(word):
+        return like
+    vector = sa.func.to_tsvector(_SIMPLE, SearchEntry.chars)
+    phrase = sa.func.phraseto_tsquery(_SIMPLE, spaced_characters(word))
+    return sa.and_(vector.op("@@")(phrase), like)
+
+
+def match_condition(terms: list[Term]) -> sa.ColumnElement[bool]:
+    """Every term matches: one of its words is a substring of the name or the body, or a
+    Latin term spells the name.
+
+    SQLite: the handling item ids from the FTS5 indexes, one compound query (a union a term,
+    intersected over the terms), so the matches are found once, without reading search_entry.
+    PostgreSQL: conditions on search_entry, which the planner serves from the GIN indexes.
+    """
+    if _dialect() == "sqlite":
+        rows = [_sqlite_term_rows(term) for term in terms]
+        return HandlingItem.id.in_(rows[0] if len(rows) == 1 else sa.intersect(*rows))
+    conditions = []
+    for term in terms:
+        words = [_word_matches(word) for word in _matching_words(term)]
+        spelling = [_spelling_matches(term)] if term.is_latin else []
+        conditions.append(sa.or_(*words, *spelling))
+    return sa.and_(*conditions)
 
 
 def rank_expression(query: str, terms: list[Term]) -> sa.ColumnElement[int]:
@@ -234,14 +293,19 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
         raise SearchError("分页参数无效，请从第一页重新开始。") from None
 
 
-def _base(terms: list[Term]) -> sa.Select:
-    return (
+def _base(terms: list[Term], *, entry: bool = False) -> sa.Select:
+    """The published handling items matching every term; `entry` joins the search entry (for
+    ranking; PostgreSQL always reads it)."""
+    statement = (
         sa.select(HandlingItem.id)
         .join(ApprovalItem, HandlingItem.item_id == ApprovalItem.id)
-        .join(SearchEntry, SearchEntry.handling_item_id == HandlingItem.id)
         .where(ApprovalItem.status == Status.published, HandlingItem.status == Status.published)
-        .where(*[term_matches(term) for term in terms])
     )
+    if not terms:
+        return statement.join(SearchEntry) if entry else statement
+    if entry or _dialect() != "sqlite":
+        statement = statement.join(SearchEntry, SearchEntry.handling_item_id == HandlingItem.id)
+    return statement.where(match_condition(terms))
 
 
 # One aggregate over the matches gives the total and every facet: the matches grouped by
@@ -329,7 +393,7 @@ def search(
 
     def compute() -> tuple[list[tuple[int, str, int]], int, dict[str, dict[str, int]]]:
         rank = rank_expression(query, terms).label("rank")
-        page = _base(terms).where(*filters.conditions())
+        page = _base(terms, entry=True).where(*filters.conditions())
         page = page.with_only_columns(HandlingItem.id, HandlingItem.code, rank)
         if after:
             page = page.where(sa.or_(

@@ -26,6 +26,26 @@ def normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text).translate(_INVISIBLE).lower()
 
 
+CHAR_SEPARATOR = "|"  # a token of its own in the character index: no phrase spans it
+
+
+def spaced_characters(text: str) -> str:
+    """Every letter, digit or CJK character of `text` as a token of its own, each run of
+    anything else as one separator token: "道路（运输）" -> "道 路 | 运 输 |".
+
+    A word of adjacent characters is then a phrase of single-character tokens, so a short word
+    can be found through an index (trigram indexes need 3 characters).
+    """
+    tokens: list[str] = []
+    for run in re.finditer(r"[^\W_]+|[\W_]+", text):
+        piece = run.group()
+        if TERM_PATTERN.fullmatch(piece):
+            tokens.extend(piece)
+        elif tokens and tokens[-1] != CHAR_SEPARATOR:
+            tokens.append(CHAR_SEPARATOR)
+    return " ".join(tokens)
+
+
 def pinyin_of(text: str) -> tuple[str, str]:
     """Full pinyin and initials of the Chinese characters in `text` (phrase-aware readings)."""
     full = "".join(lazy_pinyin(text, errors="ignore"))
