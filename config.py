@@ -100,6 +100,8 @@ def load(instance_path: Path | None = None, overrides: Mapping[str, Any] | None 
         "SEED_DIR": str(PROJECT_ROOT / "seed"),
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,  # two 5 MB uploads and the form around them
         "SYNONYMS_FILE": str(PROJECT_ROOT / "seed" / "synonyms.yaml"),
+        # Searches kept per revision of the catalog, per worker (0: every search is computed).
+        "SEARCH_RESULT_CACHE": int(os.environ.get("SEARCH_RESULT_CACHE", "2048") or 0),
         "QUERY_WORDS_FILE": str(PROJECT_ROOT / "seed" / "query_words.yaml"),
     }
     if "SQLALCHEMY_DATABASE_URI" not in overrides:

@@ -33,6 +33,9 @@ def configure(app: Flask, overrides: Mapping[str, Any]) -> None:
     app.config.update(config.load(Path(app.instance_path), overrides))
     app.json.sort_keys = False  # documents keep their reading order (items, then ratios)
     app.json.ensure_ascii = False  # Chinese stays readable in the JSON
+    from catalog.search import query
+
+    query.results_cache.size = max(0, app.config["SEARCH_RESULT_CACHE"])
     if hops := app.config["PROXY_FIX_HOPS"]:  # the client's address and scheme from the proxy
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 

@@ -60,3 +60,31 @@ def test_a_repeated_search_costs_two_queries_until_the_catalog_changes(app, clie
     with counted(app) as statements:
         client.get("/api/v1/items?q=港口")
     assert len(statements) == 2, statements  # the revision stamp and the page's rows
+
+
+def test_without_the_result_cache_every_search_is_computed(app, client, db):
+    from catalog.search import query
+
+    publish(db, item_data(code="P1", name="港口经营许可"))
+    client.get("/api/v1/items?q=港口")
+    query.results_cache.size = 0  # what SEARCH_RESULT_CACHE=0 sets when the app starts
+    try:
+        with counted(app) as statements:
+            client.get("/api/v1/items?q=港口")
+    finally:
+        query.results_cache.size = app.config["SEARCH_RESULT_CACHE"]
+    assert len(statements) > 2, statements  # the matches ranked and counted again
+
+
+def test_the_result_cache_size_comes_from_the_environment(monkeypatch, tmp_path):
+    from catalog import create_app
+    from catalog.search import query
+
+    monkeypatch.setenv("SEARCH_RESULT_CACHE", "0")
+    try:
+        create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite3"})
+        assert query.results_cache.size == 0
+    finally:
+        monkeypatch.delenv("SEARCH_RESULT_CACHE")
+        create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite3"})
+    assert query.results_cache.size == 2048

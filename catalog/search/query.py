@@ -36,8 +36,9 @@ MAX_QUERY_LENGTH = 100
 MAX_TERMS = 8
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
-RESULT_CACHE_SIZE = 2048  # searches (query, filters, page) kept per revision of the catalog
-_results = Cache(RESULT_CACHE_SIZE)
+# Searches (query, filters, page) kept per revision of the catalog; the size is the app's
+# SEARCH_RESULT_CACHE setting.
+results_cache = Cache(2048)
 
 
 class SearchError(ValueError):
@@ -406,7 +407,7 @@ def search(
     # the catalog: a repeated search, until the next change, reads one row and the page.
     key = (db.engine.url.render_as_string(hide_password=True), current_stamp(),
            tuple(t.words for t in terms), normalise(query), filters, after, limit)  # fmt: skip
-    rows, total, facets = _results.get(key, compute)
+    rows, total, facets = results_cache.get(key, compute)
     more = len(rows) > limit
     rows = rows[:limit]
     loaded = {h.id: h for h in db.session.scalars(
