@@ -97,7 +97,8 @@ def refuse_nul_characters():
     in a query: a request carrying one is malformed (400), on every database alike."""
     values = [request.path]
     values += [value for _name, value in request.args.items(multi=True)]
-    values += [value for _name, value in request.form.items(multi=True)]
+    if request.want_form_data_parsed:  # a body with a Content-Type: else there is no form
+        values += [value for _name, value in request.form.items(multi=True)]
     if any("\x00" in value for value in values):
         return error_response(400, "请求中含有无效字符（NUL），请检查后重试。")
     return None

@@ -69,9 +69,14 @@ def _forget_content_change(session: Session, _previous) -> None:
     session.info.pop("catalog_changed", None)
 
 
+# Built once: it runs on every search and report request, and building the statement (and its
+# key in SQLAlchemy's compiled cache) each time cost more than running it.
+_CURRENT_STAMP = sa.select(CatalogRevision.stamp).where(CatalogRevision.id == 1)
+
+
 def current_stamp() -> str:
     """The catalog's current revision ('' before its first change)."""
-    return db.session.scalar(sa.select(CatalogRevision.stamp).where(CatalogRevision.id == 1)) or ""
+    return db.session.scalar(_CURRENT_STAMP) or ""
 
 
 class Cache:

@@ -16,7 +16,7 @@ from catalog.security import CONTENT_SECURITY_POLICY, SECURITY_HEADERS
 from tests.browser import chromium_page, live_server
 from tests.conftest import make_app
 from tests.factories import publish_sample_with_snapshot
-from tests.staff.conftest import PASSWORD, sign_in
+from tests.staff.conftest import PASSWORD, csrf_token, sign_in
 
 EXPECTED = {
     "Content-Security-Policy": (
@@ -135,6 +135,17 @@ def test_session_cookie_is_httponly_and_lax(app, client, db):
     signed_in = sign_in(client, "editor1")
     assert signed_in.status_code == 302
     assert session_cookie(signed_in)["httponly"] and session_cookie(signed_in)["samesite"] == "Lax"
+
+
+def test_a_nul_character_in_a_posted_form_is_a_bad_request(client, db):
+    """The NUL check reads the form of a request that has one (GETs carry none)."""
+    limiter.reset()
+    token = csrf_token(client, "/staff/login")
+    form = {"username": "editor\x001", "password": PASSWORD, "csrf_token": token}
+    response = client.post("/staff/login", data=form)
+    limiter.reset()
+    assert response.status_code == 400
+    assert "NUL" in response.get_data(as_text=True)
 
 
 def test_session_cookie_is_secure_when_configured(database_url, db):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from catalog.api.openapi import MAX_CURSOR_LENGTH, MAX_UNIT_LENGTH, openapi_document
-from catalog.api.schemas import DEADLINE, HITS, ITEM
+from catalog.api.schemas import DEADLINE, ITEM, dump_hits
 from catalog.errors import error_response
 from catalog.public.queries import (
     DeadlineInputError,
@@ -100,7 +100,7 @@ def items():
     if error:
         return error_response(400, error)
     return jsonify({
-        "items": HITS.dump(result.hits),
+        "items": dump_hits(result.hits),
         "total": result.total,
         "facets": result.facets,
         "next": result.next_cursor,

@@ -8,7 +8,11 @@ import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
-from catalog.search import MAX_LIMIT, MAX_QUERY_LENGTH
+from catalog.api.schemas import HitSchema, dump_hits
+from catalog.enums import CaseType, ItemType
+from catalog.models import ApprovalItem, HandlingItem
+from catalog.public.queries import run_search
+from catalog.search import MAX_LIMIT, MAX_QUERY_LENGTH, Hit
 from tests.factories import handling_item_data, item_data, publish
 
 
@@ -114,3 +118,39 @@ def test_report_is_the_same_document_as_the_cli(client, cli, db):
     from_cli = json.loads(cli.invoke(args=["report", "--format", "json"]).output)
     assert from_api.pop("generated_at") <= from_cli.pop("generated_at")  # each says when
     assert from_api == from_cli
+
+
+def test_result_lists_are_written_exactly_as_the_documented_hit_schema(app, db):
+    """dump_hits() writes what HitSchema (the shape the OpenAPI document gives) would: the same
+    keys in the same order, the same values and types, the same item URL."""
+    fee = {"name": "工本费", "standard": "每证10元", "amount": "10", "basis": "《收费标准》"}
+    publish(
+        db,
+        item_data(
+            handling_item_data(code="A-01", fees=[fee]),
+            handling_item_data(code="A-02", situation="变更", case_type="instant",
+                               promised_days=0, visits=1, visit_reason="须现场核验原件"),
+            code="A", name="港口经营许可",
+        ),
+        item_data(
+            handling_item_data(code="B-01", statutory_days=None, promised_days=30),
+            code="B", name="港口危险货物作业附证", type="confirmation", handling_unit="港航海事科",
+        ),
+    )  # fmt: skip
+    # A code the URL has to quote (no stored code can look like this one).
+    odd_item = ApprovalItem(code="甲 乙#?%&=", name="奇", item_type=ItemType.other,
+                            handling_unit="科")  # fmt: skip
+    odd = HandlingItem(code="甲-01", situation="新办", case_type=CaseType.promised,
+                       statutory_days=None, promised_days=0, visits=2, charges_fee=True,
+                       online_depth=7, item=odd_item)  # fmt: skip
+    with app.test_request_context("/api/v1/items"):
+        result, error = run_search("港口", {}, limit=10)
+        assert error is None and len(result.hits) == 3
+        hits = [*result.hits, Hit(odd, 7)]
+        fast, documented = dump_hits(hits), HitSchema(many=True).dump(hits)
+    assert fast == documented
+    assert [list(hit) for hit in fast] == [list(hit) for hit in documented]  # the key order
+    assert [[type(value) for value in hit.values()] for hit in fast] == [
+        [type(value) for value in hit.values()] for hit in documented
+    ]
+    assert fast[-1]["url"] == "/api/v1/items/%E7%94%B2%20%E4%B9%99%23%3F%25&="
