@@ -377,6 +377,15 @@ def _counts(groups: list[_Group], filters: Filters) -> tuple[int, dict[str, dict
     return total, facets
 
 
+# The page's hits with their items: one statement for the page, not one a hit; built once, as
+# building it (and its key in SQLAlchemy's compiled cache) cost more than a cached search.
+_PAGE_HITS = (
+    sa.select(HandlingItem)
+    .where(HandlingItem.id.in_(sa.bindparam("ids", expanding=True)))
+    .options(joinedload(HandlingItem.item))
+)
+
+
 def search(
     query: str,
     filters: Filters,
@@ -410,10 +419,7 @@ def search(
     rows, total, facets = results_cache.get(key, compute)
     more = len(rows) > limit
     rows = rows[:limit]
-    loaded = {h.id: h for h in db.session.scalars(
-        sa.select(HandlingItem).where(HandlingItem.id.in_([row[0] for row in rows]))
-        .options(joinedload(HandlingItem.item))  # one query for the page, not one a hit
-    )}  # fmt: skip
+    loaded = {h.id: h for h in db.session.scalars(_PAGE_HITS, {"ids": [row[0] for row in rows]})}
     hits = [Hit(loaded[row_id], rank) for row_id, _code, rank in rows]
     words = tuple(dict.fromkeys(word for term in terms for word in term.words))
     return SearchResult(
