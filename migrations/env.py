@@ -42,14 +42,15 @@ def get_metadata():
     return target_db.metadata
 
 
-# Search indexes that SQLAlchemy models cannot describe (migration 0003): the FTS5 table and
-# its shadow tables on SQLite, the pg_trgm GIN indexes on PostgreSQL. Autogenerate and
+# Search indexes that SQLAlchemy models cannot describe (migrations 0003 and 0008): the FTS5
+# tables and their shadow tables on SQLite, the GIN indexes on PostgreSQL. Autogenerate and
 # `flask db check` leave them alone.
-HAND_WRITTEN = {"ix_search_entry_name_trgm", "ix_search_entry_body_trgm"}
+HAND_WRITTEN = {"ix_search_entry_name_trgm", "ix_search_entry_body_trgm", "ix_search_entry_chars"}
+HAND_WRITTEN_TABLES = ("search_fts", "search_chars")
 
 
 def include_object(object_, name, type_, reflected, compare_to):
-    if type_ == "table" and name and name.startswith("search_fts"):
+    if type_ == "table" and name and name.startswith(HAND_WRITTEN_TABLES):
         return False
     return not (type_ == "index" and name in HAND_WRITTEN)
 
@@ -108,6 +109,10 @@ def run_migrations_online():
         )
 
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # The app's statement timeout (DATABASE_STATEMENT_TIMEOUT) is for requests;
+                # building an index over a province's catalog takes minutes.
+                connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
             context.run_migrations()
 
 

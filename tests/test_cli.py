@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -16,9 +17,11 @@ from tests.conftest import PROJECT_ROOT, temporary_postgres_database
 from tests.test_seed_catalog import PUBLISHED_BY_TYPE, facts_from_files
 
 
-def flask(database_url: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
-    """`flask --app wsgi ARGS` as an operator runs it, on `database_url`."""
-    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "cli-test"}
+def flask(
+    database_url: str, *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """`flask --app wsgi ARGS` as an operator runs it, on `database_url` (and `env`)."""
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "cli-test", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", *args],
         cwd=PROJECT_ROOT,
@@ -92,6 +95,30 @@ def test_migrations_upgrade_and_downgrade_cleanly(fresh_database):
     finally:
         engine.dispose()
     assert flask(fresh_database, "db", "upgrade").returncode == 0
+
+
+def test_migrations_are_not_cut_short_by_the_apps_statement_timeout():
+    # The app cancels a PostgreSQL statement after DATABASE_STATEMENT_TIMEOUT (meant for
+    # requests); building an index over a province's catalog takes minutes. Here a migration's
+    # first statement waits for a lock held 6 s (past the start of flask), far past the app's
+    # 0.5 s, and must still succeed.
+    with temporary_postgres_database("catalog_migrate") as url:
+        engine = sa.create_engine(url)
+        with engine.begin() as connection:
+            connection.exec_driver_sql(
+                "CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)"
+            )
+        locker = engine.connect()
+        locker.exec_driver_sql("LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE")
+        release = threading.Timer(6.0, locker.rollback)
+        release.start()
+        try:
+            upgrade = flask(url, "db", "upgrade", env={"DATABASE_STATEMENT_TIMEOUT": "0.5"})
+        finally:
+            release.join()
+            locker.close()
+            engine.dispose()
+        assert upgrade.returncode == 0, upgrade.stderr[-2000:]
 
 
 def test_models_and_migrations_agree(fresh_database):
