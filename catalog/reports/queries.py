@@ -6,11 +6,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
+
 from catalog.enums import REPORTED_TYPES, ItemType
 from catalog.extensions import db
-from catalog.models import HandlingItem
+from catalog.figures import EFFECTIVE_PROMISED_DAYS, ITEM_IN_SCOPE, handling_items_in_scope
+from catalog.models import ApprovalItem, HandlingItem
 from catalog.reports.measures import ITEMS, MEASURES, Measure
-from catalog.reports.rows import HandlingRow, ItemRow, live_handling_rows, live_limit_points
+from catalog.reports.rows import (
+    HandlingRow,
+    ItemRow,
+    live_handling_rows,
+    live_items,
+    live_limit_points,
+)
 from catalog.reports.snapshots import CURRENT, MAX_LABEL, ReportSource, compare, source
 from catalog.revision import Cache, current_stamp
 
@@ -84,6 +93,67 @@ def provenance(source: ReportSource, args: Any) -> Provenance:
     unit = unit.strip() or None
     page = _int_arg(args.get("page"), "page", 1)
 
+    if source.snapshot is None:
+        found = _live_rows(key, item_type, unit, page)
+    else:
+        found = _frozen_rows(source, key, item_type, unit, page)
+    rows, total, limited, statutory_days, promised_days = found
+    return Provenance(
+        measure_key=key,
+        label="审批事项" if key == ITEMS else MEASURES[key].label,
+        item_type=item_type,
+        unit=unit,
+        rows=rows,
+        total=total,
+        page=page,
+        pages=_pages(total, page),
+        statutory_days=statutory_days,
+        promised_days=promised_days,
+        limited=limited,
+    )
+
+
+_Found = tuple[list, int, int, int, int]  # this page's rows, total, limited, the two day sums
+
+
+def _pages(total: int, page: int) -> int:
+    pages = max(1, -(-total // PAGE_SIZE))
+    if page > pages:
+        raise ReportInputError(f"page 超出范围：共 {pages} 页。")
+    return pages
+
+
+def _live_rows(key: str, item_type: ItemType | None, unit: str | None, page: int) -> _Found:
+    """The live catalog, filtered, counted and summed in SQL: one page of rows is loaded."""
+    offset = (page - 1) * PAGE_SIZE
+    if key == ITEMS:
+        conditions = [ITEM_IN_SCOPE]
+        conditions += [ApprovalItem.item_type == item_type] if item_type else []
+        conditions += [ApprovalItem.handling_unit == unit] if unit else []
+        total = db.session.scalar(sa.select(sa.func.count(ApprovalItem.id)).where(*conditions))
+        _pages(total, page)
+        return live_items(*conditions, limit=PAGE_SIZE, offset=offset), total, 0, 0, 0
+    conditions = [MEASURES[key].sql]
+    conditions += [ApprovalItem.item_type == item_type] if item_type else []
+    conditions += [ApprovalItem.handling_unit == unit] if unit else []
+    limited = HandlingItem.statutory_days.is_not(None)
+    total, with_limit, statutory, promised = db.session.execute(
+        handling_items_in_scope(
+            sa.func.count(HandlingItem.id),
+            sa.func.coalesce(sa.func.sum(sa.case((limited, 1), else_=0)), 0),
+            sa.func.coalesce(sa.func.sum(HandlingItem.statutory_days), 0),
+            sa.func.coalesce(sa.func.sum(sa.case((limited, EFFECTIVE_PROMISED_DAYS), else_=0)), 0),
+        ).where(*conditions)
+    ).one()
+    _pages(total, page)
+    rows = live_handling_rows(*conditions, limit=PAGE_SIZE, offset=offset)
+    return rows, total, int(with_limit), int(statutory), int(promised)
+
+
+def _frozen_rows(source: ReportSource, key: str, item_type: ItemType | None, unit: str | None,
+                 page: int) -> _Found:  # fmt: skip
+    """A snapshot: its frozen rows, filtered by the measure's test."""
+
     def wanted(row: ItemRow | HandlingRow) -> bool:
         return (item_type is None or row.item_type == item_type) and (
             unit is None or row.handling_unit == unit
@@ -91,29 +161,19 @@ def provenance(source: ReportSource, args: Any) -> Provenance:
 
     items, handling = source.rows
     if key == ITEMS:
-        label = "审批事项"
         matching: list = [row for row in items if wanted(row)]
         limited: list[HandlingRow] = []
     else:
         measure: Measure = MEASURES[key]
-        label = measure.label
         matching = [row for row in handling if wanted(row) and measure.test(row.facts)]
         limited = [row for row in matching if row.facts.statutory_days is not None]
-    pages = max(1, -(-len(matching) // PAGE_SIZE))
-    if page > pages:
-        raise ReportInputError(f"page 超出范围：共 {pages} 页。")
-    return Provenance(
-        measure_key=key,
-        label=label,
-        item_type=item_type,
-        unit=unit,
-        rows=matching[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
-        total=len(matching),
-        page=page,
-        pages=pages,
-        statutory_days=sum(row.facts.statutory_days or 0 for row in limited),
-        promised_days=sum(row.facts.effective_promised_days for row in limited),
-        limited=len(limited),
+    _pages(len(matching), page)
+    return (
+        matching[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        len(matching),
+        len(limited),
+        sum(row.facts.statutory_days or 0 for row in limited),
+        sum(row.facts.effective_promised_days for row in limited),
     )
 
 

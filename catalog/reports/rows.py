@@ -79,11 +79,17 @@ def _handling_row(row: Any) -> HandlingRow:
     return HandlingRow(item_code, item_name, ItemType(item_type), unit, code, situation, facts)
 
 
-def live_items() -> list[ItemRow]:
-    rows = db.session.execute(
-        sa.select(*ITEM_COLUMNS).where(ITEM_IN_SCOPE).order_by(ApprovalItem.code)
+def live_items(*conditions: sa.ColumnElement[bool], limit: int | None = None,
+               offset: int = 0) -> list[ItemRow]:  # fmt: skip
+    query = (
+        sa.select(*ITEM_COLUMNS)
+        .where(ITEM_IN_SCOPE, *conditions)
+        .order_by(ApprovalItem.code)
+        .offset(offset)
+        .limit(limit)
     )
-    return [ItemRow(code, name, ItemType(kind), unit) for code, name, kind, unit in rows]
+    return [ItemRow(code, name, ItemType(kind), unit) for code, name, kind, unit in
+            db.session.execute(query)]  # fmt: skip
 
 
 def live_handling_query(*conditions: sa.ColumnElement[bool]) -> sa.Select:
