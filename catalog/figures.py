@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 
 from catalog.enums import REPORTED_TYPES, CaseType, ItemType, Status
@@ -97,57 +100,104 @@ def catalog_figures() -> CatalogFigures:
 
 
 def grouped_figures(column: sa.ColumnElement | None) -> dict[object, CatalogFigures]:
-    """The figures of each group of items in scope (by an ApprovalItem column, e.g. the type or
-    the handling unit), in two aggregate queries; `None` gives the whole catalog as {None: …}."""
-    group = () if column is None else (column,)
-    by_group: dict[object, dict[ItemType, int]] = {}
-    item_rows = db.session.execute(
-        sa.select(*group, ApprovalItem.item_type, sa.func.count(ApprovalItem.id))
-        .where(ITEM_IN_SCOPE)
-        .group_by(*group, ApprovalItem.item_type)
-    )
-    for *key, item_type, count in item_rows:
-        counts = by_group.setdefault(key[0] if key else None, dict.fromkeys(REPORTED_TYPES, 0))
-        counts[ItemType(item_type)] = int(count)
-    figures: dict[object, CatalogFigures] = {}
-    for row in db.session.execute(_handling_totals(*group)):
-        name = row[0] if group else None
-        counts = by_group.pop(name, dict.fromkeys(REPORTED_TYPES, 0))
-        figures[name] = _figures(counts, row[len(group) :])
-    for name, counts in by_group.items():  # items whose handling items are all out of scope
-        figures[name] = _figures(counts, (0,) * 9)
-    if column is None and None not in figures:
-        figures[None] = _figures(dict.fromkeys(REPORTED_TYPES, 0), (0,) * 9)
-    return figures
+    """The figures of each group of items in scope (by the item's type or handling unit);
+    `None` gives the whole catalog as {None: …}."""
+    return report_aggregates(exceptions=False).figures(column)
 
 
 def policy_exceptions() -> dict[PolicyRule, list[str]]:
     """For every policy rule, the codes of the handling items in scope that break it."""
-    return {
-        rule: list(
-            db.session.scalars(
-                handling_items_in_scope(HandlingItem.code)
-                .where(predicate)
-                .order_by(HandlingItem.code)
-            )
-        )
-        for rule, predicate in POLICY_PREDICATES.items()
-    }
+    return policy_exceptions_by(None).get(None, {rule: [] for rule in PolicyRule})
 
 
-def policy_exceptions_by(column: sa.ColumnElement) -> dict[object, dict[PolicyRule, list[str]]]:
-    """policy_exceptions() of each group of items (by an ApprovalItem column)."""
-    grouped: dict[object, dict[PolicyRule, list[str]]] = {}
-    for rule, predicate in POLICY_PREDICATES.items():
-        rows = db.session.execute(
-            handling_items_in_scope(column, HandlingItem.code)
-            .where(predicate)
+def policy_exceptions_by(
+    column: sa.ColumnElement | None,
+) -> dict[object, dict[PolicyRule, list[str]]]:
+    """policy_exceptions() of each group of items (by the item's type or handling unit)."""
+    return report_aggregates(figures=False).exceptions(column)
+
+
+_GROUP = (ApprovalItem.item_type, ApprovalItem.handling_unit)
+
+
+@dataclass
+class ReportAggregates:
+    """What every count of the report is summed from, per (type, handling unit): three queries
+    over the catalog, folded into the whole catalog, the types and the units in Python (a
+    report needs all three; at 300,000 handling items each query is a scan of the catalog)."""
+
+    items: dict[tuple[str, str], int]  # (type, unit) -> items in scope
+    totals: dict[tuple[str, str], tuple[int, ...]]  # (type, unit) -> _handling_totals' sums
+    broken: list[tuple[str, str, str, frozenset[PolicyRule]]]  # by code: type, unit, code, rules
+
+    @staticmethod
+    def _key(column: sa.ColumnElement | None) -> Callable[[tuple[str, str]], object]:
+        if column is None:
+            return lambda group: None
+        for position, grouped in enumerate(_GROUP):
+            if column is grouped:
+                return lambda group: group[position]
+        raise ValueError("figures are grouped by the item's type or handling unit only")
+
+    def figures(self, column: sa.ColumnElement | None) -> dict[object, CatalogFigures]:
+        key = self._key(column)
+        counts: dict[object, dict[ItemType, int]] = {}
+        sums: dict[object, list[int]] = {}
+        for group, count in self.items.items():
+            by_type = counts.setdefault(key(group), dict.fromkeys(REPORTED_TYPES, 0))
+            by_type[ItemType(group[0])] += count
+        for group, totals in self.totals.items():
+            into = sums.setdefault(key(group), [0] * len(totals))
+            for index, value in enumerate(totals):
+                into[index] += value
+        names = set(counts) | set(sums) | ({None} if column is None else set())
+        return {
+            name: _figures(counts.get(name, dict.fromkeys(REPORTED_TYPES, 0)),
+                           sums.get(name, (0,) * 9))
+            for name in names
+        }  # fmt: skip
+
+    def exceptions(self, column: sa.ColumnElement | None) -> dict[object, dict[PolicyRule, list]]:
+        key = self._key(column)
+        grouped: dict[object, dict[PolicyRule, list[str]]] = {}
+        for item_type, unit, code, rules in self.broken:
+            group = grouped.setdefault(key((item_type, unit)), {r: [] for r in POLICY_PREDICATES})
+            for rule in POLICY_PREDICATES:
+                if rule in rules:
+                    group[rule].append(code)
+        return grouped
+
+
+def report_aggregates(*, figures: bool = True, exceptions: bool = True) -> ReportAggregates:
+    """The aggregates of the catalog in scope (leave out what is not needed: each part is a scan
+    of the catalog)."""
+    items: dict[tuple[str, str], int] = {}
+    totals: dict[tuple[str, str], tuple[int, ...]] = {}
+    broken: list[tuple[str, str, str, frozenset[PolicyRule]]] = []
+    if figures:
+        for kind, unit, count in db.session.execute(
+            sa.select(*_GROUP, sa.func.count(ApprovalItem.id))
+            .where(ITEM_IN_SCOPE)
+            .group_by(*_GROUP)
+        ):
+            items[(_value(kind), unit)] = int(count)
+        for kind, unit, *sums in db.session.execute(_handling_totals(*_GROUP)):
+            totals[(_value(kind), unit)] = tuple(int(value) for value in sums)
+    if exceptions:
+        rules = list(POLICY_PREDICATES)
+        flags = [sa.case((predicate, 1), else_=0) for predicate in POLICY_PREDICATES.values()]
+        for kind, unit, code, *flagged in db.session.execute(
+            handling_items_in_scope(*_GROUP, HandlingItem.code, *flags)
+            .where(sa.or_(*POLICY_PREDICATES.values()))
             .order_by(HandlingItem.code)
-        )
-        for key, code in rows:
-            group = grouped.setdefault(key, {rule: [] for rule in POLICY_PREDICATES})
-            group[rule].append(code)
-    return grouped
+        ):
+            broken_rules = frozenset(r for r, flag in zip(rules, flagged, strict=True) if flag)
+            broken.append((_value(kind), unit, code, broken_rules))
+    return ReportAggregates(items, totals, broken)
+
+
+def _value(kind: object) -> str:
+    return str(getattr(kind, "value", kind))
 
 
 def in_scope_item_types() -> list[ItemType]:
