@@ -88,3 +88,21 @@ def test_the_result_cache_size_comes_from_the_environment(monkeypatch, tmp_path)
         monkeypatch.delenv("SEARCH_RESULT_CACHE")
         create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite3"})
     assert query.results_cache.size == 2048
+
+
+def test_a_snapshot_costs_the_same_number_of_queries_for_3_or_30_items(app, db):
+    from catalog.reports.snapshots import create_snapshot
+
+    costs = []
+    for first, last in ((0, 3), (3, 30)):
+        publish(db, *(
+            item_data(handling_item_data(code=f"S{n}-01", materials=[{"name": "申请表"}]),
+                      handling_item_data(code=f"S{n}-02"), code=f"S{n}", name=f"港口经营许可{n}")
+            for n in range(first, last)
+        ))  # fmt: skip
+        db.session.expunge_all()  # nothing already loaded: every item is read as a snapshot reads
+        with counted(app) as statements:
+            create_snapshot(f"round {last}", actor="test")
+            db.session.commit()
+        costs.append(len(statements))
+    assert costs[0] == costs[1] <= 15, costs

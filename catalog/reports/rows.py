@@ -115,13 +115,23 @@ def live_handling_count(*conditions: sa.ColumnElement[bool]) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(query))
 
 
+# What item_data() reads, loaded with the items: six queries for the whole catalog instead of
+# four per item (a snapshot of 300,000 handling items made over a million queries).
+ITEM_DATA_LOADED = (
+    selectinload(ApprovalItem.legal_bases),
+    selectinload(ApprovalItem.handling_items).selectinload(HandlingItem.materials),
+    selectinload(ApprovalItem.handling_items).selectinload(HandlingItem.fees),
+    selectinload(ApprovalItem.handling_items).selectinload(HandlingItem.steps),
+)
+
+
 def published_catalog() -> list[dict[str, Any]]:
     """Every published item as data with its published handling items: what a snapshot
     freezes (all types, so that a comparison sees every item)."""
     items = db.session.scalars(
         sa.select(ApprovalItem)
         .where(ApprovalItem.status == Status.published)
-        .options(selectinload(ApprovalItem.handling_items))
+        .options(*ITEM_DATA_LOADED)
         .order_by(ApprovalItem.code)
     )
     catalog = []

@@ -127,8 +127,14 @@ def create_snapshot(label: str, *, actor: str, note: str | None = None) -> Snaps
         report=report,
     )
     db.session.add(snapshot)
-    db.session.add_all(SnapshotItem(snapshot=snapshot, code=i["code"], data=i) for i in catalog)
     db.session.flush()
+    # One bulk INSERT (an executemany), not one INSERT … RETURNING per item as the unit of work
+    # does on SQLite: a snapshot of a province holds hundreds of thousands of items.
+    if catalog:  # (an empty parameter list would be one INSERT of default values)
+        db.session.execute(
+            sa.insert(SnapshotItem),
+            [{"snapshot_id": snapshot.id, "code": item["code"], "data": item} for item in catalog],
+        )
     return snapshot
 
 
