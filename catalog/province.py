@@ -202,6 +202,7 @@ def generate_province(
         ids[model] += 1
         return ids[model] - 1
 
+    text_indexes = _drop_text_indexes(connection)
     written = 0
     plan = _item_plan(rng, transport_names, types, weights, size)
     for number, level, item_type, name, body, department in plan:
@@ -278,10 +279,29 @@ def generate_province(
     flush()
     if progress:
         progress(written)
+    for definition in text_indexes:
+        connection.exec_driver_sql(definition)
     _advance_sequences(connection, tables)
     bump(connection)  # Core inserts pass the session's change listener by
     connection.exec_driver_sql("ANALYZE")  # the planner needs to know what is selective
     return counts
+
+
+def _drop_text_indexes(connection: sa.Connection) -> list[str]:
+    """PostgreSQL: drop the search entries' GIN indexes for the load and return their
+    definitions, to build them again at the end (building one is much faster than keeping it up
+    row by row: the generation took 295 s with them, against 170 s without the newest). The
+    DROP is part of the load's transaction, so a load that fails leaves them as they were."""
+    if connection.dialect.name != "postgresql":
+        return []
+    connection.exec_driver_sql("SET LOCAL statement_timeout = 0")  # building them takes a while
+    found = connection.execute(sa.text(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+        " AND tablename = 'search_entry' AND indexdef LIKE '% USING gin %'"
+    )).all()  # fmt: skip
+    for name, _definition in found:
+        connection.exec_driver_sql(f'DROP INDEX "{name}"')
+    return [definition for _name, definition in found]
 
 
 def _item_plan(rng, transport_names, types, weights, size) -> Iterator[tuple]:

@@ -23,9 +23,17 @@ def count(db, model) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
 
 
+def search_indexes(db) -> set[str]:
+    """The search entries' indexes (PostgreSQL drops its GIN indexes for the load)."""
+    inspector = sa.inspect(db.session.connection())
+    return {index["name"] for index in inspector.get_indexes("search_entry")}
+
+
 def test_a_small_province_has_the_shape_and_is_searchable(db, seed_dir, client):
+    indexes = search_indexes(db)
     counts = generate_province(2_000, seed_dir=seed_dir, seed=7)
     db.session.commit()
+    assert search_indexes(db) == indexes  # built again after the load
     assert count(db, HandlingItem) == counts["handling_item"] == 2_000
     assert count(db, SearchEntry) == 2_000
     assert count(db, Material) >= 2_000 and count(db, Fee) > 0
