@@ -151,11 +151,11 @@ def _sqlite_term_rows(term: Term) -> sa.Select:
 
 
 def _word_matches(word: str) -> sa.ColumnElement[bool]:
-    """PostgreSQL: LIKE, served by the pg_trgm GIN indexes for 3+ characters. A shorter word
-    takes its candidates from the GIN index of single characters (every character of the word
-    present: an AND query, which the index answers without reading the rows; a phrase query
-    would recompute each candidate's tsvector, 15-30 s for a common word at 300,000 items), and
-    LIKE keeps the exact matches. Other databases: LIKE."""
+    """PostgreSQL (the other supported database): LIKE, served by the pg_trgm GIN indexes for
+    3+ characters. A shorter word takes its candidates from the GIN index of single characters
+    (every character of the word present: an AND query, which the index answers without
+    reading the rows; a phrase query would recompute each candidate's tsvector, 15-30 s for a
+    common word at 300,000 items), and LIKE keeps the exact matches."""
     like = _like_word(word)
     if len(word) >= FTS_MIN_LENGTH or not TERM_PATTERN.fullmatch(word):
         return like
