@@ -60,7 +60,7 @@ def handling_items_in_scope(*columns: sa.ColumnElement) -> sa.Select:
     )
 
 
-def _handling_totals(*group: sa.ColumnElement) -> sa.Select:
+def handling_totals(*group: sa.ColumnElement) -> sa.Select:
     has_limit = HandlingItem.statutory_days.is_not(None)
     return handling_items_in_scope(
         *group,
@@ -127,7 +127,7 @@ class ReportAggregates:
     report needs all three; at 300,000 handling items each query is a scan of the catalog)."""
 
     items: dict[tuple[str, str], int]  # (type, unit) -> items in scope
-    totals: dict[tuple[str, str], tuple[int, ...]]  # (type, unit) -> _handling_totals' sums
+    totals: dict[tuple[str, str], tuple[int, ...]]  # (type, unit) -> handling_totals' sums
     broken: list[tuple[str, str, str, frozenset[PolicyRule]]]  # by code: type, unit, code, rules
 
     @staticmethod
@@ -181,7 +181,7 @@ def report_aggregates(*, figures: bool = True, exceptions: bool = True) -> Repor
             .group_by(*_GROUP)
         ):
             items[(_value(kind), unit)] = int(count)
-        for kind, unit, *sums in db.session.execute(_handling_totals(*_GROUP)):
+        for kind, unit, *sums in db.session.execute(handling_totals(*_GROUP)):
             totals[(_value(kind), unit)] = tuple(int(value) for value in sums)
     if exceptions:
         rules = list(POLICY_PREDICATES)

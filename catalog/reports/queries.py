@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from catalog.enums import REPORTED_TYPES, ItemType
 from catalog.extensions import db
-from catalog.figures import EFFECTIVE_PROMISED_DAYS, ITEM_IN_SCOPE, handling_items_in_scope
+from catalog.figures import ITEM_IN_SCOPE, handling_totals
 from catalog.models import ApprovalItem, HandlingItem
 from catalog.reports.measures import ITEMS, MEASURES, Measure
 from catalog.reports.rows import (
@@ -126,28 +126,21 @@ def _pages(total: int, page: int) -> int:
 def _live_rows(key: str, item_type: ItemType | None, unit: str | None, page: int) -> _Found:
     """The live catalog, filtered, counted and summed in SQL: one page of rows is loaded."""
     offset = (page - 1) * PAGE_SIZE
+    wanted = [ApprovalItem.item_type == item_type] if item_type else []
+    wanted += [ApprovalItem.handling_unit == unit] if unit else []
     if key == ITEMS:
-        conditions = [ITEM_IN_SCOPE]
-        conditions += [ApprovalItem.item_type == item_type] if item_type else []
-        conditions += [ApprovalItem.handling_unit == unit] if unit else []
-        total = db.session.scalar(sa.select(sa.func.count(ApprovalItem.id)).where(*conditions))
+        total = db.session.scalar(
+            sa.select(sa.func.count(ApprovalItem.id)).where(ITEM_IN_SCOPE, *wanted)
+        )
         _pages(total, page)
-        return live_items(*conditions, limit=PAGE_SIZE, offset=offset), total, 0, 0, 0
-    conditions = [MEASURES[key].sql]
-    conditions += [ApprovalItem.item_type == item_type] if item_type else []
-    conditions += [ApprovalItem.handling_unit == unit] if unit else []
-    limited = HandlingItem.statutory_days.is_not(None)
-    total, with_limit, statutory, promised = db.session.execute(
-        handling_items_in_scope(
-            sa.func.count(HandlingItem.id),
-            sa.func.coalesce(sa.func.sum(sa.case((limited, 1), else_=0)), 0),
-            sa.func.coalesce(sa.func.sum(HandlingItem.statutory_days), 0),
-            sa.func.coalesce(sa.func.sum(sa.case((limited, EFFECTIVE_PROMISED_DAYS), else_=0)), 0),
-        ).where(*conditions)
-    ).one()
+        return live_items(*wanted, limit=PAGE_SIZE, offset=offset), total, 0, 0, 0
+    conditions = [MEASURES[key].sql, *wanted]
+    # the report's own sums: (total, instant, …, limited, statutory days, promised days)
+    sums = db.session.execute(handling_totals().where(*conditions)).one()
+    total, limited, statutory, promised = (int(sums[i]) for i in (0, 6, 7, 8))
     _pages(total, page)
     rows = live_handling_rows(*conditions, limit=PAGE_SIZE, offset=offset)
-    return rows, total, int(with_limit), int(statutory), int(promised)
+    return rows, total, limited, statutory, promised
 
 
 def _frozen_rows(source: ReportSource, key: str, item_type: ItemType | None, unit: str | None,
