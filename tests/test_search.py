@@ -171,10 +171,11 @@ def test_short_words_never_span_punctuation_or_spaces(catalog):
 
 def test_the_index_of_short_words_agrees_with_a_scan(catalog, db):
     """Every 1- and 2-character piece of the indexed text (and pieces across punctuation)
-    finds through the index exactly the entries whose text contains it. (Latin letters also
-    match pinyin: the pinyin tests cover them.)"""
-    from catalog.models import HandlingItem, SearchEntry
-    from catalog.search import Term, match_condition
+    finds through the index exactly the entries whose text contains it, and through the
+    name's index exactly those whose name does. (Latin letters also match pinyin: the pinyin
+    tests cover them.)"""
+    from catalog.models import SearchEntry
+    from catalog.search import word_rows
 
     entries = db.session.execute(sa.select(SearchEntry.name, SearchEntry.body)).all()
     text = " ".join(name + " " + body for name, body in entries)
@@ -185,17 +186,14 @@ def test_the_index_of_short_words_agrees_with_a_scan(catalog, db):
     ]  # fmt: skip
     assert len(pieces) > 150, len(pieces)
     for piece in pieces:
-        found = set(db.session.scalars(
-            sa.select(HandlingItem.id).join(SearchEntry)
-            .where(match_condition([Term(piece, (piece,))]))
-        ))  # fmt: skip
-        scanned = set(db.session.scalars(
-            sa.select(SearchEntry.handling_item_id).where(sa.or_(
-                SearchEntry.name.contains(piece, autoescape=True),
-                SearchEntry.body.contains(piece, autoescape=True),
-            ))
-        ))  # fmt: skip
-        assert found == scanned, piece
+        in_name = SearchEntry.name.contains(piece, autoescape=True)
+        anywhere = sa.or_(in_name, SearchEntry.body.contains(piece, autoescape=True))
+        for name_only, scan in ((False, anywhere), (True, in_name)):
+            found = set(db.session.scalars(word_rows(piece, name_only=name_only)))
+            scanned = set(db.session.scalars(
+                sa.select(SearchEntry.handling_item_id).where(scan)
+            ))  # fmt: skip
+            assert found == scanned, (piece, name_only)
 
 
 @pytest.mark.parametrize(
@@ -302,16 +300,17 @@ def test_filler_words_are_dropped_while_two_characters_remain(typed, kept):
 
 
 def test_words_of_every_length_go_through_an_index(catalog, backend, db):
-    from catalog.search import Term, match_condition
+    from catalog.search import word_rows
 
-    def sql(word: str) -> str:
-        return str(match_condition([Term(word, (word,))]).compile(db.engine))
+    def sql(word: str, *, name_only: bool = False) -> str:
+        return str(word_rows(word, name_only=name_only).compile(db.engine))
 
     if backend == "sqlite":
         assert "search_fts MATCH" in sql("出租汽") and "LIKE" not in sql("出租汽")
-        # 1 and 2 characters: MATCH on trigrams cannot, the index of single characters can
+        # 1 and 2 characters: MATCH on trigrams cannot, the index of characters and pairs can
         assert "search_chars MATCH" in sql("出租") and "LIKE" not in sql("出租")
         assert "search_chars MATCH" in sql("港") and "LIKE" not in sql("港")
+        assert "search_chars MATCH" in sql("港", name_only=True) and "LIKE" not in sql("港")
     else:
         assert "LIKE" in sql("出租汽")  # served by the pg_trgm GIN index
         assert "to_tsvector" in sql("出租") and "to_tsquery" in sql("港")

@@ -280,8 +280,12 @@ class SearchEntry(db.Model):
     """What search reads for one handling item; rewritten by the services on every change."""
 
     __tablename__ = "search_entry"
-    # a pinyin search scans this index instead of the entries (migration 0008)
-    __table_args__ = (sa.Index("ix_search_entry_spelling", "initials", "pinyin"),)
+    # a pinyin search of 1-2 letters scans this index instead of the entries (migration 0008);
+    # the ranking's pinyin prefix reads the second (0009)
+    __table_args__ = (
+        sa.Index("ix_search_entry_spelling", "initials", "pinyin"),
+        sa.Index("ix_search_entry_pinyin", "pinyin"),
+    )
 
     handling_item_id: Mapped[int] = mapped_column(
         sa.ForeignKey("handling_item.id", ondelete="CASCADE"), primary_key=True
@@ -291,9 +295,11 @@ class SearchEntry(db.Model):
     body: Mapped[str] = mapped_column(sa.Text)  # materials, legal bases, result, codes
     pinyin: Mapped[str] = mapped_column(sa.String(1200))  # of the item name, lowercase
     initials: Mapped[str] = mapped_column(sa.String(200))
-    # name and body one character a token ("道 路 | 运 输"): what the index of 1- and
-    # 2-character words reads (FTS5 on SQLite, a tsvector GIN index on PostgreSQL)
+    # every character and pair of adjacent characters of the name and body as a token
+    # ("道 路 道路"; search.text.character_grams): what the index of 1- and 2-character words
+    # reads (FTS5 on SQLite, a tsvector GIN index on PostgreSQL); name_chars, of the name only
     chars: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    name_chars: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
 
     handling_item: Mapped[HandlingItem] = relationship(back_populates="search_entry")
 

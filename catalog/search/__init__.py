@@ -13,16 +13,16 @@ from catalog.search.query import (
     Term,
     decode_cursor,
     encode_cursor,
-    match_condition,
     parse_query,
     search,
     similar_names,
+    word_rows,
 )
 from catalog.search.text import Synonyms, highlight, load_synonyms, normalise, pinyin_of
 
 __all__ = [
     "DEFAULT_LIMIT", "MAX_LIMIT", "MAX_QUERY_LENGTH", "MAX_TERMS", "Filters", "Hit",
     "SearchError", "SearchResult", "Synonyms", "Term", "decode_cursor", "encode_cursor",
-    "highlight", "index_is_complete", "index_item", "load_synonyms", "match_condition", "normalise",
-    "parse_query", "pinyin_of", "rebuild_index", "search", "similar_names",
+    "highlight", "index_is_complete", "index_item", "load_synonyms", "normalise",
+    "parse_query", "pinyin_of", "rebuild_index", "search", "similar_names", "word_rows",
 ]  # fmt: skip

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from catalog.extensions import db
 from catalog.models import ApprovalItem, HandlingItem, SearchEntry
-from catalog.search.text import CHAR_SEPARATOR, normalise, pinyin_of, spaced_characters
+from catalog.search.text import character_grams, normalise, pinyin_of
 
 
 def entry_values(
@@ -36,8 +36,15 @@ def entry_values(
         "body": body,
         "pinyin": full,
         "initials": initials,
-        "chars": f"{spaced_characters(name)} {CHAR_SEPARATOR} {spaced_characters(body)}",
+        **grams_values(name, body),
     }
+
+
+def grams_values(name: str, body: str) -> dict[str, str]:
+    """The character columns of a search entry: the name's characters and pairs, and those of
+    the name and body (what the index of 1- and 2-character words reads)."""
+    name_grams = character_grams(name)
+    return {"name_chars": name_grams, "chars": f"{name_grams} {character_grams(body)}"}
 
 
 def index_item(item: ApprovalItem) -> None:

@@ -15,21 +15,22 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 import sqlalchemy as sa
 from markupsafe import Markup
 from sqlalchemy.orm import joinedload
 
-from catalog.enums import CaseType, ItemType, Status
+from catalog.enums import ItemType, Status
 from catalog.extensions import db
 from catalog.models import ApprovalItem, HandlingItem, SearchEntry
 from catalog.revision import Cache, current_stamp
+from catalog.search.frame import Frame, Group, frames, load_frame, read_ids
 from catalog.search.text import (
     LATIN_PATTERN,
     TERM_PATTERN,
     Synonyms,
     highlight,
     normalise,
-    spaced_characters,
 )
 
 MAX_QUERY_LENGTH = 100
@@ -92,25 +93,19 @@ def _spelling_matches(term: Term) -> sa.ColumnElement[bool]:
     return sa.or_(*conditions)
 
 
-def term_in_name(term: Term) -> sa.ColumnElement[bool]:
-    conditions = [_contains(SearchEntry.name, word) for word in term.words]
-    if term.is_latin:
-        conditions.append(_spelling_matches(term))
-    return sa.or_(*conditions)
-
-
 def _matching_words(term: Term) -> list[str]:
     """The words a term is matched by: a word that contains another of them finds nothing more
     (运输证 adds nothing to 运输), so it costs a lookup for nothing."""
     return [w for w in term.words if not any(o != w and o in w for o in term.words)]
 
 
-# FTS5 indexes of search_entry on SQLite: trigrams of (name, body), created by migration 0003,
-# and single characters of chars, created by 0008.
+# FTS5 indexes of search_entry on SQLite (migration 0009): trigrams of name, body, pinyin and
+# initials; characters and pairs of characters of the name (name_chars) and of everything.
 _FTS = sa.table("search_fts", sa.column("rowid"))
 _CHARS = sa.table("search_chars", sa.column("rowid"))
 FTS_MIN_LENGTH = 3  # the trigram tokenizer cannot MATCH fewer characters
 _SIMPLE = sa.literal_column("'simple'::regconfig")
+_ENTRY_ID = SearchEntry.handling_item_id
 
 
 def _dialect() -> str:
@@ -121,87 +116,109 @@ def _phrase(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def _fts_rows(table: sa.TableClause, phrase: str) -> sa.Select:
-    return sa.select(table.c.rowid).where(sa.literal_column(table.name).op("MATCH")(phrase))
+def _fts_rows(table: sa.TableClause, query: str) -> sa.Select:
+    return sa.select(table.c.rowid).where(sa.literal_column(table.name).op("MATCH")(query))
 
 
-def _like_word(word: str) -> sa.ColumnElement[bool]:
+def _like_word(word: str, *, name_only: bool) -> sa.ColumnElement[bool]:
+    if name_only:
+        return _contains(SearchEntry.name, word)
     return sa.or_(_contains(SearchEntry.name, word), _contains(SearchEntry.body, word))
 
 
-def _sqlite_word_rows(word: str) -> sa.Select:
-    """Handling item ids whose name or body contains the word, through an FTS5 index: the
-    trigram table for 3+ characters, else the table of single characters, where a short
-    word is a phrase of one-character tokens."""
+def _sqlite_word_rows(word: str, *, name_only: bool) -> sa.Select:
+    """SQLite: the trigram table for 3+ characters; else the table of characters and pairs, in
+    which a 1- or 2-character word is one token."""
     if len(word) >= FTS_MIN_LENGTH:
-        return _fts_rows(_FTS, _phrase(word))
+        return _fts_rows(_FTS, f"{{{'name' if name_only else 'name body'}}} : {_phrase(word)}")
     if not TERM_PATTERN.fullmatch(word):  # a synonym with punctuation: the index drops it
-        return sa.select(SearchEntry.handling_item_id).where(_like_word(word))
-    return _fts_rows(_CHARS, _phrase(spaced_characters(word)))
+        return sa.select(_ENTRY_ID).where(_like_word(word, name_only=name_only))
+    return _fts_rows(_CHARS, f"{'name_chars : ' if name_only else ''}{_phrase(word)}")
 
 
-def _sqlite_term_rows(term: Term) -> sa.Select:
-    selects = [_sqlite_word_rows(word) for word in _matching_words(term)]
-    if term.is_latin:
-        selects.append(sa.select(SearchEntry.handling_item_id).where(_spelling_matches(term)))
-    if len(selects) == 1:
-        return selects[0]
-    union = sa.union(*selects).subquery()  # SQLite takes no parenthesised compound members
-    return sa.select(union.c[0])
-
-
-def _word_matches(word: str) -> sa.ColumnElement[bool]:
-    """PostgreSQL (the other supported database): LIKE, served by the pg_trgm GIN indexes for
-    3+ characters. A shorter word takes its candidates from the GIN index of single characters
-    (every character of the word present: an AND query, which the index answers without
-    reading the rows; a phrase query would recompute each candidate's tsvector, 15-30 s for a
-    common word at 300,000 items), and LIKE keeps the exact matches."""
-    like = _like_word(word)
+def _postgres_word_rows(word: str, *, name_only: bool) -> sa.Select:
+    """PostgreSQL: LIKE, served by the pg_trgm GIN indexes for 3+ characters. A shorter word
+    takes its candidates from the GIN index of characters (every character of the word
+    present: an AND query, which the index answers without reading the rows; a phrase query
+    would recompute each candidate's tsvector, 15-30 s for a common word at 300,000 items),
+    and LIKE keeps the exact matches."""
+    like = _like_word(word, name_only=name_only)
     if len(word) >= FTS_MIN_LENGTH or not TERM_PATTERN.fullmatch(word):
-        return like
+        return sa.select(_ENTRY_ID).where(like)
     every_character = " & ".join(f"'{character}'" for character in word)
     vector = sa.func.to_tsvector(_SIMPLE, SearchEntry.chars)
-    return sa.and_(vector.op("@@")(sa.func.to_tsquery(_SIMPLE, every_character)), like)
+    query = sa.func.to_tsquery(_SIMPLE, every_character)
+    return sa.select(_ENTRY_ID).where(vector.op("@@")(query), like)
 
 
-def match_condition(terms: list[Term]) -> sa.ColumnElement[bool]:
-    """Every term matches: one of its words is a substring of the name or the body, or a
-    Latin term spells the name.
-
-    SQLite: the handling item ids from the FTS5 indexes, one compound query (a union a term,
-    intersected over the terms), so the matches are found once, without reading search_entry.
-    PostgreSQL: conditions on search_entry, which the planner serves from the GIN indexes.
-    """
+def word_rows(word: str, *, name_only: bool = False) -> sa.Select:
+    """The handling item ids whose name and situation (`name_only`), or any searched text,
+    contain the word, through an index on either database."""
     if _dialect() == "sqlite":
-        rows = [_sqlite_term_rows(term) for term in terms]
-        return HandlingItem.id.in_(rows[0] if len(rows) == 1 else sa.intersect(*rows))
-    conditions = []
-    for term in terms:
-        words = [_word_matches(word) for word in _matching_words(term)]
-        spelling = [_spelling_matches(term)] if term.is_latin else []
-        conditions.append(sa.or_(*words, *spelling))
-    return sa.and_(*conditions)
+        return _sqlite_word_rows(word, name_only=name_only)
+    return _postgres_word_rows(word, name_only=name_only)
 
 
-def rank_expression(query: str, terms: list[Term]) -> sa.ColumnElement[int]:
-    """0 exact name, 1 name prefix, 2 every term in the name, 3 found in other fields."""
+def _spelling_rows(term: Term) -> sa.Select:
+    """The handling item ids whose item name the Latin term spells; 3+ letters through the
+    trigram index on SQLite (a piece of the initials then includes their start)."""
+    if _dialect() == "sqlite" and len(term.text) >= FTS_MIN_LENGTH:
+        return _fts_rows(_FTS, f"{{pinyin initials}} : {_phrase(term.text)}")
+    return sa.select(_ENTRY_ID).where(_spelling_matches(term))
+
+
+def _term_mask(frame: Frame, term: Term, *, name_only: bool) -> np.ndarray:
+    """The handling items a term matches (in the name only, or anywhere), as a mask."""
+    mask = np.zeros(frame.size, dtype=bool)
+    for word in _matching_words(term):
+        mask |= frame.mask(read_ids(word_rows(word, name_only=name_only)))
+    if term.is_latin:  # a spelling of the item name is a match in the name
+        mask |= frame.mask(read_ids(_spelling_rows(term)))
+    return mask
+
+
+def _all_terms(frame: Frame, terms: list[Term], *, name_only: bool) -> np.ndarray:
+    mask = _term_mask(frame, terms[0], name_only=name_only)
+    for term in terms[1:]:
+        if not mask.any():
+            break
+        mask &= _term_mask(frame, term, name_only=name_only)
+    return mask
+
+
+def _starts_rows(column: sa.ColumnElement[str], word: str) -> sa.Select:
+    """Ids whose column starts with the word, through the column's index: on SQLite a range
+    (its LIKE ignores case, so cannot use the index), on PostgreSQL a LIKE."""
+    if _dialect() == "sqlite":
+        condition = sa.and_(column >= word, column < word + "\U0010ffff")
+    else:
+        condition = _starts(column, word)
+    return sa.select(_ENTRY_ID).where(condition)
+
+
+def _rank(frame: Frame, query: str, terms: list[Term], matches: np.ndarray) -> np.ndarray:
+    """By handling item id: 0 exact name, 1 name prefix, 2 every term in the name, 3 found in
+    other fields (meaningful where `matches`)."""
+    rank = np.zeros(frame.size, dtype=np.int64)
     if not terms:
-        return sa.literal(0)
+        return rank
     whole = "".join(term.text for term in terms)
     exact = {whole, normalise(query).strip()}
     if len(terms) == 1:
         exact.update(terms[0].words)
-    exact_name = [SearchEntry.item_name == word for word in exact]
-    prefix = [_starts(SearchEntry.item_name, word) for word in exact]
-    if terms[0].is_latin and len(terms) == 1:
-        exact_name += [SearchEntry.pinyin == whole, SearchEntry.initials == whole]
-        prefix += [_starts(SearchEntry.pinyin, whole)]
-    return sa.case(
-        (sa.or_(*exact_name), 0),
-        (sa.or_(*prefix), 1),
-        (sa.and_(*[term_in_name(term) for term in terms]), 2),
-        else_=3,
-    )
+    latin = terms[0].is_latin and len(terms) == 1
+    exact_rows = [sa.select(_ENTRY_ID).where(SearchEntry.item_name.in_(sorted(exact)))]
+    prefix_rows = [_starts_rows(SearchEntry.item_name, word) for word in sorted(exact)]
+    if latin:
+        exact_rows.append(sa.select(_ENTRY_ID).where(
+            sa.or_(SearchEntry.pinyin == whole, SearchEntry.initials == whole)
+        ))  # fmt: skip
+        prefix_rows.append(_starts_rows(SearchEntry.pinyin, whole))
+    rank[:] = 3
+    rank[_all_terms(frame, terms, name_only=True) & matches] = 2
+    rank[frame.mask(read_ids(sa.union(*prefix_rows)))] = 1
+    rank[frame.mask(read_ids(sa.union(*exact_rows)))] = 0
+    return rank
 
 
 @dataclass(frozen=True)
@@ -235,17 +252,6 @@ class Filters:
                 raise SearchError(f"筛选条件 {name} 只能是 1 或 0。")
             flags[name] = value in ("1", "true")
         return cls(type=item_type, unit=unit, **flags)
-
-    def conditions(self, *, without: str | None = None) -> list[sa.ColumnElement[bool]]:
-        checks = {
-            "type": self.type is not None and ApprovalItem.item_type == self.type,
-            "unit": self.unit is not None and ApprovalItem.handling_unit == self.unit,
-            "no_visit": self.no_visit and HandlingItem.visits == 0,
-            "instant": self.instant and HandlingItem.case_type == CaseType.instant,
-            "no_fee": self.no_fee and HandlingItem.charges_fee.is_(False),
-            "one_visit": self.one_visit and HandlingItem.visits <= 1,
-        }
-        return [check for name, check in checks.items() if name != without and check is not False]
 
     def as_args(self) -> dict[str, str]:
         args = {name: "1" for name in self.FLAGS if getattr(self, name)}
@@ -296,87 +302,58 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
         raise SearchError("分页参数无效，请从第一页重新开始。") from None
 
 
-def _base(terms: list[Term], *, entry: bool = False) -> sa.Select:
-    """The published handling items matching every term; `entry` joins the search entry (for
-    ranking; PostgreSQL always reads it)."""
-    statement = (
-        sa.select(HandlingItem.id)
-        .join(ApprovalItem, HandlingItem.item_id == ApprovalItem.id)
-        .where(ApprovalItem.status == Status.published, HandlingItem.status == Status.published)
-    )
-    if not terms:
-        return statement.join(SearchEntry) if entry else statement
-    if entry or _dialect() != "sqlite":
-        statement = statement.join(SearchEntry, SearchEntry.handling_item_id == HandlingItem.id)
-    return statement.where(match_condition(terms))
-
-
-# One aggregate over the matches gives the total and every facet: the matches grouped by
-# everything a facet or a filter looks at (a few hundred groups at most), then summed here.
-_GROUP_COLUMNS = (
-    ApprovalItem.item_type,
-    ApprovalItem.handling_unit,
-    HandlingItem.visits == 0,
-    HandlingItem.case_type == CaseType.instant,
-    HandlingItem.charges_fee.is_(False),
-    HandlingItem.visits <= 1,
-)
-
-
-@dataclass(frozen=True)
-class _Group:
-    type: str
-    unit: str
-    no_visit: bool
-    instant: bool
-    no_fee: bool
-    one_visit: bool
-    count: int
-
-    def passes(self, filters: Filters, *, without: str | None = None) -> bool:
-        if (
-            without != "type"
-            and filters.type is not None
-            and self.type != ItemType(filters.type).value
-        ):
-            return False
-        if without != "unit" and filters.unit is not None and self.unit != filters.unit:
-            return False
-        return all(
-            getattr(self, flag)
-            for flag in Filters.FLAGS
-            if flag != without and getattr(filters, flag)
-        )
-
-
-def _groups(terms: list[Term]) -> list[_Group]:
-    statement = _base(terms).with_only_columns(*_GROUP_COLUMNS, sa.func.count(HandlingItem.id))
-    return [
-        _Group(str(getattr(kind, "value", kind)), unit, bool(no_visit), bool(instant),
-               bool(no_fee), bool(one_visit), int(count))
-        for kind, unit, no_visit, instant, no_fee, one_visit, count in db.session.execute(
-            statement.group_by(*_GROUP_COLUMNS)
-        )
-    ]  # fmt: skip
-
-
-def _counts(groups: list[_Group], filters: Filters) -> tuple[int, dict[str, dict[str, int]]]:
+def _counts(
+    groups: tuple[Group, ...], counts: np.ndarray, filters: Filters
+) -> tuple[int, dict[str, dict[str, int]]]:
     """The total under `filters`, and the facets: each count under every filter but its own;
-    a flag's count with the flag set."""
-    total = sum(group.count for group in groups if group.passes(filters))
+    a flag's count with the flag set. `counts`: the matches of each group."""
+    present = [(group, int(count)) for group, count in zip(groups, counts, strict=True) if count]
+    passing = [(group, count) for group, count in present if group.passes(filters)]
     facets: dict[str, dict[str, int]] = {}
     for name in ("type", "unit"):
-        counts: dict[str, int] = {}
-        for group in groups:
+        totals: dict[str, int] = {}
+        for group, count in present:
             if group.passes(filters, without=name):
                 key = getattr(group, name)
-                counts[key] = counts.get(key, 0) + group.count
-        facets[name] = dict(sorted(counts.items(), key=lambda entry: (-entry[1], entry[0])))
+                totals[key] = totals.get(key, 0) + count
+        facets[name] = dict(sorted(totals.items(), key=lambda entry: (-entry[1], entry[0])))
     facets["flags"] = {
-        flag: sum(g.count for g in groups if g.passes(filters) and getattr(g, flag))
+        flag: sum(count for group, count in passing if getattr(group, flag))
         for flag in Filters.FLAGS
     }
-    return total, facets
+    return sum(count for _group, count in passing), facets
+
+
+def _cursor_place(frame: Frame, code: str) -> int:
+    """Where in code order the items after `code` begin."""
+    after = db.session.scalar(
+        sa.select(HandlingItem.id).where(HandlingItem.code > code)
+        .order_by(HandlingItem.code).limit(1)
+    )  # fmt: skip
+    return frame.size if after is None or after >= frame.size else int(frame.order_of[after])
+
+
+def _ranked_page(
+    frame: Frame, query: str, terms: list[Term], filters: Filters,
+    after: tuple[int, str] | None, limit: int,
+) -> tuple[list[tuple[int, int]], int, dict[str, dict[str, int]]]:  # fmt: skip
+    """(id, rank) of the page's hits and one more, the total and the facets."""
+    published = frame.group_of < len(frame.groups)
+    matches = _all_terms(frame, terms, name_only=False) & published if terms else published
+    counts = np.bincount(frame.group_of[matches], minlength=len(frame.groups) + 1)
+    total, facets = _counts(frame.groups, counts[: len(frame.groups)], filters)
+    ids = np.flatnonzero(matches & frame.passing(filters))
+    rank = _rank(frame, query, terms, matches)[ids]
+    # one sort key: the rank, then the place in code order
+    keys = rank * (frame.size + 1) + frame.order_of[ids]
+    if after:
+        keep = keys >= after[0] * (frame.size + 1) + _cursor_place(frame, after[1])
+        ids, rank, keys = ids[keep], rank[keep], keys[keep]
+    if len(keys) > limit + 1:
+        first = np.argpartition(keys, limit)[: limit + 1]
+        ids, rank, keys = ids[first], rank[first], keys[first]
+    order = np.argsort(keys)
+    return [(int(i), int(r)) for i, r in zip(ids[order], rank[order], strict=True)], total, facets
 
 
 # The page's hits with their items: one statement for the page, not one a hit; built once, as
@@ -402,27 +379,22 @@ def search(
         raise SearchError(f"每页条数须在1到{MAX_LIMIT}之间。")
     terms = parse_query(query, synonyms)
     after = decode_cursor(cursor) if cursor else None
+    database = db.engine.url.render_as_string(hide_password=True)
+    stamp = current_stamp()
 
-    def compute() -> tuple[list[tuple[int, str, int]], int, dict[str, dict[str, int]]]:
-        rank = rank_expression(query, terms).label("rank")
-        page = _base(terms, entry=True).where(*filters.conditions())
-        page = page.with_only_columns(HandlingItem.id, HandlingItem.code, rank)
-        if after:
-            page = page.where(sa.or_(
-                rank > after[0], sa.and_(rank == after[0], HandlingItem.code > after[1])
-            ))  # fmt: skip
-        page = page.order_by(rank, HandlingItem.code).limit(limit + 1)
-        return [tuple(row) for row in db.session.execute(page)], *_counts(_groups(terms), filters)
+    def compute() -> tuple[list[tuple[int, int]], int, dict[str, dict[str, int]]]:
+        frame = frames.get((database, stamp), load_frame)
+        return _ranked_page(frame, query, terms, filters, after, limit)
 
-    # The expensive part (ranking every match, counting the facets) is kept per revision of
-    # the catalog: a repeated search, until the next change, reads one row and the page.
-    key = (db.engine.url.render_as_string(hide_password=True), current_stamp(),
-           tuple(t.words for t in terms), normalise(query), filters, after, limit)  # fmt: skip
+    # A search's ranking and counts are kept per revision of the catalog: a repeated search,
+    # until the next change, reads one row and the page.
+    key = (database, stamp, tuple(t.words for t in terms), normalise(query), filters, after,
+           limit)  # fmt: skip
     rows, total, facets = results_cache.get(key, compute)
     more = len(rows) > limit
     rows = rows[:limit]
     loaded = {h.id: h for h in db.session.scalars(_PAGE_HITS, {"ids": [row[0] for row in rows]})}
-    hits = [Hit(loaded[row_id], rank) for row_id, _code, rank in rows]
+    hits = [Hit(loaded[row_id], rank) for row_id, rank in rows if row_id in loaded]
     words = tuple(dict.fromkeys(word for term in terms for word in term.words))
     return SearchResult(
         terms=terms,
@@ -430,7 +402,9 @@ def search(
         hits=hits,
         total=total,
         facets=facets if with_facets else {},
-        next_cursor=encode_cursor(rows[-1][2], rows[-1][1]) if more else None,
+        next_cursor=encode_cursor(hits[-1].rank, hits[-1].handling_item.code)
+        if more and hits
+        else None,
         highlight_words=words,
     )
 

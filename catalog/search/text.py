@@ -26,23 +26,17 @@ def normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text).translate(_INVISIBLE).lower()
 
 
-CHAR_SEPARATOR = "|"  # a token of its own in the character index: no phrase spans it
+def character_grams(text: str) -> str:
+    """Every letter, digit or CJK character of `text` and every pair of adjacent ones, as
+    tokens: "道路（运输）" -> "道 路 道路 运 输 运输". Pairs never span anything else.
 
-
-def spaced_characters(text: str) -> str:
-    """Every letter, digit or CJK character of `text` as a token of its own, each run of
-    anything else as one separator token: "道路（运输）" -> "道 路 | 运 输 |".
-
-    A word of adjacent characters is then a phrase of single-character tokens, so a short word
-    can be found through an index (trigram indexes need 3 characters).
+    A word of 1 or 2 characters is then one token of an index (trigram indexes need 3
+    characters), looked up without positions.
     """
     tokens: list[str] = []
-    for run in re.finditer(r"[^\W_]+|[\W_]+", text):
-        piece = run.group()
-        if TERM_PATTERN.fullmatch(piece):
-            tokens.extend(piece)
-        elif tokens and tokens[-1] != CHAR_SEPARATOR:
-            tokens.append(CHAR_SEPARATOR)
+    for run in TERM_PATTERN.findall(text):
+        tokens.extend(run)
+        tokens.extend(run[i : i + 2] for i in range(len(run) - 1))
     return " ".join(tokens)
 
 

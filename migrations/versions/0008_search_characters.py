@@ -16,10 +16,10 @@ with LIKE, as the tsvector drops the separators.
 Both: an index of (initials, pinyin), so a pinyin search scans that index, not every entry.
 """
 
+import re
+
 import sqlalchemy as sa
 from alembic import op
-
-from catalog.search.text import CHAR_SEPARATOR, spaced_characters
 
 revision = "0008"
 down_revision = "0007"
@@ -27,6 +27,21 @@ branch_labels = None
 depends_on = None
 
 BATCH = 5000
+CHAR_SEPARATOR = "|"  # a token of its own in the character index: no phrase spans it
+
+
+def spaced_characters(text: str) -> str:
+    """Every letter, digit or CJK character of `text` as a token of its own, each run of
+    anything else as one separator token: "道路（运输）" -> "道 路 | 运 输 |" (0009 replaced
+    this layout with characters and pairs; kept here as this revision wrote it)."""
+    tokens: list[str] = []
+    for run in re.finditer(r"[^\W_]+|[\W_]+", text):
+        piece = run.group()
+        if re.fullmatch(r"[^\W_]+", piece):
+            tokens.extend(piece)
+        elif tokens and tokens[-1] != CHAR_SEPARATOR:
+            tokens.append(CHAR_SEPARATOR)
+    return " ".join(tokens)
 
 SQLITE_TRIGRAM_UPDATE = """CREATE TRIGGER search_entry_au AFTER UPDATE {of} ON search_entry BEGIN
         INSERT INTO search_fts(search_fts, rowid, name, body)
