@@ -33,28 +33,6 @@ GROUP_COLUMNS = (
 FLAGS = ("no_visit", "instant", "no_fee", "one_visit")
 
 
-@dataclass(frozen=True)
-class Group:
-    """Published handling items alike in everything the facets count."""
-
-    type: str
-    unit: str
-    no_visit: bool
-    instant: bool
-    no_fee: bool
-    one_visit: bool
-
-    def passes(self, filters, *, without: str | None = None) -> bool:
-        """Whether the group's items pass `filters` (a search.query.Filters), but `without`."""
-        kind = filters.type
-        if without != "type" and kind is not None and self.type != ItemType(kind).value:
-            return False
-        if without != "unit" and filters.unit is not None and self.unit != filters.unit:
-            return False
-        wanted = [flag for flag in FLAGS if flag != without and getattr(filters, flag)]
-        return all(getattr(self, flag) for flag in wanted)
-
-
 def id_list(column: sa.ColumnElement[int]) -> sa.ColumnElement[str]:
     """An aggregate of integer ids as one comma-separated text: a list of 170,000 ids crosses
     from the database in one value and is parsed by numpy in a few milliseconds, where as
@@ -68,16 +46,34 @@ def parse_ids(text: str | None) -> np.ndarray:
     return np.fromstring(text or "", dtype=np.int64, sep=",")
 
 
-def read_ids(statement: sa.Select) -> np.ndarray:
+def read_ids(statement: sa.Select | sa.CompoundSelect) -> np.ndarray:
     """The ids a one-column statement selects."""
-    column = statement.subquery().c[0]
-    return parse_ids(db.session.scalar(sa.select(id_list(column))))
+    if isinstance(statement, sa.Select):
+        aggregate = statement.with_only_columns(id_list(statement.selected_columns[0]))
+    else:
+        aggregate = sa.select(id_list(statement.subquery().c[0]))
+    return parse_ids(db.session.scalar(aggregate))
+
+
+def _codes(values: list[str]) -> tuple[tuple[str, ...], np.ndarray]:
+    """The distinct values, and each value's index among them."""
+    names = tuple(sorted(set(values)))
+    index = {name: position for position, name in enumerate(names)}
+    return names, np.array([index[value] for value in values], dtype=np.int32)
 
 
 @dataclass(frozen=True)
 class Frame:
-    groups: tuple[Group, ...]
-    # by handling item id: the index of its group, or len(groups) when it is not published
+    """The published handling items by facet group: items alike in everything the facets
+    count (type, unit and the four flags)."""
+
+    types: tuple[str, ...]  # the item types present, and the units
+    units: tuple[str, ...]
+    group_type: np.ndarray  # by group: the index of its type in `types`, of its unit in `units`
+    group_unit: np.ndarray
+    group_flags: dict[str, np.ndarray]  # by flag, by group: whether its items have the flag
+    # by handling item id: the index of its group, or the number of groups when the item is
+    # not published (or not there)
     group_of: np.ndarray
     # by handling item id: its place among all handling items in code order
     order_of: np.ndarray
@@ -86,6 +82,10 @@ class Frame:
     def size(self) -> int:
         return len(self.group_of)
 
+    @property
+    def group_count(self) -> int:
+        return len(self.group_type)
+
     def mask(self, ids: np.ndarray) -> np.ndarray:
         """The ids as a mask over handling item ids (an id of an item added since the frame was
         loaded is left out: the next revision's frame has it)."""
@@ -93,14 +93,54 @@ class Frame:
         mask[ids[ids < self.size]] = True
         return mask
 
-    def allowed(self, filters, *, without: str | None = None) -> np.ndarray:
-        """By group index: whether its items pass the filters; the last entry, not published."""
-        allowed = [group.passes(filters, without=without) for group in self.groups]
-        return np.array([*allowed, False], dtype=bool)
+    @property
+    def published(self) -> np.ndarray:
+        return self.group_of < self.group_count
 
-    def passing(self, filters, *, without: str | None = None) -> np.ndarray:
+    def allowed(self, filters, *, without: str | None = None) -> np.ndarray:
+        """By group: whether its items pass the filters (a search.query.Filters) but `without`;
+        one more entry, False, for the items not published."""
+        allowed = np.ones(self.group_count + 1, dtype=bool)
+        allowed[-1] = False
+        if without != "type" and filters.type is not None:
+            kind = ItemType(filters.type).value
+            allowed[:-1] &= self.group_type == _position(self.types, kind)
+        if without != "unit" and filters.unit is not None:
+            allowed[:-1] &= self.group_unit == _position(self.units, filters.unit)
+        for flag in FLAGS:
+            if flag != without and getattr(filters, flag):
+                allowed[:-1] &= self.group_flags[flag]
+        return allowed
+
+    def passing(self, filters) -> np.ndarray:
         """The mask of published handling items that pass the filters."""
-        return self.allowed(filters, without=without)[self.group_of]
+        return self.allowed(filters)[self.group_of]
+
+    def counts(self, matches: np.ndarray, filters) -> tuple[int, dict[str, dict[str, int]]]:
+        """The matches' total under `filters`, and the facets: a type's or a unit's count under
+        every filter but its own; a flag's count with the flag set."""
+        by_group = np.bincount(self.group_of[matches], minlength=self.group_count + 1)
+        by_group = by_group[: self.group_count]
+        allowed = self.allowed(filters)[:-1]
+        facets: dict[str, dict[str, int]] = {}
+        for name, names, of_group in (("type", self.types, self.group_type),
+                                      ("unit", self.units, self.group_unit)):  # fmt: skip
+            counted = by_group * self.allowed(filters, without=name)[:-1]
+            totals = np.bincount(of_group, weights=counted, minlength=len(names))
+            found = {names[i]: int(totals[i]) for i in np.flatnonzero(totals)}
+            facets[name] = dict(sorted(found.items(), key=lambda entry: (-entry[1], entry[0])))
+        facets["flags"] = {
+            flag: int(by_group[allowed & self.group_flags[flag]].sum()) for flag in FLAGS
+        }
+        return int(by_group[allowed].sum()), facets
+
+
+def _position(names: tuple[str, ...], name: str) -> int:
+    """The index of a name, or -1 (no group has it)."""
+    try:
+        return names.index(name)
+    except ValueError:
+        return -1
 
 
 def load_frame() -> Frame:
@@ -121,15 +161,18 @@ def load_frame() -> Frame:
         .where(ApprovalItem.status == Status.published, HandlingItem.status == Status.published)
         .group_by(*GROUP_COLUMNS)
     )
-    groups, members = [], []
-    for kind, unit, no_visit, instant, no_fee, one_visit, ids in db.session.execute(published):
-        flags = bool(no_visit), bool(instant), bool(no_fee), bool(one_visit)
-        groups.append(Group(ItemType(kind).value, unit, *flags))
-        members.append(parse_ids(ids))
-    group_of = np.full(size, len(groups), dtype=np.int32)
-    for index, ids in enumerate(members):
-        group_of[ids[ids < size]] = index  # an item added between the two statements waits
-    return Frame(tuple(groups), group_of, order_of)
+    rows = db.session.execute(published).all()
+    types, group_type = _codes([ItemType(row[0]).value for row in rows])
+    units, group_unit = _codes([row[1] for row in rows])
+    group_flags = {
+        flag: np.array([bool(row[2 + i]) for row in rows], dtype=bool)
+        for i, flag in enumerate(FLAGS)
+    }
+    group_of = np.full(size, len(rows), dtype=np.int32)
+    for index, row in enumerate(rows):
+        members = parse_ids(row[-1])
+        group_of[members[members < size]] = index  # an item added between the statements waits
+    return Frame(types, units, group_type, group_unit, group_flags, group_of, order_of)
 
 
 # One frame a database and revision; two, so a process can finish the searches it began on the

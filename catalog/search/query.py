@@ -24,7 +24,7 @@ from catalog.enums import ItemType, Status
 from catalog.extensions import db
 from catalog.models import ApprovalItem, HandlingItem, SearchEntry
 from catalog.revision import Cache, current_stamp
-from catalog.search.frame import Frame, Group, frames, load_frame, read_ids
+from catalog.search.frame import Frame, frames, id_list, load_frame, parse_ids, read_ids
 from catalog.search.text import (
     LATIN_PATTERN,
     TERM_PATTERN,
@@ -82,14 +82,11 @@ def parse_query(query: str, synonyms: Synonyms) -> list[Term]:
     return [Term(token, synonyms.expand(token)) for token in tokens]
 
 
-def _spelling_matches(term: Term) -> sa.ColumnElement[bool]:
+def _spelling_matches(text: str) -> sa.ColumnElement[bool]:
     """A Latin term spells the item name: a piece of its pinyin, or its initials."""
-    conditions = [
-        _contains(SearchEntry.pinyin, term.text),
-        _starts(SearchEntry.initials, term.text),
-    ]
-    if len(term.text) >= 3:
-        conditions.append(_contains(SearchEntry.initials, term.text))
+    conditions = [_contains(SearchEntry.pinyin, text), _starts(SearchEntry.initials, text)]
+    if len(text) >= 3:
+        conditions.append(_contains(SearchEntry.initials, text))
     return sa.or_(*conditions)
 
 
@@ -126,14 +123,31 @@ def _like_word(word: str, *, name_only: bool) -> sa.ColumnElement[bool]:
     return sa.or_(_contains(SearchEntry.name, word), _contains(SearchEntry.body, word))
 
 
-def _sqlite_word_rows(word: str, *, name_only: bool) -> sa.Select:
-    """SQLite: the trigram table for 3+ characters; else the table of characters and pairs, in
-    which a 1- or 2-character word is one token."""
-    if len(word) >= FTS_MIN_LENGTH:
-        return _fts_rows(_FTS, f"{{{'name' if name_only else 'name body'}}} : {_phrase(word)}")
-    if not TERM_PATTERN.fullmatch(word):  # a synonym with punctuation: the index drops it
-        return sa.select(_ENTRY_ID).where(_like_word(word, name_only=name_only))
-    return _fts_rows(_CHARS, f"{'name_chars : ' if name_only else ''}{_phrase(word)}")
+def _any_of(words: list[str]) -> str:
+    return "(" + " OR ".join(_phrase(word) for word in words) + ")"
+
+
+def _sqlite_rows(words: list[str], *, name_only: bool, spelt: str | None) -> list[sa.Select]:
+    """SQLite: one FTS5 query a table for all the words. The trigram table serves 3+
+    characters (and a spelling of 3+ letters, in pinyin and initials, where a piece of the
+    initials includes their start); the table of characters and pairs serves 1-2 characters,
+    each one token."""
+    long = [word for word in words if len(word) >= FTS_MIN_LENGTH]
+    short = [word for word in words if len(word) < FTS_MIN_LENGTH]
+    odd = [word for word in short if not TERM_PATTERN.fullmatch(word)]  # the index drops them
+    short = [word for word in short if word not in odd]
+    trigram = [f"{{{'name' if name_only else 'name body'}}} : {_any_of(long)}"] if long else []
+    scans = [_like_word(word, name_only=name_only) for word in odd]
+    if spelt is not None and len(spelt) >= FTS_MIN_LENGTH:
+        trigram.append(f"{{pinyin initials}} : {_phrase(spelt)}")
+    elif spelt is not None:
+        scans.append(_spelling_matches(spelt))
+    rows = [_fts_rows(_FTS, " OR ".join(trigram))] if trigram else []
+    if short:
+        rows.append(_fts_rows(_CHARS, ("name_chars : " if name_only else "") + _any_of(short)))
+    if scans:
+        rows.append(sa.select(_ENTRY_ID).where(sa.or_(*scans)))
+    return rows
 
 
 def _postgres_word_rows(word: str, *, name_only: bool) -> sa.Select:
@@ -151,29 +165,31 @@ def _postgres_word_rows(word: str, *, name_only: bool) -> sa.Select:
     return sa.select(_ENTRY_ID).where(vector.op("@@")(query), like)
 
 
+def _term_rows(words: list[str], *, name_only: bool, spelt: str | None) -> list[sa.Select]:
+    """Statements of the ids whose name and situation (`name_only`), or any searched text,
+    contain one of the words, or whose item name is `spelt` (Latin letters), through indexes."""
+    if _dialect() == "sqlite":
+        return _sqlite_rows(words, name_only=name_only, spelt=spelt)
+    rows = [_postgres_word_rows(word, name_only=name_only) for word in words]
+    if spelt is not None:
+        rows.append(sa.select(_ENTRY_ID).where(_spelling_matches(spelt)))
+    return rows
+
+
 def word_rows(word: str, *, name_only: bool = False) -> sa.Select:
     """The handling item ids whose name and situation (`name_only`), or any searched text,
     contain the word, through an index on either database."""
-    if _dialect() == "sqlite":
-        return _sqlite_word_rows(word, name_only=name_only)
-    return _postgres_word_rows(word, name_only=name_only)
-
-
-def _spelling_rows(term: Term) -> sa.Select:
-    """The handling item ids whose item name the Latin term spells; 3+ letters through the
-    trigram index on SQLite (a piece of the initials then includes their start)."""
-    if _dialect() == "sqlite" and len(term.text) >= FTS_MIN_LENGTH:
-        return _fts_rows(_FTS, f"{{pinyin initials}} : {_phrase(term.text)}")
-    return sa.select(_ENTRY_ID).where(_spelling_matches(term))
+    (rows,) = _term_rows([word], name_only=name_only, spelt=None)
+    return rows
 
 
 def _term_mask(frame: Frame, term: Term, *, name_only: bool) -> np.ndarray:
-    """The handling items a term matches (in the name only, or anywhere), as a mask."""
+    """The handling items a term matches (in the name only, or anywhere), as a mask; a Latin
+    term spelling the item name matches in the name."""
     mask = np.zeros(frame.size, dtype=bool)
-    for word in _matching_words(term):
-        mask |= frame.mask(read_ids(word_rows(word, name_only=name_only)))
-    if term.is_latin:  # a spelling of the item name is a match in the name
-        mask |= frame.mask(read_ids(_spelling_rows(term)))
+    spelt = term.text if term.is_latin else None
+    for rows in _term_rows(_matching_words(term), name_only=name_only, spelt=spelt):
+        mask |= frame.mask(read_ids(rows))
     return mask
 
 
@@ -186,14 +202,12 @@ def _all_terms(frame: Frame, terms: list[Term], *, name_only: bool) -> np.ndarra
     return mask
 
 
-def _starts_rows(column: sa.ColumnElement[str], word: str) -> sa.Select:
-    """Ids whose column starts with the word, through the column's index: on SQLite a range
-    (its LIKE ignores case, so cannot use the index), on PostgreSQL a LIKE."""
+def _begins(column: sa.ColumnElement[str], word: str) -> sa.ColumnElement[bool]:
+    """The column starts with the word, through the column's index: on SQLite a range (its
+    LIKE ignores case, so cannot use the index), on PostgreSQL a LIKE."""
     if _dialect() == "sqlite":
-        condition = sa.and_(column >= word, column < word + "\U0010ffff")
-    else:
-        condition = _starts(column, word)
-    return sa.select(_ENTRY_ID).where(condition)
+        return sa.and_(column >= word, column < word + "\U0010ffff")
+    return _starts(column, word)
 
 
 def _rank(frame: Frame, query: str, terms: list[Term], matches: np.ndarray) -> np.ndarray:
@@ -206,18 +220,22 @@ def _rank(frame: Frame, query: str, terms: list[Term], matches: np.ndarray) -> n
     exact = {whole, normalise(query).strip()}
     if len(terms) == 1:
         exact.update(terms[0].words)
-    latin = terms[0].is_latin and len(terms) == 1
-    exact_rows = [sa.select(_ENTRY_ID).where(SearchEntry.item_name.in_(sorted(exact)))]
-    prefix_rows = [_starts_rows(SearchEntry.item_name, word) for word in sorted(exact)]
-    if latin:
-        exact_rows.append(sa.select(_ENTRY_ID).where(
-            sa.or_(SearchEntry.pinyin == whole, SearchEntry.initials == whole)
-        ))  # fmt: skip
-        prefix_rows.append(_starts_rows(SearchEntry.pinyin, whole))
+    named = SearchEntry.item_name.in_(sorted(exact))
+    begins = [_begins(SearchEntry.item_name, word) for word in sorted(exact)]
+    if terms[0].is_latin and len(terms) == 1:
+        named = sa.or_(named, SearchEntry.pinyin == whole, SearchEntry.initials == whole)
+        begins.append(_begins(SearchEntry.pinyin, whole))
+    # one statement, both lists (each served by the indexes alone, without reading a row):
+    # the exact names (or spellings), then the names that begin with the query
+    lists = [sa.select(sa.literal(tier).label("tier"), id_list(_ENTRY_ID)).where(condition)
+             for tier, condition in ((0, named), (1, sa.or_(*begins)))]  # fmt: skip
+    exact_ids, beginning = [ids for _tier, ids in db.session.execute(
+        sa.union_all(*lists).order_by("tier")
+    )]  # fmt: skip
     rank[:] = 3
     rank[_all_terms(frame, terms, name_only=True) & matches] = 2
-    rank[frame.mask(read_ids(sa.union(*prefix_rows)))] = 1
-    rank[frame.mask(read_ids(sa.union(*exact_rows)))] = 0
+    rank[frame.mask(parse_ids(beginning))] = 1
+    rank[frame.mask(parse_ids(exact_ids))] = 0
     return rank
 
 
@@ -302,28 +320,6 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
         raise SearchError("分页参数无效，请从第一页重新开始。") from None
 
 
-def _counts(
-    groups: tuple[Group, ...], counts: np.ndarray, filters: Filters
-) -> tuple[int, dict[str, dict[str, int]]]:
-    """The total under `filters`, and the facets: each count under every filter but its own;
-    a flag's count with the flag set. `counts`: the matches of each group."""
-    present = [(group, int(count)) for group, count in zip(groups, counts, strict=True) if count]
-    passing = [(group, count) for group, count in present if group.passes(filters)]
-    facets: dict[str, dict[str, int]] = {}
-    for name in ("type", "unit"):
-        totals: dict[str, int] = {}
-        for group, count in present:
-            if group.passes(filters, without=name):
-                key = getattr(group, name)
-                totals[key] = totals.get(key, 0) + count
-        facets[name] = dict(sorted(totals.items(), key=lambda entry: (-entry[1], entry[0])))
-    facets["flags"] = {
-        flag: sum(count for group, count in passing if getattr(group, flag))
-        for flag in Filters.FLAGS
-    }
-    return sum(count for _group, count in passing), facets
-
-
 def _cursor_place(frame: Frame, code: str) -> int:
     """Where in code order the items after `code` begin."""
     after = db.session.scalar(
@@ -338,10 +334,9 @@ def _ranked_page(
     after: tuple[int, str] | None, limit: int,
 ) -> tuple[list[tuple[int, int]], int, dict[str, dict[str, int]]]:  # fmt: skip
     """(id, rank) of the page's hits and one more, the total and the facets."""
-    published = frame.group_of < len(frame.groups)
+    published = frame.published
     matches = _all_terms(frame, terms, name_only=False) & published if terms else published
-    counts = np.bincount(frame.group_of[matches], minlength=len(frame.groups) + 1)
-    total, facets = _counts(frame.groups, counts[: len(frame.groups)], filters)
+    total, facets = frame.counts(matches, filters)
     ids = np.flatnonzero(matches & frame.passing(filters))
     rank = _rank(frame, query, terms, matches)[ids]
     # one sort key: the rank, then the place in code order
