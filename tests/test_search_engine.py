@@ -1,0 +1,209 @@
+"""The search engine (indexes that return ids, a frame of the catalog that ranks and counts them)
+against a plain reading of the rules over every entry, on a generated province catalog with
+drafts in it: the same hits in the same order with the same ranks, walked page by page, the same
+total and the same facets, for words of every length, pinyin, initials, several terms, synonyms
+and filters; on both databases."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import pytest
+import sqlalchemy as sa
+
+from catalog.enums import CaseType, ItemType, Status
+from catalog.models import ApprovalItem, HandlingItem, SearchEntry
+from catalog.province import generate_province
+from catalog.search import Filters, Synonyms, normalise, parse_query, search
+from catalog.services import update_item
+from tests.factories import item_data
+
+SYNONYMS = Synonyms.from_mapping({"出租车": ["出租汽车", "巡游出租汽车"], "码头": ["港口"]})
+
+
+@dataclass(frozen=True)
+class Row:
+    id: int
+    code: str
+    item_name: str
+    name: str
+    body: str
+    pinyin: str
+    initials: str
+    published: bool
+    type: str
+    unit: str
+    visits: int
+    instant: bool
+    fee: bool
+
+
+@pytest.fixture
+def province(db, seed_dir) -> list[Row]:
+    generate_province(400, seed_dir=seed_dir, seed=5)
+    db.session.commit()
+    # drafts: a few handling items, and a few items with all theirs
+    for handling in db.session.scalars(sa.select(HandlingItem).where(HandlingItem.id % 17 == 0)):
+        handling.status = Status.draft
+    for item in db.session.scalars(sa.select(ApprovalItem).where(ApprovalItem.id % 23 == 0)):
+        item.status = Status.draft
+    db.session.commit()
+    rows = db.session.execute(
+        sa.select(
+            HandlingItem.id, HandlingItem.code, SearchEntry.item_name, SearchEntry.name,
+            SearchEntry.body, SearchEntry.pinyin, SearchEntry.initials,
+            sa.and_(HandlingItem.status == Status.published,
+                    ApprovalItem.status == Status.published),
+            ApprovalItem.item_type, ApprovalItem.handling_unit, HandlingItem.visits,
+            HandlingItem.case_type, HandlingItem.charges_fee,
+        )
+        .join(ApprovalItem, HandlingItem.item_id == ApprovalItem.id)
+        .join(SearchEntry, SearchEntry.handling_item_id == HandlingItem.id)
+    ).all()  # fmt: skip
+    return [
+        Row(id_, code, item_name, name, body, pinyin, initials, bool(published),
+            ItemType(kind).value, unit, visits, CaseType(case) == CaseType.instant, bool(fee))
+        for id_, code, item_name, name, body, pinyin, initials, published, kind, unit, visits,
+        case, fee in rows
+    ]  # fmt: skip
+
+
+# --- the rules, read plainly ---------------------------------------------------------------
+
+
+def spells(term, row: Row) -> bool:
+    text = term.text
+    return (text in row.pinyin or row.initials.startswith(text)
+            or (len(text) >= 3 and text in row.initials))  # fmt: skip
+
+
+def matches(term, row: Row) -> bool:
+    found = any(word in row.name or word in row.body for word in term.words)
+    return found or (term.is_latin and spells(term, row))
+
+
+def in_name(term, row: Row) -> bool:
+    return any(word in row.name for word in term.words) or (term.is_latin and spells(term, row))
+
+
+def rank(query: str, terms, row: Row) -> int:
+    if not terms:
+        return 0
+    whole = "".join(term.text for term in terms)
+    exact = {whole, normalise(query).strip()}
+    if len(terms) == 1:
+        exact.update(terms[0].words)
+    latin = terms[0].is_latin and len(terms) == 1
+    if row.item_name in exact or (latin and whole in (row.pinyin, row.initials)):
+        return 0
+    if any(row.item_name.startswith(word) for word in exact) or (
+        latin and row.pinyin.startswith(whole)
+    ):
+        return 1
+    return 2 if all(in_name(term, row) for term in terms) else 3
+
+
+def passes(filters: Filters, row: Row, without: str | None = None) -> bool:
+    checks = {
+        "type": filters.type is None or row.type == ItemType(filters.type).value,
+        "unit": filters.unit is None or row.unit == filters.unit,
+        "no_visit": not filters.no_visit or row.visits == 0,
+        "instant": not filters.instant or row.instant,
+        "no_fee": not filters.no_fee or not row.fee,
+        "one_visit": not filters.one_visit or row.visits <= 1,
+    }
+    return all(ok for name, ok in checks.items() if name != without)
+
+
+def expected(rows: list[Row], query: str, filters: Filters):
+    terms = parse_query(query, SYNONYMS)
+    found = [row for row in rows if row.published and all(matches(t, row) for t in terms)]
+    hits = sorted(
+        ((rank(query, terms, row), row.code) for row in found if passes(filters, row)),
+    )
+    facets = {}
+    for name in ("type", "unit"):
+        counts: dict[str, int] = {}
+        for row in found:
+            if passes(filters, row, without=name):
+                counts[getattr(row, name)] = counts.get(getattr(row, name), 0) + 1
+        facets[name] = dict(sorted(counts.items(), key=lambda entry: (-entry[1], entry[0])))
+    chosen = [row for row in found if passes(filters, row)]
+    facets["flags"] = {
+        "no_visit": sum(row.visits == 0 for row in chosen),
+        "instant": sum(row.instant for row in chosen),
+        "no_fee": sum(not row.fee for row in chosen),
+        "one_visit": sum(row.visits <= 1 for row in chosen),
+    }
+    return [(code, r) for r, code in hits], len(hits), facets
+
+
+def actual(query: str, filters: Filters, *, limit: int):
+    hits, cursor, first = [], None, None
+    while True:
+        page = search(query, filters, synonyms=SYNONYMS, cursor=cursor, limit=limit)
+        first = first or page
+        hits += [(hit.handling_item.code, hit.rank) for hit in page.hits]
+        cursor = page.next_cursor
+        if cursor is None:
+            return hits, first.total, first.facets
+        assert len(hits) <= first.total, "the pages run past the total"
+
+
+# --- the queries ---------------------------------------------------------------------------
+
+
+def queries(rows: list[Row]) -> list[tuple[str, Filters]]:
+    rng = random.Random(20201128)
+    names = [row.name for row in rows]
+    bodies = [row.body for row in rows]
+    units = sorted({row.unit for row in rows})
+    typed = []
+    for size in (1, 2, 2, 3, 4, 6):
+        for source in (names, bodies):
+            text = rng.choice([t for t in source if len(t) > size])
+            start = rng.randrange(len(text) - size)
+            typed.append(text[start : start + size])
+    for row in rng.sample(rows, 4):
+        typed += [row.pinyin[:6], row.initials[:3], row.initials[:2], row.item_name]
+    typed += ["许可 运输", "道路 经营 许可", "出租车", "码头", "证", "许可证", "q", "zzzz", ""]
+    chosen = [(query, Filters()) for query in typed if query.strip()]
+    chosen += [
+        ("许可", Filters(type=ItemType.licence, no_visit=True)),
+        ("运输", Filters(instant=True, no_fee=True)),
+        ("", Filters(type=ItemType.confirmation)),
+        ("", Filters(unit=units[0], one_visit=True)),
+        ("登记", Filters(unit=units[-1])),
+        ("经营", Filters(unit="没有这个机构")),
+    ]
+    return chosen
+
+
+def test_search_agrees_with_the_rules_read_plainly(province):
+    checked = 0
+    for query, filters in queries(province):
+        want_hits, want_total, want_facets = expected(province, query, filters)
+        got_hits, got_total, got_facets = actual(query, filters, limit=9)
+        assert got_total == want_total, (query, filters)
+        assert got_hits == want_hits, (query, filters)
+        assert got_facets == want_facets, (query, filters)
+        checked += bool(want_hits)
+    assert checked >= 30  # most queries find something: the comparison is not of empty lists
+
+
+def test_the_engine_follows_a_change_at_once(province, db):
+    """An edit changes the revision: the next search reads a new frame (status, facets)."""
+    before = actual("许可", Filters(), limit=100)[1]
+    item = db.session.scalar(
+        sa.select(ApprovalItem).where(ApprovalItem.status == Status.published,
+                                      ApprovalItem.name.contains("许可")).limit(1)
+    )  # fmt: skip
+    handled = sum(h.status == Status.published for h in item.handling_items)
+    item.status = Status.draft
+    db.session.commit()
+    assert actual("许可", Filters(), limit=100)[1] == before - handled
+    item.status = Status.published
+    update_item(item, item_data(code=item.code, name="全新名称的测试事项"))
+    db.session.commit()
+    assert actual("全新名称", Filters(), limit=100)[1] == len(item.handling_items)
