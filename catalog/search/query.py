@@ -210,12 +210,12 @@ def _begins(column: sa.ColumnElement[str], word: str) -> sa.ColumnElement[bool]:
     return _starts(column, word)
 
 
-def _rank(frame: Frame, query: str, terms: list[Term], matches: np.ndarray) -> np.ndarray:
-    """By handling item id: 0 exact name, 1 name prefix, 2 every term in the name, 3 found in
-    other fields (meaningful where `matches`)."""
-    rank = np.zeros(frame.size, dtype=np.int64)
+def _name_ranks(frame: Frame, query: str, terms: list[Term]) -> np.ndarray:
+    """By handling item id: 0 exact name, 1 name prefix, else 3 (found in other fields) until
+    _ranked_page tells apart 2 (every term in the name)."""
     if not terms:
-        return rank
+        return np.zeros(frame.size, dtype=np.int64)
+    rank = np.full(frame.size, 3, dtype=np.int64)
     whole = "".join(term.text for term in terms)
     exact = {whole, normalise(query).strip()}
     if len(terms) == 1:
@@ -232,11 +232,21 @@ def _rank(frame: Frame, query: str, terms: list[Term], matches: np.ndarray) -> n
     exact_ids, beginning = [ids for _tier, ids in db.session.execute(
         sa.union_all(*lists).order_by("tier")
     )]  # fmt: skip
-    rank[:] = 3
-    rank[_all_terms(frame, terms, name_only=True) & matches] = 2
     rank[frame.mask(parse_ids(beginning))] = 1
     rank[frame.mask(parse_ids(exact_ids))] = 0
     return rank
+
+
+def _in_name(terms: list[Term]) -> sa.ColumnElement[bool]:
+    """Every term in the name and situation, or spelling the item name: rank 2, as a condition
+    for a few rows (for all rows the indexes answer it: _all_terms with name_only)."""
+    conditions = []
+    for term in terms:
+        words = [_contains(SearchEntry.name, word) for word in _matching_words(term)]
+        conditions.append(
+            sa.or_(*words, *([_spelling_matches(term.text)] if term.is_latin else []))
+        )
+    return sa.and_(*conditions)
 
 
 @dataclass(frozen=True)
@@ -329,6 +339,48 @@ def _cursor_place(frame: Frame, code: str) -> int:
     return frame.size if after is None or after >= frame.size else int(frame.order_of[after])
 
 
+# How many of the other hits, first in code order, are read for every term in their name before
+# the index is asked for all the names that have them (see _ranked_page).
+NAME_PROBE = 200
+
+
+def _first(ids: np.ndarray, keys: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """The `count` ids of the smallest keys, in order of key."""
+    if len(keys) > count:
+        chosen = np.argpartition(keys, count - 1)[:count]
+        ids, keys = ids[chosen], keys[chosen]
+    order = np.argsort(keys)
+    return ids[order], keys[order]
+
+
+def _probe(
+    ids: np.ndarray, rank: np.ndarray, place: np.ndarray, threshold: int, span: int,
+    terms: list[Term], wanted: int,
+) -> tuple[np.ndarray, np.ndarray] | None:  # fmt: skip
+    """The page without asking the index for every name that has the terms: when the first
+    NAME_PROBE other hits in code order hold enough with every term in the name, those come
+    right after the exact and prefix names, and nothing later can come before them. A common
+    word (运输: 172,000 hits at 300,000 items) then skips a lookup of 22,000 names. None when
+    the probe falls short."""
+    keys = rank * span + place
+    early = (rank <= 1) & (keys >= threshold)
+    early_ids, early_keys = _first(ids[early], keys[early], wanted)
+    need = wanted - len(early_ids)
+    if need <= 0:
+        return early_ids, early_keys
+    # not yet told apart (rank 3): as rank 2 they would come after the cursor from this place
+    rest = (rank == 3) & (place >= threshold - 2 * span)
+    probe, _places = _first(ids[rest], place[rest], NAME_PROBE)
+    named = set(db.session.scalars(
+        sa.select(_ENTRY_ID).where(_ENTRY_ID.in_(probe.tolist()), _in_name(terms))
+    ))  # fmt: skip
+    found = np.array([i for i in probe.tolist() if i in named][:need], dtype=np.int64)
+    if len(found) < need:
+        return None
+    found_keys = 2 * span + place[np.searchsorted(ids, found)]
+    return np.concatenate([early_ids, found]), np.concatenate([early_keys, found_keys])
+
+
 def _ranked_page(
     frame: Frame, query: str, terms: list[Term], filters: Filters,
     after: tuple[int, str] | None, limit: int,
@@ -338,17 +390,22 @@ def _ranked_page(
     matches = _all_terms(frame, terms, name_only=False) & published if terms else published
     total, facets = frame.counts(matches, filters)
     ids = np.flatnonzero(matches & frame.passing(filters))
-    rank = _rank(frame, query, terms, matches)[ids]
+    rank = _name_ranks(frame, query, terms)[ids]
+    place = frame.order_of[ids].astype(np.int64)
     # one sort key: the rank, then the place in code order
-    keys = rank * (frame.size + 1) + frame.order_of[ids]
-    if after:
-        keep = keys >= after[0] * (frame.size + 1) + _cursor_place(frame, after[1])
-        ids, rank, keys = ids[keep], rank[keep], keys[keep]
-    if len(keys) > limit + 1:
-        first = np.argpartition(keys, limit)[: limit + 1]
-        ids, rank, keys = ids[first], rank[first], keys[first]
-    order = np.argsort(keys)
-    return [(int(i), int(r)) for i, r in zip(ids[order], rank[order], strict=True)], total, facets
+    span = frame.size + 1
+    threshold = after[0] * span + _cursor_place(frame, after[1]) if after else 0
+    page = None
+    if terms and (after is None or after[0] <= 2):
+        page = _probe(ids, rank, place, threshold, span, terms, limit + 1)
+    if page is None:
+        if terms:
+            in_name = _all_terms(frame, terms, name_only=True)[ids]
+            rank[(rank == 3) & in_name] = 2
+        keys = rank * span + place
+        keep = keys >= threshold
+        page = _first(ids[keep], keys[keep], limit + 1)
+    return [(int(i), int(key // span)) for i, key in zip(*page, strict=True)], total, facets
 
 
 # The page's hits with their items: one statement for the page, not one a hit; built once, as
