@@ -49,7 +49,7 @@ HAND_WRITTEN = {
     "ix_search_entry_name_trgm", "ix_search_entry_body_trgm", "ix_search_entry_chars",
     "ix_search_entry_pinyin_trgm", "ix_search_entry_initials_trgm",
 }  # fmt: skip
-HAND_WRITTEN_TABLES = ("search_fts", "search_chars")
+HAND_WRITTEN_TABLES = ("search_fts", "search_chars", "search_name_fts", "search_name_chars")
 
 
 def include_object(object_, name, type_, reflected, compare_to):

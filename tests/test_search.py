@@ -310,7 +310,9 @@ def test_words_of_every_length_go_through_an_index(catalog, backend, db):
         # 1 and 2 characters: MATCH on trigrams cannot, the index of characters and pairs can
         assert "search_chars MATCH" in sql("出租") and "LIKE" not in sql("出租")
         assert "search_chars MATCH" in sql("港") and "LIKE" not in sql("港")
-        assert "search_chars MATCH" in sql("港", name_only=True) and "LIKE" not in sql("港")
+        assert "search_name_chars MATCH" in sql("港", name_only=True)
+        assert "search_name_fts MATCH" in sql("出租汽", name_only=True)
+        assert "LIKE" not in sql("港", name_only=True) + sql("出租汽", name_only=True)
     else:
         assert "LIKE" in sql("出租汽")  # served by the pg_trgm GIN index
         assert "to_tsvector" in sql("出租") and "to_tsquery" in sql("港")

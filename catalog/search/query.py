@@ -97,9 +97,12 @@ def _matching_words(term: Term) -> list[str]:
 
 
 # FTS5 indexes of search_entry on SQLite (migration 0009): trigrams of name, body, pinyin and
-# initials; characters and pairs of characters of the name (name_chars) and of everything.
+# initials, and of the name alone; characters and pairs of characters of everything, and of the
+# name alone (a lookup in the name then walks only the name's entries).
 _FTS = sa.table("search_fts", sa.column("rowid"))
+_NAME_FTS = sa.table("search_name_fts", sa.column("rowid"))
 _CHARS = sa.table("search_chars", sa.column("rowid"))
+_NAME_CHARS = sa.table("search_name_chars", sa.column("rowid"))
 FTS_MIN_LENGTH = 3  # the trigram tokenizer cannot MATCH fewer characters
 _SIMPLE = sa.literal_column("'simple'::regconfig")
 _ENTRY_ID = SearchEntry.handling_item_id
@@ -128,23 +131,29 @@ def _any_of(words: list[str]) -> str:
 
 
 def _sqlite_rows(words: list[str], *, name_only: bool, spelt: str | None) -> list[sa.Select]:
-    """SQLite: one FTS5 query a table for all the words. The trigram table serves 3+
+    """SQLite: one FTS5 query a table for all the words. The trigram tables serve 3+
     characters (and a spelling of 3+ letters, in pinyin and initials, where a piece of the
-    initials includes their start); the table of characters and pairs serves 1-2 characters,
+    initials includes their start); the tables of characters and pairs serve 1-2 characters,
     each one token."""
     long = [word for word in words if len(word) >= FTS_MIN_LENGTH]
     short = [word for word in words if len(word) < FTS_MIN_LENGTH]
     odd = [word for word in short if not TERM_PATTERN.fullmatch(word)]  # the index drops them
     short = [word for word in short if word not in odd]
-    trigram = [f"{{{'name' if name_only else 'name body'}}} : {_any_of(long)}"] if long else []
+    trigrams, characters = (_NAME_FTS, _NAME_CHARS) if name_only else (_FTS, _CHARS)
+    texts = [f"{{name body}} : {_any_of(long)}"] if long and not name_only else []
     scans = [_like_word(word, name_only=name_only) for word in odd]
+    spelling = []
     if spelt is not None and len(spelt) >= FTS_MIN_LENGTH:
-        trigram.append(f"{{pinyin initials}} : {_phrase(spelt)}")
+        spelling.append(f"{{pinyin initials}} : {_phrase(spelt)}")
     elif spelt is not None:
         scans.append(_spelling_matches(spelt))
-    rows = [_fts_rows(_FTS, " OR ".join(trigram))] if trigram else []
+    rows = []
+    if long and name_only:
+        rows.append(_fts_rows(trigrams, _any_of(long)))
+    if texts or spelling:
+        rows.append(_fts_rows(_FTS, " OR ".join(texts + spelling)))
     if short:
-        rows.append(_fts_rows(_CHARS, ("name_chars : " if name_only else "") + _any_of(short)))
+        rows.append(_fts_rows(characters, _any_of(short)))
     if scans:
         rows.append(sa.select(_ENTRY_ID).where(sa.or_(*scans)))
     return rows
