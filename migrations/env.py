@@ -47,7 +47,7 @@ def get_metadata():
 # and `flask db check` leave them alone.
 HAND_WRITTEN = {
     "ix_search_entry_name_trgm", "ix_search_entry_body_trgm", "ix_search_entry_chars",
-    "ix_search_entry_pinyin_trgm", "ix_search_entry_initials_trgm",
+    "ix_search_entry_pinyin_trgm", "ix_search_entry_initials_trgm", "ix_search_entry_name_chars",
 }  # fmt: skip
 HAND_WRITTEN_TABLES = ("search_fts", "search_chars", "search_name_fts", "search_name_chars")
 

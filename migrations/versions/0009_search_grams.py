@@ -17,8 +17,9 @@ app (catalog.search.frame). For that every lookup must be an index lookup that r
   every entry of the word: 9 ms for a word in no name). search_fts, the trigram table of
   everything, also indexes pinyin and initials, so a pinyin search of 3+ letters is an index
   lookup, not a scan.
-- PostgreSQL: the GIN index over chars is rebuilt after the back-fill; pinyin and initials get
-  pg_trgm GIN indexes.
+- PostgreSQL: the GIN index over chars is rebuilt after the back-fill, a GIN index over
+  name_chars joins it (a short word is now one token there too: no LIKE recheck of every
+  candidate), and pinyin and initials get pg_trgm GIN indexes.
 - Both: an index of pinyin, for the ranking's pinyin prefix.
 """
 
@@ -100,7 +101,9 @@ POSTGRES_CHARS = (
     "CREATE INDEX ix_search_entry_chars ON search_entry "
     "USING gin (to_tsvector('simple'::regconfig, chars))"
 )
-POSTGRES_SPELLING = [
+POSTGRES_NEW = [
+    "CREATE INDEX ix_search_entry_name_chars ON search_entry "
+    "USING gin (to_tsvector('simple'::regconfig, name_chars))",
     "CREATE INDEX ix_search_entry_pinyin_trgm ON search_entry USING gin (pinyin gin_trgm_ops)",
     "CREATE INDEX ix_search_entry_initials_trgm ON search_entry "
     "USING gin (initials gin_trgm_ops)",
@@ -155,7 +158,7 @@ def upgrade():
         for statement in SQLITE_UP:
             op.execute(statement)
     elif dialect == "postgresql":
-        for statement in [POSTGRES_CHARS, *POSTGRES_SPELLING]:
+        for statement in [POSTGRES_CHARS, *POSTGRES_NEW]:
             op.execute(statement)
 
 
@@ -166,8 +169,8 @@ def downgrade():
         for statement in SQLITE_DROP:
             op.execute(statement)
     elif dialect == "postgresql":
-        for name in ("ix_search_entry_chars", "ix_search_entry_pinyin_trgm",
-                     "ix_search_entry_initials_trgm"):  # fmt: skip
+        for name in ("ix_search_entry_chars", "ix_search_entry_name_chars",
+                     "ix_search_entry_pinyin_trgm", "ix_search_entry_initials_trgm"):  # fmt: skip
             op.execute(f"DROP INDEX IF EXISTS {name}")
     spaced, separator = _spaced_characters()
     _fill(connection, lambda name, body: {
