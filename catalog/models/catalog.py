@@ -54,6 +54,8 @@ class ApprovalItem(TimestampMixin, db.Model):
     """事项: one power the bureau exercises, with its type and legal basis."""
 
     __tablename__ = "approval_item"
+    # the search frame reads the published items by unit and type from this index alone
+    __table_args__ = (sa.Index("ix_approval_item_facets", "status", "handling_unit", "item_type"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(40), unique=True)
@@ -134,6 +136,10 @@ class HandlingItem(TimestampMixin, db.Model):
         ),
         sa.CheckConstraint("visits BETWEEN 0 AND 2", name="visits_range"),
         sa.CheckConstraint("online_depth BETWEEN 1 AND 7", name="online_depth_range"),
+        # the search frame reads the published handling items by their flags from this alone
+        sa.Index(
+            "ix_handling_item_facets", "status", "visits", "case_type", "charges_fee", "item_id"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

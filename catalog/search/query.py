@@ -373,7 +373,7 @@ def _probe(
     early = (rank <= 1) & (keys >= threshold)
     early_ids, early_keys = _first(ids[early], keys[early], wanted)
     need = wanted - len(early_ids)
-    if need <= 0:
+    if need <= 0 or not (rank == 3).any():  # the page is full, or nothing else was found
         return early_ids, early_keys
     # not yet told apart (rank 3): as rank 2 they would come after the cursor from this place
     rest = (rank == 3) & (place >= threshold - 2 * span)

@@ -20,7 +20,8 @@ app (catalog.search.frame). For that every lookup must be an index lookup that r
 - PostgreSQL: the GIN index over chars is rebuilt after the back-fill, a GIN index over
   name_chars joins it (a short word is now one token there too: no LIKE recheck of every
   candidate), and pinyin and initials get pg_trgm GIN indexes.
-- Both: an index of pinyin, for the ranking's pinyin prefix.
+- Both: an index of pinyin, for the ranking's pinyin prefix, and the indexes the search frame
+  reads the published items and handling items from.
 """
 
 import importlib.util
@@ -109,6 +110,13 @@ POSTGRES_NEW = [
     "USING gin (initials gin_trgm_ops)",
 ]
 
+# what the search frame reads, each from one index (catalog.search.frame.load_frame)
+FRAME_INDEXES = [
+    ("ix_approval_item_facets", "approval_item", ["status", "handling_unit", "item_type"]),
+    ("ix_handling_item_facets", "handling_item",
+     ["status", "visits", "case_type", "charges_fee", "item_id"]),
+]  # fmt: skip
+
 
 def _fill(connection: sa.Connection, values) -> None:
     """Rewrite the character columns of the existing rows, a batch at a time."""
@@ -154,6 +162,8 @@ def upgrade():
     )
     _fill(connection, grams_values)
     op.create_index("ix_search_entry_pinyin", "search_entry", ["pinyin"])
+    for name, table, columns in FRAME_INDEXES:
+        op.create_index(name, table, columns)
     if dialect == "sqlite":
         for statement in SQLITE_UP:
             op.execute(statement)
@@ -177,6 +187,8 @@ def downgrade():
         "name_chars": "", "chars": f"{spaced(name)} {separator} {spaced(body)}",
     })  # fmt: skip
     op.drop_index("ix_search_entry_pinyin", table_name="search_entry")
+    for name, table, _columns in FRAME_INDEXES:
+        op.drop_index(name, table_name=table)
     if dialect == "sqlite":
         # in place (SQLite 3.35+): batch mode would recreate the table and lose the triggers
         op.execute("ALTER TABLE search_entry DROP COLUMN name_chars")
