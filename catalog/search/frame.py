@@ -38,12 +38,9 @@ def parse_ids(text: str | None) -> np.ndarray:
     return np.fromstring(text or "", dtype=np.int64, sep=",")
 
 
-def read_ids(statement: sa.Select | sa.CompoundSelect) -> np.ndarray:
-    """The ids a one-column statement selects."""
-    if isinstance(statement, sa.Select):
-        aggregate = statement.with_only_columns(id_list(statement.selected_columns[0]))
-    else:
-        aggregate = sa.select(id_list(statement.subquery().c[0]))
+def read_ids(statement: sa.Select) -> np.ndarray:
+    """The ids a one-column statement selects, read as one aggregate."""
+    aggregate = statement.with_only_columns(id_list(statement.selected_columns[0]))
     return parse_ids(db.session.scalar(aggregate))
 
 
