@@ -139,21 +139,19 @@ def _sqlite_rows(words: list[str], *, name_only: bool, spelt: str | None) -> lis
     short = [word for word in words if len(word) < FTS_MIN_LENGTH]
     odd = [word for word in short if not TERM_PATTERN.fullmatch(word)]  # the index drops them
     short = [word for word in short if word not in odd]
-    trigrams, characters = (_NAME_FTS, _NAME_CHARS) if name_only else (_FTS, _CHARS)
-    texts = [f"{{name body}} : {_any_of(long)}"] if long and not name_only else []
-    scans = [_like_word(word, name_only=name_only) for word in odd]
-    spelling = []
+    rows, everything, scans = [], [], [_like_word(word, name_only=name_only) for word in odd]
+    if long and name_only:
+        rows.append(_fts_rows(_NAME_FTS, _any_of(long)))
+    elif long:
+        everything.append(f"{{name body}} : {_any_of(long)}")
     if spelt is not None and len(spelt) >= FTS_MIN_LENGTH:
-        spelling.append(f"{{pinyin initials}} : {_phrase(spelt)}")
+        everything.append(f"{{pinyin initials}} : {_phrase(spelt)}")
     elif spelt is not None:
         scans.append(_spelling_matches(spelt))
-    rows = []
-    if long and name_only:
-        rows.append(_fts_rows(trigrams, _any_of(long)))
-    if texts or spelling:
-        rows.append(_fts_rows(_FTS, " OR ".join(texts + spelling)))
+    if everything:  # the trigram table of everything: one query for the words and the spelling
+        rows.append(_fts_rows(_FTS, " OR ".join(everything)))
     if short:
-        rows.append(_fts_rows(characters, _any_of(short)))
+        rows.append(_fts_rows(_NAME_CHARS if name_only else _CHARS, _any_of(short)))
     if scans:
         rows.append(sa.select(_ENTRY_ID).where(sa.or_(*scans)))
     return rows
