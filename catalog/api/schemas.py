@@ -57,8 +57,7 @@ def dump_hits(hits: Iterable[Hit]) -> list[dict[str, Any]]:
     item_url = item_url_builder()
     dumped = []
     for hit in hits:
-        handling = hit.handling_item
-        item = handling.item
+        handling, item = hit.handling_item, hit.item
         dumped.append({
             "code": handling.code,
             "situation": handling.situation,

@@ -8,6 +8,8 @@ from catalog.search.query import (
     MAX_TERMS,
     Filters,
     Hit,
+    ListedHandling,
+    ListedItem,
     SearchError,
     SearchResult,
     Term,
@@ -22,7 +24,8 @@ from catalog.search.text import Synonyms, highlight, load_synonyms, normalise, p
 
 __all__ = [
     "DEFAULT_LIMIT", "MAX_LIMIT", "MAX_QUERY_LENGTH", "MAX_TERMS", "Filters", "Hit",
-    "SearchError", "SearchResult", "Synonyms", "Term", "decode_cursor", "encode_cursor",
+    "ListedHandling", "ListedItem", "SearchError", "SearchResult", "Synonyms", "Term",
+    "decode_cursor", "encode_cursor",
     "highlight", "index_is_complete", "index_item", "load_synonyms", "normalise",
     "parse_query", "pinyin_of", "rebuild_index", "search", "similar_names", "word_rows",
 ]  # fmt: skip

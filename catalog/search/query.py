@@ -11,20 +11,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import sqlalchemy as sa
 from markupsafe import Markup
-from sqlalchemy.orm import joinedload
 
-from catalog.enums import ItemType, Status
+from catalog.enums import CaseType, ItemType, Status
 from catalog.extensions import db
 from catalog.models import ApprovalItem, HandlingItem, SearchEntry
 from catalog.revision import Cache, current_stamp
-from catalog.search.frame import Frame, frames, id_list, load_frame, parse_ids, read_ids
+from catalog.search.frame import Frame, frames, id_list, load_frame, parse_ids
 from catalog.search.text import (
     LATIN_PATTERN,
     TERM_PATTERN,
@@ -116,21 +116,76 @@ def _phrase(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def _fts_rows(table: sa.TableClause, query: str) -> sa.Select:
-    return sa.select(table.c.rowid).where(sa.literal_column(table.name).op("MATCH")(query))
-
-
-def _like_word(word: str, *, name_only: bool) -> sa.ColumnElement[bool]:
-    if name_only:
-        return _contains(SearchEntry.name, word)
-    return sa.or_(_contains(SearchEntry.name, word), _contains(SearchEntry.body, word))
-
-
 def _any_of(words: list[str]) -> str:
     return "(" + " OR ".join(_phrase(word) for word in words) + ")"
 
 
-def _sqlite_rows(words: list[str], *, name_only: bool, spelt: str | None) -> list[sa.Select]:
+def _matched(table: sa.TableClause) -> Callable[[], sa.Select]:
+    return lambda: sa.select(table.c.rowid).where(
+        sa.literal_column(table.name).op("MATCH")(sa.bindparam("value"))
+    )
+
+
+def _liked(*columns: sa.ColumnElement[str]) -> Callable[[], sa.Select]:
+    pattern = sa.bindparam("value")
+    return lambda: sa.select(_ENTRY_ID).where(
+        sa.or_(*(column.like(pattern, escape="\\") for column in columns))
+    )
+
+
+def _tokens(column: sa.ColumnElement[str]) -> Callable[[], sa.Select]:
+    return lambda: sa.select(_ENTRY_ID).where(
+        sa.func.to_tsvector(_SIMPLE, column).op("@@")(
+            sa.func.plainto_tsquery(_SIMPLE, sa.bindparam("value"))
+        )
+    )
+
+
+# The lookups a search makes, each one statement with one parameter ("value"), built once a
+# database kind (building a statement, and its key in SQLAlchemy's compiled cache, cost about
+# as much as running a lookup of a rare word).
+_LOOKUPS: dict[str, Callable[[], sa.Select]] = {
+    "fts": _matched(_FTS),  # SQLite: an FTS5 query
+    "name_fts": _matched(_NAME_FTS),
+    "chars": _matched(_CHARS),
+    "name_chars": _matched(_NAME_CHARS),
+    "like": _liked(SearchEntry.name, SearchEntry.body),  # a LIKE pattern
+    "name_like": _liked(SearchEntry.name),
+    "tokens": _tokens(SearchEntry.chars),  # PostgreSQL: a 1- or 2-character word
+    "name_tokens": _tokens(SearchEntry.name_chars),
+}
+
+
+@functools.cache
+def _prepared(kind: str, dialect: str) -> tuple[sa.Select, sa.Select]:
+    rows = _LOOKUPS[kind]()
+    return rows, rows.with_only_columns(id_list(rows.selected_columns[0], dialect=dialect))
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """Handling item ids through an index: a statement of rows of ids, the same ids as one id
+    list (what a search reads), and the statements' parameters."""
+
+    rows: sa.Select
+    id_list: sa.Select
+    params: Mapping[str, str]
+
+    @classmethod
+    def of(cls, kind: str, value: str) -> Lookup:
+        return cls(*_prepared(kind, _dialect()), {"value": value})
+
+    @classmethod
+    def where(cls, condition: sa.ColumnElement[bool]) -> Lookup:
+        """A lookup built for the words (for the rare words the prepared ones do not serve)."""
+        rows = sa.select(_ENTRY_ID).where(condition)
+        return cls(rows, rows.with_only_columns(id_list(_ENTRY_ID)), {})
+
+    def ids(self) -> np.ndarray:
+        return parse_ids(db.session.scalar(self.id_list, self.params))
+
+
+def _sqlite_lookups(words: list[str], *, name_only: bool, spelt: str | None) -> list[Lookup]:
     """SQLite: one FTS5 query a table for all the words. The trigram tables serve 3+
     characters (and a spelling of 3+ letters, in pinyin and initials, where a piece of the
     initials includes their start); the tables of characters and pairs serve 1-2 characters,
@@ -139,106 +194,129 @@ def _sqlite_rows(words: list[str], *, name_only: bool, spelt: str | None) -> lis
     short = [word for word in words if len(word) < FTS_MIN_LENGTH]
     odd = [word for word in short if not TERM_PATTERN.fullmatch(word)]  # the index drops them
     short = [word for word in short if word not in odd]
-    rows, everything, scans = [], [], [_like_word(word, name_only=name_only) for word in odd]
+    like = "name_like" if name_only else "like"
+    lookups = [Lookup.of(like, _like_pattern(word)) for word in odd]
+    everything = []
     if long and name_only:
-        rows.append(_fts_rows(_NAME_FTS, _any_of(long)))
+        lookups.append(Lookup.of("name_fts", _any_of(long)))
     elif long:
         everything.append(f"{{name body}} : {_any_of(long)}")
     if spelt is not None and len(spelt) >= FTS_MIN_LENGTH:
         everything.append(f"{{pinyin initials}} : {_phrase(spelt)}")
     elif spelt is not None:
-        scans.append(_spelling_matches(spelt))
+        lookups.append(Lookup.where(_spelling_matches(spelt)))
     if everything:  # the trigram table of everything: one query for the words and the spelling
-        rows.append(_fts_rows(_FTS, " OR ".join(everything)))
+        lookups.append(Lookup.of("fts", " OR ".join(everything)))
     if short:
-        rows.append(_fts_rows(_NAME_CHARS if name_only else _CHARS, _any_of(short)))
-    if scans:
-        rows.append(sa.select(_ENTRY_ID).where(sa.or_(*scans)))
-    return rows
+        lookups.append(Lookup.of("name_chars" if name_only else "chars", _any_of(short)))
+    return lookups
 
 
-def _postgres_word_rows(word: str, *, name_only: bool) -> sa.Select:
+def _postgres_lookup(word: str, *, name_only: bool) -> Lookup:
     """PostgreSQL: LIKE, served by the pg_trgm GIN indexes, for 3+ characters. A shorter word
     is one token of the characters and pairs (the default parser keeps a run of CJK characters
     or of letters whole, so "道路" stays one token), found by the GIN index of chars or of
     name_chars; a test checks every 1- and 2-character piece against a scan."""
     if len(word) >= FTS_MIN_LENGTH or not TERM_PATTERN.fullmatch(word):
-        return sa.select(_ENTRY_ID).where(_like_word(word, name_only=name_only))
-    vector = sa.func.to_tsvector(
-        _SIMPLE, SearchEntry.name_chars if name_only else SearchEntry.chars
-    )
-    return sa.select(_ENTRY_ID).where(vector.op("@@")(sa.func.plainto_tsquery(_SIMPLE, word)))
+        return Lookup.of("name_like" if name_only else "like", _like_pattern(word))
+    return Lookup.of("name_tokens" if name_only else "tokens", word)
 
 
-def _term_rows(words: list[str], *, name_only: bool, spelt: str | None) -> list[sa.Select]:
-    """Statements of the ids whose name and situation (`name_only`), or any searched text,
-    contain one of the words, or whose item name is `spelt` (Latin letters), through indexes."""
+def _term_lookups(words: list[str], *, name_only: bool, spelt: str | None) -> list[Lookup]:
+    """The ids whose name and situation (`name_only`), or any searched text, contain one of the
+    words, or whose item name is `spelt` (Latin letters), through indexes."""
     if _dialect() == "sqlite":
-        return _sqlite_rows(words, name_only=name_only, spelt=spelt)
-    rows = [_postgres_word_rows(word, name_only=name_only) for word in words]
+        return _sqlite_lookups(words, name_only=name_only, spelt=spelt)
+    lookups = [_postgres_lookup(word, name_only=name_only) for word in words]
     if spelt is not None:
-        rows.append(sa.select(_ENTRY_ID).where(_spelling_matches(spelt)))
-    return rows
+        lookups.append(Lookup.where(_spelling_matches(spelt)))
+    return lookups
 
 
 def word_rows(word: str, *, name_only: bool = False) -> sa.Select:
     """The handling item ids whose name and situation (`name_only`), or any searched text,
     contain the word, through an index on either database."""
-    (rows,) = _term_rows([word], name_only=name_only, spelt=None)
-    return rows
+    (lookup,) = _term_lookups([word], name_only=name_only, spelt=None)
+    return lookup.rows.params(lookup.params)
 
 
-def _term_mask(frame: Frame, term: Term, *, name_only: bool) -> np.ndarray:
-    """The handling items a term matches (in the name only, or anywhere), as a mask; a Latin
-    term spelling the item name matches in the name."""
-    mask = np.zeros(frame.size, dtype=bool)
+def _term_ids(frame: Frame, term: Term, *, name_only: bool) -> np.ndarray:
+    """The handling items a term matches (in the name only, or anywhere), sorted; a Latin term
+    spelling the item name matches in the name."""
     spelt = term.text if term.is_latin else None
-    for rows in _term_rows(_matching_words(term), name_only=name_only, spelt=spelt):
-        mask |= frame.mask(read_ids(rows))
-    return mask
+    lookups = _term_lookups(_matching_words(term), name_only=name_only, spelt=spelt)
+    return frame.union([lookup.ids() for lookup in lookups])
 
 
 def _all_terms(frame: Frame, terms: list[Term], *, name_only: bool) -> np.ndarray:
-    mask = _term_mask(frame, terms[0], name_only=name_only)
+    """The handling items every term matches, sorted."""
+    ids = _term_ids(frame, terms[0], name_only=name_only)
     for term in terms[1:]:
-        if not mask.any():
+        if not len(ids):
             break
-        mask &= _term_mask(frame, term, name_only=name_only)
-    return mask
+        ids = frame.intersection(ids, _term_ids(frame, term, name_only=name_only))
+    return ids
 
 
-def _begins(column: sa.ColumnElement[str], word: str) -> sa.ColumnElement[bool]:
-    """The column starts with the word, through the column's index: on SQLite a range (its
-    LIKE ignores case, so cannot use the index), on PostgreSQL a LIKE."""
-    if _dialect() == "sqlite":
-        return sa.and_(column >= word, column < word + "\U0010ffff")
-    return _starts(column, word)
+@functools.cache
+def _name_lists(count: int, latin: bool, dialect: str) -> sa.CompoundSelect:
+    """One statement, both lists, each served by the indexes alone (without reading a row):
+    the ids whose item name is one of `count` words (or whose spelling is the Latin word), then
+    those whose item name begins with one of them (or whose pinyin begins with it)."""
+    name, pinyin = SearchEntry.item_name, SearchEntry.pinyin
+    named = name.in_(sa.bindparam("exact", expanding=True))
+    if latin:
+        whole = sa.bindparam("whole")
+        named = sa.or_(named, pinyin == whole, SearchEntry.initials == whole)
+    begins = [(name, f"b{index}") for index in range(count)] + ([(pinyin, "p")] if latin else [])
+    if dialect == "sqlite":  # a range: SQLite's LIKE ignores case, so cannot use the index
+        starts = [sa.and_(column >= sa.bindparam(key), column < sa.bindparam(key + "_end"))
+                  for column, key in begins]  # fmt: skip
+    else:
+        starts = [column.like(sa.bindparam(key), escape="\\") for column, key in begins]
+    ids = id_list(_ENTRY_ID, dialect=dialect)
+    lists = [sa.select(sa.literal(tier).label("tier"), ids).where(condition)
+             for tier, condition in ((0, named), (1, sa.or_(*starts)))]  # fmt: skip
+    return sa.union_all(*lists).order_by("tier")
 
 
-def _name_ranks(frame: Frame, query: str, terms: list[Term]) -> np.ndarray:
-    """By handling item id: 0 exact name, 1 name prefix, else 3 (found in other fields) until
-    _ranked_page tells apart 2 (every term in the name)."""
+def _begins_params(key: str, word: str, dialect: str) -> dict[str, str]:
+    if dialect == "sqlite":
+        return {key: word, key + "_end": word + "\U0010ffff"}
+    return {key: _like_pattern(word, prefix=True)}
+
+
+def _positions(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Where in `ids` (sorted) the wanted ids are, for those that are there."""
+    places = np.searchsorted(ids, wanted)
+    inside = places < len(ids)
+    places, wanted = places[inside], wanted[inside]
+    return places[ids[places] == wanted]
+
+
+def _name_ranks(ids: np.ndarray, query: str, terms: list[Term]) -> np.ndarray:
+    """The rank of each of `ids` (sorted): 0 exact name, 1 name prefix, else 3 (found in other
+    fields) until _ranked_page tells apart 2 (every term in the name)."""
     if not terms:
-        return np.zeros(frame.size, dtype=np.int64)
-    rank = np.full(frame.size, 3, dtype=np.int64)
+        return np.zeros(len(ids), dtype=np.int64)
+    rank = np.full(len(ids), 3, dtype=np.int64)
     whole = "".join(term.text for term in terms)
     exact = {whole, normalise(query).strip()}
     if len(terms) == 1:
         exact.update(terms[0].words)
-    named = SearchEntry.item_name.in_(sorted(exact))
-    begins = [_begins(SearchEntry.item_name, word) for word in sorted(exact)]
-    if terms[0].is_latin and len(terms) == 1:
-        named = sa.or_(named, SearchEntry.pinyin == whole, SearchEntry.initials == whole)
-        begins.append(_begins(SearchEntry.pinyin, whole))
-    # one statement, both lists (each served by the indexes alone, without reading a row):
-    # the exact names (or spellings), then the names that begin with the query
-    lists = [sa.select(sa.literal(tier).label("tier"), id_list(_ENTRY_ID)).where(condition)
-             for tier, condition in ((0, named), (1, sa.or_(*begins)))]  # fmt: skip
-    exact_ids, beginning = [ids for _tier, ids in db.session.execute(
-        sa.union_all(*lists).order_by("tier")
+    words = sorted(exact)
+    latin = terms[0].is_latin and len(terms) == 1
+    dialect = _dialect()
+    params: dict[str, object] = {"exact": words}
+    for index, word in enumerate(words):
+        params.update(_begins_params(f"b{index}", word, dialect))
+    if latin:
+        params.update(whole=whole, **_begins_params("p", whole, dialect))
+    exact_ids, beginning = [found for _tier, found in db.session.execute(
+        _name_lists(len(words), latin, dialect), params
     )]  # fmt: skip
-    rank[frame.mask(parse_ids(beginning))] = 1
-    rank[frame.mask(parse_ids(exact_ids))] = 0
+    rank[_positions(ids, parse_ids(beginning))] = 1
+    rank[_positions(ids, parse_ids(exact_ids))] = 0
     return rank
 
 
@@ -295,14 +373,35 @@ class Filters:
         return args
 
 
-@dataclass
-class Hit:
-    handling_item: HandlingItem
-    rank: int
+@dataclass(frozen=True, slots=True)
+class ListedItem:
+    """An item as a result list shows it."""
 
-    @property
-    def item(self) -> ApprovalItem:
-        return self.handling_item.item
+    code: str
+    name: str
+    item_type: ItemType
+    handling_unit: str
+
+
+@dataclass(frozen=True, slots=True)
+class ListedHandling:
+    """A handling item as a result list shows it."""
+
+    code: str
+    situation: str
+    case_type: CaseType
+    statutory_days: int | None
+    promised_days: int
+    visits: int
+    charges_fee: bool
+    online_depth: int
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    handling_item: ListedHandling
+    item: ListedItem
+    rank: int
 
 
 @dataclass
@@ -391,11 +490,15 @@ def _ranked_page(
     after: tuple[int, str] | None, limit: int,
 ) -> tuple[list[tuple[int, int]], int, dict[str, dict[str, int]]]:  # fmt: skip
     """(id, rank) of the page's hits and one more, the total and the facets."""
-    published = frame.published
-    matches = _all_terms(frame, terms, name_only=False) & published if terms else published
-    total, facets = frame.counts(matches, filters)
-    ids = np.flatnonzero(matches & frame.passing(filters))
-    rank = _name_ranks(frame, query, terms)[ids]
+    matched = (
+        frame.published_among(_all_terms(frame, terms, name_only=False))
+        if terms
+        else (frame.published_ids())
+    )
+    groups = frame.group_of[matched]
+    total, facets = frame.counts(groups, filters)
+    ids = matched[frame.allowed(filters)[groups]]  # sorted, as the matches are
+    rank = _name_ranks(ids, query, terms)
     place = frame.order_of[ids].astype(np.int64)
     # one sort key: the rank, then the place in code order
     span = frame.size + 1
@@ -405,21 +508,36 @@ def _ranked_page(
         page = _probe(ids, rank, place, threshold, span, terms, limit + 1)
     if page is None:
         if terms:
-            in_name = _all_terms(frame, terms, name_only=True)[ids]
-            rank[(rank == 3) & in_name] = 2
+            in_name = _positions(ids, _all_terms(frame, terms, name_only=True))
+            rank[in_name[rank[in_name] == 3]] = 2
         keys = rank * span + place
         keep = keys >= threshold
         page = _first(ids[keep], keys[keep], limit + 1)
     return [(int(i), int(key // span)) for i, key in zip(*page, strict=True)], total, facets
 
 
-# The page's hits with their items: one statement for the page, not one a hit; built once, as
-# building it (and its key in SQLAlchemy's compiled cache) cost more than a cached search.
+# The page's hits with their items: one statement for the page, not one a hit, of the columns
+# a result list shows (ORM objects of the handling items and their items cost 5 ms a page, more
+# than the rest of a repeated search); built once, as building it (and its key in SQLAlchemy's
+# compiled cache) cost more than a cached search.
+_HANDLING = HandlingItem.__table__.c
+_ITEM = ApprovalItem.__table__.c
+_LISTED_HANDLING = [getattr(_HANDLING, f.name) for f in fields(ListedHandling)]
+_LISTED_ITEM = [getattr(_ITEM, f.name) for f in fields(ListedItem)]
 _PAGE_HITS = (
-    sa.select(HandlingItem)
-    .where(HandlingItem.id.in_(sa.bindparam("ids", expanding=True)))
-    .options(joinedload(HandlingItem.item))
+    sa.select(_HANDLING.id, *_LISTED_HANDLING, *_LISTED_ITEM)
+    .join_from(HandlingItem.__table__, ApprovalItem.__table__, _HANDLING.item_id == _ITEM.id)
+    .where(_HANDLING.id.in_(sa.bindparam("ids", expanding=True)))
 )
+
+
+def _listed(ids: list[int]) -> dict[int, tuple[ListedHandling, ListedItem]]:
+    """The page's handling items and their items, by handling item id."""
+    split = 1 + len(_LISTED_HANDLING)
+    return {
+        row[0]: (ListedHandling(*row[1:split]), ListedItem(*row[split:]))
+        for row in db.session.execute(_PAGE_HITS, {"ids": ids})
+    }
 
 
 def search(
@@ -450,8 +568,8 @@ def search(
     rows, total, facets = results_cache.get(key, compute)
     more = len(rows) > limit
     rows = rows[:limit]
-    loaded = {h.id: h for h in db.session.scalars(_PAGE_HITS, {"ids": [row[0] for row in rows]})}
-    hits = [Hit(loaded[row_id], rank) for row_id, rank in rows if row_id in loaded]
+    listed = _listed([row_id for row_id, _rank in rows])
+    hits = [Hit(*listed[row_id], rank) for row_id, rank in rows if row_id in listed]
     words = tuple(dict.fromkeys(word for term in terms for word in term.words))
     return SearchResult(
         terms=terms,

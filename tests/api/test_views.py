@@ -10,9 +10,8 @@ from openapi_spec_validator import validate
 
 from catalog.api.schemas import HitSchema, dump_hits
 from catalog.enums import CaseType, ItemType
-from catalog.models import ApprovalItem, HandlingItem
 from catalog.public.queries import run_search
-from catalog.search import MAX_LIMIT, MAX_QUERY_LENGTH, Hit
+from catalog.search import MAX_LIMIT, MAX_QUERY_LENGTH, Hit, ListedHandling, ListedItem
 from tests.factories import handling_item_data, item_data, publish
 
 
@@ -138,15 +137,15 @@ def test_result_lists_are_written_exactly_as_the_documented_hit_schema(app, db):
         ),
     )  # fmt: skip
     # A code the URL has to quote (no stored code can look like this one).
-    odd_item = ApprovalItem(code="甲 乙#?%&=", name="奇", item_type=ItemType.other,
-                            handling_unit="科")  # fmt: skip
-    odd = HandlingItem(code="甲-01", situation="新办", case_type=CaseType.promised,
-                       statutory_days=None, promised_days=0, visits=2, charges_fee=True,
-                       online_depth=7, item=odd_item)  # fmt: skip
+    odd_item = ListedItem(code="甲 乙#?%&=", name="奇", item_type=ItemType.other,
+                          handling_unit="科")  # fmt: skip
+    odd = ListedHandling(code="甲-01", situation="新办", case_type=CaseType.promised,
+                         statutory_days=None, promised_days=0, visits=2, charges_fee=True,
+                         online_depth=7)  # fmt: skip
     with app.test_request_context("/api/v1/items"):
         result, error = run_search("港口", {}, limit=10)
         assert error is None and len(result.hits) == 3
-        hits = [*result.hits, Hit(odd, 7)]
+        hits = [*result.hits, Hit(odd, odd_item, 7)]
         fast, documented = dump_hits(hits), HitSchema(many=True).dump(hits)
     assert fast == documented
     assert [list(hit) for hit in fast] == [list(hit) for hit in documented]  # the key order
