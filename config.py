@@ -31,9 +31,10 @@ def _seconds(name: str, default: float) -> float:
 
 def engine_options(url: str) -> dict[str, Any]:
     """How the app waits on its database: never for long, so that an unreachable or locked
-    database is a quick 503 rather than a hung worker; and every pooled connection is tested
-    before use, so the app recovers by itself when the database is back."""
-    options: dict[str, Any] = {"pool_pre_ping": True}
+    database is a quick 503 rather than a hung worker; and every pooled connection to a
+    server is tested before use, so the app recovers by itself when the server is back (a
+    SQLite file has no connection to lose: the test would cost every request a statement)."""
+    options: dict[str, Any] = {"pool_pre_ping": not url.startswith("sqlite")}
     if url.startswith("postgresql"):
         statement_ms = int(_seconds("DATABASE_STATEMENT_TIMEOUT", 30) * 1000)
         options["pool_timeout"] = 10  # waiting for a free pooled connection
