@@ -49,6 +49,10 @@ def province(db, seed_dir) -> list[Row]:
     for item in db.session.scalars(sa.select(ApprovalItem).where(ApprovalItem.id % 23 == 0)):
         item.status = Status.draft
     db.session.commit()
+    return read_rows(db)
+
+
+def read_rows(db) -> list[Row]:
     rows = db.session.execute(
         sa.select(
             HandlingItem.id, HandlingItem.code, SearchEntry.item_name, SearchEntry.name,
@@ -218,3 +222,34 @@ def test_the_engine_follows_a_change_at_once(province, db):
     update_item(item, item_data(code=item.code, name="全新名称的测试事项"))
     db.session.commit()
     assert actual("全新名称", Filters(), limit=100)[1] == len(item.handling_items)
+
+
+def test_the_common_bits_agree_with_the_text(province, db):
+    """The frame lists the entries of a common character or pair from their bits (search.common)
+    instead of the index: exactly the entries whose name or body has it, for every one of them,
+    as the generator wrote them and as the services rewrite them."""
+    from catalog.search.common import COMMON_TOKENS
+    from catalog.search.frame import load_frame
+
+    def having(rows: list[Row], *tokens: str) -> list[int]:
+        return sorted(r.id for r in rows if any(t in r.name or t in r.body for t in tokens))
+
+    frame = load_frame()
+    assert sum(bool(having(province, token)) for token in COMMON_TOKENS) > 200
+    for token in COMMON_TOKENS:
+        assert frame.having([token]).tolist() == having(province, token), token
+    assert frame.having(["旅客", "许可"]).tolist() == having(province, "旅客", "许可")
+
+    # an item gains a common pair it did not have, and loses its others
+    item = db.session.scalar(
+        sa.select(ApprovalItem).join(HandlingItem).join(SearchEntry)
+        .where(ApprovalItem.status == Status.published, ~SearchEntry.body.contains("旅客"),
+               ~SearchEntry.name.contains("旅客"), SearchEntry.name.contains("许可")).limit(1)
+    )  # fmt: skip
+    update_item(item, item_data(code=item.code, name="旅客测试事项"))
+    db.session.commit()
+    rows = read_rows(db)
+    assert load_frame().having(["旅客"]).tolist() == having(rows, "旅客")
+    for query in ("旅客", "许可"):
+        want_hits, want_total, want_facets = expected(rows, query, Filters())
+        assert actual(query, Filters(), limit=50) == (want_hits, want_total, want_facets)

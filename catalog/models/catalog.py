@@ -291,6 +291,8 @@ class SearchEntry(db.Model):
     __table_args__ = (
         sa.Index("ix_search_entry_spelling", "initials", "pinyin"),
         sa.Index("ix_search_entry_pinyin", "pinyin"),
+        # the search frame reads every entry's common bits from this index alone (0010)
+        sa.Index("ix_search_entry_common", "handling_item_id", "common"),
     )
 
     handling_item_id: Mapped[int] = mapped_column(
@@ -306,6 +308,8 @@ class SearchEntry(db.Model):
     # reads (FTS5 on SQLite, a tsvector GIN index on PostgreSQL); name_chars, of the name only
     chars: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     name_chars: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # which of the most common characters and pairs chars has, as bits (search.common)
+    common: Mapped[bytes] = mapped_column(sa.LargeBinary(32))
 
     handling_item: Mapped[HandlingItem] = relationship(back_populates="search_entry")
 

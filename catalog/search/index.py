@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from catalog.extensions import db
 from catalog.models import ApprovalItem, HandlingItem, SearchEntry
+from catalog.search.common import common_bits
 from catalog.search.text import character_grams, normalise, pinyin_of
 
 
@@ -21,7 +22,7 @@ def entry_values(
     situation: str,
     material_names: Iterable[str],
     pinyin: tuple[str, str] | None = None,
-) -> dict[str, str]:
+) -> dict[str, str | bytes]:
     """The search entry of one handling item, from plain values (the services and the bulk
     generator both write it through here)."""
     full, initials = pinyin or pinyin_of(item_name)
@@ -40,11 +41,13 @@ def entry_values(
     }
 
 
-def grams_values(name: str, body: str) -> dict[str, str]:
-    """The character columns of a search entry: the name's characters and pairs, and those of
-    the name and body (what the index of 1- and 2-character words reads)."""
+def grams_values(name: str, body: str) -> dict[str, str | bytes]:
+    """The character columns of a search entry: the name's characters and pairs, those of the
+    name and body (what the index of 1- and 2-character words reads), and which of the common
+    ones they are."""
     name_grams = character_grams(name)
-    return {"name_chars": name_grams, "chars": f"{name_grams} {character_grams(body)}"}
+    grams = f"{name_grams} {character_grams(body)}"
+    return {"name_chars": name_grams, "chars": grams, "common": common_bits(grams)}
 
 
 def index_item(item: ApprovalItem) -> None:

@@ -24,6 +24,7 @@ from catalog.enums import CaseType, ItemType, Status
 from catalog.extensions import db
 from catalog.models import ApprovalItem, HandlingItem, SearchEntry
 from catalog.revision import Cache, current_stamp
+from catalog.search.common import POSITION as COMMON_POSITION
 from catalog.search.frame import Frame, frames, id_list, load_frame, parse_ids
 from catalog.search.text import (
     LATIN_PATTERN,
@@ -243,8 +244,11 @@ def word_rows(word: str, *, name_only: bool = False) -> sa.Select:
 def _term_ids(frame: Frame, term: Term, *, name_only: bool) -> np.ndarray:
     """The handling items a term matches (in the name only, or anywhere), sorted; a Latin term
     spelling the item name matches in the name."""
+    words = _matching_words(term)
+    if not name_only and not term.is_latin and all(word in COMMON_POSITION for word in words):
+        return frame.having(words)  # common words: the frame's bits, not a list from the index
     spelt = term.text if term.is_latin else None
-    lookups = _term_lookups(_matching_words(term), name_only=name_only, spelt=spelt)
+    lookups = _term_lookups(words, name_only=name_only, spelt=spelt)
     return frame.union([lookup.ids() for lookup in lookups])
 
 

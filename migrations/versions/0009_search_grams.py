@@ -30,7 +30,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import op
 
-from catalog.search.index import grams_values
+from catalog.search.text import character_grams
 
 revision = "0009"
 down_revision = "0008"
@@ -116,6 +116,12 @@ FRAME_INDEXES = [
     ("ix_handling_item_facets", "handling_item",
      ["status", "visits", "case_type", "charges_fee", "item_id"]),
 ]  # fmt: skip
+
+
+def grams_values(name: str, body: str) -> dict[str, str]:
+    """The character columns as this revision wrote them (0010 adds one the app now writes)."""
+    name_grams = character_grams(name)
+    return {"name_chars": name_grams, "chars": f"{name_grams} {character_grams(body)}"}
 
 
 def _fill(connection: sa.Connection, values) -> None:
