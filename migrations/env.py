@@ -42,12 +42,13 @@ def get_metadata():
     return target_db.metadata
 
 
-# Search indexes that SQLAlchemy models cannot describe (migrations 0003, 0008 and 0009): the
-# FTS5 tables and their shadow tables on SQLite, the GIN indexes on PostgreSQL. Autogenerate
-# and `flask db check` leave them alone.
+# Search indexes that SQLAlchemy models cannot describe (migrations 0003, 0008, 0009 and 0010):
+# the FTS5 tables and their shadow tables on SQLite, the GIN and prefix indexes on PostgreSQL.
+# Autogenerate and `flask db check` leave them alone.
 HAND_WRITTEN = {
     "ix_search_entry_name_trgm", "ix_search_entry_body_trgm", "ix_search_entry_chars",
     "ix_search_entry_pinyin_trgm", "ix_search_entry_initials_trgm", "ix_search_entry_name_chars",
+    "ix_search_entry_item_name_prefix", "ix_search_entry_pinyin_prefix",
 }  # fmt: skip
 HAND_WRITTEN_TABLES = ("search_fts", "search_chars", "search_name_fts", "search_name_chars")
 

@@ -8,6 +8,11 @@ search_entry.common holds, as 256 bits, which of the 256 most common characters 
 (catalog.search.common) the entry's chars have. The search frame reads them once a revision,
 so a word in half the catalog (运输, 许可) is a column of bits, not a list of 170,000 ids read
 out of the index. A covering index serves that read without the entries' text.
+
+PostgreSQL: the ranking asks for the names that begin with the query (LIKE '运输%'); under a
+database collation other than C (C.UTF-8 included) a plain btree cannot serve a LIKE prefix,
+and each search scanned every entry (250 ms at 300,000). Indexes of item_name and pinyin with
+text_pattern_ops serve it.
 """
 
 import sqlalchemy as sa
@@ -22,6 +27,8 @@ depends_on = None
 
 BATCH = 5000
 INDEX = "ix_search_entry_common"
+PREFIX_INDEXES = {"ix_search_entry_item_name_prefix": "item_name",
+                  "ix_search_entry_pinyin_prefix": "pinyin"}  # fmt: skip
 
 
 def upgrade():
@@ -52,10 +59,16 @@ def upgrade():
         )
         last = rows[-1][0]
     op.create_index(INDEX, "search_entry", ["handling_item_id", "common"])
+    if connection.dialect.name == "postgresql":
+        for name, column in PREFIX_INDEXES.items():
+            op.execute(f"CREATE INDEX {name} ON search_entry ({column} text_pattern_ops)")
 
 
 def downgrade():
     op.drop_index(INDEX, table_name="search_entry")
+    if op.get_bind().dialect.name == "postgresql":
+        for name in PREFIX_INDEXES:
+            op.execute(f"DROP INDEX {name}")
     if op.get_bind().dialect.name == "sqlite":
         # in place (SQLite 3.35+): batch mode would recreate the table and lose the triggers
         op.execute("ALTER TABLE search_entry DROP COLUMN common")
