@@ -186,7 +186,9 @@ def _common_bits(size: int) -> np.ndarray:
     bits = np.zeros((size, BITS_LENGTH), dtype=np.uint8)
     statement = _common_batch()
     for low in range(0, size, COMMON_BATCH):
-        ids, found = db.session.execute(statement, {"low": low, "high": low + COMMON_BATCH}).one()
+        # (an entry added since the frame's first statement waits for the next frame)
+        bounds = {"low": low, "high": min(low + COMMON_BATCH, size)}
+        ids, found = db.session.execute(statement, bounds).one()
         ids = parse_ids(ids)
         found = np.frombuffer(bytes.fromhex(found or ""), dtype=np.uint8)
         bits[ids] = found.reshape(len(ids), BITS_LENGTH)
