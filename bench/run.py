@@ -340,9 +340,11 @@ def datasette_paths(terms: list[str]) -> list[str]:
 
 def in_process_floor(database_url: str, terms_by_class: dict[str, list[str]],
                      repeat: int, *, cached: bool = True) -> dict[str, dict]:  # fmt: skip
-    """The searches run in this process against the database: no HTTP, no JSON. With
-    cached=False the result cache is off: what a search not seen since the last change costs
-    (the catalog's frame loaded first, and reported apart)."""
+    """The searches run in this process against the database: no HTTP, no JSON. Each is its
+    own unit of work, as in a request: the session is ended after it and its connection goes
+    back to the pool (reset there), as every request's teardown does. With cached=False
+    the result cache is off: what a search not seen since the last change costs (the catalog's
+    frame loaded first, and reported apart)."""
     os.environ["DATABASE_URL"] = database_url
     sys.path.insert(0, str(ROOT))
     from werkzeug.datastructures import MultiDict
@@ -360,6 +362,7 @@ def in_process_floor(database_url: str, terms_by_class: dict[str, list[str]],
         frames.clear()  # (an earlier run in this process loaded it)
         started = time.perf_counter()
         run_search("", MultiDict(), cursor=None, limit=20)
+        db.session.remove()
         took = time.perf_counter() - started
         results["first search (frame load)"] = summarise([took * 1000], took)
         for name, terms in terms_by_class.items():
@@ -369,6 +372,7 @@ def in_process_floor(database_url: str, terms_by_class: dict[str, list[str]],
                 args = MultiDict(urllib.parse.parse_qsl(rest))
                 started = time.perf_counter()
                 run_search(word, args, cursor=None, limit=20)
+                db.session.remove()
                 latencies.append((time.perf_counter() - started) * 1000)
             results[name] = summarise(latencies, sum(latencies) / 1000)
         db.engine.dispose()
