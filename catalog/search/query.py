@@ -178,7 +178,9 @@ class Lookup:
 
     @classmethod
     def where(cls, condition: sa.ColumnElement[bool]) -> Lookup:
-        """A lookup built for the words (for the rare words the prepared ones do not serve)."""
+        """A lookup built per search from a condition: a Latin spelling's matches in pinyin
+        and initials (1-2 letters on SQLite, any length on PostgreSQL), which no prepared
+        lookup serves."""
         rows = sa.select(_ENTRY_ID).where(condition)
         return cls(rows, rows.with_only_columns(id_list(_ENTRY_ID)), {})
 
