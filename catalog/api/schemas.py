@@ -86,6 +86,11 @@ class DeadlineSchema(Schema):
     promised_date = fields.Date(required=True)
     statutory_days = fields.Integer(required=True, allow_none=True)
     statutory_date = fields.Date(required=True, allow_none=True)
+    # True when the date falls in a year after the holiday calendar's last, where days are
+    # counted Monday to Friday less the fixed-date holidays: an estimate until that year's
+    # holidays are in the calendar.
+    promised_estimated = fields.Boolean(required=True)
+    statutory_estimated = fields.Boolean(required=True)
 
 
 DEADLINE = DeadlineSchema()

@@ -133,6 +133,8 @@ def deadline(code: str):
         "promised_date": result.promised,
         "statutory_days": handling.statutory_days,
         "statutory_date": result.statutory,
+        "promised_estimated": result.promised_estimated,
+        "statutory_estimated": result.statutory_estimated,
     }))  # fmt: skip
 
 

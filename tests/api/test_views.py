@@ -109,6 +109,18 @@ def test_deadline_endpoint(client, spec, db):
     # Worked by hand: 10-01..10-07 are holidays and Saturday 10-10 is worked.
     assert body["promised_date"] == "2026-10-13"
     assert body["statutory_date"] == "2026-11-03"
+    assert body["promised_estimated"] is False and body["statutory_estimated"] is False
+
+
+def test_deadline_endpoint_flags_dates_after_the_calendar(client, spec, db):
+    publish(db, item_data(code="A"))  # promised 5, statutory 20 working days
+    response = client.get("/api/v1/handling-items/A-01/deadline?date=2026-12-21")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert_matches(spec, "Deadline", body)
+    # The calendar ends with 2026; in 2027 New Year's Day (a Friday) is skipped as estimated.
+    assert (body["promised_date"], body["promised_estimated"]) == ("2026-12-28", False)
+    assert (body["statutory_date"], body["statutory_estimated"]) == ("2027-01-19", True)
 
 
 def test_report_is_the_same_document_as_the_cli(client, cli, db):

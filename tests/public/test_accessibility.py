@@ -23,6 +23,7 @@ PAGES = [
     "/handling/P-01/notice",
     "/handling/P-01/deadline?date=2026-09-30",
     "/handling/P-01/deadline?date=2099-01-01",
+    "/handling/P-01/deadline?date=2026-12-21",  # the statutory date estimated, in 2027
     "/no-such-page",
     "/reports",
     "/reports?snapshot=基线",

@@ -59,6 +59,14 @@ def test_search_filter_guide_deadline_and_notice(app, catalog):
         section.get_by_role("button", name="计算办结日期").click()
         # 5 working days after 09-30: 10-08, 10-09, 10-10 (a worked Saturday), 10-12, 10-13.
         assert page.locator("dd.promised").inner_text().startswith("2026-10-13")
+        assert page.locator(".estimate-notice").count() == 0
+
+        # past the holiday calendar (it ends with 2026) the dates are marked as estimates
+        page.get_by_label("申请日期").fill("2027-03-01")
+        page.get_by_role("button", name="计算办结日期").click()
+        assert page.locator("dd.promised").inner_text().startswith("2027-03-08")
+        assert page.locator("dd.promised .estimated").is_visible()
+        assert page.locator(".estimate-notice").is_visible()
 
         page.goto(base_url + "/handling/NET-01/notice")
         page.emulate_media(media="print")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 
@@ -234,7 +235,7 @@ def test_deadline_calculator_counts_working_days(
         ("", "请填写申请日期"),
         ("2026-02-30", "无效"),
         ("yesterday", "无效"),
-        ("2027-03-01", "只覆盖2004年至2026年"),
+        ("2028-03-01", "只覆盖2004年至2026年"),
         ("1999-01-04", "只覆盖2004年至2026年"),
     ],
 )
@@ -242,6 +243,42 @@ def test_deadline_calculator_explains_bad_dates(client, small_catalog, date, mes
     response = client.get(f"/handling/F-01/deadline?date={date}")
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
+
+
+# The calendar (chinesecalendar 1.11.0) ends with 2026: days of 2027 are estimated, Monday to
+# Friday less 1 January, 1-2 May and 1-3 October. Worked by hand.
+@pytest.mark.parametrize(
+    ("handling", "date", "promised", "statutory", "estimated"),
+    [
+        # 03-02..03-05, 03-08; 20 weekdays of March end on 03-29
+        ("F-01", "2027-03-01", "2027-03-08", "2027-03-29", {"promised", "statutory"}),
+        # 12-22..12-25, 12-28 from the calendar; the statutory 20 run into 2027, where
+        # 01-01 (a Friday) is New Year's Day: 12-22..31 (8), 01-04..08 (13), 11..15 (18), 18, 19
+        ("F-01", "2026-12-21", "2026-12-28", "2027-01-19", {"statutory"}),
+        # instant, applied on New Year's Day (Friday): the next weekday, Monday 01-04
+        ("T-01", "2027-01-01", "2027-01-04", "2027-01-29", {"promised", "statutory"}),
+    ],
+)
+def test_deadline_calculator_estimates_the_year_after_the_calendar(
+    client, small_catalog, handling, date, promised, statutory, estimated
+):
+    response = client.get(f"/handling/{handling}/deadline?date={date}")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    dates = {
+        name: re.search(rf'<dd class="{name}">(.*?)</dd>', page, re.S).group(1)
+        for name in ("promised", "statutory")
+    }
+    assert f"<strong>{promised}</strong>" in dates["promised"]
+    assert statutory in dates["statutory"]
+    for name, text in dates.items():
+        assert ("估算" in text) == (name in estimated), name
+    assert "节假日日历只收录到2026年" in page
+
+
+def test_deadline_calculator_says_nothing_of_estimates_within_the_calendar(client, small_catalog):
+    page = client.get("/handling/F-01/deadline?date=2026-09-30").get_data(as_text=True)
+    assert "估算" not in page and "只收录到" not in page
 
 
 def test_csv_download_is_safe_against_formulas(client, small_catalog, db):
