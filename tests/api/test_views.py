@@ -100,27 +100,23 @@ def test_unknown_codes_get_404_in_the_error_shape(client, spec, db):
         assert_matches(spec, "Error", response.get_json())
 
 
-def test_deadline_endpoint(client, spec, db):
+@pytest.mark.parametrize(
+    ("applied", "promised", "statutory"),
+    [
+        # Worked by hand: 10-01..10-07 are holidays and Saturday 10-10 is worked.
+        ("2026-09-30", ("2026-10-13", False), ("2026-11-03", False)),
+        # The calendar ends with 2026: in 2027, estimated, New Year's Day (a Friday) is skipped.
+        ("2026-12-21", ("2026-12-28", False), ("2027-01-19", True)),
+    ],
+)
+def test_deadline_endpoint(client, spec, db, applied, promised, statutory):
     publish(db, item_data(code="A"))  # promised 5, statutory 20 working days
-    response = client.get("/api/v1/handling-items/A-01/deadline?date=2026-09-30")
+    response = client.get(f"/api/v1/handling-items/A-01/deadline?date={applied}")
     assert response.status_code == 200
     body = response.get_json()
     assert_matches(spec, "Deadline", body)
-    # Worked by hand: 10-01..10-07 are holidays and Saturday 10-10 is worked.
-    assert body["promised_date"] == "2026-10-13"
-    assert body["statutory_date"] == "2026-11-03"
-    assert body["promised_estimated"] is False and body["statutory_estimated"] is False
-
-
-def test_deadline_endpoint_flags_dates_after_the_calendar(client, spec, db):
-    publish(db, item_data(code="A"))  # promised 5, statutory 20 working days
-    response = client.get("/api/v1/handling-items/A-01/deadline?date=2026-12-21")
-    assert response.status_code == 200
-    body = response.get_json()
-    assert_matches(spec, "Deadline", body)
-    # The calendar ends with 2026; in 2027 New Year's Day (a Friday) is skipped as estimated.
-    assert (body["promised_date"], body["promised_estimated"]) == ("2026-12-28", False)
-    assert (body["statutory_date"], body["statutory_estimated"]) == ("2027-01-19", True)
+    assert (body["promised_date"], body["promised_estimated"]) == promised
+    assert (body["statutory_date"], body["statutory_estimated"]) == statutory
 
 
 def test_report_is_the_same_document_as_the_cli(client, cli, db):
