@@ -10,6 +10,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config
+from catalog.json_provider import OrjsonProvider
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,8 +32,8 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
 
 def configure(app: Flask, overrides: Mapping[str, Any]) -> None:
     app.config.update(config.load(Path(app.instance_path), overrides))
-    app.json.sort_keys = False  # documents keep their reading order (items, then ratios)
-    app.json.ensure_ascii = False  # Chinese stays readable in the JSON
+    # Documents keep their reading order (items, then ratios) and Chinese stays readable.
+    app.json = OrjsonProvider(app)
     from catalog.search import query
 
     query.results_cache.size = max(0, app.config["SEARCH_RESULT_CACHE"])
