@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 
-from flask import Flask, current_app, flash, redirect, request, session, url_for
+from flask import Flask, Response, current_app, flash, redirect, request, session, url_for
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import current_user, logout_user
 
 from catalog.auth_log import record_auth_event
@@ -45,8 +46,32 @@ def end_session() -> None:
     session.clear()
 
 
+class CookieSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, with nothing done for a request that carries no session
+    cookie, as every public reader's: no signer is built to open its empty session, and an
+    empty session left unchanged writes nothing (only the Vary header, if it was read)."""
+
+    def open_session(self, app: Flask, request) -> SecureCookieSession | None:
+        if app.secret_key and self.get_cookie_name(app) not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: SecureCookieSession, response: Response) -> None:
+        if not session and not session.modified:
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
+
+
+def _signed_in() -> bool:
+    """Whether a staff account is signed in, without loading it for a request that names none
+    (a public reader's): sessions are the only way in (no remember-me cookie, no API keys)."""
+    return "_user_id" in session and current_user.is_authenticated
+
+
 def _enforce_timeouts() -> None:
-    if not current_user.is_authenticated:
+    if not _signed_in():
         return
     now = int(time.time())
     idle = current_app.config["STAFF_IDLE_TIMEOUT"].total_seconds()
@@ -65,7 +90,7 @@ BEFORE_PASSWORD_CHANGE = {"accounts.password", "staff.logout", "staff.login", "s
 
 def _require_own_password():
     if (
-        current_user.is_authenticated
+        _signed_in()
         and current_user.must_change_password
         and request.endpoint not in BEFORE_PASSWORD_CHANGE
     ):
@@ -75,6 +100,7 @@ def _require_own_password():
 
 
 def init_app(app: Flask) -> None:
+    app.session_interface = CookieSessionInterface()
     login_manager.init_app(app)
     login_manager.login_view = "staff.login"
     login_manager.login_message = "请先登录。"

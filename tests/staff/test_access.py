@@ -155,6 +155,25 @@ def test_idle_sessions_expire(app, login_as, catalog_item, monkeypatch):
     assert response.status_code == 302
 
 
+def test_public_readers_are_served_without_a_session(client, catalog_item):
+    """A reader without a session cookie gets none made for them; the answer still varies with
+    the cookie, since a signed-in member of staff may be answered otherwise (a redirect to
+    choose their own password, say)."""
+    for path in ("/", "/items?q=港口", "/api/v1/items?q=港口", "/api/v1/report"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "Set-Cookie" not in response.headers, path
+        assert "Cookie" in response.vary, path
+
+
+def test_a_forged_session_cookie_is_an_anonymous_reader(client, catalog_item):
+    client.set_cookie("session", "eyJfdXNlcl9pZCI6IjE6MSJ9.forged.signature")
+    assert client.get("/api/v1/items?q=港口").status_code == 200
+    response = client.get("/staff/")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/staff/login")
+
+
 REDIS_CHECK = """
 import sys, uuid
 from flask_migrate import upgrade
