@@ -41,6 +41,15 @@ def client_address() -> str:
 
 # Limits are declared where they apply (the login view); storage from RATELIMIT_STORAGE_URI.
 limiter = Limiter(key_func=client_address, default_limits=[])
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@limiter.request_filter
+def _reads_are_not_limited() -> bool:
+    """The app's limits throttle sign-in attempts, which are POSTs; reading the catalog is not
+    throttled here (the proxy limits request rates), and a read skips the limiter's lookup of
+    its view's limits, a tenth of a cached search's time."""
+    return request.method in READ_METHODS
 
 
 @event.listens_for(Engine, "connect")

@@ -174,6 +174,14 @@ def test_a_forged_session_cookie_is_an_anonymous_reader(client, catalog_item):
     assert response.headers["Location"].startswith("/staff/login")
 
 
+def test_a_throttled_address_can_still_read(client, accounts, catalog_item):
+    """The limits throttle sign-in attempts (POSTs) only: reading goes on."""
+    statuses = [sign_in(client, "editor1", f"wrong-{n}-password").status_code for n in range(6)]
+    assert statuses[-1] == 429
+    for path in ("/", "/api/v1/items?q=港口", "/staff/login"):
+        assert client.get(path).status_code == 200, path
+
+
 REDIS_CHECK = """
 import sys, uuid
 from flask_migrate import upgrade
