@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -40,6 +41,9 @@ class ItemSchema(ItemDumpSchema):
 ITEM = ItemSchema()
 
 _CODE = "__code__"  # a stand-in that the URL converter leaves as it is
+# What percent-encoding leaves as it is in a path segment (RFC 3986's unreserved characters);
+# codes are made of these (HN-0100-01-0006390), and are then written without quoting.
+_UNRESERVED = re.compile(r"[A-Za-z0-9._~-]+")
 
 
 def item_url_builder() -> Callable[[str], str]:
@@ -48,7 +52,8 @@ def item_url_builder() -> Callable[[str], str]:
     head, _stand_in, tail = url_for("api.item", code=_CODE).rpartition(_CODE)
     url_map = current_app.url_map
     to_url = url_map.converters["default"](url_map).to_url  # the converter of <code>
-    return lambda code: head + to_url(code) + tail
+    unreserved = _UNRESERVED.fullmatch
+    return lambda code: head + (code if unreserved(code) else to_url(code)) + tail
 
 
 def dump_hits(hits: Iterable[Hit]) -> list[dict[str, Any]]:
