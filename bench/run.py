@@ -4,8 +4,9 @@ One run on one machine: build (or reuse) the synthetic province catalog, copy it
 Datasette database with an FTS5 trigram index over the same columns, serve the app (gunicorn,
 one sync worker), Datasette (immutable, suggested facets off) and a minimal Flask endpoint on
 loopback, drive a fixed mix of requests with a bounded load generator, measure the same
-searches in-process, repeat search and report on PostgreSQL, and print and save a table with
-every target and whether it was met. Searches are measured twice: as the app serves them
+searches in-process (the served searches and their in-process floor in alternating rounds, so
+that both meet the same conditions of a shared machine), repeat search and report on
+PostgreSQL, and print and save a table with every target and whether it was met. Searches are measured twice: as the app serves them
 (a repeated search comes from the per-revision result cache) and with that cache off (a
 second app server, SEARCH_RESULT_CACHE=0: every search computed, as after each change).
 Every server is stopped whatever happens; every loop is bounded in count and time.
@@ -259,6 +260,13 @@ def drive(port: int, paths: list[str], *, requests: int, concurrency: int,
           time_limit: float) -> dict:  # fmt: skip
     """Send `requests` GETs (cycling over paths) from `concurrency` keep-alive connections;
     stop early at `time_limit` seconds. Latencies in milliseconds."""
+    return summarise(*measure(port, paths, requests=requests, concurrency=concurrency,
+                              time_limit=time_limit))  # fmt: skip
+
+
+def measure(port: int, paths: list[str], *, requests: int, concurrency: int,
+            time_limit: float) -> tuple[list[float], float, int]:  # fmt: skip
+    """drive(), unsummarised: the latencies, the wall time and the number of errors."""
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
@@ -295,7 +303,7 @@ def drive(port: int, paths: list[str], *, requests: int, concurrency: int,
     for thread in threads:
         thread.join(time_limit + 120)
     wall = time.perf_counter() - started
-    return summarise(latencies, wall, errors)
+    return latencies, wall, errors
 
 
 def summarise(latencies: list[float], wall: float, errors: int = 0) -> dict:
@@ -338,44 +346,97 @@ def datasette_paths(terms: list[str]) -> list[str]:
     return paths
 
 
-def in_process_floor(database_url: str, terms_by_class: dict[str, list[str]],
-                     repeat: int, *, cached: bool = True) -> dict[str, dict]:  # fmt: skip
-    """The searches run in this process against the database: no HTTP, no JSON. Each is its
-    own unit of work, as in a request: the session is ended after it and its connection goes
-    back to the pool (reset there), as every request's teardown does. With cached=False
-    the result cache is off: what a search not seen since the last change costs (the catalog's
-    frame loaded first, and reported apart)."""
-    os.environ["DATABASE_URL"] = database_url
-    sys.path.insert(0, str(ROOT))
-    from werkzeug.datastructures import MultiDict
+class InProcess:
+    """The app in this process, its searches run against the database without HTTP or JSON.
+    Each search is its own unit of work, as in a request: its session is ended after it and its
+    connection goes back to the pool (reset there), as every request's teardown does. With
+    cached=False the result cache is off: what a search not seen since the last change costs.
+    The catalog's frame is loaded by the first search (reported apart); the result cache is
+    one per process, so one InProcess at a time."""
 
-    from catalog import create_app
-    from catalog.extensions import db
-    from catalog.public.queries import run_search
-    from catalog.search.frame import frames
+    def __init__(self, database_url: str, *, cached: bool = True):
+        os.environ["DATABASE_URL"] = database_url
+        sys.path.insert(0, str(ROOT))
+        from catalog import create_app
+        from catalog.extensions import db
+        from catalog.public.queries import run_search
+        from catalog.search.frame import frames
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": SECRET,
-                      "SEARCH_RESULT_CACHE": 2048 if cached else 0})  # fmt: skip
-    results = {}
-    with app.app_context():
-        # the first search of a process (or after a change) loads the catalog's frame
-        frames.clear()  # (an earlier run in this process loaded it)
+        self.db, self.run_search = db, run_search
+        self.app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": SECRET,
+                               "SEARCH_RESULT_CACHE": 2048 if cached else 0})  # fmt: skip
+        self.context = self.app.app_context()
+        self.context.push()
+        frames.clear()  # (an earlier InProcess in this process loaded it)
         started = time.perf_counter()
-        run_search("", MultiDict(), cursor=None, limit=20)
-        db.session.remove()
+        self._search("", "")
         took = time.perf_counter() - started
-        results["first search (frame load)"] = summarise([took * 1000], took)
+        self.first_search = summarise([took * 1000], took)
+
+    def _search(self, word: str, filters: str) -> None:
+        from werkzeug.datastructures import MultiDict
+
+        args = MultiDict(urllib.parse.parse_qsl(filters))
+        self.run_search(word, args, cursor=None, limit=20)
+        self.db.session.remove()
+
+    def searches(self, terms: list[str], count: int, time_limit: float) -> list[float]:
+        """`count` searches cycling over terms (as drive() cycles over their paths), stopping
+        early at `time_limit` seconds; latencies in milliseconds."""
+        latencies: list[float] = []
+        deadline = time.monotonic() + time_limit
+        for index in range(count):
+            if time.monotonic() > deadline:
+                break
+            word, _sep, filters = terms[index % len(terms)].partition("&")
+            started = time.perf_counter()
+            self._search(word, filters)
+            latencies.append((time.perf_counter() - started) * 1000)
+        return latencies
+
+    def close(self) -> None:
+        self.db.engine.dispose()
+        self.context.pop()
+
+    def __enter__(self) -> InProcess:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+
+ROUNDS = 3
+
+
+def served_and_floor(port: int, terms: list[str], floor: InProcess,
+                     latency: dict) -> tuple[dict, dict]:  # fmt: skip
+    """One class's searches over HTTP and in-process, in alternating rounds (a third of the
+    requests each), so that the ratio of the two compares them under the same conditions of
+    the machine, whatever a shared machine's neighbours do meanwhile."""
+    paths = app_search_paths(terms)
+    drive(port, paths, requests=20, concurrency=1, time_limit=60.0)  # warm-up
+    floor.searches(terms, 20, 60.0)
+    served: list[float] = []
+    computed: list[float] = []
+    wall, errors = 0.0, 0
+    share = max(1, latency["requests"] // ROUNDS)
+    for _round in range(ROUNDS):
+        part, part_wall, part_errors = measure(port, paths, **{**latency, "requests": share})
+        served += part
+        wall += part_wall
+        errors += part_errors
+        computed += floor.searches(terms, share, latency["time_limit"])
+    return summarise(served, wall, errors), summarise(computed, sum(computed) / 1000)
+
+
+def in_process_floor(database_url: str, terms_by_class: dict[str, list[str]], repeat: int, *,
+                     cached: bool = True, time_limit: float = 60.0) -> dict[str, dict]:  # fmt: skip
+    """Every class's searches in-process, one class after another."""
+    with InProcess(database_url, cached=cached) as floor:
+        results = {"first search (frame load)": floor.first_search}
         for name, terms in terms_by_class.items():
-            latencies = []
-            for index in range(repeat):
-                word, _sep, rest = terms[index % len(terms)].partition("&")
-                args = MultiDict(urllib.parse.parse_qsl(rest))
-                started = time.perf_counter()
-                run_search(word, args, cursor=None, limit=20)
-                db.session.remove()
-                latencies.append((time.perf_counter() - started) * 1000)
+            latencies = floor.searches(terms, repeat, time_limit)
             results[name] = summarise(latencies, sum(latencies) / 1000)
-        db.engine.dispose()
     return results
 
 
@@ -456,12 +517,21 @@ def main() -> int:
     datasette[1][3] = str(link)
     mix_app = [p for terms in SEARCHES.values() for p in app_search_paths(terms)]
     mix_peer = [p for terms in SEARCHES.values() for p in datasette_paths(terms)]
-    with serving(
-        gunicorn("app", "wsgi:app", ports["app"], env),
-        gunicorn("app-cold", "wsgi:app", ports["app-cold"], {**env, "SEARCH_RESULT_CACHE": "0"}),
-        datasette,
-        gunicorn("floor", "bench.floor_app:app", ports["floor"], {}),
-    ) as servers:
+    # The cached searches' floor, in this process, measured in the same rounds as the served
+    # ones (see below); its frame is loaded before the servers start.
+    log("in-process floor: loading the catalog's frame")
+    with (
+        InProcess(sqlite_url) as floor_searches,
+        serving(
+            gunicorn("app", "wsgi:app", ports["app"], env),
+            gunicorn(
+                "app-cold", "wsgi:app", ports["app-cold"], {**env, "SEARCH_RESULT_CACHE": "0"}
+            ),
+            datasette,
+            gunicorn("floor", "bench.floor_app:app", ports["floor"], {}),
+        ) as servers,
+    ):
+        results["in_process"]["first search (frame load)"] = floor_searches.first_search
         app, app_cold, peer, floor = servers
         # the cold app loads the catalog's frame once, as every worker does after a change;
         # its searches are then computed from scratch (its result cache is off)
@@ -471,9 +541,10 @@ def main() -> int:
         drive(floor.port, ["/ping"], **warm)
         results["http_floor"]["ping"] = drive(floor.port, ["/ping"], **latency)
         for name, terms in SEARCHES.items():
-            log(f"search {name}: app, app with the result cache off, Datasette")
-            drive(app.port, app_search_paths(terms), **warm)
-            results["sqlite"][name] = drive(app.port, app_search_paths(terms), **latency)
+            log(f"search {name}: app and its in-process floor, the app with the result cache "
+                "off, Datasette")  # fmt: skip
+            results["sqlite"][name], results["in_process"][name] = served_and_floor(
+                app.port, terms, floor_searches, latency)  # fmt: skip
             results["sqlite_cold"][name] = drive(app_cold.port, app_search_paths(terms), **cold)
             drive(peer.port, datasette_paths(terms), **warm)
             results["datasette"][name] = drive(peer.port, datasette_paths(terms), **latency)
@@ -492,8 +563,7 @@ def main() -> int:
                                 "app-cold": app_cold.peak_memory_mb(),
                                 "datasette": peer.peak_memory_mb(),
                                 "floor": floor.peak_memory_mb()}  # fmt: skip
-    log("in-process floor, with the result cache and without")
-    results["in_process"] = in_process_floor(sqlite_url, SEARCHES, options.requests)
+    log("in-process floor with the result cache off")
     # (half as many as over HTTP: these loops are bounded by count only, and the p95 of 30
     # searches of 3-5 terms is already the slow term's)
     results["in_process_cold"] = in_process_floor(sqlite_url, SEARCHES, options.cold_requests // 2,
