@@ -6,9 +6,10 @@ one sync worker), Datasette (immutable, suggested facets off) and a minimal Flas
 loopback, drive a fixed mix of requests with a bounded load generator, measure the same
 searches in-process (the served searches and their in-process floor in alternating rounds, so
 that both meet the same conditions of a shared machine), repeat search and report on
-PostgreSQL, and print and save a table with every target and whether it was met. Searches are measured twice: as the app serves them
-(a repeated search comes from the per-revision result cache) and with that cache off (a
-second app server, SEARCH_RESULT_CACHE=0: every search computed, as after each change).
+PostgreSQL, and print and save a table with every target and whether it was met. Searches are
+measured twice: as the app serves them (a repeated search comes from the per-revision result
+cache) and with that cache off (a second app server, SEARCH_RESULT_CACHE=0: every search
+computed, as after each change).
 Every server is stopped whatever happens; every loop is bounded in count and time.
 """
 

@@ -55,7 +55,8 @@ def test_responses_are_what_flasks_provider_wrote(app, document, debug):
 
 def test_templates_tojson_sorts_keys_as_jinja_asks(app):
     with app.test_request_context():
-        rendered = app.jinja_env.from_string("{{ value|tojson }}").render(value={"b": "<乙>", "a": 1})
+        template = app.jinja_env.from_string("{{ value|tojson }}")
+        rendered = template.render(value={"b": "<乙>", "a": 1})
     assert rendered == '{"a":1,"b":"\\u003c乙\\u003e"}'
 
 
