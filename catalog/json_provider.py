@@ -1,11 +1,12 @@
-"""The app's JSON, written by orjson: what Flask's default provider writes, in a tenth of the time.
+"""The app's JSON, written by orjson: what Flask's default provider writes, eight times faster.
 
-A search answer is 20 to 100 hits; the standard library's encoder took as long to write one as
-the cached search took to find it (measured with py-spy under gunicorn: 6 % of the worker's
-time). The documents keep the shape Flask's provider gives them, as the API documents them:
-keys in the order the code built them, Chinese as UTF-8 rather than \\u escapes, compact out of
-debug mode and indented in it, a final newline, and Flask's conversions for what JSON has no
-type for (dates as HTTP dates, decimals and UUIDs as strings, dataclasses as objects).
+A search answer is 20 to 100 hits; writing one with the standard library's encoder took 6 % of
+a gunicorn worker's time serving cached searches (py-spy), 174 µs for 20 hits against orjson's
+21 µs on the benchmark's machine. The documents keep the shape Flask's provider gives them,
+as the API documents them: keys in the order the code built them, Chinese as UTF-8 rather than
+\\u escapes, compact out of debug mode and indented in it, a final newline, and Flask's
+conversions for what JSON has no type for (dates as HTTP dates, decimals and UUIDs as strings,
+dataclasses as objects).
 """
 
 from __future__ import annotations
