@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from markupsafe import Markup
 
 from catalog.search import (
@@ -16,7 +18,9 @@ from catalog.search import (
     pinyin_of,
     search,
 )
-from catalog.search.text import LATIN_PATTERN
+from catalog.search.common import common_bits
+from catalog.search.index import entry_values
+from catalog.search.text import LATIN_PATTERN, character_grams, normalise
 from catalog.services import create_item, publish_item, update_item
 from tests.factories import handling_item_data, item_data, publish
 
@@ -167,6 +171,40 @@ def test_short_words_never_span_punctuation_or_spaces(catalog):
     # OVER's legal basis reads "《公路法》 第五十条": 公路法 is there, 法第 is not
     assert codes("路法") == ["OVER-01"]
     assert codes("法第") == [] and codes("法 第") == ["OVER-01"]  # two words: both are there
+
+
+# text as people write it in a catalog: CJK, full-width forms, Latin, digits, punctuation,
+# invisible characters, combining marks, and empty pieces
+PIECES = st.text(
+    st.sampled_from(list("道路运输许可港口经营证明ＡＢ１２ab12ΣΑσ（）《》 ,.-_%\u200b\u0301ﬁ")),
+    max_size=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    item_name=PIECES, situation=PIECES, codes=st.lists(PIECES, min_size=3, max_size=3),
+    bases=st.lists(st.tuples(PIECES, st.none() | PIECES, st.none() | PIECES), max_size=2),
+    materials=st.lists(PIECES, max_size=4),
+)  # fmt: skip
+def test_an_entry_read_part_by_part_is_the_entry_read_whole(
+    item_name, situation, codes, bases, materials
+):
+    """entry_values reads each part of an entry's text apart, and caches it; the entry must be
+    what reading the joined text gives, character for character and bit for bit."""
+    item_code, handling_code, result_name = codes
+    entry = entry_values(
+        item_name=item_name, item_code=item_code, result_name=result_name, legal_bases=bases,
+        handling_code=handling_code, situation=situation, material_names=materials,
+    )  # fmt: skip
+    parts = [situation, item_code, handling_code, result_name]
+    parts += [f"{law} {article or ''} {text or ''}" for law, article, text in bases]
+    name = normalise(f"{item_name} {situation}")
+    body = normalise(" ".join([*parts, *materials]))
+    chars = f"{character_grams(name)} {character_grams(body)}"
+    assert (entry["name"], entry["body"]) == (name, body)
+    assert (entry["name_chars"], entry["chars"]) == (character_grams(name), chars)
+    assert entry["common"] == common_bits(chars)
 
 
 def test_the_index_of_short_words_agrees_with_a_scan(catalog, db):

@@ -41,9 +41,18 @@ POSITION = {token: index for index, token in enumerate(COMMON_TOKENS)}
 def common_bits(grams: str) -> bytes:
     """The bits of an entry from its characters and pairs (search_entry.chars): bit i (of byte
     i // 8, from the lowest) is set when the entry has COMMON_TOKENS[i]."""
-    bits = bytearray(BITS_LENGTH)
-    for token in set(grams.split()):
-        index = POSITION.get(token)
-        if index is not None:
-            bits[index >> 3] |= 1 << (index & 7)
-    return bytes(bits)
+    return common_bytes(common_mask(grams))
+
+
+def common_mask(grams: str) -> int:
+    """The bits of common_bits() as an integer (bit i for COMMON_TOKENS[i]): the masks of the
+    parts of a text, or-ed together, are the mask of the whole."""
+    mask = 0
+    for token in POSITION.keys() & grams.split():
+        mask |= 1 << POSITION[token]
+    return mask
+
+
+def common_bytes(mask: int) -> bytes:
+    """A mask as it is stored: bit i in byte i // 8, from the lowest bit."""
+    return mask.to_bytes(BITS_LENGTH, "little")
