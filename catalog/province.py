@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 
 from catalog.enums import CaseType, ItemType, Status
@@ -169,10 +170,13 @@ def generate_province(
     seed_dir: Path,
     seed: int = 2020,
     progress: Callable[[int], None] | None = None,
+    indexing: Callable[[], None] | None = None,
 ) -> dict[str, int]:
     """Write `size` published handling items (and their items, materials, fees, legal bases
     and search entries) in batches; flushes through the session's connection, the caller
-    commits. Returns the row counts written."""
+    commits. `progress` hears the number written after each batch, `indexing` when the rows
+    are in and the search indexes and the planner's statistics are being built. Returns the
+    row counts written."""
     check_size(size)
     exists = db.session.scalar(
         sa.select(ApprovalItem.id).where(ApprovalItem.code.like(f"{PREFIX}-%")).limit(1)
@@ -190,11 +194,12 @@ def generate_province(
     connection = db.session.connection()
     types, weights = list(TYPE_WEIGHTS), list(TYPE_WEIGHTS.values())
     reading = cache(pinyin_of)
+    insert = _copy if connection.dialect.name == "postgresql" else _insert
 
     def flush() -> None:
         for model, rows in pending.items():
             if rows:
-                connection.execute(tables[model].insert(), rows)
+                insert(connection, tables[model], rows)
                 counts[model.__tablename__] += len(rows)
                 rows.clear()
 
@@ -202,7 +207,7 @@ def generate_province(
         ids[model] += 1
         return ids[model] - 1
 
-    text_indexes = _drop_text_indexes(connection)
+    build_text_indexes = _suspend_text_indexes(connection)
     written = 0
     plan = _item_plan(rng, transport_names, types, weights, size)
     for number, level, item_type, name, body, department in plan:
@@ -279,21 +284,54 @@ def generate_province(
     flush()
     if progress:
         progress(written)
-    for definition in text_indexes:
-        connection.exec_driver_sql(definition)
+    if indexing:
+        indexing()
+    build_text_indexes()
     _advance_sequences(connection, tables)
     bump(connection)  # Core inserts pass the session's change listener by
     connection.exec_driver_sql("ANALYZE")  # the planner needs to know what is selective
     return counts
 
 
-def _drop_text_indexes(connection: sa.Connection) -> list[str]:
-    """PostgreSQL: drop the search entries' GIN indexes for the load and return their
-    definitions, to build them again at the end (building one is much faster than keeping it up
-    row by row: the generation took 295 s with them, against 170 s without the newest). The
-    DROP is part of the load's transaction, so a load that fails leaves them as they were."""
+def _insert(connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    connection.execute(table.insert(), rows)
+
+
+def _copy(connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL: the rows through COPY, on the session's connection and in its transaction,
+    each value converted by its column's type as an INSERT would. At 50,000 handling items the
+    generation took 25 s, against 49 s with INSERTs (Core executemany). The rows all have the
+    keys of the first."""
+    columns, dialect = list(rows[0]), connection.dialect
+    processors = [(name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+                  for name in columns]  # fmt: skip
+    statement = psycopg.sql.SQL("COPY {} ({}) FROM STDIN").format(
+        psycopg.sql.Identifier(table.name),
+        psycopg.sql.SQL(", ").join(map(psycopg.sql.Identifier, columns)),
+    )
+    driver = connection.connection.driver_connection
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(
+                [process(row[name]) if process else row[name] for name, process in processors]
+            )
+
+
+def _suspend_text_indexes(connection: sa.Connection) -> Callable[[], None]:
+    """Take the search entries' text indexes out of the load, and return what builds them again
+    at the end: building an index once is much faster than keeping it up row by row. Both are
+    part of the load's transaction, so a load that fails leaves them as they were.
+
+    SQLite: the FTS5 tables over search_entry are fed row by row by its AFTER INSERT triggers.
+    They are dropped for the load, created again, and each table is rebuilt from search_entry
+    (50,000 handling items: 17.0 s for the entries through the triggers, against 0.7 s without
+    them and 4.2 s for the four rebuilds).
+    PostgreSQL: the GIN indexes are dropped and created again (the generation took 295 s with
+    them, against 170 s without the newest)."""
+    if connection.dialect.name == "sqlite":
+        return _suspend_fts_triggers(connection)
     if connection.dialect.name != "postgresql":
-        return []
+        return lambda: None
     connection.exec_driver_sql("SET LOCAL statement_timeout = 0")  # building them takes a while
     found = connection.execute(sa.text(
         "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
@@ -301,7 +339,34 @@ def _drop_text_indexes(connection: sa.Connection) -> list[str]:
     )).all()  # fmt: skip
     for name, _definition in found:
         connection.exec_driver_sql(f'DROP INDEX "{name}"')
-    return [definition for _name, definition in found]
+
+    def build() -> None:
+        for _name, definition in found:
+            connection.exec_driver_sql(definition)
+
+    return build
+
+
+def _suspend_fts_triggers(connection: sa.Connection) -> Callable[[], None]:
+    triggers = connection.execute(sa.text(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+        " AND tbl_name = 'search_entry' AND sql LIKE '%AFTER INSERT ON search_entry%'"
+    )).all()  # fmt: skip
+    tables = connection.scalars(sa.text(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%USING fts5%'"
+        " AND sql LIKE '%content=''search_entry''%'"
+    )).all()  # fmt: skip
+    for name, _definition in triggers:
+        connection.exec_driver_sql(f'DROP TRIGGER "{name}"')
+
+    def build() -> None:
+        for _name, definition in triggers:
+            connection.exec_driver_sql(definition)
+        for table in tables:  # every entry, those there before the load too
+            rebuild = f'INSERT INTO "{table}"("{table}") VALUES (\'rebuild\')'
+            connection.exec_driver_sql(rebuild)
+
+    return build
 
 
 def _item_plan(rng, transport_names, types, weights, size) -> Iterator[tuple]:

@@ -24,21 +24,38 @@ def count(db, model) -> int:
 
 
 def search_indexes(db) -> set[str]:
-    """The search entries' indexes (PostgreSQL drops its GIN indexes for the load)."""
-    inspector = sa.inspect(db.session.connection())
-    return {index["name"] for index in inspector.get_indexes("search_entry")}
+    """The search entries' indexes and triggers (the load drops PostgreSQL's GIN indexes and
+    the SQLite triggers that feed its FTS5 tables, and builds them again)."""
+    connection = db.session.connection()
+    indexes = {index["name"] for index in sa.inspect(connection).get_indexes("search_entry")}
+    if connection.dialect.name == "sqlite":
+        query = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :table"
+    else:
+        query = ("SELECT DISTINCT trigger_name FROM information_schema.triggers"
+                 " WHERE event_object_table = :table")  # fmt: skip
+    triggers = set(connection.scalars(sa.text(query), {"table": "search_entry"}))
+    return indexes | triggers
+
+
+def found(client, word: str) -> set[str]:
+    results = client.get(f"/api/v1/items?q={word}&limit=50").get_json()
+    return {hit["item_code"] for hit in results["items"]}
 
 
 def test_a_small_province_has_the_shape_and_is_searchable(db, seed_dir, client):
+    publish(db, item_data(code="BEFORE-1", name="既有测试码头事项"))
     indexes = search_indexes(db)
+    assert len(indexes) > 5
     counts = generate_province(2_000, seed_dir=seed_dir, seed=7)
     db.session.commit()
     assert search_indexes(db) == indexes  # built again after the load
-    assert count(db, HandlingItem) == counts["handling_item"] == 2_000
-    assert count(db, SearchEntry) == 2_000
+    assert found(client, "既有测试码头") == {"BEFORE-1"}  # what was there is still found
+    assert count(db, HandlingItem) - 1 == counts["handling_item"] == 2_000  # and BEFORE-1's
+    assert count(db, SearchEntry) - 1 == 2_000
     assert count(db, Material) >= 2_000 and count(db, Fee) > 0
     assert count(db, ApprovalItem) < 2_000  # some items have several handling items
-    units = set(db.session.scalars(sa.select(ApprovalItem.handling_unit).distinct()))
+    generated = ApprovalItem.code.startswith("HN-")
+    units = set(db.session.scalars(sa.select(ApprovalItem.handling_unit).where(generated)))
     assert units == set(DEPARTMENTS)
     bodies = set(db.session.scalars(sa.select(ApprovalItem.implementing_body).distinct()))
     assert any(body.startswith("许昌市") for body in bodies)
@@ -49,8 +66,10 @@ def test_a_small_province_has_the_shape_and_is_searchable(db, seed_dir, client):
     assert results["total"] > 100
     code = results["items"][0]["item_code"]
     assert client.get(f"/items/{code}").status_code == 200
-    publish(db, item_data(code="AFTER-1"))  # ids continue after the generated ones
+    publish(db, item_data(code="AFTER-1", name="其后测试码头事项"))  # ids continue after the load
     assert db.session.scalar(sa.select(ApprovalItem.id).where(ApprovalItem.code == "AFTER-1"))
+    assert found(client, "其后测试码头") == {"AFTER-1"}  # the index follows new items again
+    assert found(client, "测试码头") == {"BEFORE-1", "AFTER-1"}
 
 
 def test_the_same_seed_number_gives_the_same_catalog(db, seed_dir, tmp_path):
