@@ -348,6 +348,12 @@ def _suspend_text_indexes(connection: sa.Connection) -> Callable[[], None]:
 
 
 def _suspend_fts_triggers(connection: sa.Connection) -> Callable[[], None]:
+    # Python's sqlite3 opens its transaction at the first INSERT, UPDATE or DELETE only: a DROP
+    # before that would be committed at once, and a load that fails would leave the FTS tables
+    # without their triggers. Open it now.
+    driver = connection.connection.driver_connection
+    if not driver.in_transaction:
+        driver.execute("BEGIN")
     triggers = connection.execute(sa.text(
         "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
         " AND tbl_name = 'search_entry' AND sql LIKE '%AFTER INSERT ON search_entry%'"

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from catalog.models import ApprovalItem, Fee, HandlingItem, Material, SearchEntry
 from catalog.province import (
+    BATCH,
     CITIES,
     DEPARTMENTS,
     MAX_SIZE,
@@ -70,6 +71,24 @@ def test_a_small_province_has_the_shape_and_is_searchable(db, seed_dir, client):
     assert db.session.scalar(sa.select(ApprovalItem.id).where(ApprovalItem.code == "AFTER-1"))
     assert found(client, "其后测试码头") == {"AFTER-1"}  # the index follows new items again
     assert found(client, "测试码头") == {"BEFORE-1", "AFTER-1"}
+
+
+def test_a_load_that_fails_leaves_the_database_as_it_was(db, seed_dir, client):
+    """The indexes and triggers taken out of the load come back with the rollback: items
+    published afterwards are still found."""
+    indexes = search_indexes(db)
+    db.session.rollback()  # (nothing begun: the load's own statements open the transaction)
+
+    def interrupted(_written: int) -> None:
+        raise RuntimeError("the load stops after its first batch")
+
+    with pytest.raises(RuntimeError):
+        generate_province(BATCH + 10, seed_dir=seed_dir, progress=interrupted)
+    db.session.rollback()
+    assert search_indexes(db) == indexes
+    assert count(db, HandlingItem) == 0
+    publish(db, item_data(code="LATER-1", name="失败之后测试码头事项"))
+    assert found(client, "失败之后") == {"LATER-1"}
 
 
 def test_the_same_seed_number_gives_the_same_catalog(db, seed_dir, tmp_path):
