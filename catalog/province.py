@@ -207,7 +207,7 @@ def generate_province(
         ids[model] += 1
         return ids[model] - 1
 
-    build_text_indexes = _suspend_text_indexes(connection)
+    text_indexes = _suspend_text_indexes(connection)
     written = 0
     plan = _item_plan(rng, transport_names, types, weights, size)
     for number, level, item_type, name, body, department in plan:
@@ -286,7 +286,8 @@ def generate_province(
         progress(written)
     if indexing:
         indexing()
-    build_text_indexes()
+    for statement in text_indexes:
+        connection.exec_driver_sql(statement)
     _advance_sequences(connection, tables)
     bump(connection)  # Core inserts pass the session's change listener by
     connection.exec_driver_sql("ANALYZE")  # the planner needs to know what is selective
@@ -317,10 +318,11 @@ def _copy(connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]
             )
 
 
-def _suspend_text_indexes(connection: sa.Connection) -> Callable[[], None]:
-    """Take the search entries' text indexes out of the load, and return what builds them again
-    at the end: building an index once is much faster than keeping it up row by row. Both are
-    part of the load's transaction, so a load that fails leaves them as they were.
+def _suspend_text_indexes(connection: sa.Connection) -> list[str]:
+    """Take the search entries' text indexes out of the load, and return the statements that
+    build them again at the end: building an index once is much faster than keeping it up row
+    by row. Both are part of the load's transaction, so a load that fails leaves them as they
+    were.
 
     SQLite: the FTS5 tables over search_entry are fed row by row by its AFTER INSERT triggers.
     They are dropped for the load, created again, and each table is rebuilt from search_entry
@@ -329,50 +331,34 @@ def _suspend_text_indexes(connection: sa.Connection) -> Callable[[], None]:
     PostgreSQL: the GIN indexes are dropped and created again (the generation took 295 s with
     them, against 170 s without the newest)."""
     if connection.dialect.name == "sqlite":
-        return _suspend_fts_triggers(connection)
-    if connection.dialect.name != "postgresql":
-        return lambda: None
-    connection.exec_driver_sql("SET LOCAL statement_timeout = 0")  # building them takes a while
-    found = connection.execute(sa.text(
-        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
-        " AND tablename = 'search_entry' AND indexdef LIKE '% USING gin %'"
-    )).all()  # fmt: skip
+        # Python's sqlite3 opens its transaction at the first INSERT, UPDATE or DELETE only: a
+        # DROP before that would be committed at once, and a load that fails would leave the
+        # FTS tables without their triggers. Open it now.
+        driver = connection.connection.driver_connection
+        if not driver.in_transaction:
+            driver.execute("BEGIN")
+        kind, found = "TRIGGER", connection.execute(sa.text(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+            " AND tbl_name = 'search_entry' AND sql LIKE '%AFTER INSERT ON search_entry%'"
+        )).all()  # fmt: skip
+        tables = connection.scalars(sa.text(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%USING fts5%'"
+            " AND sql LIKE '%content=''search_entry''%'"
+        )).all()  # fmt: skip
+        # every entry, those there before the load too
+        then = [f'INSERT INTO "{table}"("{table}") VALUES (\'rebuild\')' for table in tables]
+    elif connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL statement_timeout = 0")  # building takes a while
+        kind, found = "INDEX", connection.execute(sa.text(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+            " AND tablename = 'search_entry' AND indexdef LIKE '% USING gin %'"
+        )).all()  # fmt: skip
+        then = []
+    else:
+        return []
     for name, _definition in found:
-        connection.exec_driver_sql(f'DROP INDEX "{name}"')
-
-    def build() -> None:
-        for _name, definition in found:
-            connection.exec_driver_sql(definition)
-
-    return build
-
-
-def _suspend_fts_triggers(connection: sa.Connection) -> Callable[[], None]:
-    # Python's sqlite3 opens its transaction at the first INSERT, UPDATE or DELETE only: a DROP
-    # before that would be committed at once, and a load that fails would leave the FTS tables
-    # without their triggers. Open it now.
-    driver = connection.connection.driver_connection
-    if not driver.in_transaction:
-        driver.execute("BEGIN")
-    triggers = connection.execute(sa.text(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
-        " AND tbl_name = 'search_entry' AND sql LIKE '%AFTER INSERT ON search_entry%'"
-    )).all()  # fmt: skip
-    tables = connection.scalars(sa.text(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%USING fts5%'"
-        " AND sql LIKE '%content=''search_entry''%'"
-    )).all()  # fmt: skip
-    for name, _definition in triggers:
-        connection.exec_driver_sql(f'DROP TRIGGER "{name}"')
-
-    def build() -> None:
-        for _name, definition in triggers:
-            connection.exec_driver_sql(definition)
-        for table in tables:  # every entry, those there before the load too
-            rebuild = f'INSERT INTO "{table}"("{table}") VALUES (\'rebuild\')'
-            connection.exec_driver_sql(rebuild)
-
-    return build
+        connection.exec_driver_sql(f'DROP {kind} "{name}"')
+    return [definition for _name, definition in found] + then
 
 
 def _item_plan(rng, transport_names, types, weights, size) -> Iterator[tuple]:
