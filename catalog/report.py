@@ -37,9 +37,10 @@ def _share(ratio: Ratio) -> dict[str, Any]:
 
 
 def report_document(
-    figures: CatalogFigures, exceptions: dict[PolicyRule, list[str]]
+    figures: CatalogFigures, exceptions: dict[PolicyRule, list[str]] | None
 ) -> dict[str, Any]:
-    """The report as plain JSON-ready data; percentages are exact two-decimal values."""
+    """The report as plain JSON-ready data; percentages are exact two-decimal values. Without
+    `exceptions` (None), the figures alone: the report's headline."""
     document: dict[str, Any] = {
         "items": {
             "total": figures.items_total,
@@ -60,10 +61,11 @@ def report_document(
         "handling_items": figures.limited_handling_items,
         "percent": _percent(figures.compression),
     }
-    document["policy_exceptions"] = {
-        rule.value: {"count": len(codes), "handling_items": codes}
-        for rule, codes in exceptions.items()
-    }
+    if exceptions is not None:
+        document["policy_exceptions"] = {
+            rule.value: {"count": len(codes), "handling_items": codes}
+            for rule, codes in exceptions.items()
+        }
     return document
 
 

@@ -21,7 +21,7 @@ from catalog.public.queries import (
 )
 from catalog.ratios import handling_facts, item_compression
 from catalog.report import DEFINITIONS, SHARES
-from catalog.reports.snapshots import live_source
+from catalog.reports.snapshots import live_headline
 from catalog.search import similar_names
 from catalog.twins import json_twin
 
@@ -31,7 +31,7 @@ blueprint = Blueprint("public", __name__)
 @blueprint.get("/")
 def home():
     """The catalog at a glance: search, browse by type and unit, the headline ratios."""
-    document = live_source().report  # cached per catalog revision
+    document = live_headline()  # the figures only, cached per catalog revision
     empty = document["items"]["total"] == 0 and document["handling_items"]["total"] == 0
     return render_template(
         "public/home.html",

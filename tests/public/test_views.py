@@ -41,6 +41,32 @@ def test_home_shows_types_and_ratios_with_their_counts(client, db):
     assert "(60 − 10) / 60" in page  # compression: A-01 counts promised 0
 
 
+def test_home_follows_every_change_of_the_catalog(client, db):
+    publish(db, item_data(code="A"))
+    assert "共 <strong>1</strong> 项审批事项" in client.get("/").get_data(as_text=True)
+    publish(db, item_data(code="B"))  # the headline is cached per revision of the catalog
+    assert "共 <strong>2</strong> 项审批事项" in client.get("/").get_data(as_text=True)
+
+
+def test_the_home_pages_figures_are_the_reports(app, client, db):
+    from catalog.reports.snapshots import live_headline
+
+    publish(
+        db,
+        item_data(handling_item_data(code="A-01", case_type="instant", promised_days=0),
+                  handling_item_data(code="A-02", visits=1, visit_reason="现场核验"), code="A"),
+        item_data(handling_item_data(code="B-01", promised_days=25, statutory_days=30),
+                  code="B", type="confirmation"),
+    )  # fmt: skip
+    report = client.get("/api/v1/report").get_json()
+    with app.app_context():
+        headline = live_headline()
+    assert set(headline) == {"items", "handling_items", "no_visit", "instant",
+                             "at_most_one_visit", "online_capable", "fully_online",
+                             "compression"}  # fmt: skip
+    assert headline == {key: report[key] for key in headline}
+
+
 def test_unknown_page_is_a_chinese_404_and_the_api_answers_json(client):
     response = client.get("/no-such-page")
     assert response.status_code == 404
