@@ -38,6 +38,9 @@ PAGES = [
     ("/items/P1", 8),
     ("/api/v1/items/P1", 8),
     ("/api/v1/report", 6),  # three aggregates (figures, exceptions), the fingerprint, revision
+    # the count's handling items: their sums and a page of them, not the report around them
+    ("/api/v1/report/items?measure=no_visit", 2),
+    ("/reports/items?measure=no_visit", 2),
     # the report's headline (the revision, two aggregates: no policy exceptions, no
     # fingerprint, which the whole report adds) and the units to browse (the frame)
     ("/", 9),

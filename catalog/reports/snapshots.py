@@ -39,12 +39,24 @@ class SnapshotError(ValueError):
 
 @dataclass
 class ReportSource:
-    """The live catalog or one snapshot: its report, and (loaded on demand) its rows and data."""
+    """The live catalog or one snapshot: (loaded on demand) its report, rows and data."""
 
     label: str | None  # None: the live catalog
-    report: dict[str, Any]
     snapshot: Snapshot | None = None
+    _report: dict[str, Any] | None = field(default=None, repr=False)
     _rows: tuple[list[ItemRow], list[HandlingRow]] | None = field(default=None, repr=False)
+
+    @property
+    def report(self) -> dict[str, Any]:
+        """The live report is computed (or taken from the cache) when first read: the lists
+        behind a count don't read it, and after a change it takes seconds at province scale."""
+        if self._report is None:
+            if self.snapshot is None:
+                live = _live_reports.get(_revision_key(), live_report)
+                self._report = copy.deepcopy(live)
+            else:
+                self._report = self.snapshot.report
+        return self._report
 
     @property
     def rows(self) -> tuple[list[ItemRow], list[HandlingRow]]:
@@ -72,7 +84,7 @@ def _revision_key() -> tuple[str, str]:
 
 
 def live_source() -> ReportSource:
-    return ReportSource(None, copy.deepcopy(_live_reports.get(_revision_key(), live_report)))
+    return ReportSource(None)
 
 
 # The live report's headline of each database, per catalog revision, for the pages that show
@@ -104,7 +116,7 @@ def source(label: str | None) -> ReportSource | None:
 
 
 def snapshot_source(snapshot: Snapshot) -> ReportSource:
-    return ReportSource(snapshot.label, snapshot.report, snapshot)
+    return ReportSource(snapshot.label, snapshot)
 
 
 def list_snapshots() -> list[Snapshot]:
