@@ -49,6 +49,7 @@ HAND_WRITTEN = {
     "ix_search_entry_name_trgm", "ix_search_entry_body_trgm", "ix_search_entry_chars",
     "ix_search_entry_pinyin_trgm", "ix_search_entry_initials_trgm", "ix_search_entry_name_chars",
     "ix_search_entry_item_name_prefix", "ix_search_entry_pinyin_prefix",
+    "ix_handling_item_code_id",
 }  # fmt: skip
 HAND_WRITTEN_TABLES = ("search_fts", "search_chars", "search_name_fts", "search_name_chars")
 

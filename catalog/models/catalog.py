@@ -54,8 +54,14 @@ class ApprovalItem(TimestampMixin, db.Model):
     """事项: one power the bureau exercises, with its type and legal basis."""
 
     __tablename__ = "approval_item"
-    # the search frame reads the published items by unit and type from this index alone
-    __table_args__ = (sa.Index("ix_approval_item_facets", "status", "handling_unit", "item_type"),)
+    # the search frame reads the published items by unit and type from this index alone (on
+    # PostgreSQL with the id it includes; SQLite's indexes hold the id anyway)
+    __table_args__ = (
+        sa.Index(
+            "ix_approval_item_facets", "status", "handling_unit", "item_type",
+            postgresql_include=["id"],
+        ),
+    )  # fmt: skip
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(40), unique=True)
@@ -137,8 +143,12 @@ class HandlingItem(TimestampMixin, db.Model):
         sa.CheckConstraint("visits BETWEEN 0 AND 2", name="visits_range"),
         sa.CheckConstraint("online_depth BETWEEN 1 AND 7", name="online_depth_range"),
         # the search frame reads the published handling items by their flags from this alone
+        # (as above, with the id on PostgreSQL; there, ids in code order come from
+        # ix_handling_item_code_id, migration 0011)
         sa.Index(
-            "ix_handling_item_facets", "status", "visits", "case_type", "charges_fee", "item_id"
+            "ix_handling_item_facets",
+            *("status", "visits", "case_type", "charges_fee", "item_id"),
+            postgresql_include=["id"],
         ),
     )
 

@@ -144,15 +144,12 @@ def _position(names: tuple[str, ...], name: str) -> int:
 
 
 def _in_code_order() -> np.ndarray:
-    """Every handling item id, in code order. PostgreSQL orders the aggregate; SQLite (before
-    3.44) cannot, and aggregates its subquery's rows in the order the subquery gives them, read
-    through the index of codes (a window numbering the rows took 0.3-0.6 s at 300,000, this
-    70 ms; the engine's tests compare the order with the codes')."""
-    if _postgresql():
-        ordered = aggregate_order_by(sa.literal_column("','"), HandlingItem.code)
-        return parse_ids(db.session.scalar(sa.select(
-            sa.func.string_agg(sa.cast(HandlingItem.id, sa.Text), ordered)
-        )))  # fmt: skip
+    """Every handling item id, in code order: the aggregate of a subquery's rows, in the order
+    the subquery gives them, read through an index of codes that holds the ids (SQLite's
+    unique index, PostgreSQL's ix_handling_item_code_id): no sort. SQLite before 3.44 cannot
+    order an aggregate; PostgreSQL's ordered aggregate sorts its input whatever the index
+    (0.25 s at 300,000, this 0.05 s), and a window numbering the rows took 0.3-0.6 s on SQLite.
+    The engine's tests compare the order with the codes'."""
     codes = sa.select(HandlingItem.id).order_by(HandlingItem.code).subquery()
     return parse_ids(db.session.scalar(sa.select(id_list(codes.c.id))))
 
