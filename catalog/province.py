@@ -300,9 +300,9 @@ def generate_province(
 def vacuum(engine: sa.Engine) -> None:
     """After the load is committed, on PostgreSQL: VACUUM the tables it wrote, which marks
     their pages all-visible, so that what an index answers alone (the search frame's reads,
-    migration 0011) is read from the index without visiting the table. A server with autovacuum
-    gets there in its own time (the one of *Benchmark* runs without); VACUUM cannot run inside
-    the load's transaction."""
+    migration 0011) is read from the index without visiting the table. Autovacuum would get
+    there in its own time, where it runs (the benchmark's server has it off); VACUUM cannot run
+    inside the load's transaction."""
     if engine.dialect.name != "postgresql":
         return
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
