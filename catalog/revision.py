@@ -79,6 +79,12 @@ def current_stamp() -> str:
     return db.session.scalar(_CURRENT_STAMP) or ""
 
 
+def revision_key() -> tuple[str, str]:
+    """What a cached value of the published catalog is kept under: the database (a process can
+    serve more than one, as the tests do) and its current revision."""
+    return db.engine.url.render_as_string(hide_password=True), current_stamp()
+
+
 class Cache:
     """A small thread-safe LRU of values computed from one revision of the catalog; a size of 0
     turns it off."""

@@ -21,7 +21,7 @@ from catalog.reports.rows import (
     live_limit_points,
 )
 from catalog.reports.snapshots import CURRENT, MAX_LABEL, ReportSource, compare, source
-from catalog.revision import Cache, current_stamp
+from catalog.revision import Cache, revision_key
 
 PAGE_SIZE = 500
 _limit_points = Cache(8)  # the chart's aggregate, per catalog revision
@@ -184,8 +184,7 @@ def limit_points(source: ReportSource) -> list[tuple[str, int | None, int, int]]
     """(label, statutory, promised as compression counts it, how many) for the limits chart:
     one SQL aggregate for the live catalog, the frozen rows for a snapshot."""
     if source.snapshot is None:
-        key = (db.engine.url.render_as_string(hide_password=True), current_stamp())
-        return _limit_points.get(key, live_limit_points)
+        return _limit_points.get(revision_key(), live_limit_points)
     _items, handling = source.rows
     return [(row.code, row.facts.statutory_days, row.facts.effective_promised_days, 1)
             for row in handling]  # fmt: skip

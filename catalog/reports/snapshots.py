@@ -25,7 +25,7 @@ from catalog.reports.rows import (
     published_catalog,
     rows_from_catalog,
 )
-from catalog.revision import Cache, current_stamp
+from catalog.revision import Cache, revision_key
 
 CURRENT = "current"  # names the live catalog wherever a snapshot label is expected
 BASELINE_LABEL = "2020"
@@ -52,7 +52,7 @@ class ReportSource:
         behind a count don't read it, and after a change it takes seconds at province scale."""
         if self._report is None:
             if self.snapshot is None:
-                live = _live_reports.get(_revision_key(), live_report)
+                live = _live_reports.get(revision_key(), live_report)
                 self._report = copy.deepcopy(live)
             else:
                 self._report = self.snapshot.report
@@ -79,10 +79,6 @@ class ReportSource:
 _live_reports = Cache(8)
 
 
-def _revision_key() -> tuple[str, str]:
-    return db.engine.url.render_as_string(hide_password=True), current_stamp()
-
-
 def live_source() -> ReportSource:
     return ReportSource(None)
 
@@ -96,7 +92,7 @@ _live_headlines = Cache(8)
 
 def live_headline() -> dict[str, Any]:
     """The live report's items, handling items, shares and compression."""
-    return copy.deepcopy(_live_headlines.get(_revision_key(), _headline))
+    return copy.deepcopy(_live_headlines.get(revision_key(), _headline))
 
 
 def _headline() -> dict[str, Any]:

@@ -23,7 +23,7 @@ from markupsafe import Markup
 from catalog.enums import CaseType, ItemType, Status
 from catalog.extensions import db
 from catalog.models import ApprovalItem, HandlingItem, SearchEntry
-from catalog.revision import Cache, current_stamp
+from catalog.revision import Cache, revision_key
 from catalog.search.common import POSITION as COMMON_POSITION
 from catalog.search.frame import Frame, frames, id_list, load_frame, parse_ids
 from catalog.search.text import (
@@ -574,16 +574,15 @@ def search(
         raise SearchError(f"每页条数须在1到{MAX_LIMIT}之间。")
     terms = parse_query(query, synonyms)
     after = decode_cursor(cursor) if cursor else None
-    database = db.engine.url.render_as_string(hide_password=True)
-    stamp = current_stamp()
+    revision = revision_key()
 
     def compute() -> tuple[list[tuple[int, int]], int, dict[str, dict[str, int]]]:
-        frame = frames.get((database, stamp), load_frame)
+        frame = frames.get(revision, load_frame)
         return _ranked_page(frame, query, terms, filters, after, limit)
 
     # A search's ranking and counts are kept per revision of the catalog: a repeated search,
     # until the next change, reads one row and the page.
-    key = (database, stamp, tuple(t.words for t in terms), normalise(query), filters, after,
+    key = (*revision, tuple(t.words for t in terms), normalise(query), filters, after,
            limit)  # fmt: skip
     rows, total, facets = results_cache.get(key, compute)
     more = len(rows) > limit
