@@ -16,7 +16,7 @@ from catalog.models.catalog import (
     enum_column,
     utcnow,
 )
-from catalog.models.reports import Snapshot, SnapshotItem
+from catalog.models.reports import Snapshot, SnapshotItem, StoredReport
 
 __all__ = [
     "ApprovalItem",
@@ -36,6 +36,7 @@ __all__ = [
     "SeedLoad",
     "Snapshot",
     "SnapshotItem",
+    "StoredReport",
     "User",
     "enum_column",
     "utcnow",

@@ -41,6 +41,19 @@ class SnapshotItem(db.Model):
     snapshot: Mapped[Snapshot] = relationship(back_populates="items")
 
 
+class StoredReport(db.Model):
+    """One row: the live report as last computed, with the catalog revision it was computed
+    from (catalog.reports.stored). Every worker reads it instead of computing the report again,
+    until the next change of the catalog."""
+
+    __tablename__ = "stored_report"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stamp: Mapped[str] = mapped_column(sa.String(32))  # catalog_revision.stamp
+    document: Mapped[str] = mapped_column(sa.Text)  # the report document as JSON
+    computed_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
 @event.listens_for(Snapshot, "before_update")
 @event.listens_for(Snapshot, "before_delete")
 @event.listens_for(SnapshotItem, "before_update")

@@ -16,7 +16,7 @@ from catalog.extensions import db
 from catalog.figures import catalog_figures
 from catalog.models import Snapshot, SnapshotItem
 from catalog.report import SHARES, report_document
-from catalog.reports.document import build_report, live_report
+from catalog.reports.document import build_report
 from catalog.reports.rows import (
     HandlingRow,
     ItemRow,
@@ -25,6 +25,7 @@ from catalog.reports.rows import (
     published_catalog,
     rows_from_catalog,
 )
+from catalog.reports.stored import stored_live_report
 from catalog.revision import Cache, revision_key
 
 CURRENT = "current"  # names the live catalog wherever a snapshot label is expected
@@ -52,7 +53,8 @@ class ReportSource:
         behind a count don't read it, and after a change it takes seconds at province scale."""
         if self._report is None:
             if self.snapshot is None:
-                live = _live_reports.get(revision_key(), live_report)
+                key = revision_key()
+                live = _live_reports.get(key, lambda: stored_live_report(key[1]))
                 self._report = copy.deepcopy(live)
             else:
                 self._report = self.snapshot.report
@@ -75,7 +77,8 @@ class ReportSource:
 
 
 # The live report of each database, for the catalog revision it was computed from: a request
-# reads the revision stamp (one row) and recomputes only after a change.
+# reads the revision stamp (one row); after a change the report is read from the database
+# when another worker has computed it already (catalog.reports.stored), else computed.
 _live_reports = Cache(8)
 
 

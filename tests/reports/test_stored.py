@@ -1,0 +1,84 @@
+"""The live report kept in the database per catalog revision: computed by the first worker
+after a change, read by the others (and by a worker gunicorn has just recycled), on both
+databases."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from catalog.drafts import published_data
+from catalog.models import ApprovalItem, StoredReport
+from catalog.reports import snapshots
+from catalog.reports.document import live_report
+from catalog.reports.stored import stored_live_report
+from catalog.revision import current_stamp
+from catalog.services import update_item
+from tests.factories import handling_item_data, item_data, publish
+from tests.test_query_counts import counted
+
+
+def another_worker() -> None:
+    """What a worker that has not read the report since the last change holds: nothing."""
+    snapshots._live_reports.clear()
+
+
+def stored_row(db) -> StoredReport | None:
+    return db.session.scalar(sa.select(StoredReport))
+
+
+def test_another_worker_reads_the_stored_report_instead_of_computing_it(app, db):
+    publish(db, item_data(handling_item_data(code="A-01", visits=1, visit_reason="核验原件"),
+                          code="A", name="港口经营许可"))  # fmt: skip
+    first = snapshots.live_source().report
+    assert stored_row(db).stamp == current_stamp()
+    another_worker()
+    with counted(app) as statements:
+        again = snapshots.live_source().report
+    assert len(statements) == 2, statements  # the revision and the stored report: no aggregate
+    assert again == first  # generated_at included: the same computation, not a new one
+    assert again["no_visit"]["count"] == 0 and again["items"]["total"] == 1
+
+
+def test_after_a_change_the_report_is_computed_again_and_replaces_the_stored_one(db):
+    publish(db, item_data(code="A", name="港口经营许可"))
+    before = snapshots.live_source().report
+    stamp = current_stamp()
+    item = db.session.scalar(sa.select(ApprovalItem).where(ApprovalItem.code == "A"))
+    changed = published_data(item)
+    changed["handling_items"] = [{**changed["handling_items"][0], "visits": 1,
+                                  "visit_reason": "核验原件"}]  # fmt: skip
+    update_item(item, changed, actor="t", reason="须到现场核验")
+    db.session.commit()
+    another_worker()
+    after = snapshots.live_source().report
+    assert (before["no_visit"]["count"], after["no_visit"]["count"]) == (1, 0)
+    assert after["fingerprint"] != before["fingerprint"]
+    row = stored_row(db)
+    assert row.stamp == current_stamp() != stamp
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(StoredReport)) == 1
+
+
+def test_a_report_of_a_revision_no_longer_current_is_not_stored(db):
+    """A change committed while the report was computed: the report may hold part of it, so it
+    is served to the request that computed it but never stored under the old revision."""
+    publish(db, item_data(code="A", name="港口经营许可"))
+    served = stored_live_report("a-revision-that-has-passed")
+    assert served["items"]["total"] == 1
+    assert stored_row(db) is None
+    stored_live_report(current_stamp())  # the current revision's is stored
+    stored = stored_row(db)
+    assert stored.stamp == current_stamp()
+    stored_live_report("a-revision-that-has-passed")
+    db.session.expire_all()
+    assert stored_row(db).stamp == current_stamp()  # left as it was
+
+
+def test_the_stored_report_is_the_computed_document_and_what_the_api_serves(client, db):
+    publish(db, item_data(code="A", name="港口经营许可"),
+            item_data(code="B", name="道路运输经营许可", type="confirmation"))  # fmt: skip
+    served = client.get("/api/v1/report").get_json()
+    another_worker()
+    stored = snapshots.live_source().report
+    assert stored == served
+    computed = live_report()
+    assert {**stored, "generated_at": None} == {**computed, "generated_at": None}
