@@ -35,8 +35,9 @@ def require_postgres() -> bool:
 
 
 @contextmanager
-def temporary_postgres_database(prefix: str) -> Iterator[str]:
-    """Create an empty database on the test server, yield its URL, drop it afterwards.
+def temporary_postgres_database(prefix: str, options: str = "") -> Iterator[str]:
+    """Create an empty database on the test server (with CREATE DATABASE `options`), yield
+    its URL, drop it afterwards.
 
     Skips when no server answers, except under CI=true (or an explicit TEST_DATABASE_URL),
     where PostgreSQL is required and its absence fails the test.
@@ -46,7 +47,7 @@ def temporary_postgres_database(prefix: str) -> Iterator[str]:
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     try:
         with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}" {options}')
     except sa.exc.OperationalError as exc:
         admin.dispose()
         message = f"PostgreSQL not reachable at {server.render_as_string()}: {exc.orig}"

@@ -30,6 +30,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def code_column(length: int) -> sa.String:
+    """A code: an identifier, compared and ordered by its characters on both databases, as
+    Python orders them: SQLite's default (BINARY), and on PostgreSQL the "C" collation, whatever
+    the database's own (under en-US, "a-1" sorts before "B-1"; the live report, its lists and
+    its fingerprint must order codes as the frozen rows of a snapshot are ordered in Python)."""
+    return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
+
+
 def enum_column(enum_class: type[enum.Enum]) -> sa.Enum:
     """A portable enum column: VARCHAR plus a CHECK constraint, storing the value."""
     return sa.Enum(
@@ -64,7 +72,7 @@ class ApprovalItem(TimestampMixin, db.Model):
     )  # fmt: skip
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    code: Mapped[str] = mapped_column(code_column(40), unique=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     item_type: Mapped[ItemType] = mapped_column(enum_column(ItemType), index=True)
     implementing_body: Mapped[str] = mapped_column(sa.String(100))
@@ -157,7 +165,7 @@ class HandlingItem(TimestampMixin, db.Model):
         sa.ForeignKey("approval_item.id", ondelete="CASCADE"), index=True
     )
     position: Mapped[int] = mapped_column(default=0)
-    code: Mapped[str] = mapped_column(sa.String(50), unique=True)
+    code: Mapped[str] = mapped_column(code_column(50), unique=True)
     situation: Mapped[str] = mapped_column(sa.String(100))
     case_type: Mapped[CaseType] = mapped_column(enum_column(CaseType))
     # Working days; None means the law sets no limit (无期限).

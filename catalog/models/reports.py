@@ -10,7 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from catalog.extensions import db
-from catalog.models.catalog import utcnow
+from catalog.models.catalog import code_column, utcnow
 
 
 class Snapshot(db.Model):
@@ -36,7 +36,7 @@ class SnapshotItem(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     snapshot_id: Mapped[int] = mapped_column(sa.ForeignKey("report_snapshot.id"), index=True)
-    code: Mapped[str] = mapped_column(sa.String(50))
+    code: Mapped[str] = mapped_column(code_column(50))
     data: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     snapshot: Mapped[Snapshot] = relationship(back_populates="items")
 
