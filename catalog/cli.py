@@ -29,6 +29,7 @@ from catalog.report import render_text
 from catalog.reports.export import report_csv, report_xlsx
 from catalog.reports.queries import ReportNotFound, report_source
 from catalog.reports.snapshots import SnapshotError, create_snapshot, list_snapshots
+from catalog.revision import bump
 from catalog.search import index_is_complete, rebuild_index
 from catalog.seeding import SeedError, load_seed
 from catalog.spreadsheets import export_data, to_csv, to_xlsx
@@ -223,9 +224,12 @@ def snapshot_list_command() -> None:
 @click.command("reindex")
 @with_appcontext
 def reindex_command() -> None:
-    """Rebuild the search index of every handling item (after upgrading the index's format)."""
+    """Rebuild the search index of every handling item (after upgrading the index's format, or
+    changing the catalog's tables by hand) and start a new catalog revision, so that every
+    worker's cached searches and report, and the stored report, are computed again."""
     ensure_database()
     count = rebuild_index()
+    bump(db.session.connection())
     db.session.commit()
     click.echo(f"搜索索引已重建：{count} 个业务办理项。")
 

@@ -170,3 +170,28 @@ def test_report_exports_and_snapshots_from_the_command_line(fresh_database, tmp_
     assert missing.returncode == 1 and "没有名为 1999 的快照" in missing.stderr
     no_file = flask(fresh_database, "report", "--format", "xlsx")
     assert no_file.returncode == 2 and "--output" in no_file.stderr
+
+
+def test_reindex_after_a_change_by_hand_gives_the_report_of_the_changed_catalog(fresh_database):
+    """A change written with SQL, not through the app, starts no catalog revision: the report
+    stored for the current one is still served. `reindex` starts a new revision, so the report
+    (and every worker's cached searches) is computed again from the tables."""
+    assert flask(fresh_database, "seed").returncode == 0
+
+    def no_visit() -> dict:
+        report = flask(fresh_database, "report", "--format", "json")
+        assert report.returncode == 0, report.stderr
+        return json.loads(report.stdout)["no_visit"]
+
+    assert no_visit()["count"] == 181  # computed, and stored for the revision
+    engine = sa.create_engine(fresh_database)
+    with engine.begin() as connection:
+        changed = connection.execute(sa.text(
+            "UPDATE handling_item SET visits = 1, visit_reason = '核验原件' WHERE code = ("
+            "SELECT min(code) FROM handling_item WHERE visits = 0 AND status = 'published')"
+        )).rowcount  # fmt: skip
+    engine.dispose()
+    assert changed == 1
+    reindexed = flask(fresh_database, "reindex")
+    assert reindexed.returncode == 0, reindexed.stderr
+    assert no_visit() == {"count": 180, "total": 199, "percent": 90.45}
