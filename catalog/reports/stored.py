@@ -53,6 +53,11 @@ def _store(stamp: str, document: str) -> None:
     row = [sa.literal(_ROW)] + [sa.literal(v, _TABLE.c[k].type) for k, v in values.items()]
     try:
         with db.engine.begin() as connection:
+            # Read first: a report read inside a transaction that changed the catalog has that
+            # transaction's own (uncommitted) revision, and on SQLite a write here would wait
+            # for that very transaction's lock until it timed out.
+            if connection.scalar(sa.select(_CURRENT)) != stamp:
+                return
             connection.execute(_TABLE.delete().where(still_current))
             connection.execute(
                 _TABLE.insert().from_select(["id", *values], sa.select(*row).where(still_current))

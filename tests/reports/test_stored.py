@@ -4,6 +4,8 @@ databases."""
 
 from __future__ import annotations
 
+import logging
+
 import sqlalchemy as sa
 
 from catalog.drafts import published_data
@@ -12,7 +14,7 @@ from catalog.reports import snapshots
 from catalog.reports.document import live_report
 from catalog.reports.stored import stored_live_report
 from catalog.revision import current_stamp
-from catalog.services import update_item
+from catalog.services import create_item, publish_item, update_item
 from tests.factories import handling_item_data, item_data, publish
 from tests.test_query_counts import counted
 
@@ -82,3 +84,24 @@ def test_the_stored_report_is_the_computed_document_and_what_the_api_serves(clie
     assert stored == served
     computed = live_report()
     assert {**stored, "generated_at": None} == {**computed, "generated_at": None}
+
+
+def test_a_report_read_before_a_change_is_committed_is_not_stored(db, caplog):
+    """Inside a transaction that changed the catalog, the report shows the change under that
+    transaction's own revision, which no other reader sees: it is not stored (nor tried: on
+    SQLite the write would wait for the transaction's own lock, then fail), and after a
+    rollback every reader gets the catalog as it is."""
+    publish(db, item_data(code="A", name="港口经营许可"))
+    assert snapshots.live_source().report["items"]["total"] == 1
+    stamp = current_stamp()
+    publish_item(create_item(item_data(code="B", name="码头经营许可")))
+    db.session.flush()
+    with caplog.at_level(logging.INFO, logger="catalog.reports"):
+        assert snapshots.live_source().report["items"]["total"] == 2
+    assert caplog.records == []  # no store tried and failed
+    db.session.rollback()
+    assert current_stamp() == stamp
+    assert snapshots.live_source().report["items"]["total"] == 1
+    another_worker()
+    assert snapshots.live_source().report["items"]["total"] == 1
+    assert stored_live_report(stamp)["items"]["total"] == 1
