@@ -57,8 +57,12 @@ def _note_content_change(session: Session, _context) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _bump_at_commit(session: Session) -> None:
-    """The stamp row is written last, at commit: a transaction never holds its lock while it
-    waits for another row (no lock cycle with a concurrent save or publish)."""
+    """The stamp row is written last, at the commit of the whole transaction: a transaction
+    never holds its lock while it waits for another row (no lock cycle with a concurrent save or
+    publish). The release of a savepoint (the services flush in one) fires this event too, in
+    the middle of the transaction: not there."""
+    if session.in_nested_transaction():
+        return
     session.flush()
     if session.info.pop("catalog_changed", False):
         bump(session.connection())
@@ -66,7 +70,11 @@ def _bump_at_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_content_change(session: Session, _previous) -> None:
-    session.info.pop("catalog_changed", None)
+    """A transaction rolled back changed nothing. A savepoint rolled back leaves what the
+    transaction changed before it: the mark stays (at worst a revision without a change, and
+    the caches computed once more)."""
+    if not session.in_transaction():
+        session.info.pop("catalog_changed", None)
 
 
 # Built once: it runs on every search and report request, and building the statement (and its
@@ -79,10 +87,23 @@ def current_stamp() -> str:
     return db.session.scalar(_CURRENT_STAMP) or ""
 
 
+# The revision a transaction reads once it has changed the catalog and not yet committed: its
+# own, seen by no other reader, so nothing computed from it is cached (Cache.get) or stored.
+UNCOMMITTED = "uncommitted:"
+
+
 def revision_key() -> tuple[str, str]:
     """What a cached value of the published catalog is kept under: the database (a process can
     serve more than one, as the tests do) and its current revision."""
-    return db.engine.url.render_as_string(hide_password=True), current_stamp()
+    url = db.engine.url.render_as_string(hide_password=True)
+    if db.session.info.get("catalog_changed"):
+        return url, UNCOMMITTED + uuid.uuid4().hex
+    return url, current_stamp()
+
+
+def _of_uncommitted(key: Hashable) -> bool:
+    return (isinstance(key, tuple) and len(key) > 1 and isinstance(key[1], str)
+            and key[1].startswith(UNCOMMITTED))  # fmt: skip
 
 
 class Cache:
@@ -95,7 +116,9 @@ class Cache:
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, compute: Callable[[], T]) -> T:
-        if self.size <= 0:
+        """The value kept under `key` (a revision_key(), then what else tells values apart),
+        else `compute()` kept there; a value of an uncommitted revision is not kept."""
+        if self.size <= 0 or _of_uncommitted(key):
             return compute()
         with self._lock:
             if key in self._entries:

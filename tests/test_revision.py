@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from catalog.drafts import published_data
 from catalog.models import ApprovalItem
 from catalog.public.queries import run_search
 from catalog.revision import Cache, current_stamp
-from catalog.services import retire_item, update_item
+from catalog.services import create_item, publish_item, retire_item, update_item
 from tests.factories import item_data, publish
 
 
@@ -53,3 +54,40 @@ def test_the_cache_is_bounded_and_can_be_off():
     assert calls == ["a", "b", "c", "b"]  # "b" was the least recently used when "c" came
     off = Cache(0)
     assert [off.get("x", lambda: len(calls)) for _ in range(2)] == [4, 4]
+
+
+def test_the_stamp_is_written_at_the_commit_not_at_a_savepoint_inside_the_transaction(db):
+    """The services flush in savepoints; the stamp row is written at the end (its lock is never
+    held while the transaction goes on writing other rows)."""
+    publish(db, item_data(code="A", name="港口经营许可"))
+    before = current_stamp()
+    publish_item(create_item(item_data(code="B", name="码头经营许可")))
+    assert current_stamp() == before
+    db.session.commit()
+    assert current_stamp() != before
+
+
+def test_a_savepoint_rolled_back_keeps_the_change_made_before_it(db):
+    publish(db, item_data(code="A", name="港口经营许可"))
+    before = current_stamp()
+    publish_item(create_item(item_data(code="B", name="驾驶员培训许可")))
+    with pytest.raises(sa.exc.IntegrityError), db.session.begin_nested():
+        db.session.execute(sa.text(  # the row exists: a duplicate key
+            "INSERT INTO catalog_revision (id, stamp, changed_at)"
+            " VALUES (1, 'x', CURRENT_TIMESTAMP)"
+        ))  # fmt: skip
+    db.session.commit()
+    assert current_stamp() != before
+    result, _error = run_search("驾驶员", {})
+    assert result.total == 1
+
+
+def test_what_a_transaction_reads_of_its_own_uncommitted_change_is_kept_for_no_one(db):
+    publish(db, item_data(code="A", name="港口经营许可"))
+    assert run_search("驾驶员", {})[0].total == 0
+    publish_item(create_item(item_data(code="B", name="驾驶员培训许可")))
+    assert run_search("驾驶员", {})[0].total == 1  # the transaction sees its own change
+    db.session.rollback()
+    assert run_search("驾驶员", {})[0].total == 0
+    publish(db, item_data(code="B", name="驾驶员培训许可"))
+    assert run_search("驾驶员", {})[0].total == 1
