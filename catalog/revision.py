@@ -96,9 +96,10 @@ def revision_key() -> tuple[str, str]:
     """What a cached value of the published catalog is kept under: the database (a process can
     serve more than one, as the tests do) and its current revision."""
     url = db.engine.url.render_as_string(hide_password=True)
+    stamp = current_stamp()  # first: its query flushes a pending change, which marks the session
     if db.session.info.get("catalog_changed"):
         return url, UNCOMMITTED + uuid.uuid4().hex
-    return url, current_stamp()
+    return url, stamp
 
 
 def _of_uncommitted(key: Hashable) -> bool:

@@ -91,3 +91,18 @@ def test_what_a_transaction_reads_of_its_own_uncommitted_change_is_kept_for_no_o
     assert run_search("驾驶员", {})[0].total == 0
     publish(db, item_data(code="B", name="驾驶员培训许可"))
     assert run_search("驾驶员", {})[0].total == 1
+
+
+def test_a_change_not_yet_flushed_is_not_kept_under_the_committed_revision(db):
+    """Reading the revision flushes what the session holds; a change it flushes makes the
+    revision the transaction's own."""
+    from catalog.models import HandlingItem
+    from catalog.reports.snapshots import live_source
+
+    publish(db, item_data(code="A", name="港口经营许可"))
+    assert live_source().report["no_visit"]["count"] == 1
+    handling = db.session.scalar(sa.select(HandlingItem))
+    handling.visits, handling.visit_reason = 1, "核验原件"  # pending, not flushed
+    assert live_source().report["no_visit"]["count"] == 0
+    db.session.rollback()
+    assert live_source().report["no_visit"]["count"] == 1
