@@ -79,12 +79,12 @@ def _forget_content_change(session: Session, _previous) -> None:
 
 # Built once: it runs on every search and report request, and building the statement (and its
 # key in SQLAlchemy's compiled cache) each time cost more than running it.
-_CURRENT_STAMP = sa.select(CatalogRevision.stamp).where(CatalogRevision.id == 1)
+CURRENT_STAMP = sa.select(CatalogRevision.stamp).where(CatalogRevision.id == 1)
 
 
 def current_stamp() -> str:
     """The catalog's current revision ('' before its first change)."""
-    return db.session.scalar(_CURRENT_STAMP) or ""
+    return db.session.scalar(CURRENT_STAMP) or ""
 
 
 # The revision a transaction reads once it has changed the catalog and not yet committed: its
@@ -102,9 +102,18 @@ def revision_key() -> tuple[str, str]:
     return url, stamp
 
 
+def is_uncommitted(stamp: str) -> bool:
+    """Whether a revision_key()'s stamp is a transaction's own (see UNCOMMITTED)."""
+    return stamp.startswith(UNCOMMITTED)
+
+
 def _of_uncommitted(key: Hashable) -> bool:
-    return (isinstance(key, tuple) and len(key) > 1 and isinstance(key[1], str)
-            and key[1].startswith(UNCOMMITTED))  # fmt: skip
+    return (
+        isinstance(key, tuple)
+        and len(key) > 1
+        and isinstance(key[1], str)
+        and is_uncommitted(key[1])
+    )
 
 
 class Cache:

@@ -19,29 +19,32 @@ import orjson
 import sqlalchemy as sa
 
 from catalog.extensions import db
-from catalog.models import CatalogRevision, StoredReport, utcnow
+from catalog.models import StoredReport, utcnow
 from catalog.reports.document import live_report
+from catalog.revision import CURRENT_STAMP, is_uncommitted
 
 log = logging.getLogger("catalog.reports")
 
 _TABLE = StoredReport.__table__
 _ROW = 1
-# Built once (as revision._CURRENT_STAMP): they run on the first report request of a worker.
+# Built once (as revision.CURRENT_STAMP): they run on the first report request of a worker.
 _STORED = sa.select(_TABLE.c.stamp, _TABLE.c.document).where(_TABLE.c.id == _ROW)
-_CURRENT = sa.func.coalesce(
-    sa.select(CatalogRevision.stamp).where(CatalogRevision.id == 1).scalar_subquery(), ""
-)
+_CURRENT = sa.func.coalesce(CURRENT_STAMP.scalar_subquery(), "")
 
 
 def stored_live_report(stamp: str) -> dict[str, Any]:
     """The live report at revision `stamp` (revision.current_stamp()): the stored one when it
     is of that revision, else computed now and stored. The document has the same shape both
-    ways: what JSON gives back (lists, string keys), as a snapshot's report has."""
-    stored = db.session.execute(_STORED).first()
-    if stored is not None and stored.stamp == stamp:
-        return orjson.loads(stored.document)
+    ways: what JSON gives back (lists, string keys), as a snapshot's report has. A
+    transaction's own uncommitted revision is never stored nor read from the store."""
+    shared = not is_uncommitted(stamp)
+    if shared:
+        stored = db.session.execute(_STORED).first()
+        if stored is not None and stored.stamp == stamp:
+            return orjson.loads(stored.document)
     text = orjson.dumps(live_report())
-    _store(stamp, text.decode())
+    if shared:
+        _store(stamp, text.decode())
     return orjson.loads(text)
 
 
@@ -53,11 +56,6 @@ def _store(stamp: str, document: str) -> None:
     row = [sa.literal(_ROW)] + [sa.literal(v, _TABLE.c[k].type) for k, v in values.items()]
     try:
         with db.engine.begin() as connection:
-            # Read first: a report read inside a transaction that changed the catalog has that
-            # transaction's own (uncommitted) revision, and on SQLite a write here would wait
-            # for that very transaction's lock until it timed out.
-            if connection.scalar(sa.select(_CURRENT)) != stamp:
-                return
             connection.execute(_TABLE.delete().where(still_current))
             connection.execute(
                 _TABLE.insert().from_select(["id", *values], sa.select(*row).where(still_current))
