@@ -111,6 +111,10 @@ def load(instance_path: Path | None = None, overrides: Mapping[str, Any] | None 
         # Searches kept per revision of the catalog, per worker (0: every search is computed).
         "SEARCH_RESULT_CACHE": int(os.environ.get("SEARCH_RESULT_CACHE", "2048") or 0),
         "QUERY_WORDS_FILE": str(PROJECT_ROOT / "seed" / "query_words.yaml"),
+        # Four eyes: no reviewer publishes a draft holding their own changes. A one-person
+        # office sets REVIEW_FOUR_EYES=0; the audit trail then marks each self-published change.
+        "REVIEW_FOUR_EYES": os.environ.get("REVIEW_FOUR_EYES", "1").strip().lower()
+        not in ("0", "false", "no", "off"),
     }
     if "SQLALCHEMY_DATABASE_URI" not in overrides:
         settings["SQLALCHEMY_DATABASE_URI"] = _database_url(instance)

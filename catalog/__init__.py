@@ -26,6 +26,7 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
+    register_templating(app)
     register_commands(app)
     return app
 
@@ -59,7 +60,7 @@ def register_blueprints(app: Flask) -> None:
     from catalog.api.views import blueprint as api
     from catalog.public.views import blueprint as public
     from catalog.reports.views import blueprint as reports
-    from catalog.staff import editing, snapshots  # noqa: F401  (routes on the staff blueprint)
+    from catalog.staff import editing, review, snapshots  # noqa: F401  (staff blueprint routes)
     from catalog.staff.accounts import blueprint as accounts
     from catalog.staff.transfer import blueprint as transfer
     from catalog.staff.views import blueprint as staff
@@ -74,6 +75,12 @@ def register_blueprints(app: Flask) -> None:
 
 def register_errorhandlers(app: Flask) -> None:
     from catalog.errors import register
+
+    register(app)
+
+
+def register_templating(app: Flask) -> None:
+    from catalog.templating import register
 
     register(app)
 

@@ -1,4 +1,5 @@
-"""Staff accounts: creating them, passwords, signing in, ending sessions."""
+"""Staff accounts: the rules of usernames and passwords, signing in, ending sessions. Account
+changes go through catalog.operations.accounts, which audits them."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
+from catalog.domain import DomainError
 from catalog.extensions import db
 from catalog.models import Role, User, utcnow
 
@@ -22,7 +24,7 @@ USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,50}$")
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
-class AccountError(ValueError):
+class AccountError(DomainError):
     """An account request that breaks a rule; the message says which, in Chinese."""
 
 

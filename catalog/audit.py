@@ -32,8 +32,10 @@ def record(
     object_code: str,
     changes: Mapping[str, tuple[Any, Any]],
     reason: str | None,
+    details: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one event: who, what, which object, {field: [old, new]}, why."""
+    """Append one event: who, what, which object, {field: [old, new]}, why, and what else the
+    change carried (acknowledged warnings, the effect on the ratios; AuditEvent.details)."""
     event = AuditEvent(
         actor=actor,
         action=action,
@@ -41,6 +43,7 @@ def record(
         object_code=object_code,
         changes={field: [jsonable(old), jsonable(new)] for field, (old, new) in changes.items()},
         reason=reason,
+        details=jsonable(details) if details else None,
     )
     db.session.add(event)
     return event

@@ -20,15 +20,10 @@ LEVELS = {
 }
 
 
-def record_auth_event(
-    kind: AuthEventKind,
-    username: str | None = None,
-    *,
-    actor: str | None = None,
-    detail: str | None = None,
-) -> None:
-    """Log one event and store it in its own transaction, so that it is kept whatever becomes
-    of the request's (a refused or failed request still leaves its trace)."""
+def _values(
+    kind: AuthEventKind, username: str | None, actor: str | None, detail: str | None
+) -> dict:
+    """The event's row, with the request it came from, and its line in the log."""
     values = {
         "occurred_at": utcnow(),
         "kind": kind,
@@ -53,6 +48,31 @@ def record_auth_event(
         values.get("path"),
         values["detail"] or "",
     )
+    return values
+
+
+def add_auth_event(
+    kind: AuthEventKind,
+    username: str | None = None,
+    *,
+    actor: str | None = None,
+    detail: str | None = None,
+) -> None:
+    """Store an account change's event in the change's own transaction (the account
+    operations): it is kept exactly when the change is."""
+    db.session.add(AuthEvent(**_values(kind, username, actor, detail)))
+
+
+def record_auth_event(
+    kind: AuthEventKind,
+    username: str | None = None,
+    *,
+    actor: str | None = None,
+    detail: str | None = None,
+) -> None:
+    """Log one event and store it in its own transaction, so that it is kept whatever becomes
+    of the request's (a failed sign-in, a refused access: the request writes nothing else)."""
+    values = _values(kind, username, actor, detail)
     try:
         with db.engine.begin() as connection:
             connection.execute(sa.insert(AuthEvent).values(**values))

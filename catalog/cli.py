@@ -1,4 +1,6 @@
-"""Flask commands; each works on a fresh database by applying the migrations first."""
+"""Flask commands; each works on a fresh database by applying the migrations first. A command
+that writes runs in catalog.edge's @command_transaction: it commits when the command returns
+and rolls back when it fails; a refusal of the domain is printed with its exit code."""
 
 from __future__ import annotations
 
@@ -12,12 +14,17 @@ from flask import current_app
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
-from catalog.accounts import AccountError, create_user, disable_user, find_user, set_password
-from catalog.auth_log import record_auth_event
+from catalog.accounts import find_user
 from catalog.backup import backup_command, restore_command
+from catalog.domain import DomainError
+from catalog.edge import after_commit, command_transaction, keep_nothing
 from catalog.extensions import db
-from catalog.importing import SpreadsheetError, apply_import, parse_rows, plan_import, read_file
-from catalog.models import AuthEventKind, Role
+from catalog.importing import SpreadsheetError, parse_rows, plan_import, read_file
+from catalog.models import Role
+from catalog.operations.accounts import create_account, disable_account, reset_password
+from catalog.operations.actor import COMMAND_LINE
+from catalog.operations.imports import apply_import
+from catalog.operations.snapshots import create_snapshot
 from catalog.province import (
     DEFAULT_SIZE,
     ProvinceError,
@@ -28,10 +35,10 @@ from catalog.province import (
 from catalog.report import render_text
 from catalog.reports.export import report_csv, report_xlsx
 from catalog.reports.queries import ReportNotFound, report_source
-from catalog.reports.snapshots import SnapshotError, create_snapshot, list_snapshots
+from catalog.reports.snapshots import list_snapshots
 from catalog.revision import bump
 from catalog.search import index_is_complete, rebuild_index
-from catalog.seeding import SeedError, load_seed
+from catalog.seeding import load_seed
 from catalog.spreadsheets import export_data, to_csv, to_xlsx
 
 
@@ -43,18 +50,13 @@ def ensure_database() -> None:
 @click.command("seed")
 @click.option("--force", is_flag=True, help="也覆盖导入后经人工修改过的事项。")
 @with_appcontext
+@command_transaction
 def seed_command(force: bool) -> None:
     """Load the bureau's catalog from seed/ (idempotent)."""
     ensure_database()
-    try:
-        result = load_seed(Path(current_app.config["SEED_DIR"]), force=force)
-        if not index_is_complete():
-            rebuild_index()
-    except SeedError as exc:
-        db.session.rollback()
-        click.echo(f"种子数据有误，数据库未做任何修改：{exc}", err=True)
-        sys.exit(1)
-    db.session.commit()
+    result = load_seed(Path(current_app.config["SEED_DIR"]), force=force)
+    if not index_is_complete():
+        rebuild_index()
     if not result.changed:
         click.echo(f"种子数据已是最新，未做修改（{len(result.unchanged)} 项未变）。")
     else:
@@ -135,6 +137,7 @@ def report_command(output_format: str, output: Path | None, label: str | None) -
     help="随机数种子：相同的种子生成相同的目录。",
 )
 @with_appcontext
+@command_transaction
 def generate_province_command(size: int, seed_number: int) -> None:
     """Build a synthetic province catalog (for benchmarks), deterministic for a seed number."""
     try:
@@ -158,29 +161,27 @@ def generate_province_command(size: int, seed_number: int) -> None:
             loaded = time.perf_counter()
             click.echo("\n正在建立搜索索引、更新统计信息……")
 
-        try:
-            counts = generate_province(
-                size,
-                seed_dir=Path(current_app.config["SEED_DIR"]),
-                seed=seed_number,
-                progress=advance,
-                indexing=indexing,
-            )
-        except ProvinceError as exc:
-            db.session.rollback()
-            click.echo(f"\n{exc}", err=True)
-            sys.exit(1)
-    db.session.commit()
-    vacuum(db.engine)
-    total, writing = time.perf_counter() - started, loaded - started
-    rows = sum(counts.values())
-    click.echo(
-        "已生成："
-        + "，".join(f"{table} {count:,}" for table, count in counts.items())
-        + f"；共 {rows:,} 行，{total:.1f} 秒（{rows / total:,.0f} 行/秒）："
-        + f"写入 {writing:.1f} 秒（{rows / writing:,.0f} 行/秒），"
-        + f"建索引、统计与整理 {total - writing:.1f} 秒。"
-    )
+        counts = generate_province(
+            size,
+            seed_dir=Path(current_app.config["SEED_DIR"]),
+            seed=seed_number,
+            progress=advance,
+            indexing=indexing,
+        )
+
+    def report() -> None:  # after the commit: VACUUM cannot run inside a transaction
+        vacuum(db.engine)
+        total, writing = time.perf_counter() - started, loaded - started
+        rows = sum(counts.values())
+        click.echo(
+            "已生成："
+            + "，".join(f"{table} {count:,}" for table, count in counts.items())
+            + f"；共 {rows:,} 行，{total:.1f} 秒（{rows / total:,.0f} 行/秒）："
+            + f"写入 {writing:.1f} 秒（{rows / writing:,.0f} 行/秒），"
+            + f"建索引、统计与整理 {total - writing:.1f} 秒。"
+        )
+
+    after_commit(report)
 
 
 @click.group("snapshot")
@@ -192,16 +193,11 @@ def snapshot_group() -> None:
 @click.option("--label", required=True, help="快照名称，例如 2021-06。")
 @click.option("--note", default="", help="说明。")
 @with_appcontext
+@command_transaction
 def snapshot_create_command(label: str, note: str) -> None:
     """Freeze the published catalog and its report (never changed afterwards)."""
     ensure_database()
-    try:
-        snapshot = create_snapshot(label, actor="cli", note=note)
-    except SnapshotError as exc:
-        db.session.rollback()
-        click.echo(f"未生成快照：{exc}", err=True)
-        sys.exit(1)
-    db.session.commit()
+    snapshot = create_snapshot(label, actor=COMMAND_LINE, note=note)
     report = snapshot.report
     click.echo(
         f"已生成快照 {snapshot.label}：{report['items']['total']} 项审批事项，"
@@ -223,6 +219,7 @@ def snapshot_list_command() -> None:
 
 @click.command("reindex")
 @with_appcontext
+@command_transaction
 def reindex_command() -> None:
     """Rebuild the search index of every handling item (after upgrading the index's format, or
     changing the catalog's tables by hand) and start a new catalog revision, so that every
@@ -230,7 +227,6 @@ def reindex_command() -> None:
     ensure_database()
     count = rebuild_index()
     bump(db.session.connection())
-    db.session.commit()
     click.echo(f"搜索索引已重建：{count} 个业务办理项。")
 
 
@@ -241,60 +237,45 @@ def _read_password() -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
+def _user(username: str):
+    user = find_user(username)
+    if user is None:
+        raise DomainError(f"没有账号 {username}。")
+    return user
+
+
 @click.command("create-user")
 @click.argument("username")
 @click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
 @with_appcontext
+@command_transaction
 def create_user_command(username: str, role: str) -> None:
     """Create a staff account; the password is read from a prompt or stdin, never argv."""
     ensure_database()
-    try:
-        user = create_user(username, _read_password(), role)
-    except AccountError as exc:
-        db.session.rollback()
-        click.echo(f"未创建账号：{exc}", err=True)
-        sys.exit(1)
-    db.session.commit()
-    record_auth_event(
-        AuthEventKind.account_created, user.username, actor="cli", detail=f"role {role}"
-    )
+    user = create_account(username, _read_password(), role, actor=COMMAND_LINE)
     click.echo(f"已创建账号 {user.username}（{user.role.label}）。")
 
 
 @click.command("disable-user")
 @click.argument("username")
 @with_appcontext
+@command_transaction
 def disable_user_command(username: str) -> None:
     """Disable a staff account and end all of its sessions at once."""
     ensure_database()
-    user = find_user(username)
-    if user is None:
-        click.echo(f"没有账号 {username}。", err=True)
-        sys.exit(1)
-    disable_user(user)
-    db.session.commit()
-    record_auth_event(AuthEventKind.account_disabled, user.username, actor="cli")
-    click.echo(f"账号 {user.username} 已停用，其所有登录会话已失效。")
+    disable_account(_user(username), actor=COMMAND_LINE)
+    click.echo(f"账号 {username} 已停用，其所有登录会话已失效。")
 
 
 @click.command("set-password")
 @click.argument("username")
 @with_appcontext
+@command_transaction
 def set_password_command(username: str) -> None:
     """Give an account a new password (from a prompt or stdin); its sessions end."""
     ensure_database()
-    user = find_user(username)
-    if user is None:
-        click.echo(f"没有账号 {username}。", err=True)
-        sys.exit(1)
-    try:
-        set_password(user, _read_password())
-    except AccountError as exc:
-        db.session.rollback()
-        click.echo(f"密码未修改：{exc}", err=True)
-        sys.exit(1)
-    db.session.commit()
-    record_auth_event(AuthEventKind.password_reset, user.username, actor="cli")
+    user = _user(username)
+    reset_password(user, _read_password(), actor=COMMAND_LINE)
     click.echo(f"账号 {user.username} 的密码已修改，其所有登录会话已失效。")
 
 
@@ -332,6 +313,7 @@ def export_items_command(output: Path) -> None:
 @click.option("--dry-run", is_flag=True, help="只预览，不写入。")
 @click.option("--publish", is_flag=True, help="直接发布（否则新事项为草稿、修改进入待审核草稿）。")
 @with_appcontext
+@command_transaction
 def import_items_command(path: Path, materials: Path | None, dry_run: bool, publish: bool) -> None:
     """Import items from an xlsx or CSV file: a preview, then all or nothing."""
     ensure_database()
@@ -341,11 +323,8 @@ def import_items_command(path: Path, materials: Path | None, dry_run: bool, publ
         )
         plan = plan_import(parse_rows(*tables))
     except SpreadsheetError as exc:
-        db.session.rollback()
-        click.echo(f"无法导入，数据库未做任何修改（{len(exc.problems)} 处问题）：", err=True)
-        for problem in exc.problems[:200]:
-            click.echo(f"  {problem}", err=True)
-        sys.exit(1)
+        lines = "\n".join(f"  {problem}" for problem in exc.problems[:200])
+        raise DomainError(f"无法导入（{len(exc.problems)} 处问题）：\n{lines}\n") from None
     click.echo(
         f"新增 {len(plan.new)} 项，修改 {len(plan.changed)} 项，未变 {len(plan.unchanged)} 项。"
     )
@@ -359,12 +338,13 @@ def import_items_command(path: Path, materials: Path | None, dry_run: bool, publ
     for line in plan.warnings:
         click.echo(f"  政策提示：{line}")
     if dry_run:
-        db.session.rollback()
+        keep_nothing()
         click.echo("预览完毕（--dry-run），未写入。")
         return
-    apply_import(plan, actor="cli", source=path.name, publish=publish)
-    db.session.commit()
-    click.echo("已导入。" + ("" if publish else "新事项为草稿，修改已进入待审核草稿。"))
+    apply_import(plan, actor=COMMAND_LINE, source=path.name, publish=publish)
+    click.echo(
+        "已导入并发布。" if publish else "已导入：新事项和修改都在草稿中，须提交审核、发布后公开。"
+    )
 
 
 commands = (

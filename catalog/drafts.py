@@ -1,8 +1,8 @@
-"""Drafts: staff edit a copy; the public sees the published rows until a reviewer publishes.
+"""An item's pending revision (its draft), read: its data, its version, its diff, its effect.
 
-A draft holds the whole item as data (the shape of services.item_data). Saving one checks
-every rule, refuses a stale version (optimistic locking: the editor's form carries the version
-it started from), and writes an audit event; publishing applies it through update_item.
+A revision holds the whole item as data (the shape of services.item_data). Writing one (saving,
+submitting, returning, publishing, discarding) is catalog.operations.items; this module is what
+the editor's page, the reviewer's page, the importer and the operations all read.
 """
 
 from __future__ import annotations
@@ -11,31 +11,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from catalog import figures
-from catalog.audit import record
 from catalog.enums import REPORTED_TYPES, ItemType, Status
-from catalog.extensions import db
-from catalog.models import ApprovalItem, AuditAction, ItemDraft, Role, User, utcnow
-from catalog.ratios import CatalogFigures, figures_from_facts, handling_facts
-from catalog.services import (
-    CatalogValidationError,
-    Changes,
-    check_item_data,
-    item_data,
-    update_item,
+from catalog.models import ApprovalItem
+from catalog.ratios import (
+    CatalogFigures,
+    PolicyRule,
+    broken_rules,
+    figures_from_facts,
+    handling_facts,
 )
-
-
-class EditConflict(Exception):
-    """Someone saved the item since the editor opened it; nothing was overwritten."""
-
-    def __init__(self, current: dict[str, Any], current_version: str):
-        self.current = current
-        self.current_version = current_version
-        super().__init__(f"version is now {current_version}")
-
-
-class NotAllowed(Exception):
-    """The actor's role does not allow this (checked here too, not only in the views)."""
+from catalog.report import SHARES
+from catalog.services import Changes, item_data
 
 
 def editable_version(item: ApprovalItem) -> str:
@@ -77,115 +63,55 @@ def diff(old: Any, new: Any, path: str = "") -> Changes:
     return {} if old == new else {path: (old, new)}
 
 
-def _check_version(item: ApprovalItem, expected_version: str | None) -> None:
-    """Refuse a stale version. The item's row is locked first (PostgreSQL), so that a save
-    racing this one in another process finishes before the check reads what it left; the
-    version counters still catch what the lock cannot (SQLite has no row locks)."""
-    db.session.refresh(item, with_for_update=True)
-    if item.draft is not None:
-        db.session.refresh(item.draft)
-    if str(expected_version) != editable_version(item):
-        raise EditConflict(current_data(item), editable_version(item))
-
-
-def save_draft(
-    item: ApprovalItem,
-    data: dict[str, Any],
-    *,
-    actor: str,
-    reason: str,
-    expected_version: str | None,
-    action: AuditAction = AuditAction.draft,
-) -> ItemDraft:
-    """Check `data` against every rule and keep it as the item's draft (actor: a username)."""
-    if not (reason or "").strip():
-        raise CatalogValidationError({"reason": ["请说明修改原因。"]})
-    _check_version(item, expected_version)
-    canonical = check_item_data(data, item)
-    changes = diff(current_data(item), canonical)
-    if not changes:
-        raise CatalogValidationError({"_schema": ["没有任何修改。"]})
-    draft = item.draft
-    if draft is None:
-        draft = ItemDraft(item=item, base_version=item.version, author=actor)
-        db.session.add(draft)
-    draft.data, draft.author, draft.reason = canonical, actor, reason.strip()
-    db.session.flush()
-    record(
-        actor=actor,
-        action=action,
-        object_type="item",
-        object_code=item.code,
-        changes=changes,
-        reason=reason.strip(),
-    )
-    return draft
-
-
-def publish_draft(
-    item: ApprovalItem, *, actor: User, expected_version: str | None, note: str | None = None
-) -> Changes:
-    """Apply the draft to the published rows (reviewers and admins only)."""
-    if not actor.role.includes(Role.reviewer):
-        raise NotAllowed("只有审核人员可以发布。")
-    if item.draft is None:
-        raise CatalogValidationError({"_schema": ["该事项没有待发布的草稿。"]})
-    _check_version(item, expected_version)
-    draft = item.draft
-    reason = draft.reason + (f"（审核意见：{note.strip()}）" if note and note.strip() else "")
-    changes = update_item(
-        item, draft.data, actor=actor.username, reason=reason, action=AuditAction.publish
-    )
-    if item.status == Status.draft:
-        item.status = Status.published
-    for handling in item.handling_items:
-        if handling.status == Status.draft:
-            handling.status = Status.published
-    if not changes:  # the reviewer's action leaves its trace even when nothing changed
-        record(actor=actor.username, action=AuditAction.publish, object_type="item",
-               object_code=item.code, changes={}, reason=reason)  # fmt: skip
-    db.session.delete(draft)
-    item.draft = None
-    _end_draft_round(item)
-    return changes
-
-
-def _end_draft_round(item: ApprovalItem) -> None:
-    """A new item version whenever a draft ends: the next draft starts at version 1 again, so
-    without it a form opened on the ended draft ("N.1") would match the next one."""
-    item.updated_at = utcnow()
-    db.session.flush()
-
-
-def discard_draft(item: ApprovalItem, *, actor: str, expected_version: str | None) -> None:
-    """Drop the pending edits; the published rows stay as they are."""
-    if item.draft is None:
-        raise CatalogValidationError({"_schema": ["该事项没有待审核的草稿。"]})
-    _check_version(item, expected_version)
-    changes = diff(item.draft.data, published_data(item))
-    db.session.delete(item.draft)
-    item.draft = None
-    _end_draft_round(item)
-    record(
-        actor=actor,
-        action=AuditAction.discard,
-        object_type="item",
-        object_code=item.code,
-        changes=changes,
-        reason="放弃草稿",
-    )
+# The six ratios of the report, (key, Chinese name, attribute of CatalogFigures), in its order.
+RATIOS = (*SHARES, ("compression", "时限压缩比", "compression"))
 
 
 @dataclass(frozen=True)
 class RatioPreview:
+    """The bureau's figures and policy exception counts now, and with a revision published."""
+
     before: CatalogFigures
     after: CatalogFigures
+    exceptions_before: dict[PolicyRule, int]
+    exceptions_after: dict[PolicyRule, int]
+
+    def rows(self) -> list[tuple[str, str, Any, Any]]:
+        """(key, label, before, after) of each ratio (a percent, None for no data) and each
+        policy exception count: what the editor's preview, the reviewer's page and the
+        publish audit record all show."""
+        rows = [
+            (key, label, getattr(self.before, attribute).percent,
+             getattr(self.after, attribute).percent)
+            for key, label, attribute in RATIOS
+        ]  # fmt: skip
+        rows += [
+            (f"exceptions.{rule.value}", rule.label, self.exceptions_before[rule],
+             self.exceptions_after[rule])
+            for rule in PolicyRule
+        ]  # fmt: skip
+        return rows
+
+    def as_changes(self) -> dict[str, list[Any]]:
+        """{key: [before, after]} of what the publishing changes, for the audit record."""
+        return {
+            key: [before, after] for key, _label, before, after in self.rows() if before != after
+        }
 
 
 def _contribution(item_type: ItemType, handling_items: list[Any]) -> CatalogFigures:
     if item_type not in REPORTED_TYPES:
         return figures_from_facts([], [])
     return figures_from_facts([item_type], [handling_facts(h) for h in handling_items])
+
+
+def _broken(item_type: ItemType, handling_items: list[Any]) -> dict[PolicyRule, int]:
+    counts = dict.fromkeys(PolicyRule, 0)
+    if item_type in REPORTED_TYPES:
+        for handling in handling_items:
+            for rule in broken_rules(handling_facts(handling)):
+                counts[rule] += 1
+    return counts
 
 
 def preview(item: ApprovalItem, data: dict[str, Any]) -> RatioPreview:
@@ -195,11 +121,32 @@ def preview(item: ApprovalItem, data: dict[str, Any]) -> RatioPreview:
     out and the pending one put in, so the preview costs the same on a province catalog.
     """
     before = figures.catalog_figures()
-    published = [h for h in item.handling_items if h.status == Status.published]
-    old = (
-        _contribution(item.item_type, published)
+    exceptions = figures.policy_exception_counts()
+    published = (
+        [h for h in item.handling_items if h.status == Status.published]
         if item.status == Status.published
-        else figures_from_facts([], [])
+        else []
     )
-    new = _contribution(ItemType(data["type"]), data["handling_items"])
-    return RatioPreview(before=before, after=before - old + new)
+    # a new item (unpublished) and its handling items are published with it; a retired
+    # item, or a retired handling item, stays out of the catalog in scope
+    pending = [
+        h for h in data["handling_items"]
+        if item.status != Status.retired and _published_with(item, h["code"])
+    ]  # fmt: skip
+    new_type = ItemType(data["type"])
+    old_broken, new_broken = _broken(item.item_type, published), _broken(new_type, pending)
+    return RatioPreview(
+        before=before,
+        after=before - _contribution(item.item_type, published) + _contribution(new_type, pending),
+        exceptions_before=exceptions,
+        exceptions_after={
+            rule: exceptions[rule] - old_broken[rule] + new_broken[rule] for rule in PolicyRule
+        },
+    )
+
+
+def _published_with(item: ApprovalItem, code: str) -> bool:
+    """Whether publishing the item's revision puts this handling item in the catalog: every
+    one but a retired one (new codes are created and published with it)."""
+    statuses = {h.code: h.status for h in item.handling_items}
+    return statuses.get(code) != Status.retired

@@ -48,9 +48,17 @@ REPORTED_TYPES: tuple[ItemType, ...] = (
 
 
 class Status(LabelledEnum):
-    draft = "draft", "草稿"
+    unpublished = "unpublished", "未发布"  # never published yet: a new item, until its first review
     published = "published", "已发布"
     retired = "retired", "已停用"
+
+
+class ReviewState(LabelledEnum):
+    """Where an item's pending revision (its draft) stands in review (审核); docs/review.md."""
+
+    draft = "draft", "草稿"  # being edited; editors save into it
+    submitted = "submitted", "待审核"  # the editor submitted it; a reviewer publishes or returns it
+    returned = "returned", "退回修改"  # a reviewer sent it back with a note
 
 
 class CaseType(LabelledEnum):

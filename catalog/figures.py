@@ -233,3 +233,11 @@ def in_scope_facts() -> list[HandlingFacts]:
         )
         for code, case_type, statutory, promised, visits, reason, depth in rows
     ]
+
+
+def policy_exception_counts() -> dict[PolicyRule, int]:
+    """How many handling items in scope break each policy rule, in one aggregate query."""
+    counts = db.session.execute(
+        handling_items_in_scope(*(_count_where(p) for p in POLICY_PREDICATES.values()))
+    ).one()
+    return {rule: int(count) for rule, count in zip(POLICY_PREDICATES, counts, strict=True)}

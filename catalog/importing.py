@@ -1,4 +1,5 @@
-"""Spreadsheet and CSV rows -> the services: read, normalise, preview, apply all or nothing."""
+"""Spreadsheet and CSV rows -> item data: read safely, normalise, plan what an import would
+do (nothing is written here); catalog.operations.imports applies a plan, all or nothing."""
 
 from __future__ import annotations
 
@@ -12,13 +13,13 @@ from typing import Any
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from catalog.drafts import current_data, diff, editable_version, save_draft
-from catalog.enums import Status
+from catalog.domain import DomainError
+from catalog.drafts import current_data, diff, editable_version
 from catalog.extensions import db
-from catalog.models import ApprovalItem, AuditAction
+from catalog.models import ApprovalItem
 from catalog.public.export import FORMULA_PREFIXES
-from catalog.ratios import PolicyRule, broken_rules, handling_facts
-from catalog.services import CatalogValidationError, check_item_data, create_item, update_item
+from catalog.ratios import warnings_for
+from catalog.services import CatalogValidationError, check_item_data
 from catalog.spreadsheets import (
     HANDLING_COLUMNS,
     ITEM_COLUMNS,
@@ -39,7 +40,6 @@ MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_UNPACKED_BYTES = 50 * 1024 * 1024  # an xlsx is a zip: refuse one that unpacks to more
 MAX_ROWS = 5_000
 MAX_MATERIAL_ROWS = 50_000
-WARNING_RULES = (PolicyRule.promised_over_limit, PolicyRule.compression_below_minimum)
 
 
 @dataclass(frozen=True)
@@ -55,12 +55,26 @@ class Problem:
         return f"{where}：{self.message}"
 
 
-class SpreadsheetError(Exception):
+class SpreadsheetError(DomainError):
     """The file cannot be imported; `problems` says where and why, row by row."""
 
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
+
+class ImportConflict(DomainError):
+    """Items changed since the preview was made; nothing was imported. `codes` names them."""
+
+    status = 409
+
+    def __init__(self, codes: list[str]):
+        self.codes = codes
+        super().__init__(
+            f"预览之后，以下事项已被他人修改：{'、'.join(codes[:20])}"
+            + ("等" if len(codes) > 20 else "")
+            + "。本次未导入任何内容；请查看最新预览，确认后再导入。"
+        )
 
 
 @dataclass
@@ -363,6 +377,9 @@ class Plan:
     unchanged: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # The version of every item the plan was built from (None: the code was free); applying
+    # refuses an item whose version is no longer this one (catalog.operations.imports).
+    versions: dict[str, str | None] = field(default_factory=dict)
 
 
 def plan_import(parsed_items: list[ParsedItem]) -> Plan:
@@ -374,6 +391,7 @@ def plan_import(parsed_items: list[ParsedItem]) -> Plan:
     for parsed in parsed_items:
         item = existing.get(parsed.code)
         plan.notes += parsed.notes
+        plan.versions[parsed.code] = editable_version(item) if item is not None else None
         if item is not None:
             _keep_what_the_file_leaves_out(parsed, current_data(item))
         try:
@@ -385,12 +403,8 @@ def plan_import(parsed_items: list[ParsedItem]) -> Plan:
             continue
         listed = canonical["handling_items"][: len(parsed.rows)]  # kept ones have no row
         for handling, row in zip(listed, parsed.rows, strict=True):
-            facts = handling_facts(handling)
-            for rule in broken_rules(facts):
-                if rule in WARNING_RULES:
-                    plan.warnings.append(
-                        f"{ITEM_SHEET} 第{row}行（{handling['code']}）：{rule.label}"
-                    )
+            for rule in warnings_for(handling):
+                plan.warnings.append(f"{ITEM_SHEET} 第{row}行（{handling['code']}）：{rule.label}")
         if item is None:
             plan.new.append((parsed, canonical))
             continue
@@ -415,36 +429,3 @@ def _keep_what_the_file_leaves_out(parsed: ParsedItem, current: dict[str, Any]) 
             handling["materials"] = by_code[handling["code"]]["materials"]
     kept = [h for h in current["handling_items"] if h["code"] not in listed]
     parsed.data["handling_items"].extend(kept)
-
-
-def apply_import(plan: Plan, *, actor: str, source: str, publish: bool) -> None:
-    """Write the plan through the services (the caller commits: all or nothing)."""
-    reason = f"导入 {source}"
-    status = Status.published if publish else Status.draft
-    for _parsed, canonical in plan.new:
-        create_item(
-            canonical, status=status, actor=actor, reason=reason, action=AuditAction.import_
-        )
-    changed_codes = [parsed.code for parsed, _canonical, _changes in plan.changed]
-    items = {
-        item.code: item
-        for item in db.session.scalars(
-            sa.select(ApprovalItem).where(ApprovalItem.code.in_(changed_codes))
-        )
-    }
-    for parsed, canonical, _changes in plan.changed:
-        item = items[parsed.code]
-        if publish or item.status == Status.draft:
-            update_item(item, canonical, actor=actor, reason=reason, action=AuditAction.import_)
-            if item.draft is not None:
-                db.session.delete(item.draft)
-        else:
-            save_draft(
-                item,
-                canonical,
-                actor=actor,
-                reason=reason,
-                expected_version=editable_version(item),
-                action=AuditAction.import_,
-            )
-    db.session.flush()

@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 import sqlalchemy as sa
 
+from catalog.domain import DomainError
 from catalog.enums import CaseType, ItemType, Status
 from catalog.extensions import db
 from catalog.models import (
@@ -105,7 +106,7 @@ GENERIC_FEE = {"name": "证照工本费", "standard": "按省定标准收取", "
 FEE_SHARE = 0.05  # of other departments' handling items
 
 
-class ProvinceError(ValueError):
+class ProvinceError(DomainError):
     """A generator request that cannot be done; the message says why, in Chinese."""
 
 

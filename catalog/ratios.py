@@ -29,9 +29,12 @@ from typing import Any
 
 from catalog.enums import REPORTED_TYPES, CaseType, ItemType
 
-# Policy thresholds from the reform (DOMAIN.md).
+# Policy thresholds from the reform (DOMAIN.md): the one place they are written. The ratio
+# engine, its SQL twin (figures), the editor's warnings, the importer, the report, its charts
+# and the templates (POLICY_TEXT) all read them from here.
 MAX_PROMISED_DAYS = 10
 MIN_ITEM_COMPRESSION = Fraction(3, 4)
+MIN_ITEM_COMPRESSION_PERCENT = int(MIN_ITEM_COMPRESSION * 100)
 ONLINE_CAPABLE_DEPTH = 2
 FULLY_ONLINE_DEPTH = 5
 
@@ -206,10 +209,26 @@ class PolicyRule(StrEnum):
 
 _RULE_LABELS = {
     PolicyRule.promised_over_limit: f"承诺时限超过{MAX_PROMISED_DAYS}个工作日",
-    PolicyRule.compression_below_minimum: "时限压缩比低于75%",
+    PolicyRule.compression_below_minimum: f"时限压缩比低于{MIN_ITEM_COMPRESSION_PERCENT}%",
     PolicyRule.visit_without_reason: "需到现场但未说明原因",
     PolicyRule.instant_with_promised_days: "即办件的承诺时限不为0",
 }
+
+
+# The rules an editor is warned about and must acknowledge to save, and that an import lists as
+# warnings; the other two are also hard rules of the service layer (refused, not warned).
+ACKNOWLEDGED_RULES = (PolicyRule.promised_over_limit, PolicyRule.compression_below_minimum)
+
+# The reform's requirements in one sentence, for the pages that state them.
+POLICY_TEXT = (
+    f"改革要求承诺时限不超过{MAX_PROMISED_DAYS}个工作日、单项时限压缩比不低于"
+    f"{MIN_ITEM_COMPRESSION_PERCENT}%；需到现场的须说明原因；即办件承诺时限应为0。"
+)
+
+
+def warnings_for(handling: Any) -> list[PolicyRule]:
+    """The acknowledged rules a handling item (a row or data) breaks, in rule order."""
+    return [rule for rule in broken_rules(handling_facts(handling)) if rule in ACKNOWLEDGED_RULES]
 
 
 def item_compression(fact: HandlingFacts) -> Ratio | None:

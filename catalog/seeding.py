@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 import yaml
 
+from catalog.domain import DomainError
 from catalog.enums import Status
 from catalog.extensions import db
 from catalog.models import ApprovalItem, AuditAction, SeedLoad, utcnow
@@ -29,8 +30,11 @@ SEED_ACTOR = "seed"
 ITEMS_DIR = "items"
 
 
-class SeedError(Exception):
+class SeedError(DomainError):
     """A seed file that cannot be loaded; the message says where and why."""
+
+    def __init__(self, message: str):
+        super().__init__(f"种子数据有误：{message}")
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
-"""Every change to the catalog goes through here: validation, the business rules, versioning.
+"""The item's rows: validation, the business rules, writing an item's data into its rows.
 
-Forms, the API, the importer, the seed and the CLI call these functions with plain data. They
-flush and never commit: the caller (a request or a command) owns the transaction.
+These are the primitives under catalog.operations, which every staff change goes through
+(drafts, review, publishing, retiring, imports); the seed loader writes the bureau's baseline
+with them directly. They flush and never commit: the edge (catalog.edge) owns the transaction.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from catalog.audit import jsonable, record
+from catalog.domain import Conflict, Invalid
 from catalog.enums import CaseType, Status
 from catalog.extensions import db
 from catalog.models import (
@@ -53,14 +55,8 @@ CHILD_LISTS = {
 LEGAL_BASIS_FIELDS = ("law", "article", "text")
 
 
-class CatalogValidationError(Exception):
-    """Input that breaks a rule; `errors` maps a field path to its messages (Chinese)."""
-
-    def __init__(self, errors: Mapping[str, list[str]]):
-        self.errors = dict(errors)
-        super().__init__(
-            "; ".join(f"{path}: {' '.join(msgs)}" for path, msgs in self.errors.items())
-        )
+# The name the rest of the code and the tests know the rule errors by.
+CatalogValidationError = Invalid
 
 
 def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -209,14 +205,13 @@ def _apply_item(item: ApprovalItem, data: Mapping[str, Any], status: Status) -> 
 
 
 def _flush() -> None:
-    """Flush inside a savepoint so a lost race on a unique code reads as a validation error."""
+    """Flush inside a savepoint, so that a race lost on a unique code (another request took
+    it after the check above) is a conflict (409) that leaves the transaction usable."""
     try:
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError as exc:
-        raise CatalogValidationError(
-            {"code": ["编码已被其他事项使用（并发提交），请刷新后重试。"]}
-        ) from exc
+        raise Conflict("编码已被同时提交的其他事项使用，本次未保存，请刷新后重试。") from exc
 
 
 def check_item_data(data: Mapping[str, Any], item: ApprovalItem | None) -> dict[str, Any]:
@@ -227,15 +222,10 @@ def check_item_data(data: Mapping[str, Any], item: ApprovalItem | None) -> dict[
     return jsonable(_ITEM_DUMP_SCHEMA.dump(canonical))
 
 
-def create_item(
-    data: Mapping[str, Any],
-    *,
-    status: Status = Status.draft,
-    actor: str = SYSTEM_ACTOR,
-    reason: str | None = None,
-    action: AuditAction = AuditAction.create,
-) -> ApprovalItem:
-    """Create an approval item with its handling items; they all start in `status`."""
+def new_item_rows(data: Mapping[str, Any], status: Status) -> tuple[ApprovalItem, Changes]:
+    """Create an approval item with its handling items, all in `status`, from `data` (every
+    rule checked); the item and {field: (None, value)}. Writes no audit record: the caller's
+    operation does, with what else it changed."""
     loaded = validate_item_data(data)
     _check_codes_free(loaded, None)
     item = ApprovalItem(status=status)
@@ -244,14 +234,37 @@ def create_item(
         index_item(item)
     db.session.add(item)
     _flush()
-    record(
-        actor=actor,
-        action=action,
-        object_type="item",
-        object_code=item.code,
-        changes={"status": (None, status), **changes},
-        reason=reason,
-    )
+    return item, {"status": (None, status), **changes}
+
+
+def write_item(item: ApprovalItem, data: Mapping[str, Any]) -> Changes:
+    """Bring an item's rows to `data` (every rule checked); {field: (old, new)}.
+
+    Handling items are matched by code: new codes are created in the item's status, codes no
+    longer listed are removed. Status changes set on the item before the call are written in
+    the same UPDATE, so one change is one version step. Writes no audit record."""
+    loaded = validate_item_data(data)
+    _check_codes_free(loaded, item)
+    with db.session.no_autoflush:  # one UPDATE per row, so one version step per change
+        changes = _apply_item(item, loaded, item.status)
+        index_item(item)
+    _flush()
+    return changes
+
+
+def create_item(
+    data: Mapping[str, Any],
+    *,
+    status: Status = Status.unpublished,
+    actor: str = SYSTEM_ACTOR,
+    reason: str | None = None,
+    action: AuditAction = AuditAction.create,
+) -> ApprovalItem:
+    """Create an item's rows and audit it: the seed's load of the bureau's baseline (staff
+    create items through catalog.operations.items.create_item, which also opens its draft)."""
+    item, changes = new_item_rows(data, status)
+    record(actor=actor, action=action, object_type="item", object_code=item.code,
+           changes=changes, reason=reason)  # fmt: skip
     return item
 
 
@@ -263,90 +276,25 @@ def update_item(
     reason: str | None = None,
     action: AuditAction = AuditAction.change,
 ) -> Changes:
-    """Bring an item and its handling items to `data`; return {field: (old, new)}.
-
-    Handling items are matched by code: new codes are created in the item's status, codes no
-    longer listed are removed. A change that changes nothing writes no audit event.
-    """
-    loaded = validate_item_data(data)
-    _check_codes_free(loaded, item)
-    with db.session.no_autoflush:  # one UPDATE per row, so one version step per change
-        changes = _apply_item(item, loaded, item.status)
-        index_item(item)
-    _flush()
+    """Write `data` into an item's rows and audit it (the seed's reload); a change that changes
+    nothing writes no audit event. Staff changes go through catalog.operations.items."""
+    changes = write_item(item, data)
     if changes:
-        record(
-            actor=actor,
-            action=action,
-            object_type="item",
-            object_code=item.code,
-            changes=changes,
-            reason=reason,
-        )
+        record(actor=actor, action=action, object_type="item", object_code=item.code,
+               changes=changes, reason=reason)  # fmt: skip
     return changes
 
 
-def publish_item(
-    item: ApprovalItem, *, actor: str = SYSTEM_ACTOR, reason: str | None = None
-) -> None:
-    """Publish an item and its draft handling items."""
-    changes = _set_status(item, Status.published, from_statuses=(Status.draft,))
-    _flush()
-    if changes:
-        record(
-            actor=actor,
-            action=AuditAction.publish,
-            object_type="item",
-            object_code=item.code,
-            changes=changes,
-            reason=reason,
-        )
-
-
-def retire_item(item: ApprovalItem, *, actor: str, reason: str) -> None:
-    """Take an item and its handling items off the public catalog (kept, never deleted)."""
-    if not (reason or "").strip():
-        raise CatalogValidationError({"reason": ["停用事项须说明原因。"]})
-    changes = _set_status(item, Status.retired, from_statuses=(Status.draft, Status.published))
-    _flush()
-    record(
-        actor=actor,
-        action=AuditAction.retire,
-        object_type="item",
-        object_code=item.code,
-        changes=changes,
-        reason=reason.strip(),
-    )
-
-
-def retire_handling_item(handling: HandlingItem, *, actor: str, reason: str) -> None:
-    """Withdraw one handling item (a situation no longer offered); kept, never deleted."""
-    if not (reason or "").strip():
-        raise CatalogValidationError({"reason": ["停用业务办理项须说明原因。"]})
-    if handling.status == Status.retired:
-        return
-    changes = {f"handling_items.{handling.code}.status": (handling.status, Status.retired)}
-    handling.status = Status.retired
-    _flush()
-    record(
-        actor=actor,
-        action=AuditAction.retire,
-        object_type="handling_item",
-        object_code=handling.item.code,
-        changes=changes,
-        reason=reason.strip(),
-    )
-
-
-def _set_status(
-    item: ApprovalItem, status: Status, *, from_statuses: tuple[Status, ...]
-) -> Changes:
+def set_status(item: ApprovalItem, status: Status, *, from_statuses: tuple[Status, ...]) -> Changes:
+    """Move the item, and its handling items that are in `from_statuses`, to `status`;
+    {path: (old, new)} of what moved. Not flushed: write_item or the caller's flush writes it
+    with the rest of the change."""
     changes: Changes = {}
     if item.status != status:
         changes["status"] = (item.status, status)
         item.status = status
     for handling in item.handling_items:
-        if handling.status in from_statuses:
+        if handling.status in from_statuses and handling.status != status:
             changes[f"handling_items.{handling.code}.status"] = (handling.status, status)
             handling.status = status
     return changes

@@ -45,9 +45,9 @@ def province(db, seed_dir) -> list[Row]:
     db.session.commit()
     # drafts: a few handling items, and a few items with all theirs
     for handling in db.session.scalars(sa.select(HandlingItem).where(HandlingItem.id % 17 == 0)):
-        handling.status = Status.draft
+        handling.status = Status.unpublished
     for item in db.session.scalars(sa.select(ApprovalItem).where(ApprovalItem.id % 23 == 0)):
-        item.status = Status.draft
+        item.status = Status.unpublished
     db.session.commit()
     return read_rows(db)
 
@@ -215,7 +215,7 @@ def test_the_engine_follows_a_change_at_once(province, db):
                                       ApprovalItem.name.contains("许可")).limit(1)
     )  # fmt: skip
     handled = sum(h.status == Status.published for h in item.handling_items)
-    item.status = Status.draft
+    item.status = Status.unpublished
     db.session.commit()
     assert actual("许可", Filters(), limit=100)[1] == before - handled
     item.status = Status.published

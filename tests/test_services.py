@@ -28,7 +28,7 @@ def test_create_item_stores_every_element(db):
     item = create_item(make_item())
     db.session.commit()
     stored = db.session.scalar(sa.select(ApprovalItem).where(ApprovalItem.code == "T-01-001"))
-    assert stored.status == Status.draft
+    assert stored.status == Status.unpublished
     assert stored.legal_bases[0].article == "第二十四条"
     handling = stored.handling_items[0]
     assert handling.code == "T-01-001-01"

@@ -22,6 +22,9 @@ class AuditAction(LabelledEnum):
     retire = "retire", "停用"
     discard = "discard", "放弃草稿"
     import_ = "import", "导入"
+    submit = "submit", "提交审核"
+    return_ = "return", "退回修改"
+    snapshot = "snapshot", "生成快照"
 
 
 class AuditEvent(db.Model):
@@ -39,6 +42,10 @@ class AuditEvent(db.Model):
     object_code: Mapped[str] = mapped_column(sa.String(50), index=True)
     changes: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     reason: Mapped[str | None] = mapped_column(sa.Text)
+    # What else the change carried: the policy warnings acknowledged and by whom
+    # ("acknowledged"), the effect on the reform ratios ("ratios": {measure: [before, after]}),
+    # and "self_published" when four-eyes review was off (catalog.operations.items).
+    details: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
 
 
 @event.listens_for(AuditEvent, "before_update")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.orderinglist import ordering_list
@@ -21,6 +22,7 @@ from catalog.enums import (
     Necessity,
     PowerSource,
     ResultType,
+    ReviewState,
     Status,
 )
 from catalog.extensions import db
@@ -88,7 +90,9 @@ class ApprovalItem(TimestampMixin, db.Model):
     complaint: Mapped[str] = mapped_column(sa.Text)
     location: Mapped[str] = mapped_column(sa.Text)
     hours: Mapped[str] = mapped_column(sa.Text)
-    status: Mapped[Status] = mapped_column(enum_column(Status), default=Status.draft, index=True)
+    status: Mapped[Status] = mapped_column(
+        enum_column(Status), default=Status.unpublished, index=True
+    )
     version: Mapped[int] = mapped_column(default=1)
 
     legal_bases: Mapped[list[LegalBasis]] = relationship(
@@ -149,6 +153,13 @@ class HandlingItem(TimestampMixin, db.Model):
             name="promised_within_statutory",
         ),
         sa.CheckConstraint("visits BETWEEN 0 AND 2", name="visits_range"),
+        # a visit needs a reason, not blank (NULL would pass a CHECK: hence the coalesce)
+        sa.CheckConstraint(
+            "visits = 0 OR trim(coalesce(visit_reason, '')) <> ''", name="visit_needs_reason"
+        ),
+        sa.CheckConstraint(
+            "case_type <> 'instant' OR promised_days = 0", name="instant_promised_zero"
+        ),
         sa.CheckConstraint("online_depth BETWEEN 1 AND 7", name="online_depth_range"),
         # the search frame reads the published handling items by their flags from this alone
         # (as above, with the id on PostgreSQL; there, ids in code order come from
@@ -179,7 +190,9 @@ class HandlingItem(TimestampMixin, db.Model):
     online_depth: Mapped[int]
     # Explicit "no fee" (不收费): False with no fee rows; True with at least one.
     charges_fee: Mapped[bool]
-    status: Mapped[Status] = mapped_column(enum_column(Status), default=Status.draft, index=True)
+    status: Mapped[Status] = mapped_column(
+        enum_column(Status), default=Status.unpublished, index=True
+    )
     version: Mapped[int] = mapped_column(default=1)
 
     item: Mapped[ApprovalItem] = relationship(back_populates="handling_items")
@@ -256,6 +269,7 @@ class Fee(db.Model):
     __tablename__ = "fee"
     __table_args__ = (
         sa.CheckConstraint("amount IS NULL OR amount >= 0", name="amount_not_negative"),
+        sa.CheckConstraint("trim(basis) <> ''", name="basis_not_blank"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -333,8 +347,10 @@ class SearchEntry(db.Model):
 
 
 class ItemDraft(db.Model):
-    """Pending edits of an item: the public site shows the published rows until a reviewer
-    publishes the draft into them."""
+    """An item's pending revision (草稿): the whole item as data, edited by staff and reviewed
+    before it is published into the item's rows. The public site and the report read the rows
+    only. States and who moves a revision between them: catalog.operations.items, docs/review.md.
+    """
 
     __tablename__ = "item_draft"
 
@@ -344,8 +360,20 @@ class ItemDraft(db.Model):
     )
     data: Mapped[dict] = mapped_column(sa.JSON)  # the whole item, as services.item_data() shapes it
     base_version: Mapped[int]  # the item's version the draft was started from
-    author: Mapped[str] = mapped_column(sa.String(50))
+    state: Mapped[ReviewState] = mapped_column(
+        enum_column(ReviewState), default=ReviewState.draft, server_default="draft"
+    )
+    author: Mapped[str] = mapped_column(sa.String(50))  # who saved it last
     reason: Mapped[str] = mapped_column(sa.Text)
+    # everyone who saved a change into it: none of them may publish it (four eyes)
+    contributors: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    # the policy warnings acknowledged on saving: {"code", "rule", "by", "at"}
+    acknowledgements: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    submitted_by: Mapped[str | None] = mapped_column(sa.String(50))
+    submitted_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # the reviewer's note when it was returned, and who returned it
+    review_note: Mapped[str | None] = mapped_column(sa.Text)
+    reviewed_by: Mapped[str | None] = mapped_column(sa.String(50))
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(

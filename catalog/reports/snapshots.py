@@ -10,11 +10,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
+from catalog.audit import record
+from catalog.domain import Conflict, DomainError
 from catalog.drafts import diff
 from catalog.extensions import db
 from catalog.figures import catalog_figures
-from catalog.models import Snapshot, SnapshotItem
+from catalog.models import AuditAction, Snapshot, SnapshotItem
 from catalog.report import SHARES, report_document
 from catalog.reports.document import build_report
 from catalog.reports.rows import (
@@ -34,7 +37,7 @@ BASELINE_NOTE = "2020年审批制度改革后公布的目录（种子数据载�
 MAX_LABEL = 50
 
 
-class SnapshotError(ValueError):
+class SnapshotError(DomainError):
     """A snapshot request that cannot be done; the message says why, in Chinese."""
 
 
@@ -137,7 +140,9 @@ def check_label(label: str | None) -> str:
 
 
 def create_snapshot(label: str, *, actor: str, note: str | None = None) -> Snapshot:
-    """Freeze the published catalog and its report under `label`; flushes only."""
+    """Freeze the published catalog and its report under `label`, with its audit record in the
+    same transaction; flushes only. Staff and commands call it through
+    catalog.operations.snapshots, which checks who may."""
     label = check_label(label)
     note = (note or "").strip()[:500] or None
     catalog = published_catalog()
@@ -157,8 +162,12 @@ def create_snapshot(label: str, *, actor: str, note: str | None = None) -> Snaps
         fingerprint=report["fingerprint"],
         report=report,
     )
-    db.session.add(snapshot)
-    db.session.flush()
+    try:  # a savepoint: another request may have taken the label since check_label
+        with db.session.begin_nested():
+            db.session.add(snapshot)
+            db.session.flush()
+    except IntegrityError:
+        raise Conflict(f"快照 {label} 已被同时提交的请求创建，本次未保存。") from None
     # One bulk INSERT (an executemany), not one INSERT … RETURNING per item as the unit of work
     # does on SQLite: a snapshot of a province holds hundreds of thousands of items.
     if catalog:  # (an empty parameter list would be one INSERT of default values)
@@ -166,6 +175,11 @@ def create_snapshot(label: str, *, actor: str, note: str | None = None) -> Snaps
             sa.insert(SnapshotItem),
             [{"snapshot_id": snapshot.id, "code": item["code"], "data": item} for item in catalog],
         )
+    record(
+        actor=actor, action=AuditAction.snapshot, object_type="snapshot", object_code=label,
+        changes={"fingerprint": (None, snapshot.fingerprint), "items": (None, len(catalog))},
+        reason=note,
+    )  # fmt: skip
     return snapshot
 
 

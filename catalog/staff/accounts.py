@@ -7,16 +7,18 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from catalog.accounts import (
-    AccountError,
-    change_password,
-    create_user,
-    disable_user,
-    set_password,
-)
-from catalog.auth_log import record_auth_event
+from catalog.accounts import AccountError
+from catalog.edge import keep_nothing, transaction
 from catalog.extensions import db
 from catalog.models import AuthEvent, AuthEventKind, User
+from catalog.operations.accounts import (
+    change_own_password,
+    create_account,
+    disable_account,
+)
+from catalog.operations.accounts import (
+    reset_password as reset_account_password,
+)
 from catalog.staff.forms import (
     AccountForm,
     DisableAccountForm,
@@ -51,45 +53,42 @@ def index():
 
 @blueprint.post("/accounts")
 @requires(can_manage_accounts)
+@transaction
 def create():
     form = AccountForm()
     if not form.validate_on_submit():
         return _page(form, 400)
     try:
-        user = create_user(form.username.data, form.password.data, form.role.data)
+        user = create_account(
+            form.username.data, form.password.data, form.role.data, actor=current_user
+        )
     except AccountError as exc:
-        db.session.rollback()
-        form.username.errors.append(str(exc))
+        form.username.errors.append(exc.message)
         return _page(form, 400)
-    db.session.commit()
-    record_auth_event(
-        AuthEventKind.account_created,
-        user.username,
-        actor=current_user.username,
-        detail=f"role {user.role.value}",
-    )
     flash(f"已创建账号 {user.username}（{user.role.label}）。")
     return redirect(url_for("accounts.index"))
 
 
 @blueprint.post("/accounts/<int:user_id>/disable")
 @requires(can_manage_accounts)
+@transaction
 def disable(user_id: int):
     if not DisableAccountForm().validate_on_submit():
         abort(400)
     user = db.session.get(User, user_id) or abort(404)
-    if user.id == current_user.id:
-        flash("不能停用自己的账号。")
+    try:
+        disable_account(user, actor=current_user)
+    except AccountError as exc:
+        keep_nothing()
+        flash(exc.message)
         return redirect(url_for("accounts.index"))
-    disable_user(user)
-    db.session.commit()
-    record_auth_event(AuthEventKind.account_disabled, user.username, actor=current_user.username)
     flash(f"账号 {user.username} 已停用，其所有登录会话已失效。")
     return redirect(url_for("accounts.index"))
 
 
 @blueprint.route("/accounts/<int:user_id>/password", methods=["GET", "POST"])
 @requires(can_manage_accounts)
+@transaction
 def reset_password(user_id: int):
     """Set a temporary password for someone who forgot theirs; their sessions end."""
     user = db.session.get(User, user_id) or abort(404)
@@ -99,15 +98,10 @@ def reset_password(user_id: int):
         status = 400
         if form.validate_on_submit():
             try:
-                set_password(user, form.password.data, temporary=True)
+                reset_account_password(user, form.password.data, actor=current_user)
             except AccountError as exc:
-                db.session.rollback()
-                form.password.errors.append(str(exc))
+                form.password.errors.append(exc.message)
             else:
-                db.session.commit()
-                record_auth_event(
-                    AuthEventKind.password_reset, user.username, actor=current_user.username
-                )
                 flash(
                     f"已为 {user.username} 设置临时密码，其所有登录会话已失效；"
                     "对方下次登录时须设置自己的新密码。"
@@ -120,6 +114,7 @@ def reset_password(user_id: int):
 
 @blueprint.route("/password", methods=["GET", "POST"])
 @requires(can_edit)
+@transaction
 def password():
     """Change one's own password; other sessions end, this one continues."""
     form = PasswordChangeForm()
@@ -129,14 +124,11 @@ def password():
         if form.validate_on_submit():
             user = current_user._get_current_object()
             try:
-                change_password(user, form.current.data, form.password.data)
+                change_own_password(user, form.current.data, form.password.data)
             except AccountError as exc:
-                db.session.rollback()
-                field = form.current if "当前密码" in str(exc) else form.password
-                field.errors.append(str(exc))
+                field = form.current if "当前密码" in exc.message else form.password
+                field.errors.append(exc.message)
             else:
-                db.session.commit()
-                record_auth_event(AuthEventKind.password_changed, user.username)
                 start_session(user)  # a new session for this browser; every other one ended
                 flash("密码已修改。其他设备上的登录已失效。")
                 return redirect(url_for("staff.index"))

@@ -1,5 +1,6 @@
 """Staff editing pages: a handling item, an item's own elements, a new item. Every change
-goes to the item's draft through catalog.drafts; rules are the service layer's."""
+goes to the item's draft through catalog.operations.items; rules are the service layer's;
+@transaction commits."""
 
 from __future__ import annotations
 
@@ -11,11 +12,14 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from catalog.drafts import EditConflict, current_data, diff, editable_version, preview, save_draft
+from catalog.domain import Conflict, Invalid
+from catalog.drafts import current_data, diff, editable_version, preview
+from catalog.edge import keep_nothing, transaction
 from catalog.extensions import db
 from catalog.models import ApprovalItem, HandlingItem, ItemDraft
-from catalog.ratios import broken_rules, handling_facts
-from catalog.services import CatalogValidationError, check_item_data, create_item
+from catalog.operations.items import EditConflict, create_item, save_draft
+from catalog.ratios import warnings_for
+from catalog.services import check_item_data
 from catalog.staff.forms import (
     BLANK_ROWS,
     HandlingItemForm,
@@ -25,11 +29,7 @@ from catalog.staff.forms import (
     NewItemForm,
 )
 from catalog.staff.permissions import can_edit, requires
-from catalog.staff.views import (
-    WARNING_RULES,
-    blueprint,
-    item_or_404,
-)
+from catalog.staff.views import blueprint, item_or_404
 
 
 def _position(data: dict[str, Any], code: str) -> int:
@@ -127,6 +127,7 @@ def _editable_or_404(code: str) -> tuple[ApprovalItem, Any]:
 
 @blueprint.post("/items/<code>/handling/new")
 @requires(can_edit)
+@transaction
 def new_handling(code: str):
     """Add a handling item to the item's draft, starting from a copy of its first one."""
     item = item_or_404(code)
@@ -145,25 +146,26 @@ def new_handling(code: str):
         save_draft(
             item,
             data,
-            actor=current_user.username,
+            actor=current_user,
             reason=f"新增业务办理项 {added['code']}（{added['situation']}）",
             expected_version=form.version.data,
+            acknowledged=True,  # a copy of the first one: its warnings are shown when editing
         )
-    except EditConflict:
-        db.session.rollback()
+    except Conflict:
+        keep_nothing()
         flash("在您操作期间事项已被修改，请重新查看后再添加。")
         return redirect(url_for("staff.item", code=item.code))
-    except CatalogValidationError as exc:
-        db.session.rollback()
-        flash("未添加：" + "；".join(" ".join(m) for m in exc.errors.values()))
+    except Invalid as exc:
+        keep_nothing()
+        flash("未添加：" + exc.message)
         return redirect(url_for("staff.item", code=item.code))
-    db.session.commit()
     flash("已在草稿中新增业务办理项，请完善其内容。")
     return redirect(url_for("staff.edit_handling", code=added["code"]))
 
 
 @blueprint.route("/handling/<code>/edit", methods=["GET", "POST"])
 @requires(can_edit)
+@transaction
 def edit_handling(code: str):
     """Edit one handling item into the item's draft, with policy warnings and a ratio preview."""
     item, handling = _editable_or_404(code)
@@ -190,12 +192,9 @@ def edit_handling(code: str):
     if not form.validate_on_submit():
         return page(form, status=400)
     data = _pending_data(item, code, form)
-    pending = data["handling_items"][_position(data, code)]
-    warnings = [rule for rule in broken_rules(handling_facts(pending)) if rule in WARNING_RULES]
-    if request.form.get("action") != "save" or (warnings and not form.acknowledge.data):
+    warnings = warnings_for(data["handling_items"][_position(data, code)])
+    if request.form.get("action") != "save":
         ratio_preview, errors = _check_and_preview(item, data)
-        if request.form.get("action") == "save":
-            errors = {**errors, "acknowledge": ["请确认已知晓政策提示。"]}
         return page(
             form,
             errors=errors,
@@ -207,12 +206,12 @@ def edit_handling(code: str):
         save_draft(
             item,
             data,
-            actor=current_user.username,
+            actor=current_user,
             reason=form.reason.data,
             expected_version=form.version.data,
+            acknowledged=bool(form.acknowledge.data),
         )
     except EditConflict as conflict:
-        db.session.rollback()
         redo = _form_from(data, code, conflict.current_version)
         redo.reason.data = form.reason.data
         return render_template(
@@ -225,11 +224,13 @@ def edit_handling(code: str):
             index=_position(data, code),
             logout_form=LogoutForm(),
         ), 409
-    except CatalogValidationError as exc:
-        db.session.rollback()
-        return page(form, errors=exc.errors, warnings=warnings, status=400)
-    db.session.commit()
-    flash("已保存为草稿，待审核发布。")
+    except Invalid as exc:
+        # unacknowledged warnings: show what publishing this would do, beside them
+        ratio_preview = _check_and_preview(item, data)[0] if "acknowledge" in exc.errors else None
+        return page(
+            form, errors=exc.errors, warnings=warnings, ratio_preview=ratio_preview, status=400
+        )
+    flash("已保存到草稿。修改完成后，请在事项页面“提交审核”。")
     return redirect(url_for("staff.item", code=item.code))
 
 
@@ -237,7 +238,7 @@ def _check_and_preview(item: ApprovalItem, data: dict[str, Any]):
     """(the ratio preview, no errors) for data that passes every rule, else (None, errors)."""
     try:
         return preview(item, check_item_data(data, item)), {}
-    except CatalogValidationError as exc:
+    except Invalid as exc:
         return None, exc.errors
 
 
@@ -262,6 +263,7 @@ def _item_form_from(data: dict[str, Any], version: str) -> ItemForm:
 
 @blueprint.route("/items/<code>/edit", methods=["GET", "POST"])
 @requires(can_edit)
+@transaction
 def edit_item(code: str):
     """Edit the elements of the item itself into its draft."""
     item = item_or_404(code)
@@ -295,12 +297,11 @@ def edit_item(code: str):
         save_draft(
             item,
             pending,
-            actor=current_user.username,
+            actor=current_user,
             reason=form.reason.data,
             expected_version=form.version.data,
         )
     except EditConflict as conflict:
-        db.session.rollback()
         redo = _item_form_from(pending, conflict.current_version)
         redo.reason.data = form.reason.data
         return render_template(
@@ -311,16 +312,15 @@ def edit_item(code: str):
             form_template="staff/_item_form.html",
             logout_form=LogoutForm(),
         ), 409
-    except CatalogValidationError as exc:
-        db.session.rollback()
+    except Invalid as exc:
         return page(form, errors=exc.errors, status=400)
-    db.session.commit()
-    flash("已保存为草稿，待审核发布。")
+    flash("已保存到草稿。修改完成后，请在事项页面“提交审核”。")
     return redirect(url_for("staff.item", code=item.code))
 
 
 @blueprint.route("/items/new", methods=["GET", "POST"])
 @requires(can_edit)
+@transaction
 def new_item():
     """Create an item (as a draft: not public until a reviewer publishes it)."""
     form = NewItemForm()
@@ -349,13 +349,11 @@ def new_item():
             }],
         )  # fmt: skip
         try:
-            item = create_item(data, actor=current_user.username, reason=form.reason.data)
-        except CatalogValidationError as exc:
-            db.session.rollback()
+            item = create_item(data, actor=current_user, reason=form.reason.data)
+        except Invalid as exc:
             errors = exc.errors
         else:
-            db.session.commit()
-            flash("已新建事项（草稿）。请补充业务办理项的材料、收费等，再提交审核发布。")
+            flash("已新建事项（未发布，内容在草稿中）。请补充材料、收费等，再提交审核。")
             return redirect(url_for("staff.item", code=item.code))
     return render_template(
         "staff/new_item.html", form=form, errors=errors, logout_form=LogoutForm()

@@ -122,9 +122,10 @@ class ReviewForm(FlaskForm):
 
 
 class RetireForm(FlaskForm):
-    reason = TextAreaField(
-        "停用原因", validators=[DataRequired("请说明停用原因。"), Length(max=2000)]
-    )
+    """Retiring needs a reason; the operation says so when it is missing."""
+
+    version = HiddenField()
+    reason = TextAreaField("停用原因", validators=[Length(max=2000)])
 
 
 class ImportForm(FlaskForm):

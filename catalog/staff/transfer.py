@@ -21,16 +21,19 @@ from flask import (
 )
 from flask_login import current_user
 
-from catalog.extensions import db
+from catalog.edge import keep_nothing, transaction
 from catalog.importing import (
     MAX_ROWS,
     MAX_UPLOAD_BYTES,
+    ImportConflict,
+    Plan,
     SpreadsheetError,
-    apply_import,
     parse_rows,
     plan_import,
     read_file,
 )
+from catalog.operations.imports import apply_import
+from catalog.operations.items import four_eyes
 from catalog.spreadsheets import export_data, to_xlsx
 from catalog.staff.forms import ApplyImportForm, ImportForm, LogoutForm
 from catalog.staff.permissions import can_edit, can_publish, requires
@@ -78,15 +81,43 @@ def _page(form, **context):
         form=form,
         max_mb=MAX_UPLOAD_BYTES // 1024 // 1024,
         max_rows=MAX_ROWS,
+        four_eyes=four_eyes(),
         logout_form=LogoutForm(),
+        **context,
+    )
+
+
+def _keep_upload(filename: str, content: bytes, materials: bytes | None, plan: Plan) -> str:
+    """Keep the uploaded file and the versions its preview was built from until it is applied
+    (or for an hour); the browser holds only the token, in its form and its session."""
+    token = secrets.token_urlsafe(16)
+    stored = {
+        "filename": filename,
+        "content": content.hex(),
+        "materials": materials.hex() if materials else None,
+        "versions": plan.versions,
+    }
+    (_uploads() / f"{token}.json").write_text(json.dumps(stored))
+    session["import_token"] = token
+    return token
+
+
+def _preview(plan: Plan, token: str, **context):
+    return _page(
+        ImportForm(formdata=None),
+        plan=plan,
+        apply_form=ApplyImportForm(token=token),
+        may_publish=can_publish(current_user),
         **context,
     )
 
 
 @blueprint.route("/import", methods=["GET", "POST"])
 @requires(can_edit)
+@transaction
 def upload():
     """Upload a file and see what importing it would do; nothing is written yet."""
+    keep_nothing()  # planning writes nothing
     form = ImportForm()
     if request.method == "GET" or not form.validate_on_submit():
         return _page(form), 200 if request.method == "GET" else 400
@@ -96,29 +127,16 @@ def upload():
     try:
         plan = plan_import(parse_rows(*read_file(main.filename or "", content, material_bytes)))
     except SpreadsheetError as exc:
-        db.session.rollback()
         return _page(form, problems=exc.problems), 400
-    db.session.rollback()  # planning writes nothing; be explicit
-    token = secrets.token_urlsafe(16)
-    stored = {
-        "filename": main.filename,
-        "content": content.hex(),
-        "materials": material_bytes.hex() if material_bytes else None,
-    }
-    (_uploads() / f"{token}.json").write_text(json.dumps(stored))
-    session["import_token"] = token
-    return _page(
-        form,
-        plan=plan,
-        apply_form=ApplyImportForm(token=token),
-        may_publish=can_publish(current_user),
-    )
+    return _preview(plan, _keep_upload(main.filename or "", content, material_bytes, plan))
 
 
 @blueprint.post("/import/apply")
 @requires(can_edit)
+@transaction
 def apply():
-    """Apply the previewed file: all or nothing, as drafts unless a reviewer publishes."""
+    """Apply the previewed file: all or nothing, into drafts (published at once only by a
+    reviewer with four eyes off), and never over an item changed since the preview."""
     form = ApplyImportForm()
     token = form.token.data or ""
     if not form.validate_on_submit() or not token or token != session.get("import_token"):
@@ -129,24 +147,24 @@ def apply():
         return redirect(url_for("transfer.upload"))
     stored = json.loads(path.read_text())
     publish = bool(form.publish.data)
-    if publish and not can_publish(current_user):
-        abort(403)
+    content = bytes.fromhex(stored["content"])
+    materials = bytes.fromhex(stored["materials"]) if stored["materials"] else None
     try:
-        tables = read_file(
-            stored["filename"],
-            bytes.fromhex(stored["content"]),
-            bytes.fromhex(stored["materials"]) if stored["materials"] else None,
-        )
-        plan = plan_import(parse_rows(*tables))
-        apply_import(plan, actor=current_user.username, source=stored["filename"], publish=publish)
+        plan = plan_import(parse_rows(*read_file(stored["filename"], content, materials)))
+        apply_import(
+            plan, actor=current_user, source=stored["filename"], publish=publish,
+            preview_versions=stored.get("versions", {}),
+        )  # fmt: skip
+    except ImportConflict as conflict:
+        path.unlink(missing_ok=True)
+        fresh = _keep_upload(stored["filename"], content, materials, plan)
+        return _preview(plan, fresh, conflicts=conflict.codes), 409
     except SpreadsheetError as exc:
-        db.session.rollback()
-        return _page(ImportForm(), problems=exc.problems), 400
-    db.session.commit()
+        return _page(ImportForm(formdata=None), problems=exc.problems), 400
     path.unlink(missing_ok=True)
     session.pop("import_token", None)
     flash(
         f"已导入：新增 {len(plan.new)} 项，修改 {len(plan.changed)} 项。"
-        + ("" if publish else "均为草稿，待审核发布。")
+        + ("已发布。" if publish else "均在草稿中，请逐项提交审核。")
     )
-    return redirect(url_for("staff.index"))
+    return redirect(url_for("staff.index", drafts=None if publish else "1"))

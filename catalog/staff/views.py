@@ -1,4 +1,5 @@
-"""Staff pages: thin handlers over the accounts, drafts and services modules."""
+"""Staff pages: sign-in, the item list, the audit trail. Thin handlers: every write goes
+through catalog.operations, and catalog.edge's @transaction commits it."""
 
 from __future__ import annotations
 
@@ -15,40 +16,27 @@ from flask import (
 )
 from flask_login import current_user
 
-from catalog.accounts import authenticate, end_sessions
+from catalog.accounts import authenticate
 from catalog.auth_log import record_auth_event
-from catalog.drafts import (
-    EditConflict,
-    NotAllowed,
-    diff,
-    discard_draft,
-    editable_version,
-    publish_draft,
-    published_data,
-)
-from catalog.enums import ItemType, Status
+from catalog.edge import transaction
+from catalog.enums import ItemType, ReviewState, Status
 from catalog.extensions import db, limiter
 from catalog.figures import POLICY_PREDICATES
-from catalog.models import ApprovalItem, AuditAction, AuditEvent, AuthEventKind, HandlingItem
-from catalog.ratios import PolicyRule
-from catalog.services import (
-    CatalogValidationError,
-    retire_handling_item,
-    retire_item,
+from catalog.models import (
+    ApprovalItem,
+    AuditAction,
+    AuditEvent,
+    AuthEventKind,
+    HandlingItem,
+    ItemDraft,
 )
-from catalog.staff.forms import (
-    LoginForm,
-    LogoutForm,
-    NewHandlingForm,
-    RetireForm,
-    ReviewForm,
-)
-from catalog.staff.permissions import can_edit, can_publish, requires
+from catalog.operations.accounts import sign_out
+from catalog.staff.forms import LoginForm, LogoutForm
+from catalog.staff.permissions import can_edit, requires
 from catalog.staff.sessions import end_session, start_session
 
 blueprint = Blueprint("staff", __name__)
 
-WARNING_RULES = (PolicyRule.promised_over_limit, PolicyRule.compression_below_minimum)
 AUDIT_PAGE_SIZE = 50
 
 
@@ -85,13 +73,13 @@ def _login_throttled(limit) -> None:
     deduct_when=lambda response: response.status_code != 302,
     on_breach=_login_throttled,
 )
+@transaction
 def login():
     """Sign in (public by nature); failures and successes are logged with the address."""
     form = LoginForm()
     if form.validate_on_submit():
         user = authenticate(form.username.data, form.password.data)
         if user is not None:
-            db.session.commit()
             start_session(user)
             record_auth_event(AuthEventKind.login_ok, user.username)
             if user.must_change_password:
@@ -105,13 +93,12 @@ def login():
 
 @blueprint.post("/logout")
 @requires(can_edit)
+@transaction
 def logout():
     """Sign out everywhere: every copy of every session cookie of this user stops working."""
     if not LogoutForm().validate_on_submit():
         abort(400)
-    end_sessions(current_user)
-    db.session.commit()
-    record_auth_event(AuthEventKind.logout, current_user.username)
+    sign_out(current_user._get_current_object())
     end_session()
     flash("已退出登录。")
     return redirect(url_for("staff.login"))
@@ -139,6 +126,9 @@ def index():
         )
     if request.args.get("drafts") == "1":
         query = query.where(ApprovalItem.draft.has())
+    review = request.args.get("review")
+    if review in {state.value for state in ReviewState}:
+        query = query.where(ApprovalItem.draft.has(ItemDraft.state == review))
     unit = (request.args.get("unit") or "").strip()[:100]
     if unit:
         query = query.where(ApprovalItem.handling_unit == unit)
@@ -154,6 +144,7 @@ def index():
         items=items,
         units=units,
         statuses=list(Status),
+        review_states=list(ReviewState),
         item_types=list(ItemType),
         logout_form=LogoutForm(),
     )
@@ -166,118 +157,11 @@ def item_or_404(code: str) -> ApprovalItem:
     return item
 
 
-@blueprint.get("/items/<code>")
-@requires(can_edit)
-def item(code: str):
-    """One item for staff: its draft and the diff to publish, its handling items, its history."""
-    found = item_or_404(code)
-    history = db.session.scalars(
-        sa.select(AuditEvent).where(AuditEvent.object_code == found.code)
-        .order_by(AuditEvent.id.desc()).limit(100)
-    ).all()  # fmt: skip
-    pending = diff(published_data(found), found.draft.data) if found.draft else {}
-    version = editable_version(found)
-    published_codes = {h.code for h in found.handling_items}
-    draft_only = [
-        h
-        for h in (found.draft.data["handling_items"] if found.draft else [])
-        if h["code"] not in published_codes
-    ]
-    return render_template(
-        "staff/item.html",
-        item=found,
-        pending=pending,
-        history=history,
-        review_form=ReviewForm(version=version),
-        draft_only=draft_only,
-        new_handling_form=NewHandlingForm(version=version),
-        retire_form=RetireForm(),
-        may_publish=can_publish(current_user),
-        logout_form=LogoutForm(),
-    )
-
-
 def handling_or_404(code: str) -> HandlingItem:
     handling = db.session.scalar(sa.select(HandlingItem).where(HandlingItem.code == code[:50]))
     if handling is None:
         abort(404)
     return handling
-
-
-@blueprint.post("/items/<code>/publish")
-@requires(can_publish)
-def publish(code: str):
-    item = item_or_404(code)
-    form = ReviewForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        publish_draft(
-            item, actor=current_user, expected_version=form.version.data, note=form.note.data
-        )
-    except EditConflict:
-        db.session.rollback()
-        flash("草稿在您审核期间已被修改，请重新查看后再发布。")
-        return redirect(url_for("staff.item", code=item.code))
-    except CatalogValidationError as exc:
-        db.session.rollback()
-        flash("未发布：" + "；".join(" ".join(messages) for messages in exc.errors.values()))
-        return redirect(url_for("staff.item", code=item.code))
-    except NotAllowed as exc:
-        db.session.rollback()
-        flash(str(exc))
-        return redirect(url_for("staff.item", code=item.code))
-    db.session.commit()
-    flash("已发布。")
-    return redirect(url_for("staff.item", code=item.code))
-
-
-@blueprint.post("/items/<code>/discard")
-@requires(can_edit)
-def discard(code: str):
-    """Drop an item's pending draft."""
-    item = item_or_404(code)
-    form = ReviewForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        discard_draft(item, actor=current_user.username, expected_version=form.version.data)
-    except (EditConflict, CatalogValidationError):
-        db.session.rollback()
-        flash("草稿已变化或不存在，请重新查看。")
-        return redirect(url_for("staff.item", code=item.code))
-    db.session.commit()
-    flash("已放弃草稿。")
-    return redirect(url_for("staff.item", code=item.code))
-
-
-@blueprint.post("/handling/<code>/retire")
-@requires(can_publish)
-def retire_handling(code: str):
-    """Withdraw one handling item from the public catalog."""
-    handling = handling_or_404(code)
-    form = RetireForm()
-    if not form.validate_on_submit():
-        flash("请说明停用原因。")
-        return redirect(url_for("staff.item", code=handling.item.code))
-    retire_handling_item(handling, actor=current_user.username, reason=form.reason.data)
-    db.session.commit()
-    flash(f"业务办理项 {handling.code} 已停用。")
-    return redirect(url_for("staff.item", code=handling.item.code))
-
-
-@blueprint.post("/items/<code>/retire")
-@requires(can_publish)
-def retire(code: str):
-    item = item_or_404(code)
-    form = RetireForm()
-    if not form.validate_on_submit():
-        flash("请说明停用原因。")
-        return redirect(url_for("staff.item", code=item.code))
-    retire_item(item, actor=current_user.username, reason=form.reason.data)
-    db.session.commit()
-    flash("事项已停用。")
-    return redirect(url_for("staff.item", code=item.code))
 
 
 @blueprint.get("/audit")

@@ -1,0 +1,65 @@
+"""Applying an import's plan (catalog.importing): every item through the item operations, all
+or nothing, and never over a version newer than the one its preview was built from."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import sqlalchemy as sa
+
+from catalog.domain import NotAllowed
+from catalog.extensions import db
+from catalog.importing import ImportConflict, Plan
+from catalog.models import ApprovalItem, AuditAction, Role, User
+from catalog.operations import items as operations
+from catalog.operations.actor import Actor
+
+
+def apply_import(
+    plan: Plan,
+    *,
+    actor: User | Actor | str,
+    source: str,
+    publish: bool,
+    preview_versions: Mapping[str, str | None] | None = None,
+) -> None:
+    """Write the plan: new items (unpublished, with a draft) and changes into drafts, or, with
+    `publish`, published at once. `preview_versions` are the versions the user's preview was
+    built from (plan.versions of that preview); an item whose version differs now is a
+    conflict and nothing is written (ImportConflict lists them all). Without them the plan is
+    its own preview (a command plans and applies in one transaction)."""
+    actor = Actor.of(actor)
+    actor.require(Role.editor, "您的账号不能导入事项。")
+    if publish:
+        actor.require(Role.reviewer, "只有审核人员可以直接发布导入的事项。")
+        if operations.four_eyes() and not actor.is_command:
+            raise NotAllowed(
+                "按四眼原则，导入的修改须由另一位审核人员发布：请不选“直接发布”，导入后提交审核。"
+            )
+    touched = [parsed.code for parsed, _data in plan.new]
+    touched += [parsed.code for parsed, _data, _changes in plan.changed]
+    expected = plan.versions if preview_versions is None else preview_versions
+    stale = [code for code in touched if expected.get(code, "?") != plan.versions.get(code)]
+    if stale:
+        raise ImportConflict(stale)
+    reason = f"导入 {source}"
+    written: list[ApprovalItem] = []
+    for _parsed, data in plan.new:
+        written.append(
+            operations.create_item(data, actor=actor, reason=reason, action=AuditAction.import_)
+        )
+    changed = {parsed.code: data for parsed, data, _changes in plan.changed}
+    for item in db.session.scalars(sa.select(ApprovalItem).where(ApprovalItem.code.in_(changed))):
+        operations.save_draft(
+            item, changed[item.code], actor=actor, reason=reason,
+            expected_version=plan.versions[item.code], acknowledged=True,
+            action=AuditAction.import_,
+        )  # fmt: skip
+        written.append(item)
+    if publish:
+        for item in written:
+            version = operations.editable_version(item)
+            operations.submit(item, actor=actor, expected_version=version)
+            operations.publish(
+                item, actor=actor, expected_version=operations.editable_version(item)
+            )
