@@ -82,9 +82,21 @@ def publish_sample_with_snapshot(db) -> None:
 
 
 def publish(db, *payloads: dict[str, Any]) -> None:
-    """Create items through the services, publish them and commit."""
-    from catalog.services import create_item, publish_item
+    """Create published items through the services, as the seed loads them, and commit."""
+    from catalog.enums import Status
+    from catalog.services import create_item
 
     for payload in payloads:
-        publish_item(create_item(payload))
+        create_item(payload, status=Status.published)
     db.session.commit()
+
+
+def publish_rows(item) -> None:
+    """Publish an unpublished item's rows as they are, bypassing review: a shortcut for tests
+    about what a published catalog shows (the review itself: tests/test_operations.py)."""
+    from catalog.enums import Status
+    from catalog.extensions import db
+    from catalog.services import set_status
+
+    set_status(item, Status.published, from_statuses=(Status.unpublished,))
+    db.session.flush()

@@ -6,41 +6,53 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DatabaseError
 
+from catalog.accounts import create_user
+from catalog.drafts import editable_version
 from catalog.models import AuditAction, AuditEvent
+from catalog.operations import items as operations
+from catalog.operations.items import retire_item
 from catalog.services import (
     CatalogValidationError,
     create_item,
-    publish_item,
-    retire_item,
     update_item,
 )
 from tests.factories import handling_item_data, item_data
+
+PASSWORD = "许昌交通运输2026审批"
 
 
 def events(db) -> list[AuditEvent]:
     return db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id)).all()
 
 
-def test_create_change_publish_retire_are_audited(db):
-    item = create_item(item_data(code="A"), actor="wang", reason="新增事项")
-    update_item(
-        item,
-        item_data(handling_item_data(code="A-01", promised_days=3), code="A"),
-        actor="wang",
-        reason="压缩承诺时限",
-    )
-    publish_item(item, actor="li", reason="审核通过")
-    retire_item(item, actor="li", reason="事项取消")
+def test_create_draft_submit_publish_retire_are_audited(db):
+    editor = create_user("wang1", PASSWORD, "editor")
+    reviewer = create_user("li1", PASSWORD, "reviewer")
+    item = operations.create_item(item_data(code="A"), actor=editor, reason="新增事项")
+    operations.save_draft(
+        item, item_data(handling_item_data(code="A-01", promised_days=3), code="A"),
+        actor=editor, reason="压缩承诺时限", expected_version=editable_version(item),
+    )  # fmt: skip
+    operations.submit(item, actor=editor, expected_version=editable_version(item))
+    operations.publish(item, actor=reviewer, expected_version=editable_version(item), note="同意")
+    operations.retire_item(item, actor=reviewer, reason="事项取消")
     db.session.commit()
     trail = events(db)
     assert [(e.actor, e.action) for e in trail] == [
-        ("wang", AuditAction.create), ("wang", AuditAction.change),
-        ("li", AuditAction.publish), ("li", AuditAction.retire),
+        ("wang1", AuditAction.create), ("wang1", AuditAction.draft), ("wang1", AuditAction.submit),
+        ("li1", AuditAction.publish), ("li1", AuditAction.retire),
     ]  # fmt: skip
     assert trail[1].changes == {"handling_items.A-01.promised_days": [5, 3]}
     assert trail[1].reason == "压缩承诺时限"
-    assert trail[2].changes["status"] == ["draft", "published"]
-    assert trail[3].changes["handling_items.A-01.status"] == ["published", "retired"]
+    published = trail[3]
+    assert published.changes["status"] == ["unpublished", "published"]
+    assert published.changes["handling_items.A-01.status"] == ["unpublished", "published"]
+    assert published.changes["handling_items.A-01.promised_days"] == [5, 3]
+    assert published.reason == "压缩承诺时限（审核意见：同意）"
+    assert published.details["contributors"] == ["wang1"]
+    assert published.details["self_published"] is False
+    assert published.details["ratios"]["no_visit"] == [None, "100.00"]  # from an empty catalog
+    assert trail[4].changes["handling_items.A-01.status"] == ["published", "retired"]
     assert all(e.object_code == "A" and e.occurred_at is not None for e in trail)
 
 
@@ -90,6 +102,7 @@ def test_the_audit_trail_cannot_be_rewritten(db):
 
 def test_seed_loads_are_audited_as_the_seed(seeded, db):
     trail = events(db)
-    assert len(trail) == 190
+    assert len(trail) == 191  # the 190 items and the baseline snapshot
     assert {e.actor for e in trail} == {"seed"}
+    assert (trail[-1].action, trail[-1].object_code) == (AuditAction.snapshot, "2020")
     assert trail[0].reason.startswith("种子数据")

@@ -1,4 +1,5 @@
-"""Drafts: edits wait for a reviewer; stale versions conflict; the ratio preview is exact."""
+"""Drafts: edits wait for a reviewer; stale versions conflict; the ratio preview is exact.
+(The review's states and four eyes: tests/test_operations.py.)"""
 
 from __future__ import annotations
 
@@ -10,17 +11,12 @@ import sqlalchemy as sa
 
 from catalog import figures
 from catalog.accounts import create_user
-from catalog.drafts import (
-    EditConflict,
-    NotAllowed,
-    current_data,
-    diff,
-    editable_version,
-    preview,
-    publish_draft,
-    save_draft,
-)
+from catalog.domain import NotAllowed
+from catalog.drafts import current_data, diff, editable_version, preview
+from catalog.enums import ReviewState
 from catalog.models import AuditAction, AuditEvent, HandlingItem
+from catalog.operations.items import EditConflict, save_draft, submit
+from catalog.operations.items import publish as publish_submitted
 from catalog.services import CatalogValidationError
 from tests.factories import handling_item_data, publish
 from tests.factories import item_data as make_item
@@ -41,6 +37,12 @@ def item(db):
 
     publish(db, make_item(code="A"), make_item(code="B", name="港口经营许可"))
     return db.session.scalar(sa.select(ApprovalItem).where(ApprovalItem.code == "A"))
+
+
+def publish_draft(item, *, actor, expected_version):
+    """Submit the draft (as a command) and publish it as `actor`."""
+    submit(item, actor="cli", expected_version=expected_version)
+    return publish_submitted(item, actor=actor, expected_version=editable_version(item))
 
 
 def edited(item, **handling_changes) -> dict:
@@ -78,12 +80,16 @@ def test_a_draft_leaves_the_published_rows_alone_until_published(item, staff, db
 
     changes = publish_draft(item, actor=reviewer, expected_version=editable_version(item))
     db.session.commit()
-    assert changes == {"handling_items.A-01.promised_days": (5, 2)}
+    assert changes == {
+        "handling_items.A-01.promised_days": (5, 2),
+        "revision.state": (ReviewState.submitted, None),
+    }
     assert item.draft is None
     assert item.handling_items[0].promised_days == 2
     trail = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id)).all()
-    assert [(e.actor, e.action) for e in trail[-2:]] == [
+    assert [(e.actor, e.action) for e in trail[-3:]] == [
         ("editor1", AuditAction.draft),
+        ("cli", AuditAction.submit),
         ("reviewer1", AuditAction.publish),
     ]
     assert trail[-1].reason == "压缩时限"
@@ -169,7 +175,7 @@ def test_diff_matches_handling_items_by_code():
 def test_a_form_opened_on_an_ended_draft_never_matches_the_next_one(item, staff, db, ending):
     """The ABA case `make load` found: a draft ends without a change of the published rows,
     the next draft starts at version 1 again, and a stale form must still conflict."""
-    from catalog.drafts import discard_draft
+    from catalog.operations.items import discard as discard_draft
 
     _editor, reviewer = staff
 
@@ -179,22 +185,26 @@ def test_a_form_opened_on_an_ended_draft_never_matches_the_next_one(item, staff,
         return data
 
     original = current_data(item)["handling_items"][0]["promised_days"]
-    save_draft(item, with_promised(original + 1), actor="alice", reason="一",
+    save_draft(item, with_promised(original + 1), actor="alice", reason="一", acknowledged=True,
                expected_version=editable_version(item))  # fmt: skip
     stale = editable_version(item)  # bob opens his form now
     if ending == "discard":
         discard_draft(item, actor="carol", expected_version=editable_version(item))
     else:
-        save_draft(item, with_promised(original), actor="alice", reason="改回",
+        save_draft(item, with_promised(original), actor="alice", reason="改回", acknowledged=True,
                    expected_version=editable_version(item))  # fmt: skip
         publish_draft(item, actor=reviewer, expected_version=editable_version(item))
         last = db.session.scalars(
             sa.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)
         ).one()
-        assert (last.action, last.actor, last.changes) == (AuditAction.publish, "reviewer1", {})
-    save_draft(item, with_promised(original + 2), actor="alice", reason="二",
+        assert (last.action, last.actor, last.changes) == (
+            AuditAction.publish,
+            "reviewer1",
+            {"revision.state": ["submitted", None]},
+        )
+    save_draft(item, with_promised(original + 2), actor="alice", reason="二", acknowledged=True,
                expected_version=editable_version(item))  # fmt: skip
     with pytest.raises(EditConflict):
-        save_draft(item, with_promised(original + 3), actor="bob", reason="三",
+        save_draft(item, with_promised(original + 3), actor="bob", reason="三", acknowledged=True,
                    expected_version=stale)  # fmt: skip
     assert current_data(item)["handling_items"][0]["promised_days"] == original + 2

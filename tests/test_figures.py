@@ -9,8 +9,8 @@ from catalog import figures
 from catalog.enums import REPORTED_TYPES, CaseType, ItemType, Status
 from catalog.models import ApprovalItem, HandlingItem
 from catalog.ratios import HandlingFacts, figures_from_facts, policy_exceptions
-from catalog.services import create_item, publish_item
-from tests.factories import handling_item_data, item_data
+from catalog.services import create_item
+from tests.factories import handling_item_data, item_data, publish_rows
 
 
 @st.composite
@@ -19,12 +19,16 @@ def handling_rows(draw):
     statutory = draw(st.one_of(st.none(), st.integers(0, 60)))
     promised = draw(st.integers(0, statutory if statutory is not None else 30))
     visits = draw(st.integers(0, 2))
+    # the database refuses a visit without a reason and an instant item with promised days
+    # (CHECK constraints, migration 0014): the engine never meets them in the rows
+    if case_type == CaseType.instant:
+        promised = 0
     return {
         "case_type": case_type,
         "statutory_days": statutory,
         "promised_days": promised,
         "visits": visits,
-        "visit_reason": draw(st.sampled_from([None, "", "需核验原件"])),
+        "visit_reason": "需核验原件" if visits else draw(st.sampled_from([None, "", "需核验原件"])),
         "online_depth": draw(st.integers(1, 7)),
         "status": draw(st.sampled_from(Status)),
     }
@@ -42,8 +46,8 @@ catalogs = st.lists(
 
 def insert_catalog(db, catalog) -> None:
     """Insert rows directly, bypassing the services on purpose: the engine must also count
-    drafts, retired rows and rule-breaking rows (instant with promised days, a visit with no
-    reason) the way the reference does, because legacy data can hold them."""
+    unpublished and retired rows, and rows that break the policy rules the database allows
+    (over 10 promised days, compression under 75 %), the way the reference does."""
     for number, (item_type, status, rows) in enumerate(catalog):
         item = ApprovalItem(
             code=f"P-{number}",
@@ -117,15 +121,15 @@ def test_sql_aggregates_equal_the_python_reference(db, catalog):
 
 def test_drafts_and_retired_items_are_left_out(db):
     published = create_item(item_data(code="A-1"))
-    publish_item(published)
+    publish_rows(published)
     create_item(item_data(code="A-2"))  # stays a draft
     retired = create_item(item_data(code="A-3"))
-    publish_item(retired)
+    publish_rows(retired)
     retired.status = Status.retired
     kept = create_item(
         item_data(handling_item_data(code="A-4-01"), handling_item_data(code="A-4-02"), code="A-4")
     )
-    publish_item(kept)
+    publish_rows(kept)
     kept.handling_items[1].status = Status.retired  # one situation withdrawn
     db.session.commit()
     result = figures.catalog_figures()

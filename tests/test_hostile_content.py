@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from catalog.accounts import create_user
-from catalog.drafts import current_data, editable_version, published_data, save_draft
+from catalog.drafts import current_data, editable_version, published_data
+from catalog.operations.items import save_draft
 from catalog.extensions import limiter
 from catalog.models import ApprovalItem
 from catalog.reports.snapshots import SnapshotError, create_snapshot
@@ -24,11 +25,10 @@ from catalog.services import (
     CatalogValidationError,
     create_item,
     item_data,
-    publish_item,
     update_item,
 )
 from tests.browser import chromium_page, live_server
-from tests.factories import handling_item_data
+from tests.factories import handling_item_data, publish_rows
 from tests.factories import item_data as item_payload
 from tests.staff.conftest import PASSWORD, csrf_token, sign_in
 from tests.test_security import Watch
@@ -95,7 +95,7 @@ def hostile_payload(**overrides):
 def hostile(db):
     """The hostile item published, snapshotted, changed, with a pending draft; staff accounts."""
     item = create_item(hostile_payload())
-    publish_item(item)
+    publish_rows(item)
     db.session.commit()
     create_snapshot(SNAPSHOT_LABEL, actor="admin1", note=SNAPSHOT_NOTE)
     update_item(

@@ -13,11 +13,11 @@ from catalog.drafts import current_data
 from catalog.importing import (
     MAX_ROWS,
     SpreadsheetError,
-    apply_import,
     parse_rows,
     plan_import,
     read_file,
 )
+from catalog.operations.imports import apply_import
 from catalog.models import ApprovalItem, AuditAction, AuditEvent, HandlingItem
 from catalog.spreadsheets import (
     ITEM_SHEET,
@@ -111,7 +111,7 @@ def test_import_creates_drafts_updates_into_drafts_and_audits(exported, db):
     apply_import(plan, actor="wang", source="x.xlsx", publish=False)
     db.session.commit()
     new = db.session.scalar(sa.select(ApprovalItem).where(ApprovalItem.code == "C"))
-    assert new.status.value == "draft"
+    assert (new.status.value, new.draft.state.value) == ("unpublished", "draft")
     a = db.session.scalar(sa.select(ApprovalItem).where(ApprovalItem.code == "A"))
     assert a.handling_items[0].promised_days == 5  # published rows untouched
     assert current_data(a)["handling_items"][0]["promised_days"] == 3  # waiting for review
@@ -120,13 +120,18 @@ def test_import_creates_drafts_updates_into_drafts_and_audits(exported, db):
 
 
 def test_import_with_publish_applies_directly(exported, db):
-    plan = plan_for("x.xlsx", workbook([example_row(exported, 承诺时限=2)]))
+    new_row = example_row(exported, 事项编码="C", 业务办理项编码="C-01", 事项名称="新事项")
+    plan = plan_for("x.xlsx", workbook([example_row(exported, 承诺时限=2), new_row]))
     apply_import(plan, actor="cli", source="x.xlsx", publish=True)
     db.session.commit()
     assert (
         db.session.scalar(sa.select(HandlingItem.promised_days).where(HandlingItem.code == "A-01"))
         == 2
     )
+    new = db.session.scalar(sa.select(ApprovalItem).where(ApprovalItem.code == "C"))
+    assert new.status.value == "published"  # a new item is published too, not left unpublished
+    assert [h.status.value for h in new.handling_items] == ["published"]
+    assert new.draft is None
 
 
 @pytest.mark.parametrize(

@@ -6,10 +6,12 @@ import pytest
 import sqlalchemy as sa
 
 from catalog.drafts import published_data
+from catalog.enums import Status
 from catalog.models import ApprovalItem
+from catalog.operations.items import retire_item
 from catalog.public.queries import run_search
 from catalog.revision import Cache, current_stamp
-from catalog.services import create_item, publish_item, retire_item, update_item
+from catalog.services import create_item, update_item
 from tests.factories import item_data, publish
 
 
@@ -18,7 +20,8 @@ def test_every_content_change_gives_a_new_stamp_and_drafts_do_not(db):
     publish(db, item_data(code="A", name="港口经营许可"))
     first = current_stamp()
     assert first
-    from catalog.drafts import editable_version, save_draft
+    from catalog.drafts import editable_version
+    from catalog.operations.items import save_draft
 
     item = db.session.scalar(sa.select(ApprovalItem).where(ApprovalItem.code == "A"))
     data = published_data(item)
@@ -61,7 +64,7 @@ def test_the_stamp_is_written_at_the_commit_not_at_a_savepoint_inside_the_transa
     held while the transaction goes on writing other rows)."""
     publish(db, item_data(code="A", name="港口经营许可"))
     before = current_stamp()
-    publish_item(create_item(item_data(code="B", name="码头经营许可")))
+    create_item(item_data(code="B", name="码头经营许可"), status=Status.published)
     assert current_stamp() == before
     db.session.commit()
     assert current_stamp() != before
@@ -70,7 +73,7 @@ def test_the_stamp_is_written_at_the_commit_not_at_a_savepoint_inside_the_transa
 def test_a_savepoint_rolled_back_keeps_the_change_made_before_it(db):
     publish(db, item_data(code="A", name="港口经营许可"))
     before = current_stamp()
-    publish_item(create_item(item_data(code="B", name="驾驶员培训许可")))
+    create_item(item_data(code="B", name="驾驶员培训许可"), status=Status.published)
     with pytest.raises(sa.exc.IntegrityError), db.session.begin_nested():
         db.session.execute(sa.text(  # the row exists: a duplicate key
             "INSERT INTO catalog_revision (id, stamp, changed_at)"
@@ -85,7 +88,7 @@ def test_a_savepoint_rolled_back_keeps_the_change_made_before_it(db):
 def test_what_a_transaction_reads_of_its_own_uncommitted_change_is_kept_for_no_one(db):
     publish(db, item_data(code="A", name="港口经营许可"))
     assert run_search("驾驶员", {})[0].total == 0
-    publish_item(create_item(item_data(code="B", name="驾驶员培训许可")))
+    create_item(item_data(code="B", name="驾驶员培训许可"), status=Status.published)
     assert run_search("驾驶员", {})[0].total == 1  # the transaction sees its own change
     db.session.rollback()
     assert run_search("驾驶员", {})[0].total == 0

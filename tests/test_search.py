@@ -21,8 +21,8 @@ from catalog.search import (
 from catalog.search.common import common_bits
 from catalog.search.index import entry_values
 from catalog.search.text import LATIN_PATTERN, character_grams, normalise
-from catalog.services import create_item, publish_item, update_item
-from tests.factories import handling_item_data, item_data, publish
+from catalog.services import create_item, update_item
+from tests.factories import handling_item_data, item_data, publish, publish_rows
 
 SYNONYMS = Synonyms.from_mapping(
     {"网约车": ["网络预约出租汽车"], "超限": ["超限运输"], "危货": ["危险货物"]}
@@ -156,7 +156,7 @@ def test_keyset_pagination_walks_every_hit_once(catalog):
 
 def test_index_follows_edits(catalog, db):
     item = create_item(item_data(code="NEW", name="小微型客车租赁备案"))
-    publish_item(item)
+    publish_rows(item)
     db.session.commit()
     assert codes("租赁") == ["NEW-01"]
     update_item(item, item_data(code="NEW", name="汽车租赁经营备案"))

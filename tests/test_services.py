@@ -11,10 +11,9 @@ from catalog.services import (
     CatalogValidationError,
     create_item,
     item_data,
-    publish_item,
     update_item,
 )
-from tests.factories import handling_item_data
+from tests.factories import handling_item_data, publish_rows
 from tests.factories import item_data as make_item
 
 
@@ -190,7 +189,7 @@ def test_failed_update_leaves_the_item_as_it_was(db):
 
 def test_publish_publishes_the_item_and_its_draft_handling_items(db):
     item = create_item(make_item())
-    publish_item(item)
+    publish_rows(item)
     db.session.commit()
     assert item.status == Status.published
     assert db.session.scalar(sa.select(HandlingItem.status)) == Status.published

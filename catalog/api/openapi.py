@@ -278,7 +278,19 @@ def openapi_document() -> dict:
     )
     document = spec.to_dict()
     _refuse_nul_in_text_parameters(document)
+    _empty_choice_is_unset(document)
     return document
+
+
+def _empty_choice_is_unset(document: dict) -> None:
+    """A choice sent empty (`type=`, as a form's "全部" sends it) is taken as not given: the
+    document lists "" among the values of every query parameter with a list of values."""
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                schema = parameter["schema"]
+                if parameter["in"] == "query" and "" not in schema.get("enum", [""]):
+                    parameter["schema"] = {**schema, "enum": ["", *schema["enum"]]}
 
 
 def _refuse_nul_in_text_parameters(document: dict) -> None:

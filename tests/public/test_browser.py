@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from catalog.services import create_item, publish_item
+from catalog.services import create_item
 from tests.browser import chromium_page, live_server
-from tests.factories import handling_item_data, item_data
+from tests.factories import handling_item_data, item_data, publish_rows
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -16,7 +16,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 @pytest.fixture
 def published(db):
-    publish_item(
+    publish_rows(
         create_item(
             item_data(
                 handling_item_data(code="A-01", case_type="instant", promised_days=0),

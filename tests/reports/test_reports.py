@@ -13,6 +13,7 @@ from catalog import figures as sql_figures
 from catalog.drafts import published_data
 from catalog.enums import REPORTED_TYPES
 from catalog.models import ApprovalItem, Snapshot, SnapshotItem
+from catalog.operations.items import retire_item
 from catalog.ratios import figures_from_facts, percent
 from catalog.report import SHARES, report_document
 from catalog.reports.measures import ITEMS, MEASURES
@@ -26,7 +27,7 @@ from catalog.reports.snapshots import (
     live_source,
     source,
 )
-from catalog.services import retire_item, update_item
+from catalog.services import update_item
 from tests.factories import handling_item_data, publish
 from tests.factories import item_data as payload
 

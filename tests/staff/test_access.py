@@ -30,6 +30,8 @@ MATRIX = [
     ("POST", "/staff/items/A/publish", {"editor": 403, "reviewer": 302, "admin": 302}),
     ("POST", "/staff/items/A/retire", {"editor": 403, "reviewer": 302, "admin": 302}),
     ("POST", "/staff/items/A/discard", {"editor": 302, "reviewer": 302, "admin": 302}),
+    ("POST", "/staff/items/A/submit", {"editor": 302, "reviewer": 302, "admin": 302}),
+    ("POST", "/staff/items/A/return", {"editor": 403, "reviewer": 302, "admin": 302}),
     ("POST", "/staff/handling/A-01/retire", {"editor": 403, "reviewer": 302, "admin": 302}),
     ("GET", "/staff/export.xlsx", {"editor": 200, "reviewer": 200, "admin": 200}),
     ("GET", "/staff/template.xlsx", {"editor": 200, "reviewer": 200, "admin": 200}),
