@@ -54,22 +54,22 @@ def _reads_are_not_limited() -> bool:
 
 @event.listens_for(Engine, "connect")
 def _enable_sqlite_foreign_keys(dbapi_connection, _record) -> None:
-    """SQLite enforces foreign keys (and so ON DELETE CASCADE) only when asked, per connection.
-
-    And Python's sqlite3 module (3.11) opens a transaction only before an INSERT, UPDATE or
-    DELETE, not before a SAVEPOINT: a savepoint taken before the transaction's first write
-    began the transaction itself, and its RELEASE committed everything, so a later rollback
-    left half a change in the database (a snapshot row without its items). SQLAlchemy's
-    recipe: the driver does no transaction handling, and the engine emits BEGIN (below)."""
+    """SQLite enforces foreign keys (and so ON DELETE CASCADE) only when asked, per connection."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
-        dbapi_connection.isolation_level = None
 
 
-@event.listens_for(Engine, "begin")
-def _begin_sqlite_transactions(connection) -> None:
-    """Every SQLAlchemy transaction on SQLite starts with BEGIN (see above)."""
-    if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN")
+@event.listens_for(Engine, "savepoint")
+def _begin_before_a_first_sqlite_savepoint(connection, _name) -> None:
+    """Python's sqlite3 module (3.11) opens a transaction only before an INSERT, UPDATE or
+    DELETE, not before a SAVEPOINT: a savepoint taken before a transaction's first write began
+    the transaction itself, and its RELEASE committed everything, so a later rollback left half
+    a change in the database (a snapshot row without its items). Begin the transaction first.
+    (Reads before the first write still take no lock, so writers queue on the busy timeout.)"""
+    if connection.dialect.name != "sqlite":
+        return
+    driver = connection.connection.dbapi_connection
+    if isinstance(driver, sqlite3.Connection) and not driver.in_transaction:
+        driver.execute("BEGIN")
