@@ -1,0 +1,339 @@
+"""The database's own guard: each CHECK constraint the README lists refuses a row that breaks it
+and takes one that keeps it, written straight into the tables (no service, no ORM, no enum
+check in Python); and migration 0014, which renamed the status 'draft' to 'unpublished' and
+added three of them, keeps every row on the way up and down, on SQLite (where it rebuilds the
+tables) and on PostgreSQL."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import downgrade, upgrade
+from sqlalchemy.exc import IntegrityError
+
+from catalog.extensions import db as _db
+from tests.conftest import make_app, temporary_postgres_database
+
+NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+SERIAL = itertools.count(1)
+
+ITEM = {
+    "name": "港口经营许可", "item_type": "licence", "implementing_body": "许昌市交通运输局",
+    "handling_unit": "行政审批服务科", "exercise_level": "city", "power_source": "statutory",
+    "service_targets": '["enterprise"]', "conditions": "具备相应条件。",
+    "result_name": "《港口经营许可证》", "result_type": "certificate", "consultation": "窗口咨询",
+    "complaint": "12328", "location": "许昌市政务服务中心", "hours": "法定工作日",
+    "status": "published", "version": 1, "created_at": NOW, "updated_at": NOW,
+}  # fmt: skip
+HANDLING = {
+    "position": 0, "situation": "新办", "case_type": "promised", "statutory_days": 20,
+    "promised_days": 5, "visits": 0, "visit_reason": None, "form_window": True,
+    "form_online": True, "form_express": False, "online_depth": 4, "charges_fee": False,
+    "status": "published", "version": 1, "created_at": NOW, "updated_at": NOW,
+}  # fmt: skip
+MATERIAL = {"position": 0, "name": "申请表", "kind": "original", "form": "paper", "copies": 1,
+            "necessity": "required", "source": "applicant", "notes": None}  # fmt: skip
+FEE = {"position": 0, "name": "证照工本费", "standard": "每证10元", "amount": 10,
+       "basis": "《河南省行政事业性收费目录清单》"}  # fmt: skip
+STEP = {"position": 0, "name": "受理", "days": 1}
+USER = {"password_hash": "x", "role": "editor", "active": True, "session_version": 1,
+        "created_at": NOW, "must_change_password": False}  # fmt: skip
+AUDIT = {"occurred_at": NOW, "actor": "tester", "action": "create", "object_type": "item",
+         "object_code": "G-1", "changes": "{}"}  # fmt: skip
+AUTH = {"occurred_at": NOW, "kind": "login_ok", "username": "tester"}
+
+# (constraint, table, values that break only it): every CHECK constraint of the schema
+REFUSED = [
+    ("ck_approval_item_itemtype", "approval_item", {"item_type": "licensing"}),
+    ("ck_approval_item_exerciselevel", "approval_item", {"exercise_level": "planet"}),
+    ("ck_approval_item_powersource", "approval_item", {"power_source": "seized"}),
+    ("ck_approval_item_resulttype", "approval_item", {"result_type": "nothing"}),
+    ("ck_approval_item_status", "approval_item", {"status": "draft"}),  # the value before 0014
+    ("ck_handling_item_casetype", "handling_item", {"case_type": "urgent"}),
+    ("ck_handling_item_status", "handling_item", {"status": "draft"}),
+    ("ck_handling_item_promised_not_negative", "handling_item",
+     {"statutory_days": None, "promised_days": -1}),
+    # a negative statutory limit also leaves no promised days within it: either may be named
+    ("ck_handling_item_statutory_not_negative", "handling_item",
+     {"statutory_days": -1, "promised_days": 0}),
+    ("ck_handling_item_promised_within_statutory", "handling_item",
+     {"statutory_days": 5, "promised_days": 6}),
+    ("ck_handling_item_visits_range", "handling_item", {"visits": 3, "visit_reason": "核验原件"}),
+    ("ck_handling_item_visits_range", "handling_item", {"visits": -1, "visit_reason": "核验原件"}),
+    ("ck_handling_item_visit_needs_reason", "handling_item", {"visits": 1}),
+    ("ck_handling_item_visit_needs_reason", "handling_item", {"visits": 2, "visit_reason": ""}),
+    ("ck_handling_item_visit_needs_reason", "handling_item", {"visits": 1, "visit_reason": "  "}),
+    ("ck_handling_item_instant_promised_zero", "handling_item",
+     {"case_type": "instant", "promised_days": 1}),
+    ("ck_handling_item_online_depth_range", "handling_item", {"online_depth": 0}),
+    ("ck_handling_item_online_depth_range", "handling_item", {"online_depth": 8}),
+    ("ck_material_copies_not_negative", "material", {"copies": -1}),
+    ("ck_material_materialkind", "material", {"kind": "forged"}),
+    ("ck_material_materialform", "material", {"form": "oral"}),
+    ("ck_material_necessity", "material", {"necessity": "maybe"}),
+    ("ck_material_materialsource", "material", {"source": "nowhere"}),
+    ("ck_fee_amount_not_negative", "fee", {"amount": -1}),
+    ("ck_fee_basis_not_blank", "fee", {"basis": ""}),
+    ("ck_fee_basis_not_blank", "fee", {"basis": "   "}),
+    ("ck_process_step_days_not_negative", "process_step", {"days": -1}),
+    ("ck_user_account_role", "user_account", {"role": "root"}),
+    ("ck_audit_event_auditaction", "audit_event", {"action": "erase"}),
+    ("ck_auth_event_autheventkind", "auth_event", {"kind": "intrusion"}),
+]  # fmt: skip
+ALSO_NAMED = {
+    "ck_handling_item_statutory_not_negative": {"ck_handling_item_promised_within_statutory"}
+}
+
+# rows at the edge of each rule, which the database takes
+ACCEPTED = [
+    ("approval_item", {"status": "unpublished"}),
+    ("approval_item", {"status": "retired"}),
+    ("handling_item", {"status": "unpublished"}),
+    ("handling_item", {"statutory_days": 5, "promised_days": 5}),
+    ("handling_item", {"statutory_days": None, "promised_days": 40}),
+    ("handling_item", {"statutory_days": 0, "promised_days": 0}),
+    ("handling_item", {"visits": 1, "visit_reason": "核验原件"}),
+    ("handling_item", {"visits": 2, "visit_reason": " 查验车辆 "}),
+    ("handling_item", {"visits": 0, "visit_reason": None}),
+    ("handling_item", {"visits": 0, "visit_reason": ""}),  # a reason matters only with a visit
+    ("handling_item", {"case_type": "instant", "promised_days": 0}),
+    ("handling_item", {"case_type": "instant", "statutory_days": None, "promised_days": 0}),
+    ("handling_item", {"online_depth": 1}),
+    ("handling_item", {"online_depth": 7}),
+    ("material", {"copies": 0, "kind": "original_or_copy", "form": "paper_or_electronic",
+                  "necessity": "deferred", "source": "government"}),
+    ("fee", {"amount": None}),
+    ("fee", {"amount": 0}),
+    ("process_step", {"days": None}),
+    ("process_step", {"days": 0}),
+    ("user_account", {"role": "admin"}),
+    ("audit_event", {"action": "publish"}),
+    ("auth_event", {"kind": "logout"}),
+]  # fmt: skip
+
+
+def insert(db, table: str, values: dict) -> int:
+    """INSERT one row as given (untyped columns: no enum or length check in Python); its id."""
+    columns = [sa.column(name, sa.DateTime(timezone=True)) if isinstance(value, datetime)
+               else sa.column(name) for name, value in values.items()]  # fmt: skip
+    target = sa.table(table, *columns, sa.column("id"))
+    return db.session.execute(target.insert().values(values).returning(target.c.id)).scalar_one()
+
+
+def row(table: str, parents: dict[str, int], values: dict) -> dict:
+    """A valid row of `table` under the parent rows, with `values` over it."""
+    serial = next(SERIAL)
+    base = {
+        "approval_item": lambda: {**ITEM, "code": f"G-{serial}"},
+        "handling_item": lambda: {**HANDLING, "item_id": parents["item"], "code": f"G-1-{serial}"},
+        "material": lambda: {**MATERIAL, "handling_item_id": parents["handling"]},
+        "fee": lambda: {**FEE, "handling_item_id": parents["handling"]},
+        "process_step": lambda: {**STEP, "handling_item_id": parents["handling"]},
+        "user_account": lambda: {**USER, "username": f"user{serial}"},
+        "audit_event": lambda: dict(AUDIT),
+        "auth_event": lambda: dict(AUTH),
+    }[table]()
+    return {**base, **values}
+
+
+@pytest.fixture
+def parents(db) -> dict[str, int]:
+    item = insert(db, "approval_item", {**ITEM, "code": "G-1"})
+    handling = insert(db, "handling_item", {**HANDLING, "item_id": item, "code": "G-1-01"})
+    db.session.commit()
+    return {"item": item, "handling": handling}
+
+
+@pytest.mark.parametrize(("constraint", "table", "values"), REFUSED)
+def test_database_refuses_a_row_that_breaks_a_check(db, parents, constraint, table, values):
+    with pytest.raises(IntegrityError) as refused, db.session.begin_nested():
+        insert(db, table, row(table, parents, values))
+    named = {constraint, *ALSO_NAMED.get(constraint, ())}
+    message = str(refused.value.orig)
+    assert any(name in message for name in named), message
+    db.session.commit()  # the transaction goes on
+
+
+@pytest.mark.parametrize(("table", "values"), ACCEPTED)
+def test_database_takes_a_row_that_keeps_the_checks(db, parents, table, values):
+    insert(db, table, row(table, parents, values))
+    db.session.commit()
+
+
+def test_every_check_constraint_is_tried():
+    """The cases above cover every CHECK constraint of the models (so also of the README's list,
+    which names them); a new constraint needs its case here."""
+    declared = {
+        constraint.name
+        for table in _db.metadata.tables.values()
+        for constraint in table.constraints
+        if isinstance(constraint, sa.CheckConstraint)
+    }
+    assert {constraint for constraint, _table, _values in REFUSED} == declared
+
+
+@pytest.mark.parametrize("table", ["approval_item", "handling_item"])
+def test_database_refuses_a_code_taken(db, parents, table):
+    code = {"approval_item": "G-1", "handling_item": "G-1-01"}[table]
+    with pytest.raises(IntegrityError), db.session.begin_nested():
+        insert(db, table, row(table, parents, {"code": code}))
+
+
+# --- migration 0014 ---------------------------------------------------------------------------
+
+CHILDREN = ("legal_basis", "item_draft", "material", "fee", "process_step", "search_entry")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def at_0013(request, tmp_path):
+    """An app on a new database migrated to 0013, in its app context."""
+    if request.param == "sqlite":
+        yield from _migrated_app(f"sqlite:///{tmp_path / 'guard.sqlite3'}")
+        return
+    with temporary_postgres_database("catalog_guard") as url:
+        yield from _migrated_app(url)
+
+
+def _migrated_app(url: str):
+    app = make_app(url)
+    with app.app_context():
+        upgrade(revision="0013")
+        yield app
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+def _sql(statement: str, **values):
+    return _db.session.execute(sa.text(statement), values)
+
+
+def _write_catalog_at_0013(*, visits: int = 1, visit_reason: str | None = "核验原件") -> None:
+    """In SQL, as 0013 stores it: an unpublished ('draft') item with a handling item that has
+    everything hanging off it, and a published one beside it."""
+    for number, status in ((1, "draft"), (2, "published")):
+        item = insert(_db, "approval_item", {**ITEM, "code": f"M-{number}", "status": status})
+        handling = insert(_db, "handling_item", {
+            **HANDLING, "item_id": item, "code": f"M-{number}-01", "status": status,
+            "visits": visits, "visit_reason": visit_reason, "charges_fee": True,
+        })  # fmt: skip
+        insert(_db, "legal_basis", {"item_id": item, "position": 0, "law": "《港口法》"})
+        insert(_db, "item_draft", {"item_id": item, "data": "{}", "base_version": 1,
+                                   "author": "editor", "reason": "修改", "version": 1,
+                                   "created_at": NOW, "updated_at": NOW})  # fmt: skip
+        for position in range(2):
+            insert(
+                _db,
+                "material",
+                {
+                    **MATERIAL,
+                    "handling_item_id": handling,
+                    "position": position,
+                    "name": f"材料{position}",
+                },
+            )
+            insert(_db, "process_step", {**STEP, "handling_item_id": handling,
+                                         "position": position})  # fmt: skip
+        insert(_db, "fee", {**FEE, "handling_item_id": handling})
+        _sql(
+            "INSERT INTO search_entry (handling_item_id, item_name, name, body, pinyin,"
+            " initials, chars, name_chars, common) VALUES (:id, '港口经营许可',"
+            " '港口经营许可 新办', '申请表', 'gangkoujingyingxuke', 'gkjyxk', '港 口', '港 口',"
+            " :common)",
+            id=handling,
+            common=bytes(32),
+        )
+    _db.session.commit()
+
+
+def _state() -> dict:
+    """What must survive the migration: every row of the tables it rebuilds and their children,
+    the statuses, the indexes, and (SQLite) what the search's FTS tables find."""
+    inspector = sa.inspect(_db.engine)
+    state = {
+        "rows": {table: _sql(f"SELECT count(*) FROM {table}").scalar()
+                 for table in ("approval_item", "handling_item", *CHILDREN)},
+        "statuses": _sql(
+            "SELECT i.code, i.status, h.code, h.status FROM approval_item i"
+            " JOIN handling_item h ON h.item_id = i.id ORDER BY i.code"
+        ).all(),
+        "indexes": {table: sorted(index["name"] for index in inspector.get_indexes(table))
+                    for table in ("approval_item", "handling_item", "fee")},
+    }  # fmt: skip
+    if _db.engine.dialect.name == "sqlite":
+        state["found"] = (
+            _sql("SELECT rowid FROM search_fts WHERE search_fts MATCH '经营许可' ORDER BY rowid")
+            .scalars()
+            .all()
+        )
+        state["triggers"] = (
+            _sql("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
+            .scalars()
+            .all()
+        )
+        assert _sql("PRAGMA foreign_key_check").all() == []
+        assert _sql("PRAGMA foreign_keys").scalar() == 1  # on again for the app's connections
+    _db.session.rollback()
+    return state
+
+
+def _renamed(statuses, old: str, new: str):
+    return [tuple(new if value == old else value for value in line) for line in statuses]
+
+
+def test_migration_0014_keeps_every_row_and_renames_the_status(at_0013):
+    _write_catalog_at_0013()
+    before = _state()
+    assert before["rows"] == {"approval_item": 2, "handling_item": 2, "legal_basis": 2,
+                              "item_draft": 2, "material": 4, "fee": 2, "process_step": 4,
+                              "search_entry": 2}  # fmt: skip
+    assert before["statuses"] == [("M-1", "draft", "M-1-01", "draft"),
+                                  ("M-2", "published", "M-2-01", "published")]  # fmt: skip
+
+    upgrade(revision="0014")
+    after = _state()
+    assert after == {**before, "statuses": _renamed(before["statuses"], "draft", "unpublished")}
+    # the rebuilt tables are still the parents: deleting an item deletes all below it
+    _sql("DELETE FROM approval_item WHERE code = 'M-1'")
+    assert {table: _sql(f"SELECT count(*) FROM {table}").scalar() for table in CHILDREN} == {
+        table: count // 2 for table, count in before["rows"].items() if table in CHILDREN
+    }
+    _db.session.rollback()
+    with pytest.raises(IntegrityError):  # and the new constraints hold
+        _sql("UPDATE fee SET basis = ' '")
+    _db.session.rollback()
+
+    downgrade(revision="0013")
+    assert _state() == before
+    _sql("UPDATE fee SET basis = ' '")  # 0013 had no such constraint
+    _db.session.rollback()
+
+    upgrade(revision="0014")
+    assert _state() == after
+
+
+def test_migration_0014_stops_on_a_row_that_breaks_a_new_rule_and_changes_nothing(at_0013, caplog):
+    _write_catalog_at_0013(visits=1, visit_reason=None)
+    before = _state()
+    with pytest.raises(SystemExit):  # Flask-Migrate logs the message and exits 1
+        upgrade(revision="0014")
+    assert "到办事现场次数不为0，但没有说明原因：M-1-01、M-2-01" in caplog.text
+    _db.session.rollback()
+    assert _sql("SELECT version_num FROM alembic_version").scalar() == "0013"
+    assert _state() == before
+
+
+def test_migration_0014_run_again_after_its_rebuild_was_committed(at_0013):
+    """SQLite commits the rebuild before Alembic records the revision: a crash between the two
+    leaves 0014's tables under version 0013, and the upgrade run again must go through."""
+    if _db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL changes the schema and the version in one transaction")
+    _write_catalog_at_0013()
+    upgrade(revision="0014")
+    after = _state()
+    _sql("UPDATE alembic_version SET version_num = '0013'")
+    _db.session.commit()
+    upgrade(revision="0014")
+    assert _state() == after
