@@ -17,9 +17,9 @@ from openpyxl import load_workbook
 
 from catalog.accounts import create_user
 from catalog.drafts import current_data, editable_version, published_data
-from catalog.operations.items import save_draft
 from catalog.extensions import limiter
 from catalog.models import ApprovalItem
+from catalog.operations.items import save_draft
 from catalog.reports.snapshots import SnapshotError, create_snapshot
 from catalog.services import (
     CatalogValidationError,

@@ -17,8 +17,8 @@ from catalog.importing import (
     plan_import,
     read_file,
 )
-from catalog.operations.imports import apply_import
 from catalog.models import ApprovalItem, AuditAction, AuditEvent, HandlingItem
+from catalog.operations.imports import apply_import
 from catalog.spreadsheets import (
     ITEM_SHEET,
     MATERIAL_HEADERS,

@@ -373,6 +373,7 @@ FIELD_LABELS = {
     "case_type": "办件类型", "statutory_days": "法定时限", "promised_days": "承诺时限",
     "visits": "到办事现场次数", "visit_reason": "必须现场办理原因", "forms": "办理形式",
     "online_depth": "网上办理深度", "fees": "收费", "materials": "申请材料", "steps": "办理流程",
+    "revision": "草稿", "state": "审核状态",
 }  # fmt: skip
 
 

@@ -93,6 +93,7 @@ def downgrade():
     # fails while the trail holds one of the new actions: history is never rewritten
     _set_actions(OLD_ACTIONS, NEW_ACTIONS, drop_details=True)
     with op.batch_alter_table("item_draft") as batch:
+        batch.drop_constraint(op.f("ck_item_draft_reviewstate"), type_="check")
         for column in ("reviewed_by", "review_note", "submitted_at", "submitted_by",
                        "acknowledgements", "contributors", "state"):
             batch.drop_column(column)
