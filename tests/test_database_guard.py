@@ -44,6 +44,9 @@ USER = {"password_hash": "x", "role": "editor", "active": True, "session_version
 AUDIT = {"occurred_at": NOW, "actor": "tester", "action": "create", "object_type": "item",
          "object_code": "G-1", "changes": "{}"}  # fmt: skip
 AUTH = {"occurred_at": NOW, "kind": "login_ok", "username": "tester"}
+DRAFT = {"data": "{}", "base_version": 1, "state": "draft", "author": "editor", "reason": "修改",
+         "contributors": '["editor"]', "acknowledgements": "[]", "version": 1,
+         "created_at": NOW, "updated_at": NOW}  # fmt: skip
 
 # (constraint, table, values that break only it): every CHECK constraint of the schema
 REFUSED = [
@@ -82,6 +85,7 @@ REFUSED = [
     ("ck_user_account_role", "user_account", {"role": "root"}),
     ("ck_audit_event_auditaction", "audit_event", {"action": "erase"}),
     ("ck_auth_event_autheventkind", "auth_event", {"kind": "intrusion"}),
+    ("ck_item_draft_reviewstate", "item_draft", {"state": "approved"}),
 ]  # fmt: skip
 ALSO_NAMED = {
     "ck_handling_item_statutory_not_negative": {"ck_handling_item_promised_within_statutory"}
@@ -112,6 +116,7 @@ ACCEPTED = [
     ("user_account", {"role": "admin"}),
     ("audit_event", {"action": "publish"}),
     ("auth_event", {"kind": "logout"}),
+    ("item_draft", {"state": "returned"}),
 ]  # fmt: skip
 
 
@@ -135,6 +140,7 @@ def row(table: str, parents: dict[str, int], values: dict) -> dict:
         "user_account": lambda: {**USER, "username": f"user{serial}"},
         "audit_event": lambda: dict(AUDIT),
         "auth_event": lambda: dict(AUTH),
+        "item_draft": lambda: {**DRAFT, "item_id": parents["item"]},
     }[table]()
     return {**base, **values}
 
