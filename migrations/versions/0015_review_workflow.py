@@ -90,7 +90,16 @@ def upgrade():
 
 
 def downgrade():
-    # fails while the trail holds one of the new actions: history is never rewritten
+    # history is never rewritten: refuse, before changing anything, while the trail holds one
+    # of the new actions (on SQLite a failure inside the rebuild would leave its copy behind)
+    used = op.get_bind().execute(sa.text(
+        "SELECT DISTINCT action FROM audit_event WHERE action IN ('submit', 'return', 'snapshot')"
+    )).scalars().all()
+    if used:
+        raise RuntimeError(
+            "审计记录中已有提交审核、退回修改或生成快照的记录（" + "、".join(sorted(used))
+            + "），审计记录不可改写，无法降级到 0014。"
+        )
     _set_actions(OLD_ACTIONS, NEW_ACTIONS, drop_details=True)
     with op.batch_alter_table("item_draft") as batch:
         batch.drop_constraint(op.f("ck_item_draft_reviewstate"), type_="check")

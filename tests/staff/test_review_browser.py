@@ -232,27 +232,12 @@ def submitted_draft(db, small_catalog):
     db.session.commit()
 
 
-# Known overflows at 390 px (what the document measures, and why), kept as strict xfails: when a
-# fix lands the test passes, strict turns that into a failure, and the mark must go.
-RETIRE_FORM_OVERFLOW = pytest.mark.xfail(
-    strict=True,
-    reason="reviewers' item page is 392 px wide at 390: the handling items table's 操作 cell "
-    "holds the 停用原因 input and 停用 button (templates/staff/item.html) and cannot shrink",
-)
-MATERIALS_OVERFLOW = pytest.mark.xfail(
-    strict=True,
-    reason="the edit page is ~1107 px wide at 390: the materials table is ~1060 px and its "
-    "fieldset.rows never scrolls, as a fieldset's default min-inline-size (min-content) "
-    "overrides .rows {max-width: 100%; overflow-x: auto} (catalog/static/site.css)",
-)
-
-
 @pytest.mark.parametrize(
     ("username", "path"),
     [
         ("editor1", "/staff/items/A"),
-        pytest.param("reviewer1", "/staff/items/A", marks=RETIRE_FORM_OVERFLOW),
-        pytest.param("editor1", "/staff/handling/A-01/edit", marks=MATERIALS_OVERFLOW),
+        ("reviewer1", "/staff/items/A"),
+        ("editor1", "/staff/handling/A-01/edit"),
     ],
     ids=["item-page-editor", "item-page-reviewer", "edit-page"],
 )
