@@ -22,7 +22,16 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHANGED = "XCJT-01-100-01"  # statutory 2, promised 1 in the seed: below the 75 % rule
 
 
+def sign_in_as(page, base: str, username: str) -> None:
+    page.goto(base + "/staff/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(re.compile(r"/staff/$"))
+
+
 def test_an_auditor_traces_downloads_snapshots_and_compares(app, seeded, db, tmp_path):
+    create_user("bianji", PASSWORD, "editor")
     create_user("shenhe", PASSWORD, "reviewer")
     db.session.commit()
     ARTIFACTS.mkdir(exist_ok=True)
@@ -46,15 +55,18 @@ def test_an_auditor_traces_downloads_snapshots_and_compares(app, seeded, db, tmp
         assert rows["不见面审批占比"][:2] == (181, 199)
         assert rows["时限压缩比"][2] == pytest.approx(0.8769)
 
-        page.goto(base + "/staff/login")  # a reviewer changes one promised limit and publishes
-        page.get_by_label("用户名").fill("shenhe")
-        page.get_by_label("密码").fill(PASSWORD)
-        page.get_by_role("button", name="登录").click()
+        # an editor changes one promised limit and submits it; a reviewer publishes it
+        sign_in_as(page, base, "bianji")
         page.goto(base + f"/staff/handling/{CHANGED}/edit")
         page.get_by_label("承诺时限（工作日）").fill("0")
         page.get_by_label("修改原因").fill("承诺时限改为当场办结")
         page.get_by_role("button", name="保存为草稿").click()
+        page.get_by_role("button", name="提交审核").click()
+        page.get_by_role("button", name="退出登录").click()
+        sign_in_as(page, base, "shenhe")
+        page.goto(base + f"/staff/items/{CHANGED.rsplit('-', 1)[0]}")
         page.get_by_role("button", name="审核通过并发布").click()
+        page.wait_for_url(re.compile(r"/staff/items/"))
         page.goto(base + "/staff/snapshots")
         page.get_by_label("快照名称").fill("2021-06")
         page.get_by_role("button", name="生成快照").click()
