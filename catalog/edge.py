@@ -35,6 +35,13 @@ def keep_nothing() -> None:
     g.keep_nothing = True
 
 
+def start_over() -> None:
+    """Roll back what this request has written so far and go on reading, then roll back at
+    the edge as well: for a view that answers a race it lost with a fresh look at the data."""
+    db.session.rollback()
+    keep_nothing()
+
+
 def after_commit(callback: Callable[[], None]) -> None:
     """Run `callback` once the edge has committed (work that must not be inside the
     transaction, such as PostgreSQL's VACUUM)."""

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from catalog.domain import DomainError
+from catalog.domain import Conflict, DomainError
 from catalog.drafts import current_data, diff, editable_version
 from catalog.extensions import db
 from catalog.models import ApprovalItem
@@ -63,10 +63,8 @@ class SpreadsheetError(DomainError):
         super().__init__("\n".join(str(p) for p in problems))
 
 
-class ImportConflict(DomainError):
+class ImportConflict(Conflict):
     """Items changed since the preview was made; nothing was imported. `codes` names them."""
-
-    status = 409
 
     def __init__(self, codes: list[str]):
         self.codes = codes

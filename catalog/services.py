@@ -290,7 +290,7 @@ def set_status(item: ApprovalItem, status: Status, *, from_statuses: tuple[Statu
     {path: (old, new)} of what moved. Not flushed: write_item or the caller's flush writes it
     with the rest of the change."""
     changes: Changes = {}
-    if item.status != status:
+    if item.status in from_statuses and item.status != status:  # a retired item stays retired
         changes["status"] = (item.status, status)
         item.status = status
     for handling in item.handling_items:

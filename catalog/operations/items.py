@@ -152,22 +152,17 @@ def save_draft(
     if not changes:
         raise Invalid({"_schema": ["没有任何修改。"]})
     acknowledgements = _acknowledge(before, canonical, actor, acknowledged)
-    draft = item.draft
-    if draft is None:
-        draft = ItemDraft(item=item, base_version=item.version, contributors=[])
-        db.session.add(draft)
-    old_state = draft.state if draft.id is not None else None
-    if old_state == ReviewState.submitted:
-        draft.state = ReviewState.draft
-    kept = [
-        ack for ack in draft.acknowledgements or []
-        if (ack["code"], ack["rule"]) not in {(a["code"], a["rule"]) for a in acknowledgements}
-    ]  # fmt: skip
-    draft.data, draft.author, draft.reason = canonical, actor.name, reason
-    draft.acknowledgements = kept + acknowledgements
-    if actor.name not in (draft.contributors or []):
-        draft.contributors = [*(draft.contributors or []), actor.name]
-    _flush_draft(item, canonical)
+    # The draft is written in a savepoint opened before it is touched (opening one flushes
+    # what is pending, so a draft added before it would be inserted outside it): two editors
+    # saving an item's first draft at once both insert one, and the unique item key refuses
+    # the second (SQLite has no row lock to make it wait). That is a conflict (409): the
+    # savepoint is rolled back and the transaction stays usable to read what won.
+    try:
+        with db.session.begin_nested():
+            draft, old_state = _write_draft(item, canonical, actor, reason, acknowledgements)
+    except IntegrityError:
+        db.session.expire_all()
+        raise EditConflict(current_data(item), editable_version(item)) from None
     if old_state != draft.state:
         changes["revision.state"] = (old_state, draft.state)
     record(
@@ -178,16 +173,29 @@ def save_draft(
     return draft
 
 
-def _flush_draft(item: ApprovalItem, data: dict[str, Any]) -> None:
-    """Flush a draft in a savepoint: two editors saving the first draft of an item at once
-    both insert one, and the unique item key refuses the second (SQLite has no row lock to
-    make it wait); that is a conflict (409), not an error."""
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError:
-        db.session.expire(item)
-        raise EditConflict(current_data(item), editable_version(item)) from None
+def _write_draft(
+    item: ApprovalItem,
+    data: dict[str, Any],
+    actor: Actor,
+    reason: str,
+    acknowledgements: list[dict[str, Any]],
+) -> tuple[ItemDraft, ReviewState | None]:
+    """Create or update the item's draft with `data`; the draft and its state before."""
+    draft = item.draft
+    if draft is None:
+        draft = ItemDraft(item=item, base_version=item.version, contributors=[])
+        db.session.add(draft)
+    old_state = draft.state if draft.id is not None else None
+    if old_state == ReviewState.submitted:
+        draft.state = ReviewState.draft
+    replaced = {(a["code"], a["rule"]) for a in acknowledgements}
+    kept = [a for a in draft.acknowledgements or [] if (a["code"], a["rule"]) not in replaced]
+    draft.data, draft.author, draft.reason = data, actor.name, reason
+    draft.acknowledgements = kept + acknowledgements
+    if actor.name not in (draft.contributors or []):
+        draft.contributors = [*(draft.contributors or []), actor.name]
+    db.session.flush()
+    return draft, old_state
 
 
 def submit(

@@ -55,9 +55,9 @@ _LEGAL_BASES = (
     .where(LegalBasis.item_id == sa.bindparam("item_id"))
     .order_by(LegalBasis.position, LegalBasis.id)
 )
-_HANDLING_ITEMS = (
+_HANDLING_ITEMS = (  # a retired handling item is no longer offered: the guide and API omit it
     sa.select(HandlingItem)
-    .where(HandlingItem.item_id == sa.bindparam("item_id"))
+    .where(HandlingItem.item_id == sa.bindparam("item_id"), HandlingItem.status == Status.published)
     .order_by(HandlingItem.position, HandlingItem.id)
 )
 

@@ -20,12 +20,13 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from sqlalchemy.orm.exc import StaleDataError
 
-from catalog.edge import keep_nothing, transaction
+from catalog.domain import Conflict
+from catalog.edge import keep_nothing, start_over, transaction
 from catalog.importing import (
     MAX_ROWS,
     MAX_UPLOAD_BYTES,
-    ImportConflict,
     Plan,
     SpreadsheetError,
     parse_rows,
@@ -106,7 +107,7 @@ def _preview(plan: Plan, token: str, **context):
     return _page(
         ImportForm(formdata=None),
         plan=plan,
-        apply_form=ApplyImportForm(token=token),
+        apply_form=ApplyImportForm(formdata=None, token=token),
         may_publish=can_publish(current_user),
         **context,
     )
@@ -149,16 +150,24 @@ def apply():
     publish = bool(form.publish.data)
     content = bytes.fromhex(stored["content"])
     materials = bytes.fromhex(stored["materials"]) if stored["materials"] else None
+    seen = stored.get("versions", {})
     try:
         plan = plan_import(parse_rows(*read_file(stored["filename"], content, materials)))
         apply_import(
             plan, actor=current_user, source=stored["filename"], publish=publish,
-            preview_versions=stored.get("versions", {}),
+            preview_versions=seen,
         )  # fmt: skip
-    except ImportConflict as conflict:
+    except (Conflict, StaleDataError):
+        # changed since the preview, or by a save that won the race while this one wrote:
+        # nothing is kept, and the file is previewed again over what is there now
+        start_over()
+        plan = plan_import(parse_rows(*read_file(stored["filename"], content, materials)))
+        changed = sorted(
+            code for code, version in plan.versions.items() if seen.get(code) != version
+        )
         path.unlink(missing_ok=True)
         fresh = _keep_upload(stored["filename"], content, materials, plan)
-        return _preview(plan, fresh, conflicts=conflict.codes), 409
+        return _preview(plan, fresh, conflicts=changed), 409
     except SpreadsheetError as exc:
         return _page(ImportForm(formdata=None), problems=exc.problems), 400
     path.unlink(missing_ok=True)

@@ -134,23 +134,6 @@ def log(server) -> WorkerLog:
     return WorkerLog(server[1])
 
 
-# A first draft raced on SQLite (no row lock to queue the two saves): the loser's INSERT of the
-# draft fails on the unique item key outside the savepoint meant to catch it, as
-# Session.begin_nested() flushes what is pending before its SAVEPOINT, and
-# catalog/operations/items.py _flush_draft then reads from a session that must be rolled back:
-# a 500 where a 409 is due. (Not strict: whether a race reaches the INSERT is up to timing.)
-SQLITE_FIRST_DRAFT_BUG = pytest.mark.xfail(
-    strict=False,
-    reason="catalog bug on SQLite: a lost first-draft race answers 500, not 409 "
-    "(catalog/operations/items.py _flush_draft: begin_nested() flushes before its SAVEPOINT)",
-)
-
-
-def known_sqlite_bug(request, server) -> None:
-    if server[3] == "sqlite":
-        request.applymarker(SQLITE_FIRST_DRAFT_BUG)
-
-
 def targets(engine: sa.Engine, count: int) -> list[Target]:
     """`count` published items without a draft, each with a promised handling item."""
     with engine.connect() as connection:
@@ -345,11 +328,6 @@ def test_an_import_previewed_before_a_saved_draft_is_refused_and_the_draft_stays
     assert events(engine, x.item)[-1:] == [("draft", "editor_b")]  # nothing imported
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="catalog bug: the 409 page of an import carries the old token in its apply form "
-    "(catalog/staff/transfer.py _preview binds the POSTed form), so applying it answers 400",
-)
 def test_the_fresh_preview_on_an_import_conflict_page_can_be_applied(server, editors, log):
     engine = server[2]
     a, b = editors["editor_a"], editors["editor_b"]
@@ -361,17 +339,18 @@ def test_the_fresh_preview_on_an_import_conflict_page_can_be_applied(server, edi
     b.request("POST", x.edit, fields_of(page, x.edit, situation=mine, reason="B", action="save"))
     status, _location, body = a.request("POST", APPLY, apply_form)
     assert status == 409
-    # The 409 page is a fresh preview, based on B's draft: applying it now is done, over it.
+    # The 409 page is a fresh preview over B's draft: it shows that the file's situation
+    # replaces B's; A confirms it knowingly, and the file is what the draft then holds.
+    assert mine in body
     status, location, _body = a.request("POST", APPLY, fields_of(body, APPLY))
     assert (status, location) == (302, "/staff/?drafts=1")
     kept = handling_in(draft_of(engine, x.item), x.code)
-    assert (kept["situation"], kept["promised_days"]) == (mine, promised - 1)
+    assert (kept["situation"], kept["promised_days"]) == (situation, promised - 1)
 
 
 def test_an_import_and_a_draft_save_racing_on_two_workers_never_both_win(
     request, server, editors, log
 ):
-    known_sqlite_bug(request, server)
     engine = server[2]
     a, b = editors["editor_a"], editors["editor_b"]
     [x] = targets(engine, 1)
@@ -409,7 +388,6 @@ def test_an_import_and_a_draft_save_racing_on_two_workers_never_both_win(
 def test_two_workers_racing_to_save_the_first_draft_give_one_draft_and_a_409(
     request, server, editors, log
 ):
-    known_sqlite_bug(request, server)
     engine = server[2]
     races = []
     for round_, x in enumerate(targets(engine, ROUNDS)):
