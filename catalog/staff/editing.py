@@ -11,10 +11,11 @@ from typing import Any
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.orm.exc import StaleDataError
 
 from catalog.domain import Conflict, Invalid
 from catalog.drafts import current_data, diff, editable_version, preview
-from catalog.edge import keep_nothing, transaction
+from catalog.edge import keep_nothing, start_over, transaction
 from catalog.extensions import db
 from catalog.models import ApprovalItem, HandlingItem, ItemDraft
 from catalog.operations.items import EditConflict, create_item, save_draft
@@ -211,14 +212,15 @@ def edit_handling(code: str):
             expected_version=form.version.data,
             acknowledged=bool(form.acknowledge.data),
         )
-    except EditConflict as conflict:
-        redo = _form_from(data, code, conflict.current_version)
+    except (EditConflict, StaleDataError) as lost:
+        current, version = _what_won(item, lost)
+        redo = _form_from(data, code, version)
         redo.reason.data = form.reason.data
         return render_template(
             "staff/conflict.html",
             item=item,
             handling=handling,
-            diff_changes=diff(conflict.current, data),
+            diff_changes=diff(current, data),
             form=redo,
             form_template="staff/_handling_form.html",
             index=_position(data, code),
@@ -232,6 +234,16 @@ def edit_handling(code: str):
         )
     flash("已保存到草稿。修改完成后，请在事项页面“提交审核”。")
     return redirect(url_for("staff.item", code=item.code))
+
+
+def _what_won(item: ApprovalItem, lost: Exception) -> tuple[dict[str, Any], str]:
+    """The item's data and version after a save lost to another: from the version check, or,
+    when the other save committed while this one was writing (a version counter refused the
+    UPDATE), read again once this request's writes are rolled back."""
+    if isinstance(lost, EditConflict):
+        return lost.current, lost.current_version
+    start_over()
+    return current_data(item), editable_version(item)
 
 
 def _check_and_preview(item: ApprovalItem, data: dict[str, Any]):
@@ -301,13 +313,14 @@ def edit_item(code: str):
             reason=form.reason.data,
             expected_version=form.version.data,
         )
-    except EditConflict as conflict:
-        redo = _item_form_from(pending, conflict.current_version)
+    except (EditConflict, StaleDataError) as lost:
+        current, version = _what_won(item, lost)
+        redo = _item_form_from(pending, version)
         redo.reason.data = form.reason.data
         return render_template(
             "staff/conflict.html",
             item=item,
-            diff_changes=diff(conflict.current, pending),
+            diff_changes=diff(current, pending),
             form=redo,
             form_template="staff/_item_form.html",
             logout_form=LogoutForm(),

@@ -283,13 +283,15 @@ def assert_no_server_error(log: WorkerLog, results: dict[str, tuple]) -> None:
 
 
 def assert_served_by_both_workers(log: WorkerLog, races: list[str]) -> None:
-    """Every race's two requests were served by the two worker processes, one each."""
+    """The races really ran in two worker processes: at least one race's two requests were
+    served one by each (on a loaded machine the kernel may hand both of one race to the same
+    worker, which then serves them one after the other: still a valid round, not a race)."""
     text = log.text()
     assert log.workers_booted() == 2, text  # two workers, none restarted
     served: dict[str, set[str]] = {}
     for pid, race in re.findall(r"access pid=<(\d+)> race=([\w.]+)-\w+ status=", text):
         served.setdefault(race, set()).add(pid)
-    assert {race: len(served.get(race, ())) for race in races} == dict.fromkeys(races, 2)
+    assert any(len(served.get(race, ())) == 2 for race in races), served
 
 
 def refused_import(body: str, item: str) -> bool:
