@@ -45,7 +45,7 @@ def draft_warnings(draft: ItemDraft) -> list[Warning]:
     return warnings
 
 
-def may_publish_own(draft: ItemDraft | None) -> bool:
+def may_publish_draft(draft: ItemDraft | None) -> bool:
     """Whether the signed-in reviewer may publish this draft: four eyes forbid one that holds
     their own changes, unless REVIEW_FOUR_EYES is off."""
     if draft is None:
@@ -80,7 +80,7 @@ def item(code: str):
         new_handling_form=NewHandlingForm(version=version),
         retire_form=RetireForm(version=version),
         may_publish=can_publish(current_user),
-        may_publish_this=may_publish_own(draft),
+        may_publish_this=may_publish_draft(draft),
         four_eyes=operations.four_eyes(),
         logout_form=LogoutForm(),
     )
