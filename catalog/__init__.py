@@ -43,14 +43,15 @@ def configure(app: Flask, overrides: Mapping[str, Any]) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from catalog import revision, security, twins  # noqa: F401  (revision: its flush listener)
+    from catalog import revision, security, throttle_storage, twins  # noqa: F401  (revision: its flush listener)
     from catalog.extensions import csrf, db, limiter, migrate
     from catalog.staff import sessions
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
-    limiter.init_app(app)
+    limiter.init_app(app)  # storage "database://" is catalog.throttle_storage's
+    throttle_storage.init_app(app)
     sessions.init_app(app)
     security.init_app(app)
     twins.init_app(app)
@@ -58,6 +59,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from catalog.api.views import blueprint as api
+    from catalog.paging import IdConverter
     from catalog.public.views import blueprint as public
     from catalog.reports.views import blueprint as reports
     from catalog.staff import editing, review, snapshots  # noqa: F401  (staff blueprint routes)
@@ -65,6 +67,7 @@ def register_blueprints(app: Flask) -> None:
     from catalog.staff.transfer import blueprint as transfer
     from catalog.staff.views import blueprint as staff
 
+    app.url_map.converters["id"] = IdConverter
     app.register_blueprint(public)
     app.register_blueprint(reports, url_prefix="/reports")
     app.register_blueprint(staff, url_prefix="/staff")

@@ -6,11 +6,13 @@ import sqlite3
 
 import psycopg
 from flask import Flask, current_app, jsonify, render_template, request
+from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import BadHost, HTTPException, InternalServerError
 
+from catalog.domain import DomainError
 from catalog.extensions import db
 
 MESSAGES = {
@@ -77,6 +79,13 @@ def error_response(
 ):
     """One error shape for the API, a page for browsers."""
     message = message or MESSAGES.get(status, "请求未能完成。")
+    if request_ctx.url_adapter is None:
+        # The Host header could not be read (BadHost: too long, not a host name), so Flask made
+        # no URL adapter; the page's links are paths, which need no host: bind one to a
+        # placeholder, or url_for would fail and the 400 become a 500.
+        request_ctx.url_adapter = current_app.url_map.bind(
+            "localhost", script_name=request.root_path or "/", url_scheme=request.scheme
+        )
     if wants_json():
         body = {"error": {"status": status, "message": message}}
         if details:
@@ -107,6 +116,12 @@ def refuse_nul_characters():
 def register(app: Flask) -> None:
     app.before_request(refuse_nul_characters)
 
+    @app.errorhandler(DomainError)
+    def handle_refusal(refusal: DomainError):
+        # A read refused (a malformed page cursor): writes are refused at catalog.edge, which
+        # rolls their transaction back first.
+        return error_response(refusal.status, refusal.message)
+
     @app.errorhandler(CSRFError)
     def handle_csrf_error(_error: CSRFError):
         return error_response(400, "表单已过期或来源无效，请刷新页面后重新提交。")
@@ -120,7 +135,8 @@ def register(app: Flask) -> None:
     def handle_http_error(error: HTTPException):
         # Keep what the exception says besides its body: Allow on a 405, Retry-After on a 429.
         headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
-        return error_response(error.code or 500, headers=headers)
+        message = "请求的主机名（Host）无效。" if isinstance(error, BadHost) else None
+        return error_response(error.code or 500, message, headers=headers)
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):

@@ -7,6 +7,7 @@ between fields (promised <= statutory, a visit needs a reason, ...) live in cata
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -52,6 +53,23 @@ def _messages(**extra: str) -> dict[str, str]:
     return {**MESSAGES, **extra}
 
 
+# Text of the catalog holds no control character: a NUL is refused by PostgreSQL and breaks
+# every export, and the others are invisible noise. Tab, line feed and carriage return are
+# white space a pasted text may carry; a lone surrogate cannot be stored as UTF-8 at all.
+CONTROL_CHARACTERS_MESSAGE = "不能包含控制字符（如 NUL）或无效的 Unicode 字符。"
+_CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def has_control_characters(value: str) -> bool:
+    """Whether `value` holds a character no text of the catalog may hold (see above)."""
+    return _CONTROL_CHARACTERS.search(value) is not None
+
+
+def refuse_control_characters(value: str) -> None:
+    if isinstance(value, str) and has_control_characters(value):
+        raise ValidationError(CONTROL_CHARACTERS_MESSAGE)
+
+
 def text(
     max_length: int,
     *,
@@ -60,7 +78,11 @@ def text(
     required_message: str = MESSAGES["required"],
 ) -> fields.String:
     """A trimmed text field; optional ones may be null."""
-    checks = [validate.Length(max=max_length, error=f"不能超过{max_length}个字符。"), *validators]
+    checks = [
+        validate.Length(max=max_length, error=f"不能超过{max_length}个字符。"),
+        refuse_control_characters,
+        *validators,
+    ]
     if required:
         checks.append(validate.Length(min=1, error="不能为空。"))
         return fields.String(

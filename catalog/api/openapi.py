@@ -20,9 +20,9 @@ from catalog.reports.schemas import (
 )
 from catalog.schemas import NO_FEE, FeeSchema, FeesField
 from catalog.search import DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY_LENGTH, MAX_TERMS, Filters
+from catalog.search.query import MAX_CURSOR_LENGTH
 
 MAX_UNIT_LENGTH = 100
-MAX_CURSOR_LENGTH = 200
 # No code, label or text of the catalog holds a NUL character: a parameter with one is a 400.
 NO_NUL = "^[^\\x00]*$"
 NUL_REFUSED = "参数含有 NUL 字符"

@@ -37,6 +37,7 @@ from catalog.extensions import db
 from catalog.models import ApprovalItem, AuditAction, HandlingItem, ItemDraft, Role, User, utcnow
 from catalog.operations.actor import Actor
 from catalog.ratios import warnings_for
+from catalog.schemas import CONTROL_CHARACTERS_MESSAGE, has_control_characters
 from catalog.services import check_item_data, new_item_rows, set_status, write_item
 
 Who = User | Actor | str
@@ -57,10 +58,25 @@ def four_eyes() -> bool:
     return bool(current_app.config["REVIEW_FOUR_EYES"])
 
 
+MAX_REASON_LENGTH = 2000  # a reason or review note: a paragraph, not a document
+
+
+def _note(note: str | None) -> str | None:
+    """An optional reason or note, trimmed; None when blank."""
+    note = (note or "").strip()
+    if len(note) > MAX_REASON_LENGTH:
+        raise Invalid({"reason": [f"不能超过{MAX_REASON_LENGTH}个字符。"]})
+    if has_control_characters(note):
+        raise Invalid({"reason": [CONTROL_CHARACTERS_MESSAGE]})
+    return note or None
+
+
 def _reason(reason: str | None, message: str = "请说明修改原因。") -> str:
-    if not (reason or "").strip():
+    """A required reason or note, trimmed."""
+    reason = _note(reason)
+    if reason is None:
         raise Invalid({"reason": [message]})
-    return reason.strip()
+    return reason
 
 
 def check_version(item: ApprovalItem, expected_version: str | None) -> None:
@@ -215,7 +231,7 @@ def submit(
     record(
         actor=actor.name, action=AuditAction.submit, object_type="item", object_code=item.code,
         changes={"revision.state": (old_state, ReviewState.submitted)},
-        reason=(note or "").strip() or None,
+        reason=_note(note),
     )  # fmt: skip
 
 
@@ -246,6 +262,7 @@ def publish(
     the effect on the six ratios and the policy exception counts. Returns its changes."""
     actor = Actor.of(actor)
     actor.require(Role.reviewer, "只有审核人员可以发布。")
+    note = _note(note)
     draft = _pending(item, message="该事项没有待发布的草稿（可能已被发布或放弃）。")
     check_version(item, expected_version)
     if draft.state != ReviewState.submitted:
@@ -261,7 +278,6 @@ def publish(
     with db.session.no_autoflush:  # the status and the data in one UPDATE: one version step
         changes.update(write_item(item, draft.data))
     changes["revision.state"] = (ReviewState.submitted, None)
-    note = (note or "").strip()
     details = {
         "acknowledged": draft.acknowledgements or [],
         "ratios": effect.as_changes(),

@@ -433,14 +433,27 @@ def encode_cursor(rank: int, code: str) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+# What encode_cursor makes: a rank (0-3) and a handling item code of at most 50 characters;
+# anything longer was not made here (and a deeply nested JSON array would exhaust the parser).
+MAX_CURSOR_LENGTH = 200
+MAX_CURSOR_RANK = 100
+
+
 def decode_cursor(cursor: str) -> tuple[int, str]:
+    """The (rank, code) of a cursor encode_cursor made; SearchError for anything else."""
     try:
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise ValueError
         padded = cursor + "=" * (-len(cursor) % 4)
         rank, code = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-        if not isinstance(rank, int) or not isinstance(code, str):
+        if type(rank) is not int or not 0 <= rank <= MAX_CURSOR_RANK:
             raise ValueError
+        # a code the database can hold and compare: no lone surrogate, no control character
+        if not isinstance(code, str) or len(code) > 50 or not code.isprintable():
+            raise ValueError
+        code.encode("utf-8")
         return rank, code
-    except (ValueError, TypeError, binascii.Error, UnicodeEncodeError):
+    except (ValueError, TypeError, binascii.Error, UnicodeError, RecursionError):
         raise SearchError("分页参数无效，请从第一页重新开始。") from None
 
 

@@ -19,6 +19,7 @@ from catalog.operations.accounts import (
 from catalog.operations.accounts import (
     reset_password as reset_account_password,
 )
+from catalog.paging import before_id
 from catalog.staff.forms import (
     AccountForm,
     DisableAccountForm,
@@ -69,7 +70,7 @@ def create():
     return redirect(url_for("accounts.index"))
 
 
-@blueprint.post("/accounts/<int:user_id>/disable")
+@blueprint.post("/accounts/<id:user_id>/disable")
 @requires(can_manage_accounts)
 @transaction
 def disable(user_id: int):
@@ -86,7 +87,7 @@ def disable(user_id: int):
     return redirect(url_for("accounts.index"))
 
 
-@blueprint.route("/accounts/<int:user_id>/password", methods=["GET", "POST"])
+@blueprint.route("/accounts/<id:user_id>/password", methods=["GET", "POST"])
 @requires(can_manage_accounts)
 @transaction
 def reset_password(user_id: int):
@@ -146,7 +147,7 @@ def events():
     kind = request.args.get("kind")
     if kind in {k.value for k in AuthEventKind}:
         query = query.where(AuthEvent.kind == kind)
-    before = request.args.get("before", type=int)
+    before = before_id()
     if before:
         query = query.where(AuthEvent.id < before)
     rows = db.session.scalars(query.limit(EVENTS_PAGE_SIZE + 1)).all()

@@ -31,6 +31,7 @@ from catalog.models import (
     ItemDraft,
 )
 from catalog.operations.accounts import sign_out
+from catalog.paging import before_id
 from catalog.staff.forms import LoginForm, LogoutForm
 from catalog.staff.permissions import can_edit, requires
 from catalog.staff.sessions import end_session, start_session
@@ -178,7 +179,7 @@ def audit():
     code = (request.args.get("code") or "").strip()[:50]
     if code:
         query = query.where(AuditEvent.object_code == code)
-    before = request.args.get("before", type=int)
+    before = before_id()
     if before:
         query = query.where(AuditEvent.id < before)
     events = db.session.scalars(query.limit(AUDIT_PAGE_SIZE + 1)).all()
