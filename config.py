@@ -98,8 +98,11 @@ def load(instance_path: Path | None = None, overrides: Mapping[str, Any] | None 
         "PERMANENT_SESSION_LIFETIME": timedelta(
             hours=int(os.environ.get("STAFF_SESSION_HOURS", "8"))
         ),
-        # Login throttling storage: memory by default, e.g. redis://127.0.0.1:6379/0 to share it.
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Where the sign-in throttle counts: "database://", the app's own database (catalog.
+        # throttle_storage), shared by every worker; redis://127.0.0.1:6379/0 for large sites.
+        # (memory:// counts in each worker process apart: N workers let N times the limit by.)
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "").strip()
+        or "database://",
         "RATELIMIT_HEADERS_ENABLED": True,
         # Behind a reverse proxy: how many proxies' X-Forwarded-For/-Proto to trust (0: none).
         "PROXY_FIX_HOPS": int(os.environ.get("PROXY_FIX_HOPS", "0") or 0),

@@ -43,15 +43,16 @@ def configure(app: Flask, overrides: Mapping[str, Any]) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from catalog import revision, security, throttle_storage, twins  # noqa: F401  (revision: its flush listener)
+    from catalog import revision, security, twins  # noqa: F401  (revision: its flush listener)
     from catalog.extensions import csrf, db, limiter, migrate
     from catalog.staff import sessions
+    from catalog.throttle_storage import init_app as init_throttle_storage  # "database://"
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
-    limiter.init_app(app)  # storage "database://" is catalog.throttle_storage's
-    throttle_storage.init_app(app)
+    limiter.init_app(app)
+    init_throttle_storage(app)
     sessions.init_app(app)
     security.init_app(app)
     twins.init_app(app)

@@ -17,6 +17,7 @@ from catalog.models.catalog import (
     utcnow,
 )
 from catalog.models.reports import Snapshot, SnapshotItem, StoredReport
+from catalog.models.throttle import ThrottleCounter
 
 __all__ = [
     "ApprovalItem",
@@ -37,6 +38,7 @@ __all__ = [
     "Snapshot",
     "SnapshotItem",
     "StoredReport",
+    "ThrottleCounter",
     "User",
     "enum_column",
     "utcnow",

@@ -66,6 +66,7 @@ class AuthEventKind(LabelledEnum):
     password_reset = "password_reset", "管理员重置密码"
     account_created = "account_created", "新建账号"
     account_disabled = "account_disabled", "停用账号"
+    lockout_cleared = "lockout_cleared", "解除登录锁定"
 
 
 class AuthEvent(db.Model):
