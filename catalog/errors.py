@@ -14,6 +14,7 @@ from werkzeug.exceptions import BadHost, HTTPException, InternalServerError
 
 from catalog.domain import DomainError
 from catalog.extensions import db
+from catalog.schemas import CONTROL_CHARACTERS_MESSAGE
 
 MESSAGES = {
     400: "请求有误，请检查后重试。",
@@ -109,7 +110,7 @@ def refuse_nul_characters():
     if request.want_form_data_parsed:  # a body with a Content-Type: else there is no form
         values += [value for _name, value in request.form.items(multi=True)]
     if any("\x00" in value for value in values):
-        return error_response(400, "请求中含有无效字符（NUL），请检查后重试。")
+        return error_response(400, "请求参数" + CONTROL_CHARACTERS_MESSAGE)
     return None
 
 
