@@ -110,6 +110,14 @@ def load(instance_path: Path | None = None, overrides: Mapping[str, Any] | None 
         "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 10 minutes"),
         "SEED_DIR": str(PROJECT_ROOT / "seed"),
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,  # two 5 MB uploads and the form around them
+        # A preview keeps the parsed rows (compressed, not the file) until it is applied: at most
+        # an hour, a few an account, a byte budget in all; the oldest go first (catalog.uploads).
+        "IMPORT_PENDING_FOLDER": os.environ.get("IMPORT_PENDING_FOLDER", "").strip()
+        or str(instance / "uploads"),
+        "IMPORT_PENDING_TTL_SECONDS": _seconds("IMPORT_PENDING_TTL_SECONDS", 3600),
+        "IMPORT_PENDING_PER_ACCOUNT": int(_seconds("IMPORT_PENDING_PER_ACCOUNT", 3)),
+        "IMPORT_PENDING_TOTAL_BYTES": int(_seconds("IMPORT_PENDING_TOTAL_BYTES", 64 * 1024**2)),
+        "IMPORT_PENDING_MAX_BYTES": int(_seconds("IMPORT_PENDING_MAX_BYTES", 8 * 1024**2)),
         "SYNONYMS_FILE": str(PROJECT_ROOT / "seed" / "synonyms.yaml"),
         # Searches kept per revision of the catalog, per worker (0: every search is computed).
         "SEARCH_RESULT_CACHE": int(os.environ.get("SEARCH_RESULT_CACHE", "2048") or 0),

@@ -43,7 +43,7 @@ def configure(app: Flask, overrides: Mapping[str, Any]) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from catalog import revision, security, twins  # noqa: F401  (revision: its flush listener)
+    from catalog import revision, security, twins, uploads  # noqa: F401  (revision: its listener)
     from catalog.extensions import csrf, db, limiter, migrate
     from catalog.staff import sessions
     from catalog.throttle_storage import init_app as init_throttle_storage  # "database://"
@@ -56,6 +56,7 @@ def register_extensions(app: Flask) -> None:
     sessions.init_app(app)
     security.init_app(app)
     twins.init_app(app)
+    uploads.init_app(app)  # stale import previews are removed
 
 
 def register_blueprints(app: Flask) -> None:

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import secrets
-import time
-from pathlib import Path
-
 from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -22,8 +16,9 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
+from catalog import uploads
 from catalog.domain import Conflict
-from catalog.edge import keep_nothing, start_over, transaction
+from catalog.edge import after_commit, keep_nothing, start_over, transaction
 from catalog.importing import (
     MAX_ROWS,
     MAX_UPLOAD_BYTES,
@@ -40,7 +35,6 @@ from catalog.staff.forms import ApplyImportForm, ImportForm, LogoutForm
 from catalog.staff.permissions import can_edit, can_publish, requires
 
 blueprint = Blueprint("transfer", __name__)
-UPLOAD_TTL_SECONDS = 3600
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -67,15 +61,6 @@ def template():
     return _xlsx(to_xlsx(items), "template.xlsx")
 
 
-def _uploads() -> Path:
-    folder = Path(current_app.instance_path) / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("*.json"):
-        if old.stat().st_mtime < time.time() - UPLOAD_TTL_SECONDS:
-            old.unlink(missing_ok=True)
-    return folder
-
-
 def _page(form, **context):
     return render_template(
         "staff/import.html",
@@ -88,17 +73,12 @@ def _page(form, **context):
     )
 
 
-def _keep_upload(filename: str, content: bytes, materials: bytes | None, plan: Plan) -> str:
-    """Keep the uploaded file and the versions its preview was built from until it is applied
-    (or for an hour); the browser holds only the token, in its form and its session."""
-    token = secrets.token_urlsafe(16)
-    stored = {
-        "filename": filename,
-        "content": content.hex(),
-        "materials": materials.hex() if materials else None,
-        "versions": plan.versions,
-    }
-    (_uploads() / f"{token}.json").write_text(json.dumps(stored))
+def _keep(rows: bytes, plan: Plan, source: str) -> str:
+    """Keep the parsed rows and the versions the preview was built from until it is applied
+    (catalog.uploads); the browser holds only the token, in its form and its session. The
+    session's earlier preview can no longer be applied: it goes."""
+    uploads.discard(session.pop("import_token", None), account_id=current_user.id)
+    token = uploads.keep(rows, plan.versions, source=source, account_id=current_user.id)
     session["import_token"] = token
     return token
 
@@ -125,11 +105,14 @@ def upload():
     main, materials = form.file.data, form.materials.data
     content = main.read(MAX_UPLOAD_BYTES + 1)
     material_bytes = materials.read(MAX_UPLOAD_BYTES + 1) if materials else None
+    source = main.filename or ""
     try:
-        plan = plan_import(parse_rows(*read_file(main.filename or "", content, material_bytes)))
+        items = parse_rows(*read_file(source, content, material_bytes))
+        rows = uploads.freeze(items)  # before planning, which adds what the file leaves out
+        plan = plan_import(items)
     except SpreadsheetError as exc:
         return _page(form, problems=exc.problems), 400
-    return _preview(plan, _keep_upload(main.filename or "", content, material_bytes, plan))
+    return _preview(plan, _keep(rows, plan, source))
 
 
 @blueprint.post("/import/apply")
@@ -140,38 +123,40 @@ def apply():
     reviewer with four eyes off), and never over an item changed since the preview."""
     form = ApplyImportForm()
     token = form.token.data or ""
-    if not form.validate_on_submit() or not token or token != session.get("import_token"):
+    if not form.validate_on_submit() or not token:
         abort(400)
-    path = _uploads() / f"{token}.json"
-    if not path.exists():
-        flash("上传的文件已过期，请重新上传。")
-        return redirect(url_for("transfer.upload"))
-    stored = json.loads(path.read_text())
-    publish = bool(form.publish.data)
-    content = bytes.fromhex(stored["content"])
-    materials = bytes.fromhex(stored["materials"]) if stored["materials"] else None
-    seen = stored.get("versions", {})
     try:
-        plan = plan_import(parse_rows(*read_file(stored["filename"], content, materials)))
+        if token != session.get("import_token"):  # not this session's latest preview
+            raise uploads.PreviewGone()
+        pending = uploads.load(token, account_id=current_user.id)
+        publish = bool(form.publish.data)
+        plan = plan_import(pending.items())
         apply_import(
-            plan, actor=current_user, source=stored["filename"], publish=publish,
-            preview_versions=seen,
+            plan, actor=current_user, source=pending.source, publish=publish,
+            preview_versions=pending.versions,
         )  # fmt: skip
+    except uploads.PreviewGone as gone:
+        flash(gone.message)
+        return _page(ImportForm(formdata=None)), gone.status
     except (Conflict, StaleDataError):
         # changed since the preview, or by a save that won the race while this one wrote:
-        # nothing is kept, and the file is previewed again over what is there now
+        # nothing is kept, and the rows are previewed again over what is there now
         start_over()
-        plan = plan_import(parse_rows(*read_file(stored["filename"], content, materials)))
+        plan = plan_import(pending.items())
         changed = sorted(
-            code for code, version in plan.versions.items() if seen.get(code) != version
+            code for code, version in plan.versions.items() if pending.versions.get(code) != version
         )
-        path.unlink(missing_ok=True)
-        fresh = _keep_upload(stored["filename"], content, materials, plan)
+        fresh = _keep(pending.rows, plan, pending.source)
         return _preview(plan, fresh, conflicts=changed), 409
     except SpreadsheetError as exc:
         return _page(ImportForm(formdata=None), problems=exc.problems), 400
-    path.unlink(missing_ok=True)
-    session.pop("import_token", None)
+    account_id = current_user.id
+
+    def applied() -> None:  # only once committed: a commit that fails leaves it to apply again
+        uploads.discard(token, account_id=account_id)
+        session.pop("import_token", None)
+
+    after_commit(applied)
     flash(
         f"已导入：新增 {len(plan.new)} 项，修改 {len(plan.changed)} 项。"
         + ("已发布。" if publish else "均在草稿中，请逐项提交审核。")

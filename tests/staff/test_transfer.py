@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import io
+import os
 import re
+import time
+from pathlib import Path
 
+import pytest
+import sqlalchemy as sa
 from openpyxl import load_workbook
 
+from catalog.drafts import current_data
+from catalog.models import ApprovalItem
 from catalog.spreadsheets import ITEM_SHEET, ROW_HEADERS
 from tests.staff.conftest import csrf_token
 
@@ -78,3 +85,109 @@ def test_an_oversized_upload_is_refused(login_as, catalog_item):
         content_type="multipart/form-data; boundary=limit")  # fmt: skip
     assert response.status_code == 413
     assert "上传的内容过大" in response.get_data(as_text=True)
+
+
+# -- what a preview keeps, and for how long (catalog.uploads) ---------------------------------
+
+
+@pytest.fixture(autouse=True)
+def pending_folder(app, tmp_path, monkeypatch) -> Path:
+    """Each test's previews in a folder of its own (the app's is under instance/)."""
+    folder = tmp_path / "uploads"
+    monkeypatch.setitem(app.config, "IMPORT_PENDING_FOLDER", str(folder))
+    return folder
+
+
+def stored(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.pending")) if folder.exists() else []
+
+
+def apply_preview(client, preview, **fields):
+    token = re.search(r'name="token" type="hidden" value="([^"]+)"', preview.get_data(as_text=True))
+    return client.post("/staff/import/apply", data={
+        "csrf_token": csrf_token(client, "/staff/import"), "token": token.group(1), **fields,
+    })  # fmt: skip
+
+
+def assert_asked_to_upload_again(response) -> None:
+    assert response.status_code == 410
+    assert "预览已失效" in response.get_data(as_text=True)
+    assert "请重新上传文件" in response.get_data(as_text=True)
+
+
+def test_many_uploads_keep_a_few_small_previews(app, login_as, catalog_item, pending_folder):
+    editor = login_as("editor")
+    content = changed_export(editor, 3)
+    for _ in range(4):  # a session keeps its latest preview only
+        assert upload(editor, content).status_code == 200
+    assert len(stored(pending_folder)) == 1
+    for client in [login_as("editor") for _ in range(5)]:  # five more tabs or browsers
+        assert upload(client, content).status_code == 200
+    previews = stored(pending_folder)
+    assert len(previews) == app.config["IMPORT_PENDING_PER_ACCOUNT"] == 3
+    sizes = [path.stat().st_size for path in previews]
+    assert max(sizes) < len(content) and sum(sizes) <= app.config["IMPORT_PENDING_TOTAL_BYTES"]
+
+
+def test_the_oldest_preview_goes_first_and_asks_to_upload_again(
+    login_as, catalog_item, pending_folder
+):
+    clients = [login_as("editor") for _ in range(4)]
+    content = changed_export(clients[0], 3)
+    previews = [upload(client, content) for client in clients]  # three kept an account
+    assert_asked_to_upload_again(apply_preview(clients[0], previews[0]))
+    assert apply_preview(clients[3], previews[3]).status_code == 302
+    assert_asked_to_upload_again(apply_preview(clients[3], previews[3]))  # applied: gone
+
+
+def test_the_total_budget_evicts_the_oldest_of_any_account(
+    app, login_as, accounts, catalog_item, pending_folder, monkeypatch
+):
+    editor, reviewer, admin = (login_as(role) for role in ("editor", "reviewer", "admin"))
+    content = changed_export(editor, 3)
+    first = upload(editor, content)
+    [kept] = stored(pending_folder)
+    monkeypatch.setitem(app.config, "IMPORT_PENDING_TOTAL_BYTES", kept.stat().st_size * 5 // 2)
+    upload(reviewer, content)
+    last = upload(admin, content)
+    owners = sorted(int(path.name.split(".")[0]) for path in stored(pending_folder))
+    assert owners == sorted([accounts["reviewer"].id, accounts["admin"].id])
+    assert_asked_to_upload_again(apply_preview(editor, first))
+    assert apply_preview(admin, last).status_code == 302
+
+
+def test_a_stale_preview_asks_to_upload_again_and_goes(login_as, catalog_item, pending_folder):
+    editor, other = login_as("editor"), login_as("editor")
+    preview = upload(editor, changed_export(editor, 3))
+    [path] = stored(pending_folder)
+    then = time.time() - 3601
+    os.utime(path, (then, then))
+    assert_asked_to_upload_again(apply_preview(editor, preview))
+    upload(other, changed_export(other, 4))
+    assert path not in stored(pending_folder) and len(stored(pending_folder)) == 1
+
+
+def test_a_preview_too_large_to_keep_is_refused(
+    app, login_as, catalog_item, pending_folder, monkeypatch
+):
+    monkeypatch.setitem(app.config, "IMPORT_PENDING_MAX_BYTES", 100)
+    editor = login_as("editor")
+    response = upload(editor, changed_export(editor, 3))
+    assert response.status_code == 400 and "文件内容过多" in response.get_data(as_text=True)
+    assert stored(pending_folder) == []
+
+
+def test_an_import_changed_since_its_preview_gets_a_fresh_one_to_apply(
+    db, login_as, catalog_item, client, pending_folder
+):
+    editor, reviewer = login_as("editor"), login_as("reviewer")
+    preview = upload(editor, changed_export(editor, 3))
+    assert apply_preview(reviewer, upload(reviewer, changed_export(reviewer, 4))).status_code == 302
+    refused = apply_preview(editor, preview)
+    assert refused.status_code == 409
+    assert "未导入：预览之后有 1 个事项已被他人修改" in refused.get_data(as_text=True)
+    assert len(stored(pending_folder)) == 1  # the fresh preview's; the refused one went
+    assert apply_preview(editor, refused).status_code == 302
+    db.session.expire_all()
+    item = db.session.scalar(sa.select(ApprovalItem).where(ApprovalItem.code == "A"))
+    assert current_data(item)["handling_items"][0]["promised_days"] == 3  # the file won
