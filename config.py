@@ -110,6 +110,8 @@ def load(instance_path: Path | None = None, overrides: Mapping[str, Any] | None 
         "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 10 minutes"),
         "SEED_DIR": str(PROJECT_ROOT / "seed"),
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,  # two 5 MB uploads and the form around them
+        # Spreadsheet uploads at /staff/import, per signed-in account (flask-limiter syntax).
+        "IMPORT_UPLOAD_LIMIT": os.environ.get("IMPORT_UPLOAD_LIMIT", "").strip() or "30 per hour",
         # A preview keeps the parsed rows (compressed, not the file) until it is applied: at most
         # an hour, a few an account, a byte budget in all; the oldest go first (catalog.uploads).
         "IMPORT_PENDING_FOLDER": os.environ.get("IMPORT_PENDING_FOLDER", "").strip()

@@ -6,6 +6,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -13,12 +14,15 @@ from flask import (
     session,
     url_for,
 )
+from flask_limiter import RateLimitExceeded
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
 from catalog import uploads
 from catalog.domain import Conflict
 from catalog.edge import after_commit, keep_nothing, start_over, transaction
+from catalog.errors import error_response
+from catalog.extensions import client_address, limiter
 from catalog.importing import (
     MAX_ROWS,
     MAX_UPLOAD_BYTES,
@@ -36,6 +40,7 @@ from catalog.staff.permissions import can_edit, can_publish, requires
 
 blueprint = Blueprint("transfer", __name__)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+UNITS = {"second": "秒", "minute": "分钟", "hour": "小时", "day": "天", "month": "月", "year": "年"}
 
 
 def _xlsx(content: bytes, filename: str) -> Response:
@@ -93,8 +98,29 @@ def _preview(plan: Plan, token: str, **context):
     )
 
 
+def _uploader() -> str:
+    """Uploads are counted per signed-in account (an anonymous POST is refused unread)."""
+    if current_user.is_authenticated:
+        return f"import-upload:{current_user.id}"
+    return f"import-upload-address:{client_address()}"
+
+
+@blueprint.errorhandler(RateLimitExceeded)
+def _too_many_uploads(error: RateLimitExceeded):
+    """The upload's limit in words (the only limit of these pages; 429 pages: catalog.errors)."""
+    limit = error.limit.limit
+    unit = UNITS.get(limit.GRANULARITY.name, limit.GRANULARITY.name)
+    every = f"{limit.multiples}{unit}" if limit.multiples > 1 else unit
+    return error_response(
+        429, f"上传过于频繁：每个账号每{every}最多上传 {limit.amount} 次，请稍后再试。"
+    )
+
+
 @blueprint.route("/import", methods=["GET", "POST"])
 @requires(can_edit)
+@limiter.limit(
+    lambda: current_app.config["IMPORT_UPLOAD_LIMIT"], methods=["POST"], key_func=_uploader
+)
 @transaction
 def upload():
     """Upload a file and see what importing it would do; nothing is written yet."""

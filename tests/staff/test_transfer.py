@@ -191,3 +191,19 @@ def test_an_import_changed_since_its_preview_gets_a_fresh_one_to_apply(
     db.session.expire_all()
     item = db.session.scalar(sa.select(ApprovalItem).where(ApprovalItem.code == "A"))
     assert current_data(item)["handling_items"][0]["promised_days"] == 3  # the file won
+
+
+# -- how often, and under what name ---------------------------------------------------------------
+
+
+def test_uploads_are_limited_per_account(app, login_as, catalog_item, pending_folder, monkeypatch):
+    monkeypatch.setitem(app.config, "IMPORT_UPLOAD_LIMIT", "2 per hour")
+    editor, again = login_as("editor"), login_as("editor")
+    content = changed_export(editor, 3)
+    assert [upload(editor, content).status_code for _ in range(2)] == [200, 200]
+    for client in (editor, again):  # another session of the same account
+        refused = upload(client, content)
+        assert refused.status_code == 429
+        assert "每个账号每小时最多上传 2 次" in refused.get_data(as_text=True)
+    assert len(stored(pending_folder)) == 1
+    assert upload(login_as("reviewer"), content).status_code == 200
