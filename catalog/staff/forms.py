@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -19,7 +22,14 @@ from wtforms import (
     widgets,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    Optional,
+    ValidationError,
+)
 
 from catalog.enums import (
     REPORTED_TYPES,
@@ -128,9 +138,29 @@ class RetireForm(FlaskForm):
     reason = TextAreaField("停用原因", validators=[Length(max=2000)])
 
 
+MAX_FILE_NAME = 255  # as long as a file system allows
+
+
+def plain_file_name(_form, field) -> None:
+    """An uploaded file's name goes into the audit trail: no control character (PostgreSQL
+    refuses a NUL; a line break would forge a line), no lone surrogate, a bounded length."""
+    name = getattr(field.data, "filename", None) or ""
+    if any(unicodedata.category(char) in ("Cc", "Cs") for char in name):
+        raise ValidationError("文件名不能包含控制字符（如 NUL）或无效的 Unicode 字符。")
+    if len(name) > MAX_FILE_NAME:
+        raise ValidationError(f"文件名不能超过{MAX_FILE_NAME}个字符。")
+
+
 class ImportForm(FlaskForm):
-    file = FileField("事项表（.xlsx，或 .csv）", validators=[FileRequired("请选择文件。")])
-    materials = FileField("申请材料表（仅 CSV 导入时需要）")
+    file = FileField(
+        "事项表（.xlsx，或 .csv）", validators=[FileRequired("请选择文件。"), plain_file_name]
+    )
+    materials = FileField("申请材料表（仅 CSV 导入时需要）", validators=[plain_file_name])
+
+    @property
+    def file_name(self) -> str:
+        """The uploaded file's own name, without the folders some browsers send."""
+        return re.split(r"[\\/]", self.file.data.filename or "")[-1].strip()
 
 
 class ApplyImportForm(FlaskForm):

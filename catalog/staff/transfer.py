@@ -131,7 +131,7 @@ def upload():
     main, materials = form.file.data, form.materials.data
     content = main.read(MAX_UPLOAD_BYTES + 1)
     material_bytes = materials.read(MAX_UPLOAD_BYTES + 1) if materials else None
-    source = main.filename or ""
+    source = form.file_name
     try:
         items = parse_rows(*read_file(source, content, material_bytes))
         rows = uploads.freeze(items)  # before planning, which adds what the file leaves out

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from catalog.drafts import current_data
-from catalog.models import ApprovalItem
+from catalog.models import ApprovalItem, AuditEvent
 from catalog.spreadsheets import ITEM_SHEET, ROW_HEADERS
 from tests.staff.conftest import csrf_token
 
@@ -207,3 +207,27 @@ def test_uploads_are_limited_per_account(app, login_as, catalog_item, pending_fo
         assert "每个账号每小时最多上传 2 次" in refused.get_data(as_text=True)
     assert len(stored(pending_folder)) == 1
     assert upload(login_as("reviewer"), content).status_code == 200
+
+
+# (A line break cannot reach the form: it would end the multipart header; no file arrives.)
+@pytest.mark.parametrize(
+    "name", ["x\x00.xlsx", "\x1b[31m.xlsx", "a\x7fb.xlsx", "a\x85b.xlsx", "长" * 252 + ".xlsx"]
+)
+def test_a_file_name_with_control_characters_or_too_long_is_refused(
+    db, login_as, catalog_item, pending_folder, name
+):
+    editor = login_as("editor")
+    response = upload(editor, changed_export(editor, 3), filename=name)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "文件名不能包含控制字符" in page or "文件名不能超过255个字符" in page
+    assert stored(pending_folder) == []
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == 1  # seed's
+
+
+def test_the_audit_trail_names_the_file_without_its_folders(db, login_as, catalog_item):
+    editor = login_as("editor")
+    preview = upload(editor, changed_export(editor, 3), filename="桌面/导入/事项 2026.xlsx")
+    assert apply_preview(editor, preview).status_code == 302
+    reasons = db.session.scalars(sa.select(AuditEvent.reason).order_by(AuditEvent.id)).all()
+    assert reasons[-1] == "导入 事项 2026.xlsx"
