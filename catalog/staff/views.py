@@ -3,11 +3,13 @@ through catalog.operations, and catalog.edge's @transaction commits it."""
 
 from __future__ import annotations
 
+import unicodedata
+from urllib.parse import urlsplit
+
 import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -15,12 +17,14 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from werkzeug.urls import iri_to_uri
 
+from catalog import throttle
 from catalog.accounts import authenticate
 from catalog.auth_log import record_auth_event
-from catalog.edge import transaction
+from catalog.edge import after_commit, transaction
 from catalog.enums import ItemType, ReviewState, Status
-from catalog.extensions import db, limiter
+from catalog.extensions import db
 from catalog.figures import POLICY_PREDICATES
 from catalog.models import (
     ApprovalItem,
@@ -41,55 +45,68 @@ blueprint = Blueprint("staff", __name__)
 AUDIT_PAGE_SIZE = 50
 
 
-def _safe_next(target: str | None) -> str:
-    """Only a path on this site: never an open redirect."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
+def safe_next(target: str | None) -> str:
+    """Where a sign-in may send the browser: a path on this site, else the staff home.
+
+    The target is checked as given and again as the Location header will carry it: Werkzeug
+    quotes the header (iri_to_uri), and Python's urlsplit inside it drops tabs and newlines,
+    as browsers do, so "/<TAB>/evil.com" would go out as "//evil.com". A target with any
+    control, format or space character, or a backslash (a slash to browsers), is refused
+    outright; so is anything with a scheme or a host, or starting with two slashes."""
+    if target and _is_path_here(target):
+        location = iri_to_uri(target)
+        if _is_path_here(location):
+            return location
     return url_for("staff.index")
 
 
-def _account_key() -> str:
-    return "login-account:" + (request.form.get("username") or "").strip().lower()[:50]
-
-
-def _login_throttled(limit) -> None:
-    record_auth_event(
-        AuthEventKind.login_throttled,
-        (request.form.get("username") or "").strip(),
-        detail=f"limit {limit.limit}",
-    )
+def _is_path_here(url: str) -> bool:
+    if any(char == "\\" or char.isspace() or unicodedata.category(char)[0] == "C" for char in url):
+        return False
+    if not url.startswith("/") or url.startswith("//"):
+        return False
+    parts = urlsplit(url)
+    return not parts.scheme and not parts.netloc
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
-    methods=["POST"],
-    deduct_when=lambda response: response.status_code != 302,
-    on_breach=_login_throttled,
-)
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
-    methods=["POST"],
-    key_func=_account_key,
-    deduct_when=lambda response: response.status_code != 302,
-    on_breach=_login_throttled,
-)
 @transaction
 def login():
-    """Sign in (public by nature); failures and successes are logged with the address."""
+    """Sign in (public by nature); failures and successes are logged with the address, and
+    every attempt is counted by the sign-in throttle (catalog.throttle) before its password
+    is checked."""
     form = LoginForm()
+    if request.method != "POST":
+        return render_template("staff/login.html", form=form)
+    attempt = throttle.begin_attempt(form.username.data)
+    if attempt.refused_by:
+        return _throttled(attempt.refused_by)
     if form.validate_on_submit():
         user = authenticate(form.username.data, form.password.data)
         if user is not None:
+            after_commit(lambda: throttle.give_back(attempt))
             start_session(user)
             record_auth_event(AuthEventKind.login_ok, user.username)
             if user.must_change_password:
                 flash("管理员已重置您的密码，请先设置您自己的新密码。")
                 return redirect(url_for("accounts.password"))
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
         record_auth_event(AuthEventKind.login_failed, form.username.data)
         form.password.errors.append("用户名或密码不正确，或账号已停用。")
-    return render_template("staff/login.html", form=form), 200 if not form.errors else 401
+    return render_template("staff/login.html", form=form, warning=attempt.warning()), 401
+
+
+def _throttled(lockout: throttle.Lockout):
+    """429: how long to wait, in minutes, and the way back to the form."""
+    record_auth_event(
+        AuthEventKind.login_throttled, request.form.get("username"), detail=lockout.counter.rule
+    )
+    page = render_template(
+        "staff/login_throttled.html",
+        lockout=lockout,
+        retry=url_for("staff.login", next=request.args.get("next") or None),
+    )
+    return page, 429, {"Retry-After": str(lockout.seconds)}
 
 
 @blueprint.post("/logout")
