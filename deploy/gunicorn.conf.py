@@ -17,10 +17,20 @@ the app, which is why `preload_app` must stay off. On SQLite a query does not yi
 worker's greenlets take turns on the file. Rendering and the search are CPU work that no
 greenlet yields in, so processes still bring the parallelism: one worker per core plus one.
 Every worker keeps its own report and search caches, checked against the catalog revision.
+
+A gevent worker alone runs every request it holds at once, each holding a pooled database
+connection to its end: under `make load` (25 readers a worker, editors publishing) the pool of
+5 + 10 ran out and 37 requests got 503 after its 10 s wait. So at most APP_SLOTS requests of a
+worker run the app at once, as many as the 4 threads it was load-tested with before, and the
+others wait for a slot (a waiting greenlet costs nothing; `make load` then had no 5xx). A
+request's body is read before it takes a slot, within BODY_SECONDS (else 408), so that clients
+sending their bodies slowly cannot hold the slots either.
 """
 
 import multiprocessing
 import os
+import tempfile
+from contextlib import ExitStack
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")  # the proxy talks to this
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() + 1))
@@ -45,3 +55,57 @@ accesslog = "-"
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 wsgi_app = "wsgi:app"
+
+APP_SLOTS = 4  # requests of one worker in the app at once; SQLAlchemy pools 5 connections
+# Seconds to send a request's body: a 12 MB upload at 1.6 Mbit/s.
+BODY_SECONDS = int(os.environ.get("GUNICORN_BODY_SECONDS", 60))
+BODY_IN_MEMORY = 1024 * 1024  # bytes of a body kept in memory; a larger one goes to a file
+BODY_LIMIT = 16 * 1024 * 1024  # bytes read ahead at most: the app refuses over 12 MB itself
+
+
+def post_worker_init(worker):
+    """Admit a gevent worker's requests to the app APP_SLOTS at a time, bodies read first."""
+    import gevent
+    from gevent import monkey
+    from gevent.lock import BoundedSemaphore
+
+    if not monkey.is_module_patched("socket"):
+        return  # another worker class, given on the command line
+    app, slots = worker.wsgi, BoundedSemaphore(APP_SLOTS)
+
+    def admitted(environ, start_response):
+        with ExitStack() as read_ahead:  # closed once the app has answered
+            if _has_body(environ):
+                try:
+                    with gevent.Timeout(BODY_SECONDS):
+                        body = read_ahead.enter_context(_read_ahead(environ["wsgi.input"]))
+                except gevent.Timeout:
+                    start_response("408 Request Timeout", [("Content-Type", "text/plain")])
+                    return [b"408 Request Timeout: the request body was sent too slowly.\n"]
+                environ["wsgi.input"] = body
+            with slots:
+                return app(environ, start_response)
+
+    worker.wsgi = admitted
+
+
+def _has_body(environ) -> bool:
+    """Whether a request has a body to read ahead (one over BODY_LIMIT the app refuses unread)."""
+    if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        return True
+    return 0 < int(environ.get("CONTENT_LENGTH") or 0) <= BODY_LIMIT
+
+
+def _read_ahead(stream):
+    """The rest of `stream` (BODY_LIMIT + 1 bytes at most) as a file positioned at its start."""
+    body = tempfile.SpooledTemporaryFile(max_size=BODY_IN_MEMORY)  # noqa: SIM115 (the caller's)
+    try:
+        remaining = BODY_LIMIT + 1
+        while remaining > 0 and (chunk := stream.read(min(64 * 1024, remaining))):
+            body.write(chunk)
+            remaining -= len(chunk)
+        body.seek(0)
+    except BaseException:
+        body.close()
+        raise
+    return body

@@ -2,18 +2,20 @@
 
 Issue 20 found two connections that sent their headers slowly enough to block a 2-worker
 gunicorn with sync workers: a normal request waited 32.9 s, until the worker timeout killed
-both workers. Here gunicorn runs with the real deploy/gunicorn.conf.py (only its bind and its
-worker count overridden, through the environment variables it reads) on a small SQLite catalog;
-20 connections trickle a request's headers a byte a second, and meanwhile normal requests must
-each be answered within the issue's bound of 1 s. Then every trickling connection must have
-been closed by the server within the time the configuration gives a client for its headers,
-and no worker may have grown past the issue's memory bound.
+both workers. Here gunicorn runs with the real deploy/gunicorn.conf.py on a small SQLite
+catalog, overriding only what its environment variables let a test override (the bind address,
+2 workers, a body deadline of BODY_SECONDS instead of a minute). 20 connections trickle a
+request's headers, or a POST's body, a byte a second; meanwhile normal requests must each be
+answered within the issue's bound of 1 s. Then every trickling connection must have been let go
+within the configuration's deadline (its headers: closed; its body: 408), and no worker may
+have grown past the issue's memory bound.
 """
 
 from __future__ import annotations
 
 import http.client
 import os
+import re
 import runpy
 import select
 import signal
@@ -23,7 +25,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -33,7 +35,7 @@ from gunicorn.config import Config
 from catalog.extensions import db
 from tests.conftest import PROJECT_ROOT, make_app
 from tests.factories import item_data, publish
-from tests.staff.test_concurrent_workers import TIMEOUT, answers, free_port
+from tests.staff.test_concurrent_workers import CSRF, TIMEOUT, Browser, answers, free_port
 
 CONFIG = PROJECT_ROOT / "deploy" / "gunicorn.conf.py"
 TRICKLERS = 20
@@ -42,17 +44,33 @@ SETTLE = 1.5  # seconds of trickling before the first normal request: every conn
 NORMAL = ("/", "/api/v1/items", "/", "/api/v1/items")
 BOUND = 1.0  # seconds: the issue's acceptance bound for a normal request
 WAIT = 5.0  # seconds a normal request may take before the test calls the server starved
+BODY_SECONDS = 4  # the body deadline given to the server (GUNICORN_BODY_SECONDS)
 WORKER_MEMORY = 250 * 1024 * 1024  # bytes: the issue's bound on a worker's peak resident size
-# A request that never ends: the request line, then a header value a byte a second.
-SLOW_REQUEST = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: trickle\r\nX-Slow: " + b"a" * 200
+# A request whose headers never end: the request line, then a header value a byte a second.
+SLOW_HEADERS = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: trickle\r\nX-Slow: " + b"a" * 200
+# A sign-in whose headers come at once and whose body a byte a second.
+SLOW_BODY_HEADERS = (
+    b"POST /staff/login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 200\r\n\r\n"
+)
+SLOW_BODY = b"username=" + b"a" * 191
 
 
-@contextmanager
-def deployed_gunicorn(env: dict[str, str], log: Path) -> Iterator[int]:
-    """gunicorn -c deploy/gunicorn.conf.py with 2 workers on a free loopback port, in its own
-    process group, which is killed if it does not stop in time."""
-    port = free_port()
-    env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "2"}
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[tuple[int, Path]]:
+    """gunicorn -c deploy/gunicorn.conf.py with 2 workers on a free loopback port and a SQLite
+    file with three published items (made here through the services: a tenth of the time of
+    `flask seed`), in its own process group, which is killed if it does not stop in time."""
+    folder = tmp_path_factory.mktemp("slow_clients")
+    url = f"sqlite:///{folder / 'catalog.sqlite3'}"
+    with make_app(url).app_context():
+        upgrade()
+        publish(db, *(item_data(code=f"XCJT-90-{number:03d}") for number in range(3)))
+        db.engine.dispose()
+    port, log = free_port(), folder / "gunicorn.log"
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "slow-clients-test",
+           "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "2",
+           "GUNICORN_BODY_SECONDS": str(BODY_SECONDS)}  # fmt: skip
     with log.open("w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", str(CONFIG)],
@@ -65,7 +83,7 @@ def deployed_gunicorn(env: dict[str, str], log: Path) -> Iterator[int]:
             assert process.poll() is None, log.read_text()
             assert time.monotonic() < deadline, "gunicorn did not start:\n" + log.read_text()
             time.sleep(0.1)
-        yield port
+        yield port, log
     finally:
         for sig in (signal.SIGTERM, signal.SIGKILL):
             with suppress(ProcessLookupError):
@@ -76,16 +94,21 @@ def deployed_gunicorn(env: dict[str, str], log: Path) -> Iterator[int]:
 
 
 class Tricklers:
-    """`count` connections sending SLOW_REQUEST a byte every TRICKLE_EVERY seconds from one
-    thread, noting when the server closes each; all closed on leaving the `with` block."""
+    """`count` connections that each send `head` at once, then `trickle` a byte every
+    TRICKLE_EVERY seconds, all from one thread, noting what the server answers each and when it
+    closes each; all closed on leaving the `with` block."""
 
-    def __init__(self, port: int, count: int):
+    def __init__(self, port: int, count: int, head: bytes, trickle: bytes):
         address = ("127.0.0.1", port)
         self.sockets = [socket.create_connection(address, TIMEOUT) for _ in range(count)]
+        for connection in self.sockets:
+            connection.sendall(head)
+        self.trickle = trickle
+        self.received = [b""] * count
         self.closed_at: dict[int, float] = {}  # index -> time.monotonic() the server closed it
         self.started = time.monotonic()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._trickle, daemon=True)
+        self._thread = threading.Thread(target=self._run, daemon=True)
 
     def __enter__(self) -> Tricklers:
         self._thread.start()
@@ -100,88 +123,107 @@ class Tricklers:
     def open(self) -> int:
         return len(self.sockets) - len(self.closed_at)
 
-    def _trickle(self) -> None:
-        for offset in range(len(SLOW_REQUEST)):  # bounded: the request runs out at last
-            for index, connection in enumerate(self.sockets):
-                if index not in self.closed_at and not self._send(connection, offset):
+    def wait_closed(self, seconds: float) -> list[float]:
+        """Wait until the server has closed every connection or `seconds` since they began
+        have passed; the seconds after which it closed each."""
+        while self.open() and time.monotonic() < self.started + seconds:
+            time.sleep(0.1)
+        return sorted(round(at - self.started, 1) for at in self.closed_at.values())
+
+    def _run(self) -> None:
+        for offset in range(len(self.trickle)):  # bounded: the bytes run out at last
+            for index in range(len(self.sockets)):
+                if index not in self.closed_at and not self._send(index, offset):
                     self.closed_at[index] = time.monotonic()
             if self._stop.wait(TRICKLE_EVERY):
                 return
 
-    @staticmethod
-    def _send(connection: socket.socket, offset: int) -> bool:
-        """Send the next byte; False once the server has closed the connection."""
+    def _send(self, index: int, offset: int) -> bool:
+        """Note what the server sent, send the next byte; False once the server closed."""
+        connection = self.sockets[index]
         try:
-            if select.select([connection], [], [], 0)[0] and not connection.recv(4096):
-                return False  # the server closed it (an error response would be data first)
-            connection.sendall(SLOW_REQUEST[offset : offset + 1])
+            if select.select([connection], [], [], 0)[0]:
+                data = connection.recv(4096)
+                if not data:
+                    return False
+                self.received[index] += data
+            connection.sendall(self.trickle[offset : offset + 1])
         except OSError:
             return False
         return True
 
 
-def normal_request(port: int, path: str) -> tuple[int | str, float]:
-    """(status or the error, seconds) of a GET on a connection of its own."""
-    start = time.monotonic()
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=WAIT)
-    try:
-        connection.request("GET", path)
-        response = connection.getresponse()
-        response.read()
-        return response.status, time.monotonic() - start
-    except OSError as error:
-        return repr(error), time.monotonic() - start
-    finally:
-        connection.close()
+def normal_requests(port: int) -> list[tuple[str, int | str, float]]:
+    """(path, status or the error, seconds) of GETs of NORMAL, one after the other, each on a
+    connection of its own; a starved server fails at the first, after WAIT seconds."""
+    answered = []
+    for path in NORMAL:
+        start = time.monotonic()
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=WAIT)
+        try:
+            connection.request("GET", path)
+            response = connection.getresponse()
+            response.read()
+            answered.append((path, response.status, time.monotonic() - start))
+        except OSError as error:
+            answered.append((path, repr(error), time.monotonic() - start))
+            break
+        finally:
+            connection.close()
+    return answered
 
 
-def peak_memory(pid: int) -> int:
-    """A process's peak resident set size in bytes (VmHWM)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError(f"no VmHWM for {pid}")
+def too_slow(answered: list[tuple[str, int | str, float]]) -> list[tuple]:
+    return [(path, status, round(took, 3)) for path, status, took in answered
+            if status != 200 or took > BOUND]  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def small_catalog(tmp_path_factory) -> dict[str, str]:
-    """The environment of a server on a SQLite file with three published items, made here
-    through the services (a tenth of the time of `flask seed`)."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('slow_clients') / 'catalog.sqlite3'}"
-    with make_app(url).app_context():
-        upgrade()
-        publish(db, *(item_data(code=f"XCJT-90-{number:03d}") for number in range(3)))
-        db.engine.dispose()
-    return {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "slow-clients-test"}
+def peak_memory(log: Path) -> dict[int, int]:
+    """Each live worker's peak resident set size in bytes (VmHWM)."""
+    peaks = {}
+    for pid in re.findall(r"Booting worker with pid: (\d+)", log.read_text()):
+        status = Path(f"/proc/{pid}/status")
+        with suppress(FileNotFoundError):
+            line = next(ln for ln in status.read_text().splitlines() if ln.startswith("VmHWM:"))
+            peaks[int(pid)] = int(line.split()[1]) * 1024
+    return peaks
 
 
-def test_trickling_clients_do_not_delay_a_normal_request(small_catalog, tmp_path):
+def test_trickling_headers_do_not_delay_a_normal_request(server):
+    port, log = server
     settings = runpy.run_path(str(CONFIG))
     header_time = settings.get("keepalive", Config().keepalive)  # a client's time for its headers
-    log = tmp_path / "gunicorn.log"
-    with deployed_gunicorn(small_catalog, log) as port, Tricklers(port, TRICKLERS) as tricklers:
+    with Tricklers(port, TRICKLERS, b"", SLOW_HEADERS) as tricklers:
         time.sleep(SETTLE)
-        answered = []
-        for path in NORMAL:  # one after the other; a starved server fails at the first
-            answered.append((path, *normal_request(port, path)))
-            if answered[-1][1] != 200 or answered[-1][2] > BOUND:
-                break
+        answered = normal_requests(port)
         still_open = tricklers.open()
-        deadline = tricklers.started + header_time + TRICKLE_EVERY + 2  # bounded, then checked
-        while tricklers.open() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        cut_off = sorted(round(at - tricklers.started, 1) for at in tricklers.closed_at.values())
-        workers = [
-            int(line.rsplit(":", 1)[1]) for line in log.read_text().splitlines()
-            if "Booting worker with pid" in line
-        ]  # fmt: skip
-        peaks = {pid: peak_memory(pid) for pid in workers if Path(f"/proc/{pid}").exists()}
-    slow = [(path, status, round(took, 3)) for path, status, took in answered
-            if status != 200 or took > BOUND]  # fmt: skip
-    assert not slow, f"normal requests not answered within {BOUND} s: {slow}"
+        closed_after = tricklers.wait_closed(header_time + TRICKLE_EVERY + 2)
+    assert not too_slow(answered), f"not answered within {BOUND} s: {too_slow(answered)}"
     assert still_open == TRICKLERS, "connections were dropped before the normal requests: no test"
-    assert len(cut_off) == TRICKLERS, (
-        f"{TRICKLERS - len(cut_off)} trickling connections still open after {header_time} s: "
-        f"closed after {cut_off} s"
+    assert len(closed_after) == TRICKLERS, (
+        f"{TRICKLERS - len(closed_after)} connections still sending headers after "
+        f"{header_time} s; the others closed after {closed_after} s"
     )
-    assert all(peak < WORKER_MEMORY for peak in peaks.values()), peaks
+    assert all(received == b"" for received in tricklers.received)  # closed, not answered
+    assert all(peak < WORKER_MEMORY for peak in peak_memory(log).values()), peak_memory(log)
+
+
+def test_trickling_bodies_do_not_delay_a_normal_request(server):
+    port, log = server
+    with Tricklers(port, TRICKLERS, SLOW_BODY_HEADERS, SLOW_BODY) as tricklers:
+        time.sleep(SETTLE)
+        answered = normal_requests(port)
+        browser = Browser(port)  # a sign-in, its body read ahead of the app like the others'
+        token = CSRF.search(browser.request("GET", "/staff/login")[2]).group(1)
+        fields = {"username": "nobody", "password": "wrong", "csrf_token": token}
+        start = time.monotonic()
+        sign_in = browser.request("POST", "/staff/login", fields)[0], time.monotonic() - start
+        still_open = tricklers.open()
+        closed_after = tricklers.wait_closed(BODY_SECONDS + TRICKLE_EVERY + 2)
+    assert not too_slow(answered), f"not answered within {BOUND} s: {too_slow(answered)}"
+    # Refused for the password, so its form was read whole (a lost CSRF token would be a 400).
+    assert sign_in[0] == 401 and sign_in[1] <= BOUND, sign_in
+    assert still_open == TRICKLERS, "connections were dropped before the normal requests: no test"
+    statuses = [received.split(b"\r\n", 1)[0].decode() for received in tricklers.received]
+    assert statuses == ["HTTP/1.1 408 Request Timeout"] * TRICKLERS, (statuses, closed_after)
+    assert all(peak < WORKER_MEMORY for peak in peak_memory(log).values()), peak_memory(log)
