@@ -3,7 +3,7 @@ sign-in log holds a change exactly when the change was kept (catalog.auth_log)."
 
 from __future__ import annotations
 
-from catalog import accounts
+from catalog import accounts, throttle
 from catalog.accounts import AccountError
 from catalog.auth_log import add_auth_event
 from catalog.models import AuthEventKind, Role, User
@@ -53,3 +53,28 @@ def sign_out(user: User) -> None:
     """End every session of the user, copied cookies included."""
     accounts.end_sessions(user)
     add_auth_event(AuthEventKind.logout, user.username)
+
+
+def clear_account_lockout(user: User, *, actor: Who) -> None:
+    """Let an account that the sign-in throttle locked out sign in again at once (admins)."""
+    actor = Actor.of(actor)
+    actor.require(Role.admin, "只有管理员可以解除登录锁定。")
+    lockout = throttle.account_lockouts([user.username]).get(throttle.account_name(user.username))
+    if lockout is None:
+        raise AccountError(f"账号 {user.username} 当前没有被锁定。")
+    throttle.clear(lockout)
+    add_auth_event(AuthEventKind.lockout_cleared, user.username, actor=actor.name,
+                   detail=f"解除锁定：{lockout.counter.rule}")  # fmt: skip
+
+
+def clear_address_lockout(address: str, *, actor: Who) -> None:
+    """Let a client address that the sign-in throttle locked out try again at once (admins):
+    an office whose staff all sign in from one address, say."""
+    actor = Actor.of(actor)
+    actor.require(Role.admin, "只有管理员可以解除登录锁定。")
+    found = throttle.lockouts([throttle.address_counter(address)])
+    if not found:
+        raise AccountError(f"来源地址 {address} 当前没有被锁定。")
+    throttle.clear(found[0])
+    add_auth_event(AuthEventKind.lockout_cleared, actor=actor.name,
+                   detail=f"解除锁定：{found[0].counter.rule}（{address}）")  # fmt: skip

@@ -1,5 +1,5 @@
-"""Account pages: admins list, create, disable and reset accounts and read the sign-in log;
-every staff member changes their own password."""
+"""Account pages: admins list, create, disable and reset accounts, see and clear the sign-in
+throttle's lockouts and read the sign-in log; every staff member changes their own password."""
 
 from __future__ import annotations
 
@@ -7,14 +7,19 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from catalog import throttle
 from catalog.accounts import AccountError
 from catalog.edge import keep_nothing, transaction
 from catalog.extensions import db
 from catalog.models import AuthEvent, AuthEventKind, User
 from catalog.operations.accounts import (
     change_own_password,
+    clear_account_lockout,
     create_account,
     disable_account,
+)
+from catalog.operations.accounts import (
+    clear_address_lockout as clear_address_lockout_of,
 )
 from catalog.operations.accounts import (
     reset_password as reset_account_password,
@@ -22,6 +27,8 @@ from catalog.operations.accounts import (
 from catalog.paging import before_id
 from catalog.staff.forms import (
     AccountForm,
+    ClearAddressLockoutForm,
+    ClearLockoutForm,
     DisableAccountForm,
     LogoutForm,
     PasswordChangeForm,
@@ -37,11 +44,21 @@ EVENTS_PAGE_SIZE = 100
 
 def _page(form: AccountForm, status: int = 200):
     users = db.session.scalars(sa.select(User).order_by(User.username)).all()
+    try:
+        locked = throttle.account_lockouts(user.username for user in users)
+        locked_addresses = throttle.address_lockouts()
+    except throttle.ThrottleUnavailable:
+        locked, locked_addresses = None, []
     return render_template(
         "staff/accounts.html",
         users=users,
         form=form,
         disable_form=DisableAccountForm(),
+        lockouts=locked,
+        address_lockouts=locked_addresses,
+        account_name=throttle.account_name,
+        clear_form=ClearLockoutForm(),
+        clear_address_form=ClearAddressLockoutForm,
         logout_form=LogoutForm(),
     ), status
 
@@ -84,6 +101,42 @@ def disable(user_id: int):
         flash(exc.message)
         return redirect(url_for("accounts.index"))
     flash(f"账号 {user.username} 已停用，其所有登录会话已失效。")
+    return redirect(url_for("accounts.index"))
+
+
+@blueprint.post("/accounts/<id:user_id>/unlock")
+@requires(can_manage_accounts)
+@transaction
+def clear_lockout(user_id: int):
+    """End the sign-in throttle's lockout of an account now (it ends by itself later)."""
+    if not ClearLockoutForm().validate_on_submit():
+        abort(400)
+    user = db.session.get(User, user_id) or abort(404)
+    try:
+        clear_account_lockout(user, actor=current_user)
+    except AccountError as exc:
+        keep_nothing()
+        flash(exc.message)
+        return redirect(url_for("accounts.index"))
+    flash(f"已解除账号 {user.username} 的登录锁定，可立即重新登录。")
+    return redirect(url_for("accounts.index"))
+
+
+@blueprint.post("/accounts/unlock-address")
+@requires(can_manage_accounts)
+@transaction
+def clear_address_lockout():
+    """End the lockout of a client address (every attempt from it was refused)."""
+    form = ClearAddressLockoutForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        clear_address_lockout_of(form.address.data, actor=current_user)
+    except AccountError as exc:
+        keep_nothing()
+        flash(exc.message)
+        return redirect(url_for("accounts.index"))
+    flash(f"已解除来源地址 {form.address.data} 的登录锁定。")
     return redirect(url_for("accounts.index"))
 
 

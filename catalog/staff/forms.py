@@ -255,6 +255,14 @@ class DisableAccountForm(FlaskForm):
     """An empty form: disabling is a POST with a CSRF token."""
 
 
+class ClearLockoutForm(FlaskForm):
+    """An empty form: clearing an account's lockout is a POST with a CSRF token."""
+
+
+class ClearAddressLockoutForm(FlaskForm):
+    address = HiddenField(validators=[DataRequired(), Length(max=45)])
+
+
 class NewHandlingForm(FlaskForm):
     """A new handling item starts as a copy of the item's first one, in the item's draft."""
 

@@ -45,6 +45,9 @@ MATRIX = [
     ("GET", "/staff/accounts/{editor}/password", {"editor": 403, "reviewer": 403, "admin": 200}),
     ("POST", "/staff/accounts/{editor}/password", {"editor": 403, "reviewer": 403, "admin": 400}),
     ("GET", "/staff/accounts/events", {"editor": 403, "reviewer": 403, "admin": 200}),
+    # not locked out: back to the accounts page with a message
+    ("POST", "/staff/accounts/{editor}/unlock", {"editor": 403, "reviewer": 403, "admin": 302}),
+    ("POST", "/staff/accounts/unlock-address", {"editor": 403, "reviewer": 403, "admin": 400}),
     ("GET", "/staff/password", {"editor": 200, "reviewer": 200, "admin": 200}),
     ("POST", "/staff/password", {"editor": 400, "reviewer": 400, "admin": 400}),  # empty form
     ("GET", "/staff/snapshots", {"editor": 403, "reviewer": 200, "admin": 200}),
