@@ -1,33 +1,39 @@
-"""Spreadsheet and CSV rows -> item data: read safely, normalise, plan what an import would
-do (nothing is written here); catalog.operations.imports applies a plan, all or nothing."""
+"""Spreadsheet and CSV files -> rows (read safely: catalog.spreadsheet_reading and
+catalog.xlsx_reading) -> item data: normalise, plan what an import would do (nothing is written
+here); catalog.operations.imports applies a plan, all or nothing."""
 
 from __future__ import annotations
 
-import csv
-import io
-import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
-from openpyxl import load_workbook
 
-from catalog.domain import Conflict, DomainError
+from catalog.domain import Conflict
 from catalog.drafts import current_data, diff, editable_version
 from catalog.extensions import db
 from catalog.models import ApprovalItem
-from catalog.public.export import FORMULA_PREFIXES
 from catalog.ratios import warnings_for
 from catalog.services import CatalogValidationError, check_item_data
+from catalog.spreadsheet_reading import (  # noqa: F401 (the reading's limits, re-exported)
+    FILE,
+    MAX_MATERIAL_ROWS,
+    MAX_ROWS,
+    MAX_UNPACKED_BYTES,
+    MAX_UPLOAD_BYTES,
+    Problem,
+    Row,
+    SpreadsheetError,
+    read_csv,
+    refuse,
+)
 from catalog.spreadsheets import (
     HANDLING_COLUMNS,
     ITEM_COLUMNS,
     ITEM_SHEET,
     MATERIAL_COLUMNS,
-    MATERIAL_HEADERS,
     MATERIAL_SHEET,
-    ROW_HEADERS,
     Column,
     parse_enum,
     parse_legal_basis,
@@ -35,32 +41,7 @@ from catalog.spreadsheets import (
     parse_many,
     parse_steps,
 )
-
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-MAX_UNPACKED_BYTES = 50 * 1024 * 1024  # an xlsx is a zip: refuse one that unpacks to more
-MAX_ROWS = 5_000
-MAX_MATERIAL_ROWS = 50_000
-
-
-@dataclass(frozen=True)
-class Problem:
-    sheet: str
-    row: int | None  # the spreadsheet's row number (the header is row 1)
-    column: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = self.sheet + (f" 第{self.row}行" if self.row else "")
-        where += f"「{self.column}」" if self.column else ""
-        return f"{where}：{self.message}"
-
-
-class SpreadsheetError(DomainError):
-    """The file cannot be imported; `problems` says where and why, row by row."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
+from catalog.xlsx_reading import read_xlsx
 
 
 class ImportConflict(Conflict):
@@ -75,115 +56,21 @@ class ImportConflict(Conflict):
         )
 
 
-@dataclass
-class Row:
-    number: int
-    cells: dict[str, Any]
+# -- files -> rows ------------------------------------------------------------------------------
 
 
-# -- reading files ------------------------------------------------------------------------------
-
-
-def _decode_csv(content: bytes, sheet: str) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return content.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise SpreadsheetError(
-        [Problem(sheet, None, None, "无法识别文件编码，请保存为 UTF-8 或 GB18030 的 CSV。")]
-    )
-
-
-def _unescape(value: Any) -> Any:
-    """Trim text, and take back the ' that export puts before a formula-like cell."""
-    if not isinstance(value, str):
-        return value
-    value = value.strip()
-    if value.startswith("'") and value[1:2] in FORMULA_PREFIXES:
-        return value[1:]
-    return value
-
-
-def _table(raw_rows: list[list[Any]], sheet: str, headers: list[str], limit: int) -> list[Row]:
-    if not raw_rows:
-        raise SpreadsheetError([Problem(sheet, None, None, "没有表头。")])
-    header = [str(cell).strip() if cell is not None else "" for cell in raw_rows[0]]
-    missing = [h for h in headers if h not in header]
-    unknown = [h for h in header if h and h not in headers]
-    if missing or unknown:
-        message = "表头不对。" + (f"缺少：{'、'.join(missing)}。" if missing else "")
-        message += f"无法识别：{'、'.join(unknown[:10])}。" if unknown else ""
-        raise SpreadsheetError([Problem(sheet, 1, None, message + "请使用下载的模板。")])
-    body = [r for r in raw_rows[1:] if any(c not in (None, "") for c in r)]
-    if len(body) > limit:
-        raise SpreadsheetError([Problem(sheet, None, None, f"行数超过上限 {limit} 行。")])
-    rows = []
-    for number, raw in enumerate(raw_rows[1:], start=2):
-        if any(c not in (None, "") for c in raw):
-            cells = {name: (raw[i] if i < len(raw) else None) for i, name in enumerate(header)}
-            rows.append(Row(number, {k: _unescape(v) for k, v in cells.items() if k}))
-    return rows
-
-
-def read_xlsx(content: bytes) -> tuple[list[Row], list[Row]]:
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except zipfile.BadZipFile:
-        raise SpreadsheetError([Problem("文件", None, None, "不是有效的 xlsx 文件。")]) from None
-    if unpacked > MAX_UNPACKED_BYTES:
-        raise SpreadsheetError([Problem("文件", None, None, "文件解压后过大，拒绝导入。")])
-    try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds for a broken or hostile file
-        raise SpreadsheetError([Problem("文件", None, None, "无法读取该 xlsx 文件。")]) from None
-    try:
-        tables = []
-        for name, headers, limit in (
-            (ITEM_SHEET, ROW_HEADERS, MAX_ROWS),
-            (MATERIAL_SHEET, MATERIAL_HEADERS, MAX_MATERIAL_ROWS),
-        ):
-            if name not in workbook.sheetnames:
-                raise SpreadsheetError([Problem(name, None, None, f"缺少工作表“{name}”。")])
-            raw = []
-            for row in workbook[name].iter_rows(values_only=True):
-                raw.append(list(row))
-                if len(raw) > limit + 1:
-                    raise SpreadsheetError(
-                        [Problem(name, None, None, f"行数超过上限 {limit} 行。")]
-                    )
-            tables.append(_table(raw, name, headers, limit))
-    finally:
-        workbook.close()
-    return tables[0], tables[1]
-
-
-def read_csv(items: bytes, materials: bytes | None) -> tuple[list[Row], list[Row]]:
-    item_rows = _table(
-        list(csv.reader(io.StringIO(_decode_csv(items, ITEM_SHEET)))),
-        ITEM_SHEET,
-        ROW_HEADERS,
-        MAX_ROWS,
-    )
-    material_rows = []
-    if materials is not None:
-        material_rows = _table(
-            list(csv.reader(io.StringIO(_decode_csv(materials, MATERIAL_SHEET)))),
-            MATERIAL_SHEET, MATERIAL_HEADERS, MAX_MATERIAL_ROWS)  # fmt: skip
-    return item_rows, material_rows
-
-
-def read_file(filename: str, content: bytes, materials: bytes | None = None):
+def read_file(
+    filename: str, content: bytes, materials: bytes | None = None
+) -> tuple[list[Row], list[Row]]:
+    """(handling-item rows, material rows) of an uploaded file, by its extension: an xlsx
+    (catalog.xlsx_reading) or a CSV with an optional CSV of materials."""
     if len(content) > MAX_UPLOAD_BYTES or (materials and len(materials) > MAX_UPLOAD_BYTES):
-        raise SpreadsheetError(
-            [Problem("文件", None, None, f"文件超过 {MAX_UPLOAD_BYTES // 1024 // 1024} MB。")]
-        )
+        raise refuse(FILE, f"文件超过 {MAX_UPLOAD_BYTES // 1024 // 1024} MB。")
     if filename.lower().endswith(".xlsx"):
         return read_xlsx(content)
     if filename.lower().endswith(".csv"):
         return read_csv(content, materials)
-    raise SpreadsheetError([Problem("文件", None, None, "只支持 .xlsx 和 .csv 文件。")])
+    raise refuse(FILE, "只支持 .xlsx 和 .csv 文件。")
 
 
 # -- rows -> item data ----------------------------------------------------------------------------

@@ -1,0 +1,222 @@
+"""An uploaded spreadsheet -> rows, keeping only what the file really holds: the limits, the
+table every reader fills (header first, then rows checked and counted before they are kept),
+and CSV. The xlsx reader is catalog.xlsx_reading; catalog.importing.read_file picks one.
+
+Nothing a file says about itself is trusted. A CSV is read a record at a time, a record of too
+many cells is refused while the csv module builds it, and any line end is accepted (CRLF, LF,
+or CR alone). Memory follows the cells kept (docs/security.md, "Memory").
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from catalog.domain import DomainError
+from catalog.public.export import FORMULA_PREFIXES
+from catalog.schemas import CONTROL_CHARACTERS_MESSAGE, has_control_characters
+from catalog.spreadsheets import ITEM_SHEET, MATERIAL_HEADERS, MATERIAL_SHEET, ROW_HEADERS
+
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+MAX_UNPACKED_BYTES = 50 * 1024 * 1024  # an xlsx is a zip: refuse one that unpacks to more
+MAX_PARTS = 1_000  # members of the zip; Excel writes a dozen, a few hundred with pictures
+# The parts openpyxl parses whole (manifest, workbook, relationships, styles), together: a
+# tree of objects ten times their size, at about 0.5 s a megabyte. Excel's are a few dozen KB.
+MAX_WHOLE_PARTS_BYTES = 1024 * 1024
+MAX_ROWS = 5_000
+MAX_MATERIAL_ROWS = 50_000
+MAX_SHEET_ROWS = 1_048_576  # Excel's own limit, blank rows included
+MAX_SHEET_COLUMNS = 16_384  # Excel's own limit
+MAX_HEADER_COLUMNS = 100  # the template has 31 and 8
+MAX_CELL_CHARS = 32_767  # Excel's own limit for one cell
+MAX_RECORD_COMMAS = 100_000  # in one CSV record: far beyond any row of the template
+# A file at both row limits fits: every cell a distinct shared string (555,000), and the XML
+# elements of all its parts (1.7 million as export writes it, inline; as many with a table of
+# shared strings unless nearly every cell is distinct). Reading one element costs about 1 µs.
+MAX_SHARED_STRINGS = MAX_ROWS * len(ROW_HEADERS) + MAX_MATERIAL_ROWS * len(MATERIAL_HEADERS)
+MAX_FILE_ELEMENTS = 2_000_000
+MAX_PROBLEMS = 100
+
+
+@dataclass(frozen=True)
+class Problem:
+    sheet: str
+    row: int | None  # the spreadsheet's row number (the header is row 1)
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.sheet + (f" 第{self.row}行" if self.row else "")
+        where += f"「{self.column}」" if self.column else ""
+        return f"{where}：{self.message}"
+
+
+class SpreadsheetError(DomainError):
+    """The file cannot be imported; `problems` says where and why, row by row."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+FILE = "文件"  # where a problem of the whole file is
+
+
+def refuse(sheet: str, message: str, row: int | None = None) -> SpreadsheetError:
+    return SpreadsheetError([Problem(sheet, row, None, message)])
+
+
+@dataclass
+class Row:
+    number: int
+    cells: dict[str, Any]
+
+
+class TooLong:
+    """A cell whose text passed MAX_CELL_CHARS while it was read; the text was not kept."""
+
+    def __str__(self) -> str:
+        return "（过长的单元格）"
+
+
+TOO_LONG = TooLong()
+
+
+def _unescape(value: Any) -> Any:
+    """Trim text, and take back the ' that export puts before a formula-like cell."""
+    if not isinstance(value, str):
+        return value
+    value = value.strip()
+    if value.startswith("'") and value[1:2] in FORMULA_PREFIXES:
+        return value[1:]
+    return value
+
+
+class Table:
+    """One sheet as it is read: the header, then each row with a value under a header, checked
+    and counted before it is kept."""
+
+    def __init__(self, sheet: str, headers: list[str], limit: int):
+        self.sheet, self.headers, self.limit = sheet, headers, limit
+        self.names: list[str] | None = None  # the header's text by column, "" where none
+        # Columns read from each row: up to the last one with a header (in the header row,
+        # every column; a header cell past MAX_HEADER_COLUMNS is refused as soon as it is read).
+        self.width = MAX_SHEET_COLUMNS
+        self.rows: list[Row] = []
+        self.problems: list[Problem] = []
+
+    def header(self, values: dict[int, Any]) -> None:
+        filled = {i: str(v).strip() for i, v in values.items() if v is not None and str(v).strip()}
+        if not filled:
+            raise refuse(self.sheet, "没有表头。", 1)
+        if max(filled) >= MAX_HEADER_COLUMNS:
+            raise refuse(self.sheet, f"表头超过 {MAX_HEADER_COLUMNS} 列。请使用下载的模板。", 1)
+        names = [filled.get(i, "") for i in range(max(filled) + 1)]
+        missing = [h for h in self.headers if h not in names]
+        unknown = [h[:30] for h in names if h and h not in self.headers]
+        if missing or unknown:
+            message = "表头不对。" + (f"缺少：{'、'.join(missing)}。" if missing else "")
+            message += f"无法识别：{'、'.join(unknown[:10])}。" if unknown else ""
+            raise refuse(self.sheet, message + "请使用下载的模板。", 1)
+        self.names, self.width = names, len(names)
+
+    def add(self, number: int, values: dict[int, Any]) -> None:
+        if all(value in (None, "") for value in values.values()):
+            return
+        cells = {
+            name: _unescape(values.get(index)) for index, name in enumerate(self.names) if name
+        }
+        if all(value in (None, "") for value in cells.values()):
+            return
+        if len(self.rows) >= self.limit:
+            raise refuse(self.sheet, f"行数超过上限 {self.limit} 行。")
+        for name, value in cells.items():
+            if value is TOO_LONG or (isinstance(value, str) and len(value) > MAX_CELL_CHARS):
+                self.problem(number, name, f"超过 {MAX_CELL_CHARS} 个字符（单元格的上限）。")
+                cells[name] = None
+            elif isinstance(value, str) and has_control_characters(value):
+                self.problem(number, name, CONTROL_CHARACTERS_MESSAGE)
+        self.rows.append(Row(number, cells))
+
+    def problem(self, row: int, column: str, message: str) -> None:
+        self.problems.append(Problem(self.sheet, row, column, message))
+        if len(self.problems) >= MAX_PROBLEMS:
+            more = Problem(self.sheet, None, None, f"问题过多，只列出前 {MAX_PROBLEMS} 处。")
+            raise SpreadsheetError([*self.problems, more])
+
+
+def finish(tables: list[Table]) -> tuple[list[Row], ...]:
+    problems = [problem for table in tables for problem in table.problems]
+    if problems:
+        raise SpreadsheetError(problems)
+    return tuple(table.rows for table in tables)
+
+
+# -- CSV ----------------------------------------------------------------------------------------
+
+
+def _decode_csv(content: bytes, sheet: str) -> str:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return content.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise refuse(sheet, "无法识别文件编码，请保存为 UTF-8 或 GB18030 的 CSV。")
+
+
+# One physical line at a time, its end kept: CRLF, LF, or the old Mac's CR alone.
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+
+
+def _records(text: str, sheet: str) -> Iterator[list[str]]:
+    """The CSV's records (a quoted cell may span lines). The csv module builds a whole record
+    before it returns it, so the commas read since the last one are counted and a record of
+    too many cells is refused while it is read; the text itself is not copied."""
+    commas = 0
+
+    def lines() -> Iterator[str]:
+        nonlocal commas
+        for match in _LINE.finditer(text):
+            line = match.group()
+            commas += line.count(",")
+            if commas > MAX_RECORD_COMMAS:
+                raise refuse(sheet, f"逗号超过 {MAX_RECORD_COMMAS} 个，列数过多。", number + 1)
+            yield line
+
+    # The module's field limit (131,072 characters by default) would stop a long field with no
+    # row or column; no field can pass the upload's size, and the table names the cell.
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_UPLOAD_BYTES))
+    number = 0
+    try:
+        for record in csv.reader(lines()):
+            number, commas = number + 1, 0
+            yield record
+    except csv.Error:  # not seen since lines are split here and fields may be long: a guard
+        raise refuse(sheet, "不是有效的 CSV 文件。", number + 1) from None
+
+
+def _read_csv_table(content: bytes, table: Table) -> Table:
+    number = 0
+    for number, record in enumerate(_records(_decode_csv(content, table.sheet), table.sheet), 1):
+        if number > MAX_SHEET_ROWS:
+            raise refuse(table.sheet, f"行数（含空行）超过 {MAX_SHEET_ROWS} 行。")
+        values = dict(enumerate(record[: table.width]))
+        if number == 1:
+            table.header(values)
+        elif values:
+            table.add(number, values)
+    if number == 0:
+        raise refuse(table.sheet, "没有表头。", 1)
+    return table
+
+
+def read_csv(items: bytes, materials: bytes | None) -> tuple[list[Row], list[Row]]:
+    tables = [_read_csv_table(items, Table(ITEM_SHEET, ROW_HEADERS, MAX_ROWS))]
+    if materials is not None:
+        table = Table(MATERIAL_SHEET, MATERIAL_HEADERS, MAX_MATERIAL_ROWS)
+        tables.append(_read_csv_table(materials, table))
+    rows = finish(tables)
+    return rows[0], rows[1] if len(rows) > 1 else []
