@@ -19,6 +19,8 @@ from catalog.importing import (
 )
 from catalog.models import ApprovalItem, AuditAction, AuditEvent, HandlingItem
 from catalog.operations.imports import apply_import
+from catalog.schemas import CONTROL_CHARACTERS_MESSAGE
+from catalog.spreadsheet_reading import MAX_CELL_CHARS
 from catalog.spreadsheets import (
     ITEM_SHEET,
     MATERIAL_HEADERS,
@@ -290,3 +292,25 @@ def test_an_import_never_deletes(exported, db):
     assert [h.code for h in a.handling_items] == ["A-01", "A-02"]
     assert [m.name for m in a.handling_items[0].materials] == ["申请表", "营业执照"]
     assert a.handling_items[0].promised_days == 4
+
+
+def test_csv_with_the_old_mac_line_ends_round_trips(exported):
+    """CR alone ends each line (classic Mac editors); the cells' own line breaks stay."""
+    items, materials = (text.replace("\r\n", "\r").encode("utf-8") for text in to_csv(exported))
+    assert sorted(plan_for("c.csv", items, materials).unchanged) == ["A", "B"]
+
+
+def test_a_nul_in_a_csv_cell_is_refused_before_the_database_sees_it(exported):
+    items, materials = to_csv(exported)
+    items = items.replace("港口经营许可", "港口\x00经营许可", 1).encode("utf-8")
+    problems = problems_of("c.csv", items, materials.encode("utf-8"))
+    assert problems == [f"{ITEM_SHEET} 第2行「事项名称」：{CONTROL_CHARACTERS_MESSAGE}"]
+
+
+def test_the_command_line_refuses_an_over_long_csv_cell_naming_it(cli, exported, tmp_path):
+    items = tmp_path / "items.csv"
+    items.write_text(to_csv(exported)[0].replace("港口经营许可", "长" * 200_000, 1), "utf-8")
+    result = cli.invoke(args=["import-items", str(items)])
+    assert result.exit_code == 1
+    assert f"{ITEM_SHEET} 第2行「事项名称」：超过 {MAX_CELL_CHARS} 个字符" in result.output
+    assert "Traceback" not in result.output

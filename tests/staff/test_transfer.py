@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 
 from catalog.drafts import current_data
 from catalog.models import ApprovalItem, AuditEvent
-from catalog.spreadsheets import ITEM_SHEET, ROW_HEADERS
+from catalog.spreadsheets import ITEM_SHEET, ROW_HEADERS, export_data, to_csv
 from tests.staff.conftest import csrf_token
 
 
@@ -231,3 +231,31 @@ def test_the_audit_trail_names_the_file_without_its_folders(db, login_as, catalo
     assert apply_preview(editor, preview).status_code == 302
     reasons = db.session.scalars(sa.select(AuditEvent.reason).order_by(AuditEvent.id)).all()
     assert reasons[-1] == "导入 事项 2026.xlsx"
+
+
+CSV_CHANGES = {
+    "CR line ends": (lambda text: text.replace("\r\n", "\r"), 200, "未变 1 项"),
+    # 140 KB: the test client spools a body over 500 KB to a temporary file it leaves open
+    "a cell past the csv module's limit": (
+        lambda text: text.replace("港口经营许可", "x" * 140_000, 1),
+        400,
+        "第2行「事项名称」：超过 32767 个字符",
+    ),
+    "a NUL in a cell": (
+        lambda text: text.replace("港口经营许可", "港口\x00经营许可", 1),
+        400,
+        "第2行「事项名称」：不能包含控制字符",
+    ),
+}
+
+
+@pytest.mark.parametrize(("change", "status", "fragment"), CSV_CHANGES.values(), ids=CSV_CHANGES)
+def test_csv_uploads_are_read_or_refused_with_the_cell_named(
+    login_as, catalog_item, change, status, fragment
+):
+    """The first two were a 500 (the csv module's error); the NUL went on to the database."""
+    items, _materials = to_csv(export_data())
+    response = upload(login_as("editor"), change(items).encode("utf-8"), "x.csv")
+    page = response.get_data(as_text=True)
+    assert response.status_code == status
+    assert fragment in page and "Traceback" not in page
