@@ -150,10 +150,14 @@ def address_counter(address: str) -> Counter:
 
 
 def _call(method, *args, **kwargs):
-    """A call to the storage; its failure is a 503 in Chinese, never a 500 or a free pass."""
+    """A call to the storage; its failure is a 503 in Chinese, never a 500 or a free pass.
+    (The app's own database fails as it does for every request: catalog.errors answers 503
+    with Retry-After while it cannot be reached.)"""
     try:
         return method(*args, **kwargs)
-    except limiter.storage.base_exceptions as exc:
+    except sa.exc.SQLAlchemyError:
+        raise
+    except limiter.storage.base_exceptions as exc:  # Redis that does not answer
         log.error("sign-in throttle storage failed: %s: %s", type(exc).__name__, exc)
         raise ThrottleUnavailable(UNAVAILABLE) from exc
 

@@ -14,6 +14,7 @@ import time
 
 import pytest
 import sqlalchemy as sa
+from limits.storage import MemoryStorage
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisDown
 
@@ -191,11 +192,27 @@ def test_the_clearing_and_its_record_are_one_transaction(app, login_as, accounts
     assert sign_in(app.test_client(), "editor1").status_code == 429
 
 
-def test_an_unreachable_counter_store_refuses_sign_in_in_chinese(client, accounts, monkeypatch):
+def test_a_database_that_does_not_answer_refuses_sign_in_in_chinese(client, accounts, monkeypatch):
     def down(*_args, **_kwargs):
         raise sa.exc.OperationalError("INSERT", {}, Exception("could not connect"))
 
     monkeypatch.setattr(limiter.storage, "incr", down)
+    refused = sign_in(client, "editor1")
+    assert refused.status_code == 503 and refused.headers["Retry-After"]
+    assert "数据库暂时无法连接" in text(refused)
+
+
+def test_a_counter_store_that_does_not_answer_refuses_sign_in_in_chinese(
+    client, accounts, monkeypatch
+):
+    """Another storage (Redis) that fails: nobody is let in unchecked, nobody sees a 500."""
+    storage = MemoryStorage()  # its errors are ValueErrors, as Redis's are ConnectionErrors
+
+    def down(*_args, **_kwargs):
+        raise ValueError("connection refused")
+
+    monkeypatch.setattr(storage, "incr", down)
+    monkeypatch.setattr(limiter, "_storage", storage)
     refused = sign_in(client, "editor1")
     assert refused.status_code == 503
     assert "登录次数暂时无法核对，暂不能登录，请稍后再试。" in text(refused)
