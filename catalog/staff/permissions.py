@@ -26,6 +26,14 @@ def can_manage_accounts(user: User) -> bool:
     return user.role.includes(Role.admin)
 
 
+# What each check allows, in the words of the sign-in log ("需要权限：管理账号").
+PERMISSION_LABELS = {
+    "can_edit": "编辑",
+    "can_publish": "发布与停用",
+    "can_manage_accounts": "管理账号",
+}
+
+
 def requires(permission: Callable[[User], bool]):
     """Sign-in required, then `permission`; refusals are logged with who, what and from where."""
 
@@ -33,13 +41,14 @@ def requires(permission: Callable[[User], bool]):
         @wraps(view)
         def wrapped(*args, **kwargs):
             if not current_user.is_authenticated:
-                record_auth_event(AuthEventKind.access_refused, detail="not signed in")
+                record_auth_event(AuthEventKind.access_refused, detail="未登录")
                 return redirect(url_for("staff.login", next=request.full_path))
             if not permission(current_user):
                 record_auth_event(
                     AuthEventKind.access_refused,
                     current_user.username,
-                    detail=f"role {current_user.role.value}, needs {permission.__name__}",
+                    detail=f"角色：{current_user.role.label}，需要权限："
+                    + PERMISSION_LABELS.get(permission.__name__, permission.__name__),
                 )
                 abort(403)
             return view(*args, **kwargs)

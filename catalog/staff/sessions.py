@@ -25,7 +25,7 @@ def load_user(user_id: str) -> User | None:
         record_auth_event(
             AuthEventKind.session_refused,
             user.username if user else None,
-            detail=f"account {account_id}, session version {version}",
+            detail=f"账号编号 {account_id}，会话版本 {version}（已失效）",
         )
         return None
     return user

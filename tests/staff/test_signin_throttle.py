@@ -265,3 +265,20 @@ def test_redis_counters_are_listed_and_cleared_after_the_record_commits(tmp_path
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "[302, 401, 401, 401, 401, 401, 429, True, 302, 302]"
+
+
+def test_the_sign_in_log_says_why_in_chinese(app, login_as, accounts, db):
+    """The details of the sign-in log that staff read on /staff/accounts/events."""
+    app.test_client().get("/staff/audit")  # not signed in
+    editor = login_as("editor")
+    editor.get("/staff/accounts")  # an editor may not manage accounts
+    copied = app.test_client()
+    copied.set_cookie("session", editor.get_cookie("session").value)
+    editor.post("/staff/logout", data={"csrf_token": csrf_token(editor, "/staff/")})
+    copied.get("/staff/")  # the session ended with the logout
+    details = [event.detail for event in events(db, AuthEventKind.access_refused)]
+    assert details == ["未登录", "角色：编辑，需要权限：管理账号", "未登录"]
+    [refused] = events(db, AuthEventKind.session_refused)
+    assert refused.detail == f"账号编号 {accounts['editor'].id}，会话版本 1（已失效）"
+    page = text(login_as("admin").get("/staff/accounts/events"))
+    assert "<td>角色：编辑，需要权限：管理账号</td>" in page and "<td>未登录</td>" in page
