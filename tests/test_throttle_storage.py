@@ -15,6 +15,8 @@ from limits.strategies import FixedWindowRateLimiter
 from catalog.extensions import limiter
 from catalog.models import ThrottleCounter
 from catalog.throttle_storage import CLEANUP_BATCH, KEY_LENGTH, DatabaseStorage, stored_key
+from tests.conftest import temporary_postgres_database
+from tests.test_cli import flask
 
 
 @pytest.fixture
@@ -155,3 +157,37 @@ def test_concurrent_hits_are_each_counted_once(app, db):
     assert not errors, errors
     assert sorted(seen) == list(range(1, threads * per_thread + 1))
     assert storage.get("shared") == threads * per_thread
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_database(request, tmp_path):
+    """An empty database, migrated by the test through the command line."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+        return
+    with temporary_postgres_database("catalog_throttle") as url:
+        yield url
+
+
+def test_0016_is_not_undone_while_the_sign_in_log_holds_a_cleared_lockout(fresh_database):
+    """The sign-in log is never rewritten: the downgrade refuses before changing anything."""
+    assert flask(fresh_database, "db", "upgrade").returncode == 0
+    engine = sa.create_engine(fresh_database)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO auth_event (occurred_at, kind, actor)"
+                    " VALUES (CURRENT_TIMESTAMP, 'lockout_cleared', 'admin1')"
+                )
+            )
+        refused = flask(fresh_database, "db", "downgrade", "0015")
+        assert refused.returncode != 0
+        assert "登录日志不可改写，无法降级到 0015" in refused.stderr
+        with engine.connect() as connection:
+            version = connection.execute(sa.text("SELECT version_num FROM alembic_version"))
+            assert version.scalar_one() == "0016"
+            counters = connection.execute(sa.text("SELECT COUNT(*) FROM throttle_counter"))
+            assert counters.scalar_one() == 0
+    finally:
+        engine.dispose()
