@@ -24,7 +24,8 @@ connection to its end: under `make load` (25 readers a worker, editors publishin
 worker run the app at once, as many as the 4 threads it was load-tested with before, and the
 others wait for a slot (a waiting greenlet costs nothing; `make load` then had no 5xx). A
 request's body is read before it takes a slot, within BODY_SECONDS (else 408), so that clients
-sending their bodies slowly cannot hold the slots either.
+sending their bodies slowly cannot hold the slots either; a body larger than a form (an upload)
+waits for one of UPLOAD_SLOTS first, so that bodies read ahead cannot fill the disk.
 """
 
 import multiprocessing
@@ -59,7 +60,8 @@ wsgi_app = "wsgi:app"
 APP_SLOTS = 4  # requests of one worker in the app at once; SQLAlchemy pools 5 connections
 # Seconds to send a request's body: a 12 MB upload at 1.6 Mbit/s.
 BODY_SECONDS = int(os.environ.get("GUNICORN_BODY_SECONDS", 60))
-BODY_IN_MEMORY = 1024 * 1024  # bytes of a body kept in memory; a larger one goes to a file
+FORM_BYTES = 64 * 1024  # a body up to this (any form but an upload's) is read ahead in memory
+UPLOAD_SLOTS = 1  # larger bodies a worker reads ahead at once, each into a temporary file
 BODY_LIMIT = 16 * 1024 * 1024  # bytes read ahead at most: the app refuses over 12 MB itself
 
 
@@ -71,34 +73,40 @@ def post_worker_init(worker):
 
     if not monkey.is_module_patched("socket"):
         return  # another worker class, given on the command line
-    app, slots = worker.wsgi, BoundedSemaphore(APP_SLOTS)
+    app = worker.wsgi
+    app_slots, upload_slots = BoundedSemaphore(APP_SLOTS), BoundedSemaphore(UPLOAD_SLOTS)
 
     def admitted(environ, start_response):
-        with ExitStack() as read_ahead:  # closed once the app has answered
-            if _has_body(environ):
+        with ExitStack() as request:  # its body and upload slot kept until the app has answered
+            length = _body_length(environ)
+            if length:
                 try:
                     with gevent.Timeout(BODY_SECONDS):
-                        body = read_ahead.enter_context(_read_ahead(environ["wsgi.input"]))
+                        if length > FORM_BYTES:  # bounds the disk that bodies read ahead take
+                            request.enter_context(upload_slots)
+                        body = request.enter_context(_read_ahead(environ["wsgi.input"]))
                 except gevent.Timeout:
                     start_response("408 Request Timeout", [("Content-Type", "text/plain")])
                     return [b"408 Request Timeout: the request body was sent too slowly.\n"]
                 environ["wsgi.input"] = body
-            with slots:
+            with app_slots:
                 return app(environ, start_response)
 
     worker.wsgi = admitted
 
 
-def _has_body(environ) -> bool:
-    """Whether a request has a body to read ahead (one over BODY_LIMIT the app refuses unread)."""
+def _body_length(environ) -> int:
+    """The length of a request's body to read ahead: 0 for none, or one over BODY_LIMIT (the
+    app refuses it unread); BODY_LIMIT for a chunked body, whose length is not known."""
     if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
-        return True
-    return 0 < int(environ.get("CONTENT_LENGTH") or 0) <= BODY_LIMIT
+        return BODY_LIMIT
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    return length if length <= BODY_LIMIT else 0
 
 
 def _read_ahead(stream):
     """The rest of `stream` (BODY_LIMIT + 1 bytes at most) as a file positioned at its start."""
-    body = tempfile.SpooledTemporaryFile(max_size=BODY_IN_MEMORY)  # noqa: SIM115 (the caller's)
+    body = tempfile.SpooledTemporaryFile(max_size=FORM_BYTES)  # noqa: SIM115 (the caller's)
     try:
         remaining = BODY_LIMIT + 1
         while remaining > 0 and (chunk := stream.read(min(64 * 1024, remaining))):
