@@ -19,6 +19,7 @@ from catalog.backup import backup_command, restore_command
 from catalog.domain import DomainError
 from catalog.edge import after_commit, command_transaction, keep_nothing
 from catalog.extensions import db
+from catalog.import_headers import read_mapping
 from catalog.importing import SpreadsheetError, parse_rows, plan_import, read_file
 from catalog.models import Role
 from catalog.operations.accounts import create_account, disable_account, reset_password
@@ -39,6 +40,7 @@ from catalog.reports.snapshots import list_snapshots
 from catalog.revision import bump
 from catalog.search import index_is_complete, rebuild_index
 from catalog.seeding import load_seed
+from catalog.spreadsheet_reading import UNKNOWN_HEADER
 from catalog.spreadsheets import export_data, to_csv, to_xlsx
 
 
@@ -310,21 +312,41 @@ def export_items_command(output: Path) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="CSV 导入时的申请材料文件。",
 )
+@click.option(
+    "--mapping",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="表头映射（YAML，每行“表头: 字段”或“表头: ignore”），"
+    "用于 seed/import_headers.yaml 不认识的表头。",
+)
 @click.option("--dry-run", is_flag=True, help="只预览，不写入。")
 @click.option("--publish", is_flag=True, help="直接发布（否则新事项为草稿、修改进入待审核草稿）。")
 @with_appcontext
 @command_transaction
-def import_items_command(path: Path, materials: Path | None, dry_run: bool, publish: bool) -> None:
-    """Import items from an xlsx or CSV file: a preview, then all or nothing."""
+def import_items_command(
+    path: Path, materials: Path | None, mapping: Path | None, dry_run: bool, publish: bool
+) -> None:
+    """Import items from an xlsx or CSV file: a preview, then all or nothing. Headers are
+    recognised as bureaus write them (seed/import_headers.yaml); --mapping places the rest."""
     ensure_database()
     try:
+        placed = read_mapping(mapping.read_text(encoding="utf-8")) if mapping else None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DomainError(f"无法读取映射文件 {mapping.name}：{exc}") from None
+    try:
         tables = read_file(
-            path.name, path.read_bytes(), materials.read_bytes() if materials else None
+            path.name, path.read_bytes(), materials.read_bytes() if materials else None, placed
         )
         plan = plan_import(parse_rows(*tables))
     except SpreadsheetError as exc:
         lines = "\n".join(f"  {problem}" for problem in exc.problems[:200])
-        raise DomainError(f"无法导入（{len(exc.problems)} 处问题）：\n{lines}\n") from None
+        unplaced = [p.column for p in exc.problems if p.message == UNKNOWN_HEADER]
+        hint = (
+            f"无法对应的表头：{'、'.join(unplaced)}。请用 --mapping 指定映射文件"
+            "（每行“表头: 字段”或“表头: ignore”，见 docs/import.md）。\n"
+            if unplaced
+            else ""
+        )
+        raise DomainError(f"无法导入（{len(exc.problems)} 处问题）：\n{lines}\n{hint}") from None
     click.echo(
         f"新增 {len(plan.new)} 项，修改 {len(plan.changed)} 项，未变 {len(plan.unchanged)} 项。"
     )

@@ -4,6 +4,7 @@ here); catalog.operations.imports applies a plan, all or nothing."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -29,6 +30,7 @@ from catalog.spreadsheet_reading import (  # noqa: F401 (the reading's limits, r
     refuse,
 )
 from catalog.spreadsheets import (
+    ASSUMED,
     HANDLING_COLUMNS,
     ITEM_COLUMNS,
     ITEM_SHEET,
@@ -60,16 +62,20 @@ class ImportConflict(Conflict):
 
 
 def read_file(
-    filename: str, content: bytes, materials: bytes | None = None
+    filename: str,
+    content: bytes,
+    materials: bytes | None = None,
+    mapping: dict[str, str] | None = None,
 ) -> tuple[list[Row], list[Row]]:
     """(handling-item rows, material rows) of an uploaded file, by its extension: an xlsx
-    (catalog.xlsx_reading) or a CSV with an optional CSV of materials."""
+    (catalog.xlsx_reading) or a CSV with an optional CSV of materials. `mapping` places the
+    headers seed/import_headers.yaml does not know (catalog.import_headers.read_mapping)."""
     if len(content) > MAX_UPLOAD_BYTES or (materials and len(materials) > MAX_UPLOAD_BYTES):
         raise refuse(FILE, f"文件超过 {MAX_UPLOAD_BYTES // 1024 // 1024} MB。")
     if filename.lower().endswith(".xlsx"):
-        return read_xlsx(content)
+        return read_xlsx(content, mapping)
     if filename.lower().endswith(".csv"):
-        return read_csv(content, materials)
+        return read_csv(content, materials, mapping)
     raise refuse(FILE, "只支持 .xlsx 和 .csv 文件。")
 
 
@@ -83,7 +89,9 @@ def _cell(column: Column, value: Any) -> Any:
         return parse_many(column, value)
     if column.enum:
         return parse_enum(column, value)
-    if key in ("visits", "online_depth", "copies"):
+    if key == "visits":
+        return _visits(value)
+    if key in ("online_depth", "copies"):
         return _integer(value)
     text = "" if value is None else str(value).strip()
     if key == "legal_basis":
@@ -91,10 +99,27 @@ def _cell(column: Column, value: Any) -> Any:
     if key == "steps":
         return parse_steps(text)
     if key == "charges_fee":
-        if text not in ("是", "否"):
-            raise ValueError(f"“{text[:10]}”无效，请填“是”或“否”。")
-        return text == "是"
+        if text not in FEE_WORDS:
+            raise ValueError(f"“{text[:10]}”无效，请填“是”或“否”（或收费、不收费、免费）。")
+        return FEE_WORDS[text]
     return text
+
+
+FEE_WORDS = {"是": True, "收费": True, "否": False, "不收费": False, "免费": False}
+_VISITS = re.compile(r"^([0-9]+|[零一二两三四五])次?$")
+_NUMERALS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
+
+
+def _visits(value: Any) -> int:
+    """到现场次数 as staff write it: 0, 0次, 零次, 不见面, 1次, 一次."""
+    text = "" if value is None or isinstance(value, int | float) else str(value).strip()
+    if text in ("不见面", "零跑动", "无需到现场"):
+        return 0
+    match = _VISITS.match(text.replace(" ", ""))
+    if match:
+        number = match.group(1)
+        return _NUMERALS[number] if number in _NUMERALS else int(number)
+    return _integer(value)
 
 
 def _integer(value: Any) -> int:
@@ -119,7 +144,9 @@ class ParsedItem:
     notes: list[str] = field(default_factory=list)
 
 
-def _fees(cells: dict[str, Any], charges: bool, row: int, problems: list[Problem]):
+def _fees(
+    cells: dict[str, Any], charges: bool, row: int, problems: list[Problem], sheet: str = ITEM_SHEET
+):
     if not charges:
         return "none"
     columns = {c.key[5:]: c.header for c in HANDLING_COLUMNS if c.key.startswith("fees.")}
@@ -135,36 +162,63 @@ def _fees(cells: dict[str, Any], charges: bool, row: int, problems: list[Problem
             try:
                 fee["amount"] = str(Decimal(fee["amount"]))
             except InvalidOperation:
-                problems.append(Problem(ITEM_SHEET, row, columns["amount"], "不是金额数字。"))
+                problems.append(Problem(sheet, row, columns["amount"], "不是金额数字。"))
         fees.append(fee)
     return fees or [{"name": None, "standard": None, "basis": None}]
 
 
+def _assumed(column: Column, value: Any) -> list[str]:
+    """What reading the cell had to assume (a short form read as one member of several)."""
+    table = ASSUMED.get(column.enum) if column.enum else None
+    if not table or value is None:
+        return []
+    parts = re.split(r"[、,，;；\n]", str(value)) if column.many else [str(value)]
+    return [f"“{p.strip()}”按{table[p.strip()]}计" for p in parts if p.strip() in table]
+
+
 def parse_rows(item_rows: list[Row], material_rows: list[Row]) -> list[ParsedItem]:
-    """Rows grouped into items (in file order); every problem is collected before raising."""
+    """Rows grouped into items (in file order); every problem is collected before raising.
+    An item column left empty on an item's later rows takes the value of its first row; a row
+    with every item column empty is a later row of the item above it."""
+    item_sheet = getattr(item_rows, "sheet", ITEM_SHEET)
+    material_sheet = getattr(material_rows, "sheet", MATERIAL_SHEET)
     problems: list[Problem] = []
     items: dict[str, ParsedItem] = {}
     first_values: dict[str, tuple[int, dict[str, Any]]] = {}
     handling_rows: dict[str, tuple[ParsedItem, int]] = {}
+    previous = ""
     for row in item_rows:
         code = str(row.cells.get("事项编码") or "").strip()
+        if (
+            not code
+            and previous
+            and all(row.cells.get(c.header) in (None, "") for c in ITEM_COLUMNS)
+        ):  # a later row of the item above, its item cells left empty (merged, then CSV)
+            code = previous
+        previous = code
         if not code:
-            problems.append(Problem(ITEM_SHEET, row.number, "事项编码", "不能为空。"))
+            problems.append(Problem(item_sheet, row.number, "事项编码", "不能为空。"))
             continue
         if code not in items:
             data: dict[str, Any] = {"result": {}}
+            notes = []
             for column in ITEM_COLUMNS:
+                raw = row.cells.get(column.header)
                 try:
-                    value = _cell(column, row.cells.get(column.header))
+                    value = _cell(column, raw)
                 except ValueError as exc:
-                    problems.append(Problem(ITEM_SHEET, row.number, column.header, str(exc)))
+                    problems.append(Problem(item_sheet, row.number, column.header, str(exc)))
                     continue
+                notes += [
+                    f"{item_sheet} 第{row.number}行「{column.header}」{note}"
+                    for note in _assumed(column, raw)
+                ]
                 if column.key.startswith("result."):
                     data["result"][column.key[7:]] = value
                 else:
                     data[column.key] = value
             data["handling_items"] = []
-            items[code] = ParsedItem(code, data, [])
+            items[code] = ParsedItem(code, data, [], notes=notes)
             first_values[code] = (
                 row.number,
                 {c.header: row.cells.get(c.header) for c in ITEM_COLUMNS},
@@ -172,10 +226,12 @@ def parse_rows(item_rows: list[Row], material_rows: list[Row]) -> list[ParsedIte
         else:
             first_row, values = first_values[code]
             for header, value in values.items():
-                if row.cells.get(header) != value:
+                if row.cells.get(header) in (None, ""):  # filled only on the item's first row
+                    row.cells[header] = value
+                elif row.cells.get(header) != value:
                     problems.append(
                         Problem(
-                            ITEM_SHEET, row.number, header, f"与第{first_row}行的同一事项不一致。"
+                            item_sheet, row.number, header, f"与第{first_row}行的同一事项不一致。"
                         )
                     )
         parsed = items[code]
@@ -189,17 +245,17 @@ def parse_rows(item_rows: list[Row], material_rows: list[Row]) -> list[ParsedIte
                     handling[column.key], note = parse_limit(value)
                     if note:
                         parsed.notes.append(
-                            f"{ITEM_SHEET} 第{row.number}行「{column.header}」{note}"
+                            f"{item_sheet} 第{row.number}行「{column.header}」{note}"
                         )
                     if column.key == "promised_days" and handling[column.key] is None:
                         raise ValueError("承诺时限不能为无期限。")
                 else:
                     handling[column.key] = _cell(column, value)
             except ValueError as exc:
-                problems.append(Problem(ITEM_SHEET, row.number, column.header, str(exc)))
+                problems.append(Problem(item_sheet, row.number, column.header, str(exc)))
         handling["visit_reason"] = handling.get("visit_reason") or None
         handling["fees"] = _fees(
-            row.cells, handling.pop("charges_fee", False), row.number, problems
+            row.cells, handling.pop("charges_fee", False), row.number, problems, item_sheet
         )
         parsed.data["handling_items"].append(handling)
         parsed.rows.append(row.number)
@@ -209,7 +265,7 @@ def parse_rows(item_rows: list[Row], material_rows: list[Row]) -> list[ParsedIte
         if code not in handling_rows:
             problems.append(
                 Problem(
-                    MATERIAL_SHEET,
+                    material_sheet,
                     row.number,
                     "业务办理项编码",
                     f"事项表中没有业务办理项“{code[:50]}”。",
@@ -222,7 +278,7 @@ def parse_rows(item_rows: list[Row], material_rows: list[Row]) -> list[ParsedIte
             try:
                 material[column.key] = _cell(column, row.cells.get(column.header))
             except ValueError as exc:
-                problems.append(Problem(MATERIAL_SHEET, row.number, column.header, str(exc)))
+                problems.append(Problem(material_sheet, row.number, column.header, str(exc)))
         material["notes"] = material.get("notes") or None
         materials = parsed.data["handling_items"][index]["materials"]
         parsed.material_rows[(index, len(materials))] = row.number

@@ -11,11 +11,22 @@ from __future__ import annotations
 
 import csv
 import re
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from catalog.domain import DomainError
+from catalog.import_headers import (
+    FIELDS,
+    HANDLING,
+    HEADER_SEARCH_ROWS,
+    MATERIALS,
+    SIGNATURES,
+    Placed,
+    classify,
+    place,
+)
 from catalog.public.export import FORMULA_PREFIXES
 from catalog.schemas import CONTROL_CHARACTERS_MESSAGE, has_control_characters
 from catalog.spreadsheets import ITEM_SHEET, MATERIAL_HEADERS, MATERIAL_SHEET, ROW_HEADERS
@@ -39,6 +50,7 @@ MAX_RECORD_COMMAS = 100_000  # in one CSV record: far beyond any row of the temp
 MAX_SHARED_STRINGS = MAX_ROWS * len(ROW_HEADERS) + MAX_MATERIAL_ROWS * len(MATERIAL_HEADERS)
 MAX_FILE_ELEMENTS = 2_000_000
 MAX_PROBLEMS = 100
+UNKNOWN_HEADER = "无法识别的表头：请在映射中指定字段或忽略。"
 
 
 @dataclass(frozen=True)
@@ -95,33 +107,108 @@ def _unescape(value: Any) -> Any:
     return value
 
 
-class Table:
-    """One sheet as it is read: the header, then each row with a value under a header, checked
-    and counted before it is kept."""
+class Rows(list):
+    """The rows of one sheet, and the sheet's name (as problems name it)."""
 
-    def __init__(self, sheet: str, headers: list[str], limit: int):
-        self.sheet, self.headers, self.limit = sheet, headers, limit
-        self.names: list[str] | None = None  # the header's text by column, "" where none
-        # Columns read from each row: up to the last one with a header (in the header row,
-        # every column; a header cell past MAX_HEADER_COLUMNS is refused as soon as it is read).
-        self.width = MAX_SHEET_COLUMNS
+    def __init__(self, sheet: str, rows: list[Row] = ()):
+        super().__init__(rows)
+        self.sheet = sheet
+
+
+class Table:
+    """One sheet as it is read: the rows above the header (searched for the header row, the
+    first of HEADER_SEARCH_ROWS that holds the sheet's columns), then each row with a value
+    under a header, checked and counted before it is kept. Without a kind, a probe: it only
+    finds which kind of sheet this is (catalog.import_headers.classify)."""
+
+    def __init__(
+        self, sheet: str, kind: str | None, limit: int, mapping: dict[str, str] | None = None
+    ):
+        self.sheet, self.kind, self.limit, self.mapping = sheet, kind, limit, mapping
+        self.probing = kind is None
+        self.names: list[str] | None = None  # the field by column, "" where none or ignored
+        # Columns read from each row: up to the last one with a header (above the header,
+        # every column; a cell past MAX_HEADER_COLUMNS is refused as soon as it is read; a
+        # probe reads no further than that).
+        self.width = MAX_HEADER_COLUMNS if self.probing else MAX_SHEET_COLUMNS
         self.rows: list[Row] = []
         self.problems: list[Problem] = []
 
-    def header(self, values: dict[int, Any]) -> None:
+    def too_wide(self, number: int) -> SpreadsheetError:
+        return refuse(self.sheet, f"表头超过 {MAX_HEADER_COLUMNS} 列。请使用下载的模板。", number)
+
+    def no_header(self) -> SpreadsheetError:
+        wanted = "、".join(SIGNATURES[self.kind])
+        return refuse(
+            self.sheet,
+            f"前 {HEADER_SEARCH_ROWS} 行中没有表头：表头须含{wanted}等列"
+            "（各列的写法见 seed/import_headers.yaml）。",
+        )
+
+    def scan(self, number: int, values: dict[int, Any]) -> None:
+        """A row above the header: it is the header when it holds the sheet's columns."""
+        if number > HEADER_SEARCH_ROWS:
+            if self.probing:
+                return
+            raise self.no_header()
         filled = {i: str(v).strip() for i, v in values.items() if v is not None and str(v).strip()}
-        if not filled:
-            raise refuse(self.sheet, "没有表头。", 1)
-        if max(filled) >= MAX_HEADER_COLUMNS:
-            raise refuse(self.sheet, f"表头超过 {MAX_HEADER_COLUMNS} 列。请使用下载的模板。", 1)
-        names = [filled.get(i, "") for i in range(max(filled) + 1)]
-        missing = [h for h in self.headers if h not in names]
-        unknown = [h[:30] for h in names if h and h not in self.headers]
-        if missing or unknown:
-            message = "表头不对。" + (f"缺少：{'、'.join(missing)}。" if missing else "")
-            message += f"无法识别：{'、'.join(unknown[:10])}。" if unknown else ""
-            raise refuse(self.sheet, message + "请使用下载的模板。", 1)
-        self.names, self.width = names, len(names)
+        if filled and max(filled) >= MAX_HEADER_COLUMNS:
+            raise self.too_wide(number)
+        if self.probing:
+            self.kind = classify(filled, self.mapping)
+            return
+        placed = place(self.kind, filled, self.mapping)
+        if placed.holds(self.kind):
+            self.header(number, placed)
+
+    def header(self, number: int, placed: Placed) -> None:
+        """The header row: every column placed (or ignored by the mapping), no field twice,
+        none missing; otherwise every such column is named and nothing is read."""
+        problems = [
+            Problem(self.sheet, number, text[:30], UNKNOWN_HEADER)
+            for _index, text in placed.unknown
+        ]
+        problems += [
+            Problem(
+                self.sheet,
+                number,
+                second[:30],
+                f"与「{first[:30]}」同为“{field}”，只能保留一列。",
+            )
+            for field, first, second in placed.twice
+        ]
+        missing = [h for h in FIELDS[self.kind] if h not in placed.fields.values()]
+        if missing:
+            problems.append(Problem(self.sheet, number, None, f"缺少：{'、'.join(missing)}。"))
+        if problems:
+            raise SpreadsheetError(problems)
+        width = max(placed.fields) + 1
+        self.names = [placed.fields.get(i) or "" for i in range(width)]
+        self.width = width
+
+    def fill_merged(self, ranges: list[tuple[int, int, int, int]]) -> None:
+        """Cells Excel merged down several rows (min_col, min_row, max_col, max_row; columns
+        from 1): the rows below the top one take its value where they have none. Merged
+        ranges do not overlap, so the work is bounded by the cells kept; overlapping ones are
+        refused."""
+        numbers = [row.number for row in self.rows]
+        by_number = {row.number: row for row in self.rows}
+        budget = len(self.rows) * len(self.names or ())
+        for min_col, min_row, max_col, max_row in ranges:
+            top = by_number.get(min_row)
+            if top is None or max_row <= min_row:
+                continue
+            below = [by_number[n] for n in numbers[bisect_right(numbers, min_row) :
+                                                   bisect_right(numbers, max_row)]]  # fmt: skip
+            for name in self.names[min_col - 1 : max_col]:
+                budget -= len(below)
+                if budget < 0:
+                    raise refuse(self.sheet, "合并单元格相互重叠，无法读取。")
+                if not name:
+                    continue
+                for row in below:
+                    if row.cells.get(name) in (None, ""):
+                        row.cells[name] = top.cells.get(name)
 
     def add(self, number: int, values: dict[int, Any]) -> None:
         if all(value in (None, "") for value in values.values()):
@@ -161,7 +248,7 @@ def finish(tables: list[Table]) -> tuple[list[Row], ...]:
 def _decode_csv(content: bytes, sheet: str) -> str:
     for encoding in ("utf-8-sig", "gb18030"):
         try:
-            return content.decode(encoding)
+            return content.decode(encoding).removeprefix("\ufeff")  # GB18030's BOM too
         except UnicodeDecodeError:
             continue
     raise refuse(sheet, "无法识别文件编码，请保存为 UTF-8 或 GB18030 的 CSV。")
@@ -204,19 +291,24 @@ def _read_csv_table(content: bytes, table: Table) -> Table:
         if number > MAX_SHEET_ROWS:
             raise refuse(table.sheet, f"行数（含空行）超过 {MAX_SHEET_ROWS} 行。")
         values = dict(enumerate(record[: table.width]))
-        if number == 1:
-            table.header(values)
+        if table.names is None:
+            table.scan(number, values)
         elif values:
             table.add(number, values)
-    if number == 0:
-        raise refuse(table.sheet, "没有表头。", 1)
+    if table.names is None:
+        raise table.no_header()
     return table
 
 
-def read_csv(items: bytes, materials: bytes | None) -> tuple[list[Row], list[Row]]:
-    tables = [_read_csv_table(items, Table(ITEM_SHEET, ROW_HEADERS, MAX_ROWS))]
+def read_csv(
+    items: bytes, materials: bytes | None, mapping: dict[str, str] | None = None
+) -> tuple[Rows, Rows]:
+    tables = [_read_csv_table(items, Table(ITEM_SHEET, HANDLING, MAX_ROWS, mapping))]
     if materials is not None:
-        table = Table(MATERIAL_SHEET, MATERIAL_HEADERS, MAX_MATERIAL_ROWS)
+        table = Table(MATERIAL_SHEET, MATERIALS, MAX_MATERIAL_ROWS, mapping)
         tables.append(_read_csv_table(materials, table))
     rows = finish(tables)
-    return rows[0], rows[1] if len(rows) > 1 else []
+    return (
+        Rows(ITEM_SHEET, rows[0]),
+        Rows(MATERIAL_SHEET, rows[1] if len(rows) > 1 else []),
+    )

@@ -40,7 +40,10 @@ EXTRA_ALIASES: dict[type, dict[str, str]] = {
     CaseType: {"即办": "instant", "承诺": "promised"},
     MaterialForm: {"纸质或电子": "paper_or_electronic", "电子": "electronic"},
     ExerciseLevel: {"市": "city", "县": "county", "省": "province"},
+    ServiceTarget: {"法人": "enterprise", "企业": "enterprise", "个人": "natural_person"},
 }
+# Short forms that stand for more than the member they are read as: the import says so.
+ASSUMED: dict[type, dict[str, str]] = {ServiceTarget: {"法人": "企业法人"}}
 
 
 def aliases(enum_class: type[LabelledEnum]) -> dict[str, str]:

@@ -19,10 +19,11 @@ from xml.parsers import expat
 
 from openpyxl.reader.excel import ExcelReader
 from openpyxl.styles.stylesheet import apply_stylesheet
-from openpyxl.utils.cell import column_index_from_string
+from openpyxl.utils.cell import column_index_from_string, range_boundaries
 from openpyxl.utils.datetime import from_excel, from_ISO8601
 from openpyxl.xml.constants import SHARED_STRINGS
 
+from catalog.import_headers import HANDLING, HEADER_SEARCH_ROWS, MATERIALS, SIGNATURES
 from catalog.spreadsheet_reading import (
     FILE,
     MAX_CELL_CHARS,
@@ -36,16 +37,17 @@ from catalog.spreadsheet_reading import (
     MAX_UNPACKED_BYTES,
     MAX_WHOLE_PARTS_BYTES,
     TOO_LONG,
-    Row,
+    Rows,
     SpreadsheetError,
     Table,
     TooLong,
     finish,
     refuse,
 )
-from catalog.spreadsheets import ITEM_SHEET, MATERIAL_HEADERS, MATERIAL_SHEET, ROW_HEADERS
+from catalog.spreadsheets import MATERIAL_SHEET
 
 UNREADABLE = "无法读取该 xlsx 文件。"
+MAX_MERGED_RANGES = 50_000  # merged down several rows, under the header
 # Excel writes a character XML cannot hold (a control character) as _xHHHH_, and a literal
 # "_x" as _x005F_x: read them as Excel means them, so a control character is seen and refused.
 _EXCEL_ESCAPE = re.compile("_x([0-9A-Fa-f]{4})_")
@@ -179,6 +181,8 @@ class _SheetReader(_Part):
         self.values: dict[int, Any] = {}
         self.cell_type, self.style, self.keep = "n", "0", False
         self.inline = self.phonetic = False
+        self.after_data = False  # past </sheetData>: only the merged cells are read
+        self.merged: list[tuple[int, int, int, int]] = []
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
         # the hot path: once for each element of the sheet
@@ -187,7 +191,19 @@ class _SheetReader(_Part):
         if budget[0] < 0:
             raise self.overspent()
         tag = name[name.find(":") + 1 :]
-        if tag == "c":
+        if self.after_data:
+            if tag == "mergeCell":
+                try:
+                    bounds = range_boundaries(attrs.get("ref", ""))
+                except (ValueError, TypeError):
+                    raise refuse(self.sheet, UNREADABLE) from None
+                # kept: ranges down several rows that start under a header (Excel writes one
+                # per merge; a bureau's file has a few thousand)
+                if None not in bounds and bounds[3] > bounds[1] and bounds[0] <= self.table.width:
+                    if len(self.merged) >= MAX_MERGED_RANGES:
+                        raise refuse(self.sheet, f"合并单元格超过 {MAX_MERGED_RANGES} 处。")
+                    self.merged.append(bounds)
+        elif tag == "c":
             reference = attrs.get("r")
             letters = reference.rstrip("0123456789") if reference else ""
             column = self.column = column_index_from_string(letters) if letters else self.column + 1
@@ -216,13 +232,16 @@ class _SheetReader(_Part):
         if tag == "c":
             if self.keep and (value := self.value()) not in (None, ""):  # empty: not kept
                 self.values[self.column - 1] = value
-                if self.column > MAX_HEADER_COLUMNS:
-                    self.table.header(self.values)  # refuses a header this wide at once
+                if self.column > MAX_HEADER_COLUMNS:  # above the header: refused at once
+                    raise self.table.too_wide(self.row)
         elif tag in ("v", "t"):
             self.text.capturing = False
         elif tag == "row":
-            if self.table.names is None:
-                self.table.header(self.values if self.row == 1 else {})
+            table = self.table
+            if table.names is None:
+                table.scan(self.row, self.values)
+                if table.probing and (table.kind or self.row >= HEADER_SEARCH_ROWS):
+                    raise _Stop
             elif self.values:
                 self.table.add(self.row, self.values)
         elif tag == "is":
@@ -230,6 +249,10 @@ class _SheetReader(_Part):
         elif tag == "rPh":
             self.phonetic = False
         elif tag == "sheetData":
+            if self.table.probing or self.table.names is None:
+                raise _Stop
+            self.after_data = True
+        elif tag == "mergeCells":
             raise _Stop
 
     def value(self) -> Any:
@@ -338,24 +361,49 @@ def _open_package(content: bytes) -> _Package:
     return package
 
 
-def read_xlsx(content: bytes) -> tuple[list[Row], list[Row]]:
+def _one(found: dict[str, list[str]], kind: str, what: str) -> str | None:
+    if len(found[kind]) > 1:
+        names = "、".join(f"“{name[:31]}”" for name in found[kind])
+        raise refuse(FILE, f"工作表{names}都像{what}表，请只保留一个。")
+    return found[kind][0] if found[kind] else None
+
+
+def read_xlsx(content: bytes, mapping: dict[str, str] | None = None) -> tuple[Rows, Rows]:
+    """The handling-item sheet and the materials sheet, each found by its header row (within
+    its first HEADER_SEARCH_ROWS rows), whatever the sheets are called."""
     package = _open_package(content)
     try:
         sheets = package.worksheet_parts()
-        for name in (ITEM_SHEET, MATERIAL_SHEET):
-            if name not in sheets:
-                raise refuse(name, f"缺少工作表“{name}”。")
         budget = [MAX_FILE_ELEMENTS]
         strings = package.string_table(budget)
-        tables = [
-            Table(ITEM_SHEET, ROW_HEADERS, MAX_ROWS),
-            Table(MATERIAL_SHEET, MATERIAL_HEADERS, MAX_MATERIAL_ROWS),
-        ]
+        found: dict[str, list[str]] = {HANDLING: [], MATERIALS: []}
+        for name, part in sheets.items():
+            probe = Table(name, None, 0, mapping)
+            _SheetReader(probe, strings, package.wb, budget).read(package.zip, part)
+            if probe.kind:
+                found[probe.kind].append(name)
+        handling = _one(found, HANDLING, "业务办理项")
+        if handling is None:
+            wanted = "、".join(SIGNATURES[HANDLING])
+            raise refuse(
+                FILE,
+                f"没有找到业务办理项所在的工作表：须有一个工作表在前 {HEADER_SEARCH_ROWS} 行中"
+                f"有一行表头含{wanted}等列（各列的写法见 seed/import_headers.yaml）。",
+            )
+        materials = _one(found, MATERIALS, "申请材料")
+        tables = [Table(handling, HANDLING, MAX_ROWS, mapping)]
+        if materials is not None:
+            tables.append(Table(materials, MATERIALS, MAX_MATERIAL_ROWS, mapping))
         for table in tables:
-            _SheetReader(table, strings, package.wb, budget).read(package.zip, sheets[table.sheet])
+            reader = _SheetReader(table, strings, package.wb, budget)
+            reader.read(package.zip, sheets[table.sheet])
             if table.names is None:
-                table.header({})
+                raise table.no_header()
+            table.fill_merged(reader.merged)
     finally:
         package.zip.close()
     rows = finish(tables)
-    return rows[0], rows[1]
+    return (
+        Rows(handling, rows[0]),
+        Rows(materials or MATERIAL_SHEET, rows[1] if len(rows) > 1 else []),
+    )

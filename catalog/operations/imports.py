@@ -15,6 +15,15 @@ from catalog.operations import items as operations
 from catalog.operations.actor import Actor
 
 
+def _reason(source: str, notes: list[str]) -> str:
+    """The audit reason: the file, and what reading it assumed for this item (a 天 read as a
+    working day...), as the preview listed it; within the reason's limit."""
+    reason = f"导入 {source}" + ("；已换算：" + "；".join(notes) if notes else "")
+    if len(reason) > operations.MAX_REASON_LENGTH:
+        reason = reason[: operations.MAX_REASON_LENGTH - 1] + "…"
+    return reason
+
+
 def apply_import(
     plan: Plan,
     *,
@@ -42,16 +51,20 @@ def apply_import(
     stale = [code for code in touched if expected.get(code, "?") != plan.versions.get(code)]
     if stale:
         raise ImportConflict(stale)
-    reason = f"导入 {source}"
+    reasons = {
+        parsed.code: _reason(source, parsed.notes) for parsed, *_rest in [*plan.new, *plan.changed]
+    }
     written: list[ApprovalItem] = []
-    for _parsed, data in plan.new:
+    for parsed, data in plan.new:
         written.append(
-            operations.create_item(data, actor=actor, reason=reason, action=AuditAction.import_)
+            operations.create_item(
+                data, actor=actor, reason=reasons[parsed.code], action=AuditAction.import_
+            )
         )
     changed = {parsed.code: data for parsed, data, _changes in plan.changed}
     for item in db.session.scalars(sa.select(ApprovalItem).where(ApprovalItem.code.in_(changed))):
         operations.save_draft(
-            item, changed[item.code], actor=actor, reason=reason,
+            item, changed[item.code], actor=actor, reason=reasons[item.code],
             expected_version=plan.versions[item.code], acknowledged=True,
             action=AuditAction.import_,
         )  # fmt: skip

@@ -1,0 +1,114 @@
+"""Headers as bureaus write them -> the fields of the import (seed/import_headers.yaml), and
+which sheet is which by its header row. A header nothing recognises needs a mapping (a dict of
+header -> field or "ignore", from `flask import-items --mapping`); docs/import.md."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from catalog.spreadsheets import HANDLING_COLUMNS, ITEM_COLUMNS, MATERIAL_COLUMNS
+
+HEADERS_FILE = Path(__file__).resolve().parent.parent / "seed" / "import_headers.yaml"
+HANDLING, MATERIALS = "handling", "materials"
+FIELDS = {
+    HANDLING: tuple(column.header for column in (*ITEM_COLUMNS, *HANDLING_COLUMNS)),
+    MATERIALS: tuple(column.header for column in MATERIAL_COLUMNS),
+}
+# A header row is the sheet's when it holds these fields (after the spellings are read).
+SIGNATURES = {HANDLING: ("事项编码", "承诺时限"), MATERIALS: ("材料名称",)}
+IGNORE = "ignore"
+HEADER_SEARCH_ROWS = 10  # the header row may sit below title rows and notes, up to this row
+_BRACKETS = str.maketrans("【〔[〈{】〕]〉}", "((((()))))")
+
+
+def header_key(text: str) -> str:
+    """A header as it is compared: NFKC (full width -> half), no spaces or asterisks, one kind
+    of bracket."""
+    text = unicodedata.normalize("NFKC", str(text))
+    return re.sub(r"[\s*]", "", text).translate(_BRACKETS)
+
+
+@cache
+def spellings(path: str = str(HEADERS_FILE)) -> dict[str, dict[str, str]]:
+    """Per sheet kind: header key -> field (the app's own header)."""
+    with open(path, encoding="utf-8") as file:
+        data = yaml.safe_load(file)
+    table: dict[str, dict[str, str]] = {}
+    for kind, fields in FIELDS.items():
+        table[kind] = {header_key(field): field for field in fields}
+        for field, names in (data.get(kind) or {}).items():
+            if field not in fields:
+                raise ValueError(f"{path}: {kind} has no field {field}")
+            for name in names:
+                table[kind][header_key(name)] = field
+    return table
+
+
+def read_mapping(text: str) -> dict[str, str]:
+    """A mapping file (YAML of header -> field or ignore) -> {header key: field or IGNORE}.
+    ValueError (Chinese) for anything else; a field may be given by any recognised spelling."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        raise ValueError("映射文件不是有效的 YAML。") from None
+    if not isinstance(data, dict):
+        raise ValueError("映射文件须为“表头: 字段”的 YAML 映射。")
+    known = {**spellings()[MATERIALS], **spellings()[HANDLING]}
+    mapping = {}
+    for header, target in data.items():
+        target = str(target).strip()
+        if target.lower() != IGNORE and header_key(target) not in known:
+            raise ValueError(f"映射文件中「{header}」的字段“{target}”无法识别。")
+        mapping[header_key(header)] = IGNORE if target.lower() == IGNORE else target
+    return mapping
+
+
+@dataclass
+class Placed:
+    """A header row read for one kind of sheet: field by column index (None: ignored), the
+    columns nothing recognises, and fields two columns claim."""
+
+    fields: dict[int, str | None]
+    unknown: list[tuple[int, str]]
+    twice: list[tuple[str, str, str]]  # (field, first column's header, second column's header)
+
+    def holds(self, kind: str) -> bool:
+        return all(field in self.fields.values() for field in SIGNATURES[kind])
+
+
+def place(kind: str, headers: Mapping[int, str], mapping: Mapping[str, str] | None) -> Placed:
+    """The fields of a header row (index -> header text) for a sheet of `kind`."""
+    known = spellings()[kind]
+    placed = Placed({}, [], [])
+    first: dict[str, str] = {}
+    for index, text in sorted(headers.items()):
+        key = header_key(text)
+        target = (mapping or {}).get(key)
+        if target == IGNORE:
+            placed.fields[index] = None
+            continue
+        field = known.get(header_key(target)) if target else known.get(key)
+        if field is None:
+            placed.unknown.append((index, text))
+            continue
+        if field in first:
+            placed.twice.append((field, first[field], text))
+            continue
+        first[field] = text
+        placed.fields[index] = field
+    return placed
+
+
+def classify(headers: Mapping[int, str], mapping: Mapping[str, str] | None) -> str | None:
+    """Which kind of sheet a row is the header of, if any."""
+    for kind in (HANDLING, MATERIALS):
+        if place(kind, headers, mapping).holds(kind):
+            return kind
+    return None
