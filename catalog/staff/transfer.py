@@ -34,6 +34,7 @@ from catalog.importing import (
 )
 from catalog.operations.imports import apply_import
 from catalog.operations.items import four_eyes
+from catalog.spreadsheet_reading import UNKNOWN_HEADER
 from catalog.spreadsheets import export_data, to_xlsx
 from catalog.staff.forms import ApplyImportForm, ImportForm, LogoutForm
 from catalog.staff.permissions import can_edit, can_publish, requires
@@ -137,7 +138,8 @@ def upload():
         rows = uploads.freeze(items)  # before planning, which adds what the file leaves out
         plan = plan_import(items)
     except SpreadsheetError as exc:
-        return _page(form, problems=exc.problems), 400
+        unplaced = [p.column for p in exc.problems if p.message == UNKNOWN_HEADER]
+        return _page(form, problems=exc.problems, unplaced=unplaced), 400
     return _preview(plan, _keep(rows, plan, source))
 
 
