@@ -50,10 +50,12 @@ PUBLISH_EVERY = 5  # an editor publishes after every 5th of their edits that is 
 TIMEOUT = 30  # seconds: any one request, any wait for gunicorn
 MAX_LOOPS = 100_000  # the count bound of every thread's loop
 HEADROOM = 180  # seconds beyond --seconds for setup and checks: the hard deadline of the run
-# 2 processes for 2 cores (rendering and search are CPU-bound; two processes also make saves
-# race across processes as in production), 4 threads each to overlap the waits on PostgreSQL
-# and to keep the readers' keep-alive connections, which sync workers would close.
-WORKERS, THREADS = 2, 4
+# gunicorn as deployed (deploy/gunicorn.conf.py: gevent workers, whose greenlets overlap the
+# waits on PostgreSQL and keep the readers' keep-alive connections), with 2 processes for 2
+# cores (rendering and search are CPU-bound; two processes also make saves race across
+# processes as in production).
+CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
+WORKERS = 2
 
 
 @dataclass
@@ -250,11 +252,10 @@ def gunicorn(env: dict[str, str], log: Path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(WORKERS)}
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--worker-class",
-             "gthread", "--threads", str(THREADS), "--timeout", str(TIMEOUT),
-             "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+            [sys.executable, "-m", "gunicorn", "-c", str(CONFIG)],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     try:
@@ -445,7 +446,7 @@ def main() -> int:
 
 def report(tally: Tally, results: list[tuple], elapsed: float, args) -> None:
     print(f"\n{args.readers} readers, {args.editors} editors, {elapsed:.1f} s; gunicorn "
-          f"{WORKERS} gthread workers x {THREADS} threads; PostgreSQL\n")  # fmt: skip
+          f"{WORKERS} workers of deploy/gunicorn.conf.py; PostgreSQL\n")  # fmt: skip
     print(f"{'requests':<16}{'count':>7}{'per s':>7}{'p50 ms':>8}{'p95 ms':>8}  statuses")
 
     def line(kind: str, times: list[float], statuses: object) -> None:
