@@ -142,6 +142,7 @@ class ParsedItem:
     rows: list[int]  # the spreadsheet row of each handling item, in order
     material_rows: dict[tuple[int, int], int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    sheets: tuple[str, str] = (ITEM_SHEET, MATERIAL_SHEET)  # as the file names them
 
 
 def _fees(
@@ -218,7 +219,9 @@ def parse_rows(item_rows: list[Row], material_rows: list[Row]) -> list[ParsedIte
                 else:
                     data[column.key] = value
             data["handling_items"] = []
-            items[code] = ParsedItem(code, data, [], notes=notes)
+            items[code] = ParsedItem(
+                code, data, [], notes=notes, sheets=(item_sheet, material_sheet)
+            )
             first_values[code] = (
                 row.number,
                 {c.header: row.cells.get(c.header) for c in ITEM_COLUMNS},
@@ -304,11 +307,11 @@ def _locate(parsed: ParsedItem, path: str) -> Problem:
             header = next(
                 (c.header for c in MATERIAL_COLUMNS if len(parts) > 4 and c.key == parts[4]), None
             )
-            return Problem(MATERIAL_SHEET, material_row, header, "")
+            return Problem(parsed.sheets[1], material_row, header, "")
         key = "fees." + parts[4] if parts[2] == "fees" and len(parts) > 4 else parts[2]
-        return Problem(ITEM_SHEET, row, _HEADER_OF.get(key), "")
+        return Problem(parsed.sheets[0], row, _HEADER_OF.get(key), "")
     key = "result." + parts[1] if parts[0] == "result" and len(parts) > 1 else parts[0]
-    return Problem(ITEM_SHEET, parsed.rows[0], _HEADER_OF.get(key), "")
+    return Problem(parsed.sheets[0], parsed.rows[0], _HEADER_OF.get(key), "")
 
 
 @dataclass
@@ -345,7 +348,9 @@ def plan_import(parsed_items: list[ParsedItem]) -> Plan:
         listed = canonical["handling_items"][: len(parsed.rows)]  # kept ones have no row
         for handling, row in zip(listed, parsed.rows, strict=True):
             for rule in warnings_for(handling):
-                plan.warnings.append(f"{ITEM_SHEET} 第{row}行（{handling['code']}）：{rule.label}")
+                plan.warnings.append(
+                    f"{parsed.sheets[0]} 第{row}行（{handling['code']}）：{rule.label}"
+                )
         if item is None:
             plan.new.append((parsed, canonical))
             continue

@@ -73,6 +73,7 @@ def _parsed(stored: dict) -> ParsedItem:
         rows=stored["rows"],
         material_rows={(index, position): row for index, position, row in positions},
         notes=stored["notes"],
+        sheets=tuple(stored.get("sheets") or ParsedItem.sheets),  # kept since issue 21
     )
 
 
@@ -104,6 +105,7 @@ def freeze(items: list[ParsedItem]) -> bytes:
             "rows": item.rows,
             "material_rows": [[i, p, row] for (i, p), row in item.material_rows.items()],
             "notes": item.notes,
+            "sheets": item.sheets,
         }
         text = ("[" if index == 0 else ",") + json.dumps(plain, ensure_ascii=False)
         add(compressor.compress(text.encode("utf-8", "surrogatepass")))

@@ -19,6 +19,7 @@ from catalog.importing import SpreadsheetError, parse_rows, plan_import, read_fi
 from catalog.models import ApprovalItem, AuditEvent, HandlingItem
 from catalog.operations.imports import apply_import
 from catalog.spreadsheets import ROW_HEADERS
+from catalog.uploads import PendingImport, freeze
 from catalog.xlsx_reading import MAX_MERGED_RANGES
 
 # The bureau's spelling of every column of its handling-item sheet, in its own order.
@@ -404,3 +405,19 @@ def test_merged_ranges_are_bounded(db):
     assert problems_of("x.xlsx", buffer.getvalue()) == [
         f"附件1 政务服务事项清单：合并单元格超过 {MAX_MERGED_RANGES} 处。"
     ]
+
+
+def test_rules_broken_and_warnings_name_the_bureau_sheet_also_after_the_preview_is_kept(db):
+    items = [dict(ITEMS[1], handling=[dict(ITEMS[1]["handling"][0], 承诺时限=(40, "个工作日"))])]
+    over_ten = dict(ITEMS[0]["handling"][0], 法定时限=(60, "个工作日"), 承诺时限=(11, "个工作日"))
+    items.append(dict(ITEMS[0], handling=[over_ten, *ITEMS[0]["handling"][1:]]))
+    sheet = "附件1 政务服务事项清单"
+    with pytest.raises(SpreadsheetError) as caught:
+        plan_import(parse_rows(*read_file("x.xlsx", bureau_workbook(items))))
+    (problem,) = caught.value.problems
+    assert (problem.sheet, problem.row, problem.column) == (sheet, 4, "承诺时限")
+    parsed = parse_rows(*read_file("x.xlsx", bureau_workbook(items[1:])))
+    kept = PendingImport("t" * 22, "x.xlsx", {}, freeze(parsed)).items()
+    assert [item.sheets for item in kept] == [(sheet, "附件2 材料")]
+    (warning,) = plan_import(kept).warnings
+    assert warning.startswith(f"{sheet} 第4行（GH-001-01）")
