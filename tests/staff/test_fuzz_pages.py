@@ -240,7 +240,7 @@ def test_no_request_to_a_page_is_a_server_error(app, accounts, fuzz_catalog, rul
         "[" * 1200,
         _cursor([10**30, "A"]),
         _cursor([True, "A"]),
-    ],  # fmt: skip
+    ],
     ids=["lone surrogate", "nul", "nested", "nested raw", "huge rank", "boolean rank"],
 )
 @pytest.mark.parametrize("path", ["/items", "/api/v1/items"])
