@@ -155,14 +155,19 @@ class DatabaseStorage(Storage):
         """Delete a batch of counters whose window has ended, so the table stays bounded by
         the hits of one window. PostgreSQL skips rows another transaction holds (a hit
         renewing them, another cleanup) instead of waiting for them: no lock waits, no
-        deadlocks; SQLite has one writer at a time and ignores FOR UPDATE."""
-        ended = (
+        deadlocks; SQLite has one writer at a time and ignores FOR UPDATE.
+
+        The batch is read first, then deleted: as a subquery of the DELETE, PostgreSQL may run
+        the SELECT again for each row it scans, and a rerun skips the rows this statement has
+        already deleted and locks the next ones, so the whole table went in one hit."""
+        ended = connection.scalars(
             sa.select(ThrottleCounter.key)
             .where(ThrottleCounter.expires_at <= now)
             .limit(CLEANUP_BATCH)
             .with_for_update(skip_locked=True)
-        )
-        connection.execute(sa.delete(ThrottleCounter).where(ThrottleCounter.key.in_(ended)))
+        ).all()
+        if ended:
+            connection.execute(sa.delete(ThrottleCounter).where(ThrottleCounter.key.in_(ended)))
 
 
 def init_app(app: Flask) -> None:
