@@ -53,20 +53,45 @@ def spellings(path: str = str(HEADERS_FILE)) -> dict[str, dict[str, str]]:
 
 def read_mapping(text: str) -> dict[str, str]:
     """A mapping file (YAML of header -> field or ignore) -> {header key: field or IGNORE}.
-    ValueError (Chinese) for anything else; a field may be given by any recognised spelling."""
+    ValueError (Chinese) for anything else (check_mapping)."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError:
         raise ValueError("映射文件不是有效的 YAML。") from None
     if not isinstance(data, dict):
         raise ValueError("映射文件须为“表头: 字段”的 YAML 映射。")
+    return check_mapping(data)
+
+
+def field_choices() -> list[str]:
+    """The fields a column may be mapped to (the app's own headers), each once."""
+    return list(dict.fromkeys((*FIELDS[HANDLING], *FIELDS[MATERIALS])))
+
+
+def check_mapping(data: Mapping[object, object]) -> dict[str, str]:
+    """The one rule for a mapping, from a file (--mapping) or the upload page or the database:
+    header -> a field (any recognised spelling) or "ignore", no field claimed by two headers.
+    Returns {header key: field or IGNORE}; ValueError (Chinese) naming the header otherwise."""
     known = {**spellings()[MATERIALS], **spellings()[HANDLING]}
-    mapping = {}
+    mapping: dict[str, str] = {}
+    claimed: dict[str, str] = {}
     for header, target in data.items():
-        target = str(target).strip()
-        if target.lower() != IGNORE and header_key(target) not in known:
-            raise ValueError(f"映射文件中「{header}」的字段“{target}”无法识别。")
-        mapping[header_key(header)] = IGNORE if target.lower() == IGNORE else target
+        header, target = str(header).strip(), str(target or "").strip()
+        if not header:
+            raise ValueError("映射中有空的表头。")
+        if target.lower() == IGNORE:
+            mapping[header_key(header)] = IGNORE
+            continue
+        field = known.get(header_key(target))
+        if field is None:
+            raise ValueError(f"映射中「{header[:30]}」的字段“{target[:30]}”无法识别。")
+        if field in claimed:
+            raise ValueError(
+                f"「{claimed[field][:30]}」和「{header[:30]}」都对应“{field}”，"
+                "一个字段只能对应一列。"
+            )
+        claimed[field] = header
+        mapping[header_key(header)] = field
     return mapping
 
 

@@ -28,6 +28,7 @@ from catalog.domain import DomainError
 from catalog.importing import ParsedItem, Problem, SpreadsheetError
 
 FORMAT = 1
+ROWS, FILE = "rows", "file"
 SUFFIX = ".pending"
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{22}")  # secrets.token_urlsafe(16)
 _STORED = re.compile(r"(\d+)\.([A-Za-z0-9_-]{22})\.pending")
@@ -54,10 +55,14 @@ class PendingImport:
     token: str
     source: str  # the uploaded file's name, as the audit trail names the import
     versions: dict[str, str | None]  # what the preview saw (catalog.importing.Plan.versions)
-    rows: bytes  # compressed, as freeze() made them
+    rows: bytes  # compressed, as freeze() (or freeze_file(), kind FILE) made them
+    kind: str = "rows"  # ROWS: a preview's rows; FILE: an upload waiting for its mapping step
+    details: dict | None = None  # what the mapping step needs (its columns, the source name)
 
     def items(self) -> list[ParsedItem]:
         """The rows as parsed, fresh objects on every call (planning adds to them)."""
+        if self.kind != ROWS:
+            raise PreviewGone()
         try:
             stored = json.loads(zlib.decompress(self.rows).decode("utf-8", "surrogatepass"))
             return [_parsed(item) for item in stored]
@@ -113,11 +118,48 @@ def freeze(items: list[ParsedItem]) -> bytes:
     return b"".join(chunks)
 
 
-def keep(rows: bytes, versions: Mapping[str, str | None], *, source: str, account_id: int) -> str:
-    """Store a preview's rows (freeze()) and versions for the account; returns its token.
-    Makes room first: stale previews, then the account's and everyone's oldest beyond the
-    quotas."""
-    header = {"format": FORMAT, "source": source, "versions": dict(versions)}
+def freeze_file(content: bytes, materials: bytes | None) -> bytes:
+    """An upload whose headers need the mapping step, compressed, at most
+    IMPORT_PENDING_MAX_BYTES like a preview's rows (else SpreadsheetError). It is read again,
+    through the same bounded readers, once its columns are mapped."""
+    config = current_app.config
+    limit = min(config["IMPORT_PENDING_MAX_BYTES"], config["IMPORT_PENDING_TOTAL_BYTES"])
+    head = len(content).to_bytes(8, "big") + (b"\1" if materials is not None else b"\0")
+    frozen = zlib.compress(head + content + (materials or b""), 6)
+    if len(frozen) > limit:
+        message = f"文件内容过多，无法暂存以指定表头（压缩后超过 {limit / 1024 / 1024:g} MB）。"
+        raise SpreadsheetError([Problem("文件", None, None, message + "请拆分后分别导入。")])
+    return frozen
+
+
+def thaw_file(pending: PendingImport) -> tuple[bytes, bytes | None]:
+    """The upload kept by freeze_file: (the file, the materials CSV or None)."""
+    if pending.kind != FILE:
+        raise PreviewGone()
+    try:
+        whole = zlib.decompress(pending.rows)
+    except zlib.error:
+        raise PreviewGone() from None
+    size, has_materials = int.from_bytes(whole[:8], "big"), whole[8:9] == b"\1"
+    content, materials = whole[9 : 9 + size], whole[9 + size :]
+    return content, materials if has_materials else None
+
+
+def keep(
+    rows: bytes,
+    versions: Mapping[str, str | None],
+    *,
+    source: str,
+    account_id: int,
+    kind: str = ROWS,
+    details: dict | None = None,
+) -> str:
+    """Store a preview's rows (freeze()) and versions for the account, or an upload waiting
+    for its mapping step (kind FILE, freeze_file()); returns its token. Makes room first:
+    stale previews, then the account's and everyone's oldest beyond the quotas."""
+    header = {"format": FORMAT, "source": source, "versions": dict(versions), "kind": kind}
+    if details is not None:
+        header["details"] = details
     body = json.dumps(header).encode() + b"\n" + rows  # JSON escapes every line break
     token = secrets.token_urlsafe(16)
     folder = _folder()
@@ -141,7 +183,10 @@ def load(token: str, *, account_id: int) -> PendingImport:
         stored = json.loads(header)
         if stored.get("format") != FORMAT:
             raise PreviewGone()
-        return PendingImport(token, str(stored["source"]), dict(stored["versions"]), rows)
+        return PendingImport(
+            token, str(stored["source"]), dict(stored["versions"]), rows,
+            kind=str(stored.get("kind", ROWS)), details=stored.get("details"),
+        )  # fmt: skip
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         raise PreviewGone() from None
 

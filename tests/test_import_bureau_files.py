@@ -14,7 +14,7 @@ from openpyxl import Workbook, load_workbook
 
 from catalog.enums import ItemType
 from catalog.figures import catalog_figures
-from catalog.import_headers import header_key, read_mapping, spellings
+from catalog.import_headers import check_mapping, header_key, read_mapping, spellings
 from catalog.importing import SpreadsheetError, parse_rows, plan_import, read_file
 from catalog.models import ApprovalItem, AuditEvent, HandlingItem
 from catalog.operations.imports import apply_import
@@ -323,6 +323,16 @@ def test_a_mapping_places_a_header_on_a_field():
         read_mapping("受理部门: 不存在的字段")
 
 
+def test_a_mapping_may_not_map_two_headers_to_one_field():
+    """One rule for a mapping file and a mapping made on the upload page (check_mapping)."""
+    with pytest.raises(ValueError, match="「受理部门」和「办理科室」都对应“承办机构”"):
+        read_mapping("受理部门: 承办机构\n办理科室: 承办机构\n")
+    assert check_mapping({"序号": "IGNORE", "受理部门": "承办机构"}) == {
+        "序号": "ignore",
+        "受理部门": "承办机构",
+    }
+
+
 # -- CSV ---------------------------------------------------------------------------------------
 
 
@@ -383,7 +393,7 @@ def test_the_command_line_refuses_a_mapping_it_cannot_read(cli, tmp_path):
     mapping.write_text("序号: 不存在的字段\n", encoding="utf-8")
     result = cli.invoke(args=["import-items", str(path), "--mapping", str(mapping)])
     assert result.exit_code == 1
-    assert "映射文件中「序号」的字段“不存在的字段”无法识别" in result.output
+    assert "映射中「序号」的字段“不存在的字段”无法识别" in result.output
 
 
 def test_merged_ranges_are_bounded(db):

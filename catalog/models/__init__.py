@@ -16,6 +16,7 @@ from catalog.models.catalog import (
     enum_column,
     utcnow,
 )
+from catalog.models.imports import ImportMapping
 from catalog.models.reports import Snapshot, SnapshotItem, StoredReport
 from catalog.models.throttle import ThrottleCounter
 
@@ -28,6 +29,7 @@ __all__ = [
     "CatalogRevision",
     "Fee",
     "HandlingItem",
+    "ImportMapping",
     "ItemDraft",
     "LegalBasis",
     "Material",

@@ -156,11 +156,21 @@ class ImportForm(FlaskForm):
         "事项表（.xlsx，或 .csv）", validators=[FileRequired("请选择文件。"), plain_file_name]
     )
     materials = FileField("申请材料表（仅 CSV 导入时需要）", validators=[plain_file_name])
+    # checked by catalog.operations.mappings.check_source_name (one rule, one message)
+    source_name = StringField("来源名称（可选，用于保存和套用表头映射）")
 
     @property
     def file_name(self) -> str:
         """The uploaded file's own name, without the folders some browsers send."""
         return re.split(r"[\\/]", self.file.data.filename or "")[-1].strip()
+
+
+class MappingForm(FlaskForm):
+    """The mapping step: the kept upload's token and the source name; one select a column
+    (column-0, column-1, …), read by the view, since the columns are the file's."""
+
+    token = HiddenField()
+    source_name = StringField("来源名称（填写后保存此映射，下次同一来源的文件自动套用）")
 
 
 class ApplyImportForm(FlaskForm):

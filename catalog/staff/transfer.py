@@ -23,6 +23,7 @@ from catalog.domain import Conflict
 from catalog.edge import after_commit, keep_nothing, start_over, transaction
 from catalog.errors import error_response
 from catalog.extensions import client_address, limiter
+from catalog.import_headers import IGNORE, check_mapping, field_choices
 from catalog.importing import (
     MAX_ROWS,
     MAX_UPLOAD_BYTES,
@@ -34,9 +35,16 @@ from catalog.importing import (
 )
 from catalog.operations.imports import apply_import
 from catalog.operations.items import four_eyes
+from catalog.operations.mappings import (
+    MappingError,
+    check_source_name,
+    save_mapping,
+    saved_mapping,
+    saved_mappings,
+)
 from catalog.spreadsheet_reading import UNKNOWN_HEADER
 from catalog.spreadsheets import export_data, to_xlsx
-from catalog.staff.forms import ApplyImportForm, ImportForm, LogoutForm
+from catalog.staff.forms import ApplyImportForm, ImportForm, LogoutForm, MappingForm
 from catalog.staff.permissions import can_edit, can_publish, requires
 
 blueprint = Blueprint("transfer", __name__)
@@ -75,18 +83,50 @@ def _page(form, **context):
         max_rows=MAX_ROWS,
         four_eyes=four_eyes(),
         logout_form=LogoutForm(),
+        saved_mappings=saved_mappings(),
         **context,
     )
 
 
-def _keep(rows: bytes, plan: Plan, source: str) -> str:
-    """Keep the parsed rows and the versions the preview was built from until it is applied
-    (catalog.uploads); the browser holds only the token, in its form and its session. The
-    session's earlier preview can no longer be applied: it goes."""
+def _keep_pending(rows: bytes, versions: dict, source: str, **kind) -> str:
+    """Keep what the next step needs (catalog.uploads, with its quotas); the browser holds
+    only the token, in its form and its session. The session's earlier upload goes."""
     uploads.discard(session.pop("import_token", None), account_id=current_user.id)
-    token = uploads.keep(rows, plan.versions, source=source, account_id=current_user.id)
+    token = uploads.keep(rows, versions, source=source, account_id=current_user.id, **kind)
     session["import_token"] = token
     return token
+
+
+def _keep(rows: bytes, plan: Plan, source: str) -> str:
+    """Keep the parsed rows and the versions the preview was built from until it is applied."""
+    return _keep_pending(rows, plan.versions, source)
+
+
+def _unknown_columns(problems) -> list[list]:
+    """[sheet, header row, header] of each column nothing recognises."""
+    return [[p.sheet, p.row, p.column] for p in problems if p.message == UNKNOWN_HEADER]
+
+
+def _mapping_step(token: str, details: dict, *, error: str | None = None, chosen=None):
+    """The mapping step: a select of the fields (or 忽略此列) for each unknown column."""
+    form = MappingForm(formdata=None, token=token, source_name=details.get("source_name", ""))
+    return _page(
+        ImportForm(formdata=None),
+        mapping_form=form,
+        columns=details["columns"],
+        choices=field_choices(),
+        ignore=IGNORE,
+        chosen=chosen or {},
+        mapping_error=error,
+    )
+
+
+def _ask_mapping(content, materials, source, name, problems, prior):
+    """Keep the upload (bounded like a preview) and ask for the columns nothing recognises."""
+    details = {"columns": _unknown_columns(problems), "source_name": name, "mapping": prior}
+    frozen = uploads.freeze_file(content, materials)
+    token = _keep_pending(frozen, {}, source, kind=uploads.FILE, details=details)
+    return _mapping_step(token, details), 200
 
 
 def _preview(plan: Plan, token: str, **context):
@@ -134,13 +174,72 @@ def upload():
     material_bytes = materials.read(MAX_UPLOAD_BYTES + 1) if materials else None
     source = form.file_name
     try:
-        items = parse_rows(*read_file(source, content, material_bytes))
+        name = check_source_name(form.source_name.data)
+        saved = saved_mapping(name)
+    except MappingError as exc:
+        return _page(form, mapping_error=exc.message), 400
+    prior = saved.mapping if saved else {}
+    try:
+        items = parse_rows(*read_file(source, content, material_bytes, check_mapping(prior)))
         rows = uploads.freeze(items)  # before planning, which adds what the file leaves out
         plan = plan_import(items)
     except SpreadsheetError as exc:
+        if _unknown_columns(exc.problems):
+            try:
+                return _ask_mapping(content, material_bytes, source, name, exc.problems, prior)
+            except SpreadsheetError as too_big:
+                exc = too_big
         unplaced = [p.column for p in exc.problems if p.message == UNKNOWN_HEADER]
         return _page(form, problems=exc.problems, unplaced=unplaced), 400
-    return _preview(plan, _keep(rows, plan, source))
+    return _preview(plan, _keep(rows, plan, source), mapped_by=saved.source_name if saved else None)
+
+
+@blueprint.post("/import/mapping")
+@requires(can_edit)
+@transaction
+def mapping():
+    """The mapping step's answer: a field or 忽略此列 for each unknown column, read with the
+    kept upload; saved under the source name when one is given; then the preview as usual."""
+    form = MappingForm()
+    token = form.token.data or ""
+    if not form.validate_on_submit() or not token:
+        abort(400)
+    try:
+        if token != session.get("import_token"):  # not this session's latest upload
+            raise uploads.PreviewGone()
+        pending = uploads.load(token, account_id=current_user.id)
+        content, materials = uploads.thaw_file(pending)
+    except uploads.PreviewGone as gone:
+        flash(gone.message)
+        return _page(ImportForm(formdata=None)), gone.status
+    details = dict(pending.details or {})
+    chosen = {str(i): request.form.get(f"column-{i}", "") for i in range(len(details["columns"]))}
+    details["source_name"] = form.source_name.data or ""
+    mapped = dict(details.get("mapping") or {})
+    try:
+        for index, (_sheet, _row, header) in enumerate(details["columns"]):
+            if not chosen[str(index)]:
+                raise MappingError(f"请为「{header}」选择字段或“忽略此列”。")
+            mapped[header] = chosen[str(index)]
+        name = check_source_name(details["source_name"])
+        placed = check_mapping(mapped)
+    except (MappingError, ValueError) as exc:
+        message = exc.message if isinstance(exc, MappingError) else str(exc)
+        return _mapping_step(token, details, error=message, chosen=chosen), 400
+    try:
+        items = parse_rows(*read_file(pending.source, content, materials, placed))
+        rows = uploads.freeze(items)
+        plan = plan_import(items)
+    except SpreadsheetError as exc:
+        if _unknown_columns(exc.problems):  # another sheet's headers, read now
+            return _ask_mapping(content, materials, pending.source, name, exc.problems, mapped)
+        keep_nothing()
+        return _page(ImportForm(formdata=None), problems=exc.problems), 400
+    if name:
+        save_mapping(name, mapped, actor=current_user)
+    else:
+        keep_nothing()
+    return _preview(plan, _keep(rows, plan, pending.source), mapped_by=name or None, mapped=True)
 
 
 @blueprint.post("/import/apply")

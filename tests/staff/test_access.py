@@ -38,6 +38,7 @@ MATRIX = [
     ("GET", "/staff/import", {"editor": 200, "reviewer": 200, "admin": 200}),
     ("POST", "/staff/import", {"editor": 400, "reviewer": 400, "admin": 400}),  # no file
     ("POST", "/staff/import/apply", {"editor": 400, "reviewer": 400, "admin": 400}),  # no upload
+    ("POST", "/staff/import/mapping", {"editor": 400, "reviewer": 400, "admin": 400}),  # no upload
     ("GET", "/staff/accounts", {"editor": 403, "reviewer": 403, "admin": 200}),
     ("POST", "/staff/accounts", {"editor": 403, "reviewer": 403, "admin": 400}),  # empty form
     # {editor} is the editor account's id (ids differ between databases and runs).
