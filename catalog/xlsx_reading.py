@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from abc import ABC, abstractmethod
 from typing import Any
 from xml.parsers import expat
 
@@ -81,7 +82,7 @@ class _Text:
         return TOO_LONG if self.too_long else "".join(self.parts)
 
 
-class _Part:
+class _Part(ABC):
     """One part of the zip fed through expat a chunk at a time, into handlers that keep what
     they need: no tree is built. A part with a DOCTYPE is refused (no entity can expand); the
     elements of every part of one file are counted against one budget, MAX_FILE_ELEMENTS."""
@@ -99,11 +100,13 @@ class _Part:
             "请删除多余的行、列和格式后重试。",
         )
 
+    @abstractmethod
     def start(self, name: str, attrs: dict[str, str]) -> None:
-        raise NotImplementedError
+        """An element opens (the shared strings and the sheet reader each keep their own)."""
 
+    @abstractmethod
     def end(self, name: str) -> None:
-        raise NotImplementedError
+        """An element closes."""
 
     def read(self, archive: zipfile.ZipFile, path: str) -> None:
         parser = expat.ParserCreate()  # tags as written: "c", or "x:c" with a prefix
