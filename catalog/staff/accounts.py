@@ -87,21 +87,28 @@ def create():
     return redirect(url_for("accounts.index"))
 
 
-@blueprint.post("/accounts/<id:user_id>/disable")
-@requires(can_manage_accounts)
-@transaction
-def disable(user_id: int):
-    if not DisableAccountForm().validate_on_submit():
+def _act_on_account(form, user_id: int, operation, done: str):
+    """A POST of the accounts page that changes one account: the operation's refusal is
+    flashed (nothing kept), its success says `done` (formatted with the username)."""
+    if not form.validate_on_submit():
         abort(400)
     user = db.session.get(User, user_id) or abort(404)
     try:
-        disable_account(user, actor=current_user)
+        operation(user, actor=current_user)
     except AccountError as exc:
         keep_nothing()
         flash(exc.message)
         return redirect(url_for("accounts.index"))
-    flash(f"账号 {user.username} 已停用，其所有登录会话已失效。")
+    flash(done.format(username=user.username))
     return redirect(url_for("accounts.index"))
+
+
+@blueprint.post("/accounts/<id:user_id>/disable")
+@requires(can_manage_accounts)
+@transaction
+def disable(user_id: int):
+    return _act_on_account(DisableAccountForm(), user_id, disable_account,
+                           "账号 {username} 已停用，其所有登录会话已失效。")  # fmt: skip
 
 
 @blueprint.post("/accounts/<id:user_id>/unlock")
@@ -109,17 +116,8 @@ def disable(user_id: int):
 @transaction
 def clear_lockout(user_id: int):
     """End the sign-in throttle's lockout of an account now (it ends by itself later)."""
-    if not ClearLockoutForm().validate_on_submit():
-        abort(400)
-    user = db.session.get(User, user_id) or abort(404)
-    try:
-        clear_account_lockout(user, actor=current_user)
-    except AccountError as exc:
-        keep_nothing()
-        flash(exc.message)
-        return redirect(url_for("accounts.index"))
-    flash(f"已解除账号 {user.username} 的登录锁定，可立即重新登录。")
-    return redirect(url_for("accounts.index"))
+    return _act_on_account(ClearLockoutForm(), user_id, clear_account_lockout,
+                           "已解除账号 {username} 的登录锁定，可立即重新登录。")  # fmt: skip
 
 
 @blueprint.post("/accounts/unlock-address")
