@@ -8,6 +8,8 @@ published items of the reported types):
 - at-most-one-visit  = handling items with visits <= 1 / all handling items
 - online-capable     = handling items with online depth >= 2 / all handling items
 - fully online       = handling items with online depth >= 5 / all handling items
+  (a handling item whose online depth is not provided counts in neither numerator: a share
+  claims only what the data shows; the report's data-quality section counts the gaps)
 - compression        = (sum statutory - sum promised) / sum statutory, over the handling items
                        that have a statutory limit; instant items count with promised = 0.
                        A ratio of sums, not a mean of per-item ratios.
@@ -73,7 +75,15 @@ class HandlingFacts:
     promised_days: int
     visits: int
     has_visit_reason: bool
-    online_depth: int
+    online_depth: int | None  # None: not provided, counted as neither online share
+
+    @property
+    def online_capable(self) -> bool:
+        return self.online_depth is not None and self.online_depth >= ONLINE_CAPABLE_DEPTH
+
+    @property
+    def fully_online(self) -> bool:
+        return self.online_depth is not None and self.online_depth >= FULLY_ONLINE_DEPTH
 
     @property
     def effective_promised_days(self) -> int:
@@ -186,8 +196,8 @@ def figures_from_facts(
         instant=sum(fact.case_type == CaseType.instant for fact in facts),
         no_visit=sum(fact.visits == 0 for fact in facts),
         at_most_one_visit=sum(fact.visits <= 1 for fact in facts),
-        online_capable=sum(fact.online_depth >= ONLINE_CAPABLE_DEPTH for fact in facts),
-        fully_online=sum(fact.online_depth >= FULLY_ONLINE_DEPTH for fact in facts),
+        online_capable=sum(fact.online_capable for fact in facts),
+        fully_online=sum(fact.fully_online for fact in facts),
         limited_handling_items=len(limited),
         statutory_days=sum(fact.statutory_days or 0 for fact in limited),
         promised_days=sum(fact.effective_promised_days for fact in limited),
@@ -216,7 +226,8 @@ _RULE_LABELS = {
 
 
 # The rules an editor is warned about and must acknowledge to save, and that an import lists as
-# warnings; the other two are also hard rules of the service layer (refused, not warned).
+# warnings. An instant item promising days is refused by the service layer; a visit without its
+# reason is a gap of the item's elements (catalog.elements), listed rather than refused.
 ACKNOWLEDGED_RULES = (PolicyRule.promised_over_limit, PolicyRule.compression_below_minimum)
 
 # The reform's requirements in one sentence, for the pages that state them.

@@ -196,7 +196,8 @@ _FEES = FeeSchema(many=True)
 
 
 class FeesField(fields.Field):
-    """The literal "none" (不收费) or a non-empty list of fees."""
+    """The literal "none" (不收费), a non-empty list of fees, or null: not provided (the row's
+    charges_fee is None)."""
 
     default_error_messages = {
         "invalid": f"请填写收费项目列表，或写 {NO_FEE} 表示不收费。",
@@ -204,6 +205,9 @@ class FeesField(fields.Field):
     }
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        charges = obj.get("charges_fee") if isinstance(obj, dict) else obj.charges_fee
+        if charges is None and not value:
+            return None
         if not value:
             return NO_FEE
         return _FEES.dump(value)
@@ -218,20 +222,16 @@ class FeesField(fields.Field):
 
 class HandlingItemSchema(TrimStrings, StrictSchema):
     code = text(50, validators=(CODE_FORMAT,))
-    situation = text(100)
+    situation = text(100, required=False)
     case_type = choice(CaseType, required=True)
     statutory_days = integer(0, MAX_LIMIT_DAYS, required=True, allow_none=True)
     promised_days = integer(0, MAX_LIMIT_DAYS)
     visits = integer(0, 2)
     visit_reason = text(2000, required=False)
-    forms = fields.List(
-        choice(HandlingForm),
-        required=True,
-        validate=validate.Length(min=1, error="至少选择一种办理形式。"),
-        error_messages=_messages(),
-    )
-    online_depth = integer(1, 7)
-    fees = FeesField(required=True)
+    # may be missing: no form, no depth, fees None (catalog.elements)
+    forms = fields.List(choice(HandlingForm), load_default=list, error_messages=_messages())
+    online_depth = integer(1, 7, required=False, allow_none=True, load_default=None)
+    fees = FeesField(allow_none=True, load_default=None)
     materials = fields.List(fields.Nested(MaterialSchema), load_default=list)
     steps = fields.List(fields.Nested(StepSchema), load_default=list)
 
@@ -239,42 +239,44 @@ class HandlingItemSchema(TrimStrings, StrictSchema):
     def _normalise(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
         chosen = set(data["forms"])
         data["forms"] = [form for form in HandlingForm if form in chosen]
-        data["charges_fee"] = bool(data["fees"])
+        data["charges_fee"] = None if data["fees"] is None else bool(data["fees"])
         return data
 
 
 class ResultSchema(TrimStrings, StrictSchema):
-    name = text(200)
-    type = choice(ResultType, required=True)
+    name = text(200, required=False)
+    type = choice(ResultType, allow_none=True, load_default=None)
+
+
+def _no_result() -> dict[str, None]:
+    return {"name": None, "type": None}
 
 
 class ItemSchema(TrimStrings, StrictSchema):
     code = text(40, validators=(CODE_FORMAT,))
     name = text(200)
     item_type = choice(ItemType, required=True, data_key="type")
-    implementing_body = text(100)
-    handling_unit = text(100)
-    exercise_level = choice(ExerciseLevel, required=True)
-    power_source = choice(PowerSource, required=True)
+    # Every element below may be missing (None, or an empty list); catalog.elements lists the
+    # gaps. What the ratios read (code, name, type; the handling items' limits) is required.
+    implementing_body = text(100, required=False)
+    handling_unit = text(100, required=False)
+    exercise_level = choice(ExerciseLevel, allow_none=True, load_default=None)
+    power_source = choice(PowerSource, allow_none=True, load_default=None)
     service_targets = fields.List(
-        choice(ServiceTarget),
-        required=True,
-        validate=validate.Length(min=1, error="至少选择一类服务对象。"),
-        error_messages=_messages(),
+        choice(ServiceTarget), load_default=list, error_messages=_messages()
     )
     legal_bases = fields.List(
         fields.Nested(LegalBasisSchema),
-        required=True,
+        load_default=list,
         data_key="legal_basis",
-        validate=validate.Length(min=1, error="至少填写一条设定依据。"),
         error_messages=_messages(),
     )
-    conditions = text(10000)
-    result = fields.Nested(ResultSchema, required=True)
-    consultation = text(2000)
-    complaint = text(2000)
-    location = text(2000)
-    hours = text(2000)
+    conditions = text(10000, required=False)
+    result = fields.Nested(ResultSchema, allow_none=True, load_default=_no_result)
+    consultation = text(2000, required=False)
+    complaint = text(2000, required=False)
+    location = text(2000, required=False)
+    hours = text(2000, required=False)
     handling_items = fields.List(
         fields.Nested(HandlingItemSchema),
         required=True,
@@ -287,9 +289,9 @@ class ItemSchema(TrimStrings, StrictSchema):
         # A JSON column holds plain strings, in the enumeration's order.
         chosen = set(data["service_targets"])
         data["service_targets"] = [target.value for target in ServiceTarget if target in chosen]
-        result = data.pop("result")
-        data["result_name"] = result["name"]
-        data["result_type"] = result["type"]
+        result = data.pop("result") or _no_result()
+        data["result_name"] = result.get("name")
+        data["result_type"] = result.get("type")
         return data
 
 

@@ -82,8 +82,8 @@ def handling_item_rule_errors(data: Mapping[str, Any]) -> dict[str, str]:
         )
     if data["case_type"] == CaseType.instant and promised != 0:
         errors["promised_days"] = "即办件的承诺时限须为0。"
-    if data["visits"] > 0 and not data.get("visit_reason"):
-        errors["visit_reason"] = "到办事现场次数不为0时，须说明必须现场办理的原因。"
+    # A visit without its reason is a gap (catalog.elements) and a policy exception the report
+    # counts (ratios.PolicyRule.visit_without_reason), not a refusal: bureaus' files lack it.
     return errors
 
 
@@ -173,7 +173,8 @@ def _apply_handling_item(handling: HandlingItem, data: Mapping[str, Any], change
     before = len(changes)
     _set_fields(handling, data, HANDLING_ITEM_FIELDS, prefix, changes)
     for attribute, (model, names) in CHILD_LISTS.items():
-        _replace_list(handling, attribute, model, names, data[attribute], prefix, changes)
+        rows = data[attribute] or []  # fees may be None: not provided
+        _replace_list(handling, attribute, model, names, rows, prefix, changes)
     if len(changes) > before and handling.id is not None:
         handling.updated_at = utcnow()  # bumps the version even when only child rows changed
 

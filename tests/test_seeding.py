@@ -154,15 +154,13 @@ def test_malformed_files_are_refused_clearly(db, tmp_path, content, fragment):
 
 
 def test_cli_seed_rolls_back_everything_on_a_broken_row(app, cli, db, tmp_path, monkeypatch):
-    broken = seed_item(
-        "S-3", handling_items=[handling_item_data(code="S-3-01", visits=1, visit_reason=None)]
-    )
+    broken = seed_item("S-3", handling_items=[handling_item_data(code="S-3-01", visits=5)])
     seed = write_seed(tmp_path, [seed_item("S-1"), seed_item("S-2"), broken])
     monkeypatch.setitem(app.config, "SEED_DIR", str(seed))
     result = cli.invoke(args=["seed"])
     assert result.exit_code == 1
     assert "数据库未做任何修改" in result.output
-    assert "S-3" in result.output and "visit_reason" in result.output
+    assert "S-3" in result.output and "visits" in result.output
     assert "Traceback" not in result.output
     assert count_items(db) == 0
 

@@ -51,11 +51,9 @@ def test_create_item_stores_every_element(db):
             "不能超过法定时限",
         ),
         ({"case_type": "instant", "promised_days": 2}, "handling_items.0.promised_days", "即办件"),
-        ({"visits": 1, "visit_reason": "  "}, "handling_items.0.visit_reason", "原因"),
         ({"visits": 3}, "handling_items.0.visits", "0到2"),
         ({"promised_days": -1}, "handling_items.0.promised_days", "整数"),
         ({"online_depth": 8}, "handling_items.0.online_depth", "1到7"),
-        ({"forms": []}, "handling_items.0.forms", "办理形式"),
         ({"forms": ["fax"]}, "handling_items.0.forms.0", "取值无效"),
         ({"fees": []}, "handling_items.0.fees", "none"),
         (
@@ -78,16 +76,57 @@ def test_handling_item_rules(db, overrides, path, fragment):
 
 def test_all_errors_are_reported_at_once(db):
     payload = make_item(
-        handling_item_data(code="T-01-001-01", statutory_days=2, promised_days=3, visits=2)
+        handling_item_data(code="T-01-001-01", statutory_days=2, promised_days=3),
+        handling_item_data(code="T-01-001-02", case_type="instant", promised_days=2),
     )
     errors = errors_of(payload)
-    assert {"handling_items.0.promised_days", "handling_items.0.visit_reason"} <= set(errors)
+    assert {"handling_items.0.promised_days", "handling_items.1.promised_days"} <= set(errors)
 
 
 def test_item_level_shape_errors_name_the_field(db):
-    payload = make_item(name="", service_targets=[], legal_basis=[], type="tax")
+    payload = make_item(name="", exercise_level="moon", service_targets=["martian"], type="tax")
     errors = errors_of(payload)
-    assert set(errors) >= {"name", "service_targets", "legal_basis", "type"}
+    assert set(errors) >= {"name", "exercise_level", "service_targets.0", "type"}
+
+
+REQUIRED_ONLY = {
+    "code": "T-02-001",
+    "name": "道路运输证配发",
+    "type": "licence",
+    "handling_items": [
+        {"code": "T-02-001-01", "case_type": "promised", "statutory_days": 20,
+         "promised_days": 5, "visits": 1},
+    ],
+}  # fmt: skip
+
+
+def test_an_item_with_only_what_the_ratios_read_is_stored_with_its_gaps(db):
+    """Every element beyond code, name, type, limits, visits and case type may be missing: the
+    item is stored, and each missing element is NULL or empty, never made up."""
+    from catalog.elements import ELEMENTS, gaps
+
+    item = create_item(REQUIRED_ONLY)
+    db.session.commit()
+    data = item_data(item)
+    handling = data["handling_items"][0]
+    assert data["result"] == {"name": None, "type": None}
+    assert data["implementing_body"] is None and data["service_targets"] == []
+    assert handling["fees"] is None and item.handling_items[0].charges_fee is None
+    assert handling["online_depth"] is None and handling["forms"] == []
+    found = gaps(data)
+    # every element is missing: the item's, and the handling item's (a visit without its reason)
+    assert found.labels() == [element.label for element in ELEMENTS]
+    assert not gaps(make_item()).labels()  # the factory's item is complete
+
+
+def test_what_the_ratios_read_is_required(db):
+    handling = REQUIRED_ONLY["handling_items"][0]
+    for key in ("code", "case_type", "statutory_days", "promised_days", "visits"):
+        lacking = {name: value for name, value in handling.items() if name != key}
+        payload = {**REQUIRED_ONLY, "handling_items": [lacking]}
+        assert f"handling_items.0.{key}" in errors_of(payload)
+    for key in ("code", "name", "type"):
+        assert key in errors_of({k: v for k, v in REQUIRED_ONLY.items() if k != key})
 
 
 def test_no_statutory_limit_is_allowed(db):

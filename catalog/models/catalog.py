@@ -77,19 +77,20 @@ class ApprovalItem(TimestampMixin, db.Model):
     code: Mapped[str] = mapped_column(code_column(40), unique=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     item_type: Mapped[ItemType] = mapped_column(enum_column(ItemType), index=True)
-    implementing_body: Mapped[str] = mapped_column(sa.String(100))
-    handling_unit: Mapped[str] = mapped_column(sa.String(100), index=True)
-    exercise_level: Mapped[ExerciseLevel] = mapped_column(enum_column(ExerciseLevel))
-    power_source: Mapped[PowerSource] = mapped_column(enum_column(PowerSource))
+    # The elements below may be missing (NULL, or an empty list): catalog.elements (0018).
+    implementing_body: Mapped[str | None] = mapped_column(sa.String(100))
+    handling_unit: Mapped[str | None] = mapped_column(sa.String(100), index=True)
+    exercise_level: Mapped[ExerciseLevel | None] = mapped_column(enum_column(ExerciseLevel))
+    power_source: Mapped[PowerSource | None] = mapped_column(enum_column(PowerSource))
     # A list of ServiceTarget values; JSON keeps it one column on SQLite and PostgreSQL.
     service_targets: Mapped[list[str]] = mapped_column(sa.JSON)
-    conditions: Mapped[str] = mapped_column(sa.Text)
-    result_name: Mapped[str] = mapped_column(sa.String(200))
-    result_type: Mapped[ResultType] = mapped_column(enum_column(ResultType))
-    consultation: Mapped[str] = mapped_column(sa.Text)
-    complaint: Mapped[str] = mapped_column(sa.Text)
-    location: Mapped[str] = mapped_column(sa.Text)
-    hours: Mapped[str] = mapped_column(sa.Text)
+    conditions: Mapped[str | None] = mapped_column(sa.Text)
+    result_name: Mapped[str | None] = mapped_column(sa.String(200))
+    result_type: Mapped[ResultType | None] = mapped_column(enum_column(ResultType))
+    consultation: Mapped[str | None] = mapped_column(sa.Text)
+    complaint: Mapped[str | None] = mapped_column(sa.Text)
+    location: Mapped[str | None] = mapped_column(sa.Text)
+    hours: Mapped[str | None] = mapped_column(sa.Text)
     status: Mapped[Status] = mapped_column(
         enum_column(Status), default=Status.unpublished, index=True
     )
@@ -114,7 +115,7 @@ class ApprovalItem(TimestampMixin, db.Model):
     __mapper_args__ = {"version_id_col": version}
 
     @property
-    def result(self) -> dict[str, str | ResultType]:
+    def result(self) -> dict[str, str | ResultType | None]:
         """审批结果 as one value: its name and type."""
         return {"name": self.result_name, "type": self.result_type}
 
@@ -153,9 +154,10 @@ class HandlingItem(TimestampMixin, db.Model):
             name="promised_within_statutory",
         ),
         sa.CheckConstraint("visits BETWEEN 0 AND 2", name="visits_range"),
-        # a visit needs a reason, not blank (NULL would pass a CHECK: hence the coalesce)
+        # a visit's reason, when given, is not blank (a missing one is a gap: 0018)
         sa.CheckConstraint(
-            "visits = 0 OR trim(coalesce(visit_reason, '')) <> ''", name="visit_needs_reason"
+            "visits = 0 OR visit_reason IS NULL OR trim(visit_reason) <> ''",
+            name="visit_reason_not_blank",
         ),
         sa.CheckConstraint(
             "case_type <> 'instant' OR promised_days = 0", name="instant_promised_zero"
@@ -177,7 +179,7 @@ class HandlingItem(TimestampMixin, db.Model):
     )
     position: Mapped[int] = mapped_column(default=0)
     code: Mapped[str] = mapped_column(code_column(50), unique=True)
-    situation: Mapped[str] = mapped_column(sa.String(100))
+    situation: Mapped[str | None] = mapped_column(sa.String(100))  # may be missing (0018)
     case_type: Mapped[CaseType] = mapped_column(enum_column(CaseType))
     # Working days; None means the law sets no limit (无期限).
     statutory_days: Mapped[int | None]
@@ -187,9 +189,10 @@ class HandlingItem(TimestampMixin, db.Model):
     form_window: Mapped[bool] = mapped_column(default=False)
     form_online: Mapped[bool] = mapped_column(default=False)
     form_express: Mapped[bool] = mapped_column(default=False)
-    online_depth: Mapped[int]
-    # Explicit "no fee" (不收费): False with no fee rows; True with at least one.
-    charges_fee: Mapped[bool]
+    online_depth: Mapped[int | None]  # may be missing (0018)
+    # Explicit "no fee" (不收费): False with no fee rows; True with at least one; None: not
+    # provided (0018).
+    charges_fee: Mapped[bool | None]
     status: Mapped[Status] = mapped_column(
         enum_column(Status), default=Status.unpublished, index=True
     )

@@ -18,10 +18,10 @@ def entry_values(
     *,
     item_name: str,
     item_code: str,
-    result_name: str,
+    result_name: str | None,
     legal_bases: Iterable[tuple[str, str | None, str | None]],
     handling_code: str,
-    situation: str,
+    situation: str | None,
     material_names: Iterable[str],
     pinyin: tuple[str, str] | None = None,
 ) -> dict[str, str | bytes]:
@@ -34,10 +34,11 @@ def entry_values(
     text: normalising a space changes nothing on either side of it, and no pair of characters
     spans one."""
     full, initials = pinyin or pinyin_of(item_name)
-    body_parts = [situation, item_code, handling_code, result_name]
+    # a situation or result not provided (catalog.elements) is left out
+    body_parts = [part for part in (situation, item_code, handling_code, result_name) if part]
     body_parts += [f"{law} {article or ''} {text or ''}" for law, article, text in legal_bases]
     body_parts += material_names
-    name = _text_part(f"{item_name} {situation}")
+    name = _text_part(f"{item_name} {situation}" if situation else item_name)
     body = [_text_part(part) for part in body_parts]
     body_grams = " ".join(part.grams for part in body if part.grams)
     common = name.common
