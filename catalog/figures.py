@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from catalog.enums import REPORTED_TYPES, CaseType, ItemType, Status
 from catalog.extensions import db
-from catalog.models import ApprovalItem, HandlingItem
+from catalog.models import ApprovalItem, Fee, HandlingItem, LegalBasis, Material, ProcessStep
 from catalog.ratios import (
     FULLY_ONLINE_DEPTH,
     MAX_PROMISED_DAYS,
@@ -241,3 +241,77 @@ def policy_exception_counts() -> dict[PolicyRule, int]:
         handling_items_in_scope(*(_count_where(p) for p in POLICY_PREDICATES.values()))
     ).one()
     return {rule: int(count) for rule, count in zip(POLICY_PREDICATES, counts, strict=True)}
+
+
+# -- data quality: the SQL twin of catalog.elements ----------------------------------------------
+
+
+def _blank_text(column: sa.ColumnElement) -> sa.ColumnElement[bool]:
+    return sa.func.coalesce(sa.func.trim(column), "") == ""
+
+
+def _empty_list(column: sa.ColumnElement) -> sa.ColumnElement[bool]:
+    # a JSON list column: NULL, JSON null or [] (as services write it, on both databases)
+    return sa.or_(column.is_(None), sa.cast(column, sa.Text).in_(("[]", "null")))
+
+
+def _none_of(foreign_key: sa.ColumnElement, owner: sa.ColumnElement) -> sa.ColumnElement[bool]:
+    return ~sa.exists().where(foreign_key == owner)
+
+
+# For every element of catalog.elements (by its key): when a handling item's row (joined to its
+# item) lacks it. Tests hold each to the element's `missing` over item_data().
+MISSING_PREDICATES: dict[str, sa.ColumnElement[bool]] = {
+    "implementing_body": _blank_text(ApprovalItem.implementing_body),
+    "handling_unit": _blank_text(ApprovalItem.handling_unit),
+    "exercise_level": ApprovalItem.exercise_level.is_(None),
+    "power_source": ApprovalItem.power_source.is_(None),
+    "service_targets": _empty_list(ApprovalItem.service_targets),
+    "legal_basis": _none_of(LegalBasis.item_id, ApprovalItem.id),
+    "conditions": _blank_text(ApprovalItem.conditions),
+    "result.name": _blank_text(ApprovalItem.result_name),
+    "result.type": ApprovalItem.result_type.is_(None),
+    "consultation": _blank_text(ApprovalItem.consultation),
+    "complaint": _blank_text(ApprovalItem.complaint),
+    "location": _blank_text(ApprovalItem.location),
+    "hours": _blank_text(ApprovalItem.hours),
+    "situation": _blank_text(HandlingItem.situation),
+    "visit_reason": sa.and_(HandlingItem.visits > 0, sa.not_(HAS_VISIT_REASON)),
+    "forms": sa.not_(
+        sa.or_(HandlingItem.form_window, HandlingItem.form_online, HandlingItem.form_express)
+    ),
+    "online_depth": HandlingItem.online_depth.is_(None),
+    # fees: None (not provided) unless there are fee rows; charges_fee False is 不收费
+    "fees": sa.and_(
+        HandlingItem.charges_fee.is_(None), _none_of(Fee.handling_item_id, HandlingItem.id)
+    ),
+    "materials": _none_of(Material.handling_item_id, HandlingItem.id),
+    "steps": _none_of(ProcessStep.handling_item_id, HandlingItem.id),
+}
+INCOMPLETE = sa.or_(*MISSING_PREDICATES.values())
+
+
+@dataclass(frozen=True)
+class QualityCounts:
+    """要素完整率's counts: handling items in scope, the complete ones, and per element (by
+    key, in catalog.elements order) the handling items whose row lacks it."""
+
+    handling_items: int
+    complete: int
+    missing: dict[str, int]
+
+
+def quality_counts(*conditions: sa.ColumnElement[bool]) -> QualityCounts:
+    """The data-quality counts of the handling items in scope, in one aggregate query."""
+    total, incomplete, *missing = db.session.execute(
+        handling_items_in_scope(
+            sa.func.count(HandlingItem.id),
+            _count_where(INCOMPLETE),
+            *(_count_where(predicate) for predicate in MISSING_PREDICATES.values()),
+        ).where(*conditions)
+    ).one()
+    return QualityCounts(
+        int(total),
+        int(total) - int(incomplete),
+        {key: int(count) for key, count in zip(MISSING_PREDICATES, missing, strict=True)},
+    )

@@ -3,16 +3,18 @@ as HTML, JSON, CSV and XLSX; the live catalog and a snapshot go through the same
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from catalog import figures as sql
+from catalog.elements import ELEMENTS, ITEM_ELEMENTS
 from catalog.enums import REPORTED_TYPES, ItemType
 from catalog.models import ApprovalItem
-from catalog.ratios import CatalogFigures, PolicyRule, figures_from_facts, policy_exceptions
+from catalog.ratios import CatalogFigures, PolicyRule, Ratio, figures_from_facts, policy_exceptions
 from catalog.report import report_document
+from catalog.reports.measures import MISSING_PREFIX
 from catalog.reports.rows import HandlingRow, ItemRow, fingerprint, live_fingerprint
 
 TITLE = "许昌市交通运输局 审批事项改革指标报告"
@@ -22,6 +24,41 @@ BUREAU = "许昌市交通运输局"
 def figures_of(items: Iterable[ItemRow], handling: Iterable[HandlingRow]) -> CatalogFigures:
     """The ratio engine over report rows."""
     return figures_from_facts((row.item_type for row in items), (row.facts for row in handling))
+
+
+QUALITY_DEFINITION = (
+    "要素齐全的业务办理项 / 全部业务办理项；业务办理项及其所属事项均不缺少任何国家规定要素"
+    "（为空即缺少）时为要素齐全"
+)
+
+
+def quality_document(handling_items: int, complete: int, missing: dict[str, int]) -> dict:
+    """The data-quality section: 要素完整率 and, per element, the handling items whose row
+    (the item's elements or its own) lacks it."""
+    percent = Ratio(complete, handling_items).percent
+    item_keys = {element.key for element in ITEM_ELEMENTS}
+    return {
+        "handling_items": handling_items,
+        "complete": complete,
+        "incomplete": handling_items - complete,
+        "percent": None if percent is None else float(percent),
+        "elements": [
+            {"key": element.key, "label": element.label,
+             "level": "item" if element.key in item_keys else "handling_item",
+             "count": missing.get(element.key, 0), "measure": MISSING_PREFIX + element.key}
+            for element in ELEMENTS
+        ],
+    }  # fmt: skip
+
+
+def quality_of_rows(handling: Iterable[HandlingRow]) -> dict[str, Any] | None:
+    """The data-quality section of report rows; None when they do not carry the elements."""
+    handling = list(handling)
+    if any(row.missing is None for row in handling):
+        return None
+    missing = Counter(key for row in handling for key in row.missing)  # type: ignore[union-attr]
+    complete = sum(1 for row in handling if not row.missing)
+    return quality_document(len(handling), complete, dict(missing))
 
 
 def _section(items: list[ItemRow], handling: list[HandlingRow]) -> dict[str, Any]:
@@ -68,6 +105,7 @@ def build_report(
         "fingerprint": fingerprint(items, handling),
         "snapshot": snapshot,
         **_section(items, handling),
+        "data_quality": quality_of_rows(handling),
     }
     document["breakdowns"] = {
         "by_type": _breakdown(
@@ -82,7 +120,7 @@ def build_report(
 
 
 def live_report(*, generated_at: datetime | None = None) -> dict[str, Any]:
-    """The report of the published catalog from SQL aggregates (three queries and the
+    """The report of the published catalog from SQL aggregates (four queries and the
     fingerprint's, whatever the size of the catalog): the same document build_report() makes
     from the rows, which the tests hold it to."""
     nothing = figures_from_facts([], [])
@@ -97,6 +135,10 @@ def live_report(*, generated_at: datetime | None = None) -> dict[str, Any]:
             aggregates.figures(None)[None], aggregates.exceptions(None).get(None, no_exceptions)
         ),
     }
+    quality = sql.quality_counts()  # one more scan
+    document["data_quality"] = quality_document(
+        quality.handling_items, quality.complete, quality.missing
+    )
 
     def groups(column, order: list[tuple[str, str]]) -> list[dict[str, Any]]:
         figures = aggregates.figures(column)

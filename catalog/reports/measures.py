@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from catalog.elements import ELEMENTS
 from catalog.enums import CaseType
-from catalog.figures import POLICY_PREDICATES
+from catalog.figures import INCOMPLETE, MISSING_PREDICATES, POLICY_PREDICATES
 from catalog.models import HandlingItem
 from catalog.ratios import (
     FULLY_ONLINE_DEPTH,
@@ -20,6 +21,7 @@ from catalog.ratios import (
     PolicyRule,
     broken_rules,
 )
+from catalog.reports.rows import HandlingRow
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,18 @@ class Measure:
     label: str
     test: Callable[[HandlingFacts], bool]
     sql: sa.ColumnElement[bool]  # the same test on handling_item, for the live catalog
+    # a data-quality measure tests the keys of the elements a row lacks instead of its facts
+    lacks: Callable[[tuple[str, ...]], bool] | None = None
+
+    @property
+    def reads_elements(self) -> bool:
+        return self.lacks is not None
+
+    def matches(self, row: HandlingRow) -> bool:
+        """The test on one report row (a row without its elements matches no quality measure)."""
+        if self.lacks is None:
+            return self.test(row.facts)
+        return row.missing is not None and self.lacks(row.missing)
 
 
 def _rule(rule: PolicyRule) -> Measure:
@@ -36,6 +50,27 @@ def _rule(rule: PolicyRule) -> Measure:
 
 
 _INSTANT = HandlingItem.case_type == CaseType.instant
+
+COMPLETE, INCOMPLETE_KEY = "complete", "incomplete"
+MISSING_PREFIX = "missing."  # and an element's key: the handling items whose row lacks it
+
+
+def _quality(key: str, label: str, lacks: Callable[[tuple[str, ...]], bool],
+             sql: sa.ColumnElement[bool]) -> Measure:  # fmt: skip
+    return Measure(key, label, lambda fact: False, sql, lacks)
+
+
+def _lacking(key: str) -> Callable[[tuple[str, ...]], bool]:
+    return lambda missing: key in missing
+
+
+QUALITY_MEASURES: tuple[Measure, ...] = (
+    _quality(COMPLETE, "要素齐全", lambda missing: not missing, sa.not_(INCOMPLETE)),
+    _quality(INCOMPLETE_KEY, "要素不全", bool, INCOMPLETE),
+    *(_quality(MISSING_PREFIX + element.key, f"缺少 {element.label}", _lacking(element.key),
+               MISSING_PREDICATES[element.key])
+      for element in ELEMENTS),
+)  # fmt: skip
 
 
 MEASURES: dict[str, Measure] = {
@@ -62,6 +97,7 @@ MEASURES: dict[str, Measure] = {
                 lambda fact: fact.statutory_days is not None,
                 HandlingItem.statutory_days.is_not(None)),
         *(_rule(rule) for rule in PolicyRule),
+        *QUALITY_MEASURES,
     )
 }  # fmt: skip
 

@@ -27,6 +27,7 @@ PAGE_SIZE = 500
 _limit_points = Cache(8)  # the chart's aggregate, per catalog revision
 MAX_PAGE = 1_000_000
 MAX_UNIT = 100
+QUALITY_NOT_AVAILABLE = "该快照冻结的数据不含全部要素，无法给出数据质量（要素完整率）。"
 
 
 class ReportInputError(ValueError):
@@ -64,6 +65,11 @@ class Provenance:
     @property
     def lists_items(self) -> bool:
         return self.measure_key == ITEMS
+
+    @property
+    def reads_elements(self) -> bool:
+        """A data-quality list: its rows show the elements they lack."""
+        return not self.lists_items and MEASURES[self.measure_key].reads_elements
 
 
 def _int_arg(value: str | None, name: str, default: int) -> int:
@@ -158,7 +164,9 @@ def _frozen_rows(source: ReportSource, key: str, item_type: ItemType | None, uni
         limited: list[HandlingRow] = []
     else:
         measure: Measure = MEASURES[key]
-        matching = [row for row in handling if wanted(row) and measure.test(row.facts)]
+        if measure.reads_elements and any(row.missing is None for row in handling):
+            raise ReportInputError(QUALITY_NOT_AVAILABLE)
+        matching = [row for row in handling if wanted(row) and measure.matches(row)]
         limited = [row for row in matching if row.facts.statutory_days is not None]
     _pages(len(matching), page)
     return (

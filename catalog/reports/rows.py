@@ -13,12 +13,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from catalog.elements import ITEM_ELEMENTS, gaps
 from catalog.enums import REPORTED_TYPES, ItemType, Status
 from catalog.extensions import db
 from catalog.figures import (
     EFFECTIVE_PROMISED_DAYS,
     HANDLING_ITEM_IN_SCOPE,
     ITEM_IN_SCOPE,
+    MISSING_PREDICATES,
     handling_items_in_scope,
 )
 from catalog.models import ApprovalItem, HandlingItem
@@ -45,8 +47,11 @@ class HandlingRow:
     item_type: ItemType
     handling_unit: str
     code: str
-    situation: str
+    situation: str | None
     facts: HandlingFacts
+    # the keys of the elements (catalog.elements) its row lacks, the item's and its own; None
+    # when the rows do not carry the elements (a snapshot's data from before they were frozen)
+    missing: tuple[str, ...] | None = None
 
 
 ITEM_COLUMNS = (
@@ -66,17 +71,24 @@ HANDLING_COLUMNS = (
     HandlingItem.visit_reason,
     HandlingItem.online_depth,
 )
+# one flag per element, in catalog.elements order: whether the row lacks it
+MISSING_COLUMNS = tuple(
+    sa.case((predicate, 1), else_=0).label(f"missing_{index}")
+    for index, predicate in enumerate(MISSING_PREDICATES.values())
+)
 
 
 def _handling_row(row: Any) -> HandlingRow:
     (item_code, item_name, item_type, unit, code, situation, case_type, statutory, promised,
-     visits, reason, depth) = row  # fmt: skip
+     visits, reason, depth, *flags) = row  # fmt: skip
     facts = handling_facts(
         {"code": code, "case_type": case_type, "statutory_days": statutory,
          "promised_days": promised, "visits": visits, "visit_reason": reason,
          "online_depth": depth}
     )  # fmt: skip
-    return HandlingRow(item_code, item_name, ItemType(item_type), unit, code, situation, facts)
+    missing = tuple(key for key, flag in zip(MISSING_PREDICATES, flags, strict=True) if flag)
+    return HandlingRow(item_code, item_name, ItemType(item_type), unit, code, situation, facts,
+                       missing)  # fmt: skip
 
 
 def live_items(*conditions: sa.ColumnElement[bool], limit: int | None = None,
@@ -94,7 +106,7 @@ def live_items(*conditions: sa.ColumnElement[bool], limit: int | None = None,
 
 def live_handling_query(*conditions: sa.ColumnElement[bool]) -> sa.Select:
     return (
-        sa.select(*HANDLING_COLUMNS)
+        sa.select(*HANDLING_COLUMNS, *MISSING_COLUMNS)
         .select_from(HandlingItem)
         .join(ApprovalItem)
         .where(HANDLING_ITEM_IN_SCOPE, *conditions)
@@ -111,7 +123,8 @@ def live_handling_rows(*conditions: sa.ColumnElement[bool], limit: int | None = 
 
 
 def live_handling_count(*conditions: sa.ColumnElement[bool]) -> int:
-    query = live_handling_query(*conditions).order_by(None).subquery()
+    query = live_handling_query(*conditions).with_only_columns(HandlingItem.id).order_by(None)
+    query = query.subquery()
     return db.session.scalar(sa.select(sa.func.count()).select_from(query))
 
 
@@ -155,14 +168,29 @@ def rows_from_catalog(
         if item_type not in REPORTED_TYPES:
             continue
         items.append(ItemRow(item["code"], item["name"], item_type, item["handling_unit"]))
+        lacking = gaps(item) if carries_elements(item) else None
         for entry in item["handling_items"]:
             handling.append(
                 HandlingRow(item["code"], item["name"], item_type, item["handling_unit"],
-                            entry["code"], entry["situation"], handling_facts(entry))
+                            entry["code"], entry.get("situation"), handling_facts(entry),
+                            None if lacking is None else tuple(lacking.of(entry["code"])))
             )  # fmt: skip
     items.sort(key=lambda row: row.code)
     handling.sort(key=lambda row: row.code)
     return items, handling
+
+
+_HANDLING_KEYS = ("situation", "forms", "online_depth", "fees", "materials", "steps")
+
+
+def carries_elements(item: Mapping[str, Any]) -> bool:
+    """Whether frozen item data has every element catalog.elements reads (item_data() has had
+    them all since they were elements; data frozen without one of them cannot say what the
+    item lacks)."""
+    item_keys = {element.key.partition(".")[0] for element in ITEM_ELEMENTS}
+    return all(key in item for key in item_keys) and all(
+        key in entry for entry in item["handling_items"] for key in _HANDLING_KEYS
+    )
 
 
 def _item_line(code, name, item_type, unit) -> list[Any]:

@@ -3,7 +3,7 @@ the snapshots), described for the OpenAPI document."""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from catalog.enums import REPORTED_TYPES
 from catalog.report import SHARES
@@ -38,6 +38,27 @@ class HandlingCountsSchema(Schema):
 class ExceptionsSchema(Schema):
     count = fields.Integer(required=True)
     handling_items = fields.List(fields.String(), required=True)
+
+
+class ElementGapsSchema(Schema):
+    key = fields.String(required=True, metadata={"description": "要素键，如 implementing_body"})
+    label = fields.String(required=True, metadata={"description": "国家规定的要素名称"})
+    level = fields.String(
+        required=True, validate=validate.OneOf(["item", "handling_item"]),
+        metadata={"description": "item：事项的要素（计入该事项的每个业务办理项）"},
+    )  # fmt: skip
+    count = fields.Integer(required=True, metadata={"description": "缺少该要素的业务办理项数"})
+    measure = fields.String(required=True, metadata={"description": "清单的 measure 参数"})
+
+
+class DataQualitySchema(Schema):
+    handling_items = fields.Integer(required=True)
+    complete = fields.Integer(required=True, metadata={"description": "要素齐全的业务办理项"})
+    incomplete = fields.Integer(required=True)
+    percent = fields.Float(
+        required=True, allow_none=True, metadata={"description": "要素完整率；0/0 为 null"}
+    )
+    elements = fields.List(fields.Nested(ElementGapsSchema), required=True)
 
 
 def _section_fields() -> dict[str, fields.Field]:
@@ -77,6 +98,12 @@ ReportSchema = Schema.from_dict(
         "fingerprint": fields.String(required=True, metadata={"description": "sha256:…"}),
         "snapshot": fields.Nested(SnapshotRefSchema, required=True, allow_none=True),
         **_section_fields(),
+        "data_quality": fields.Nested(
+            DataQualitySchema,
+            required=True,
+            allow_none=True,
+            metadata={"description": "数据质量（要素完整率）；快照的冻结数据不含全部要素时为 null"},
+        ),
         "breakdowns": fields.Nested(BreakdownsSchema, required=True),
     },
     name="Report",

@@ -19,7 +19,7 @@ from catalog.extensions import db
 from catalog.figures import catalog_figures
 from catalog.models import AuditAction, Snapshot, SnapshotItem
 from catalog.report import SHARES, report_document
-from catalog.reports.document import build_report
+from catalog.reports.document import build_report, quality_of_rows
 from catalog.reports.rows import (
     HandlingRow,
     ItemRow,
@@ -61,6 +61,10 @@ class ReportSource:
                 self._report = copy.deepcopy(live)
             else:
                 self._report = self.snapshot.report
+                if "data_quality" not in self._report:
+                    # frozen before the report had it: from the frozen rows, when they carry
+                    # the elements (None, "not available", when they do not)
+                    self._report = {**self._report, "data_quality": quality_of_rows(self.rows[1])}
         return self._report
 
     @property

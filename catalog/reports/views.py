@@ -9,11 +9,12 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
+from catalog.elements import LABELS
 from catalog.enums import REPORTED_TYPES, ItemType
 from catalog.errors import error_response
 from catalog.report import DEFINITIONS, SHARES
 from catalog.reports import charts
-from catalog.reports.document import BUREAU
+from catalog.reports.document import BUREAU, QUALITY_DEFINITION
 from catalog.reports.export import report_csv, report_filename, report_xlsx
 from catalog.reports.measures import MEASURES
 from catalog.reports.queries import (
@@ -107,6 +108,7 @@ def report():
         snapshots=snapshots,
         shares=share_rows(selected.report),
         definitions=DEFINITIONS,
+        quality_definition=QUALITY_DEFINITION,
         item_types=REPORTED_TYPES,
         handling_by_code=rows_by_code(selected, listed),
         exceptions_shown=EXCEPTIONS_SHOWN,
@@ -131,6 +133,7 @@ def items():
         listed=listed,
         snapshot_label=label,
         item_type_label=ItemType(listed.item_type).label if listed.item_type else None,
+        element_labels=lambda keys: "、".join(LABELS[key] for key in keys or ()),
         json_url=_twin("api.report_items", **request.args.to_dict()),
     )
 
