@@ -69,12 +69,12 @@ class ErrorSchema(Schema):
 
 def _fees_property(self, field: fields.Field, **kwargs: Any) -> dict:
     if isinstance(field, FeesField):
-        return {
-            "oneOf": [
-                {"type": "string", "enum": [NO_FEE]},
-                {"type": "array", "items": {"$ref": "#/components/schemas/Fee"}},
-            ]
-        }
+        choices = [
+            {"type": "string", "enum": [NO_FEE]},
+            {"type": "array", "items": {"$ref": "#/components/schemas/Fee"}},
+        ]
+        # null: not provided (catalog.elements), which is not "none" (不收费)
+        return {"oneOf": [*choices, {"type": "null"}] if field.allow_none else choices}
     return {}
 
 

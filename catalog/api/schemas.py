@@ -9,7 +9,8 @@ from typing import Any
 from flask import current_app, url_for
 from marshmallow import Schema, fields
 
-from catalog.schemas import ItemDumpSchema
+from catalog.schemas import FeesField, ItemDumpSchema
+from catalog.schemas import HandlingItemSchema as InputHandlingItemSchema
 from catalog.search import Hit
 
 
@@ -18,24 +19,37 @@ class HitSchema(Schema):
     from it). Result lists are written by dump_hits(), which gives exactly what this schema's
     dump would (the tests hold the two together) at a fraction of the cost."""
 
+    # situation, handling_unit, charges_fee and online_depth are null where not provided
+    # (catalog.elements); charges_fee null is not false (不收费)
     code = fields.String(attribute="handling_item.code")
-    situation = fields.String(attribute="handling_item.situation")
+    situation = fields.String(attribute="handling_item.situation", allow_none=True)
     item_code = fields.String(attribute="item.code")
     item_name = fields.String(attribute="item.name")
     type = fields.String(attribute="item.item_type.value")
-    handling_unit = fields.String(attribute="item.handling_unit")
+    handling_unit = fields.String(attribute="item.handling_unit", allow_none=True)
     case_type = fields.String(attribute="handling_item.case_type.value")
     statutory_days = fields.Integer(attribute="handling_item.statutory_days", allow_none=True)
     promised_days = fields.Integer(attribute="handling_item.promised_days")
     visits = fields.Integer(attribute="handling_item.visits")
-    charges_fee = fields.Boolean(attribute="handling_item.charges_fee")
-    online_depth = fields.Integer(attribute="handling_item.online_depth")
+    charges_fee = fields.Boolean(attribute="handling_item.charges_fee", allow_none=True)
+    online_depth = fields.Integer(attribute="handling_item.online_depth", allow_none=True)
     rank = fields.Integer()
     url = fields.Function(lambda hit: url_for("api.item", code=hit.item.code))
 
 
+class HandlingItemSchema(InputHandlingItemSchema):
+    """A handling item as the API writes it. Its fees are "none" (不收费), a list, or null: not
+    provided. Declared without the input schema's load default, which the OpenAPI document's
+    generator would write out through FeesField with no handling item to read."""
+
+    fees = FeesField(required=True, allow_none=True)
+
+
 class ItemSchema(ItemDumpSchema):
-    """An item with its handling items, materials and fees, as the guide shows it."""
+    """An item with its handling items, materials and fees, as the guide shows it. Every element
+    that may be missing (catalog.elements) is null or an empty list then, as documented."""
+
+    handling_items = fields.List(fields.Nested(HandlingItemSchema), required=True)
 
 
 ITEM = ItemSchema()

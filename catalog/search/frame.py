@@ -127,7 +127,8 @@ class Frame:
                                       ("unit", self.units, self.group_unit)):  # fmt: skip
             counted = by_group * self.allowed(filters, without=name)[:-1]
             totals = np.bincount(of_group, weights=counted, minlength=len(names))
-            found = {names[i]: int(totals[i]) for i in np.flatnonzero(totals)}
+            # (an index past the names: the items without a unit, named by no facet)
+            found = {names[i]: int(totals[i]) for i in np.flatnonzero(totals) if i < len(names)}
             facets[name] = dict(sorted(found.items(), key=lambda entry: (-entry[1], entry[0])))
         facets["flags"] = {
             flag: int(by_group[allowed & self.group_flags[flag]].sum()) for flag in FLAGS
@@ -208,9 +209,14 @@ def load_frame() -> Frame:
         .where(ApprovalItem.status == Status.published)
         .group_by(ApprovalItem.handling_unit, ApprovalItem.item_type)
     ).all()  # fmt: skip
-    units = tuple(sorted({unit for unit, _kind, _ids in by_unit}))
+    # An item without a handling unit (NULL: not provided, catalog.elements) is left out of
+    # the unit facet, whose values are units a visitor can pick (?unit=...): its handling
+    # items get the index past the named units, which no unit filter and no facet name, and
+    # still count in the total, the type facet and the flags.
+    units = tuple(sorted({unit for unit, _kind, _ids in by_unit if unit is not None}))
     types = tuple(sorted({ItemType(kind).value for _unit, kind, _ids in by_unit}))
-    unit_index = {unit: index for index, unit in enumerate(units)}
+    unit_index: dict[str | None, int] = {unit: index for index, unit in enumerate(units)}
+    unit_index[None] = len(units)
     type_index = {kind: index for index, kind in enumerate(types)}
     members = [(parse_ids(ids), unit_index[unit], type_index[ItemType(kind).value])
                for unit, kind, ids in by_unit]  # fmt: skip
@@ -228,7 +234,9 @@ def load_frame() -> Frame:
     ).all()  # fmt: skip
     parts = []
     for visits, case_type, fee, ids, items in by_flags:
-        flags = [visits == 0, CaseType(case_type) == CaseType.instant, not fee, visits <= 1]
+        # no_fee is the explicit 不收费 (False): a fee not provided (None) is not
+        no_fee = fee is not None and not fee
+        flags = [visits == 0, CaseType(case_type) == CaseType.instant, no_fee, visits <= 1]
         ids, items = parse_ids(ids), parse_ids(items)
         bits = sum(1 << bit for bit, flag in enumerate(flags) if flag)
         parts.append((ids, items, np.full(len(ids), bits, dtype=np.int64)))

@@ -34,11 +34,14 @@ def entry_values(
     text: normalising a space changes nothing on either side of it, and no pair of characters
     spans one."""
     full, initials = pinyin or pinyin_of(item_name)
-    # a situation or result not provided (catalog.elements) is left out
-    body_parts = [part for part in (situation, item_code, handling_code, result_name) if part]
+    # a situation or result not provided (None: catalog.elements) is left out; any text, even
+    # empty, is read as before, so an entry is the joined text read whole (tests/test_search.py)
+    body_parts = [
+        part for part in (situation, item_code, handling_code, result_name) if part is not None
+    ]
     body_parts += [f"{law} {article or ''} {text or ''}" for law, article, text in legal_bases]
     body_parts += material_names
-    name = _text_part(f"{item_name} {situation}" if situation else item_name)
+    name = _text_part(item_name if situation is None else f"{item_name} {situation}")
     body = [_text_part(part) for part in body_parts]
     body_grams = " ".join(part.grams for part in body if part.grams)
     common = name.common

@@ -390,7 +390,7 @@ class ListedItem:
     code: str
     name: str
     item_type: ItemType
-    handling_unit: str
+    handling_unit: str | None  # None: not provided (catalog.elements), as below
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,13 +398,13 @@ class ListedHandling:
     """A handling item as a result list shows it."""
 
     code: str
-    situation: str
+    situation: str | None
     case_type: CaseType
     statutory_days: int | None
     promised_days: int
     visits: int
-    charges_fee: bool
-    online_depth: int
+    charges_fee: bool | None  # None: not provided, which is not 不收费 (False)
+    online_depth: int | None
 
 
 @dataclass(frozen=True, slots=True)
