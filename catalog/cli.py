@@ -18,6 +18,7 @@ from catalog.accounts import find_user
 from catalog.backup import backup_command, restore_command
 from catalog.domain import DomainError
 from catalog.edge import after_commit, command_transaction, keep_nothing
+from catalog.elements import describe
 from catalog.extensions import db
 from catalog.import_headers import read_mapping
 from catalog.importing import SpreadsheetError, parse_rows, plan_import, read_file
@@ -326,7 +327,8 @@ def import_items_command(
     path: Path, materials: Path | None, mapping: Path | None, dry_run: bool, publish: bool
 ) -> None:
     """Import items from an xlsx or CSV file: a preview, then all or nothing. Headers are
-    recognised as bureaus write them (seed/import_headers.yaml); --mapping places the rest."""
+    recognised as bureaus write them (seed/import_headers.yaml); --mapping places the rest.
+    Only the columns the ratios read are required; each item's missing elements are listed."""
     ensure_database()
     try:
         placed = read_mapping(mapping.read_text(encoding="utf-8")) if mapping else None
@@ -355,6 +357,10 @@ def import_items_command(
             f"  修改 {parsed.code}："
             + "；".join(f"{field} {old} → {new}" for field, (old, new) in changes.items())
         )
+    for parsed, *_rest in [*plan.new, *plan.changed]:
+        gaps = plan.gaps[parsed.code]
+        if not gaps.complete:  # listed, not refused: the item imports and may be published
+            click.echo(f"  要素缺失 {parsed.code}：{describe(gaps)}")
     for line in plan.notes:
         click.echo(f"  已换算：{line}")
     for line in plan.warnings:

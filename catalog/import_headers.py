@@ -17,10 +17,21 @@ from catalog.spreadsheets import HANDLING_COLUMNS, ITEM_COLUMNS, MATERIAL_COLUMN
 
 HEADERS_FILE = Path(__file__).resolve().parent.parent / "seed" / "import_headers.yaml"
 HANDLING, MATERIALS = "handling", "materials"
+# A material row names its handling item by 业务办理项编码, or by 事项编码 when the item has one
+# handling item (the file may have no handling-item codes at all): the materials sheet reads both.
+ITEM_CODE = "事项编码"
 FIELDS = {
     HANDLING: tuple(column.header for column in (*ITEM_COLUMNS, *HANDLING_COLUMNS)),
-    MATERIALS: tuple(column.header for column in MATERIAL_COLUMNS),
+    MATERIALS: (*(column.header for column in MATERIAL_COLUMNS), ITEM_CODE),
 }
+# The columns a header row must have: what the ratios read (catalog.elements). Every other column
+# may be absent: its element is then missing (a gap) or, for the handling-item code and the case
+# type, derived (catalog.importing). A materials sheet needs 材料名称 and one of its references.
+REQUIRED = {
+    HANDLING: ("事项编码", "事项名称", "事项类型", "法定时限", "承诺时限", "到现场次数"),
+    MATERIALS: ("材料名称",),
+}
+MATERIAL_REFERENCES = ("业务办理项编码", ITEM_CODE)
 # A header row is the sheet's when it holds these fields (after the spellings are read).
 SIGNATURES = {HANDLING: ("事项编码", "承诺时限"), MATERIALS: ("材料名称",)}
 IGNORE = "ignore"
@@ -61,6 +72,21 @@ def read_mapping(text: str) -> dict[str, str]:
     if not isinstance(data, dict):
         raise ValueError("映射文件须为“表头: 字段”的 YAML 映射。")
     return check_mapping(data)
+
+
+def missing_required(kind: str, placed: Placed) -> list[str]:
+    """The required columns a header row lacks, as its message names them."""
+    fields = set(placed.fields.values())
+    missing = [field for field in REQUIRED[kind] if field not in fields]
+    if kind == MATERIALS and not fields & set(MATERIAL_REFERENCES):
+        missing.append("或".join(MATERIAL_REFERENCES))
+    return missing
+
+
+def optional_fields(kind: str) -> list[str]:
+    """The columns a header row may lack (the upload page and docs/import.md list them)."""
+    references = MATERIAL_REFERENCES if kind == MATERIALS else ()
+    return [f for f in FIELDS[kind] if f not in REQUIRED[kind] and f not in references]
 
 
 def field_choices() -> list[str]:

@@ -1,19 +1,21 @@
 """Spreadsheet and CSV files -> rows (read safely: catalog.spreadsheet_reading and
-catalog.xlsx_reading) -> item data: normalise, plan what an import would do (nothing is written
-here); catalog.operations.imports applies a plan, all or nothing."""
+catalog.xlsx_reading) -> item data (catalog.import_rows) -> a plan of what an import would do,
+with each item's gaps (nothing is written here); catalog.operations.imports applies a plan, all
+or nothing."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
 
 from catalog.domain import Conflict
 from catalog.drafts import current_data, diff, editable_version
+from catalog.elements import Gaps, gaps
 from catalog.extensions import db
+from catalog.import_headers import HANDLING
+from catalog.import_rows import ABSENT, ITEM, ParsedItem, parse_rows  # noqa: F401 (re-exported)
 from catalog.models import ApprovalItem
 from catalog.ratios import warnings_for
 from catalog.services import CatalogValidationError, check_item_data
@@ -30,18 +32,9 @@ from catalog.spreadsheet_reading import (  # noqa: F401 (the reading's limits, r
     refuse,
 )
 from catalog.spreadsheets import (
-    ASSUMED,
     HANDLING_COLUMNS,
     ITEM_COLUMNS,
-    ITEM_SHEET,
     MATERIAL_COLUMNS,
-    MATERIAL_SHEET,
-    Column,
-    parse_enum,
-    parse_legal_basis,
-    parse_limit,
-    parse_many,
-    parse_steps,
 )
 from catalog.xlsx_reading import read_xlsx
 
@@ -79,218 +72,6 @@ def read_file(
     raise refuse(FILE, "只支持 .xlsx 和 .csv 文件。")
 
 
-# -- rows -> item data ----------------------------------------------------------------------------
-
-
-def _cell(column: Column, value: Any) -> Any:
-    """One cell as data; ValueError with a Chinese message when it cannot be."""
-    key = column.key
-    if column.many:
-        return parse_many(column, value)
-    if column.enum:
-        return parse_enum(column, value)
-    if key == "visits":
-        return _visits(value)
-    if key in ("online_depth", "copies"):
-        return _integer(value)
-    text = "" if value is None else str(value).strip()
-    if key == "legal_basis":
-        return parse_legal_basis(text)
-    if key == "steps":
-        return parse_steps(text)
-    if key == "charges_fee":
-        if text not in FEE_WORDS:
-            raise ValueError(f"“{text[:10]}”无效，请填“是”或“否”（或收费、不收费、免费）。")
-        return FEE_WORDS[text]
-    return text
-
-
-FEE_WORDS = {"是": True, "收费": True, "否": False, "不收费": False, "免费": False}
-_VISITS = re.compile(r"^([0-9]+|[零一二两三四五])次?$")
-_NUMERALS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
-
-
-def _visits(value: Any) -> int:
-    """到现场次数 as staff write it: 0, 0次, 零次, 不见面, 1次, 一次."""
-    text = "" if value is None or isinstance(value, int | float) else str(value).strip()
-    if text in ("不见面", "零跑动", "无需到现场"):
-        return 0
-    match = _VISITS.match(text.replace(" ", ""))
-    if match:
-        number = match.group(1)
-        return _NUMERALS[number] if number in _NUMERALS else int(number)
-    return _integer(value)
-
-
-def _integer(value: Any) -> int:
-    if isinstance(value, bool):
-        raise ValueError("须为整数。")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    text = "" if value is None else str(value).strip()
-    if text.isascii() and text.isdigit():  # "²" and "١٠" are digits to str.isdigit()
-        return int(text)
-    raise ValueError(f"“{text[:20]}”不是整数。")
-
-
-@dataclass
-class ParsedItem:
-    code: str
-    data: dict[str, Any]
-    rows: list[int]  # the spreadsheet row of each handling item, in order
-    material_rows: dict[tuple[int, int], int] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    sheets: tuple[str, str] = (ITEM_SHEET, MATERIAL_SHEET)  # as the file names them
-
-
-def _fees(
-    cells: dict[str, Any], charges: bool, row: int, problems: list[Problem], sheet: str = ITEM_SHEET
-):
-    if not charges:
-        return "none"
-    columns = {c.key[5:]: c.header for c in HANDLING_COLUMNS if c.key.startswith("fees.")}
-    lines = {key: str(cells.get(header) or "").splitlines() for key, header in columns.items()}
-    count = max(len(values) for values in lines.values())
-    fees = []
-    for index in range(count):
-        fee = {
-            key: (values[index].strip() if index < len(values) else "") or None
-            for key, values in lines.items()
-        }
-        if fee["amount"] is not None:
-            try:
-                fee["amount"] = str(Decimal(fee["amount"]))
-            except InvalidOperation:
-                problems.append(Problem(sheet, row, columns["amount"], "不是金额数字。"))
-        fees.append(fee)
-    return fees or [{"name": None, "standard": None, "basis": None}]
-
-
-def _assumed(column: Column, value: Any) -> list[str]:
-    """What reading the cell had to assume (a short form read as one member of several)."""
-    table = ASSUMED.get(column.enum) if column.enum else None
-    if not table or value is None:
-        return []
-    parts = re.split(r"[、,，;；\n]", str(value)) if column.many else [str(value)]
-    return [f"“{p.strip()}”按{table[p.strip()]}计" for p in parts if p.strip() in table]
-
-
-def parse_rows(item_rows: list[Row], material_rows: list[Row]) -> list[ParsedItem]:
-    """Rows grouped into items (in file order); every problem is collected before raising.
-    An item column left empty on an item's later rows takes the value of its first row; a row
-    with every item column empty is a later row of the item above it."""
-    item_sheet = getattr(item_rows, "sheet", ITEM_SHEET)
-    material_sheet = getattr(material_rows, "sheet", MATERIAL_SHEET)
-    problems: list[Problem] = []
-    items: dict[str, ParsedItem] = {}
-    first_values: dict[str, tuple[int, dict[str, Any]]] = {}
-    handling_rows: dict[str, tuple[ParsedItem, int]] = {}
-    previous = ""
-    for row in item_rows:
-        code = str(row.cells.get("事项编码") or "").strip()
-        if (
-            not code
-            and previous
-            and all(row.cells.get(c.header) in (None, "") for c in ITEM_COLUMNS)
-        ):  # a later row of the item above, its item cells left empty (merged, then CSV)
-            code = previous
-        previous = code
-        if not code:
-            problems.append(Problem(item_sheet, row.number, "事项编码", "不能为空。"))
-            continue
-        if code not in items:
-            data: dict[str, Any] = {"result": {}}
-            notes = []
-            for column in ITEM_COLUMNS:
-                raw = row.cells.get(column.header)
-                try:
-                    value = _cell(column, raw)
-                except ValueError as exc:
-                    problems.append(Problem(item_sheet, row.number, column.header, str(exc)))
-                    continue
-                notes += [
-                    f"{item_sheet} 第{row.number}行「{column.header}」{note}"
-                    for note in _assumed(column, raw)
-                ]
-                if column.key.startswith("result."):
-                    data["result"][column.key[7:]] = value
-                else:
-                    data[column.key] = value
-            data["handling_items"] = []
-            items[code] = ParsedItem(
-                code, data, [], notes=notes, sheets=(item_sheet, material_sheet)
-            )
-            first_values[code] = (
-                row.number,
-                {c.header: row.cells.get(c.header) for c in ITEM_COLUMNS},
-            )
-        else:
-            first_row, values = first_values[code]
-            for header, value in values.items():
-                if row.cells.get(header) in (None, ""):  # filled only on the item's first row
-                    row.cells[header] = value
-                elif row.cells.get(header) != value:
-                    problems.append(
-                        Problem(
-                            item_sheet, row.number, header, f"与第{first_row}行的同一事项不一致。"
-                        )
-                    )
-        parsed = items[code]
-        handling: dict[str, Any] = {"materials": []}
-        for column in HANDLING_COLUMNS:
-            if column.key.startswith("fees."):
-                continue
-            value = row.cells.get(column.header)
-            try:
-                if column.key in ("statutory_days", "promised_days"):
-                    handling[column.key], note = parse_limit(value)
-                    if note:
-                        parsed.notes.append(
-                            f"{item_sheet} 第{row.number}行「{column.header}」{note}"
-                        )
-                    if column.key == "promised_days" and handling[column.key] is None:
-                        raise ValueError("承诺时限不能为无期限。")
-                else:
-                    handling[column.key] = _cell(column, value)
-            except ValueError as exc:
-                problems.append(Problem(item_sheet, row.number, column.header, str(exc)))
-        handling["visit_reason"] = handling.get("visit_reason") or None
-        handling["fees"] = _fees(
-            row.cells, handling.pop("charges_fee", False), row.number, problems, item_sheet
-        )
-        parsed.data["handling_items"].append(handling)
-        parsed.rows.append(row.number)
-        handling_rows[str(handling.get("code"))] = (parsed, len(parsed.rows) - 1)
-    for row in material_rows:
-        code = str(row.cells.get("业务办理项编码") or "").strip()
-        if code not in handling_rows:
-            problems.append(
-                Problem(
-                    material_sheet,
-                    row.number,
-                    "业务办理项编码",
-                    f"事项表中没有业务办理项“{code[:50]}”。",
-                )
-            )
-            continue
-        parsed, index = handling_rows[code]
-        material: dict[str, Any] = {}
-        for column in MATERIAL_COLUMNS[1:]:
-            try:
-                material[column.key] = _cell(column, row.cells.get(column.header))
-            except ValueError as exc:
-                problems.append(Problem(material_sheet, row.number, column.header, str(exc)))
-        material["notes"] = material.get("notes") or None
-        materials = parsed.data["handling_items"][index]["materials"]
-        parsed.material_rows[(index, len(materials))] = row.number
-        materials.append(material)
-    if problems:
-        raise SpreadsheetError(problems)
-    return list(items.values())
-
-
 # -- preview and apply ----------------------------------------------------------------------------
 
 _HEADER_OF = {column.key: column.header for column in (*ITEM_COLUMNS, *HANDLING_COLUMNS)}
@@ -324,6 +105,8 @@ class Plan:
     # The version of every item the plan was built from (None: the code was free); applying
     # refuses an item whose version is no longer this one (catalog.operations.imports).
     versions: dict[str, str | None] = field(default_factory=dict)
+    # What each new or changed item lacks (catalog.elements): listed, not refused.
+    gaps: dict[str, Gaps] = field(default_factory=dict)
 
 
 def plan_import(parsed_items: list[ParsedItem]) -> Plan:
@@ -336,8 +119,9 @@ def plan_import(parsed_items: list[ParsedItem]) -> Plan:
         item = existing.get(parsed.code)
         plan.notes += parsed.notes
         plan.versions[parsed.code] = editable_version(item) if item is not None else None
+        absent = parsed.data.pop(ABSENT, None) or {ITEM: [], HANDLING: []}
         if item is not None:
-            _keep_what_the_file_leaves_out(parsed, current_data(item))
+            _keep_what_the_file_leaves_out(parsed, current_data(item), absent)
         try:
             canonical = check_item_data(parsed.data, item)
         except CatalogValidationError as exc:
@@ -353,10 +137,12 @@ def plan_import(parsed_items: list[ParsedItem]) -> Plan:
                 )
         if item is None:
             plan.new.append((parsed, canonical))
+            plan.gaps[parsed.code] = gaps(canonical)
             continue
         changes = diff(current_data(item), canonical)
         if changes:
             plan.changed.append((parsed, canonical, changes))
+            plan.gaps[parsed.code] = gaps(canonical)
         else:
             plan.unchanged.append(parsed.code)
     if problems:
@@ -364,14 +150,28 @@ def plan_import(parsed_items: list[ParsedItem]) -> Plan:
     return plan
 
 
-def _keep_what_the_file_leaves_out(parsed: ParsedItem, current: dict[str, Any]) -> None:
-    """An import never deletes: handling items missing from the file, and the materials of a
-    handling item the materials sheet does not list, stay as they are."""
+def _keep_what_the_file_leaves_out(
+    parsed: ParsedItem, current: dict[str, Any], absent: dict[str, list[str]]
+) -> None:
+    """An import never deletes: handling items missing from the file, the materials of a
+    handling item the materials sheet does not list, and the elements of the columns the file
+    does not have (`absent`) stay as they are. An empty cell in a column the file has is a
+    missing element."""
+    for key in absent[ITEM]:
+        if key.startswith("result."):
+            parsed.data["result"][key[7:]] = (current.get("result") or {}).get(key[7:])
+        else:
+            parsed.data[key] = current[key]
     listed = {h.get("code") for h in parsed.data["handling_items"]}
     with_materials = {index for index, _position in parsed.material_rows}
     by_code = {h["code"]: h for h in current["handling_items"]}
     for index, handling in enumerate(parsed.data["handling_items"]):
-        if index not in with_materials and handling.get("code") in by_code:
-            handling["materials"] = by_code[handling["code"]]["materials"]
+        if handling.get("code") not in by_code:
+            continue
+        kept = by_code[handling["code"]]
+        for key in absent[HANDLING]:
+            handling[key] = kept[key]
+        if index not in with_materials:
+            handling["materials"] = kept["materials"]
     kept = [h for h in current["handling_items"] if h["code"] not in listed]
     parsed.data["handling_items"].extend(kept)

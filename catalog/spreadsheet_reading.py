@@ -18,13 +18,13 @@ from typing import Any
 
 from catalog.domain import DomainError
 from catalog.import_headers import (
-    FIELDS,
     HANDLING,
     HEADER_SEARCH_ROWS,
     MATERIALS,
     SIGNATURES,
     Placed,
     classify,
+    missing_required,
     place,
 )
 from catalog.public.export import FORMULA_PREFIXES
@@ -163,7 +163,8 @@ class Table:
 
     def header(self, number: int, placed: Placed) -> None:
         """The header row: every column placed (or ignored by the mapping), no field twice,
-        none missing; otherwise every such column is named and nothing is read."""
+        every required one there (catalog.import_headers.REQUIRED; the others may be absent);
+        otherwise every such column is named and nothing is read."""
         problems = [
             Problem(self.sheet, number, text[:30], UNKNOWN_HEADER)
             for _index, text in placed.unknown
@@ -177,9 +178,11 @@ class Table:
             )
             for field, first, second in placed.twice
         ]
-        missing = [h for h in FIELDS[self.kind] if h not in placed.fields.values()]
+        missing = missing_required(self.kind, placed)
         if missing:
-            problems.append(Problem(self.sheet, number, None, f"缺少：{'、'.join(missing)}。"))
+            problems.append(
+                Problem(self.sheet, number, None, f"缺少必填列：{'、'.join(missing)}。")
+            )
         if problems:
             raise SpreadsheetError(problems)
         width = max(placed.fields) + 1

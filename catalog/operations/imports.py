@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import sqlalchemy as sa
 
 from catalog.domain import NotAllowed
+from catalog.elements import Gaps, describe
 from catalog.extensions import db
 from catalog.importing import ImportConflict, Plan
 from catalog.models import ApprovalItem, AuditAction, Role, User
@@ -15,10 +16,14 @@ from catalog.operations import items as operations
 from catalog.operations.actor import Actor
 
 
-def _reason(source: str, notes: list[str]) -> str:
-    """The audit reason: the file, and what reading it assumed for this item (a 天 read as a
-    working day...), as the preview listed it; within the reason's limit."""
-    reason = f"导入 {source}" + ("；已换算：" + "；".join(notes) if notes else "")
+def _reason(source: str, notes: list[str], gaps: Gaps | None = None) -> str:
+    """The audit reason: the file, the elements the item lacks (catalog.elements), and what
+    reading it assumed or derived for this item (a 天 read as a working day, a code made from
+    the item code...), as the preview listed them; within the reason's limit."""
+    reason = f"导入 {source}"
+    if gaps is not None and not gaps.complete:
+        reason += "；" + describe(gaps)
+    reason += ("；已换算：" + "；".join(notes)) if notes else ""
     if len(reason) > operations.MAX_REASON_LENGTH:
         reason = reason[: operations.MAX_REASON_LENGTH - 1] + "…"
     return reason
@@ -52,7 +57,8 @@ def apply_import(
     if stale:
         raise ImportConflict(stale)
     reasons = {
-        parsed.code: _reason(source, parsed.notes) for parsed, *_rest in [*plan.new, *plan.changed]
+        parsed.code: _reason(source, parsed.notes, plan.gaps.get(parsed.code))
+        for parsed, *_rest in [*plan.new, *plan.changed]
     }
     written: list[ApprovalItem] = []
     for parsed, data in plan.new:
