@@ -82,18 +82,19 @@ def flat_rows(rows=ROWS, *, first_row_only=True) -> list[list]:
     return lines
 
 
-def minimal_workbook(rows=ROWS, headers=HEADERS, materials=None) -> bytes:
+def minimal_workbook(rows=ROWS, headers=HEADERS, materials=None, extra=None) -> bytes:
     """The bureau's own sheet name, two title rows above the header, item cells merged down
-    each item's rows."""
+    each item's rows; `extra` columns (header -> the value of every row) on the right."""
+    extra = extra or {}
     book = Workbook()
     sheet = book.active
     sheet.title = SHEET
     sheet.append(["某市交通运输局行政权力事项清单"])
     sheet.append(["填报单位：政策法规科", None, None, "时限单位：工作日"])
-    sheet.append(headers)
+    sheet.append([*headers, *extra])
     top = 4
     for line in flat_rows(rows):
-        sheet.append(line[: len(headers)])
+        sheet.append([*line[: len(headers)], *extra.values()])
     for _code, _name, _kind, handling_rows in rows:
         bottom = top + len(handling_rows) - 1
         if bottom > top:

@@ -21,9 +21,19 @@ from sqlalchemy.orm.exc import StaleDataError
 from catalog import uploads
 from catalog.domain import Conflict
 from catalog.edge import after_commit, keep_nothing, start_over, transaction
+from catalog.elements import describe
 from catalog.errors import error_response
 from catalog.extensions import client_address, limiter
-from catalog.import_headers import IGNORE, check_mapping, field_choices
+from catalog.import_headers import (
+    HANDLING,
+    IGNORE,
+    MATERIAL_REFERENCES,
+    MATERIALS,
+    REQUIRED,
+    check_mapping,
+    field_choices,
+    optional_fields,
+)
 from catalog.importing import (
     MAX_ROWS,
     MAX_UPLOAD_BYTES,
@@ -81,6 +91,11 @@ def _page(form, **context):
         form=form,
         max_mb=MAX_UPLOAD_BYTES // 1024 // 1024,
         max_rows=MAX_ROWS,
+        required_columns=REQUIRED[HANDLING],
+        optional_columns=optional_fields(HANDLING),
+        required_material_columns=(*REQUIRED[MATERIALS], "或".join(MATERIAL_REFERENCES)),
+        optional_material_columns=optional_fields(MATERIALS),
+        describe_gaps=describe,
         four_eyes=four_eyes(),
         logout_form=LogoutForm(),
         saved_mappings=saved_mappings(),
