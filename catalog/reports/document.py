@@ -26,6 +26,7 @@ def figures_of(items: Iterable[ItemRow], handling: Iterable[HandlingRow]) -> Cat
     return figures_from_facts((row.item_type for row in items), (row.facts for row in handling))
 
 
+QUALITY_NOT_AVAILABLE = "该快照冻结的数据不含全部国家规定要素，无法给出数据质量（要素完整率）。"
 QUALITY_DEFINITION = (
     "要素齐全的业务办理项 / 全部业务办理项；业务办理项及其所属事项均不缺少任何国家规定要素"
     "（为空即缺少）时为要素齐全"

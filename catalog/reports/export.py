@@ -26,6 +26,7 @@ from catalog.enums import ItemType
 from catalog.public.export import safe_cell
 from catalog.ratios import PolicyRule, broken_rules, item_compression
 from catalog.report import DEFINITIONS, SHARES
+from catalog.reports.document import QUALITY_DEFINITION, QUALITY_NOT_AVAILABLE
 from catalog.reports.rows import HandlingRow
 
 if TYPE_CHECKING:
@@ -45,6 +46,8 @@ BY_TYPE_SHEET = "按事项类型"
 BY_UNIT_SHEET = "按承办机构"
 EXCEPTIONS_SHEET = "政策例外"
 HANDLING_SHEET = "业务办理项"
+QUALITY_SHEET = "数据质量"
+QUALITY_LABEL = "要素完整率"
 
 SUMMARY_HEADER = ("指标", "分子", "分母", "占比", "定义")
 TOTALS_HEADER = ("项目", "数值", "说明")
@@ -64,6 +67,9 @@ HANDLING_HEADER = (
     "单项压缩比", "到现场次数", "网上办理深度", "政策例外",
 )  # fmt: skip
 CSV_HEADER = ("范围", "分组", "指标", "分子", "分母", "占比(%)")
+QUALITY_HEADER = ("指标", "要素齐全", "全部业务办理项", "要素完整率", "定义")
+ELEMENTS_HEADER = ("要素", "所属", "缺少该要素的业务办理项")
+LEVELS = {"item": "事项", "handling_item": "业务办理项"}
 
 
 @dataclass(frozen=True)
@@ -234,9 +240,26 @@ def _handling(handling: list[HandlingRow]) -> list[Line]:
     return lines
 
 
+def _quality(document: dict[str, Any]) -> list[Line]:
+    quality = document.get("data_quality")
+    if quality is None:
+        return [Line([QUALITY_LABEL], "header"), Line([QUALITY_NOT_AVAILABLE], "info")]
+    return [
+        Line(QUALITY_HEADER, "header"),
+        Line([QUALITY_LABEL, quality["complete"], quality["handling_items"],
+              Percent(quality["percent"]), QUALITY_DEFINITION]),
+        Line(["要素不全", quality["incomplete"], quality["handling_items"]]),
+        Line([]),
+        Line(ELEMENTS_HEADER, "header"),
+        *(Line([entry["label"], LEVELS.get(entry["level"], entry["level"]), entry["count"]])
+          for entry in quality["elements"]),
+    ]  # fmt: skip
+
+
 def report_xlsx(document: dict[str, Any], handling: list[HandlingRow]) -> bytes:
-    """The report as a workbook: summary, both breakdowns, the policy exceptions, and every
-    handling item in scope (`handling`: the rows the document was built from)."""
+    """The report as a workbook: summary, both breakdowns, the policy exceptions, every
+    handling item in scope (`handling`: the rows the document was built from), and the data
+    quality."""
     handling = list(handling)
     workbook = Workbook(write_only=True)
     _add_sheet(workbook, SUMMARY_SHEET, _summary(document), freeze="A7")
@@ -246,6 +269,7 @@ def report_xlsx(document: dict[str, Any], handling: list[HandlingRow]) -> bytes:
                freeze="B2")  # fmt: skip
     _add_sheet(workbook, EXCEPTIONS_SHEET, _exceptions(document, handling), freeze="A2")
     _add_sheet(workbook, HANDLING_SHEET, _handling(handling), freeze="B2")
+    _add_sheet(workbook, QUALITY_SHEET, _quality(document), freeze="A2")
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -272,9 +296,13 @@ def _csv_rows(scope: str, group: str, section: dict[str, Any]) -> list[list[Any]
 
 
 def report_csv(document: dict[str, Any]) -> str:
-    """The shares and the compression of the whole catalog (范围 全部), then of every type and
-    every handling unit, as one long table; UTF-8 with a BOM for Excel."""
+    """The shares and the compression of the whole catalog (范围 全部) and its 要素完整率, then
+    of every type and every handling unit, as one long table; UTF-8 with a BOM for Excel."""
     rows = _csv_rows("全部", "全部", document)
+    quality = document.get("data_quality")
+    if quality is not None:
+        rows.append(["全部", "全部", QUALITY_LABEL, quality["complete"],
+                     quality["handling_items"], _csv_percent(quality["percent"])])  # fmt: skip
     for scope, key in (("按事项类型", "by_type"), ("按承办机构", "by_unit")):
         for group in document["breakdowns"][key]:
             rows += _csv_rows(scope, group["label"], group)

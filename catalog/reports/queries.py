@@ -12,6 +12,7 @@ from catalog.enums import REPORTED_TYPES, ItemType
 from catalog.extensions import db
 from catalog.figures import ITEM_IN_SCOPE, handling_totals
 from catalog.models import ApprovalItem, HandlingItem
+from catalog.reports.document import QUALITY_NOT_AVAILABLE
 from catalog.reports.measures import ITEMS, MEASURES, Measure
 from catalog.reports.rows import (
     HandlingRow,
@@ -27,7 +28,6 @@ PAGE_SIZE = 500
 _limit_points = Cache(8)  # the chart's aggregate, per catalog revision
 MAX_PAGE = 1_000_000
 MAX_UNIT = 100
-QUALITY_NOT_AVAILABLE = "该快照冻结的数据不含全部要素，无法给出数据质量（要素完整率）。"
 
 
 class ReportInputError(ValueError):

@@ -14,7 +14,7 @@ from catalog.enums import REPORTED_TYPES, ItemType
 from catalog.errors import error_response
 from catalog.report import DEFINITIONS, SHARES
 from catalog.reports import charts
-from catalog.reports.document import BUREAU, QUALITY_DEFINITION
+from catalog.reports.document import BUREAU, QUALITY_DEFINITION, QUALITY_NOT_AVAILABLE
 from catalog.reports.export import report_csv, report_filename, report_xlsx
 from catalog.reports.measures import MEASURES
 from catalog.reports.queries import (
@@ -109,6 +109,7 @@ def report():
         shares=share_rows(selected.report),
         definitions=DEFINITIONS,
         quality_definition=QUALITY_DEFINITION,
+        quality_not_available=QUALITY_NOT_AVAILABLE,
         item_types=REPORTED_TYPES,
         handling_by_code=rows_by_code(selected, listed),
         exceptions_shown=EXCEPTIONS_SHOWN,

@@ -141,9 +141,11 @@ def assert_int(cell, value: int) -> None:
 # -- xlsx: summary ----------------------------------------------------------------------------
 
 
-def test_the_workbook_has_the_five_sheets_in_order():
+def test_the_workbook_has_the_six_sheets_in_order():
     workbook = open_workbook(make_document(), HANDLING)
-    assert workbook.sheetnames == ["汇总", "按事项类型", "按承办机构", "政策例外", "业务办理项"]
+    assert workbook.sheetnames == [
+        "汇总", "按事项类型", "按承办机构", "政策例外", "业务办理项", "数据质量"
+    ]  # fmt: skip
 
 
 def test_the_summary_has_every_share_and_the_compression_with_the_document_numbers():
@@ -403,7 +405,7 @@ def test_the_csv_guards_group_labels_against_formulas():
 def test_the_csv_of_an_empty_catalog_has_zero_counts_and_empty_percentages():
     _header, *rows = read_csv(report_csv(make_document([], [])))
     whole = [row for row in rows if row[0] == "全部"]
-    assert len(whole) == len(SHARES) + 1
+    assert len(whole) == len(SHARES) + 2  # and 要素完整率
     assert all(row[3:] == ["0", "0", ""] for row in whole)
 
 
