@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 from flask import Flask
+from markupsafe import Markup
 
+from catalog.elements import NOT_PROVIDED
 from catalog.enums import ReviewState, Status
 from catalog.ratios import POLICY_TEXT, PolicyRule
 from catalog.report import SHARES
@@ -61,7 +63,38 @@ def change_value(value: object, field: str = "") -> object:
     return value
 
 
+_NOT_PROVIDED = Markup('<span class="not-provided">%s</span>') % NOT_PROVIDED
+
+
+def _missing(value: object) -> bool:
+    """Missing as catalog.elements counts an element: None, blank text or an empty list (0 and
+    False are values)."""
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, list | tuple | dict):
+        return not value
+    return value is None
+
+
+def provided(value: object, attribute: str | None = None) -> object:
+    """An element as a page shows it: the value (or its `attribute`, as an enum's label), or
+    暂未提供 where it is missing (catalog.elements): never an empty line, never "None"."""
+    if _missing(value):
+        return _NOT_PROVIDED
+    return getattr(value, attribute) if attribute else value
+
+
+def fee_label(charges_fee: bool | None) -> str:
+    """是否收费 in words: 收费, 不收费, or 暂未提供 (not provided is not 不收费)."""
+    if charges_fee is None:
+        return _NOT_PROVIDED
+    return "收费" if charges_fee else "不收费"
+
+
 def register(app: Flask) -> None:
+    app.add_template_filter(provided)
+    app.add_template_filter(fee_label)
+    app.add_template_global(_NOT_PROVIDED, "not_provided")
     app.add_template_filter(beijing)
     app.add_template_filter(actor_label)
     app.add_template_filter(change_value)

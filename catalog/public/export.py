@@ -21,8 +21,14 @@ def safe_cell(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
+def _yes_no(value: bool | None) -> str:
+    """是 or 否; an element not provided (None, as charges_fee may be) is an empty cell."""
+    return "" if value is None else "是" if value else "否"
+
+
 def hits_csv(hits: Iterable[Hit]) -> str:
-    """CSV text with a BOM, so that Excel reads the Chinese as UTF-8."""
+    """CSV text with a BOM, so that Excel reads the Chinese as UTF-8. An element not provided
+    (catalog.elements: a situation, a unit, the fee, the online depth) is an empty cell."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(HEADER)
@@ -31,6 +37,6 @@ def hits_csv(hits: Iterable[Hit]) -> str:
         writer.writerow([safe_cell(value) for value in (
             h.code, item.code, item.name, h.situation, item.item_type.label, item.handling_unit,
             h.case_type.label, "无期限" if h.statutory_days is None else h.statutory_days,
-            h.promised_days, h.visits, "是" if h.charges_fee else "否", h.online_depth,
+            h.promised_days, h.visits, _yes_no(h.charges_fee), h.online_depth,
         )])  # fmt: skip
     return "\ufeff" + buffer.getvalue()
