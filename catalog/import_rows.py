@@ -126,6 +126,10 @@ def _fees(
         return None
     if not charges:
         return "none"
+    if not any(lines.values()):  # charged, but for what is not said: not a gap the data can hold
+        message = "为“是”，但没有填收费项目、收费标准、收费依据：请补上，或留空表示暂未提供。"
+        problems.append(Problem(sheet, row, "是否收费", message))
+        return None
     count = max(len(values) for values in lines.values())
     fees = []
     for index in range(count):
@@ -162,6 +166,7 @@ def parse_rows(item_rows: list[Row], material_rows: list[Row]) -> list[ParsedIte
     problems: list[Problem] = []
     items: dict[str, ParsedItem] = {}
     first_values: dict[str, tuple[int, dict[str, Any]]] = {}
+    note_starts: dict[str, list[int]] = {}  # where each handling item's notes begin
     previous = ""
     for row in item_rows:
         code = str(row.cells.get("事项编码") or "").strip()
@@ -196,11 +201,12 @@ def parse_rows(item_rows: list[Row], material_rows: list[Row]) -> list[ParsedIte
                         )
                     )
         parsed = items[code]
+        note_starts.setdefault(code, []).append(len(parsed.notes))
         parsed.data["handling_items"].append(_handling(row, item_sheet, parsed.notes, problems))
         parsed.rows.append(row.number)
     absent = _absent_columns(item_rows)
     for parsed in items.values():
-        _derive_codes(parsed, item_sheet)
+        _derive_codes(parsed, item_sheet, note_starts[parsed.code])
         if absent[HANDLING] or absent[ITEM]:
             parsed.data[ABSENT] = absent
     _attach_materials(items, material_rows, material_sheet, problems)
@@ -285,12 +291,14 @@ def _handling(row: Row, sheet: str, notes: list[str], problems: list[Problem]) -
     return handling
 
 
-def _derive_codes(parsed: ParsedItem, sheet: str) -> None:
+def _derive_codes(parsed: ParsedItem, sheet: str, note_starts: list[int]) -> None:
     """Handling items without a code get the item's code and -01, -02, … in row order, skipping
-    codes the item's other rows use: the same file always gives the same codes."""
+    codes the item's other rows use: the same file always gives the same codes. The note comes
+    first among its row's notes."""
     used = {h["code"] for h in parsed.data["handling_items"] if h.get("code")}
-    number = 0
-    for handling, row in zip(parsed.data["handling_items"], parsed.rows, strict=True):
+    number = inserted = 0
+    rows = zip(parsed.data["handling_items"], parsed.rows, note_starts, strict=True)
+    for handling, row, start in rows:
         if handling.get("code"):
             continue
         number += 1
@@ -298,9 +306,9 @@ def _derive_codes(parsed: ParsedItem, sheet: str) -> None:
             number += 1
         handling["code"] = f"{parsed.code}-{number:02d}"
         used.add(handling["code"])
-        parsed.notes.append(
-            f"{sheet} 第{row}行「业务办理项编码」未提供，按事项编码生成为 {handling['code']}"
-        )
+        note = f"{sheet} 第{row}行「业务办理项编码」未提供，按事项编码生成为 {handling['code']}"
+        parsed.notes.insert(start + inserted, note)
+        inserted += 1
 
 
 @cache

@@ -189,6 +189,9 @@ def test_derived_codes_and_case_types_are_said_per_row_and_in_the_audit_reason(c
         f"{SHEET} 第6行「承诺时限」“10天”按10个工作日计",
     ):
         assert f"已换算：{line}" in result.output
+    # in row order, the derived code first among its row's notes
+    assert result.output.index("第4行「业务办理项编码」") < result.output.index("第4行「办件类型」")
+    assert result.output.index("第4行「办件类型」") < result.output.index("第5行「业务办理项编码」")
     reasons = db.session.scalars(
         sa.select(AuditEvent.reason).where(
             AuditEvent.object_code == "JT-102", AuditEvent.reason.like("导入%")
@@ -329,3 +332,22 @@ def test_a_materials_sheet_without_a_reference_is_refused(db):
     assert [str(p) for p in caught.value.problems] == [
         "材料清单 第1行：缺少必填列：业务办理项编码或事项编码。"
     ]
+
+
+@pytest.mark.parametrize(
+    ("extra", "cells", "message"),
+    [
+        (["收费情况"], ["是"], "为“是”，但没有填收费项目、收费标准、收费依据"),
+        (["是否收费", "收费项目"], ["", "工本费"], "未填写，但填了收费项目等列"),
+        ([], [""], "「到现场次数」：不能为空。"),
+    ],
+    ids=["charged-for-nothing", "fees-without-charges", "empty-visits"],
+)
+def test_fees_that_cannot_be_read_and_empty_required_cells_are_refused(db, extra, cells, message):
+    headers = [*HEADERS, *extra]
+    line = ["JT-301", "甲", "行政许可", 20, 5, *([0] if extra else []), *cells]
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([headers, line])
+    with pytest.raises(SpreadsheetError) as caught:
+        plan_import(parse_rows(*read_file("x.csv", buffer.getvalue().encode("utf-8"))))
+    assert [message in str(problem) for problem in caught.value.problems] == [True]
