@@ -205,7 +205,12 @@ class FeesField(fields.Field):
     }
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
-        charges = obj.get("charges_fee") if isinstance(obj, dict) else obj.charges_fee
+        # the row's charges_fee tells "not provided" (None) from 不收费; with no row (a schema
+        # writing its defaults, as the OpenAPI generator does) an empty value is 不收费
+        if isinstance(obj, dict):
+            charges = obj.get("charges_fee", False)
+        else:
+            charges = getattr(obj, "charges_fee", False)
         if charges is None and not value:
             return None
         if not value:

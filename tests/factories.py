@@ -100,3 +100,15 @@ def publish_rows(item) -> None:
 
     set_status(item, Status.published, from_statuses=(Status.unpublished,))
     db.session.flush()
+
+
+# An item with only what the ratios read: every other element is missing (catalog.elements).
+REQUIRED_ONLY = {
+    "code": "T-02-001",
+    "name": "道路运输证配发",
+    "type": "licence",
+    "handling_items": [
+        {"code": "T-02-001-01", "case_type": "promised", "statutory_days": 20,
+         "promised_days": 5, "visits": 1},
+    ],
+}  # fmt: skip

@@ -13,7 +13,7 @@ from catalog.services import (
     item_data,
     update_item,
 )
-from tests.factories import handling_item_data, publish_rows
+from tests.factories import REQUIRED_ONLY, handling_item_data, publish_rows
 from tests.factories import item_data as make_item
 
 
@@ -87,17 +87,6 @@ def test_item_level_shape_errors_name_the_field(db):
     payload = make_item(name="", exercise_level="moon", service_targets=["martian"], type="tax")
     errors = errors_of(payload)
     assert set(errors) >= {"name", "exercise_level", "service_targets.0", "type"}
-
-
-REQUIRED_ONLY = {
-    "code": "T-02-001",
-    "name": "道路运输证配发",
-    "type": "licence",
-    "handling_items": [
-        {"code": "T-02-001-01", "case_type": "promised", "statutory_days": 20,
-         "promised_days": 5, "visits": 1},
-    ],
-}  # fmt: skip
 
 
 def test_an_item_with_only_what_the_ratios_read_is_stored_with_its_gaps(db):

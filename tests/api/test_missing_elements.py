@@ -10,8 +10,7 @@ import pytest
 from catalog.api.schemas import HitSchema, dump_hits
 from catalog.public.queries import run_search
 from tests.api.test_views import assert_matches
-from tests.factories import item_data, publish
-from tests.test_services import REQUIRED_ONLY
+from tests.factories import REQUIRED_ONLY, item_data, publish
 
 CODE = REQUIRED_ONLY["code"]
 NAME = REQUIRED_ONLY["name"]

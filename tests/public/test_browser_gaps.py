@@ -10,8 +10,7 @@ import pytest
 
 from catalog.elements import NOT_PROVIDED
 from tests.browser import chromium_page, live_server
-from tests.factories import publish
-from tests.test_services import REQUIRED_ONLY
+from tests.factories import REQUIRED_ONLY, publish
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

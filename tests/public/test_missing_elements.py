@@ -12,8 +12,7 @@ from html.parser import HTMLParser
 import pytest
 
 from catalog.elements import HANDLING_ELEMENTS, ITEM_ELEMENTS, NOT_PROVIDED
-from tests.factories import item_data, publish
-from tests.test_services import REQUIRED_ONLY
+from tests.factories import REQUIRED_ONLY, item_data, publish
 
 CODE = REQUIRED_ONLY["code"]
 HANDLING_CODE = REQUIRED_ONLY["handling_items"][0]["code"]
