@@ -16,6 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from catalog.domain import Conflict, Invalid
 from catalog.drafts import current_data, diff, editable_version, preview
 from catalog.edge import keep_nothing, start_over, transaction
+from catalog.elements import NOT_PROVIDED, describe, gaps
 from catalog.extensions import db
 from catalog.models import ApprovalItem, HandlingItem, ItemDraft
 from catalog.operations.items import EditConflict, create_item, save_draft
@@ -23,6 +24,8 @@ from catalog.ratios import warnings_for
 from catalog.services import check_item_data
 from catalog.staff.forms import (
     BLANK_ROWS,
+    CHARGES,
+    NO_FEE,
     HandlingItemForm,
     ItemForm,
     LogoutForm,
@@ -62,14 +65,14 @@ def _pending_data(item: ApprovalItem, code: str, form: HandlingItemForm) -> dict
     data = copy.deepcopy(current_data(item))
     handling = data["handling_items"][_position(data, code)]
     handling.update(
-        situation=form.situation.data,
+        situation=(form.situation.data or "").strip() or None,
         case_type=form.case_type.data,
         statutory_days=form.statutory_days.data,
         promised_days=form.promised_days.data,
         visits=int(form.visits.data),
         visit_reason=form.visit_reason.data or None,
         forms=form.forms.data,
-        online_depth=int(form.online_depth.data),
+        online_depth=None if form.online_depth.data is None else int(form.online_depth.data),
     )
     for name, fields in ROW_FIELDS.items():
         rows = [{field: row[field] for field in fields} for row in _rows_from(getattr(form, name))]
@@ -78,13 +81,17 @@ def _pending_data(item: ApprovalItem, code: str, form: HandlingItemForm) -> dict
                 if field in row:
                     row[field] = (row[field] or "").strip() or None
         handling[name] = rows
-    handling["fees"] = handling["fees"] or "none"
+    # fee rows, or as 是否收费 says: 不收费, or not provided (收费 without a row: the service's
+    # message asks for one)
+    if not handling["fees"]:
+        handling["fees"] = {NO_FEE: NO_FEE, CHARGES: [], None: None}[form.charges.data]
     return data
 
 
 def _form_from(data: dict[str, Any], code: str, version: str) -> HandlingItemForm:
     handling = next(h for h in data["handling_items"] if h["code"] == code)
-    fees = [] if handling["fees"] == "none" else handling["fees"]
+    fees = handling["fees"] if isinstance(handling["fees"], list) else []
+    charges = CHARGES if fees else handling["fees"]  # NO_FEE, or None: not provided
     form = HandlingItemForm(
         version=version,
         situation=handling["situation"],
@@ -94,7 +101,8 @@ def _form_from(data: dict[str, Any], code: str, version: str) -> HandlingItemFor
         visits=str(handling["visits"]),
         visit_reason=handling.get("visit_reason") or "",
         forms=handling["forms"],
-        online_depth=str(handling["online_depth"]),
+        online_depth=handling["online_depth"],
+        charges=charges,
         materials=[{**m, "order": i + 1} for i, m in enumerate(handling["materials"])],
         fees=[{**f, "order": i + 1} for i, f in enumerate(fees)],
         steps=[{**s, "order": i + 1} for i, s in enumerate(handling["steps"])],
@@ -134,13 +142,13 @@ def new_handling(code: str):
     item = item_or_404(code)
     form = NewHandlingForm()
     if not form.validate_on_submit():
-        flash("请填写新业务办理项的编码和办理情形。")
+        flash("请填写新业务办理项的编码。")
         return redirect(url_for("staff.item", code=item.code))
     data = copy.deepcopy(current_data(item))
     added = {
         **copy.deepcopy(data["handling_items"][0]),
         "code": form.code.data.strip(),
-        "situation": form.situation.data.strip(),
+        "situation": (form.situation.data or "").strip() or None,
     }
     data["handling_items"].append(added)
     try:
@@ -148,7 +156,7 @@ def new_handling(code: str):
             item,
             data,
             actor=current_user,
-            reason=f"新增业务办理项 {added['code']}（{added['situation']}）",
+            reason=f"新增业务办理项 {added['code']}（{added['situation'] or NOT_PROVIDED}）",
             expected_version=form.version.data,
             acknowledged=True,  # a copy of the first one: its warnings are shown when editing
         )
@@ -232,8 +240,13 @@ def edit_handling(code: str):
         return page(
             form, errors=exc.errors, warnings=warnings, ratio_preview=ratio_preview, status=400
         )
-    flash("已保存到草稿。修改完成后，请在事项页面“提交审核”。")
+    _saved(data)
     return redirect(url_for("staff.item", code=item.code))
+
+
+def _saved(data: dict[str, Any]) -> None:
+    flash("已保存到草稿。修改完成后，请在事项页面“提交审核”。")
+    flash("草稿" + describe(gaps(data)) + "。")
 
 
 def _what_won(item: ApprovalItem, lost: Exception) -> tuple[dict[str, Any], str]:
@@ -327,7 +340,7 @@ def edit_item(code: str):
         ), 409
     except Invalid as exc:
         return page(form, errors=exc.errors, status=400)
-    flash("已保存到草稿。修改完成后，请在事项页面“提交审核”。")
+    _saved(pending)
     return redirect(url_for("staff.item", code=item.code))
 
 
@@ -354,11 +367,12 @@ def new_item():
                           "text": (row["text"] or "").strip() or None}
                          for row in _rows_from(form.legal_basis, key="law")],
             handling_items=[{
-                "code": form.handling_code.data, "situation": form.situation.data,
+                "code": form.handling_code.data,
+                "situation": (form.situation.data or "").strip() or None,
                 "case_type": form.case_type.data, "statutory_days": form.statutory_days.data,
                 "promised_days": form.promised_days.data, "visits": 0, "visit_reason": None,
-                "forms": ["window", "online"], "online_depth": 4, "fees": "none",
-                "materials": [], "steps": [],
+                # not asked here: missing until staff fill them in (catalog.elements)
+                "forms": [], "online_depth": None, "fees": None, "materials": [], "steps": [],
             }],
         )  # fmt: skip
         try:
@@ -367,6 +381,7 @@ def new_item():
             errors = exc.errors
         else:
             flash("已新建事项（未发布，内容在草稿中）。请补充材料、收费等，再提交审核。")
+            flash("草稿" + describe(gaps(data)) + "。")
             return redirect(url_for("staff.item", code=item.code))
     return render_template(
         "staff/new_item.html", form=form, errors=errors, logout_form=LogoutForm()

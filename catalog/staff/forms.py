@@ -46,12 +46,35 @@ from catalog.enums import (
     ServiceTarget,
 )
 from catalog.models.accounts import Role
+from catalog.schemas import NO_FEE
 
+CHARGES = "charges"  # 是否收费: the fees listed below (NO_FEE: 不收费; empty: not provided)
 BLANK_ROWS = 2  # empty rows offered under each list, to add entries without JavaScript
 
 
 def choices(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+NOT_PROVIDED_CHOICE = ("", "（暂未提供）")
+
+
+class OptionalSelectField(SelectField):
+    """A select of an element that may be missing: its first option is empty, and choosing it
+    gives None (never ""), as the services store a missing element."""
+
+    def __init__(self, label=None, validators=None, choices=(), **kwargs):
+        super().__init__(
+            label,
+            validators,
+            choices=[SelectChoice(*NOT_PROVIDED_CHOICE), *choices],
+            coerce=_none_if_blank,
+            **kwargs,
+        )
+
+
+def _none_if_blank(value):
+    return None if value in (None, "") else str(value)
 
 
 class LoginForm(FlaskForm):
@@ -102,7 +125,7 @@ class HandlingItemForm(FlaskForm):
     every rule is the service layer's, which reports errors per field."""
 
     version = HiddenField()  # the version the editor started from (optimistic locking)
-    situation = StringField("办理情形", validators=[InputRequired("请填写办理情形。")])
+    situation = StringField("办理情形")
     case_type = SelectField("办件类型", choices=choices(CaseType.choices()))
     statutory_days = IntegerField("法定时限（工作日，空为无期限）", validators=[Optional()])
     promised_days = IntegerField(
@@ -113,12 +136,15 @@ class HandlingItemForm(FlaskForm):
     )
     visit_reason = TextAreaField("必须现场办理原因说明")
     forms = CheckboxesField("办理形式", choices=choices(HandlingForm.choices()))
-    online_depth = SelectField(
+    online_depth = OptionalSelectField(
         "网上办理深度",
         choices=choices((str(d), f"{d}级：{OnlineDepth(d).label}") for d in range(1, 8)),
     )
     materials = FieldList(FormField(MaterialRowForm), label="申请材料")
-    fees = FieldList(FormField(FeeRowForm), label="收费项目（不收费则留空）")
+    charges = OptionalSelectField(
+        "是否收费", choices=choices([(NO_FEE, "不收费"), (CHARGES, "收费（填写下方收费项目）")])
+    )
+    fees = FieldList(FormField(FeeRowForm), label="收费项目")
     steps = FieldList(FormField(StepRowForm), label="办理流程")
     reason = TextAreaField(
         "修改原因", validators=[DataRequired("请说明修改原因。"), Length(max=2000)]
@@ -193,13 +219,13 @@ class ItemForm(FlaskForm):
         (t.value, t.label) for t in REPORTED_TYPES))  # fmt: skip
     implementing_body = StringField("实施主体")
     handling_unit = StringField("承办机构")
-    exercise_level = SelectField("行使层级", choices=choices(ExerciseLevel.choices()))
-    power_source = SelectField("权力来源", choices=choices(PowerSource.choices()))
+    exercise_level = OptionalSelectField("行使层级", choices=choices(ExerciseLevel.choices()))
+    power_source = OptionalSelectField("权力来源", choices=choices(PowerSource.choices()))
     service_targets = CheckboxesField("服务对象", choices=choices(ServiceTarget.choices()))
     legal_basis = FieldList(FormField(LegalBasisRowForm), label="设定依据")
     conditions = TextAreaField("受理条件")
     result_name = StringField("审批结果名称")
-    result_type = SelectField("审批结果类型", choices=choices(ResultType.choices()))
+    result_type = OptionalSelectField("审批结果类型", choices=choices(ResultType.choices()))
     consultation = TextAreaField("咨询方式")
     complaint = TextAreaField("监督投诉方式")
     location = TextAreaField("办理地点")
@@ -217,9 +243,7 @@ class NewItemForm(ItemForm):
     handling_code = StringField(
         "首个业务办理项编码", validators=[InputRequired("请填写业务办理项编码。"), Length(max=50)]
     )
-    situation = StringField(
-        "办理情形", default="新办", validators=[InputRequired("请填写办理情形。")]
-    )
+    situation = StringField("办理情形", default="新办")
     statutory_days = IntegerField("法定时限（工作日，空为无期限）", validators=[Optional()])
     promised_days = IntegerField("承诺时限（工作日）", default=0, validators=[InputRequired()])
     case_type = SelectField("办件类型", choices=choices(CaseType.choices()), default="promised")
@@ -278,6 +302,4 @@ class NewHandlingForm(FlaskForm):
 
     version = HiddenField()
     code = StringField("业务办理项编码", validators=[InputRequired("请填写编码。"), Length(max=50)])
-    situation = StringField(
-        "办理情形", validators=[InputRequired("请填写办理情形。"), Length(max=100)]
-    )
+    situation = StringField("办理情形（可暂不填写）", validators=[Length(max=100)])

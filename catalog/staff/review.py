@@ -12,8 +12,16 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from catalog.domain import DomainError
-from catalog.drafts import RatioPreview, diff, editable_version, preview, published_data
+from catalog.drafts import (
+    RatioPreview,
+    current_data,
+    diff,
+    editable_version,
+    preview,
+    published_data,
+)
 from catalog.edge import keep_nothing, transaction
+from catalog.elements import LABELS, describe, gaps
 from catalog.extensions import db
 from catalog.models import ApprovalItem, AuditEvent, ItemDraft
 from catalog.operations import items as operations
@@ -81,6 +89,9 @@ def item(code: str):
         retire_form=RetireForm(version=version),
         may_publish=can_publish(current_user),
         may_publish_this=may_publish_draft(draft),
+        gaps=gaps(current_data(found)),
+        describe=describe,
+        element_labels=LABELS,
         four_eyes=operations.four_eyes(),
         logout_form=LogoutForm(),
     )
