@@ -13,7 +13,12 @@ from pathlib import Path
 
 import yaml
 
-from catalog.spreadsheets import HANDLING_COLUMNS, ITEM_COLUMNS, MATERIAL_COLUMNS
+from catalog.spreadsheets import (
+    COMPLETENESS_HEADERS,
+    HANDLING_COLUMNS,
+    ITEM_COLUMNS,
+    MATERIAL_COLUMNS,
+)
 
 HEADERS_FILE = Path(__file__).resolve().parent.parent / "seed" / "import_headers.yaml"
 HANDLING, MATERIALS = "handling", "materials"
@@ -44,6 +49,10 @@ def header_key(text: str) -> str:
     of bracket."""
     text = unicodedata.normalize("NFKC", str(text))
     return re.sub(r"[\s*]", "", text).translate(_BRACKETS)
+
+
+# The export's completeness columns: computed from the others, so read as ignored.
+_COMPUTED = frozenset(header_key(header) for header in COMPLETENESS_HEADERS)
 
 
 @cache
@@ -142,7 +151,7 @@ def place(kind: str, headers: Mapping[int, str], mapping: Mapping[str, str] | No
     for index, text in sorted(headers.items()):
         key = header_key(text)
         target = (mapping or {}).get(key)
-        if target == IGNORE:
+        if target == IGNORE or key in _COMPUTED:  # the export's completeness: read from the rest
             placed.fields[index] = None
             continue
         field = known.get(header_key(target)) if target else known.get(key)

@@ -14,6 +14,7 @@ from typing import Any
 
 from openpyxl import Workbook
 
+from catalog.elements import LABELS, Gaps, gaps
 from catalog.enums import (
     CaseType,
     ExerciseLevel,
@@ -114,6 +115,30 @@ MATERIAL_COLUMNS = (
 ROW_HEADERS = [column.header for column in (*ITEM_COLUMNS, *HANDLING_COLUMNS)]
 MATERIAL_HEADERS = [column.header for column in MATERIAL_COLUMNS]
 
+# The export writes each column under its name in the national exchange schema
+# (../shared/DOMAIN.md) where that differs from the field's own header above; the importer
+# reads both (seed/import_headers.yaml), so export -> import changes nothing.
+NATIONAL_HEADERS = {
+    "审批结果": "审批结果名称",
+    "办理项名称": "业务办理项名称",
+    "法定时限": "法定办结时限",
+    "承诺时限": "承诺办结时限",
+    "到现场次数": "到办事现场次数",
+    "收费项目": "收费项目名称",
+    "份数": "纸质材料份数",
+    "必要性": "材料必要性",
+}
+# Computed by the export from the other columns (catalog.elements), ignored by the importer.
+COMPLETE_HEADER, GAPS_HEADER = "要素是否完整", "缺少要素"
+COMPLETENESS_HEADERS = (COMPLETE_HEADER, GAPS_HEADER)
+EXPORT_ROW_HEADERS = [NATIONAL_HEADERS.get(h, h) for h in ROW_HEADERS] + [*COMPLETENESS_HEADERS]
+EXPORT_MATERIAL_HEADERS = [NATIONAL_HEADERS.get(h, h) for h in MATERIAL_HEADERS]
+# an exported header -> the field it holds (None: a completeness column)
+FIELD_OF_EXPORT_HEADER: dict[str, str | None] = {
+    **{NATIONAL_HEADERS.get(h, h): h for h in (*ROW_HEADERS, *MATERIAL_HEADERS)},
+    **dict.fromkeys(COMPLETENESS_HEADERS),
+}
+
 
 def label_of(enum_class: type[LabelledEnum], value: str) -> str:
     return enum_class(value).label
@@ -141,29 +166,32 @@ def steps_text(steps: Iterable[dict[str, Any]]) -> str:
 
 
 def _item_cells(item: dict[str, Any]) -> list[Any]:
+    """An element not provided (catalog.elements) is an empty cell, read back as missing."""
     cells = []
     for column in ITEM_COLUMNS:
         if column.key == "legal_basis":
             cells.append(legal_basis_text(item["legal_basis"]))
         elif column.key.startswith("result."):
-            value = item["result"][column.key.split(".")[1]]
-            cells.append(label_of(column.enum, value) if column.enum else value)
+            value = (item.get("result") or {}).get(column.key.split(".")[1])
+            cells.append(label_of(column.enum, value) if column.enum and value else value)
         elif column.many:
             cells.append(LIST_SEPARATOR.join(label_of(column.enum, v) for v in item[column.key]))
         elif column.enum:
-            cells.append(label_of(column.enum, item[column.key]))
+            value = item[column.key]
+            cells.append(label_of(column.enum, value) if value else None)
         else:
             cells.append(item[column.key])
     return cells
 
 
 def _handling_cells(handling: dict[str, Any]) -> list[Any]:
-    fees = [] if handling["fees"] == "none" else handling["fees"]
+    provided = handling["fees"] is not None  # None: whether it charges is not provided
+    fees = [] if handling["fees"] in ("none", None) else handling["fees"]
     cells = []
     for column in HANDLING_COLUMNS:
         key = column.key
         if key == "charges_fee":
-            cells.append("是" if fees else "否")
+            cells.append(("是" if fees else "否") if provided else None)
         elif key.startswith("fees."):
             cells.append("\n".join(str(fee.get(key[5:]) or "") for fee in fees))
         elif key == "steps":
@@ -186,13 +214,22 @@ def _material_cells(code: str, material: dict[str, Any]) -> list[Any]:
     ]
 
 
+def _completeness_cells(gaps: Gaps, code: str) -> list[str]:
+    missing = gaps.of(code)
+    return ["否" if missing else "是", LIST_SEPARATOR.join(LABELS[key] for key in missing)]
+
+
 def rows(items: Iterable[dict[str, Any]]) -> tuple[list[list[Any]], list[list[Any]]]:
-    """(handling-item rows, material rows) of items given as data (services.item_data)."""
+    """(handling-item rows, material rows) of items given as data (services.item_data); each
+    handling-item row ends with the completeness columns."""
     item_rows, material_rows = [], []
     for item in items:
         base = _item_cells(item)
+        found = gaps(item)
         for handling in item["handling_items"]:
-            item_rows.append(base + _handling_cells(handling))
+            item_rows.append(
+                base + _handling_cells(handling) + _completeness_cells(found, handling["code"])
+            )
             material_rows += [_material_cells(handling["code"], m) for m in handling["materials"]]
     return item_rows, material_rows
 
@@ -209,8 +246,8 @@ def to_xlsx(items: Iterable[dict[str, Any]]) -> bytes:
     item_rows, material_rows = rows(items)
     workbook = Workbook(write_only=True)
     for title, headers, body in (
-        (ITEM_SHEET, ROW_HEADERS, item_rows),
-        (MATERIAL_SHEET, MATERIAL_HEADERS, material_rows),
+        (ITEM_SHEET, EXPORT_ROW_HEADERS, item_rows),
+        (MATERIAL_SHEET, EXPORT_MATERIAL_HEADERS, material_rows),
     ):
         sheet = workbook.create_sheet(title)
         sheet.append(headers)
@@ -224,7 +261,7 @@ def to_xlsx(items: Iterable[dict[str, Any]]) -> bytes:
 def to_csv(items: Iterable[dict[str, Any]]) -> tuple[str, str]:
     """(handling-item CSV, materials CSV), UTF-8 with a BOM for Excel."""
     item_rows, material_rows = rows(items)
-    return _csv(ROW_HEADERS, item_rows), _csv(MATERIAL_HEADERS, material_rows)
+    return _csv(EXPORT_ROW_HEADERS, item_rows), _csv(EXPORT_MATERIAL_HEADERS, material_rows)
 
 
 def _csv(headers: list[str], body: list[list[Any]]) -> str:

@@ -22,6 +22,7 @@ from catalog.operations.imports import apply_import
 from catalog.schemas import CONTROL_CHARACTERS_MESSAGE
 from catalog.spreadsheet_reading import MAX_CELL_CHARS
 from catalog.spreadsheets import (
+    FIELD_OF_EXPORT_HEADER,
     ITEM_SHEET,
     MATERIAL_HEADERS,
     MATERIAL_SHEET,
@@ -79,7 +80,7 @@ def exported(db):
 def example_row(exported, **changes) -> list:
     rows = load_workbook(io.BytesIO(to_xlsx(exported)), read_only=True)[ITEM_SHEET]
     values = [list(row) for row in rows.iter_rows(values_only=True)]
-    row = dict(zip(values[0], values[1], strict=True))
+    row = {FIELD_OF_EXPORT_HEADER[h]: v for h, v in zip(values[0], values[1], strict=True)}
     row.update(changes)
     return [row[header] for header in ROW_HEADERS]
 

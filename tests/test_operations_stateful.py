@@ -73,6 +73,7 @@ from catalog.ratios import figures_from_facts
 from catalog.reports.snapshots import SnapshotError
 from catalog.services import create_item as create_rows
 from catalog.spreadsheets import (
+    FIELD_OF_EXPORT_HEADER,
     ITEM_SHEET,
     MATERIAL_HEADERS,
     MATERIAL_SHEET,
@@ -160,7 +161,8 @@ def exported_rows() -> list[dict[str, Any]]:
     """The export's item sheet as staff download it, one dict per handling item."""
     sheet = load_workbook(io.BytesIO(to_xlsx(export_data())), read_only=True)[ITEM_SHEET]
     values = [list(row) for row in sheet.iter_rows(values_only=True)]
-    return [dict(zip(values[0], row, strict=True)) for row in values[1:]]
+    fields = [FIELD_OF_EXPORT_HEADER[header] for header in values[0]]
+    return [dict(zip(fields, row, strict=True)) for row in values[1:]]
 
 
 def plan_of(content: bytes):

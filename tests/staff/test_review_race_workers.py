@@ -36,7 +36,13 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
 
-from catalog.spreadsheets import ITEM_SHEET, MATERIAL_HEADERS, MATERIAL_SHEET, ROW_HEADERS
+from catalog.spreadsheets import (
+    FIELD_OF_EXPORT_HEADER,
+    ITEM_SHEET,
+    MATERIAL_HEADERS,
+    MATERIAL_SHEET,
+    ROW_HEADERS,
+)
 from tests.conftest import PROJECT_ROOT, temporary_postgres_database
 from tests.staff.conftest import PASSWORD
 from tests.staff.forms import read_form
@@ -196,7 +202,7 @@ def import_file(browser: Browser, target: Target, promised: int) -> bytes:
     status, exported = send(browser, "GET", "/staff/export.xlsx", None, {})
     assert status == 200
     rows = list(load_workbook(io.BytesIO(exported), read_only=True)[ITEM_SHEET].values)
-    column = {header: index for index, header in enumerate(rows[0])}
+    column = {FIELD_OF_EXPORT_HEADER[header]: index for index, header in enumerate(rows[0])}
     book = Workbook()
     sheet = book.active
     sheet.title = ITEM_SHEET

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 
 from catalog.drafts import current_data
 from catalog.models import ApprovalItem, AuditEvent
-from catalog.spreadsheets import ITEM_SHEET, ROW_HEADERS, export_data, to_csv
+from catalog.spreadsheets import EXPORT_ROW_HEADERS, ITEM_SHEET, export_data, to_csv
 from tests.staff.conftest import csrf_token
 
 
@@ -28,7 +28,7 @@ def upload(client, content: bytes, filename: str = "x.xlsx"):
 def changed_export(client, promised: int) -> bytes:
     book = load_workbook(io.BytesIO(client.get("/staff/export.xlsx").data))
     sheet = book[ITEM_SHEET]
-    sheet.cell(row=2, column=ROW_HEADERS.index("承诺时限") + 1, value=promised)
+    sheet.cell(row=2, column=EXPORT_ROW_HEADERS.index("承诺办结时限") + 1, value=promised)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -37,7 +37,7 @@ def changed_export(client, promised: int) -> bytes:
 def test_template_has_the_headers_and_one_example_row(login_as, catalog_item):
     book = load_workbook(io.BytesIO(login_as("editor").get("/staff/template.xlsx").data))
     rows = list(book[ITEM_SHEET].iter_rows(values_only=True))
-    assert list(rows[0]) == ROW_HEADERS and len(rows) == 2
+    assert list(rows[0]) == EXPORT_ROW_HEADERS and len(rows) == 2
 
 
 def test_upload_previews_then_applies_as_a_draft(login_as, catalog_item, client):

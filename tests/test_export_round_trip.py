@@ -1,0 +1,107 @@
+"""The export keeps the national header names and the completeness columns, and exporting an
+imported catalog, gaps and all, then importing the export changes nothing (issue 21 part 5)."""
+
+from __future__ import annotations
+
+import io
+
+from openpyxl import Workbook, load_workbook
+
+from catalog.elements import ELEMENTS
+from catalog.importing import parse_rows, plan_import, read_file
+from catalog.operations.imports import apply_import
+from catalog.spreadsheets import (
+    EXPORT_MATERIAL_HEADERS,
+    EXPORT_ROW_HEADERS,
+    ITEM_SHEET,
+    MATERIAL_SHEET,
+    export_data,
+    to_csv,
+    to_xlsx,
+)
+from tests.factories import item_data, publish
+
+# A bureau's file: its own sheet name, a title row, only the columns the ratios read.
+BUREAU_HEADERS = [
+    "基本编码",
+    "事项名称",
+    "事项类型",
+    "法定办结时限",
+    "承诺办结时限",
+    "到办事现场次数",
+]
+BUREAU_ROWS = [
+    ["Q-001", "港口经营许可", "行政许可", "20个工作日", "5个工作日", "0次"],
+    ["Q-001", "港口经营许可", "行政许可", "20个工作日", "即办", "不见面"],
+    ["Q-002", "道路运输证配发", "行政确认", "无期限", "3", "1次"],
+]
+
+
+def bureau_file() -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "附件1 事项清单"
+    sheet.append(["某某县交通运输局政务服务事项目录（2026年）"])
+    sheet.append(BUREAU_HEADERS)
+    for row in BUREAU_ROWS:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def plan_of(filename: str, content: bytes, materials: bytes | None = None):
+    return plan_import(parse_rows(*read_file(filename, content, materials)))
+
+
+def sheet_rows(content: bytes, title: str) -> list[list]:
+    sheet = load_workbook(io.BytesIO(content), read_only=True)[title]
+    return [list(row) for row in sheet.iter_rows(values_only=True)]
+
+
+def test_the_export_writes_national_headers_and_each_rows_completeness(db):
+    publish(db, item_data(code="A", name="完整的事项"))
+    publish(
+        db,
+        {
+            "code": "B",
+            "name": "缺要素的事项",
+            "type": "licence",
+            "handling_items": [{"code": "B-01", "case_type": "promised", "statutory_days": 20,
+                                "promised_days": 5, "visits": 0}],
+        },
+    )  # fmt: skip
+    content = to_xlsx(export_data())
+    rows = sheet_rows(content, ITEM_SHEET)
+    assert rows[0] == EXPORT_ROW_HEADERS
+    assert {"法定办结时限", "承诺办结时限", "到办事现场次数", "要素是否完整", "缺少要素"} <= set(
+        rows[0]
+    )
+    assert sheet_rows(content, MATERIAL_SHEET)[0] == EXPORT_MATERIAL_HEADERS
+    by_code = {row[0]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
+    assert (by_code["A"]["要素是否完整"], by_code["A"]["缺少要素"]) == ("是", None)
+    missing = by_code["B"]["缺少要素"].split("、")
+    # no visit, so no reason is missing: every other element is
+    assert missing == [e.label for e in ELEMENTS if e.key != "visit_reason"]
+    assert by_code["B"]["要素是否完整"] == "否"
+    assert by_code["B"]["实施主体"] is None and by_code["B"]["是否收费"] is None
+
+
+def test_an_imported_catalog_exported_and_imported_again_is_unchanged(db):
+    plan = plan_of("bureau.xlsx", bureau_file())
+    assert sorted(parsed.code for parsed, _data in plan.new) == ["Q-001", "Q-002"]
+    apply_import(plan, actor="wang", source="bureau.xlsx", publish=True)
+    db.session.commit()
+    exported = export_data()
+    assert [h["code"] for item in exported for h in item["handling_items"]] == [
+        "Q-001-01", "Q-001-02", "Q-002-01"
+    ]  # fmt: skip
+    item_csv, material_csv = to_csv(exported)
+    for filename, content, materials in (
+        ("export.xlsx", to_xlsx(exported), None),
+        ("export.csv", item_csv.encode("utf-8"), material_csv.encode("utf-8")),
+    ):
+        again = plan_of(filename, content, materials)
+        assert (again.new, again.changed) == ([], []), filename
+        assert sorted(again.unchanged) == ["Q-001", "Q-002"]
+    assert export_data() == exported
