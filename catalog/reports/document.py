@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from catalog import figures as sql
-from catalog.elements import ELEMENTS, ITEM_ELEMENTS
+from catalog.elements import ELEMENTS, ITEM_ELEMENTS, NOT_PROVIDED
 from catalog.enums import REPORTED_TYPES, ItemType
 from catalog.models import ApprovalItem
 from catalog.ratios import CatalogFigures, PolicyRule, Ratio, figures_from_facts, policy_exceptions
@@ -24,6 +24,14 @@ BUREAU = "许昌市交通运输局"
 def figures_of(items: Iterable[ItemRow], handling: Iterable[HandlingRow]) -> CatalogFigures:
     """The ratio engine over report rows."""
     return figures_from_facts((row.item_type for row in items), (row.facts for row in handling))
+
+
+NO_UNIT = NOT_PROVIDED  # the group (and the ?unit=) of the items without a handling unit
+
+
+def unit_key(unit: Any) -> Any:
+    """An item's handling unit as the report groups by it: a missing one is NO_UNIT."""
+    return NO_UNIT if unit is None or (isinstance(unit, str) and not unit.strip()) else unit
 
 
 QUALITY_NOT_AVAILABLE = "该快照冻结的数据不含全部国家规定要素，无法给出数据质量（要素完整率）。"
@@ -115,7 +123,7 @@ def build_report(
             lambda row: row.item_type.value,
             [(item_type.value, item_type.label) for item_type in REPORTED_TYPES],
         ),
-        "by_unit": _breakdown(items, handling, lambda row: row.handling_unit, []),
+        "by_unit": _breakdown(items, handling, lambda row: unit_key(row.handling_unit), []),
     }
     return document
 
@@ -142,8 +150,8 @@ def live_report(*, generated_at: datetime | None = None) -> dict[str, Any]:
     )
 
     def groups(column, order: list[tuple[str, str]]) -> list[dict[str, Any]]:
-        figures = aggregates.figures(column)
-        exceptions = aggregates.exceptions(column)
+        figures = {unit_key(k): v for k, v in aggregates.figures(column).items()}
+        exceptions = {unit_key(k): v for k, v in aggregates.exceptions(column).items()}
         known = {key for key, _label in order}
         others = sorted(set(figures) - known)
         return [

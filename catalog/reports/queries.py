@@ -10,9 +10,9 @@ import sqlalchemy as sa
 
 from catalog.enums import REPORTED_TYPES, ItemType
 from catalog.extensions import db
-from catalog.figures import ITEM_IN_SCOPE, handling_totals
+from catalog.figures import ITEM_IN_SCOPE, MISSING_PREDICATES, handling_totals
 from catalog.models import ApprovalItem, HandlingItem
-from catalog.reports.document import QUALITY_NOT_AVAILABLE
+from catalog.reports.document import NO_UNIT, QUALITY_NOT_AVAILABLE, unit_key
 from catalog.reports.measures import ITEMS, MEASURES, Measure
 from catalog.reports.rows import (
     HandlingRow,
@@ -133,7 +133,10 @@ def _live_rows(key: str, item_type: ItemType | None, unit: str | None, page: int
     """The live catalog, filtered, counted and summed in SQL: one page of rows is loaded."""
     offset = (page - 1) * PAGE_SIZE
     wanted = [ApprovalItem.item_type == item_type] if item_type else []
-    wanted += [ApprovalItem.handling_unit == unit] if unit else []
+    if unit == NO_UNIT:
+        wanted.append(MISSING_PREDICATES["handling_unit"])
+    elif unit:
+        wanted.append(ApprovalItem.handling_unit == unit)
     if key == ITEMS:
         total = db.session.scalar(
             sa.select(sa.func.count(ApprovalItem.id)).where(ITEM_IN_SCOPE, *wanted)
@@ -155,7 +158,7 @@ def _frozen_rows(source: ReportSource, key: str, item_type: ItemType | None, uni
 
     def wanted(row: ItemRow | HandlingRow) -> bool:
         return (item_type is None or row.item_type == item_type) and (
-            unit is None or row.handling_unit == unit
+            unit is None or unit_key(row.handling_unit) == unit
         )
 
     items, handling = source.rows

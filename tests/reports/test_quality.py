@@ -273,3 +273,33 @@ def test_the_exports_carry_the_section(hand, client):
     rows = [[cell for cell in row] for row in book["数据质量"].iter_rows(values_only=True)]
     assert list(rows[1][:4]) == ["要素完整率", 1, 5, 0.2]
     assert ["实施主体", "事项", 2] in [list(row[:3]) for row in rows]
+
+
+def test_items_without_a_handling_unit_are_a_group_of_their_own(db, client, spec):
+    """A missing handling unit is an element like any other: the report groups such items
+    under 暂未提供 (it failed with a server error before), and the group's counts link."""
+    publish(db, payload(code="U-A", handling_unit=None),
+            payload(handling_item_data(code="U-B-01"), handling_item_data(code="U-B-02"),
+                    code="U-B", handling_unit=None),
+            payload(code="U-C"))  # fmt: skip
+    create_snapshot("无单位", actor="tester")
+    db.session.commit()
+    report = client.get("/api/v1/report").get_json()
+    assert_matches(spec, "Report", report)
+    by_unit = {group["key"]: group for group in report["breakdowns"]["by_unit"]}
+    assert set(by_unit) == {"暂未提供", "行政审批服务科"}
+    assert by_unit["暂未提供"]["handling_items"]["total"] == 3
+    assert by_unit["暂未提供"]["items"]["total"] == 2
+    assert build_report(live_items(), live_handling_rows())["breakdowns"] == report["breakdowns"]
+    for selected in (live_source(), source("无单位")):
+        listed = provenance(selected, {"measure": "all", "unit": "暂未提供"})
+        assert codes(listed) == ["U-A-01", "U-B-01", "U-B-02"]
+        items = provenance(selected, {"measure": "items", "unit": "暂未提供"})
+        assert [row.code for row in items.rows] == ["U-A", "U-B"]
+    html = client.get("/reports").get_data(as_text=True)
+    assert (
+        'href="/reports/items?measure=all&amp;unit=%E6%9A%82%E6%9C%AA%E6%8F%90%E4%BE%9B">3</a>'
+        in html
+    )
+    assert client.get("/reports?snapshot=无单位").status_code == 200
+    assert client.get("/reports/export.xlsx").status_code == 200
