@@ -25,7 +25,7 @@ from catalog.auth_log import record_auth_event
 from catalog.edge import after_commit, transaction
 from catalog.enums import ItemType, ReviewState, Status
 from catalog.extensions import db
-from catalog.figures import POLICY_PREDICATES
+from catalog.figures import INCOMPLETE, POLICY_PREDICATES
 from catalog.models import (
     ApprovalItem,
     AuditAction,
@@ -153,18 +153,39 @@ def index():
     if request.args.get("exceptions") == "1":
         breaking = sa.or_(*POLICY_PREDICATES.values())
         query = query.where(ApprovalItem.handling_items.any(breaking))
+    if request.args.get("gaps") == "1":
+        query = query.where(ApprovalItem.handling_items.any(INCOMPLETE))
     items = db.session.scalars(query.limit(500)).all()
     units = db.session.scalars(
-        sa.select(ApprovalItem.handling_unit).distinct().order_by(ApprovalItem.handling_unit)
+        sa.select(ApprovalItem.handling_unit)
+        .where(ApprovalItem.handling_unit.is_not(None))
+        .distinct()
+        .order_by(ApprovalItem.handling_unit)
     ).all()
     return render_template(
         "staff/index.html",
         items=items,
+        incomplete=_incomplete([item.id for item in items]),
         units=units,
         statuses=list(Status),
         review_states=list(ReviewState),
         item_types=list(ItemType),
         logout_form=LogoutForm(),
+    )
+
+
+def _incomplete(item_ids: list[int]) -> set[int]:
+    """Which of these items lack an element (catalog.elements), as their rows stand: one query
+    for the page."""
+    if not item_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            sa.select(HandlingItem.item_id)
+            .join(ApprovalItem)
+            .where(HandlingItem.item_id.in_(item_ids), INCOMPLETE)
+            .distinct()
+        )
     )
 
 

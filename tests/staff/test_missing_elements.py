@@ -156,3 +156,23 @@ def test_a_new_item_may_leave_its_elements_empty(login_as, catalog_item, db):
     assert handling["fees"] is None and handling["forms"] == []  # nothing made up
     page = flashed(editor, created)
     assert "草稿缺少要素：实施主体" in page and "业务办理项 E-01：缺少 办理项名称" in page
+
+
+def test_the_item_list_marks_and_filters_the_items_lacking_an_element(login_as, db):
+    from tests.factories import handling_item_data, item_data, publish
+
+    publish(
+        db,
+        item_data(code="A"),
+        item_data(handling_item_data(code="B-01", online_depth=None), code="B"),
+        item_data(code="C", handling_unit=None),
+    )
+    editor = login_as("editor")
+    page = editor.get("/staff/").get_data(as_text=True)
+    rows = {code: row for code, row in re.findall(r'/staff/items/([A-C])">.*?</a>(.*?)</tr>',
+                                                  page, re.S)}  # fmt: skip
+    assert [code for code, row in sorted(rows.items()) if "要素不全" in row] == ["B", "C"]
+    assert "暂未提供" in rows["C"] and "None" not in page
+    only = editor.get("/staff/?gaps=1").get_data(as_text=True)
+    assert "/staff/items/B" in only and "/staff/items/C" in only
+    assert '/staff/items/A"' not in only
