@@ -106,3 +106,19 @@ def test_a_report_read_before_a_change_is_committed_is_not_stored(db, caplog):
     another_worker()
     assert snapshots.live_source().report["items"]["total"] == 1
     assert stored_live_report(stamp)["items"]["total"] == 1
+
+
+def test_a_report_stored_before_the_data_quality_section_is_computed_again(db):
+    import orjson
+
+    publish(db, item_data(code="A", name="港口经营许可", hours=None))
+    first = snapshots.live_source().report
+    counts = {entry["key"]: entry["count"] for entry in first["data_quality"]["elements"]}
+    assert counts["hours"] == 1  # 办理时间, lacking on A-01's row
+    old = {key: value for key, value in first.items() if key != "data_quality"}
+    db.session.execute(sa.update(StoredReport).values(document=orjson.dumps(old).decode()))
+    db.session.commit()
+    another_worker()
+    again = snapshots.live_source().report
+    assert again["data_quality"] == first["data_quality"]
+    assert "data_quality" in orjson.loads(stored_row(db).document)  # and stored again
