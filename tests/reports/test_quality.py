@@ -220,7 +220,7 @@ def frozen_before_the_section(db, label: str, *, without: str | None = None) -> 
     db.session.commit()
 
 
-def test_a_snapshot_without_the_elements_says_the_section_is_not_available(hand, db, client):
+def test_a_snapshot_without_the_elements_says_the_section_is_not_available(hand, db, client, spec):
     frozen_before_the_section(db, "旧")
     frozen_before_the_section(db, "早", without="hours")
     # its frozen rows carry the elements: the section is computed from them
@@ -231,7 +231,9 @@ def test_a_snapshot_without_the_elements_says_the_section_is_not_available(hand,
     assert provenance(source("早"), {"measure": "all"}).total == 5  # the ratios' lists work
     html = client.get("/reports?snapshot=早").get_data(as_text=True)
     assert "无法给出数据质量" in html and "quality-heading" in html and "要素齐全" not in html
-    assert client.get("/api/v1/report?snapshot=早").get_json()["data_quality"] is None
+    frozen = client.get("/api/v1/report?snapshot=早").get_json()
+    assert frozen["data_quality"] is None
+    assert_matches(spec, "Report", frozen)  # the OpenAPI document allows it
     assert client.get("/reports/items?snapshot=早&measure=incomplete").status_code == 400
 
 
