@@ -37,10 +37,10 @@ PAGES = [
     ("/items?q=港口", 10),
     ("/items/P1", 8),
     ("/api/v1/items/P1", 8),
-    # the revision, the stored report (of an older revision), three aggregates (figures,
-    # exceptions), the fingerprint (items, handling items), the report stored for the other
-    # workers (the row replaced: 2)
-    ("/api/v1/report", 9),
+    # the revision, the stored report (of an older revision), four aggregates (figures,
+    # exceptions, data quality), the fingerprint (items, handling items), the report stored
+    # for the other workers (the row replaced: 2)
+    ("/api/v1/report", 10),
     # the count's handling items: their sums and a page of them, not the report around them
     ("/api/v1/report/items?measure=no_visit", 2),
     ("/reports/items?measure=no_visit", 2),

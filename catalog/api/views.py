@@ -44,7 +44,9 @@ def report_items():
              "handling_unit": row.handling_unit, "case_type": row.facts.case_type.value,
              "statutory_days": row.facts.statutory_days,
              "promised_days": row.facts.promised_days, "visits": row.facts.visits,
-             "online_depth": row.facts.online_depth}
+             "online_depth": row.facts.online_depth,
+             # a data-quality list also says which elements each row lacks (catalog.elements)
+             **({"missing": list(row.missing or ())} if listed.reads_elements else {})}
             for row in listed.rows
         ]  # fmt: skip
     return jsonify({

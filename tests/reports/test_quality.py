@@ -261,7 +261,10 @@ def test_the_page_and_the_json_link_every_quality_number(hand, client, spec):
     assert report["data_quality"]["percent"] == 20.0
     items = client.get("/api/v1/report/items?measure=missing.fees").get_json()
     assert_matches(spec, "Provenance", items)
-    assert [row["code"] for row in items["rows"]] == ["Q-B-02"]
+    assert [(row["code"], row["missing"]) for row in items["rows"]] == [
+        ("Q-B-02", ["implementing_body", "legal_basis", "online_depth", "fees", "steps"])
+    ]
+    assert "missing" not in client.get("/api/v1/report/items").get_json()["rows"][0]
 
 
 def test_the_exports_carry_the_section(hand, client):
