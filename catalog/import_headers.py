@@ -40,6 +40,9 @@ MATERIAL_REFERENCES = ("业务办理项编码", ITEM_CODE)
 # A header row is the sheet's when it holds these fields (after the spellings are read).
 SIGNATURES = {HANDLING: ("事项编码", "承诺时限"), MATERIALS: ("材料名称",)}
 IGNORE = "ignore"
+# The longest header a column may have to be mapped (on the page, in a file, in the database): a
+# header is a name, not a cell of text (an Excel cell holds 32,767 characters).
+MAX_HEADER_CHARS = 255
 HEADER_SEARCH_ROWS = 10  # the header row may sit below title rows and notes, up to this row
 _BRACKETS = str.maketrans("【〔[〈{】〕]〉}", "((((()))))")
 
@@ -114,6 +117,8 @@ def check_mapping(data: Mapping[object, object]) -> dict[str, str]:
         header, target = str(header).strip(), str(target or "").strip()
         if not header:
             raise ValueError("映射中有空的表头。")
+        if len(header) > MAX_HEADER_CHARS:
+            raise ValueError(f"映射中的表头「{header[:30]}…」超过 {MAX_HEADER_CHARS} 个字符。")
         if target.lower() == IGNORE:
             mapping[header_key(header)] = IGNORE
             continue

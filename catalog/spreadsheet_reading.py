@@ -12,15 +12,18 @@ from __future__ import annotations
 import csv
 import re
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Iterator, Set
 from dataclasses import dataclass
 from typing import Any
+
+from openpyxl.utils.cell import get_column_letter
 
 from catalog.domain import DomainError
 from catalog.import_headers import (
     HANDLING,
     HEADER_SEARCH_ROWS,
     MATERIALS,
+    MAX_HEADER_CHARS,
     SIGNATURES,
     Placed,
     classify,
@@ -51,6 +54,8 @@ MAX_SHARED_STRINGS = MAX_ROWS * len(ROW_HEADERS) + MAX_MATERIAL_ROWS * len(MATER
 MAX_FILE_ELEMENTS = 2_000_000
 MAX_PROBLEMS = 100
 UNKNOWN_HEADER = "无法识别的表头：请在映射中指定字段或忽略。"
+MAX_SAMPLES = 3  # values shown under an unknown column, so staff can tell what it holds
+SAMPLE_CHARS = 30
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,22 @@ class Problem:
         where = self.sheet + (f" 第{self.row}行" if self.row else "")
         where += f"「{self.column}」" if self.column else ""
         return f"{where}：{self.message}"
+
+
+@dataclass(frozen=True)
+class UnknownHeader(Problem):
+    """A column nothing recognises: `column` is its header shortened for messages, `header`
+    the whole of it (what a mapping names), with its index from 0 and the first values under
+    it (shortened to SAMPLE_CHARS)."""
+
+    index: int = 0
+    header: str = ""
+    samples: tuple[str, ...] = ()
+
+    @property
+    def letter(self) -> str:
+        """The column as Excel names it: A, B, … Z, AA (a CSV's column by its number)."""
+        return get_column_letter(self.index + 1)
 
 
 class SpreadsheetError(DomainError):
@@ -107,6 +128,13 @@ def _unescape(value: Any) -> Any:
     return value
 
 
+def _sample(value: Any) -> str:
+    """A cell as the mapping step shows it: one line of printable text, shortened."""
+    text = str(_unescape(value))[: SAMPLE_CHARS * 4]
+    text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return text if len(text) <= SAMPLE_CHARS else text[: SAMPLE_CHARS - 1] + "…"
+
+
 class Rows(list):
     """The rows of one sheet, and the sheet's name (as problems name it)."""
 
@@ -119,7 +147,9 @@ class Table:
     """One sheet as it is read: the rows above the header (searched for the header row, the
     first of HEADER_SEARCH_ROWS that holds the sheet's columns), then each row with a value
     under a header, checked and counted before it is kept. Without a kind, a probe: it only
-    finds which kind of sheet this is (catalog.import_headers.classify)."""
+    finds which kind of sheet this is (catalog.import_headers.classify). A header row with
+    columns nothing recognises is refused once the rows below it have given each such column
+    MAX_SAMPLES values (or have run out): only those values are kept, not the rows."""
 
     def __init__(
         self, sheet: str, kind: str | None, limit: int, mapping: dict[str, str] | None = None
@@ -133,6 +163,9 @@ class Table:
         self.width = MAX_HEADER_COLUMNS if self.probing else MAX_SHEET_COLUMNS
         self.rows: list[Row] = []
         self.problems: list[Problem] = []
+        self.sampling: dict[int, list[str]] | None = None  # unknown column -> values under it
+        self.sampled = 0  # rows read for their samples
+        self.refused: tuple[int, list[tuple[int, str]], list[Problem]] = (0, [], [])
 
     def too_wide(self, number: int) -> SpreadsheetError:
         return refuse(self.sheet, f"表头超过 {MAX_HEADER_COLUMNS} 列。请使用下载的模板。", number)
@@ -159,17 +192,32 @@ class Table:
             return
         placed = place(self.kind, filled, self.mapping)
         if placed.holds(self.kind):
-            self.header(number, placed)
+            too_long = {i for i, value in values.items() if isinstance(value, TooLong)}
+            self.header(number, placed, too_long)
 
-    def header(self, number: int, placed: Placed) -> None:
+    def header(self, number: int, placed: Placed, too_long: Set[int] = frozenset()) -> None:
         """The header row: every column placed (or ignored by the mapping), no field twice,
         every required one there (catalog.import_headers.REQUIRED; the others may be absent);
-        otherwise every such column is named and nothing is read."""
-        problems = [
-            Problem(self.sheet, number, text[:30], UNKNOWN_HEADER)
-            for _index, text in placed.unknown
+        otherwise every such column is named and no row is kept. A column nothing recognises
+        is named with the first values under it (the rows are read for them, then refused);
+        one whose header is too long to be mapped (MAX_HEADER_CHARS) is refused at once."""
+        mappable = [
+            (index, text)
+            for index, text in placed.unknown
+            if index not in too_long and len(text) <= MAX_HEADER_CHARS
         ]
-        problems += [
+        unmappable = [
+            Problem(
+                self.sheet,
+                number,
+                text[:30],
+                f"{get_column_letter(index + 1)}列的表头超过 {MAX_HEADER_CHARS} 个字符，"
+                "无法指定字段：请缩短表头后重新上传。",
+            )
+            for index, text in placed.unknown
+            if (index, text) not in mappable
+        ]
+        problems = [
             Problem(
                 self.sheet,
                 number,
@@ -183,11 +231,56 @@ class Table:
             problems.append(
                 Problem(self.sheet, number, None, f"缺少必填列：{'、'.join(missing)}。")
             )
+        if mappable and not unmappable:  # read on for the samples (catalog.staff.transfer)
+            self.refused = (number, mappable, problems)
+            self.sampling = {index: [] for index, _text in mappable}
+            self.width = max([*placed.fields, *self.sampling]) + 1
+            self.names = [""] * self.width
+            return
+        problems = unmappable + problems
         if problems:
             raise SpreadsheetError(problems)
         width = max(placed.fields) + 1
         self.names = [placed.fields.get(i) or "" for i in range(width)]
         self.width = width
+
+    def sample(self, values: dict[int, Any]) -> None:
+        """A row under a header with unknown columns: their first values, then the refusal."""
+        if all(value in (None, "") for value in values.values()):
+            return
+        self.sampled += 1
+        for index, found in self.sampling.items():
+            value = values.get(index)
+            if len(found) < MAX_SAMPLES and value not in (None, "") and (text := _sample(value)):
+                found.append(text)
+        enough = all(len(found) >= MAX_SAMPLES for found in self.sampling.values())
+        if enough or self.sampled >= self.limit:
+            raise self.unplaced()
+
+    def unplaced(self) -> SpreadsheetError:
+        """The header's problems, each unknown column with the values found under it."""
+        number, unknown, problems = self.refused
+        named = [
+            UnknownHeader(
+                self.sheet,
+                number,
+                text[:30],
+                UNKNOWN_HEADER,
+                index=index,
+                header=text,
+                samples=tuple(self.sampling[index]),
+            )
+            for index, text in unknown
+        ]
+        return SpreadsheetError([*named, *problems])
+
+    def done(self) -> None:
+        """The sheet has been read: refused when no header was found, or when it has columns
+        nothing recognises (read to the end for their samples)."""
+        if self.names is None:
+            raise self.no_header()
+        if self.sampling is not None:
+            raise self.unplaced()
 
     def fill_merged(self, ranges: list[tuple[int, int, int, int]]) -> None:
         """Cells Excel merged down several rows (min_col, min_row, max_col, max_row; columns
@@ -214,6 +307,9 @@ class Table:
                         row.cells[name] = top.cells.get(name)
 
     def add(self, number: int, values: dict[int, Any]) -> None:
+        if self.sampling is not None:
+            self.sample(values)
+            return
         if all(value in (None, "") for value in values.values()):
             return
         cells = {
@@ -298,8 +394,7 @@ def _read_csv_table(content: bytes, table: Table) -> Table:
             table.scan(number, values)
         elif values:
             table.add(number, values)
-    if table.names is None:
-        raise table.no_header()
+    table.done()
     return table
 
 

@@ -57,7 +57,9 @@ class PendingImport:
     versions: dict[str, str | None]  # what the preview saw (catalog.importing.Plan.versions)
     rows: bytes  # compressed, as freeze() (or freeze_file(), kind FILE) made them
     kind: str = "rows"  # ROWS: a preview's rows; FILE: an upload waiting for its mapping step
-    details: dict | None = None  # what the mapping step needs (its columns, the source name)
+    # FILE: what the mapping step needs (its columns with their letters and first values, the
+    # source name); ROWS: the mapping the rows were read with, saved only when they are applied
+    details: dict | None = None
 
     def items(self) -> list[ParsedItem]:
         """The rows as parsed, fresh objects on every call (planning adds to them)."""

@@ -252,8 +252,9 @@ class _SheetReader(_Part):
         elif tag == "rPh":
             self.phonetic = False
         elif tag == "sheetData":
-            if self.table.probing or self.table.names is None:
-                raise _Stop
+            table = self.table
+            if table.probing or table.names is None or table.sampling is not None:
+                raise _Stop  # the merged cells matter only to the rows kept
             self.after_data = True
         elif tag == "mergeCells":
             raise _Stop
@@ -400,8 +401,7 @@ def read_xlsx(content: bytes, mapping: dict[str, str] | None = None) -> tuple[Ro
         for table in tables:
             reader = _SheetReader(table, strings, package.wb, budget)
             reader.read(package.zip, sheets[table.sheet])
-            if table.names is None:
-                raise table.no_header()
+            table.done()
             table.fill_merged(reader.merged)
     finally:
         package.zip.close()

@@ -14,6 +14,7 @@ from catalog.importing import ImportConflict, Plan
 from catalog.models import ApprovalItem, AuditAction, Role, User
 from catalog.operations import items as operations
 from catalog.operations.actor import Actor
+from catalog.operations.mappings import save_mapping
 
 
 def _reason(source: str, notes: list[str], gaps: Gaps | None = None) -> str:
@@ -36,12 +37,16 @@ def apply_import(
     source: str,
     publish: bool,
     preview_versions: Mapping[str, str | None] | None = None,
+    mapping: tuple[str, Mapping[str, str]] | None = None,
 ) -> None:
     """Write the plan: new items (unpublished, with a draft) and changes into drafts, or, with
     `publish`, published at once. `preview_versions` are the versions the user's preview was
     built from (plan.versions of that preview); an item whose version differs now is a
     conflict and nothing is written (ImportConflict lists them all). Without them the plan is
-    its own preview (a command plans and applies in one transaction)."""
+    its own preview (a command plans and applies in one transaction). `mapping` (a source
+    name, header -> field or "ignore") is the mapping the preview's file was read with, saved
+    and audited with the import (catalog.operations.mappings): a preview abandoned or refused
+    as stale saves nothing."""
     actor = Actor.of(actor)
     actor.require(Role.editor, "您的账号不能导入事项。")
     if publish:
@@ -56,6 +61,8 @@ def apply_import(
     stale = [code for code in touched if expected.get(code, "?") != plan.versions.get(code)]
     if stale:
         raise ImportConflict(stale)
+    if mapping is not None:
+        save_mapping(*mapping, actor=actor)
     reasons = {
         parsed.code: _reason(source, parsed.notes, plan.gaps.get(parsed.code))
         for parsed, *_rest in [*plan.new, *plan.changed]

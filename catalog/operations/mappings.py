@@ -1,4 +1,5 @@
-"""Header mappings saved under a source name (the upload page's mapping step), audited."""
+"""Header mappings saved under a source name, audited: made on the upload page's mapping step
+and saved when the import read with them is applied (catalog.operations.imports)."""
 
 from __future__ import annotations
 

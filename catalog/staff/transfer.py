@@ -48,11 +48,10 @@ from catalog.operations.items import four_eyes
 from catalog.operations.mappings import (
     MappingError,
     check_source_name,
-    save_mapping,
     saved_mapping,
     saved_mappings,
 )
-from catalog.spreadsheet_reading import UNKNOWN_HEADER
+from catalog.spreadsheet_reading import MAX_SAMPLES, UNKNOWN_HEADER, UnknownHeader
 from catalog.spreadsheets import export_data, to_xlsx
 from catalog.staff.forms import ApplyImportForm, ImportForm, LogoutForm, MappingForm
 from catalog.staff.permissions import can_edit, can_publish, requires
@@ -112,14 +111,35 @@ def _keep_pending(rows: bytes, versions: dict, source: str, **kind) -> str:
     return token
 
 
-def _keep(rows: bytes, plan: Plan, source: str) -> str:
-    """Keep the parsed rows and the versions the preview was built from until it is applied."""
-    return _keep_pending(rows, plan.versions, source)
+def _keep(rows: bytes, plan: Plan, source: str, read_with: dict | None = None) -> str:
+    """Keep the parsed rows and the versions the preview was built from until it is applied,
+    with the mapping they were read with (_read_with), saved only when the import is."""
+    return _keep_pending(rows, plan.versions, source, details=read_with)
 
 
-def _unknown_columns(problems) -> list[list]:
-    """[sheet, header row, header] of each column nothing recognises."""
-    return [[p.sheet, p.row, p.column] for p in problems if p.message == UNKNOWN_HEADER]
+def _read_with(*, applied: str = "", mapping: dict | None = None, source_name: str = "") -> dict:
+    """How a preview's file was read: a saved mapping `applied` (by its source name), or a
+    `mapping` made on the mapping step, to be saved under `source_name` (if any) when the
+    import is applied, not before: an abandoned or stale preview saves nothing."""
+    if mapping is None:
+        return {"applied": applied} if applied else {}
+    return {"mapping": mapping, "source_name": source_name}
+
+
+def _unknown_columns(problems) -> list[dict]:
+    """Each column nothing recognises as the mapping step shows it: its sheet, header row,
+    letter, whole header and the first values under it (catalog.spreadsheet_reading)."""
+    return [
+        {
+            "sheet": p.sheet,
+            "row": p.row,
+            "letter": p.letter,
+            "header": p.header,
+            "samples": list(p.samples),
+        }
+        for p in problems
+        if isinstance(p, UnknownHeader)
+    ]
 
 
 def _mapping_step(token: str, details: dict, *, error: str | None = None, chosen=None):
@@ -133,6 +153,7 @@ def _mapping_step(token: str, details: dict, *, error: str | None = None, chosen
         ignore=IGNORE,
         chosen=chosen or {},
         mapping_error=error,
+        max_samples=MAX_SAMPLES,
     )
 
 
@@ -144,12 +165,16 @@ def _ask_mapping(content, materials, source, name, problems, prior):
     return _mapping_step(token, details), 200
 
 
-def _preview(plan: Plan, token: str, **context):
+def _preview(plan: Plan, token: str, read_with: dict | None = None, **context):
+    read_with = read_with or {}
     return _page(
         ImportForm(formdata=None),
         plan=plan,
         apply_form=ApplyImportForm(formdata=None, token=token),
         may_publish=can_publish(current_user),
+        mapped_by=read_with.get("applied"),
+        mapped="mapping" in read_with,
+        save_as=read_with.get("source_name"),
         **context,
     )
 
@@ -206,7 +231,8 @@ def upload():
                 exc = too_big
         unplaced = [p.column for p in exc.problems if p.message == UNKNOWN_HEADER]
         return _page(form, problems=exc.problems, unplaced=unplaced), 400
-    return _preview(plan, _keep(rows, plan, source), mapped_by=saved.source_name if saved else None)
+    read_with = _read_with(applied=saved.source_name if saved else "")
+    return _preview(plan, _keep(rows, plan, source, read_with), read_with)
 
 
 @blueprint.post("/import/mapping")
@@ -214,7 +240,8 @@ def upload():
 @transaction
 def mapping():
     """The mapping step's answer: a field or 忽略此列 for each unknown column, read with the
-    kept upload; saved under the source name when one is given; then the preview as usual."""
+    kept upload; then the preview as usual, which carries the mapping to be saved under the
+    source name (when one is given) once the import is applied. Nothing is written here."""
     form = MappingForm()
     token = form.token.data or ""
     if not form.validate_on_submit() or not token:
@@ -224,18 +251,22 @@ def mapping():
             raise uploads.PreviewGone()
         pending = uploads.load(token, account_id=current_user.id)
         content, materials = uploads.thaw_file(pending)
+        details = dict(pending.details or {})
+        columns = details.get("columns") or []
+        if not all(isinstance(column, dict) for column in columns):  # kept before 2026-12-03
+            raise uploads.PreviewGone()
     except uploads.PreviewGone as gone:
         flash(gone.message)
         return _page(ImportForm(formdata=None)), gone.status
-    details = dict(pending.details or {})
-    chosen = {str(i): request.form.get(f"column-{i}", "") for i in range(len(details["columns"]))}
+    keep_nothing()  # the mapping is saved with the import it reads, by apply
+    chosen = {str(i): request.form.get(f"column-{i}", "") for i in range(len(columns))}
     details["source_name"] = form.source_name.data or ""
     mapped = dict(details.get("mapping") or {})
     try:
-        for index, (_sheet, _row, header) in enumerate(details["columns"]):
+        for index, column in enumerate(columns):
             if not chosen[str(index)]:
-                raise MappingError(f"请为「{header}」选择字段或“忽略此列”。")
-            mapped[header] = chosen[str(index)]
+                raise MappingError(f"请为「{column['header'][:30]}」选择字段或“忽略此列”。")
+            mapped[column["header"]] = chosen[str(index)]
         name = check_source_name(details["source_name"])
         placed = check_mapping(mapped)
     except (MappingError, ValueError) as exc:
@@ -248,13 +279,9 @@ def mapping():
     except SpreadsheetError as exc:
         if _unknown_columns(exc.problems):  # another sheet's headers, read now
             return _ask_mapping(content, materials, pending.source, name, exc.problems, mapped)
-        keep_nothing()
         return _page(ImportForm(formdata=None), problems=exc.problems), 400
-    if name:
-        save_mapping(name, mapped, actor=current_user)
-    else:
-        keep_nothing()
-    return _preview(plan, _keep(rows, plan, pending.source), mapped_by=name or None, mapped=True)
+    read_with = _read_with(mapping=mapped, source_name=name)
+    return _preview(plan, _keep(rows, plan, pending.source, read_with), read_with)
 
 
 @blueprint.post("/import/apply")
@@ -271,11 +298,14 @@ def apply():
         if token != session.get("import_token"):  # not this session's latest preview
             raise uploads.PreviewGone()
         pending = uploads.load(token, account_id=current_user.id)
+        read_with = pending.details or {}
         publish = bool(form.publish.data)
         plan = plan_import(pending.items())
+        save_as = read_with.get("source_name")  # the mapping is saved with the import
         apply_import(
             plan, actor=current_user, source=pending.source, publish=publish,
             preview_versions=pending.versions,
+            mapping=(save_as, read_with["mapping"]) if save_as else None,
         )  # fmt: skip
     except uploads.PreviewGone as gone:
         flash(gone.message)
@@ -288,8 +318,8 @@ def apply():
         changed = sorted(
             code for code, version in plan.versions.items() if pending.versions.get(code) != version
         )
-        fresh = _keep(pending.rows, plan, pending.source)
-        return _preview(plan, fresh, conflicts=changed), 409
+        fresh = _keep(pending.rows, plan, pending.source, read_with)
+        return _preview(plan, fresh, read_with, conflicts=changed), 409
     except SpreadsheetError as exc:
         return _page(ImportForm(formdata=None), problems=exc.problems), 400
     account_id = current_user.id

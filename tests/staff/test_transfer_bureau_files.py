@@ -3,8 +3,10 @@ and the mapping step for headers nothing recognises."""
 
 from __future__ import annotations
 
+import html
 import io
 import re
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
@@ -40,13 +42,47 @@ def upload_as(client, content: bytes, source_name: str = ""):
     })  # fmt: skip
 
 
+class StepColumn(NamedTuple):
+    name: str  # the select's
+    label: str  # "sheet 第N行 C列「header」", as read
+    header: str
+    samples: list[str]  # as shown; [] where the page says the column holds nothing
+
+
+def plain(fragment: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", fragment))
+
+
+def step_columns(page: str) -> list[StepColumn]:
+    """The mapping step's columns as the page shows them."""
+    found = re.findall(
+        r'<label for="(column-\d+)">(.*?)</label>\s*<span class="samples small" id="samples-\d+">'
+        r"(.*?)</span>",
+        page,
+    )
+    return [
+        StepColumn(
+            name,
+            plain(label),
+            re.search("「(.*)」", plain(label)).group(1),
+            [plain(value) for value in re.findall("<q>(.*?)</q>", samples)],
+        )
+        for name, label, samples in found
+    ]
+
+
 def map_columns(client, page: str, choices: dict[str, str], source_name: str = ""):
     """Answer the mapping step: each column (by its header) -> a field or ignore."""
-    labels = re.findall(r'<label for="(column-\d+)">[^<]*「([^」]+)」</label>', page)
     data = {"csrf_token": csrf_token(client, "/staff/import"), "token": token_of(page)}
-    data |= {name: choices[header] for name, header in labels}
+    data |= {column.name: choices[column.header] for column in step_columns(page)}
     data["source_name"] = source_name
     return client.post("/staff/import/mapping", data=data)
+
+
+def apply_draft(client, page: str):
+    return client.post("/staff/import/apply", data={
+        "csrf_token": csrf_token(client, "/staff/import"), "token": token_of(page),
+    })  # fmt: skip
 
 
 def apply_published(client, page: str):
@@ -69,10 +105,19 @@ def test_unknown_headers_go_to_the_mapping_step_naming_each_column(login_as):
     page = response.get_data(as_text=True)
     assert response.status_code == 200, page
     assert "指定表头：2 列无法识别" in page
-    for name in ("序号", "所属处室"):
-        assert f"附件1 政务服务事项清单 第3行「{name}」</label>" in page
+    assert [column.label for column in step_columns(page)] == [
+        "附件1 政务服务事项清单 第3行 AF列「序号」",
+        "附件1 政务服务事项清单 第3行 AG列「所属处室」",
+    ]
+    assert page.count("此列下面没有数据。") == 2  # the workbook leaves them empty
     assert "忽略此列" in page and ">承办机构</option>" in page
     assert "预览：" not in page
+
+
+def mapping_records(db) -> list[AuditEvent]:
+    return list(
+        db.session.scalars(sa.select(AuditEvent).where(AuditEvent.object_type == "import_mapping"))
+    )
 
 
 def test_a_column_mapped_on_the_page_is_previewed_applied_and_saved(app, db, login_as, monkeypatch):
@@ -80,32 +125,42 @@ def test_a_column_mapped_on_the_page_is_previewed_applied_and_saved(app, db, log
     reviewer = login_as("reviewer")
     step = upload_as(reviewer, renamed_workbook()).get_data(as_text=True)
     assert "指定表头：2 列无法识别" in step
+    assert [(c.label, c.samples) for c in step_columns(step)] == [
+        ("附件1 政务服务事项清单 第3行 T列「受理部门」", ["行政审批科"] * 3),
+        ("附件1 政务服务事项清单 第3行 AF列「序号」", []),
+    ]
     preview = map_columns(reviewer, step, {"受理部门": "承办机构", "序号": "ignore"}, SOURCE)
     page = preview.get_data(as_text=True)
     assert preview.status_code == 200, page
     assert f"预览：新增 {len(ITEMS)} 项，修改 0 项" in page
-    assert f"已套用来源“{SOURCE}”的表头映射，并已保存。" in page
+    assert f"映射将在导入时保存为“{SOURCE}”。" in page
+    assert mapping_records(db) == []  # the preview saves nothing
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ImportMapping)) == 0
     assert apply_published(reviewer, page).status_code == 302
     assert imported_figures() == expected_figures()
     saved = db.session.scalars(sa.select(ImportMapping)).one()
     assert saved.source_name == SOURCE
     assert saved.mapping == {"受理部门": "承办机构", "序号": "ignore"}
-    event = db.session.scalars(
-        sa.select(AuditEvent).where(AuditEvent.object_type == "import_mapping")
-    ).one()
+    [event] = mapping_records(db)
     assert (event.object_code, event.actor) == (SOURCE, "reviewer1")
+    assert event.reason == "导入时的表头映射"
     assert SOURCE in reviewer.get("/staff/import").get_data(as_text=True)  # listed
 
 
 def test_the_saved_mapping_is_applied_to_the_same_sources_next_file(db, login_as):
     editor = login_as("editor")
     step = upload_as(editor, renamed_workbook(), SOURCE).get_data(as_text=True)
-    map_columns(editor, step, {"受理部门": "承办机构", "序号": "ignore"}, SOURCE)
+    preview = map_columns(editor, step, {"受理部门": "承办机构", "序号": "ignore"}, SOURCE)
+    page = preview.get_data(as_text=True)
+    assert apply_published(editor, page).status_code == 403  # an editor may not publish
+    assert mapping_records(db) == []  # refused: nothing saved
+    assert apply_draft(editor, page).status_code == 302
+    assert [event.object_code for event in mapping_records(db)] == [SOURCE]
     again = upload_as(editor, renamed_workbook(), SOURCE)
     page = again.get_data(as_text=True)
     assert again.status_code == 200, page
     assert "列无法识别" not in page
-    assert f"预览：新增 {len(ITEMS)} 项" in page
+    assert f"预览：新增 0 项，修改 0 项，未变 {len(ITEMS)} 项" in page  # the drafts'
     assert f"已套用来源“{SOURCE}”的表头映射。" in page
     other = upload_as(editor, renamed_workbook(), "另一个来源").get_data(as_text=True)
     assert "指定表头：2 列无法识别" in other  # only that source's files

@@ -76,18 +76,22 @@ def test_an_unknown_column_is_placed_by_the_sources_saved_mapping(app, db, login
     content = minimal_workbook(extra={"受理部门": "行政审批科"})
     step = upload_as(reviewer, content, SOURCE).get_data(as_text=True)
     assert "指定表头：1 列无法识别" in step
-    map_columns(reviewer, step, {"受理部门": "承办机构"}, SOURCE)
+    preview = map_columns(reviewer, step, {"受理部门": "承办机构"}, SOURCE)
+    page = html.unescape(preview.get_data(as_text=True))
+    assert preview.status_code == 200, page
+    assert f"映射将在导入时保存为“{SOURCE}”。" in page
+    assert previewed_gaps(page) == {
+        code: expected_gaps(handling_rows) - {"承办机构"} for code, _n, _k, handling_rows in ROWS
+    }
+    assert apply_published(reviewer, page).status_code == 302  # the mapping is saved with it
+    assert imported_figures() == expected_figures()
+    units = set(db.session.scalars(sa.select(ApprovalItem.handling_unit)))
+    assert units == {"行政审批科"}
     response = upload_as(reviewer, content, SOURCE)
     page = html.unescape(response.get_data(as_text=True))
     assert response.status_code == 200, page
     assert f"已套用来源“{SOURCE}”的表头映射。" in page
-    assert previewed_gaps(page) == {
-        code: expected_gaps(handling_rows) - {"承办机构"} for code, _n, _k, handling_rows in ROWS
-    }
-    assert apply_published(reviewer, page).status_code == 302
-    assert imported_figures() == expected_figures()
-    units = set(db.session.scalars(sa.select(ApprovalItem.handling_unit)))
-    assert units == {"行政审批科"}
+    assert f"预览：新增 0 项，修改 0 项，未变 {len(ROWS)} 项" in page
 
 
 def test_a_header_row_lacking_a_required_column_is_refused_on_the_page(db, login_as):
