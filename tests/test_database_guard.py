@@ -205,10 +205,10 @@ def at_0013(request, tmp_path):
         yield from _migrated_app(url)
 
 
-def _migrated_app(url: str):
+def _migrated_app(url: str, revision: str = "0013"):
     app = make_app(url)
     with app.app_context():
-        upgrade(revision="0013")
+        upgrade(revision=revision)
         yield app
         _db.session.remove()
         _db.engine.dispose()
@@ -345,3 +345,77 @@ def test_migration_0014_run_again_after_its_rebuild_was_committed(at_0013):
     _db.session.commit()
     upgrade(revision="0014")
     assert _state() == after
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def at_0017(request, tmp_path):
+    """An app on a new database migrated to 0017, in its app context."""
+    if request.param == "sqlite":
+        yield from _migrated_app(f"sqlite:///{tmp_path / 'optional.sqlite3'}", "0017")
+        return
+    with temporary_postgres_database("catalog_optional") as url:
+        yield from _migrated_app(url, "0017")
+
+
+# what 0018 makes optional, as NULL in a row
+OPTIONAL_ITEM = dict.fromkeys(
+    ("implementing_body", "handling_unit", "exercise_level", "power_source", "conditions",
+     "result_name", "result_type", "consultation", "complaint", "location", "hours")
+)  # fmt: skip
+OPTIONAL_HANDLING = dict.fromkeys(("situation", "online_depth", "charges_fee"))
+
+
+def _catalog_rows() -> list[tuple]:
+    return _sql(
+        "SELECT i.code, i.implementing_body, i.hours, h.code, h.situation, h.visits,"
+        " h.visit_reason, h.online_depth, h.charges_fee FROM approval_item i"
+        " JOIN handling_item h ON h.item_id = i.id ORDER BY h.code"
+    ).all()
+
+
+def _write_item(code: str, item: dict | None = None, handling: dict | None = None) -> None:
+    item_id = insert(_db, "approval_item", {**ITEM, "code": code, **(item or {})})
+    insert(_db, "handling_item", {**HANDLING, "item_id": item_id, "code": f"{code}-01",
+                                  **(handling or {})})  # fmt: skip
+
+
+def test_migration_0018_makes_the_elements_optional_and_keeps_every_row(at_0017):
+    _write_item("O-1", handling={"visits": 1, "visit_reason": "核验原件"})
+    _db.session.commit()
+    before = _catalog_rows()
+    with pytest.raises(IntegrityError):  # 0017: every element required
+        _write_item("O-2", OPTIONAL_ITEM)
+    _db.session.rollback()
+
+    upgrade(revision="0018")
+    assert _catalog_rows() == before
+    if _db.engine.dialect.name == "sqlite":  # the schema edited in place is sound
+        assert _sql("PRAGMA integrity_check").scalars().all() == ["ok"]
+    _write_item("O-2", OPTIONAL_ITEM, {**OPTIONAL_HANDLING, "visits": 1, "visit_reason": None})
+    _db.session.commit()
+    with pytest.raises(IntegrityError):  # a blank reason is still refused
+        _write_item("O-3", handling={"visits": 1, "visit_reason": "  "})
+    _db.session.rollback()
+
+
+def test_migration_0018_downgrade_stops_while_an_item_lacks_an_element(at_0017, caplog):
+    _write_item("O-1")
+    _db.session.commit()
+    before = _catalog_rows()
+    upgrade(revision="0018")
+    _write_item("O-2", {"hours": None})
+    _write_item("O-3", handling={"visits": 2, "visit_reason": None})
+    _db.session.commit()
+    with pytest.raises(SystemExit):  # Flask-Migrate logs the message and exits 1
+        downgrade(revision="0017")
+    assert "以下事项缺少要素，补全后才能降级到 0017：O-2、O-3" in caplog.text
+    _db.session.rollback()
+    assert _sql("SELECT version_num FROM alembic_version").scalar() == "0018"
+
+    _sql("DELETE FROM approval_item WHERE code IN ('O-2', 'O-3')")
+    _db.session.commit()
+    downgrade(revision="0017")
+    assert _catalog_rows() == before
+    with pytest.raises(IntegrityError):  # required again
+        _write_item("O-4", {"hours": None})
+    _db.session.rollback()
