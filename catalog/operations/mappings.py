@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from catalog import audit
-from catalog.domain import DomainError
+from catalog.domain import Conflict, DomainError
 from catalog.extensions import db
 from catalog.import_headers import check_mapping
 from catalog.models import AuditAction, ImportMapping, Role, User
@@ -68,7 +69,13 @@ def save_mapping(
         db.session.add(saved)
     else:
         saved.mapping, saved.updated_by = plain, actor.name
-    db.session.flush()
+    try:  # in a savepoint: a name another request saved meanwhile is a conflict, not a 500
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            f"映射“{name}”刚被其他人保存，本次未导入任何内容；请重新上传，确认映射后再导入。"
+        ) from exc
     audit.record(
         actor=actor.name,
         action=AuditAction.create if old is None else AuditAction.change,

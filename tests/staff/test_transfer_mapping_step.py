@@ -188,3 +188,22 @@ def test_a_stale_preview_saves_no_mapping_and_its_fresh_one_saves_it(
     [event] = mapping_records(db)
     assert (event.object_code, event.actor, event.action.value) == (SOURCE, "editor1", "create")
     assert db.session.scalars(sa.select(ImportMapping)).one().mapping == CHOICES
+
+
+def test_a_source_name_saved_by_another_request_meanwhile_is_a_conflict(db, monkeypatch):
+    """Two applies saving a new mapping under one name at once: the loser's check found no
+    mapping, its INSERT meets the winner's row; a conflict (409), never a 500, and the
+    transaction stays usable for the edge to roll back."""
+    from catalog.domain import Conflict
+    from catalog.operations import mappings
+
+    mappings.save_mapping("某县 2026", {"受理部门": "承办机构"}, actor="editor1")
+    db.session.commit()
+    monkeypatch.setattr(mappings, "saved_mapping", lambda name: None)  # the race's late check
+    with pytest.raises(Conflict, match="刚被其他人保存"):
+        mappings.save_mapping("某县 2026", {"受理部门": "ignore"}, actor="editor2")
+    db.session.rollback()
+    saved = db.session.scalars(sa.select(ImportMapping)).all()
+    assert [(m.source_name, m.mapping, m.updated_by) for m in saved] == [
+        ("某县 2026", {"受理部门": "承办机构"}, "editor1")
+    ]
