@@ -341,7 +341,12 @@ def import_items_command(
         plan = plan_import(parse_rows(*tables))
     except SpreadsheetError as exc:
         lines = "\n".join(f"  {problem}" for problem in exc.problems[:200])
-        unplaced = [p.column for p in exc.problems if p.message == UNKNOWN_HEADER]
+        # the whole header, as a mapping file must name it (the problem shows 30 characters)
+        unplaced = [
+            getattr(p, "header", None) or p.column
+            for p in exc.problems
+            if p.message == UNKNOWN_HEADER
+        ]
         hint = (
             f"无法对应的表头：{'、'.join(unplaced)}。请用 --mapping 指定映射文件"
             "（每行“表头: 字段”或“表头: ignore”，见 docs/import.md）。\n"

@@ -431,3 +431,16 @@ def test_rules_broken_and_warnings_name_the_bureau_sheet_also_after_the_preview_
     assert [item.sheets for item in kept] == [(sheet, "附件2 材料")]
     (warning,) = plan_import(kept).warnings
     assert warning.startswith(f"{sheet} 第4行（GH-001-01）")
+
+
+def test_the_command_line_names_a_long_header_whole_for_the_mapping_file(cli, db, tmp_path):
+    long_header = "备注（按照河南省政务服务事项管理系统导出格式填写的其他说明事项）"
+    assert len(long_header) > 30
+    path, mapping = tmp_path / "清单.xlsx", tmp_path / "map.yaml"
+    path.write_bytes(bureau_workbook(extra=[long_header]))
+    result = cli.invoke(args=["import-items", str(path)])
+    assert result.exit_code == 1
+    assert f"无法对应的表头：{long_header}。" in result.output
+    mapping.write_text(f"{long_header}: ignore\n", encoding="utf-8")  # as the hint names it
+    result = cli.invoke(args=["import-items", str(path), "--mapping", str(mapping)])
+    assert result.exit_code == 0, result.output
