@@ -17,7 +17,7 @@ from catalog.extensions import db
 from catalog.import_headers import HANDLING
 from catalog.import_rows import ABSENT, ITEM, ParsedItem, parse_rows  # noqa: F401 (re-exported)
 from catalog.models import ApprovalItem
-from catalog.ratios import warnings_for
+from catalog.ratios import editor_warnings
 from catalog.services import CatalogValidationError, check_item_data
 from catalog.spreadsheet_reading import (  # noqa: F401 (the reading's limits, re-exported)
     FILE,
@@ -131,7 +131,7 @@ def plan_import(parsed_items: list[ParsedItem]) -> Plan:
             continue
         listed = canonical["handling_items"][: len(parsed.rows)]  # kept ones have no row
         for handling, row in zip(listed, parsed.rows, strict=True):
-            for rule in warnings_for(handling):
+            for rule in editor_warnings(handling):
                 plan.warnings.append(
                     f"{parsed.sheets[0]} 第{row}行（{handling['code']}）：{rule.label}"
                 )

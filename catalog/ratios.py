@@ -216,6 +216,11 @@ class PolicyRule(StrEnum):
     def label(self) -> str:
         return _RULE_LABELS[self]
 
+    @property
+    def needs_acknowledgement(self) -> bool:
+        """Whether an editor must acknowledge this rule to save (ACKNOWLEDGED_RULES)."""
+        return self in ACKNOWLEDGED_RULES
+
 
 _RULE_LABELS = {
     PolicyRule.promised_over_limit: f"承诺时限超过{MAX_PROMISED_DAYS}个工作日",
@@ -240,6 +245,52 @@ POLICY_TEXT = (
 def warnings_for(handling: Any) -> list[PolicyRule]:
     """The acknowledged rules a handling item (a row or data) breaks, in rule order."""
     return [rule for rule in broken_rules(handling_facts(handling)) if rule in ACKNOWLEDGED_RULES]
+
+
+@dataclass(frozen=True)
+class StepsOverPromise:
+    """A plausibility warning, not a reform rule: the steps of 办理流程 add up to more working
+    days than the promised limit (a step without days counts 0). The editor and an import's
+    preview show it; it needs no acknowledgement and is no policy exception of the report."""
+
+    steps_days: int
+    promised_days: int
+
+    value = "steps_over_promise"
+    needs_acknowledgement = False
+
+    @property
+    def label(self) -> str:
+        return (
+            f"办理流程各环节合计{self.steps_days}个工作日，超过承诺时限{self.promised_days}个工作日"
+        )
+
+
+def steps_days(handling: Any) -> int:
+    """The working days of a handling item's steps (a row or data), a step without days as 0."""
+    steps = handling.get("steps") if isinstance(handling, Mapping) else handling.steps
+    return sum(
+        (step.get("days") if isinstance(step, Mapping) else step.days) or 0 for step in steps or []
+    )
+
+
+def steps_over_promise(handling: Any) -> StepsOverPromise | None:
+    """The steps warning of a handling item (a row or data), or None."""
+    promised = (
+        handling.get("promised_days") if isinstance(handling, Mapping) else (handling.promised_days)
+    )
+    total = steps_days(handling)
+    if promised is None or total <= promised:
+        return None
+    return StepsOverPromise(total, promised)
+
+
+def editor_warnings(handling: Any) -> list[PolicyRule | StepsOverPromise]:
+    """Everything an editor is warned about for one handling item (a row or data): the
+    acknowledged policy rules it breaks, then the plausibility of its steps. What the edit
+    page and an import's preview list; only the policy rules need acknowledging."""
+    steps = steps_over_promise(handling)
+    return [*warnings_for(handling), *([steps] if steps is not None else [])]
 
 
 def item_compression(fact: HandlingFacts) -> Ratio | None:

@@ -25,7 +25,7 @@ from catalog.elements import LABELS, describe, gaps
 from catalog.extensions import db
 from catalog.models import ApprovalItem, AuditEvent, ItemDraft
 from catalog.operations import items as operations
-from catalog.ratios import warnings_for
+from catalog.ratios import editor_warnings
 from catalog.staff.forms import LogoutForm, NewHandlingForm, RetireForm, ReviewForm
 from catalog.staff.permissions import can_edit, can_publish, requires
 from catalog.staff.views import blueprint, handling_or_404, item_or_404
@@ -33,23 +33,27 @@ from catalog.staff.views import blueprint, handling_or_404, item_or_404
 
 @dataclass(frozen=True)
 class Warning:
-    """A policy warning of a handling item in the draft, and its acknowledgement (if any)."""
+    """A warning of a handling item in the draft, and its acknowledgement (if any; a
+    plausibility warning, such as steps over the promise, needs none)."""
 
     code: str
     label: str
     by: str | None
     at: str | None
+    needs_acknowledgement: bool = True
 
 
 def draft_warnings(draft: ItemDraft) -> list[Warning]:
-    """Every policy warning the draft's handling items carry, each with who acknowledged it
-    (none for a warning the published item already carried, which no one changed)."""
+    """Every warning the draft's handling items carry (the editor's: catalog.ratios.
+    editor_warnings), each policy warning with who acknowledged it (none for one the published
+    item already carried, which no one changed)."""
     acknowledged = {(a["code"], a["rule"]): a for a in draft.acknowledgements or []}
     warnings = []
     for handling in draft.data["handling_items"]:
-        for rule in warnings_for(handling):
+        for rule in editor_warnings(handling):
             ack = acknowledged.get((handling["code"], rule.value), {})
-            warnings.append(Warning(handling["code"], rule.label, ack.get("by"), ack.get("at")))
+            warnings.append(Warning(handling["code"], rule.label, ack.get("by"), ack.get("at"),
+                                    rule.needs_acknowledgement))  # fmt: skip
     return warnings
 
 
