@@ -20,7 +20,7 @@ from catalog.elements import NOT_PROVIDED, describe, gaps
 from catalog.extensions import db
 from catalog.models import ApprovalItem, HandlingItem, ItemDraft
 from catalog.operations.items import EditConflict, create_item, save_draft
-from catalog.ratios import warnings_for
+from catalog.ratios import editor_warnings
 from catalog.services import check_item_data
 from catalog.staff.forms import (
     BLANK_ROWS,
@@ -77,6 +77,7 @@ def _pending_data(item: ApprovalItem, code: str, form: HandlingItemForm) -> dict
     for name, fields in ROW_FIELDS.items():
         rows = [{field: row[field] for field in fields} for row in _rows_from(getattr(form, name))]
         for row in rows:
+            row["name"] = " ".join(row["name"].split())  # a wrapped name is one line
             for field in ("notes", "amount"):
                 if field in row:
                     row[field] = (row[field] or "").strip() or None
@@ -180,18 +181,26 @@ def edit_handling(code: str):
     item, handling = _editable_or_404(code)
     data = current_data(item)
 
-    def page(form, *, errors=None, warnings=(), ratio_preview=None, status=200):
+    def page(form, *, errors=None, warnings=(), ratio_preview=None, caption=None, status=200):
         for name in ROW_FIELDS:  # always somewhere to add an entry
             while len(getattr(form, name).entries) < BLANK_ROWS:
                 getattr(form, name).append_entry()
         return render_template(
             "staff/edit_handling.html", form=form, item=item, handling=handling,
             errors=errors or {}, warnings=warnings, preview=ratio_preview,
+            preview_caption=caption, needs_acknowledgement=_needs_acknowledgement(warnings),
             index=_position(data, code), logout_form=LogoutForm(),
         ), status  # fmt: skip
 
     if request.method == "GET":
-        return page(_form_from(data, code, editable_version(item)))
+        # what the item as it stands now (its draft, or the published rows) does to the
+        # catalog, and its warnings: shown at the top before anything is changed
+        return page(
+            _form_from(data, code, editable_version(item)),
+            warnings=editor_warnings(data["handling_items"][_position(data, code)]),
+            ratio_preview=preview(item, data),
+            caption=_standing_caption(item),
+        )
     form = HandlingItemForm()
     if request.form.get("action") == "more":
         for name in ROW_FIELDS:
@@ -201,7 +210,7 @@ def edit_handling(code: str):
     if not form.validate_on_submit():
         return page(form, status=400)
     data = _pending_data(item, code, form)
-    warnings = warnings_for(data["handling_items"][_position(data, code)])
+    warnings = editor_warnings(data["handling_items"][_position(data, code)])
     if request.form.get("action") != "save":
         ratio_preview, errors = _check_and_preview(item, data)
         return page(
@@ -235,13 +244,24 @@ def edit_handling(code: str):
             logout_form=LogoutForm(),
         ), 409
     except Invalid as exc:
-        # unacknowledged warnings: show what publishing this would do, beside them
-        ratio_preview = _check_and_preview(item, data)[0] if "acknowledge" in exc.errors else None
+        # what publishing this would do (when every rule passes), beside the warnings
+        ratio_preview = _check_and_preview(item, data)[0]
         return page(
             form, errors=exc.errors, warnings=warnings, ratio_preview=ratio_preview, status=400
         )
     _saved(data)
     return redirect(url_for("staff.item", code=item.code))
+
+
+def _needs_acknowledgement(warnings) -> bool:
+    """Whether any of the warnings shown is a policy rule the editor must acknowledge."""
+    return any(warning.needs_acknowledgement for warning in warnings)
+
+
+def _standing_caption(item: ApprovalItem) -> str:
+    if item.draft is not None:
+        return "当前草稿发布后，全局指标的变化"
+    return "尚无草稿：已发布内容即当前指标（修改后可预览变化）"
 
 
 def _saved(data: dict[str, Any]) -> None:
@@ -294,7 +314,7 @@ def edit_item(code: str):
     item = item_or_404(code)
     data = current_data(item)
 
-    def page(form, errors=None, status=200):
+    def page(form, errors=None, status=200, shown=None, ratio_preview=None, caption=None):
         while len(form.legal_basis.entries) < len(data["legal_basis"]) + BLANK_ROWS:
             form.legal_basis.append_entry()
         return render_template(
@@ -302,11 +322,23 @@ def edit_item(code: str):
             form=form,
             item=item,
             errors=errors or {},
+            preview=ratio_preview,
+            preview_caption=caption,
+            warnings=[
+                (handling["code"], warning)
+                for handling in (shown or data)["handling_items"]
+                for warning in editor_warnings(handling)
+            ],
             logout_form=LogoutForm(),
         ), status
 
     if request.method == "GET":
-        return page(_item_form_from(data, editable_version(item)))
+        return page(
+            _item_form_from(data, editable_version(item)),
+            shown=data,
+            ratio_preview=preview(item, data),
+            caption=_standing_caption(item),
+        )
     form = ItemForm()
     if not form.validate_on_submit():
         return page(form, status=400)
@@ -318,6 +350,12 @@ def edit_item(code: str):
          "text": (row["text"] or "").strip() or None}
         for row in _rows_from(form.legal_basis, key="law")
     ]  # fmt: skip
+    if request.form.get("action") == "preview":
+        ratio_preview, errors = _check_and_preview(item, pending)
+        return page(
+            form, errors=errors, status=400 if errors else 200, shown=pending,
+            ratio_preview=ratio_preview, caption="按此修改发布后，全局指标的变化",
+        )  # fmt: skip
     try:
         save_draft(
             item,

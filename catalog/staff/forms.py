@@ -99,7 +99,8 @@ class RowForm(Form):
 
 
 class MaterialRowForm(RowForm):
-    name = StringField("材料名称", validators=[Length(max=200)])
+    # a text area: a long name wraps instead of being cut off (site.css .edit-rows)
+    name = TextAreaField("材料名称", validators=[Length(max=200)], render_kw={"rows": 1})
     kind = SelectField("类型", choices=choices(MaterialKind.choices()))
     form = SelectField("形式", choices=choices(MaterialForm.choices()))
     copies = IntegerField("份数", default=1, validators=[Optional()])
