@@ -275,3 +275,27 @@ def test_public_pages_never_show_a_draft(item, staff, db, client):
     assert client.get("/api/v1/items/A").get_json()["handling_items"][0]["promised_days"] == 5
     assert client.get(f"/api/v1/items/{new.code}").status_code == 404
     assert client.get(f"/items/{new.code}").status_code == 404
+
+
+def test_one_published_change_is_one_version_step(item, staff, db):
+    """Publishing writes the rows and ends the draft in one version step; every form from
+    before it (the item's, the draft's) is stale afterwards."""
+    assert item.version == 1
+    before_draft = editable_version(item)
+    save(item, staff["editor1"], 3)
+    act(operations.submit, item, staff["editor1"])
+    in_review = editable_version(item)
+    act(operations.publish, item, staff["reviewer1"])
+    db.session.commit()
+    assert item.version == 2 and item.draft is None
+    for stale in (before_draft, in_review):
+        with pytest.raises(operations.EditConflict):
+            operations.save_draft(
+                item, with_promised(item, 4), actor=staff["editor2"], reason="旧表单",
+                expected_version=stale,
+            )  # fmt: skip
+    save(item, staff["editor1"], 4)
+    act(operations.submit, item, staff["editor1"])
+    act(operations.publish, item, staff["reviewer2"])
+    db.session.commit()
+    assert item.version == 3  # a second published change, a second step
