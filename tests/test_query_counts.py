@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from catalog.extensions import db as _db
+from catalog.paging import CodeCursor
 from tests.factories import handling_item_data, item_data, publish
 
 
@@ -117,3 +118,33 @@ def test_a_snapshot_costs_the_same_number_of_queries_for_3_or_30_items(app, db):
             db.session.commit()
         costs.append(len(statements))
     assert costs[0] == costs[1] <= 15, costs
+
+
+def test_a_page_of_the_staff_item_list_costs_the_same_for_3_or_130_items(app, client, db):
+    """Staff list (/staff/): the signed-in user, the page of items and their drafts (2), the
+    total and where the page starts (one aggregate), which of the page's items lack an element,
+    the units to filter by: 6, whether the catalog fits one page or fills three, on the first
+    page and on a later one."""
+    from catalog.accounts import create_user
+    from catalog.operations import items as operations
+    from tests.staff.conftest import PASSWORD, sign_in
+
+    create_user("editor1", PASSWORD, "editor")
+    db.session.commit()
+    assert sign_in(client, "editor1").status_code == 302
+    costs = []
+    for first, last in ((0, 3), (3, 130)):
+        publish(db, *(
+            item_data(handling_item_data(code=f"P{n:03}-01", online_depth=None),
+                      code=f"P{n:03}", name=f"港口经营许可{n}", handling_unit=f"科室{n % 7}")
+            for n in range(first, last)
+        ))  # fmt: skip
+        for n in range(first, last, 2):  # and new items, each with its draft
+            operations.create_item(item_data(code=f"D{n:03}"), actor="test", reason="新建")
+        db.session.commit()
+        later = CodeCursor("after", "D001").encode()
+        for path in ("/staff/?q=0&status=unpublished", f"/staff/?cursor={later}"):
+            with counted(app) as statements:
+                assert client.get(path).status_code == 200
+            costs.append(len(statements))
+    assert costs[:2] == costs[2:] and max(costs) <= 6, costs

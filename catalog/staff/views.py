@@ -17,15 +17,17 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from sqlalchemy.orm import selectinload
 from werkzeug.urls import iri_to_uri
 
 from catalog import throttle
 from catalog.accounts import authenticate
 from catalog.auth_log import record_auth_event
 from catalog.edge import after_commit, transaction
+from catalog.elements import NOT_PROVIDED
 from catalog.enums import ItemType, ReviewState, Status
 from catalog.extensions import db
-from catalog.figures import INCOMPLETE, POLICY_PREDICATES
+from catalog.figures import INCOMPLETE, MISSING_PREDICATES, POLICY_PREDICATES
 from catalog.models import (
     ApprovalItem,
     AuditAction,
@@ -35,7 +37,7 @@ from catalog.models import (
     ItemDraft,
 )
 from catalog.operations.accounts import sign_out
-from catalog.paging import before_id
+from catalog.paging import CodeCursor, before_id, code_cursor
 from catalog.staff.forms import LoginForm, LogoutForm
 from catalog.staff.permissions import can_edit, requires
 from catalog.staff.sessions import end_session, start_session
@@ -43,6 +45,9 @@ from catalog.staff.sessions import end_session, start_session
 blueprint = Blueprint("staff", __name__)
 
 AUDIT_PAGE_SIZE = 50
+ITEM_PAGE_SIZE = 50
+NO_UNIT = NOT_PROVIDED  # the unit filter's choice for the items without a handling unit
+NO_REVIEW = "none"  # the review filter's choice for the items without a draft
 
 
 def safe_next(target: str | None) -> str:
@@ -125,53 +130,113 @@ def logout():
 @blueprint.get("/")
 @requires(can_edit)
 def index():
-    """Items with their status and pending drafts, filtered."""
-    query = sa.select(ApprovalItem).order_by(ApprovalItem.code)
-    status = request.args.get("status")
-    if status in {s.value for s in Status}:
-        query = query.where(ApprovalItem.status == status)
-    item_type = request.args.get("type")
-    if item_type in {t.value for t in ItemType}:
-        query = query.where(ApprovalItem.item_type == item_type)
-    text = (request.args.get("q") or "").strip()[:100]
-    if text:
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(
-            sa.or_(
-                ApprovalItem.name.like(pattern, escape="\\"),
-                ApprovalItem.code.like(pattern, escape="\\"),
-            )
-        )
-    if request.args.get("drafts") == "1":
-        query = query.where(ApprovalItem.draft.has())
-    review = request.args.get("review")
-    if review in {state.value for state in ReviewState}:
-        query = query.where(ApprovalItem.draft.has(ItemDraft.state == review))
-    unit = (request.args.get("unit") or "").strip()[:100]
-    if unit:
-        query = query.where(ApprovalItem.handling_unit == unit)
-    if request.args.get("exceptions") == "1":
-        breaking = sa.or_(*POLICY_PREDICATES.values())
-        query = query.where(ApprovalItem.handling_items.any(breaking))
-    if request.args.get("gaps") == "1":
-        query = query.where(ApprovalItem.handling_items.any(INCOMPLETE))
-    items = db.session.scalars(query.limit(500)).all()
-    units = db.session.scalars(
-        sa.select(ApprovalItem.handling_unit)
-        .where(ApprovalItem.handling_unit.is_not(None))
-        .distinct()
-        .order_by(ApprovalItem.handling_unit)
-    ).all()
+    """Items in code order, filtered, a page at a time (keyset: `cursor=`), with the total."""
+    conditions = _item_filters()
+    cursor = code_cursor(max_code_length=40)
+    code = ApprovalItem.code
+    page_query = (
+        sa.select(ApprovalItem)
+        .where(*conditions)
+        .options(selectinload(ApprovalItem.draft).load_only(ItemDraft.state, ItemDraft.review_note))
+        .limit(ITEM_PAGE_SIZE)
+    )
+    if cursor is None:
+        page_query = page_query.order_by(code)
+    elif cursor.direction == "after":
+        page_query = page_query.where(code > cursor.code).order_by(code)
+    else:
+        page_query = page_query.where(code < cursor.code).order_by(code.desc())
+    items = list(db.session.scalars(page_query))
+    backwards = cursor is not None and cursor.direction == "before"
+    if backwards:
+        items.reverse()
+    # the total, and how many come before the cursor, in one aggregate over the same filters
+    earlier = sa.false()
+    if cursor is not None:
+        earlier = code < cursor.code if backwards else code <= cursor.code
+    total, before_cursor = db.session.execute(
+        sa.select(sa.func.count(), sa.func.count(sa.case((earlier, 1))))
+        .select_from(ApprovalItem)
+        .where(*conditions)
+    ).one()
+    start = max(before_cursor - len(items), 0) if backwards else before_cursor
+    previous_url = next_url = None
+    if start > 0:  # there is a cursor: a first page starts at 0
+        previous_url = _list_url(CodeCursor("before", items[0].code if items else cursor.code))
+    if items and start + len(items) < total:
+        next_url = _list_url(CodeCursor("after", items[-1].code))
     return render_template(
         "staff/index.html",
         items=items,
+        total=total,
+        first=start + 1,
+        last=start + len(items),
+        previous_url=previous_url,
+        next_url=next_url,
+        first_url=_list_url(None) if cursor and (start > 0 or not items) else None,
         incomplete=_incomplete([item.id for item in items]),
-        units=units,
+        units=_units(),
+        no_unit=NO_UNIT,
+        no_review=NO_REVIEW,
         statuses=list(Status),
         review_states=list(ReviewState),
         item_types=list(ItemType),
         logout_form=LogoutForm(),
     )
+
+
+def _item_filters() -> list[sa.ColumnElement[bool]]:
+    """The list's filters from the query string, as conditions that combine (AND). A value
+    the list does not offer filters nothing."""
+    args = request.args
+    conditions: list[sa.ColumnElement[bool]] = []
+    if args.get("status") in {s.value for s in Status}:
+        conditions.append(ApprovalItem.status == args["status"])
+    if args.get("type") in {t.value for t in ItemType}:
+        conditions.append(ApprovalItem.item_type == args["type"])
+    text = (args.get("q") or "").strip()[:100]
+    if text:
+        # a plain substring of the code or the name: the user's % and _ are characters
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conditions.append(
+            sa.or_(
+                ApprovalItem.name.ilike(pattern, escape="\\"),
+                ApprovalItem.code.ilike(pattern, escape="\\"),
+            )
+        )
+    if args.get("drafts") == "1":
+        conditions.append(ApprovalItem.draft.has())
+    review = args.get("review")
+    if review == NO_REVIEW:
+        conditions.append(~ApprovalItem.draft.has())
+    elif review in {state.value for state in ReviewState}:
+        conditions.append(ApprovalItem.draft.has(ItemDraft.state == review))
+    unit = (args.get("unit") or "").strip()[:100]
+    if unit == NO_UNIT:
+        conditions.append(MISSING_PREDICATES["handling_unit"])
+    elif unit:
+        conditions.append(ApprovalItem.handling_unit == unit)
+    if args.get("exceptions") == "1":
+        conditions.append(ApprovalItem.handling_items.any(sa.or_(*POLICY_PREDICATES.values())))
+    if args.get("gaps") == "1":
+        conditions.append(ApprovalItem.handling_items.any(INCOMPLETE))
+    return conditions
+
+
+def _list_url(cursor: CodeCursor | None) -> str:
+    """This list with its filters kept, at another page."""
+    args = {key: value for key, value in request.args.items() if key != "cursor" and value}
+    if cursor is not None:
+        args["cursor"] = cursor.encode()
+    return url_for("staff.index", **args)
+
+
+def _units() -> list[str]:
+    """The handling units to filter by, and 暂未提供 last when an item has none."""
+    found = db.session.scalars(sa.select(ApprovalItem.handling_unit).distinct()).all()
+    units = sorted({unit for unit in found if unit and unit.strip()})
+    without = any(not (unit and unit.strip()) for unit in found)
+    return [*units, NO_UNIT] if without else units
 
 
 def _incomplete(item_ids: list[int]) -> set[int]:
