@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PROJECT_ROOT = Path(__file__).resolve().parent
 DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
@@ -85,6 +86,25 @@ def _secret_key(instance_path: Path) -> str:
     return key
 
 
+# The names staff read beside a time, by zone; another zone is named as configured.
+ZONE_LABELS = {"Asia/Shanghai": "北京时间", "PRC": "北京时间", "UTC": "协调世界时"}
+
+
+def _display_zone(settings: dict[str, Any]) -> None:
+    """Check DISPLAY_TIMEZONE now, so that a misspelt zone stops the app at start rather than
+    every page with a time; name it for the pages (DISPLAY_TIMEZONE_LABEL, unless set)."""
+    name = settings["DISPLAY_TIMEZONE"]
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(
+            f"DISPLAY_TIMEZONE={name!r} is not a time zone known here: use an IANA name such as"
+            " Asia/Shanghai (on a system without a time zone database, install tzdata)"
+        ) from exc
+    if not settings.get("DISPLAY_TIMEZONE_LABEL"):
+        settings["DISPLAY_TIMEZONE_LABEL"] = ZONE_LABELS.get(name, name)
+
+
 def load(instance_path: Path | None = None, overrides: Mapping[str, Any] | None = None) -> dict:
     """Return the app settings: the environment's, then `overrides` (tests pass them)."""
     instance = Path(instance_path or DEFAULT_INSTANCE)
@@ -128,12 +148,17 @@ def load(instance_path: Path | None = None, overrides: Mapping[str, Any] | None 
         # office sets REVIEW_FOUR_EYES=0; the audit trail then marks each self-published change.
         "REVIEW_FOUR_EYES": os.environ.get("REVIEW_FOUR_EYES", "1").strip().lower()
         not in ("0", "false", "no", "off"),
+        # Staff pages show times in this zone, named beside them (北京时间); stored times and
+        # the API stay UTC. DISPLAY_TIMEZONE_LABEL names another zone in Chinese.
+        "DISPLAY_TIMEZONE": os.environ.get("DISPLAY_TIMEZONE", "").strip() or "Asia/Shanghai",
+        "DISPLAY_TIMEZONE_LABEL": os.environ.get("DISPLAY_TIMEZONE_LABEL", "").strip(),
     }
     if "SQLALCHEMY_DATABASE_URI" not in overrides:
         settings["SQLALCHEMY_DATABASE_URI"] = _database_url(instance)
     if "SECRET_KEY" not in overrides:
         settings["SECRET_KEY"] = _secret_key(instance)
     settings.update(overrides)
+    _display_zone(settings)
     if "SQLALCHEMY_ENGINE_OPTIONS" not in overrides:
         settings["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(settings["SQLALCHEMY_DATABASE_URI"])
     return settings

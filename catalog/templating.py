@@ -1,23 +1,54 @@
-"""What every template may use besides Flask's own: times in Beijing time, the policy text."""
+"""What every template may use besides Flask's own: times in the display zone (北京时间), stored
+codes in words (actors, audited values, the sign-in log's details), the policy text."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+import re
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
-from flask import Flask
+from flask import Flask, current_app
 from markupsafe import Markup
 
 from catalog.elements import NOT_PROVIDED
-from catalog.enums import ReviewState, Status
+from catalog.enums import (
+    CaseType,
+    ExerciseLevel,
+    HandlingForm,
+    ItemType,
+    MaterialForm,
+    MaterialKind,
+    MaterialSource,
+    Necessity,
+    OnlineDepth,
+    PowerSource,
+    ResultType,
+    ReviewState,
+    ServiceTarget,
+    Status,
+)
+from catalog.models import Role
 from catalog.ratios import POLICY_TEXT, PolicyRule
 from catalog.report import SHARES
+from catalog.schemas import NO_FEE
+from catalog.staff.permissions import PERMISSION_LABELS
+from catalog.throttle import UNITS
 
-# China keeps one time zone and no daylight saving time: UTC+8 all year.
-BEIJING = timezone(timedelta(hours=8), "北京时间")
+
+def time_zone() -> str:
+    """The display zone's name as staff read it next to a time: "北京时间" (config.py)."""
+    return current_app.config["DISPLAY_TIMEZONE_LABEL"]
 
 
-def beijing(moment: datetime | str | None, with_seconds: bool = False) -> str:
-    """A stored time (UTC, or an ISO string) as staff read it: "2026-12-03 17:30（北京时间）"."""
+def beijing(
+    moment: datetime | str | None,
+    with_seconds: bool = False,
+    with_zone: bool = True,
+    date_only: bool = False,
+) -> str:
+    """A stored time (UTC, or an ISO string) in the display zone (DISPLAY_TIMEZONE, 北京时间
+    unless set otherwise): "2026-12-03 17:30（北京时间）"; without the zone where a table's
+    heading names it; only the day with `date_only`. Stored times stay UTC."""
     if moment is None or moment == "":
         return ""
     if isinstance(moment, str):
@@ -25,10 +56,15 @@ def beijing(moment: datetime | str | None, with_seconds: bool = False) -> str:
             moment = datetime.fromisoformat(moment)
         except ValueError:
             return moment
+    if not isinstance(moment, datetime) and isinstance(moment, date):
+        return moment.isoformat()  # a day has no zone to convert
     if moment.tzinfo is None:  # SQLite gives back naive datetimes; they were stored in UTC
         moment = moment.replace(tzinfo=UTC)
-    shape = "%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M"
-    return moment.astimezone(BEIJING).strftime(shape) + "（北京时间）"
+    local = moment.astimezone(ZoneInfo(current_app.config["DISPLAY_TIMEZONE"]))
+    if date_only:
+        return local.strftime("%Y-%m-%d")
+    shown = local.strftime("%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M")
+    return shown + (f"（{time_zone()}）" if with_zone else "")
 
 
 # Who did it, when it was not a person: the commands' names for the audit trail.
@@ -46,21 +82,103 @@ def actor_label(actor: str | None) -> str:
     return ACTORS.get(actor or "", actor or "")
 
 
-# Status values in words ("draft" is the item status of databases before migration 0014 too).
-_STATUS_WORDS = {**{s.value: s.label for s in Status}, "draft": "草稿"}
-_STATE_WORDS = {s.value: s.label for s in ReviewState}
+def _words(enum) -> dict:
+    return {member.value: member.label for member in enum}
+
+
+# Stored codes in words, by the last part of a field's path: an audited change's
+# ("handling_items.A-01.case_type"), or a key inside a changed record (a material's "kind").
+# "draft" is the item status of databases before migration 0014 too.
+VALUE_WORDS: dict[str, dict] = {
+    "status": {**_words(Status), "draft": "草稿"},
+    "state": _words(ReviewState),
+    "type": _words(ItemType),
+    "result.type": _words(ResultType),
+    "exercise_level": _words(ExerciseLevel),
+    "power_source": _words(PowerSource),
+    "service_targets": _words(ServiceTarget),
+    "case_type": _words(CaseType),
+    "forms": _words(HandlingForm),
+    "online_depth": {depth.value: depth.label for depth in OnlineDepth},
+    "kind": _words(MaterialKind),
+    "form": _words(MaterialForm),
+    "necessity": _words(Necessity),
+    "source": _words(MaterialSource),
+    "fees": {NO_FEE: "不收费"},
+}
+# The keys of a record inside a changed value: a material, a fee, a step, a legal basis.
+RECORD_KEYS = {
+    "name": "名称", "kind": "材料类型", "form": "材料形式", "copies": "份数",
+    "necessity": "必要性", "source": "来源渠道", "notes": "备注", "standard": "收费标准",
+    "amount": "金额", "basis": "收费依据", "days": "工作日", "law": "法律法规", "article": "条款",
+    "text": "内容", "type": "类型",
+}  # fmt: skip
+# What an import mapping maps a header to when it takes no field (catalog.import_headers).
+IGNORED_COLUMN = "忽略"
 
 
 def change_value(value: object, field: str = "") -> object:
-    """One side of an audited change as staff read it: a status or a review state in words,
-    nothing as （无）."""
-    if value is None:
+    """One side of an audited change as staff read it: stored codes (a status, a review state,
+    an enumeration's value, 不收费) in words, a list or a record in a line, nothing as （无）."""
+    if value is None or value == [] or value == {}:
         return "（无）"
-    if field.endswith("revision.state"):
-        return _STATE_WORDS.get(str(value), value)
-    if field == "status" or field.endswith(".status"):
-        return _STATUS_WORDS.get(str(value), value)
-    return value
+    if field == "mapping" and isinstance(value, dict):  # an import mapping: header -> field
+        return "；".join(
+            f"{header} → {IGNORED_COLUMN if target == 'ignore' else target}"
+            for header, target in value.items()
+        )
+    if field == "fingerprint":
+        return Markup("<code>%s</code>") % value
+    key = "result.type" if field.endswith("result.type") else field.rsplit(".", 1)[-1]
+    if isinstance(value, list):  # records one after another; plain values as a series
+        between = "；" if any(isinstance(part, dict) for part in value) else "、"
+        return between.join(str(change_value(part, key)) for part in value)
+    if isinstance(value, dict):
+        return "，".join(
+            f"{RECORD_KEYS.get(name, name)}：{change_value(part, f'{key}.{name}')}"
+            for name, part in value.items()
+            if part is not None and part != ""
+        )
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    words = VALUE_WORDS.get(key, {})
+    return words.get(value, words.get(str(value), value))
+
+
+def _role(value: str) -> str:
+    return Role(value).label if value in Role._value2member_map_ else value
+
+
+def _limit(match: re.Match) -> str:
+    amount, multiples, unit = match.groups()
+    return f"登录尝试已达上限（{multiples} {UNITS.get(unit, unit)}内 {amount} 次）"
+
+
+# The details older versions of the app stored in English (catalog.auth_log): the rows stay
+# as they were written, and read as the app writes them now.
+LEGACY_AUTH_DETAILS = [
+    (re.compile(r"not signed in"), lambda _m: "未登录"),
+    (
+        re.compile(r"role (\w+), needs (\w+)"),
+        lambda m: f"角色：{_role(m[1])}，需要权限：{PERMISSION_LABELS.get(m[2], m[2])}",
+    ),
+    (
+        re.compile(r"account (\d+), session version (\d+)"),
+        lambda m: f"账号编号 {m[1]}，会话版本 {m[2]}（已失效）",
+    ),
+    (re.compile(r"limit (\d+) per (\d+) ([a-z]+?)s?"), _limit),
+    (re.compile(r"role (\w+)"), lambda m: f"角色：{_role(m[1])}"),
+]
+
+
+def auth_detail(detail: str | None) -> str:
+    """A sign-in log entry's detail as staff read it: as stored, or in Chinese when an older
+    version of the app stored it in English."""
+    for pattern, words in LEGACY_AUTH_DETAILS:
+        match = pattern.fullmatch(detail or "")
+        if match:
+            return words(match)
+    return detail or ""
 
 
 _NOT_PROVIDED = Markup('<span class="not-provided">%s</span>') % NOT_PROVIDED
@@ -98,5 +216,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(beijing)
     app.add_template_filter(actor_label)
     app.add_template_filter(change_value)
+    app.add_template_filter(auth_detail)
+    app.add_template_global(time_zone)
     app.add_template_global(POLICY_TEXT, "policy_text")
     app.add_template_global(MEASURES, "measure_labels")
