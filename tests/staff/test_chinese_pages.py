@@ -307,9 +307,10 @@ def test_stored_english_reads_in_chinese(full_catalog, login_as):
 
 
 @pytest.mark.browser
-def test_the_signin_log_on_a_phone(full_catalog, app):
-    """The sign-in log at 390 px in Chromium: Chinese, Beijing time, no sideways scrolling of
-    the page: labelled cards. Screenshots: /tmp/h5-events-390.png (and -first-screen)."""
+def test_the_logs_on_a_phone(full_catalog, app):
+    """The sign-in log and the audit trail at 390 px in Chromium: Chinese, Beijing time, no
+    sideways scrolling: labelled cards. Screenshots: /tmp/h5-events-390.png (and
+    -first-screen), /tmp/h5-audit-390.png."""
     from tests.browser import chromium_page, live_server
 
     with live_server(app) as base, chromium_page(viewport={"width": 390, "height": 844}) as page:
@@ -322,5 +323,11 @@ def test_the_signin_log_on_a_phone(full_catalog, app):
         page.screenshot(path="/tmp/h5-events-390-first-screen.png")
         text = page.locator("main").inner_text()
         assert "时间为北京时间" in text and "角色：编辑，需要权限：管理账号" in text
+        scroll, inner = page.evaluate("[document.documentElement.scrollWidth, innerWidth]")
+        assert scroll <= inner, (scroll, inner)
+        page.goto(base + "/staff/audit?code=A")  # the audit trail: labelled cards too
+        page.screenshot(path="/tmp/h5-audit-390.png")
+        text = page.locator("main").inner_text()
+        assert "时间为北京时间" in text and "办理形式：窗口办理、网上办理 → 窗口办理" in text
         scroll, inner = page.evaluate("[document.documentElement.scrollWidth, innerWidth]")
         assert scroll <= inner, (scroll, inner)
