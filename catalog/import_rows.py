@@ -17,6 +17,8 @@ from catalog.schemas import MaterialSchema
 from catalog.spreadsheet_reading import Problem, Row, SpreadsheetError
 from catalog.spreadsheets import (
     ASSUMED,
+    EXAMPLE_CODE,
+    EXAMPLE_REFUSED,
     HANDLING_COLUMNS,
     ITEM_COLUMNS,
     ITEM_SHEET,
@@ -181,6 +183,8 @@ def parse_rows(item_rows: list[Row], material_rows: list[Row]) -> list[ParsedIte
             problems.append(Problem(item_sheet, row.number, "事项编码", "不能为空。"))
             continue
         if code not in items:
+            if code == EXAMPLE_CODE:  # the template's example row (catalog.import_template)
+                problems.append(Problem(item_sheet, row.number, "事项编码", EXAMPLE_REFUSED))
             data, notes = _item_data(row, item_sheet, problems)
             items[code] = ParsedItem(
                 code, data, [], notes=notes, sheets=(item_sheet, material_sheet)

@@ -35,6 +35,13 @@ ITEM_SHEET = "事项"
 MATERIAL_SHEET = "申请材料"
 LIST_SEPARATOR = "、"
 STEP_SEPARATOR = "；"
+# The item code of the template's example row (catalog.import_template): the import refuses it,
+# so a template uploaded unchanged imports nothing.
+EXAMPLE_CODE = "EXAMPLE-001"
+EXAMPLE_REFUSED = (
+    f"“{EXAMPLE_CODE}”是导入模板中的示例行，不会导入：请先删除事项表和申请材料表中的示例行"
+    "（名称以【示例】开头），再上传。"
+)
 # Short forms staff write beside the national names and codes.
 EXTRA_ALIASES: dict[type, dict[str, str]] = {
     ItemType: {"其他职权": "other", "许可": "licence", "确认": "confirmation"},

@@ -34,6 +34,7 @@ from catalog.import_headers import (
     field_choices,
     optional_fields,
 )
+from catalog.import_template import template_xlsx
 from catalog.importing import (
     MAX_ROWS,
     MAX_UPLOAD_BYTES,
@@ -77,11 +78,9 @@ def export():
 @blueprint.get("/template.xlsx")
 @requires(can_edit)
 def template():
-    """The headers and one example row (the first item of the catalog)."""
-    items = export_data()[:1]
-    for item in items:
-        item["handling_items"] = item["handling_items"][:1]
-    return _xlsx(to_xlsx(items), "template.xlsx")
+    """The import template: instructions, drop-down lists, an example row the import refuses
+    (catalog.import_template); the same whatever the catalog holds."""
+    return _xlsx(template_xlsx(), "template.xlsx")
 
 
 def _page(form, **context):

@@ -14,7 +14,14 @@ from openpyxl import load_workbook
 
 from catalog.drafts import current_data
 from catalog.models import ApprovalItem, AuditEvent
-from catalog.spreadsheets import EXPORT_ROW_HEADERS, ITEM_SHEET, export_data, to_csv
+from catalog.spreadsheets import (
+    COMPLETENESS_HEADERS,
+    EXAMPLE_CODE,
+    EXPORT_ROW_HEADERS,
+    ITEM_SHEET,
+    export_data,
+    to_csv,
+)
 from tests.staff.conftest import csrf_token
 
 
@@ -34,10 +41,12 @@ def changed_export(client, promised: int) -> bytes:
     return buffer.getvalue()
 
 
-def test_template_has_the_headers_and_one_example_row(login_as, catalog_item):
+def test_template_has_the_headers_and_one_example_row_not_from_the_catalog(login_as, catalog_item):
+    """The example is the template's own (tests/test_import_template.py), not item A."""
     book = load_workbook(io.BytesIO(login_as("editor").get("/staff/template.xlsx").data))
     rows = list(book[ITEM_SHEET].iter_rows(values_only=True))
-    assert list(rows[0]) == EXPORT_ROW_HEADERS and len(rows) == 2
+    assert list(rows[0]) == [h for h in EXPORT_ROW_HEADERS if h not in COMPLETENESS_HEADERS]
+    assert len(rows) == 2 and rows[1][0] == EXAMPLE_CODE and "港口经营许可" not in str(rows)
 
 
 def test_upload_previews_then_applies_as_a_draft(login_as, catalog_item, client):
