@@ -96,11 +96,13 @@ def test_the_edit_page_at_1280_and_390(app, warned_item):
         checkbox, label = phone["checkbox"], phone["label"]
         assert label["x"] - checkbox["right"] < 24 and abs(label["y"] - checkbox["y"]) < 12, phone
 
-        # the item's own edit page fits too
+        # the item's own edit page and the new-item page (the same fields) fit too
+        for viewport in (PHONE, DESKTOP):
+            page.set_viewport_size(viewport)
+            for path in ("/staff/items/A/edit", "/staff/items/new"):
+                page.goto(base + path)
+                fits = page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+                assert fits, (path, viewport)
         page.goto(base + "/staff/items/A/edit")
-        assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
-        page.set_viewport_size(DESKTOP)
-        page.reload()
-        assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
         expect(page.locator(".edit-warnings")).to_contain_text("业务办理项 A-01：")
     assert errors == []
