@@ -2,7 +2,7 @@
 preview and the warnings stand side by side in the first screen; at 1280 and 390 px the page
 never scrolls sideways, no material name is cut and the acknowledgement checkbox sits on its
 label's line. Screenshots: /tmp/h6-edit-1280.png (the first screen), /tmp/h6-edit-1280-full.png,
-/tmp/h6-edit-390.png."""
+/tmp/h6-edit-390.png, /tmp/h6-edit-item-1280.png."""
 
 from __future__ import annotations
 
@@ -104,5 +104,6 @@ def test_the_edit_page_at_1280_and_390(app, warned_item):
                 fits = page.evaluate("document.documentElement.scrollWidth <= innerWidth")
                 assert fits, (path, viewport)
         page.goto(base + "/staff/items/A/edit")
+        page.screenshot(path=SCREENSHOTS / "h6-edit-item-1280.png")
         expect(page.locator(".edit-warnings")).to_contain_text("业务办理项 A-01：")
     assert errors == []
