@@ -35,6 +35,7 @@ from catalog.reports.snapshots import (
     trend,
 )
 from catalog.staff.forms import LogoutForm
+from catalog.templating import beijing
 from catalog.twins import json_twin
 
 blueprint = Blueprint("reports", __name__)
@@ -119,7 +120,7 @@ def report():
         current=CURRENT,
         snapshot_label=label,
         logout_form=LogoutForm(),
-        printed_on=datetime.now(UTC).date().isoformat(),
+        printed_on=beijing(datetime.now(UTC), date_only=True),  # today where it is printed
         json_url=_twin("api.report", snapshot=label),
     )
 

@@ -47,7 +47,7 @@ def test_an_auditor_traces_downloads_snapshots_and_compares(app, seeded, db, tmp
 
         page.goto(base + "/reports")
         with page.expect_download() as download:
-            page.get_by_role("link", name="Excel（XLSX）").click()
+            page.get_by_role("link", name="电子表格（XLSX）").click()
         path = tmp_path / download.value.suggested_filename
         download.value.save_as(path)
         summary = load_workbook(path, read_only=True)["汇总"]

@@ -139,3 +139,19 @@ def test_the_print_stylesheet_names_the_snapshot_and_cannot_be_broken_out_of(cli
     assert text.count('"') == 10  # five strings, none ended early by the label
     assert "\\22 " in text and "\\5c " in text  # the label's quote and backslash, escaped
     assert client.get("/reports/print.css?snapshot=nope").status_code == 404
+
+
+def test_the_print_date_is_the_day_in_beijing(client, db, monkeypatch):
+    """Printed at 17:00 UTC on 3 December, it is already 4 December in Xuchang."""
+    from datetime import UTC, datetime
+
+    from catalog.reports import views
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2026, 12, 3, 17, 0, tzinfo=UTC).astimezone(tz)
+
+    monkeypatch.setattr(views, "datetime", Clock)
+    page = client.get("/reports").get_data(as_text=True)
+    assert '<span class="print-date">2026-12-04</span>' in page
