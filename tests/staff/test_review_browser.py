@@ -152,12 +152,15 @@ def test_a_change_is_returned_fixed_and_published_by_another_reviewer(app, small
         assert editor.locator("table.grid caption").inner_text() == "共 1 项"
         listed = table(editor, "table.grid")
         assert len(listed) == 1 and listed[0][0] == "A"
-        assert listed[0][5] == f"退回修改\n审核意见：{note}"
+        draft = editor.locator('table.grid td[data-label="草稿"]')
+        assert draft.inner_text() == f"退回修改\n审核意见：{note}"
 
         # 4 days: no warning to acknowledge; resubmitted; a second reviewer publishes.
         edit_promised_days(editor, base, "A-01", 4, "按审核意见压缩承诺时限")
         expect(status_message(editor)).to_contain_text("已保存到草稿。")
-        expect(editor.get_by_text("没有政策提示。")).to_be_visible()
+        # no policy rule to acknowledge; its steps (5 days) outlast the promise: a check only
+        expect(editor.get_by_text("（合理性提示，无需确认）")).to_be_visible()
+        expect(editor.get_by_text("（政策提示，须确认）")).to_have_count(0)
         submit_for_review(editor)
         assert editor.get_by_role("button", name="审核通过并发布").count() == 0  # an editor
 
