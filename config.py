@@ -152,6 +152,9 @@ def load(instance_path: Path | None = None, overrides: Mapping[str, Any] | None 
         # the API stay UTC. DISPLAY_TIMEZONE_LABEL names another zone in Chinese.
         "DISPLAY_TIMEZONE": os.environ.get("DISPLAY_TIMEZONE", "").strip() or "Asia/Shanghai",
         "DISPLAY_TIMEZONE_LABEL": os.environ.get("DISPLAY_TIMEZONE_LABEL", "").strip(),
+        # Form messages of WTForms' own ("该字段是必填字段。") come from WTForms' Chinese
+        # translations (catalog.staff.forms.StaffForm), not from Flask-Babel, which is not used.
+        "WTF_I18N_ENABLED": False,
     }
     if "SQLALCHEMY_DATABASE_URI" not in overrides:
         settings["SQLALCHEMY_DATABASE_URI"] = _database_url(instance)

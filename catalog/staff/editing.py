@@ -424,34 +424,3 @@ def new_item():
     return render_template(
         "staff/new_item.html", form=form, errors=errors, logout_form=LogoutForm()
     ), 400
-
-
-FIELD_LABELS = {
-    "law": "法律法规", "article": "条款", "text": "内容", "kind": "材料类型", "form": "材料形式",
-    "copies": "份数", "necessity": "必要性", "source": "来源渠道", "notes": "备注",
-    "standard": "收费标准", "amount": "金额", "basis": "收费依据", "days": "工作日",
-    "reason": "修改原因", "acknowledge": "政策提示确认", "_schema": "整体",
-    "name": "事项名称", "type": "事项类型", "implementing_body": "实施主体",
-    "handling_unit": "承办机构", "exercise_level": "行使层级", "power_source": "权力来源",
-    "service_targets": "服务对象", "legal_basis": "设定依据", "conditions": "受理条件",
-    "result": "审批结果", "consultation": "咨询方式", "complaint": "监督投诉",
-    "location": "办理地点", "hours": "办理时间", "status": "状态", "situation": "办理情形",
-    "case_type": "办件类型", "statutory_days": "法定时限", "promised_days": "承诺时限",
-    "visits": "到办事现场次数", "visit_reason": "必须现场办理原因", "forms": "办理形式",
-    "online_depth": "网上办理深度", "fees": "收费", "materials": "申请材料", "steps": "办理流程",
-    "revision": "草稿", "state": "审核状态",
-}  # fmt: skip
-
-
-@blueprint.app_template_filter()
-def field_label(path: str) -> str:
-    """A change's field path in words: 业务办理项 X-01 · 承诺时限."""
-    parts = path.split(".")
-    if parts[0] == "handling_items" and len(parts) >= 2:
-        rest = " · ".join(
-            f"第{int(part) + 1}行" if part.isdigit() else FIELD_LABELS.get(part, part)
-            for part in parts[2:]
-        )
-        which = f"（第{int(parts[1]) + 1}个）" if parts[1].isdigit() else f" {parts[1]}"
-        return f"业务办理项{which}" + (f" · {rest}" if rest else "")
-    return " · ".join(FIELD_LABELS.get(part, part) for part in parts)

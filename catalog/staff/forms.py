@@ -77,12 +77,24 @@ def _none_if_blank(value):
     return None if value in (None, "") else str(value)
 
 
-class LoginForm(FlaskForm):
+# WTForms' own messages ("不是有效的选择。", "该字段是必填字段。") in Chinese, from the
+# translations WTForms ships (WTF_I18N_ENABLED is off in config.py: Flask-Babel is not used).
+MESSAGES_IN = ["zh"]
+
+
+class StaffForm(FlaskForm):
+    """Every staff form, its messages in Chinese."""
+
+    class Meta:
+        locales = MESSAGES_IN
+
+
+class LoginForm(StaffForm):
     username = StringField("用户名", validators=[DataRequired("请输入用户名。"), Length(max=50)])
     password = PasswordField("密码", validators=[DataRequired("请输入密码。"), Length(max=128)])
 
 
-class LogoutForm(FlaskForm):
+class LogoutForm(StaffForm):
     """An empty form: logging out is a POST with a CSRF token."""
 
 
@@ -90,9 +102,17 @@ class CheckboxesField(SelectMultipleField):
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
 
+    def __init__(self, *args, **kwargs):
+        # WTForms' Chinese has no words for this one (and would echo the values sent)
+        kwargs.setdefault("invalid_choice_message", "所选内容中有无效的选项。")
+        super().__init__(*args, **kwargs)
+
 
 class RowForm(Form):
     """One entry of an editable list: an order number and a remove box (no CSRF of its own)."""
+
+    class Meta:  # a row is a form of its own: it does not take its list's form's locales
+        locales = MESSAGES_IN
 
     order = IntegerField("顺序", validators=[Optional()])
     remove = BooleanField("删除")
@@ -121,7 +141,7 @@ class StepRowForm(RowForm):
     days = IntegerField("工作日", validators=[Optional()])
 
 
-class HandlingItemForm(FlaskForm):
+class HandlingItemForm(StaffForm):
     """The limits, visits and channels of one handling item. Only the shape is checked here;
     every rule is the service layer's, which reports errors per field."""
 
@@ -153,12 +173,12 @@ class HandlingItemForm(FlaskForm):
     acknowledge = BooleanField("我已知晓上述政策提示，仍要保存")
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(StaffForm):
     version = HiddenField()
     note = TextAreaField("审核意见", validators=[Length(max=2000)])
 
 
-class RetireForm(FlaskForm):
+class RetireForm(StaffForm):
     """Retiring needs a reason; the operation says so when it is missing."""
 
     version = HiddenField()
@@ -178,7 +198,7 @@ def plain_file_name(_form, field) -> None:
         raise ValidationError(f"文件名不能超过{MAX_FILE_NAME}个字符。")
 
 
-class ImportForm(FlaskForm):
+class ImportForm(StaffForm):
     file = FileField(
         "事项表（.xlsx，或 .csv）", validators=[FileRequired("请选择文件。"), plain_file_name]
     )
@@ -192,15 +212,15 @@ class ImportForm(FlaskForm):
         return re.split(r"[\\/]", self.file.data.filename or "")[-1].strip()
 
 
-class MappingForm(FlaskForm):
+class MappingForm(StaffForm):
     """The mapping step: the kept upload's token and the source name; one select a column
     (column-0, column-1, …), read by the view, since the columns are the file's."""
 
     token = HiddenField()
-    source_name = StringField("来源名称（填写后保存此映射，下次同一来源的文件自动套用）")
+    source_name = StringField("来源名称（可选；确认导入时保存此映射，下次同一来源的文件自动套用）")
 
 
-class ApplyImportForm(FlaskForm):
+class ApplyImportForm(StaffForm):
     token = HiddenField()
     publish = BooleanField("直接发布（仅审核人员）")
 
@@ -211,7 +231,7 @@ class LegalBasisRowForm(RowForm):
     text = StringField("内容", validators=[Length(max=5000)])
 
 
-class ItemForm(FlaskForm):
+class ItemForm(StaffForm):
     """Every element of an approval item itself (its handling items are edited one by one)."""
 
     version = HiddenField()
@@ -250,7 +270,7 @@ class NewItemForm(ItemForm):
     case_type = SelectField("办件类型", choices=choices(CaseType.choices()), default="promised")
 
 
-class AccountForm(FlaskForm):
+class AccountForm(StaffForm):
     username = StringField("用户名", validators=[InputRequired("请填写用户名。"), Length(max=50)])
     role = SelectField("角色", choices=choices(Role.choices()))
     password = PasswordField(
@@ -261,7 +281,7 @@ class AccountForm(FlaskForm):
     )
 
 
-class PasswordResetForm(FlaskForm):
+class PasswordResetForm(StaffForm):
     """An admin sets a temporary password; the user must replace it at the next sign-in."""
 
     password = PasswordField(
@@ -281,24 +301,24 @@ class PasswordChangeForm(PasswordResetForm):
     )
 
 
-class SnapshotForm(FlaskForm):
+class SnapshotForm(StaffForm):
     label = StringField("快照名称", validators=[InputRequired("请填写快照名称。"), Length(max=50)])
     note = StringField("说明", validators=[Length(max=500)])
 
 
-class DisableAccountForm(FlaskForm):
+class DisableAccountForm(StaffForm):
     """An empty form: disabling is a POST with a CSRF token."""
 
 
-class ClearLockoutForm(FlaskForm):
+class ClearLockoutForm(StaffForm):
     """An empty form: clearing an account's lockout is a POST with a CSRF token."""
 
 
-class ClearAddressLockoutForm(FlaskForm):
+class ClearAddressLockoutForm(StaffForm):
     address = HiddenField(validators=[DataRequired(), Length(max=45)])
 
 
-class NewHandlingForm(FlaskForm):
+class NewHandlingForm(StaffForm):
     """A new handling item starts as a copy of the item's first one, in the item's draft."""
 
     version = HiddenField()

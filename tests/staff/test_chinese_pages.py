@@ -189,24 +189,16 @@ def full_catalog(db, accounts):
     return accounts
 
 
-def _elsewhere(path: str, reason: str):
-    """A page whose remaining English is in a file this change does not own (issue 23): the
-    test fails as soon as it is mended, so that the mark goes too."""
-    return pytest.param(path, marks=pytest.mark.xfail(reason=reason, strict=True))
-
-
 STAFF_PAGES = [
     "/staff/",
     "/staff/?status=retired",
     "/staff/items/A",
     "/staff/items/B",
-    _elsewhere("/staff/items/C", "item.html shows the draft's author and contributors as stored "
-               "('cli'): needs |actor_label"),
+    "/staff/items/C",
     "/staff/items/A/edit",
     "/staff/handling/A-01/edit",
     "/staff/items/new",
-    _elsewhere("/staff/audit", "FIELD_LABELS (catalog/staff/editing.py) lacks the snapshot's "
-               "'fingerprint' and 'items' and the import mapping's 'mapping'"),
+    "/staff/audit",
     "/staff/audit?code=A",
     "/staff/audit?action=retire",
     "/staff/import",
