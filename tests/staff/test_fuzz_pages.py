@@ -32,7 +32,7 @@ from catalog.staff import forms as staff_forms
 from tests.factories import handling_item_data, item_data, publish
 from tests.staff.conftest import ROLES, csrf_token, sign_in
 
-FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
+FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # What Werkzeug writes on its own error pages: none of it may reach a browser.
 WERKZEUG_ENGLISH = ("Bad Request", "The browser (or proxy)", "Not Found", "Method Not Allowed",
