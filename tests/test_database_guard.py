@@ -366,11 +366,15 @@ OPTIONAL_HANDLING = dict.fromkeys(("situation", "online_depth", "charges_fee"))
 
 
 def _catalog_rows() -> list[tuple]:
-    return _sql(
+    """The rows 0018 changes, read in a transaction that is ended at once: on PostgreSQL an
+    open one would hold a lock the migration's ALTER TABLE waits for."""
+    rows = _sql(
         "SELECT i.code, i.implementing_body, i.hours, h.code, h.situation, h.visits,"
         " h.visit_reason, h.online_depth, h.charges_fee FROM approval_item i"
         " JOIN handling_item h ON h.item_id = i.id ORDER BY h.code"
     ).all()
+    _db.session.rollback()
+    return rows
 
 
 def _write_item(code: str, item: dict | None = None, handling: dict | None = None) -> None:

@@ -150,7 +150,8 @@ def test_an_admin_sees_a_lockout_and_clears_it(app, login_as, accounts, db):
     assert (event.username, event.actor) == ("editor1", "admin1")
     assert event.detail == f"解除锁定：{ACCOUNT_RULE}"
     log = text(admin.get("/staff/accounts/events?kind=lockout_cleared"))
-    assert "<td>解除登录锁定</td>" in log and f"解除锁定：{ACCOUNT_RULE}" in log
+    assert '<td data-label="事件">解除登录锁定</td>' in log
+    assert f'<td data-label="说明">解除锁定：{ACCOUNT_RULE}</td>' in log
     assert sign_in(stranger, "editor1").status_code == 302
 
     again = admin.post(f"/staff/accounts/{editor_id}/unlock", data={"csrf_token": token})
@@ -281,4 +282,5 @@ def test_the_sign_in_log_says_why_in_chinese(app, login_as, accounts, db):
     [refused] = events(db, AuthEventKind.session_refused)
     assert refused.detail == f"账号编号 {accounts['editor'].id}，会话版本 1（已失效）"
     page = text(login_as("admin").get("/staff/accounts/events"))
-    assert "<td>角色：编辑，需要权限：管理账号</td>" in page and "<td>未登录</td>" in page
+    shown = '<td data-label="说明">{}</td>'.format  # the log's 说明 column
+    assert shown("角色：编辑，需要权限：管理账号") in page and shown("未登录") in page
