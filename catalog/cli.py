@@ -67,6 +67,8 @@ def seed_command(force: bool) -> None:
             f"种子数据已导入：新增 {len(result.created)} 项，更新 {len(result.updated)} 项，"
             f"未变 {len(result.unchanged)} 项。"
         )
+    if result.units:
+        click.echo(f"办理窗口：写入 {len(result.units)} 个单位（seed/units.yaml）。")
     if result.snapshot:
         click.echo(f"已生成基线快照 {result.snapshot}（2020年公布的改革指标）。")
     if result.overwritten:

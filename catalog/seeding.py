@@ -20,12 +20,14 @@ from catalog.domain import DomainError
 from catalog.enums import Status
 from catalog.extensions import db
 from catalog.models import ApprovalItem, AuditAction, SeedLoad, utcnow
+from catalog.operations.units import seed_units
 from catalog.services import CatalogValidationError, create_item, item_data, update_item
 
 # libyaml's parser when PyYAML was built with it (the wheels are): several times faster.
 SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 BUREAU_FILE = "bureau.yaml"
+UNITS_FILE = "units.yaml"
 SEED_ACTOR = "seed"
 ITEMS_DIR = "items"
 
@@ -61,10 +63,11 @@ class SeedResult:
     kept_edits: list[str] = field(default_factory=list)  # edited by staff, left as they are
     overwritten: list[str] = field(default_factory=list)  # edited by staff, replaced (--force)
     snapshot: str | None = None  # the label of the baseline snapshot this load created
+    units: list[str] = field(default_factory=list)  # unit windows written (units.yaml)
 
     @property
     def changed(self) -> bool:
-        return bool(self.created or self.updated or self.overwritten)
+        return bool(self.created or self.updated or self.overwritten or self.units)
 
 
 def _line_of(node: yaml.Node, path: list[str]) -> int:
@@ -114,6 +117,24 @@ def read_seed(seed_dir: Path) -> Iterator[SeedRecord]:
                     f"{path}:{node.start_mark.line + 1} 第{index + 1}个事项：须为映射。"
                 )
             yield SeedRecord(path, index, node, {**defaults, **record})
+
+
+def read_unit_windows(seed_dir: Path) -> list[dict[str, Any]]:
+    """The handling units' windows (units.yaml): each unit with bureau.yaml's location and
+    hours and the file's phone; none when the seed has no units.yaml."""
+    path = seed_dir / UNITS_FILE
+    if not path.exists():
+        return []
+    content, _node = _parse(path)
+    defaults, _node = _parse(seed_dir / BUREAU_FILE)
+    if not isinstance(content, dict) or not isinstance(content.get("units"), list):
+        raise SeedError(f"{path}: 须有 “units:” 下的单位名称列表。")
+    window = {
+        "address": defaults.get("location"),
+        "hours": defaults.get("hours"),
+        "phone": content.get("phone"),
+    }
+    return [{"name": name, **window} for name in content["units"]]
 
 
 def digest(data: Any) -> str:
@@ -173,6 +194,7 @@ def load_seed(seed_dir: Path, *, force: bool = False) -> SeedResult:
         state.seed_digest, state.content_digest = seed_digest, content_digest
         state.loaded_at = utcnow()
     db.session.flush()
+    result.units = seed_units(read_unit_windows(seed_dir), force=force)
     # The first load also freezes the 2020 catalog and its report, the audits' baseline.
     from catalog.reports.snapshots import create_baseline_snapshot
 

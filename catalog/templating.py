@@ -130,6 +130,7 @@ FIELD_LABELS = {
     "online_depth": "网上办理深度", "fees": "收费", "materials": "申请材料", "steps": "办理流程",
     "revision": "草稿", "state": "审核状态",
     "fingerprint": "数据指纹", "items": "事项数", "mapping": "表头映射",
+    "address": "窗口地址", "phone": "咨询电话", "map_url": "地图链接",  # a unit's window
 }  # fmt: skip
 
 
@@ -262,3 +263,6 @@ def register(app: Flask) -> None:
     app.add_template_global(time_zone)
     app.add_template_global(POLICY_TEXT, "policy_text")
     app.add_template_global(MEASURES, "measure_labels")
+    from catalog.operations.units import tel_href  # a unit window's phone as a tel: link
+
+    app.add_template_filter(tel_href)

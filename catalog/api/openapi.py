@@ -10,7 +10,14 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
-from catalog.api.schemas import DeadlineSchema, HitSchema, ItemSchema
+from catalog.api.schemas import (
+    DeadlineSchema,
+    HitSchema,
+    ItemSchema,
+    UnitListSchema,
+    UnitSchema,
+    WindowSchema,
+)
 from catalog.enums import ItemType
 from catalog.reports.schemas import (
     COMPARE_PARAMETERS,
@@ -147,6 +154,9 @@ def openapi_document() -> dict:
     for name, schema in (
         ("Fee", FeeSchema),
         ("Hit", HitSchema),
+        ("Unit", UnitSchema),
+        ("UnitList", UnitListSchema),
+        ("Window", WindowSchema),  # before Item, which refers to it
         ("Item", ItemSchema),
         ("Facets", FacetsSchema),
         ("ItemsPage", ItemsPageSchema),
@@ -219,6 +229,37 @@ def openapi_document() -> dict:
                     "200": _json("Deadline", "办结日期"),
                     "400": _error("日期无效、超出节假日日历覆盖的年份，或编码含有 NUL 字符"),
                     "404": _error("没有这个已发布业务办理项"),
+                },
+            }
+        },
+    )
+    spec.path(
+        "/api/v1/units",
+        operations={
+            "get": {
+                "summary": "各承办机构的办理窗口：窗口地址、咨询电话、办公时间、地图链接",
+                "responses": {"200": _json("UnitList", "办理窗口"), "400": _error(NUL_REFUSED)},
+            }
+        },
+    )
+    spec.path(
+        "/api/v1/units/{name}",
+        operations={
+            "get": {
+                "summary": "一个承办机构的办理窗口",
+                "parameters": [
+                    {
+                        "in": "path",
+                        "name": "name",
+                        "required": True,
+                        "schema": {"type": "string", "maxLength": 50},
+                        "example": "运输服务科",
+                    }
+                ],
+                "responses": {
+                    "200": _json("Unit", "办理窗口"),
+                    "400": _error(NUL_REFUSED),
+                    "404": _error("这个单位没有办理窗口记录"),
                 },
             }
         },

@@ -45,14 +45,54 @@ class HandlingItemSchema(InputHandlingItemSchema):
     fees = FeesField(required=True, allow_none=True)
 
 
+class UnitSchema(Schema):
+    """A handling unit's window (办理窗口, catalog.operations.units); null where unknown."""
+
+    name = fields.String(required=True, metadata={"description": "单位名称（事项的承办机构）"})
+    address = fields.String(allow_none=True, metadata={"description": "窗口地址"})
+    phone = fields.String(allow_none=True, metadata={"description": "咨询电话"})
+    hours = fields.String(allow_none=True, metadata={"description": "办公时间"})
+    map_url = fields.String(allow_none=True, metadata={"description": "地图链接（http/https）"})
+    notes = fields.String(allow_none=True, metadata={"description": "备注"})
+
+
+class UnitListSchema(Schema):
+    units = fields.List(fields.Nested(UnitSchema), required=True)
+
+
+class WindowSchema(UnitSchema):
+    """Where an item is handled: its unit's window; where the unit has no record (recorded
+    false) or its record lacks them, the address and hours are the item's own 办理地点 and
+    办理时间."""
+
+    name = fields.String(
+        attribute="unit", allow_none=True, metadata={"description": "承办机构；null：暂未提供"}
+    )
+    recorded = fields.Boolean(required=True, metadata={"description": "承办机构是否有窗口记录"})
+
+
+class WindowField(fields.Nested):
+    """An item's window, computed from its unit's record (catalog.operations.units)."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(WindowSchema, required=True, **kwargs)
+
+    def get_value(self, obj: Any, attr: str, accessor=None, default=None) -> Any:
+        from catalog.operations.units import window_of
+
+        return window_of(obj)
+
+
 class ItemSchema(ItemDumpSchema):
     """An item with its handling items, materials and fees, as the guide shows it. Every element
     that may be missing (catalog.elements) is null or an empty list then, as documented."""
 
     handling_items = fields.List(fields.Nested(HandlingItemSchema), required=True)
+    window = WindowField(metadata={"description": "办理地点：承办机构的办理窗口"})
 
 
 ITEM = ItemSchema()
+UNIT = UnitSchema()
 
 _CODE = "__code__"  # a stand-in that the URL converter leaves as it is
 # What percent-encoding leaves as it is in a path segment (RFC 3986's unreserved characters);

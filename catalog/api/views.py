@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from catalog.api.openapi import MAX_CURSOR_LENGTH, MAX_UNIT_LENGTH, openapi_document
-from catalog.api.schemas import DEADLINE, ITEM, dump_hits
+from catalog.api.schemas import DEADLINE, ITEM, UNIT, dump_hits
 from catalog.errors import error_response
+from catalog.operations.units import all_units, find_unit
 from catalog.public.queries import (
     DeadlineInputError,
     handling_deadlines,
@@ -116,6 +117,21 @@ def item(code: str):
     if found is None:
         return error_response(404, f"没有编码为 {code[:40]} 的已发布事项。")
     return jsonify(ITEM.dump(found))
+
+
+@blueprint.get("/units")
+def units():
+    """Every handling unit's window (办理窗口), by name."""
+    return jsonify({"units": [UNIT.dump(unit) for unit in all_units()]})
+
+
+@blueprint.get("/units/<path:name>")
+def unit(name: str):
+    """One handling unit's window, by the unit's name (as items write their 承办机构)."""
+    found = find_unit(name)
+    if found is None:
+        return error_response(404, f"没有名为“{name[:50]}”的单位的办理窗口。")
+    return jsonify(UNIT.dump(found))
 
 
 @blueprint.get("/handling-items/<code>/deadline")

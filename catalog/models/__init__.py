@@ -19,6 +19,7 @@ from catalog.models.catalog import (
 from catalog.models.imports import ImportMapping
 from catalog.models.reports import Snapshot, SnapshotItem, StoredReport
 from catalog.models.throttle import ThrottleCounter
+from catalog.models.units import ServiceUnit
 
 __all__ = [
     "ApprovalItem",
@@ -37,6 +38,7 @@ __all__ = [
     "Role",
     "SearchEntry",
     "SeedLoad",
+    "ServiceUnit",
     "Snapshot",
     "SnapshotItem",
     "StoredReport",

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, abort, render_template, request, url_for
 
 from catalog.enums import REPORTED_TYPES, ItemType, OnlineDepth, ServiceTarget
 from catalog.errors import error_response
+from catalog.operations.units import window_of
 from catalog.public.export import hits_csv
 from catalog.public.queries import (
     DeadlineInputError,
@@ -83,7 +84,10 @@ def guide(code: str):
     if item is None:
         abort(404)
     return render_template(
-        "public/guide.html", item=item, json_url=json_twin(url_for("api.item", code=item.code))
+        "public/guide.html",
+        item=item,
+        window=window_of(item),  # 办理地点: the unit's window (catalog.operations.units)
+        json_url=json_twin(url_for("api.item", code=item.code)),
     )
 
 
@@ -104,6 +108,7 @@ def notice(code: str):
         "public/notice.html",
         handling=handling,
         item=handling.item,
+        window=window_of(handling.item),
         today=date.today(),
         json_url=json_twin(url_for("api.item", code=handling.item.code)),
     )

@@ -53,6 +53,10 @@ MATRIX = [
     ("POST", "/staff/password", {"editor": 400, "reviewer": 400, "admin": 400}),  # empty form
     ("GET", "/staff/snapshots", {"editor": 403, "reviewer": 200, "admin": 200}),
     ("POST", "/staff/snapshots", {"editor": 403, "reviewer": 400, "admin": 400}),  # no label
+    ("GET", "/staff/units", {"editor": 200, "reviewer": 200, "admin": 200}),
+    ("GET", "/staff/units/edit", {"editor": 403, "reviewer": 200, "admin": 200}),
+    # no name: refused by the unit operation's check, nothing written
+    ("POST", "/staff/units/edit", {"editor": 403, "reviewer": 400, "admin": 400}),
     ("POST", "/staff/logout", {"editor": 302, "reviewer": 302, "admin": 302}),
 ]
 
