@@ -119,6 +119,16 @@ MATERIAL_COLUMNS = (
     Column("来源渠道", "source", MaterialSource),
     Column("备注", "notes"),
 )
+# The handling units' windows (catalog.operations.units), on a sheet of their own.
+UNIT_SHEET = "办理窗口"
+UNIT_COLUMNS = (
+    Column("单位名称", "name"),
+    Column("窗口地址", "address"),
+    Column("咨询电话", "phone"),
+    Column("办公时间", "hours"),
+    Column("地图链接", "map_url"),
+    Column("备注", "notes"),
+)
 ROW_HEADERS = [column.header for column in (*ITEM_COLUMNS, *HANDLING_COLUMNS)]
 MATERIAL_HEADERS = [column.header for column in MATERIAL_COLUMNS]
 
@@ -249,13 +259,21 @@ def _safe(row: Iterable[Any]) -> list[Any]:
     ]
 
 
-def to_xlsx(items: Iterable[dict[str, Any]]) -> bytes:
+def to_xlsx(
+    items: Iterable[dict[str, Any]], units: Iterable[dict[str, Any]] | None = None
+) -> bytes:
+    """The items' sheets, and with `units` (catalog.operations.units.unit_data) the 办理窗口
+    sheet, which the staff import reads back (catalog.unit_transfer)."""
     item_rows, material_rows = rows(items)
     workbook = Workbook(write_only=True)
-    for title, headers, body in (
+    sheets = [
         (ITEM_SHEET, EXPORT_ROW_HEADERS, item_rows),
         (MATERIAL_SHEET, EXPORT_MATERIAL_HEADERS, material_rows),
-    ):
+    ]
+    if units is not None:
+        unit_rows = [[unit[column.key] for column in UNIT_COLUMNS] for unit in units]
+        sheets.append((UNIT_SHEET, [column.header for column in UNIT_COLUMNS], unit_rows))
+    for title, headers, body in sheets:
         sheet = workbook.create_sheet(title)
         sheet.append(headers)
         for row in body:

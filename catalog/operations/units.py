@@ -47,12 +47,12 @@ LIMITS = {
 MAX_REASON = 2000
 # What a citizen dials: a landline with its area code (0374-1234567, 0374 1234567, with an
 # extension 0374-1234567-801 or 转801), a local number of 7 or 8 digits, a mobile number
-# (13812345678), a service hotline of 3 to 5 digits (12328, 12345), or a 400/800 number.
+# (13812345678), a public hotline (110, 12328, 12345, 95xxx), or a 400/800 number.
 PHONE = re.compile(
-    r"^(?:0\d{2,3}[- ]?[2-9]\d{6,7}(?:(?:-|转)\d{1,6})?"
+    r"^(?:0\d{2,3}[- ]?\d{7,8}(?:(?:-|转)\d{1,6})?"
     r"|[2-9]\d{6,7}"
     r"|1[3-9]\d{9}"
-    r"|1\d{2,4}"
+    r"|1\d{2}|12\d{3}|95\d{3}"
     r"|[48]00[- ]?\d{3}[- ]?\d{4})$"
 )
 PHONE_MESSAGE = (

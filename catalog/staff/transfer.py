@@ -52,10 +52,12 @@ from catalog.operations.mappings import (
     saved_mapping,
     saved_mappings,
 )
+from catalog.operations.units import all_units, unit_data
 from catalog.spreadsheet_reading import MAX_SAMPLES, UNKNOWN_HEADER, UnknownHeader
 from catalog.spreadsheets import export_data, to_xlsx
 from catalog.staff.forms import ApplyImportForm, ImportForm, LogoutForm, MappingForm
 from catalog.staff.permissions import can_edit, can_publish, requires
+from catalog.unit_transfer import UnitPlan, apply_units, kept_plan, read_units, sheet_plan
 
 blueprint = Blueprint("transfer", __name__)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -72,7 +74,8 @@ def _xlsx(content: bytes, filename: str) -> Response:
 @requires(can_edit)
 def export():
     """Every item (its pending draft where there is one) in the import format."""
-    return _xlsx(to_xlsx(export_data()), "catalog.xlsx")
+    units = [unit_data(unit) for unit in all_units()]  # the 办理窗口 sheet
+    return _xlsx(to_xlsx(export_data(), units), "catalog.xlsx")
 
 
 @blueprint.get("/template.xlsx")
@@ -164,7 +167,15 @@ def _ask_mapping(content, materials, source, name, problems, prior):
     return _mapping_step(token, details), 200
 
 
-def _preview(plan: Plan, token: str, read_with: dict | None = None, **context):
+def _with_units(read_with: dict, units: UnitPlan | None) -> dict:
+    """What the preview keeps of the 办理窗口 sheet (catalog.unit_transfer), beside the
+    mapping the file was read with."""
+    return {**read_with, "units": units.kept()} if units is not None else read_with
+
+
+def _preview(
+    plan: Plan, token: str, read_with: dict | None = None, units: UnitPlan | None = None, **context
+):
     read_with = read_with or {}
     return _page(
         ImportForm(formdata=None),
@@ -174,6 +185,7 @@ def _preview(plan: Plan, token: str, read_with: dict | None = None, **context):
         mapped_by=read_with.get("applied"),
         mapped="mapping" in read_with,
         save_as=read_with.get("source_name"),
+        units=units,
         **context,
     )
 
@@ -222,6 +234,7 @@ def upload():
         items = parse_rows(*read_file(source, content, material_bytes, check_mapping(prior)))
         rows = uploads.freeze(items)  # before planning, which adds what the file leaves out
         plan = plan_import(items)
+        units = sheet_plan(read_units(source, content))
     except SpreadsheetError as exc:
         if _unknown_columns(exc.problems):
             try:
@@ -230,8 +243,8 @@ def upload():
                 exc = too_big
         unplaced = [p.column for p in exc.problems if p.message == UNKNOWN_HEADER]
         return _page(form, problems=exc.problems, unplaced=unplaced), 400
-    read_with = _read_with(applied=saved.source_name if saved else "")
-    return _preview(plan, _keep(rows, plan, source, read_with), read_with)
+    read_with = _with_units(_read_with(applied=saved.source_name if saved else ""), units)
+    return _preview(plan, _keep(rows, plan, source, read_with), read_with, units)
 
 
 @blueprint.post("/import/mapping")
@@ -275,12 +288,13 @@ def mapping():
         items = parse_rows(*read_file(pending.source, content, materials, placed))
         rows = uploads.freeze(items)
         plan = plan_import(items)
+        units = sheet_plan(read_units(pending.source, content))
     except SpreadsheetError as exc:
         if _unknown_columns(exc.problems):  # another sheet's headers, read now
             return _ask_mapping(content, materials, pending.source, name, exc.problems, mapped)
         return _page(ImportForm(formdata=None), problems=exc.problems), 400
-    read_with = _read_with(mapping=mapped, source_name=name)
-    return _preview(plan, _keep(rows, plan, pending.source, read_with), read_with)
+    read_with = _with_units(_read_with(mapping=mapped, source_name=name), units)
+    return _preview(plan, _keep(rows, plan, pending.source, read_with), read_with, units)
 
 
 @blueprint.post("/import/apply")
@@ -300,12 +314,17 @@ def apply():
         read_with = pending.details or {}
         publish = bool(form.publish.data)
         plan = plan_import(pending.items())
+        units, unit_versions = kept_plan(read_with.get("units"))
         save_as = read_with.get("source_name")  # the mapping is saved with the import
         apply_import(
             plan, actor=current_user, source=pending.source, publish=publish,
             preview_versions=pending.versions,
             mapping=(save_as, read_with["mapping"]) if save_as else None,
         )  # fmt: skip
+        if units is not None:
+            apply_units(
+                units, actor=current_user, source=pending.source, preview_versions=unit_versions
+            )
     except uploads.PreviewGone as gone:
         flash(gone.message)
         return _page(ImportForm(formdata=None)), gone.status
@@ -317,8 +336,16 @@ def apply():
         changed = sorted(
             code for code, version in plan.versions.items() if pending.versions.get(code) != version
         )
+        units, unit_versions = kept_plan(read_with.get("units"))
+        unit_conflicts = sorted(
+            name for name, version in (units.versions if units else {}).items()
+            if unit_versions.get(name) != version
+        )  # fmt: skip
+        read_with = _with_units(read_with, units)
         fresh = _keep(pending.rows, plan, pending.source, read_with)
-        return _preview(plan, fresh, read_with, conflicts=changed), 409
+        return _preview(
+            plan, fresh, read_with, units, conflicts=changed, unit_conflicts=unit_conflicts
+        ), 409
     except SpreadsheetError as exc:
         return _page(ImportForm(formdata=None), problems=exc.problems), 400
     account_id = current_user.id
@@ -331,5 +358,10 @@ def apply():
     flash(
         f"已导入：新增 {len(plan.new)} 项，修改 {len(plan.changed)} 项。"
         + ("已发布。" if publish else "均在草稿中，请逐项提交审核。")
+        + (
+            f"办理窗口：新增 {len(units.new)} 个，修改 {len(units.changed)} 个（即时生效）。"
+            if units is not None and units.writes
+            else ""
+        )
     )
     return redirect(url_for("staff.index", drafts=None if publish else "1"))
