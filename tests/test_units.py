@@ -143,10 +143,10 @@ def test_the_overview_lists_units_items_name_and_what_their_windows_lack(db):
     save_unit(WINDOW, actor=REVIEWER, reason="r", expected_version=None)
     rows = {row["name"]: row for row in unit_overview()}
     assert list(rows) == sorted(rows) == ["公路管理科", "港航海事科", "运输服务科"]
-    assert rows["运输服务科"]["items"] == 2 and rows["运输服务科"]["lacking"] == []
+    assert rows["运输服务科"]["item_count"] == 2 and rows["运输服务科"]["lacking"] == []
     assert rows["公路管理科"]["unit"] is None
     assert rows["公路管理科"]["lacking"] == ["窗口地址", "咨询电话"]
-    assert rows["港航海事科"]["items"] == 0 and rows["港航海事科"]["lacking"] == ["窗口地址"]
+    assert rows["港航海事科"]["item_count"] == 0 and rows["港航海事科"]["lacking"] == ["窗口地址"]
 
 
 def test_the_window_falls_back_to_the_items_own_location_and_hours(db):

@@ -155,8 +155,17 @@ def save_unit(
     UnitConflict. Returns the unit, or None when nothing differs (no audit record)."""
     actor = Actor.of(actor)
     actor.require(Role.reviewer, "只有审核人员和管理员可以修改办理窗口。")
-    checked = check_unit_data(data)
-    reason = _reason(reason)
+    errors: dict[str, list[str]] = {}  # every refusal at once: the fields' and the reason's
+    try:
+        checked = check_unit_data(data)
+    except Invalid as refusal:
+        errors.update(refusal.errors)
+    try:
+        reason = _reason(reason)
+    except Invalid as refusal:
+        errors.update(refusal.errors)
+    if errors:
+        raise Invalid(errors)
     unit = find_unit(checked["name"])
     if unit is not None:
         db.session.refresh(unit, with_for_update=True)  # PostgreSQL: a racing save goes first
@@ -222,7 +231,9 @@ def unit_overview() -> list[dict[str, Any]]:
             for field in ("address", "phone")
             if unit is None or getattr(unit, field) is None
         ]
-        rows.append({"name": name, "items": counts.get(name, 0), "unit": unit, "lacking": lacking})
+        rows.append(
+            {"name": name, "item_count": counts.get(name, 0), "unit": unit, "lacking": lacking}
+        )
     return rows
 
 

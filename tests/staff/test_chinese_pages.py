@@ -208,6 +208,9 @@ STAFF_PAGES = [
     "/staff/accounts/{editor}/password",
     "/staff/password",
     "/staff/snapshots",
+    "/staff/units",
+    "/staff/units/edit?name=运输服务科",
+    "/staff/units/edit",
     "/reports",
 ]  # fmt: skip
 
