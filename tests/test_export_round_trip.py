@@ -105,3 +105,30 @@ def test_an_imported_catalog_exported_and_imported_again_is_unchanged(db):
         assert (again.new, again.changed) == ([], []), filename
         assert sorted(again.unchanged) == ["Q-001", "Q-002"]
     assert export_data() == exported
+
+
+def test_the_window_sheet_exported_and_imported_again_is_unchanged(db):
+    from catalog.models import Role
+    from catalog.operations.actor import Actor
+    from catalog.operations.units import all_units, save_unit, unit_data
+    from catalog.unit_transfer import read_units, sheet_plan
+
+    publish(db, item_data(code="A", handling_unit="运输服务科"))
+    reviewer = Actor("reviewer1", Role.reviewer)
+    windows = [
+        {"name": "运输服务科", "address": "许昌市政务服务中心交通运输局窗口", "phone": "12328",
+         "hours": "法定工作日\n上午8:30—12:00", "map_url": "https://map.example.cn/?a=1&b=2",
+         "notes": "=不是公式"},
+        {"name": "公路管理科", "phone": "0374-1234567"},  # every other field unknown
+    ]  # fmt: skip
+    for window in windows:
+        save_unit(window, actor=reviewer, reason="测试", expected_version=None)
+    db.session.commit()
+    units = [unit_data(unit) for unit in all_units()]
+    content = to_xlsx(export_data(), units)
+    plan = sheet_plan(read_units("export.xlsx", content))
+    assert (plan.new, plan.changed) == ([], [])
+    assert sorted(plan.unchanged) == ["公路管理科", "运输服务科"]
+    assert plan_of("export.xlsx", content).unchanged == ["A"]  # the items' sheets as before
+    assert [unit_data(unit) for unit in all_units()] == units
+    assert read_units("export.xlsx", to_xlsx(export_data())) is None  # no sheet, no windows
