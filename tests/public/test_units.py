@@ -49,10 +49,16 @@ def test_without_a_record_the_items_own_location_and_hours_are_shown(client, db)
             item_data(code="B", handling_unit=None, location=None, hours=None))  # fmt: skip
     block = window_block(client.get("/items/A").get_data(as_text=True))
     assert "大厅" in block and "全天" in block
-    assert "tel:" not in block and "地图" not in block
-    assert re.search(r"<dt>咨询电话</dt><dd><span[^>]*>暂未提供", block)
+    assert "咨询电话" not in block and "地图" not in block  # the item's 咨询方式 says how
     empty = window_block(client.get("/handling/B-01/notice").get_data(as_text=True))
-    assert empty.count("暂未提供") == 3  # address, phone, hours
+    assert empty.count("暂未提供") == 2  # address, hours
+
+
+def test_a_window_without_a_phone_says_not_provided(client, db):
+    publish(db, item_data(code="A", handling_unit="运输服务科"))
+    add_window(db, phone=None)
+    block = window_block(client.get("/items/A").get_data(as_text=True))
+    assert re.search(r"<dt>咨询电话</dt><dd><span[^>]*>暂未提供", block)
 
 
 def test_a_window_is_escaped_on_the_page(client, db):
