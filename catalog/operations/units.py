@@ -77,6 +77,17 @@ def _text(field: str, value: Any, errors: dict[str, list[str]]) -> str | None:
     return value or None
 
 
+def _invalid(errors: dict[str, list[str]]) -> Invalid:
+    """Refused fields: each message beside its field (a form, a sheet's cell) says what is
+    wrong; the refusal's message as a whole names the fields too (a command prints it)."""
+    refusal = Invalid(errors)
+    refusal.message = "；".join(
+        f"{LABELS.get(field, '修改原因')}：{' '.join(messages)}"
+        for field, messages in errors.items()
+    )
+    return refusal
+
+
 def check_unit_data(data: Mapping[str, Any]) -> dict[str, str | None]:
     """The name and window fields as saved; Invalid names every field that breaks a rule:
     a name is required, every field is bounded, a phone is one Chinese phone number, a map
@@ -101,8 +112,7 @@ def check_unit_data(data: Mapping[str, Any]) -> dict[str, str | None]:
         elif any(character.isspace() for character in url):
             errors.setdefault("map_url", []).append("网址中不能有空格。")
     if errors:
-        labelled = {field: [f"{LABELS[field]}：{m}" for m in ms] for field, ms in errors.items()}
-        raise Invalid(labelled)
+        raise _invalid(errors)
     return checked
 
 
@@ -138,7 +148,7 @@ def _reason(reason: str | None) -> str:
     elif has_control_characters(reason):
         errors.append(CONTROL_CHARACTERS_MESSAGE)
     if errors:
-        raise Invalid({"reason": [f"修改原因：{m}" for m in errors]})
+        raise _invalid({"reason": errors})
     return reason
 
 
@@ -165,7 +175,7 @@ def save_unit(
     except Invalid as refusal:
         errors.update(refusal.errors)
     if errors:
-        raise Invalid(errors)
+        raise _invalid(errors)
     unit = find_unit(checked["name"])
     if unit is not None:
         db.session.refresh(unit, with_for_update=True)  # PostgreSQL: a racing save goes first

@@ -98,7 +98,7 @@ def test_refused_cells_are_named_and_nothing_is_imported(login_as, catalog_item,
     response = upload(reviewer, edited_export(reviewer, edit))
     page = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert "办理窗口 第3行「咨询电话」：咨询电话：不是有效的电话号码" in page
+    assert "办理窗口 第3行「咨询电话」：不是有效的电话号码" in page
     assert "办理窗口 第3行「地图链接」" in page
     assert "办理窗口 第4行「单位名称」：与第2行重复" in page
     assert "办理窗口 第5行「单位名称」" in page and "请填写单位名称" in page
