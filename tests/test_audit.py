@@ -102,7 +102,9 @@ def test_the_audit_trail_cannot_be_rewritten(db):
 
 def test_seed_loads_are_audited_as_the_seed(seeded, db):
     trail = events(db)
-    assert len(trail) == 191  # the 190 items and the baseline snapshot
+    # the 190 items, the windows of the units they name (seed/units.yaml), the baseline snapshot
+    assert [e.object_type for e in trail].count("service_unit") == len(seeded.units) == 8
+    assert len(trail) == 190 + 8 + 1
     assert {e.actor for e in trail} == {"seed"}
     assert (trail[-1].action, trail[-1].object_code) == (AuditAction.snapshot, "2020")
     assert trail[0].reason.startswith("种子数据")
