@@ -130,11 +130,11 @@ def unit_data(unit: ServiceUnit) -> dict[str, Any]:
 class UnitConflict(Conflict):
     """The window changed (or was created) since the form was opened; nothing was written."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, *, created: bool = False):
         self.name = name
+        what = "已有记录（在您填写期间被他人新建）" if created else "已被他人修改"
         super().__init__(
-            f"在您编辑期间，“{name}”的办理窗口已被他人修改，本次提交未保存。"
-            "请刷新页面，查看最新内容后重新提交。"
+            f"在您编辑期间，“{name}”的办理窗口{what}，本次提交未保存。请查看最新内容后重新提交。"
         )
 
 
@@ -181,7 +181,7 @@ def save_unit(
         db.session.refresh(unit, with_for_update=True)  # PostgreSQL: a racing save goes first
     seen = None if expected_version in (None, "") else str(expected_version)
     if seen != (str(unit.version) if unit is not None else None):
-        raise UnitConflict(checked["name"])
+        raise UnitConflict(checked["name"], created=seen is None)
     old = unit_data(unit) if unit is not None else dict.fromkeys(FIELDS)
     changes = {
         field: (old[field], checked[field]) for field in FIELDS if old[field] != checked[field]
@@ -198,7 +198,7 @@ def save_unit(
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError:
-        raise UnitConflict(checked["name"]) from None
+        raise UnitConflict(checked["name"], created=True) from None
     audit.record(
         actor=actor.name,
         action=AuditAction.create if seen is None else AuditAction.change,

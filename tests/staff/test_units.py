@@ -105,7 +105,9 @@ def test_creating_a_unit_someone_created_meanwhile_is_a_conflict(login_as, db):
     first, second = login_as("reviewer"), login_as("admin")
     assert version_on(second.get("/staff/units/edit?name=运输服务科").get_data(as_text=True)) == ""
     assert save(first).status_code == 302
-    assert save(second, phone="12328").status_code == 409
+    refused = save(second, phone="12328")
+    assert refused.status_code == 409
+    assert "已有记录（在您填写期间被他人新建）" in refused.get_data(as_text=True)
     assert find_unit("运输服务科").phone == "0374-1234567"
 
 
