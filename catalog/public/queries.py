@@ -22,27 +22,33 @@ from catalog.search import (
     SearchError,
     SearchResult,
     Synonyms,
-    load_synonyms,
     search,
 )
+from catalog.search.failed import record_failed_query
+from catalog.search.synonyms import current_synonyms
 
 
 def app_synonyms() -> Synonyms:
-    """The synonym list and filler words the app is configured with (cached per file)."""
-    config = current_app.config
-    return load_synonyms(config["SYNONYMS_FILE"], config["QUERY_WORDS_FILE"])
+    """The synonym list staff keep (table search_synonym) and the filler words of
+    QUERY_WORDS_FILE, held in memory per worker until the catalog's revision changes."""
+    return current_synonyms(current_app.config["QUERY_WORDS_FILE"])
 
 
 def run_search(
     query: str, args: Mapping[str, str], *, cursor: str | None = None, limit: int = DEFAULT_LIMIT
 ) -> tuple[SearchResult | None, str | None]:
-    """Search with the filters in `args`; bad input gives (None, message), never an exception."""
+    """Search with the filters in `args`; bad input gives (None, message), never an exception.
+    A first page without filters that finds nothing is counted (catalog.search.failed): the
+    text and the day only."""
     try:
         filters = Filters.from_args(args)
         synonyms = app_synonyms()
-        return search(query, filters, synonyms=synonyms, cursor=cursor, limit=limit), None
+        result = search(query, filters, synonyms=synonyms, cursor=cursor, limit=limit)
     except SearchError as exc:
         return None, str(exc)
+    if result.total == 0 and result.terms and cursor is None and filters == Filters():
+        record_failed_query(query)
+    return result, None
 
 
 # The guide's statements, built once: a statement built per request costs more to build and

@@ -20,7 +20,7 @@ import numpy as np
 import sqlalchemy as sa
 from markupsafe import Markup
 
-from catalog.enums import CaseType, ItemType, Status
+from catalog.enums import CaseType, ItemType
 from catalog.extensions import db
 from catalog.models import ApprovalItem, HandlingItem, SearchEntry
 from catalog.revision import Cache, revision_key
@@ -614,30 +614,3 @@ def search(
         else None,
         highlight_words=words,
     )
-
-
-def similar_names(query: str, *, limit: int = 5) -> list[tuple[str, str]]:
-    """(code, name) of published items sharing the most two-character pieces with `query`.
-
-    For an empty result page: a misspelt or over-long query usually shares a few pairs of
-    characters with the name that was meant.
-    """
-    text = "".join(TERM_PATTERN.findall(normalise(query or "")))[:MAX_QUERY_LENGTH]
-    pieces = list(dict.fromkeys(text[i : i + 2] for i in range(len(text) - 1)))[:20]
-    if not pieces:
-        return []
-    shared = sum(
-        (sa.case((_contains(SearchEntry.item_name, piece), 1), else_=0) for piece in pieces),
-        sa.literal(0),
-    )
-    rows = db.session.execute(
-        sa.select(ApprovalItem.code, ApprovalItem.name, sa.func.max(shared).label("shared"))
-        .join(HandlingItem, HandlingItem.item_id == ApprovalItem.id)
-        .join(SearchEntry, SearchEntry.handling_item_id == HandlingItem.id)
-        .where(ApprovalItem.status == Status.published, HandlingItem.status == Status.published)
-        .where(sa.or_(*[_contains(SearchEntry.item_name, piece) for piece in pieces]))
-        .group_by(ApprovalItem.code, ApprovalItem.name)
-        .order_by(sa.desc("shared"), ApprovalItem.code)
-        .limit(limit)
-    )
-    return [(code, name) for code, name, _shared in rows]
