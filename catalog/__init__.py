@@ -65,6 +65,7 @@ def register_blueprints(app: Flask) -> None:
     from catalog.public.views import blueprint as public
     from catalog.reports.views import blueprint as reports
     from catalog.staff import editing, review, snapshots  # noqa: F401  (staff blueprint routes)
+    from catalog.staff import failed_searches, synonyms  # noqa: F401  (search learning)
     from catalog.staff.accounts import blueprint as accounts
     from catalog.staff.transfer import blueprint as transfer
     from catalog.staff.views import blueprint as staff
