@@ -28,10 +28,11 @@ from catalog.search.failed import record_failed_query
 from catalog.search.synonyms import current_synonyms
 
 
-def app_synonyms() -> Synonyms:
+def app_synonyms(revision: tuple[str, str] | None = None) -> Synonyms:
     """The synonym list staff keep (table search_synonym) and the filler words of
-    QUERY_WORDS_FILE, held in memory per worker until the catalog's revision changes."""
-    return current_synonyms(current_app.config["QUERY_WORDS_FILE"])
+    QUERY_WORDS_FILE, held in memory per worker until the catalog's revision changes. The
+    searches below pass the function itself: search() calls it with the revision it read."""
+    return current_synonyms(current_app.config["QUERY_WORDS_FILE"], revision)
 
 
 def run_search(
@@ -42,7 +43,7 @@ def run_search(
     text and the day only."""
     try:
         filters = Filters.from_args(args)
-        synonyms = app_synonyms()
+        synonyms = app_synonyms
         result = search(query, filters, synonyms=synonyms, cursor=cursor, limit=limit)
     except SearchError as exc:
         return None, str(exc)
@@ -163,7 +164,7 @@ def all_hits(query: str, args: Mapping[str, str]) -> tuple[list[Hit] | None, str
     cursor = None
     try:
         filters = Filters.from_args(args)
-        synonyms = app_synonyms()
+        synonyms = app_synonyms
         while len(hits) < MAX_EXPORT_ROWS:
             page = search(
                 query, filters, synonyms=synonyms, cursor=cursor, limit=MAX_LIMIT, with_facets=False
@@ -179,4 +180,4 @@ def all_hits(query: str, args: Mapping[str, str]) -> tuple[list[Hit] | None, str
 
 def unit_counts() -> dict[str, int]:
     """Published handling items per handling unit, for browsing by unit."""
-    return search("", Filters(), synonyms=app_synonyms(), limit=1).facets["unit"]
+    return search("", Filters(), synonyms=app_synonyms, limit=1).facets["unit"]

@@ -38,6 +38,7 @@ MAX_QUERY_LENGTH = 100
 MAX_TERMS = 8
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+NO_SYNONYMS = Synonyms({}, {})
 # Searches (query, filters, page) kept per revision of the catalog; the size is the app's
 # SEARCH_RESULT_CACHE setting.
 results_cache = Cache(2048)
@@ -577,17 +578,21 @@ def search(
     query: str,
     filters: Filters,
     *,
-    synonyms: Synonyms,
+    synonyms: Synonyms | Callable[[tuple[str, str]], Synonyms],
     cursor: str | None = None,
     limit: int = DEFAULT_LIMIT,
     with_facets: bool = True,
 ) -> SearchResult:
-    """One page of ranked hits with the total, facet counts and the next page's cursor."""
+    """One page of ranked hits with the total, facet counts and the next page's cursor.
+    `synonyms` may be a function of the revision key (the app's stored list, kept per
+    revision): the one revision read of the search then serves both."""
     if not 1 <= limit <= MAX_LIMIT:
         raise SearchError(f"每页条数须在1到{MAX_LIMIT}之间。")
+    revision = revision_key()
+    if callable(synonyms):  # a blank query (browsing) has no word to look up
+        synonyms = synonyms(revision) if (query or "").strip() else NO_SYNONYMS
     terms = parse_query(query, synonyms)
     after = decode_cursor(cursor) if cursor else None
-    revision = revision_key()
 
     def compute() -> tuple[list[tuple[int, int]], int, dict[str, dict[str, int]]]:
         frame = frames.get(revision, load_frame)

@@ -46,10 +46,13 @@ def _build(query_words_path: str | None) -> Synonyms:
     return Synonyms.from_mapping(stored_mapping(), prefixes=prefixes, suffixes=suffixes)
 
 
-def current_synonyms(query_words_path: str | None) -> Synonyms:
+def current_synonyms(
+    query_words_path: str | None, revision: tuple[str, str] | None = None
+) -> Synonyms:
     """The stored synonyms with the filler words, kept per database until its revision
-    changes; a transaction that changed the catalog and has not committed reads its own."""
-    url, stamp = revision_key()
+    (a revision_key(), read here unless given) changes; a transaction that changed the
+    catalog and has not committed reads its own."""
+    url, stamp = revision or revision_key()
     if is_uncommitted(stamp):
         return _build(query_words_path)
     with _lock:
