@@ -61,7 +61,9 @@ def failed_search_synonym():
         except Invalid as exc:
             for name, messages in exc.errors.items():
                 getattr(form, name).errors = [*getattr(form, name).errors, *messages]
-        else:
+        else:  # the failed text is handled: off the list (audited too)
+            dismiss_failed(request.form.get("text", ""), actor=current_user,
+                           reason=f"已添加同义词“{synonym.term}”→“{synonym.target}”")  # fmt: skip
             flash(f"已添加同义词“{synonym.term}”→“{synonym.target}”，搜索立即生效。")
             return redirect(url_for("staff.failed_searches", days=period))
     return _page(period, failed_form=form, status=400)

@@ -43,22 +43,35 @@ def test_a_failed_search_gets_a_synonym_and_the_next_search_finds_it(
     page = staff.get("/staff/failed-searches?days=7").get_data(as_text=True)
     assert re.search(r"约车</a></td><td data-label=\"次数\">3<", page)
     token = csrf_token(staff, "/staff/failed-searches")
-    response = staff.post(
-        "/staff/failed-searches/synonym?days=7",
-        data={"csrf_token": token, "term": "约车", "target": "网络预约出租汽车"},
-    )
+    form = {"csrf_token": token, "text": "约车", "term": "约车", "target": "网络预约出租汽车"}
+    response = staff.post("/staff/failed-searches/synonym?days=7", data=form)
     assert response.status_code == 302
     assert hits(client, "约车") == 1  # at once, no restart
-    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.object_type == "synonym"))
-    assert (event.actor, event.reason) == ("editor1", "未找到结果的搜索")
+    # handled: off the list, and both steps in the audit trail
+    db.session.rollback()
+    assert db.session.scalars(sa.select(FailedQuery)).all() == []
+    events = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.object_type != "item").order_by(AuditEvent.id)
+    ).all()
+    assert [(e.object_type, e.actor, e.reason) for e in events] == [
+        ("synonym", "editor1", "未找到结果的搜索"),
+        ("failed_query", "editor1", "已添加同义词“约车”→“网络预约出租汽车”"),
+    ]
 
-    response = staff.post(
-        "/staff/failed-searches/dismiss?days=7", data={"csrf_token": token, "text": "约车"}
-    )
+
+def test_a_failed_search_is_dismissed(app, db, catalog, client, login_as):
+    client.get("/items?q=飞机")
+    staff = login_as("editor")
+    token = csrf_token(staff, "/staff/failed-searches")
+    dismiss = {"csrf_token": token, "text": "飞机", "reason": "与本局无关"}
+    response = staff.post("/staff/failed-searches/dismiss?days=7", data=dismiss)
     assert response.status_code == 302
     db.session.rollback()
     assert db.session.scalars(sa.select(FailedQuery)).all() == []
-    assert "约车" not in staff.get("/staff/failed-searches").get_data(as_text=True).split("<h1>")[1]
+    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.object_type == "failed_query"))
+    assert (event.object_code, event.reason) == ("飞机", "与本局无关")
+    again = staff.post("/staff/failed-searches/dismiss", data=dismiss, follow_redirects=True)
+    assert "已不在列表中" in again.get_data(as_text=True)  # another editor was first
 
 
 def test_a_refused_synonym_from_a_failed_search_says_why(app, db, catalog, login_as):
