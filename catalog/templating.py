@@ -130,6 +130,8 @@ FIELD_LABELS = {
     "online_depth": "网上办理深度", "fees": "收费", "materials": "申请材料", "steps": "办理流程",
     "revision": "草稿", "state": "审核状态",
     "fingerprint": "数据指纹", "items": "事项数", "mapping": "表头映射",
+    # a synonym's, a failed search's (search learning)
+    "term": "搜索词", "target": "对应的词", "dismissed": "已处理",
 }  # fmt: skip
 
 

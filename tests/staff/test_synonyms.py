@@ -120,6 +120,8 @@ def test_add_edit_and_delete_on_the_list(app, db, catalog, client, login_as):
         {"term": ["坐船", "码头"]},
         {"term": ["码头", None], "target": ["港口", None]},
     ]
+    audit = staff.get("/staff/audit").get_data(as_text=True)  # the trail shows them in Chinese
+    assert "搜索词" in audit and "对应的词" in audit and "target" not in audit
 
 
 def test_a_bad_synonym_form_is_refused_in_chinese(app, db, catalog, login_as):
