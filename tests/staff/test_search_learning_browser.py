@@ -71,3 +71,32 @@ def test_a_failed_search_becomes_a_synonym(app, catalog, width):
         page.goto(base_url + "/items?q=约车")
         assert page.get_by_role("heading", level=2, name="共 1 个业务办理项").is_visible()
         assert errors == []
+
+
+def test_an_upload_is_previewed_then_applied_on_a_phone(app, catalog, tmp_path):
+    width = 390
+    good = tmp_path / "synonyms.csv"
+    good.write_text("搜索词,对应的词\n码头,港口\n约车,网络预约出租汽车\n", encoding="utf-8-sig")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("搜索词,对应的词\n码头,港口\n坐船,飞机场\n", encoding="utf-8")
+    with (
+        live_server(app) as base_url,
+        chromium_page(viewport={"width": width, "height": 900}) as page,
+    ):
+        _sign_in(page, base_url)
+        page.goto(base_url + "/staff/synonyms")
+        page.get_by_label("同义词文件").set_input_files(str(bad))
+        page.get_by_role("button", name="上传并预览").click()
+        assert page.get_by_role("alert").get_by_text("第 3 行：目录中找不到“飞机场”").is_visible()
+        assert page.get_by_role("button", name="确认导入").count() == 0
+        _fits(page, width)
+
+        page.goto(base_url + "/staff/synonyms")
+        page.get_by_label("同义词文件").set_input_files(str(good))
+        page.get_by_role("button", name="上传并预览").click()
+        assert page.get_by_text("新增 1 条，删除 0 条，未变 1 条").is_visible()
+        _fits(page, width)
+        page.screenshot(path="/tmp/p7-import-390.png", full_page=True)
+        page.get_by_role("button", name="确认导入").click()
+        assert page.get_by_text("已导入：新增 1 条，删除 0 条，未变 1 条").is_visible()
+        assert page.locator("td[data-label='搜索词']").all_inner_texts() == ["码头", "约车"]
