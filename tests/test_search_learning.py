@@ -67,6 +67,10 @@ def test_the_stored_text_is_cut(app, db):
     assert failed_text("飞" * 99) == "飞" * 50
     assert [row.text for row in failed_rows(db)] == ["飞" * 50]
     assert not record_failed_query("，。！")  # no word: nothing to count
+    # a telephone or ID card number typed into the box is never kept, not even in part
+    assert not record_failed_query("许可 13812345678")
+    assert not record_failed_query("41100219800101123X 证明")
+    assert [row.text for row in failed_rows(db)] == ["飞" * 50]
 
 
 def test_the_table_keeps_at_most_its_rows_the_oldest_least_counted_going(app, db):

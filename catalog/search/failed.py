@@ -12,6 +12,7 @@ a search: any database error is logged and the search is answered as usual.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -24,11 +25,18 @@ from catalog.models import FailedQuery
 from catalog.models.search_learning import MAX_FAILED_QUERY
 from catalog.search.text import TERM_PATTERN, normalise
 
+# A run of 6 or more digits: a telephone, ID card or account number someone typed into the
+# search box. Such a query is not counted at all (no item name holds one).
+PERSONAL_NUMBER = re.compile(r"\d{6,}")
+
 
 def failed_text(query: str) -> str:
     """A query as it is counted: normalised, its words joined by one space, cut to
-    MAX_FAILED_QUERY characters; '' when it has no word."""
-    return " ".join(TERM_PATTERN.findall(normalise(query or "")))[:MAX_FAILED_QUERY].strip()
+    MAX_FAILED_QUERY characters; '' when it has no word or holds a long number."""
+    text = " ".join(TERM_PATTERN.findall(normalise(query or "")))
+    if PERSONAL_NUMBER.search(text):
+        return ""
+    return text[:MAX_FAILED_QUERY].strip()
 
 
 def today() -> date:
