@@ -144,6 +144,12 @@ def load(instance_path: Path | None = None, overrides: Mapping[str, Any] | None 
         # Searches kept per revision of the catalog, per worker (0: every search is computed).
         "SEARCH_RESULT_CACHE": int(os.environ.get("SEARCH_RESULT_CACHE", "2048") or 0),
         "QUERY_WORDS_FILE": str(PROJECT_ROOT / "seed" / "query_words.yaml"),
+        # Public searches that found nothing, counted per (text, day) only: at most this many
+        # rows (the oldest days' least counted go first; 0 turns counting off), kept this long.
+        "FAILED_QUERY_MAX_ROWS": int(os.environ.get("FAILED_QUERY_MAX_ROWS", "10000") or 0),
+        "FAILED_QUERY_RETENTION_DAYS": int(
+            os.environ.get("FAILED_QUERY_RETENTION_DAYS", "90") or 90
+        ),
         # Four eyes: no reviewer publishes a draft holding their own changes. A one-person
         # office sets REVIEW_FOUR_EYES=0; the audit trail then marks each self-published change.
         "REVIEW_FOUR_EYES": os.environ.get("REVIEW_FOUR_EYES", "1").strip().lower()

@@ -64,7 +64,14 @@ def register_blueprints(app: Flask) -> None:
     from catalog.paging import IdConverter
     from catalog.public.views import blueprint as public
     from catalog.reports.views import blueprint as reports
-    from catalog.staff import editing, review, snapshots, units  # noqa: F401  (staff routes)
+    from catalog.staff import (  # noqa: F401  (staff blueprint routes)
+        editing,
+        failed_searches,  # search learning (issue 23 part 7)
+        review,
+        snapshots,
+        synonyms,  # search learning
+        units,  # unit windows
+    )
     from catalog.staff.accounts import blueprint as accounts
     from catalog.staff.transfer import blueprint as transfer
     from catalog.staff.views import blueprint as staff

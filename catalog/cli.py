@@ -27,6 +27,7 @@ from catalog.operations.accounts import create_account, disable_account, reset_p
 from catalog.operations.actor import COMMAND_LINE
 from catalog.operations.imports import apply_import
 from catalog.operations.snapshots import create_snapshot
+from catalog.operations.synonyms import seed_synonyms
 from catalog.province import (
     DEFAULT_SIZE,
     ProvinceError,
@@ -60,6 +61,9 @@ def seed_command(force: bool) -> None:
     result = load_seed(Path(current_app.config["SEED_DIR"]), force=force)
     if not index_is_complete():
         rebuild_index()
+    # the starting synonym list, once (catalog.operations.synonyms.seed_synonyms)
+    if synonyms := seed_synonyms(current_app.config["SYNONYMS_FILE"]):
+        click.echo(f"已载入同义词 {synonyms} 条（seed/synonyms.yaml）。")
     if not result.changed:
         click.echo(f"种子数据已是最新，未做修改（{len(result.unchanged)} 项未变）。")
     else:

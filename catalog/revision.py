@@ -23,10 +23,12 @@ from catalog.models import (
     LegalBasis,
     Material,
     ProcessStep,
+    Synonym,
     utcnow,
 )
 
-CONTENT = (ApprovalItem, HandlingItem, LegalBasis, Material, Fee, ProcessStep)
+# Synonym: the search's synonym list, cached per worker under the same revision.
+CONTENT = (ApprovalItem, HandlingItem, LegalBasis, Material, Fee, ProcessStep, Synonym)
 T = TypeVar("T")
 
 

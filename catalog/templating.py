@@ -131,6 +131,8 @@ FIELD_LABELS = {
     "revision": "草稿", "state": "审核状态",
     "fingerprint": "数据指纹", "items": "事项数", "mapping": "表头映射",
     "address": "窗口地址", "phone": "咨询电话", "map_url": "地图链接",  # a unit's window
+    # a synonym's, a failed search's (search learning)
+    "term": "搜索词", "target": "对应的词", "dismissed": "已处理",
 }  # fmt: skip
 
 

@@ -53,10 +53,12 @@ def test_report_seed_report_on_a_fresh_database(fresh_database):
     seeded = flask(fresh_database, "seed")
     assert seeded.returncode == 0, seeded.stderr
     assert "新增 190 项" in seeded.stdout
+    assert "已载入同义词" in seeded.stdout  # the starting synonym list (search learning)
 
     again = flask(fresh_database, "seed")
     assert again.returncode == 0
     assert "未做修改" in again.stdout
+    assert "同义词" not in again.stdout  # loaded once, never again
 
     report = flask(fresh_database, "report", "--format", "json")
     assert report.returncode == 0, report.stderr

@@ -18,6 +18,7 @@ from catalog.models.catalog import (
 )
 from catalog.models.imports import ImportMapping
 from catalog.models.reports import Snapshot, SnapshotItem, StoredReport
+from catalog.models.search_learning import FailedQuery, Synonym  # search learning (issue 23)
 from catalog.models.throttle import ThrottleCounter
 from catalog.models.units import ServiceUnit
 
@@ -28,6 +29,7 @@ __all__ = [
     "AuthEvent",
     "AuthEventKind",
     "CatalogRevision",
+    "FailedQuery",
     "Fee",
     "HandlingItem",
     "ImportMapping",
@@ -42,6 +44,7 @@ __all__ = [
     "Snapshot",
     "SnapshotItem",
     "StoredReport",
+    "Synonym",
     "ThrottleCounter",
     "User",
     "enum_column",

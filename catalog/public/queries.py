@@ -22,27 +22,34 @@ from catalog.search import (
     SearchError,
     SearchResult,
     Synonyms,
-    load_synonyms,
     search,
 )
+from catalog.search.failed import record_failed_query
+from catalog.search.synonyms import current_synonyms
 
 
-def app_synonyms() -> Synonyms:
-    """The synonym list and filler words the app is configured with (cached per file)."""
-    config = current_app.config
-    return load_synonyms(config["SYNONYMS_FILE"], config["QUERY_WORDS_FILE"])
+def app_synonyms(revision: tuple[str, str] | None = None) -> Synonyms:
+    """The synonym list staff keep (table search_synonym) and the filler words of
+    QUERY_WORDS_FILE, held in memory per worker until the catalog's revision changes. The
+    searches below pass the function itself: search() calls it with the revision it read."""
+    return current_synonyms(current_app.config["QUERY_WORDS_FILE"], revision)
 
 
 def run_search(
     query: str, args: Mapping[str, str], *, cursor: str | None = None, limit: int = DEFAULT_LIMIT
 ) -> tuple[SearchResult | None, str | None]:
-    """Search with the filters in `args`; bad input gives (None, message), never an exception."""
+    """Search with the filters in `args`; bad input gives (None, message), never an exception.
+    A first page without filters that finds nothing is counted (catalog.search.failed): the
+    text and the day only."""
     try:
         filters = Filters.from_args(args)
-        synonyms = app_synonyms()
-        return search(query, filters, synonyms=synonyms, cursor=cursor, limit=limit), None
+        synonyms = app_synonyms
+        result = search(query, filters, synonyms=synonyms, cursor=cursor, limit=limit)
     except SearchError as exc:
         return None, str(exc)
+    if result.total == 0 and result.terms and cursor is None and filters == Filters():
+        record_failed_query(query)
+    return result, None
 
 
 # The guide's statements, built once: a statement built per request costs more to build and
@@ -157,7 +164,7 @@ def all_hits(query: str, args: Mapping[str, str]) -> tuple[list[Hit] | None, str
     cursor = None
     try:
         filters = Filters.from_args(args)
-        synonyms = app_synonyms()
+        synonyms = app_synonyms
         while len(hits) < MAX_EXPORT_ROWS:
             page = search(
                 query, filters, synonyms=synonyms, cursor=cursor, limit=MAX_LIMIT, with_facets=False
@@ -173,4 +180,4 @@ def all_hits(query: str, args: Mapping[str, str]) -> tuple[list[Hit] | None, str
 
 def unit_counts() -> dict[str, int]:
     """Published handling items per handling unit, for browsing by unit."""
-    return search("", Filters(), synonyms=app_synonyms(), limit=1).facets["unit"]
+    return search("", Filters(), synonyms=app_synonyms, limit=1).facets["unit"]

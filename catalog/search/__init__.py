@@ -17,9 +17,9 @@ from catalog.search.query import (
     encode_cursor,
     parse_query,
     search,
-    similar_names,
     word_rows,
 )
+from catalog.search.similar import similar_names
 from catalog.search.text import Synonyms, highlight, load_synonyms, normalise, pinyin_of
 
 __all__ = [

@@ -20,7 +20,7 @@ import numpy as np
 import sqlalchemy as sa
 from markupsafe import Markup
 
-from catalog.enums import CaseType, ItemType, Status
+from catalog.enums import CaseType, ItemType
 from catalog.extensions import db
 from catalog.models import ApprovalItem, HandlingItem, SearchEntry
 from catalog.revision import Cache, revision_key
@@ -38,6 +38,7 @@ MAX_QUERY_LENGTH = 100
 MAX_TERMS = 8
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+NO_SYNONYMS = Synonyms({}, {})
 # Searches (query, filters, page) kept per revision of the catalog; the size is the app's
 # SEARCH_RESULT_CACHE setting.
 results_cache = Cache(2048)
@@ -577,17 +578,21 @@ def search(
     query: str,
     filters: Filters,
     *,
-    synonyms: Synonyms,
+    synonyms: Synonyms | Callable[[tuple[str, str]], Synonyms],
     cursor: str | None = None,
     limit: int = DEFAULT_LIMIT,
     with_facets: bool = True,
 ) -> SearchResult:
-    """One page of ranked hits with the total, facet counts and the next page's cursor."""
+    """One page of ranked hits with the total, facet counts and the next page's cursor.
+    `synonyms` may be a function of the revision key (the app's stored list, kept per
+    revision): the one revision read of the search then serves both."""
     if not 1 <= limit <= MAX_LIMIT:
         raise SearchError(f"每页条数须在1到{MAX_LIMIT}之间。")
+    revision = revision_key()
+    if callable(synonyms):  # a blank query (browsing) has no word to look up
+        synonyms = synonyms(revision) if (query or "").strip() else NO_SYNONYMS
     terms = parse_query(query, synonyms)
     after = decode_cursor(cursor) if cursor else None
-    revision = revision_key()
 
     def compute() -> tuple[list[tuple[int, int]], int, dict[str, dict[str, int]]]:
         frame = frames.get(revision, load_frame)
@@ -614,30 +619,3 @@ def search(
         else None,
         highlight_words=words,
     )
-
-
-def similar_names(query: str, *, limit: int = 5) -> list[tuple[str, str]]:
-    """(code, name) of published items sharing the most two-character pieces with `query`.
-
-    For an empty result page: a misspelt or over-long query usually shares a few pairs of
-    characters with the name that was meant.
-    """
-    text = "".join(TERM_PATTERN.findall(normalise(query or "")))[:MAX_QUERY_LENGTH]
-    pieces = list(dict.fromkeys(text[i : i + 2] for i in range(len(text) - 1)))[:20]
-    if not pieces:
-        return []
-    shared = sum(
-        (sa.case((_contains(SearchEntry.item_name, piece), 1), else_=0) for piece in pieces),
-        sa.literal(0),
-    )
-    rows = db.session.execute(
-        sa.select(ApprovalItem.code, ApprovalItem.name, sa.func.max(shared).label("shared"))
-        .join(HandlingItem, HandlingItem.item_id == ApprovalItem.id)
-        .join(SearchEntry, SearchEntry.handling_item_id == HandlingItem.id)
-        .where(ApprovalItem.status == Status.published, HandlingItem.status == Status.published)
-        .where(sa.or_(*[_contains(SearchEntry.item_name, piece) for piece in pieces]))
-        .group_by(ApprovalItem.code, ApprovalItem.name)
-        .order_by(sa.desc("shared"), ApprovalItem.code)
-        .limit(limit)
-    )
-    return [(code, name) for code, name, _shared in rows]

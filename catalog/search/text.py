@@ -100,6 +100,7 @@ class Synonyms:
         """The term, and the official words of every key it spells or starts (网约 -> 网约车)."""
         found = [term]
         if LATIN_PATTERN.match(term):
+            found += self.words.get(term, ())  # a Latin key of its own (etc -> 电子不停车收费)
             found += self.by_pinyin.get(term, ())
         elif len(term) >= 2:
             for key, words in self.words.items():

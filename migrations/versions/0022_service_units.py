@@ -1,7 +1,7 @@
 """the window of each handling unit
 
 Revision ID: 0022
-Revises: 0018
+Revises: 0021
 Create Date: 2026-12-04
 
 service_unit holds each handling unit's window (issue 23 part 2): the unit's name, unique and
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0022"
-down_revision = "0018"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 

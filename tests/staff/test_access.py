@@ -58,6 +58,19 @@ MATRIX = [
     # no name: refused by the unit operation's check, nothing written
     ("POST", "/staff/units/edit", {"editor": 403, "reviewer": 400, "admin": 400}),
     ("POST", "/staff/logout", {"editor": 302, "reviewer": 302, "admin": 302}),
+    # search learning: the synonym list (an id no synonym has: 404 once allowed) and the
+    # failed searches; an empty add form is refused, a dismissal of nothing named too
+    ("GET", "/staff/synonyms", {"editor": 200, "reviewer": 200, "admin": 200}),
+    ("POST", "/staff/synonyms", {"editor": 400, "reviewer": 400, "admin": 400}),
+    ("GET", "/staff/synonyms/0/edit", {"editor": 404, "reviewer": 404, "admin": 404}),
+    ("POST", "/staff/synonyms/0/edit", {"editor": 404, "reviewer": 404, "admin": 404}),
+    ("POST", "/staff/synonyms/0/delete", {"editor": 404, "reviewer": 404, "admin": 404}),
+    ("GET", "/staff/synonyms.csv", {"editor": 200, "reviewer": 200, "admin": 200}),
+    ("POST", "/staff/synonyms/import", {"editor": 400, "reviewer": 400, "admin": 400}),
+    ("POST", "/staff/synonyms/import/apply", {"editor": 400, "reviewer": 400, "admin": 400}),
+    ("GET", "/staff/failed-searches", {"editor": 200, "reviewer": 200, "admin": 200}),
+    ("POST", "/staff/failed-searches/synonym", {"editor": 400, "reviewer": 400, "admin": 400}),
+    ("POST", "/staff/failed-searches/dismiss", {"editor": 400, "reviewer": 400, "admin": 400}),
 ]
 
 

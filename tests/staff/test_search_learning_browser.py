@@ -1,0 +1,102 @@
+"""The failed searches and the synonym list in real headless Chromium, at 390 and 1280 px: a
+citizen's search that found nothing reaches the staff list, an editor adds a synonym beside it,
+and the citizen's next search finds the item; no page scrolls sideways.
+Screenshots: /tmp/p7-failed-{390,1280}.png, /tmp/p7-synonyms-{390,1280}.png."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page
+
+from catalog.accounts import create_user
+from catalog.operations.synonyms import add_synonym
+from tests.browser import chromium_page, live_server
+from tests.factories import handling_item_data, item_data, publish
+from tests.staff.conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def catalog(db):
+    publish(
+        db,
+        item_data(handling_item_data(code="NET-01"), code="NET", name="网络预约出租汽车经营许可"),
+        item_data(handling_item_data(code="PORT-01"), code="PORT", name="港口经营许可"),
+    )
+    add_synonym("码头", "港口", actor="seed", in_catalog=False)
+    create_user("editor1", PASSWORD, "editor")
+    db.session.commit()
+
+
+def _sign_in(page: Page, base_url: str) -> None:
+    page.goto(base_url + "/staff/login")
+    page.get_by_label("用户名").fill("editor1")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(base_url + "/staff/")
+
+
+def _fits(page: Page, width: int) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_a_failed_search_becomes_a_synonym(app, catalog, width):
+    with (
+        live_server(app) as base_url,
+        chromium_page(viewport={"width": width, "height": 900}) as page,
+    ):
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(base_url + "/items?q=约车")
+        assert page.get_by_text("没有找到符合条件的事项").is_visible()
+
+        _sign_in(page, base_url)
+        page.get_by_role("link", name="未找到结果的搜索").click()
+        row = page.locator("tr", has_text="约车")
+        assert row.locator("td[data-label='次数']").inner_text() == "1"
+        _fits(page, width)
+        page.screenshot(path=f"/tmp/p7-failed-{width}.png", full_page=True)
+        page.get_by_label("“约车”对应的词").fill("网络预约出租汽车")
+        row.get_by_role("button", name="添加").click()
+        assert page.get_by_text("已添加同义词“约车”→“网络预约出租汽车”").is_visible()
+
+        assert page.locator("tr", has_text="约车").count() == 0  # handled: off the list
+        page.get_by_role("navigation", name="工作台").get_by_role("link", name="同义词").click()
+        assert page.locator("td[data-label='搜索词']").all_inner_texts() == ["码头", "约车"]
+        _fits(page, width)
+        page.screenshot(path=f"/tmp/p7-synonyms-{width}.png", full_page=True)
+
+        page.goto(base_url + "/items?q=约车")
+        assert page.get_by_role("heading", level=2, name="共 1 个业务办理项").is_visible()
+        assert errors == []
+
+
+def test_an_upload_is_previewed_then_applied_on_a_phone(app, catalog, tmp_path):
+    width = 390
+    good = tmp_path / "synonyms.csv"
+    good.write_text("搜索词,对应的词\n码头,港口\n约车,网络预约出租汽车\n", encoding="utf-8-sig")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("搜索词,对应的词\n码头,港口\n坐船,飞机场\n", encoding="utf-8")
+    with (
+        live_server(app) as base_url,
+        chromium_page(viewport={"width": width, "height": 900}) as page,
+    ):
+        _sign_in(page, base_url)
+        page.goto(base_url + "/staff/synonyms")
+        page.get_by_label("同义词文件").set_input_files(str(bad))
+        page.get_by_role("button", name="上传并预览").click()
+        assert page.get_by_role("alert").get_by_text("第 3 行：目录中找不到“飞机场”").is_visible()
+        assert page.get_by_role("button", name="确认导入").count() == 0
+        _fits(page, width)
+
+        page.goto(base_url + "/staff/synonyms")
+        page.get_by_label("同义词文件").set_input_files(str(good))
+        page.get_by_role("button", name="上传并预览").click()
+        assert page.get_by_text("新增 1 条，删除 0 条，未变 1 条").is_visible()
+        _fits(page, width)
+        page.screenshot(path="/tmp/p7-import-390.png", full_page=True)
+        page.get_by_role("button", name="确认导入").click()
+        assert page.get_by_text("已导入：新增 1 条，删除 0 条，未变 1 条").is_visible()
+        assert page.locator("td[data-label='搜索词']").all_inner_texts() == ["码头", "约车"]
