@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import yaml
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 
@@ -143,8 +144,10 @@ def test_restore_returns_everything_to_the_moment_of_the_backup(fresh_database, 
     searches = search_results(url)
     assert len(at_backup["approval_item"]) == 190 and len(at_backup["auth_event"]) == 3
     # the seed's 190 items and baseline, the snapshot, the import's draft, submit and publish,
-    # and the seed's starting synonyms (one event a pair)
-    audited = 195 + len(read_seed_synonyms(PROJECT_ROOT / "seed" / "synonyms.yaml"))
+    # the seed's unit windows (one event a unit) and starting synonyms (one event a pair)
+    seed = PROJECT_ROOT / "seed"
+    windows = yaml.safe_load((seed / "units.yaml").read_text(encoding="utf-8"))["units"]
+    audited = 195 + len(windows) + len(read_seed_synonyms(seed / "synonyms.yaml"))
     assert len(at_backup["audit_event"]) == audited and len(at_backup["report_snapshot"]) == 2
     assert all(searches.values()), searches
 
