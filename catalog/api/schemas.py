@@ -43,6 +43,7 @@ class HandlingItemSchema(InputHandlingItemSchema):
     generator would write out through FeesField with no handling item to read."""
 
     fees = FeesField(required=True, allow_none=True)
+    omit_unset = False  # online_url is null where none is given (catalog.schemas.OmitUnset)
 
 
 class ItemSchema(ItemDumpSchema):
@@ -50,6 +51,7 @@ class ItemSchema(ItemDumpSchema):
     that may be missing (catalog.elements) is null or an empty list then, as documented."""
 
     handling_items = fields.List(fields.Nested(HandlingItemSchema), required=True)
+    omit_unset = False  # faq is [] where an item has none (catalog.schemas.OmitUnset)
 
 
 ITEM = ItemSchema()

@@ -5,6 +5,7 @@ from catalog.models.audit import AuditAction, AuditEvent, AuthEvent, AuthEventKi
 from catalog.models.catalog import (
     ApprovalItem,
     CatalogRevision,
+    FaqEntry,
     Fee,
     HandlingItem,
     ItemDraft,
@@ -27,6 +28,7 @@ __all__ = [
     "AuthEvent",
     "AuthEventKind",
     "CatalogRevision",
+    "FaqEntry",
     "Fee",
     "HandlingItem",
     "ImportMapping",
