@@ -161,9 +161,7 @@ class HandlingItemForm(StaffForm):
         "网上办理深度",
         choices=choices((str(d), f"{d}级：{OnlineDepth(d).label}") for d in range(1, 8)),
     )
-    online_url = StringField(
-        "在线办理地址", render_kw={"inputmode": "url", "placeholder": "https://"}
-    )
+    online_url = StringField("在线办理地址", render_kw={"inputmode": "url"})
     materials = FieldList(FormField(MaterialRowForm), label="申请材料")
     charges = OptionalSelectField(
         "是否收费", choices=choices([(NO_FEE, "不收费"), (CHARGES, "收费（填写下方收费项目）")])
