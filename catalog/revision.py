@@ -18,6 +18,7 @@ from catalog.extensions import db
 from catalog.models import (
     ApprovalItem,
     CatalogRevision,
+    FaqEntry,
     Fee,
     HandlingItem,
     LegalBasis,
@@ -26,7 +27,7 @@ from catalog.models import (
     utcnow,
 )
 
-CONTENT = (ApprovalItem, HandlingItem, LegalBasis, Material, Fee, ProcessStep)
+CONTENT = (ApprovalItem, HandlingItem, LegalBasis, Material, Fee, ProcessStep, FaqEntry)
 T = TypeVar("T")
 
 
