@@ -98,3 +98,24 @@ def test_a_new_item_may_start_with_its_questions(login_as, db):
     assert response.status_code == 302, response.get_data(as_text=True)[-2000:]
     item = db.session.scalar(sa.select(ApprovalItem).where(ApprovalItem.code == "N"))
     assert current_data(item)["faq"] == SAMPLE_FAQ[:1]
+
+
+def test_questions_saved_over_a_newer_draft_get_a_conflict_and_are_kept_to_redo(
+    login_as, catalog_item, db
+):
+    from tests.staff.forms import read_form
+
+    first, second = login_as("editor"), login_as("reviewer")
+    stale = dict(read_form(second.get(ITEM_PATH).get_data(as_text=True), ITEM_PATH))["version"]
+    saved = submit(first, ITEM_PATH, ITEM_PATH,
+                   {"faq-0-question": "甲的问题？", "faq-0-answer": "甲的解答。",
+                    "reason": "第一人"}, "save")  # fmt: skip
+    assert saved.status_code == 302
+    conflict = submit(second, ITEM_PATH, ITEM_PATH,
+                      {"faq-0-question": "乙的问题？", "faq-0-answer": "乙的解答。",
+                       "reason": "第二人", "version": stale}, "save")  # fmt: skip
+    assert conflict.status_code == 409
+    assert current_data(_item(db))["faq"] == [{"question": "甲的问题？", "answer": "甲的解答。"}]
+    redo = dict(read_form(conflict.get_data(as_text=True), ITEM_PATH))
+    assert (redo["faq-0-question"], redo["faq-0-answer"]) == ("乙的问题？", "乙的解答。")
+    assert redo["version"] != stale
