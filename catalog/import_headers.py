@@ -15,6 +15,7 @@ import yaml
 
 from catalog.spreadsheets import (
     COMPLETENESS_HEADERS,
+    FAQ_COLUMNS,
     HANDLING_COLUMNS,
     ITEM_COLUMNS,
     MATERIAL_COLUMNS,
@@ -22,12 +23,14 @@ from catalog.spreadsheets import (
 
 HEADERS_FILE = Path(__file__).resolve().parent.parent / "seed" / "import_headers.yaml"
 HANDLING, MATERIALS = "handling", "materials"
+FAQ = "faq"  # the optional sheet of questions and answers (catalog.import_faq)
 # A material row names its handling item by 业务办理项编码, or by 事项编码 when the item has one
 # handling item (the file may have no handling-item codes at all): the materials sheet reads both.
 ITEM_CODE = "事项编码"
 FIELDS = {
     HANDLING: tuple(column.header for column in (*ITEM_COLUMNS, *HANDLING_COLUMNS)),
     MATERIALS: (*(column.header for column in MATERIAL_COLUMNS), ITEM_CODE),
+    FAQ: tuple(column.header for column in FAQ_COLUMNS),
 }
 # The columns a header row must have: what the ratios read (catalog.elements). Every other column
 # may be absent: its element is then missing (a gap) or, for the handling-item code and the case
@@ -35,10 +38,11 @@ FIELDS = {
 REQUIRED = {
     HANDLING: ("事项编码", "事项名称", "事项类型", "法定时限", "承诺时限", "到现场次数"),
     MATERIALS: ("材料名称",),
+    FAQ: tuple(column.header for column in FAQ_COLUMNS),
 }
 MATERIAL_REFERENCES = ("业务办理项编码", ITEM_CODE)
 # A header row is the sheet's when it holds these fields (after the spellings are read).
-SIGNATURES = {HANDLING: ("事项编码", "承诺时限"), MATERIALS: ("材料名称",)}
+SIGNATURES = {HANDLING: ("事项编码", "承诺时限"), MATERIALS: ("材料名称",), FAQ: ("问题", "解答")}
 IGNORE = "ignore"
 # The longest header a column may have to be mapped (on the page, in a file, in the database): a
 # header is a name, not a cell of text (an Excel cell holds 32,767 characters).
@@ -173,7 +177,7 @@ def place(kind: str, headers: Mapping[int, str], mapping: Mapping[str, str] | No
 
 def classify(headers: Mapping[int, str], mapping: Mapping[str, str] | None) -> str | None:
     """Which kind of sheet a row is the header of, if any."""
-    for kind in (HANDLING, MATERIALS):
+    for kind in (HANDLING, MATERIALS, FAQ):
         if place(kind, headers, mapping).holds(kind):
             return kind
     return None

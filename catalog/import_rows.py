@@ -12,6 +12,7 @@ from functools import cache
 from typing import Any
 
 from catalog.enums import CaseType
+from catalog.import_faq import attach_faq
 from catalog.import_headers import HANDLING, ITEM_CODE, REQUIRED
 from catalog.schemas import MaterialSchema
 from catalog.spreadsheet_reading import Problem, Row, SpreadsheetError
@@ -19,6 +20,7 @@ from catalog.spreadsheets import (
     ASSUMED,
     EXAMPLE_CODE,
     EXAMPLE_REFUSED,
+    FAQ_SHEET,
     HANDLING_COLUMNS,
     ITEM_COLUMNS,
     ITEM_SHEET,
@@ -108,6 +110,8 @@ class ParsedItem:
     material_rows: dict[tuple[int, int], int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     sheets: tuple[str, str] = (ITEM_SHEET, MATERIAL_SHEET)  # as the file names them
+    faq_rows: list[int] = field(default_factory=list)  # the FAQ sheet's row of each entry
+    faq_sheet: str = FAQ_SHEET
 
 
 def _fees(
@@ -214,6 +218,7 @@ def parse_rows(item_rows: list[Row], material_rows: list[Row]) -> list[ParsedIte
         if absent[HANDLING] or absent[ITEM]:
             parsed.data[ABSENT] = absent
     _attach_materials(items, material_rows, material_sheet, problems)
+    attach_faq(items, getattr(item_rows, "faq", None), problems)
     if problems:
         raise SpreadsheetError(problems)
     return list(items.values())

@@ -14,6 +14,8 @@ from catalog.domain import Conflict
 from catalog.drafts import current_data, diff, editable_version
 from catalog.elements import Gaps, gaps
 from catalog.extensions import db
+from catalog.import_faq import FAQ_KEY
+from catalog.import_faq import locate as locate_faq
 from catalog.import_headers import HANDLING
 from catalog.import_rows import ABSENT, ITEM, ParsedItem, parse_rows  # noqa: F401 (re-exported)
 from catalog.models import ApprovalItem
@@ -80,6 +82,8 @@ _HEADER_OF = {column.key: column.header for column in (*ITEM_COLUMNS, *HANDLING_
 def _locate(parsed: ParsedItem, path: str) -> Problem:
     """Where a service error on `path` stands in the spreadsheet."""
     parts = path.split(".")
+    if parts[0] == FAQ_KEY:
+        return locate_faq(parsed, parts)
     if parts[0] == "handling_items" and len(parts) >= 3 and parts[1].isdigit():
         index = int(parts[1])
         row = parsed.rows[index] if index < len(parsed.rows) else parsed.rows[0]
@@ -157,6 +161,8 @@ def _keep_what_the_file_leaves_out(
     handling item the materials sheet does not list, and the elements of the columns the file
     does not have (`absent`) stay as they are. An empty cell in a column the file has is a
     missing element."""
+    if FAQ_KEY not in parsed.data:  # no FAQ sheet, or the item not on it
+        parsed.data[FAQ_KEY] = current.get(FAQ_KEY, [])
     for key in absent[ITEM]:
         if key.startswith("result."):
             parsed.data["result"][key[7:]] = (current.get("result") or {}).get(key[7:])
@@ -170,7 +176,7 @@ def _keep_what_the_file_leaves_out(
             continue
         kept = by_code[handling["code"]]
         for key in absent[HANDLING]:
-            handling[key] = kept[key]
+            handling[key] = kept.get(key)  # (an unset online_url is left out of the data)
         if index not in with_materials:
             handling["materials"] = kept["materials"]
     kept = [h for h in current["handling_items"] if h["code"] not in listed]

@@ -18,6 +18,7 @@ from catalog.extensions import db
 from catalog.models import (
     ApprovalItem,
     CatalogRevision,
+    FaqEntry,
     Fee,
     HandlingItem,
     LegalBasis,
@@ -28,7 +29,9 @@ from catalog.models import (
 )
 
 # Synonym: the search's synonym list, cached per worker under the same revision.
-CONTENT = (ApprovalItem, HandlingItem, LegalBasis, Material, Fee, ProcessStep, Synonym)
+CONTENT = (
+    *(ApprovalItem, HandlingItem, LegalBasis, Material, Fee, ProcessStep, FaqEntry, Synonym),
+)
 T = TypeVar("T")
 
 

@@ -17,6 +17,7 @@ from marshmallow import (
     Schema,
     ValidationError,
     fields,
+    post_dump,
     post_load,
     pre_load,
     validate,
@@ -36,6 +37,7 @@ from catalog.enums import (
     ResultType,
     ServiceTarget,
 )
+from catalog.links import MAX_URL_CHARS, online_url_problem
 
 NO_FEE = "none"  # the explicit "不收费" in data files and the API
 MAX_LIMIT_DAYS = 1000  # sanity bound on any time limit, in working days
@@ -225,7 +227,40 @@ class FeesField(fields.Field):
         return _FEES.load(value)
 
 
-class HandlingItemSchema(TrimStrings, StrictSchema):
+def _valid_online_url(value: str | None) -> None:
+    problem = online_url_problem(value) if value is not None else None
+    if problem:
+        raise ValidationError(problem)
+
+
+# 常见问题 of an item: at most this many question/answer pairs, each part this long
+MAX_FAQ_ENTRIES, MAX_QUESTION_CHARS, MAX_ANSWER_CHARS = 30, 200, 2000
+
+
+class FaqEntrySchema(TrimStrings, StrictSchema):
+    question = text(MAX_QUESTION_CHARS, required_message="常见问题须填写问题。")
+    answer = text(MAX_ANSWER_CHARS, required_message="常见问题须填写解答。")
+
+
+class OmitUnset:
+    """The elements added after data was first frozen (0019: the online address, the FAQ) are
+    left out of the canonical data while unset, so an item without them dumps exactly as it did
+    before (the seed's digests, drafts and snapshots stay comparable); the API, which documents
+    every field, writes them always (omit_unset = False)."""
+
+    omit_unset = True
+    unset_when_empty: tuple[str, ...] = ()
+
+    @post_dump
+    def _omit_unset(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        if self.omit_unset:
+            for key in self.unset_when_empty:
+                if key in data and data[key] in (None, []):
+                    del data[key]
+        return data
+
+
+class HandlingItemSchema(OmitUnset, TrimStrings, StrictSchema):
     code = text(50, validators=(CODE_FORMAT,))
     situation = text(100, required=False)
     case_type = choice(CaseType, required=True)
@@ -239,6 +274,20 @@ class HandlingItemSchema(TrimStrings, StrictSchema):
     fees = FeesField(allow_none=True, load_default=None)
     materials = fields.List(fields.Nested(MaterialSchema), load_default=list)
     steps = fields.List(fields.Nested(StepSchema), load_default=list)
+    # 在线办理地址 (catalog.links); may be absent: no address
+    online_url = fields.String(
+        allow_none=True,
+        load_default=None,
+        validate=_valid_online_url,
+        error_messages=_messages(invalid="在线办理地址须为文本。"),
+        metadata={
+            "description": "在线办理地址（http 或 https 网址）；null：未提供",
+            "format": "uri",
+            "maxLength": MAX_URL_CHARS,
+        },
+    )
+
+    unset_when_empty = ("online_url",)
 
     @post_load
     def _normalise(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
@@ -257,7 +306,7 @@ def _no_result() -> dict[str, None]:
     return {"name": None, "type": None}
 
 
-class ItemSchema(TrimStrings, StrictSchema):
+class ItemSchema(OmitUnset, TrimStrings, StrictSchema):
     code = text(40, validators=(CODE_FORMAT,))
     name = text(200)
     item_type = choice(ItemType, required=True, data_key="type")
@@ -288,6 +337,16 @@ class ItemSchema(TrimStrings, StrictSchema):
         validate=validate.Length(min=1, error="至少包含一个业务办理项。"),
         error_messages=_messages(),
     )
+    # 常见问题, in order; may be absent: none
+    faq = fields.List(
+        fields.Nested(FaqEntrySchema),
+        load_default=list,
+        validate=validate.Length(max=MAX_FAQ_ENTRIES, error=f"常见问题最多{MAX_FAQ_ENTRIES}条。"),
+        error_messages=_messages(),
+        metadata={"description": "常见问题（问题与解答），按顺序；没有时为空列表"},
+    )
+
+    unset_when_empty = ("faq",)
 
     @post_load
     def _to_columns(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from catalog.extensions import db
 from catalog.models import (
     ApprovalItem,
     AuditAction,
+    FaqEntry,
     Fee,
     HandlingItem,
     LegalBasis,
@@ -45,7 +46,7 @@ ITEM_FIELDS = (
 )  # fmt: skip
 HANDLING_ITEM_FIELDS = (
     "situation", "case_type", "statutory_days", "promised_days", "visits", "visit_reason",
-    "forms", "online_depth", "charges_fee",
+    "forms", "online_depth", "charges_fee", "online_url",
 )  # fmt: skip
 CHILD_LISTS = {
     "materials": (Material, ("name", "kind", "form", "copies", "necessity", "source", "notes")),
@@ -53,6 +54,7 @@ CHILD_LISTS = {
     "steps": (ProcessStep, ("name", "days")),
 }
 LEGAL_BASIS_FIELDS = ("law", "article", "text")
+FAQ_FIELDS = ("question", "answer")
 
 
 # The name the rest of the code and the tests know the rule errors by.
@@ -185,6 +187,7 @@ def _apply_item(item: ApprovalItem, data: Mapping[str, Any], status: Status) -> 
     _replace_list(
         item, "legal_bases", LegalBasis, LEGAL_BASIS_FIELDS, data["legal_bases"], "", changes
     )
+    _replace_list(item, "faq", FaqEntry, FAQ_FIELDS, data["faq"], "", changes)
     existing = {handling.code: handling for handling in item.handling_items}
     ordered = []
     for handling_data in data["handling_items"]:

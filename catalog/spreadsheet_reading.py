@@ -32,7 +32,13 @@ from catalog.import_headers import (
 )
 from catalog.public.export import FORMULA_PREFIXES
 from catalog.schemas import CONTROL_CHARACTERS_MESSAGE, has_control_characters
-from catalog.spreadsheets import ITEM_SHEET, MATERIAL_HEADERS, MATERIAL_SHEET, ROW_HEADERS
+from catalog.spreadsheets import (
+    FAQ_HEADERS,
+    ITEM_SHEET,
+    MATERIAL_HEADERS,
+    MATERIAL_SHEET,
+    ROW_HEADERS,
+)
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_UNPACKED_BYTES = 50 * 1024 * 1024  # an xlsx is a zip: refuse one that unpacks to more
@@ -42,6 +48,7 @@ MAX_PARTS = 1_000  # members of the zip; Excel writes a dozen, a few hundred wit
 MAX_WHOLE_PARTS_BYTES = 1024 * 1024
 MAX_ROWS = 5_000
 MAX_MATERIAL_ROWS = 50_000
+MAX_FAQ_ROWS = 20_000  # 常见问题: up to 30 an item (catalog.schemas)
 MAX_SHEET_ROWS = 1_048_576  # Excel's own limit, blank rows included
 MAX_SHEET_COLUMNS = 16_384  # Excel's own limit
 MAX_HEADER_COLUMNS = 100  # the template has 31 and 8
@@ -50,7 +57,11 @@ MAX_RECORD_COMMAS = 100_000  # in one CSV record: far beyond any row of the temp
 # A file at both row limits fits: every cell a distinct shared string (555,000), and the XML
 # elements of all its parts (1.7 million as export writes it, inline; as many with a table of
 # shared strings unless nearly every cell is distinct). Reading one element costs about 1 µs.
-MAX_SHARED_STRINGS = MAX_ROWS * len(ROW_HEADERS) + MAX_MATERIAL_ROWS * len(MATERIAL_HEADERS)
+MAX_SHARED_STRINGS = (
+    MAX_ROWS * len(ROW_HEADERS)
+    + MAX_MATERIAL_ROWS * len(MATERIAL_HEADERS)
+    + MAX_FAQ_ROWS * len(FAQ_HEADERS)
+)
 MAX_FILE_ELEMENTS = 2_000_000
 MAX_PROBLEMS = 100
 UNKNOWN_HEADER = "无法识别的表头：请在映射中指定字段或忽略。"
@@ -136,11 +147,14 @@ def _sample(value: Any) -> str:
 
 
 class Rows(list):
-    """The rows of one sheet, and the sheet's name (as problems name it)."""
+    """The rows of one sheet, and the sheet's name (as problems name it). The handling-item
+    sheet's rows carry the file's FAQ sheet as `faq` (None: the file has none; only an xlsx
+    has one), so that a reader keeps its two results (catalog.import_faq)."""
 
     def __init__(self, sheet: str, rows: list[Row] = ()):
         super().__init__(rows)
         self.sheet = sheet
+        self.faq: Rows | None = None
 
 
 class Table:

@@ -33,6 +33,7 @@ from catalog.public.export import safe_cell
 
 ITEM_SHEET = "事项"
 MATERIAL_SHEET = "申请材料"
+FAQ_SHEET = "常见问题"  # one question and answer a row, by item code (optional on import)
 LIST_SEPARATOR = "、"
 STEP_SEPARATOR = "；"
 # The item code of the template's example row (catalog.import_template): the import refuses it,
@@ -108,6 +109,7 @@ HANDLING_COLUMNS = (
     Column("收费金额", "fees.amount"),
     Column("收费依据", "fees.basis"),
     Column("办理流程", "steps"),
+    Column("在线办理地址", "online_url"),  # may be absent from data: none (catalog.schemas)
 )
 MATERIAL_COLUMNS = (
     Column("业务办理项编码", "handling_item"),
@@ -129,8 +131,14 @@ UNIT_COLUMNS = (
     Column("地图链接", "map_url"),
     Column("备注", "notes"),
 )
+FAQ_COLUMNS = (
+    Column("事项编码", "item"),
+    Column("问题", "question"),
+    Column("解答", "answer"),
+)
 ROW_HEADERS = [column.header for column in (*ITEM_COLUMNS, *HANDLING_COLUMNS)]
 MATERIAL_HEADERS = [column.header for column in MATERIAL_COLUMNS]
+FAQ_HEADERS = [column.header for column in FAQ_COLUMNS]
 
 # The export writes each column under its name in the national exchange schema
 # (../shared/DOMAIN.md) where that differs from the field's own header above; the importer
@@ -220,7 +228,7 @@ def _handling_cells(handling: dict[str, Any]) -> list[Any]:
         elif key == "statutory_days" and handling[key] is None:
             cells.append("无期限")
         else:
-            cells.append(handling[key])
+            cells.append(handling.get(key))
     return cells
 
 
@@ -234,6 +242,15 @@ def _material_cells(code: str, material: dict[str, Any]) -> list[Any]:
 def _completeness_cells(gaps: Gaps, code: str) -> list[str]:
     missing = gaps.of(code)
     return ["否" if missing else "是", LIST_SEPARATOR.join(LABELS[key] for key in missing)]
+
+
+def faq_rows(items: Iterable[dict[str, Any]]) -> list[list[Any]]:
+    """The FAQ sheet's rows: each item's questions in order (an item without one has none)."""
+    return [
+        [item["code"], entry["question"], entry["answer"]]
+        for item in items
+        for entry in item.get("faq") or []
+    ]
 
 
 def rows(items: Iterable[dict[str, Any]]) -> tuple[list[list[Any]], list[list[Any]]]:
@@ -264,11 +281,13 @@ def to_xlsx(
 ) -> bytes:
     """The items' sheets, and with `units` (catalog.operations.units.unit_data) the 办理窗口
     sheet, which the staff import reads back (catalog.unit_transfer)."""
+    items = list(items)
     item_rows, material_rows = rows(items)
     workbook = Workbook(write_only=True)
     sheets = [
         (ITEM_SHEET, EXPORT_ROW_HEADERS, item_rows),
         (MATERIAL_SHEET, EXPORT_MATERIAL_HEADERS, material_rows),
+        (FAQ_SHEET, FAQ_HEADERS, faq_rows(items)),
     ]
     if units is not None:
         unit_rows = [[unit[column.key] for column in UNIT_COLUMNS] for unit in units]

@@ -111,7 +111,7 @@ RECORD_KEYS = {
     "name": "名称", "kind": "材料类型", "form": "材料形式", "copies": "份数",
     "necessity": "必要性", "source": "来源渠道", "notes": "备注", "standard": "收费标准",
     "amount": "金额", "basis": "收费依据", "days": "工作日", "law": "法律法规", "article": "条款",
-    "text": "内容", "type": "类型",
+    "text": "内容", "type": "类型", "question": "问题", "answer": "解答",
 }  # fmt: skip
 # A field of an item or of a handling item (an audited change's, a refused form's), and what
 # only an audit record holds: a snapshot's, an import mapping's.
@@ -133,6 +133,7 @@ FIELD_LABELS = {
     "address": "窗口地址", "phone": "咨询电话", "map_url": "地图链接",  # a unit's window
     # a synonym's, a failed search's (search learning)
     "term": "搜索词", "target": "对应的词", "dismissed": "已处理",
+    "online_url": "在线办理地址", "faq": "常见问题",
 }  # fmt: skip
 
 

@@ -24,10 +24,11 @@ from openpyxl.utils.cell import column_index_from_string, range_boundaries
 from openpyxl.utils.datetime import from_excel, from_ISO8601
 from openpyxl.xml.constants import SHARED_STRINGS
 
-from catalog.import_headers import HANDLING, HEADER_SEARCH_ROWS, MATERIALS, SIGNATURES
+from catalog.import_headers import FAQ, HANDLING, HEADER_SEARCH_ROWS, MATERIALS, SIGNATURES
 from catalog.spreadsheet_reading import (
     FILE,
     MAX_CELL_CHARS,
+    MAX_FAQ_ROWS,
     MAX_FILE_ELEMENTS,
     MAX_HEADER_COLUMNS,
     MAX_MATERIAL_ROWS,
@@ -374,13 +375,14 @@ def _one(found: dict[str, list[str]], kind: str, what: str) -> str | None:
 
 def read_xlsx(content: bytes, mapping: dict[str, str] | None = None) -> tuple[Rows, Rows]:
     """The handling-item sheet and the materials sheet, each found by its header row (within
-    its first HEADER_SEARCH_ROWS rows), whatever the sheets are called."""
+    its first HEADER_SEARCH_ROWS rows), whatever the sheets are called. An FAQ sheet, found
+    the same way, comes as the handling-item rows' `faq` (None without one)."""
     package = _open_package(content)
     try:
         sheets = package.worksheet_parts()
         budget = [MAX_FILE_ELEMENTS]
         strings = package.string_table(budget)
-        found: dict[str, list[str]] = {HANDLING: [], MATERIALS: []}
+        found: dict[str, list[str]] = {HANDLING: [], MATERIALS: [], FAQ: []}
         for name, part in sheets.items():
             probe = Table(name, None, 0, mapping)
             _SheetReader(probe, strings, package.wb, budget).read(package.zip, part)
@@ -395,9 +397,12 @@ def read_xlsx(content: bytes, mapping: dict[str, str] | None = None) -> tuple[Ro
                 f"有一行表头含{wanted}等列（各列的写法见 seed/import_headers.yaml）。",
             )
         materials = _one(found, MATERIALS, "申请材料")
+        faq = _one(found, FAQ, "常见问题")
         tables = [Table(handling, HANDLING, MAX_ROWS, mapping)]
         if materials is not None:
             tables.append(Table(materials, MATERIALS, MAX_MATERIAL_ROWS, mapping))
+        if faq is not None:
+            tables.append(Table(faq, FAQ, MAX_FAQ_ROWS, mapping))
         for table in tables:
             reader = _SheetReader(table, strings, package.wb, budget)
             reader.read(package.zip, sheets[table.sheet])
@@ -405,8 +410,7 @@ def read_xlsx(content: bytes, mapping: dict[str, str] | None = None) -> tuple[Ro
             table.fill_merged(reader.merged)
     finally:
         package.zip.close()
-    rows = finish(tables)
-    return (
-        Rows(handling, rows[0]),
-        Rows(materials or MATERIAL_SHEET, rows[1] if len(rows) > 1 else []),
-    )
+    read = dict(zip((table.sheet for table in tables), finish(tables), strict=True))
+    handling_rows = Rows(handling, read[handling])
+    handling_rows.faq = Rows(faq, read[faq]) if faq is not None else None
+    return handling_rows, Rows(materials or MATERIAL_SHEET, read.get(materials, []))

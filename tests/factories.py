@@ -47,6 +47,16 @@ BASE_ITEM: dict[str, Any] = {
 }
 
 
+# The guide's optional elements (issue 23 part 2): the tests about them set them, the base
+# payloads above leave them out (as the seed does).
+SAMPLE_ONLINE_URL = "https://www.hnzwfw.gov.cn/portal/guide/T-01-001-01?from=xc&lang=zh"
+SAMPLE_FAQ: list[dict[str, str]] = [
+    {"question": "营业执照过期还能申请吗？", "answer": "不能。请先办理营业执照延续，再提出申请。"},
+    {"question": "可以委托他人办理吗？",
+     "answer": "可以。受托人须携带授权委托书\n和本人身份证原件。"},
+]  # fmt: skip
+
+
 def handling_item_data(**overrides: Any) -> dict[str, Any]:
     data = copy.deepcopy(BASE_HANDLING_ITEM)
     data.update(overrides)

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import yaml
 import sqlalchemy as sa
+import yaml
 from alembic.script import ScriptDirectory
 
 import catalog.models  # noqa: F401  (registers every table on the metadata)

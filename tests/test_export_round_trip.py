@@ -13,13 +13,21 @@ from catalog.operations.imports import apply_import
 from catalog.spreadsheets import (
     EXPORT_MATERIAL_HEADERS,
     EXPORT_ROW_HEADERS,
+    FAQ_HEADERS,
+    FAQ_SHEET,
     ITEM_SHEET,
     MATERIAL_SHEET,
     export_data,
     to_csv,
     to_xlsx,
 )
-from tests.factories import item_data, publish
+from tests.factories import (
+    SAMPLE_FAQ,
+    SAMPLE_ONLINE_URL,
+    handling_item_data,
+    item_data,
+    publish,
+)
 
 # A bureau's file: its own sheet name, a title row, only the columns the ratios read.
 BUREAU_HEADERS = [
@@ -132,3 +140,80 @@ def test_the_window_sheet_exported_and_imported_again_is_unchanged(db):
     assert plan_of("export.xlsx", content).unchanged == ["A"]  # the items' sheets as before
     assert [unit_data(unit) for unit in all_units()] == units
     assert read_units("export.xlsx", to_xlsx(export_data())) is None  # no sheet, no windows
+
+
+def test_online_addresses_and_faqs_survive_export_and_import(db):
+    """Issue 23 part 2: the 在线办理地址 column and the 常见问题 sheet carry both elements; a
+    file without them leaves them as they are, and an edited FAQ sheet replaces an item's."""
+    faq = [*SAMPLE_FAQ, {"question": "=SUM(A1)？", "answer": "以“+”开头的文字也原样保存。"}]
+    publish(
+        db,
+        item_data(
+            handling_item_data(code="F-01", online_url=SAMPLE_ONLINE_URL),
+            handling_item_data(code="F-02"),
+            code="F",
+            faq=faq,
+        ),
+        item_data(code="G"),
+    )
+    exported = export_data()
+    content = to_xlsx(exported)
+    rows = sheet_rows(content, ITEM_SHEET)
+    by_code = {row[rows[0].index("业务办理项编码")]: row for row in rows[1:]}
+    column = rows[0].index("在线办理地址")
+    assert (by_code["F-01"][column], by_code["F-02"][column]) == (SAMPLE_ONLINE_URL, None)
+    faq_sheet = sheet_rows(content, FAQ_SHEET)
+    assert faq_sheet[0] == FAQ_HEADERS
+    written = [[e["question"], e["answer"]] for e in faq]
+    written[-1][0] = "'" + written[-1][0]  # a formula-like cell is guarded, read back as typed
+    assert [row[1:] for row in faq_sheet[1:]] == written
+    assert {row[0] for row in faq_sheet[1:]} == {"F"}
+
+    again = plan_of("export.xlsx", content)
+    assert (again.new, again.changed) == ([], [])
+    assert sorted(again.unchanged) == ["F", "G"]
+    item_csv, material_csv = to_csv(exported)  # a CSV has no FAQ sheet: each FAQ is kept
+    again = plan_of("export.csv", item_csv.encode("utf-8"), material_csv.encode("utf-8"))
+    assert (again.new, again.changed) == ([], [])
+
+    # the sheet edited: F's questions replaced, G given one, F-01's address removed
+    book = load_workbook(io.BytesIO(content))
+    book[FAQ_SHEET].delete_rows(2, book[FAQ_SHEET].max_row)
+    book[FAQ_SHEET].append(["G", "需要预约吗？", "不需要。"])
+    book[FAQ_SHEET].append(["F", "多久办结？", "5个工作日。"])
+    item_sheet = book[ITEM_SHEET]
+    for row in item_sheet.iter_rows(min_row=2):
+        if row[rows[0].index("业务办理项编码")].value == "F-01":
+            row[column].value = None
+    buffer = io.BytesIO()
+    book.save(buffer)
+    plan = plan_of("edited.xlsx", buffer.getvalue())
+    changes = {parsed.code: changed for parsed, _data, changed in plan.changed}
+    assert changes["G"] == {"faq": (None, [{"question": "需要预约吗？", "answer": "不需要。"}])}
+    assert changes["F"]["faq"] == (faq, [{"question": "多久办结？", "answer": "5个工作日。"}])
+    assert changes["F"]["handling_items.F-01.online_url"] == (SAMPLE_ONLINE_URL, None)
+    apply_import(plan, actor="wang", source="edited.xlsx", publish=True)
+    db.session.commit()
+    after = {item["code"]: item for item in export_data()}
+    assert after["G"]["faq"] == [{"question": "需要预约吗？", "answer": "不需要。"}]
+    assert "online_url" not in after["F"]["handling_items"][0]
+
+
+def test_a_file_without_the_faq_sheet_or_the_address_column_keeps_both(db):
+    publish(
+        db,
+        item_data(handling_item_data(code="F-01", online_url=SAMPLE_ONLINE_URL), code="F",
+                  faq=SAMPLE_FAQ),
+    )  # fmt: skip
+    before = export_data()
+    book = load_workbook(io.BytesIO(to_xlsx(before)))
+    del book[FAQ_SHEET]
+    sheet = book[ITEM_SHEET]
+    headers = [cell.value for cell in sheet[1]]
+    sheet.delete_cols(headers.index("在线办理地址") + 1)
+    sheet.cell(row=2, column=headers.index("承诺办结时限") + 1).value = 4  # one real change
+    buffer = io.BytesIO()
+    book.save(buffer)
+    plan = plan_of("old.xlsx", buffer.getvalue())
+    [(_parsed, _data, changes)] = plan.changed
+    assert changes == {"handling_items.F-01.promised_days": (5, 4)}

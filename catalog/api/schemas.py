@@ -43,6 +43,7 @@ class HandlingItemSchema(InputHandlingItemSchema):
     generator would write out through FeesField with no handling item to read."""
 
     fees = FeesField(required=True, allow_none=True)
+    omit_unset = False  # online_url is null where none is given (catalog.schemas.OmitUnset)
 
 
 class UnitSchema(Schema):
@@ -89,6 +90,7 @@ class ItemSchema(ItemDumpSchema):
 
     handling_items = fields.List(fields.Nested(HandlingItemSchema), required=True)
     window = WindowField(metadata={"description": "办理地点：承办机构的办理窗口"})
+    omit_unset = False  # faq is [] where an item has none (catalog.schemas.OmitUnset)
 
 
 ITEM = ItemSchema()

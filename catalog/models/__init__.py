@@ -5,6 +5,7 @@ from catalog.models.audit import AuditAction, AuditEvent, AuthEvent, AuthEventKi
 from catalog.models.catalog import (
     ApprovalItem,
     CatalogRevision,
+    FaqEntry,
     Fee,
     HandlingItem,
     ItemDraft,
@@ -30,6 +31,7 @@ __all__ = [
     "AuthEventKind",
     "CatalogRevision",
     "FailedQuery",
+    "FaqEntry",
     "Fee",
     "HandlingItem",
     "ImportMapping",

@@ -111,6 +111,12 @@ class ApprovalItem(TimestampMixin, db.Model):
     draft: Mapped[ItemDraft | None] = relationship(
         back_populates="item", cascade="all, delete-orphan", single_parent=True
     )
+    faq: Mapped[list[FaqEntry]] = relationship(
+        back_populates="item",
+        order_by="FaqEntry.position",
+        collection_class=ordering_list("position"),
+        cascade="all, delete-orphan",
+    )
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -138,6 +144,22 @@ class LegalBasis(db.Model):
     text: Mapped[str | None] = mapped_column(sa.Text)
 
     item: Mapped[ApprovalItem] = relationship(back_populates="legal_bases")
+
+
+class FaqEntry(db.Model):
+    """常见问题: one question and its answer on an item's guide, in order (0019)."""
+
+    __tablename__ = "faq_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("approval_item.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(default=0)
+    question: Mapped[str] = mapped_column(sa.String(200))
+    answer: Mapped[str] = mapped_column(sa.Text)
+
+    item: Mapped[ApprovalItem] = relationship(back_populates="faq")
 
 
 class HandlingItem(TimestampMixin, db.Model):
@@ -193,6 +215,8 @@ class HandlingItem(TimestampMixin, db.Model):
     # Explicit "no fee" (不收费): False with no fee rows; True with at least one; None: not
     # provided (0018).
     charges_fee: Mapped[bool | None]
+    # 在线办理地址: where to apply online, an http(s) URL (catalog.links); None: none given (0019)
+    online_url: Mapped[str | None] = mapped_column(sa.String(500))
     status: Mapped[Status] = mapped_column(
         enum_column(Status), default=Status.unpublished, index=True
     )

@@ -13,7 +13,15 @@ from sqlalchemy.orm.attributes import set_committed_value
 from catalog.deadlines import CalendarRangeError, Deadlines, deadlines
 from catalog.enums import Status
 from catalog.extensions import db
-from catalog.models import ApprovalItem, Fee, HandlingItem, LegalBasis, Material, ProcessStep
+from catalog.models import (
+    ApprovalItem,
+    FaqEntry,
+    Fee,
+    HandlingItem,
+    LegalBasis,
+    Material,
+    ProcessStep,
+)
 from catalog.search import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -62,6 +70,11 @@ _LEGAL_BASES = (
     .where(LegalBasis.item_id == sa.bindparam("item_id"))
     .order_by(LegalBasis.position, LegalBasis.id)
 )
+_FAQ = (  # 常见问题 (issue 23 part 2)
+    sa.select(FaqEntry)
+    .where(FaqEntry.item_id == sa.bindparam("item_id"))
+    .order_by(FaqEntry.position, FaqEntry.id)
+)
 _HANDLING_ITEMS = (  # a retired handling item is no longer offered: the guide and API omit it
     sa.select(HandlingItem)
     .where(HandlingItem.item_id == sa.bindparam("item_id"), HandlingItem.status == Status.published)
@@ -87,8 +100,9 @@ _HANDLING_PARTS = {
 
 
 def published_item(code: str) -> ApprovalItem | None:
-    """A published item with everything its guide shows: its legal bases, handling items and
-    their materials, fees and steps, in one statement each (six in all, whatever its size).
+    """A published item with everything its guide shows: its legal bases, FAQ, handling items
+    and their materials, fees and steps, in one statement each (seven in all, whatever its
+    size).
 
     The collections are filled as the relationships' own loaders would (same rows, same order),
     from statements built once; nothing is loaded lazily afterwards.
@@ -100,6 +114,7 @@ def published_item(code: str) -> ApprovalItem | None:
         return None
     params = {"item_id": item.id}
     set_committed_value(item, "legal_bases", db.session.scalars(_LEGAL_BASES, params).all())
+    set_committed_value(item, "faq", db.session.scalars(_FAQ, params).all())
     handling_items = db.session.scalars(_HANDLING_ITEMS, params).all()
     set_committed_value(item, "handling_items", handling_items)
     for attribute, statement in _HANDLING_PARTS.items():

@@ -132,6 +132,7 @@ def live_handling_count(*conditions: sa.ColumnElement[bool]) -> int:
 # four per item (a snapshot of 300,000 handling items made over a million queries).
 ITEM_DATA_LOADED = (
     selectinload(ApprovalItem.legal_bases),
+    selectinload(ApprovalItem.faq),
     selectinload(ApprovalItem.handling_items).selectinload(HandlingItem.materials),
     selectinload(ApprovalItem.handling_items).selectinload(HandlingItem.fees),
     selectinload(ApprovalItem.handling_items).selectinload(HandlingItem.steps),

@@ -32,6 +32,12 @@ from catalog.staff.forms import (
     NewHandlingForm,
     NewItemForm,
 )
+from catalog.staff.guide_fields import (
+    add_blank_faq_rows,
+    faq_from_form,
+    faq_rows,
+    online_url_from_form,
+)
 from catalog.staff.permissions import can_edit, requires
 from catalog.staff.views import blueprint, item_or_404
 
@@ -73,6 +79,7 @@ def _pending_data(item: ApprovalItem, code: str, form: HandlingItemForm) -> dict
         visit_reason=form.visit_reason.data or None,
         forms=form.forms.data,
         online_depth=None if form.online_depth.data is None else int(form.online_depth.data),
+        online_url=online_url_from_form(form.online_url.data),
     )
     for name, fields in ROW_FIELDS.items():
         rows = [{field: row[field] for field in fields} for row in _rows_from(getattr(form, name))]
@@ -103,6 +110,7 @@ def _form_from(data: dict[str, Any], code: str, version: str) -> HandlingItemFor
         visit_reason=handling.get("visit_reason") or "",
         forms=handling["forms"],
         online_depth=handling["online_depth"],
+        online_url=handling.get("online_url") or "",
         charges=charges,
         materials=[{**m, "order": i + 1} for i, m in enumerate(handling["materials"])],
         fees=[{**f, "order": i + 1} for i, f in enumerate(fees)],
@@ -298,11 +306,13 @@ def _item_form_from(data: dict[str, Any], version: str) -> ItemForm:
         result_name=data["result"]["name"],
         result_type=data["result"]["type"],
         legal_basis=[{**basis, "order": i + 1} for i, basis in enumerate(data["legal_basis"])],
+        faq=faq_rows(data),
         formdata=None,
         **{name: data[name] for name in ITEM_TEXT_FIELDS},
     )
     for _blank in range(BLANK_ROWS):
         form.legal_basis.append_entry()
+    add_blank_faq_rows(form, len(data.get("faq") or []))
     return form
 
 
@@ -317,6 +327,7 @@ def edit_item(code: str):
     def page(form, errors=None, status=200, shown=None, ratio_preview=None, caption=None):
         while len(form.legal_basis.entries) < len(data["legal_basis"]) + BLANK_ROWS:
             form.legal_basis.append_entry()
+        add_blank_faq_rows(form, len(data.get("faq") or []))
         return render_template(
             "staff/edit_item.html",
             form=form,
@@ -350,6 +361,7 @@ def edit_item(code: str):
          "text": (row["text"] or "").strip() or None}
         for row in _rows_from(form.legal_basis, key="law")
     ]  # fmt: skip
+    pending["faq"] = faq_from_form(form.faq)
     if request.form.get("action") == "preview":
         ratio_preview, errors = _check_and_preview(item, pending)
         return page(
@@ -392,6 +404,7 @@ def new_item():
         form.legal_basis.append_entry()
         for _blank in range(BLANK_ROWS):
             form.legal_basis.append_entry()
+        add_blank_faq_rows(form)
         return render_template(
             "staff/new_item.html", form=form, errors={}, logout_form=LogoutForm()
         )
@@ -404,6 +417,7 @@ def new_item():
             legal_basis=[{"law": row["law"], "article": (row["article"] or "").strip() or None,
                           "text": (row["text"] or "").strip() or None}
                          for row in _rows_from(form.legal_basis, key="law")],
+            faq=faq_from_form(form.faq),
             handling_items=[{
                 "code": form.handling_code.data,
                 "situation": (form.situation.data or "").strip() or None,

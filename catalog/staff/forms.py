@@ -161,6 +161,7 @@ class HandlingItemForm(StaffForm):
         "网上办理深度",
         choices=choices((str(d), f"{d}级：{OnlineDepth(d).label}") for d in range(1, 8)),
     )
+    online_url = StringField("在线办理地址", render_kw={"inputmode": "url"})
     materials = FieldList(FormField(MaterialRowForm), label="申请材料")
     charges = OptionalSelectField(
         "是否收费", choices=choices([(NO_FEE, "不收费"), (CHARGES, "收费（填写下方收费项目）")])
@@ -231,6 +232,13 @@ class LegalBasisRowForm(RowForm):
     text = StringField("内容", validators=[Length(max=5000)])
 
 
+class FaqRowForm(RowForm):
+    """One question and its answer; the lengths are the service's rule (catalog.schemas)."""
+
+    question = TextAreaField("问题", render_kw={"rows": 1})
+    answer = TextAreaField("解答", render_kw={"rows": 3})
+
+
 class ItemForm(StaffForm):
     """Every element of an approval item itself (its handling items are edited one by one)."""
 
@@ -251,6 +259,7 @@ class ItemForm(StaffForm):
     complaint = TextAreaField("监督投诉方式")
     location = TextAreaField("办理地点")
     hours = TextAreaField("办理时间")
+    faq = FieldList(FormField(FaqRowForm), label="常见问题")
     reason = TextAreaField(
         "修改原因", validators=[DataRequired("请说明修改原因。"), Length(max=2000)]
     )
