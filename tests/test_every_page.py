@@ -1,6 +1,7 @@
 """Every page of the app, at a phone's width (390 px) and a desktop's (1280 px), in real headless
-Chromium: nothing wider than the window, nothing sticking out past its right edge, no table cell
-squeezed to a character a line, and no WCAG 2.1 AA violation found by axe-core.
+Chromium: the header menu present, nothing wider than the window, nothing sticking out past its
+right edge, no table cell squeezed to a character a line, chart text of about 11 px or more, and
+no WCAG 2.1 AA violation found by axe-core.
 
 The pages are the app's GET routes, read from ``app.url_map``, with their parameters filled from
 the sample catalog below; a route whose parameters this module cannot fill fails the test until
@@ -109,12 +110,15 @@ def route_paths(app, admin_id: int) -> tuple[list[str], list[str], list[str]]:
     return public + EXTRA_PATHS, staff + SIGNED_IN_EXTRA_PATHS, unfilled
 
 
-# Whatever lies right of the window's edge, except inside a box that scrolls or clips
-# (a wide table scrolling in its own box); table cells squeezed to about a character a line;
-# chart text rendered smaller than about 11 px.
+# A page without the header menu; whatever lies right of the window's edge, except inside a
+# box that scrolls or clips (a wide table scrolling in its own box); table cells squeezed to
+# about a character a line; chart text rendered smaller than about 11 px.
 LAYOUT_PROBLEMS = r"""() => {
   const edge = document.documentElement.clientWidth;
   const problems = [];
+  if (document.querySelectorAll('header .site-nav a').length !== 4) {
+    problems.push('no header menu (首页 · 事项查询 · 改革指标报告 · 数据接口)');
+  }
   if (document.documentElement.scrollWidth > innerWidth) {
     problems.push(`document ${document.documentElement.scrollWidth} px wide`);
   }
