@@ -254,7 +254,27 @@ def fee_label(charges_fee: bool | None) -> str:
     return "收费" if charges_fee else "不收费"
 
 
+def names_situation(name: str, situation: str | None) -> bool:
+    """Whether an item's name already ends with its handling item's situation in brackets, as
+    "港口经营许可（变更）" does for 变更 (full-width or ASCII brackets)."""
+    if not situation or not situation.strip():
+        return False
+    situation, name = situation.strip(), name.rstrip()
+    return name.endswith((f"（{situation}）", f"({situation})"))
+
+
+def with_situation(name: str, situation: str | None) -> str:
+    """A handling item's title: its item's name with the situation in brackets, "道路货物运输
+    经营许可（新办）"; the name alone when there is no situation or the name already ends with it
+    (never "港口经营许可（变更）（变更）")."""
+    if not situation or not situation.strip() or names_situation(name, situation):
+        return name
+    return f"{name}（{situation.strip()}）"
+
+
 def register(app: Flask) -> None:
+    app.add_template_filter(with_situation)
+    app.add_template_global(names_situation)
     app.add_template_filter(provided)
     app.add_template_filter(fee_label)
     app.add_template_global(_NOT_PROVIDED, "not_provided")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify, render_template, request, url_for
 
 from catalog.api.openapi import MAX_CURSOR_LENGTH, MAX_UNIT_LENGTH, openapi_document
 from catalog.api.schemas import DEADLINE, ITEM, UNIT, dump_hits
@@ -18,6 +18,7 @@ from catalog.public.queries import (
 from catalog.reports.queries import comparison, provenance, report_source
 from catalog.reports.snapshots import list_snapshots
 from catalog.search import DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY_LENGTH
+from catalog.twins import json_twin
 
 blueprint = Blueprint("api", __name__)
 
@@ -154,6 +155,23 @@ def deadline(code: str):
         "promised_estimated": result.promised_estimated,
         "statutory_estimated": result.statutory_estimated,
     }))  # fmt: skip
+
+
+@blueprint.get("/")
+def docs():
+    """数据接口: every endpoint with its parameters, read from the OpenAPI description."""
+    document = openapi_document()
+    endpoints = [
+        {"method": method.upper(), "path": path, **operation}
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+    ]
+    return render_template(
+        "api/docs.html",
+        info=document["info"],
+        endpoints=endpoints,
+        json_url=json_twin(url_for("api.openapi")),
+    )
 
 
 @blueprint.get("/openapi.json")

@@ -193,6 +193,7 @@ def all_hits(query: str, args: Mapping[str, str]) -> tuple[list[Hit] | None, str
     return hits[:MAX_EXPORT_ROWS], None
 
 
-def unit_counts() -> dict[str, int]:
-    """Published handling items per handling unit, for browsing by unit."""
-    return search("", Filters(), synonyms=app_synonyms, limit=1).facets["unit"]
+def browse_counts() -> dict[str, dict[str, int]]:
+    """Published handling items per handling unit ("unit") and per item type ("type"), for
+    browsing the catalog: the facets of the search for everything."""
+    return search("", Filters(), synonyms=app_synonyms, limit=1).facets

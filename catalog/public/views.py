@@ -14,11 +14,11 @@ from catalog.public.export import hits_csv
 from catalog.public.queries import (
     DeadlineInputError,
     all_hits,
+    browse_counts,
     handling_deadlines,
     published_handling_item,
     published_item,
     run_search,
-    unit_counts,
 )
 from catalog.ratios import handling_facts, item_compression
 from catalog.report import DEFINITIONS, SHARES
@@ -41,7 +41,7 @@ def home():
         item_types=REPORTED_TYPES,
         shares=SHARES,
         definitions=DEFINITIONS,
-        units={} if empty else unit_counts(),
+        counts=browse_counts() if not empty else {"unit": {}, "type": {}},
         json_url=json_twin(url_for("api.report")),
     )
 
@@ -57,11 +57,22 @@ def items():
         "public/results.html",
         query=request.args.get("q", "")[:200],
         result=result,
+        type_items=_type_items(result),
         error=error,
         similar=similar,
         item_types={item_type.value: item_type.label for item_type in ItemType},
         json_url=json_twin(url_for("api.items", **request.args.to_dict())),
     ), status
+
+
+def _type_items(result) -> int | None:
+    """The approval items of the one type a list is filtered by, nothing else filtered: the
+    home page's card count, told apart from the handling items the list shows."""
+    if result is None or not result.filters.type or request.args.get("q", "").strip():
+        return None
+    if set(result.filters.as_args()) != {"type"}:
+        return None
+    return live_headline()["items"]["by_type"].get(result.filters.type.value)
 
 
 @blueprint.get("/items.csv")

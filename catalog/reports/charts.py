@@ -24,7 +24,8 @@ COMPLIANT, BREAKING = "#1f5fa8", "#b3261e"  # both above 4.5:1 on white
 PALETTE = ("#1f5fa8", "#b3261e", "#2e7d32", "#6a3d9a", "#8a4b00", "#333333")
 DASHES = ("", "8 4", "2 3", "10 3 2 3", "5 5", "1 2")
 NO_DATA = "暂无数据"
-WIDTH = 640
+WIDTH = 640  # the desktop drawing, in viewBox units; its 11-unit text is ≥ 11 px from 640 px up
+NARROW = 340  # a phone's drawing: about 1 unit a pixel at 360–390 px, so text keeps its size
 
 Number = int | float | Decimal
 _CHART_ID = re.compile(r"[A-Za-z][\w-]*\Z")
@@ -65,12 +66,14 @@ def _marker(cx: float, cy: float, r: float, paint: str, tooltip="", *, legend=Fa
     return f'<circle cx="{_n(cx)}" cy="{_n(cy)}" r="{r}" {paint}>{title}</circle>'
 
 
-def _svg(chart_id: str, title: str, desc: str, height: float, body: Sequence[str]) -> Markup:
+def _svg(
+    chart_id: str, title: str, desc: str, height: float, body: Sequence[str], width=WIDTH
+) -> Markup:
     if not _CHART_ID.match(chart_id):
         raise ValueError(f"chart_id must be a plain HTML id, not {chart_id!r}")
     title_id, desc_id = f"{chart_id}-title", f"{chart_id}-desc"
     return Markup(
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {_n(height)}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {_n(height)}" '
         f'role="img" aria-labelledby="{title_id} {desc_id}" font-family="{FONT_FAMILY}">'
         f'<title id="{title_id}">{escape(title)}</title><desc id="{desc_id}">{escape(desc)}</desc>'
         f"{''.join(body)}</svg>"
@@ -85,9 +88,9 @@ def _describe(description: str, computed: str) -> str:
     return f"{description}。{computed}"
 
 
-def _empty(chart_id: str, title: str, description: str) -> Markup:
-    body = [_text(WIDTH / 2, 36, NO_DATA, size=16, anchor="middle", fill=MUTED)]
-    return _svg(chart_id, title, _describe(description, NO_DATA), 60, body)
+def _empty(chart_id: str, title: str, description: str, width=WIDTH) -> Markup:
+    body = [_text(width / 2, 36, NO_DATA, size=16, anchor="middle", fill=MUTED)]
+    return _svg(chart_id, title, _describe(description, NO_DATA), 60, body, width)
 
 
 def _ticks(maximum: float) -> list[int]:
@@ -112,6 +115,7 @@ def limits_chart(
     chart_id: str,
     title: str,
     description="",
+    width=WIDTH,
 ) -> Markup:
     """Promised against statutory days: one circle per pair of limits that handling items have.
 
@@ -129,8 +133,9 @@ def limits_chart(
                for (statutory, promised), (count, labels) in merged.items()
                if statutory is not None]  # fmt: skip
     if not plotted:
-        return _empty(chart_id, title, description)
-    left, right, top, bottom = 56, 620, 52, 380
+        return _empty(chart_id, title, description, width)
+    left, right, top = 56, width - 20, 52
+    bottom = top + min(328, right - left)
     x_ticks = _ticks(max(statutory for _, statutory, _, _ in plotted))
     y_ticks = _ticks(max(MAX_PROMISED_DAYS + 1, *(promised for _, _, promised, _ in plotted)))
     x_max, y_max = x_ticks[-1], y_ticks[-1]
@@ -193,9 +198,16 @@ def limits_chart(
     legend_ok = f"符合要求（{shown[False]}）"
     legend_bad = f"超过{limit}个工作日或压缩不足{minimum}（{shown[True]}）"
     x = right - _text_width(legend_ok, 12) - _text_width(legend_bad, 12) - 52
-    body += [_marker(x + 6, 16, 5, ok_paint, legend=True), _text(x + 16, 20, legend_ok)]
-    x += 36 + _text_width(legend_ok, 12)
-    body += [_marker(x + 6, 16, 6, bad_paint, legend=True), _text(x + 16, 20, legend_bad)]
+    if x >= 8:  # both entries on one line, right-aligned
+        body += [_marker(x + 6, 16, 5, ok_paint, legend=True), _text(x + 16, 20, legend_ok)]
+        x += 36 + _text_width(legend_ok, 12)
+        body += [_marker(x + 6, 16, 6, bad_paint, legend=True), _text(x + 16, 20, legend_bad)]
+    else:  # a narrow drawing: one entry a line, above the plot moved down to make room
+        shift = 40
+        body = [f'<g transform="translate(0 {shift})">', *body, "</g>"]
+        body += [_marker(14, 12, 5, ok_paint, legend=True), _text(24, 16, legend_ok)]
+        body += [_marker(14, 34, 6, bad_paint, legend=True), _text(24, 38, legend_bad)]
+        bottom += shift
 
     summary = (
         f"{sum(count for *_, count in plotted)}个有法定时限的业务办理项；"
@@ -208,7 +220,7 @@ def limits_chart(
         summary += f"；另有{sum(unlimited.values())}个无法定时限的未绘出"
         if unlimited_over := sum(n for promised, n in unlimited.items() if promised > limit):
             summary += f"（其中{unlimited_over}个承诺时限超过{limit}个工作日）"
-    return _svg(chart_id, title, _describe(description, summary), bottom + 54, body)
+    return _svg(chart_id, title, _describe(description, summary), bottom + 54, body, width)
 
 
 def share_bars(
@@ -217,11 +229,12 @@ def share_bars(
     chart_id: str,
     title: str,
     description="",
+    width=WIDTH,
 ) -> Markup:
     """Horizontal bars of percentages on a 0–100 scale, each labelled "90.95%（181/199）"."""
     if not bars:
-        return _empty(chart_id, title, description)
-    left, track, row = 8, 400, 48
+        return _empty(chart_id, title, description, width)
+    left, track, row = 8, min(400, width - 150), 48
     body, summary = [], []
     for index, (label, numerator, denominator, percent) in enumerate(bars):
         y = 8 + index * row
@@ -240,7 +253,7 @@ def share_bars(
         body.append(_text(end + 6, y + 35, value, fill=MUTED if percent is None else TEXT))
         summary.append(f"{label}：{value}")
     description = _describe(description, "；".join(summary))
-    return _svg(chart_id, title, description, 8 + len(bars) * row, body)
+    return _svg(chart_id, title, description, 8 + len(bars) * row, body, width)
 
 
 def trend_chart(
@@ -250,14 +263,15 @@ def trend_chart(
     chart_id: str,
     title: str,
     description="",
+    width=WIDTH,
 ) -> Markup:
     """Percentages (0–100) over snapshots: per series one dash pattern, colour and marker."""
     if not series or not labels:
-        return _empty(chart_id, title, description)
+        return _empty(chart_id, title, description, width)
     for name, values in series:
         if len(values) != len(labels):
             raise ValueError(f"series {name!r} has {len(values)} values for {len(labels)} labels")
-    left, right = 52, 620
+    left, right = 52, width - 20
     body, legend_row, x = [], 0, left
     for index, (name, _) in enumerate(series):
         if x > left and x + 34 + _text_width(name, 12) > right:
@@ -307,7 +321,7 @@ def trend_chart(
         ends = " → ".join(f"{label} {_percent_text(value)}" for label, value in first_and_last)
         summary.append(f"{name}：{ends or '无数据'}")
     description = _describe(description, "；".join(summary))
-    return _svg(chart_id, title, description, bottom + 30, body)
+    return _svg(chart_id, title, description, bottom + 30, body, width)
 
 
 def _series_mark(index: int, x: float, y: float, *, tooltip="", legend_end=None) -> list[str]:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
+from markupsafe import Markup
 
 from catalog.elements import LABELS
 from catalog.enums import REPORTED_TYPES, ItemType
@@ -66,6 +67,17 @@ def share_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _wide_and_narrow(draw, *args: Any, chart_id: str, title: str) -> Markup:
+    """A chart drawn at a desktop's and at a phone's width; the stylesheet shows the one that
+    fits the screen (its text stays readable), and print always the wide one."""
+    wide = draw(*args, chart_id=chart_id, title=title)
+    narrow = draw(*args, chart_id=f"{chart_id}-narrow", title=title, width=charts.NARROW)
+    return Markup('<div class="chart-wide">%s</div><div class="chart-narrow">%s</div>') % (
+        wide,
+        narrow,
+    )
+
+
 def _charts(selected: ReportSource, snapshots) -> dict[str, Any]:
     report = selected.report
     points = limit_points(selected)
@@ -81,11 +93,17 @@ def _charts(selected: ReportSource, snapshots) -> dict[str, Any]:
     live = selected if selected.label is None else source(None)
     history = trend([*(snapshot_source(snapshot) for snapshot in snapshots), live])
     return {
-        "limits": charts.limits_chart(
-            points, chart_id="chart-limits", title="各业务办理项的法定时限与承诺时限"
+        "limits": _wide_and_narrow(
+            charts.limits_chart,
+            points,
+            chart_id="chart-limits",
+            title="各业务办理项的法定时限与承诺时限",
         ),
-        "shares": charts.share_bars(bars, chart_id="chart-shares", title="改革指标"),
-        "trend": charts.trend_chart(
+        "shares": _wide_and_narrow(
+            charts.share_bars, bars, chart_id="chart-shares", title="改革指标"
+        ),
+        "trend": _wide_and_narrow(
+            charts.trend_chart,
             [(series["label"], series["values"]) for series in history["series"]],
             history["labels"],
             chart_id="chart-trend",

@@ -42,7 +42,7 @@ def test_home_page_shows_the_figures(app, published, backend, viewport):
         assert page.locator("html").get_attribute("lang") == "zh-CN"
         assert page.get_by_role("heading", level=1).inner_text() == "审批事项目录"
         licence = page.locator(".type-list li", has_text="行政许可")
-        assert licence.locator(".type-count").inner_text() == "1 项"
+        assert licence.locator(".type-count").inner_text() == "1 项事项"
         row = page.get_by_role("row", name="不见面审批占比")
         assert "50.00%" in row.inner_text() and "1 / 2" in row.inner_text()
         # The stylesheet is served locally and applied (no CDN on government intranets).

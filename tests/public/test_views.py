@@ -227,7 +227,7 @@ def test_unknown_or_unpublished_guides_are_404(client, small_catalog, db):
 def test_notice_is_the_material_checklist(client, small_catalog):
     page = client.get("/handling/F-01/notice").get_data(as_text=True)
     assert "一次性告知单" in page and "船舶登记" in page
-    assert page.count('<td class="tick">') == 2  # one box per material
+    assert page.count('<td class="tick"') == 2  # one box per material
     assert "每证10元" in page
 
 

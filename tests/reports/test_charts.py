@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from markupsafe import Markup
 
-from catalog.reports.charts import limits_chart, share_bars, trend_chart
+from catalog.reports.charts import NARROW, WIDTH, limits_chart, share_bars, trend_chart
 
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = ['<script>alert("x")</script>', '"><img src=x onerror=alert(1)>', "A & B ' </svg>"]
@@ -277,3 +277,45 @@ def test_trend_chart_with_one_snapshot_draws_points_only():
 def test_trend_chart_refuses_series_that_do_not_match_the_labels():
     with pytest.raises(ValueError):
         trend_chart([("a", [1.0, 2.0])], LABELS, chart_id="trend", title="t")
+
+
+def text_extents(root: ET.Element) -> list[tuple[str, float, float]]:
+    """Each text's left and right edge, estimated as the charts estimate widths, in viewBox
+    units (a <g transform> shifts vertically only, so x is unchanged)."""
+    from catalog.reports.charts import _text_width
+
+    extents = []
+    for text in elements(root, "text"):
+        content, x = "".join(text.itertext()), float(text.get("x"))
+        width = _text_width(content, float(text.get("font-size")))
+        anchor = text.get("text-anchor")
+        left = x - width if anchor == "end" else x - width / 2 if anchor == "middle" else x
+        extents.append((content, left, left + width))
+    return extents
+
+
+@pytest.mark.parametrize("width", [WIDTH, NARROW])
+def test_every_label_stays_inside_the_drawing_at_both_widths(width):
+    """The narrow drawing (a phone's) is its own layout, not the wide one squeezed: its text is
+    as large in viewBox units and every label still fits inside it."""
+    for chart in (
+        limits_chart(POINTS, chart_id="limits", title="t", width=width),
+        share_bars(
+            [("不见面审批占比", 181, 199, 90.95), ("时限压缩比", 2138, 2438, 87.69)],
+            chart_id="shares",
+            title="t",
+            width=width,
+        ),
+        trend_chart(
+            [(name, [50.0, 60.0, 70.0]) for name in ("不见面审批占比", "即办件占比", "时限压缩比")],
+            LABELS[:3],
+            chart_id="trend",
+            title="t",
+            width=width,
+        ),
+    ):
+        root = parse(chart)
+        assert root.get("viewBox").split()[2] == str(width)
+        for content, left, right in text_extents(root):
+            assert left >= -1 and right <= width + 1, (content, left, right)
+        assert min(float(text.get("font-size")) for text in elements(root, "text")) >= 11

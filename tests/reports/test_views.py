@@ -28,7 +28,8 @@ def test_the_report_page_links_every_headline_number_to_its_list(client, seeded,
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "90.95%" in html and "52.76%" in html and "87.69%" in html
-    assert html.count("<svg") == 3 and "<script" not in html
+    # three charts, each drawn at a desktop's and at a phone's width
+    assert html.count("<svg") == 6 and "<script" not in html
     assert page.headers["Link"].startswith("</api/v1/report>")
     link = re.search(r'href="(/reports/items\?measure=no_visit)">181</a>', html)
     assert link, "the 181 of 181/199 links to its list"
