@@ -32,8 +32,10 @@ EXCLUDED = {
     "static": "stylesheets and images, not pages",
 }
 # Values of route parameters, by name: `code` is the item's or, under /handling and
-# /handling-items, its handling item's. `user_id` is filled with the signed-in admin's id.
-SAMPLES = {"code": "P"}
+# /handling-items, its handling item's; `name` is the sample unit's, whose window is recorded.
+# Ids (`user_id`, `synonym_id`) are filled with the rows _sample_catalog makes.
+UNIT = "行政审批服务科"  # the handling unit of the factories' items
+SAMPLES = {"code": "P", "name": UNIT}
 HANDLING_SAMPLES = {"code": "P-01"}
 # More states of pages than one URL per route shows: query strings, errors, empty lists.
 EXTRA_PATHS = [
@@ -62,10 +64,13 @@ EXTRA_PATHS = [
 SIGNED_IN_EXTRA_PATHS = ["/reports", "/reports?snapshot=基线"]
 
 
-def _sample_catalog(db) -> int:
+def _sample_catalog(db) -> dict[str, int]:
     """Item P (one handling item needing a visit) in snapshot 基线, then an item added after it
-    with long names, fees and several handling items; returns the admin's id."""
+    with long names, fees and several handling items, the window of their unit and a synonym;
+    returns the ids of the admin and of the synonym, by route parameter."""
     from catalog.accounts import create_user
+    from catalog.operations.synonyms import add_synonym
+    from catalog.operations.units import save_unit
 
     publish_sample_with_snapshot(db)
     fees = [{"name": "道路运输证工本费", "standard": "每证10元", "basis": "豫价费〔2019〕12号"}]
@@ -76,17 +81,21 @@ def _sample_catalog(db) -> int:
     ]
     publish(db, item_data(*handling, code="Q", name="道路危险货物运输经营许可（含放射性物品）"))
     admin = create_user("admin1", PASSWORD, "admin")
+    window = {"name": UNIT, "address": "许昌市政务服务中心二楼交通运输局窗口", "phone": "12328",
+              "hours": "法定工作日 上午8:30—12:00", "map_url": "https://map.example.cn/?q=许昌"}  # fmt: skip
+    save_unit(window, actor="admin1", reason="示例", expected_version=None)
+    synonym = add_synonym("危货", "危险货物", actor="admin1", reason="示例")
     db.session.commit()
-    return admin.id
+    return {"user_id": admin.id, "synonym_id": synonym.id}
 
 
-def _fill(rule, admin_id: int) -> str | None:
+def _fill(rule, ids: dict[str, int]) -> str | None:
     """The rule's URL with sample values, or None when a parameter has no sample."""
     samples = HANDLING_SAMPLES if "/handling" in rule.rule else SAMPLES
     values = {}
     for name in rule.arguments:
-        if name == "user_id":
-            values[name] = admin_id
+        if name in ids:
+            values[name] = ids[name]
         elif name in samples:
             values[name] = samples[name]
         else:
@@ -94,13 +103,13 @@ def _fill(rule, admin_id: int) -> str | None:
     return rule.build(values, append_unknown=False)[1]
 
 
-def route_paths(app, admin_id: int) -> tuple[list[str], list[str], list[str]]:
+def route_paths(app, ids: dict[str, int]) -> tuple[list[str], list[str], list[str]]:
     """The GET routes' URLs signed out and signed in, and the routes that could not be filled."""
     public, staff, unfilled = [], [], []
     for rule in sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule):
         if "GET" not in rule.methods or rule.endpoint in EXCLUDED:
             continue
-        path = _fill(rule, admin_id)
+        path = _fill(rule, ids)
         if path is None:
             unfilled.append(f"{rule.rule} ({rule.endpoint})")
         elif path.startswith("/staff/") and rule.endpoint != "staff.login":
@@ -202,8 +211,8 @@ def sign_in(page, base_url: str) -> None:
 
 
 def test_every_page_fits_a_phone_and_a_desktop_and_passes_axe(app, db):
-    admin_id = _sample_catalog(db)
-    public, staff, unfilled = route_paths(app, admin_id)
+    ids = _sample_catalog(db)
+    public, staff, unfilled = route_paths(app, ids)
     assert unfilled == [], (
         "GET routes this walk cannot fill: give their parameters a sample in SAMPLES "
         "or exclude them in EXCLUDED with the reason"
@@ -225,7 +234,7 @@ def test_a_route_without_a_sample_is_reported_not_skipped():
     later.add_url_rule("/windows/<int:window_id>", "windows.show", lambda window_id: "")
     later.add_url_rule("/items/<code>", "public.guide", lambda code: "")
     later.add_url_rule("/staff/accounts/<int:user_id>", "accounts.show", lambda user_id: "")
-    public, staff, unfilled = route_paths(later, admin_id=7)
+    public, staff, unfilled = route_paths(later, {"user_id": 7})
     assert unfilled == ["/windows/<int:window_id> (windows.show)"]
     assert "/items/P" in public
     assert "/staff/accounts/7" in staff
