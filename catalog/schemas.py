@@ -182,9 +182,7 @@ class AttachmentSchema(TrimStrings, StrictSchema):
     )
     sha256 = text(
         64,
-        validators=(
-            validate.Regexp(SHA256_PATTERN, error="须为64位小写十六进制的 SHA-256 值。"),
-        ),
+        validators=(validate.Regexp(SHA256_PATTERN, error="须为64位小写十六进制的 SHA-256 值。"),),
     )
     filename = text(255)
 

@@ -10,8 +10,10 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app
 from markupsafe import Markup
 
+from catalog.attachments import BY_MEDIA_TYPE, size_label
 from catalog.elements import NOT_PROVIDED
 from catalog.enums import (
+    AttachmentKind,
     CaseType,
     ExerciseLevel,
     HandlingForm,
@@ -100,7 +102,7 @@ VALUE_WORDS: dict[str, dict] = {
     "case_type": _words(CaseType),
     "forms": _words(HandlingForm),
     "online_depth": {depth.value: depth.label for depth in OnlineDepth},
-    "kind": _words(MaterialKind),
+    "kind": {**_words(MaterialKind), **_words(AttachmentKind)},  # a material's, a file's
     "form": _words(MaterialForm),
     "necessity": _words(Necessity),
     "source": _words(MaterialSource),
@@ -112,6 +114,8 @@ RECORD_KEYS = {
     "necessity": "必要性", "source": "来源渠道", "notes": "备注", "standard": "收费标准",
     "amount": "金额", "basis": "收费依据", "days": "工作日", "law": "法律法规", "article": "条款",
     "text": "内容", "type": "类型",
+    # a file offered beside a material (catalog.attachments)
+    "attachments": "附件", "attachment_data": "附件", "sha256": "SHA-256", "filename": "文件名",
 }  # fmt: skip
 # A field of an item or of a handling item (an audited change's, a refused form's), and what
 # only an audit record holds: a snapshot's, an import mapping's.
@@ -250,6 +254,12 @@ def fee_label(charges_fee: bool | None) -> str:
     return "收费" if charges_fee else "不收费"
 
 
+def attachment_type_label(media_type: str) -> str:
+    """What a stored file is, in words (catalog.attachments)."""
+    kind = BY_MEDIA_TYPE.get(media_type)
+    return kind.label if kind is not None else "文件"
+
+
 def register(app: Flask) -> None:
     app.add_template_filter(provided)
     app.add_template_filter(fee_label)
@@ -259,6 +269,9 @@ def register(app: Flask) -> None:
     app.add_template_filter(change_value)
     app.add_template_filter(field_label)
     app.add_template_filter(auth_detail)
+    # files offered beside materials: "Word 文档", "12.3 KB"
+    app.add_template_filter(attachment_type_label)
+    app.add_template_filter(size_label, "file_size")
     app.add_template_global(time_zone)
     app.add_template_global(POLICY_TEXT, "policy_text")
     app.add_template_global(MEASURES, "measure_labels")
