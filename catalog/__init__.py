@@ -65,7 +65,12 @@ def register_blueprints(app: Flask) -> None:
     from catalog.public.files import blueprint as files
     from catalog.public.views import blueprint as public
     from catalog.reports.views import blueprint as reports
-    from catalog.staff import editing, review, snapshots  # noqa: F401  (staff blueprint routes)
+    from catalog.staff import (  # noqa: F401  (staff blueprint routes)
+        attachments,
+        editing,
+        review,
+        snapshots,
+    )
     from catalog.staff.accounts import blueprint as accounts
     from catalog.staff.transfer import blueprint as transfer
     from catalog.staff.views import blueprint as staff

@@ -3,6 +3,7 @@ codes in words (actors, audited values, the sign-in log's details), the policy t
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -260,6 +261,17 @@ def attachment_type_label(media_type: str) -> str:
     return kind.label if kind is not None else "文件"
 
 
+def material_file_list(value: object) -> list[dict]:
+    """A material row's files from its hidden field (JSON), for showing them; [] when unreadable."""
+    try:
+        files = json.loads(value) if isinstance(value, str) and value.strip() else value or []
+    except ValueError:
+        return []
+    if not isinstance(files, list):
+        return []
+    return [f for f in files if isinstance(f, dict) and isinstance(f.get("filename"), str)]
+
+
 def register(app: Flask) -> None:
     app.add_template_filter(provided)
     app.add_template_filter(fee_label)
@@ -272,6 +284,7 @@ def register(app: Flask) -> None:
     # files offered beside materials: "Word 文档", "12.3 KB"
     app.add_template_filter(attachment_type_label)
     app.add_template_filter(size_label, "file_size")
+    app.add_template_filter(material_file_list)
     app.add_template_global(time_zone)
     app.add_template_global(POLICY_TEXT, "policy_text")
     app.add_template_global(MEASURES, "measure_labels")

@@ -69,8 +69,10 @@ def jpeg() -> bytes:
 def _package(entries: dict[str, str | bytes]) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as package:
-        for name, body in entries.items():
-            package.writestr(name, body)
+        for name, body in entries.items():  # a fixed time: the same entries, the same bytes
+            package.writestr(
+                zipfile.ZipInfo(name, (2026, 1, 1, 0, 0, 0)), body, zipfile.ZIP_DEFLATED
+            )
     return out.getvalue()
 
 
@@ -95,13 +97,17 @@ def xlsx(value: str = "示例") -> bytes:
     workbook.active["A1"] = value
     out = io.BytesIO()
     workbook.save(out)
-    return out.getvalue()
+    return _package(_entries(out.getvalue()))  # rewritten with a fixed time
+
+
+def _entries(package: bytes) -> dict[str, bytes]:
+    source = zipfile.ZipFile(io.BytesIO(package))
+    return {info.filename: source.read(info) for info in source.infolist()}
 
 
 def xlsm() -> bytes:
     """An XLSX whose main part is declared macro-enabled."""
-    source = zipfile.ZipFile(io.BytesIO(xlsx()))
-    entries = {info.filename: source.read(info) for info in source.infolist()}
+    entries = _entries(xlsx())
     entries["[Content_Types].xml"] = entries["[Content_Types].xml"].replace(
         b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
         EXCEL_MACRO_MAIN.encode(),

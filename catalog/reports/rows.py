@@ -23,7 +23,7 @@ from catalog.figures import (
     MISSING_PREDICATES,
     handling_items_in_scope,
 )
-from catalog.models import ApprovalItem, HandlingItem
+from catalog.models import ApprovalItem, HandlingItem, Material
 from catalog.ratios import HandlingFacts, handling_facts
 from catalog.services import item_data
 
@@ -132,7 +132,9 @@ def live_handling_count(*conditions: sa.ColumnElement[bool]) -> int:
 # four per item (a snapshot of 300,000 handling items made over a million queries).
 ITEM_DATA_LOADED = (
     selectinload(ApprovalItem.legal_bases),
-    selectinload(ApprovalItem.handling_items).selectinload(HandlingItem.materials),
+    selectinload(ApprovalItem.handling_items)
+    .selectinload(HandlingItem.materials)
+    .selectinload(Material.attachments),  # the files offered beside them (one query more)
     selectinload(ApprovalItem.handling_items).selectinload(HandlingItem.fees),
     selectinload(ApprovalItem.handling_items).selectinload(HandlingItem.steps),
 )
