@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from catalog.spreadsheets import (
+    ATTACHMENT_COLUMNS,
     COMPLETENESS_HEADERS,
     HANDLING_COLUMNS,
     ITEM_COLUMNS,
@@ -27,7 +28,10 @@ HANDLING, MATERIALS = "handling", "materials"
 ITEM_CODE = "事项编码"
 FIELDS = {
     HANDLING: tuple(column.header for column in (*ITEM_COLUMNS, *HANDLING_COLUMNS)),
-    MATERIALS: (*(column.header for column in MATERIAL_COLUMNS), ITEM_CODE),
+    MATERIALS: (
+        *(column.header for column in (*MATERIAL_COLUMNS, *ATTACHMENT_COLUMNS)),
+        ITEM_CODE,
+    ),
 }
 # The columns a header row must have: what the ratios read (catalog.elements). Every other column
 # may be absent: its element is then missing (a gap) or, for the handling-item code and the case

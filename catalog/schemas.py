@@ -209,6 +209,16 @@ class MaterialSchema(TrimStrings, StrictSchema):
     )
     omit_no_attachments = True
 
+    @post_load
+    def _files_in_kind_order(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        # 空白表格 before 示例样表, each kind in the order given: one order for the pages, the
+        # API and the spreadsheet's two columns (export -> import changes nothing)
+        order = [kind.value for kind in AttachmentKind]
+        data["attachment_data"] = sorted(
+            data["attachment_data"], key=lambda file: order.index(file["kind"])
+        )
+        return data
+
     @post_dump
     def _omit_no_attachments(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
         if self.omit_no_attachments and not data.get("attachments"):
