@@ -215,3 +215,21 @@ def test_prune_removes_only_old_files_nothing_refers_to(db):
     assert prune() == [removed]
     db.session.commit()
     assert set(db.session.scalars(sa.select(AttachmentBlob.sha256))) == kept
+
+
+def test_the_prune_command_lists_then_removes_old_unreferenced_files(cli, db):
+    old = store(files.pdf("old"))
+    old.created_at = utcnow() - timedelta(days=3)
+    digest = old.sha256
+    store(files.pdf("new"))
+    db.session.commit()
+    listed = cli.invoke(args=["attachments", "prune", "--dry-run"])
+    assert listed.exit_code == 0, listed.output
+    assert f"将删除 {digest}" in listed.output and "将删除 1 个无引用的文件" in listed.output
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AttachmentBlob)) == 2
+    done = cli.invoke(args=["attachments", "prune"])
+    assert done.exit_code == 0 and "已删除 1 个无引用的文件" in done.output
+    assert "之后保存 1 个文件" in done.output
+    db.session.expire_all()
+    assert db.session.get(AttachmentBlob, digest) is None
