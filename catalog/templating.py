@@ -118,6 +118,7 @@ RECORD_KEYS = {
     # a file offered beside a material (catalog.attachments)
     "attachments": "附件", "attachment_data": "附件", "sha256": "SHA-256", "filename": "文件名",
 }  # fmt: skip
+FILE_KEYS = ("attachments", "attachment_data")  # a material's files (catalog.attachments)
 # A field of an item or of a handling item (an audited change's, a refused form's), and what
 # only an audit record holds: a snapshot's, an import mapping's.
 FIELD_LABELS = {
@@ -180,8 +181,9 @@ def change_value(value: object, field: str = "") -> object:
         between = "；" if any(isinstance(part, dict) for part in value) else "、"
         return between.join(str(change_value(part, key)) for part in value)
     if isinstance(value, dict):
+        keys = {**RECORD_KEYS, "kind": "类别"} if key in FILE_KEYS else RECORD_KEYS  # a file's
         return "，".join(
-            f"{RECORD_KEYS.get(name, name)}：{change_value(part, f'{key}.{name}')}"
+            f"{keys.get(name, name)}：{change_value(part, f'{key}.{name}')}"
             for name, part in value.items()
             if part is not None and part != ""
         )

@@ -233,3 +233,15 @@ def test_the_prune_command_lists_then_removes_old_unreferenced_files(cli, db):
     assert "之后保存 1 个文件" in done.output
     db.session.expire_all()
     assert db.session.get(AttachmentBlob, digest) is None
+
+
+def test_an_audited_change_of_files_reads_in_words(app):
+    from catalog.templating import change_value
+
+    material = {"name": "申请表", "kind": "original", "attachment_data": [
+        {"kind": "sample", "sha256": "ab" * 32, "filename": "示例.pdf"}]}  # fmt: skip
+    with app.app_context():
+        text = change_value([material], "handling_items.A-01.materials")
+    assert (
+        "材料类型：原件" in text and "附件：类别：示例样表" in text and "文件名：示例.pdf" in text
+    )
