@@ -68,6 +68,8 @@ def attach_file(
             f"每项材料最多{MAX_ATTACHMENTS_PER_MATERIAL}个；请先删除不需要的文件。"
         )
     blob = store(content)
+    if any(f["sha256"] == blob.sha256 and f["kind"] == kind.value for f in attachments):
+        raise RefusedFile(f"“{material['name']}”已有内容完全相同的{kind.label}。")
     name = display_name(filename, BY_MEDIA_TYPE[blob.media_type], kind)
     attachments.append({"kind": kind.value, "sha256": blob.sha256, "filename": name})
     draft = save_draft(

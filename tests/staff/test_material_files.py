@@ -142,6 +142,9 @@ def test_the_same_content_on_two_materials_is_stored_once(login_as, catalog_item
     assert upload(editor, files.xlsx(), "另一张表.xlsx", index=1).status_code == 302
     assert draft_files(db, 0)[0]["sha256"] == draft_files(db, 1)[0]["sha256"]
     assert blob_count(db) == 1
+    again = upload(editor, files.xlsx(), "表（副本）.xlsx", index=0)
+    assert again.status_code == 400 and "已有内容完全相同的空白表格" in again.get_data(as_text=True)
+    assert len(draft_files(db, 0)) == 1
 
 
 def test_saving_the_edit_form_keeps_the_files_and_removing_one_takes_it_off(
