@@ -133,6 +133,9 @@ def load(instance_path: Path | None = None, overrides: Mapping[str, Any] | None 
         # A file offered beside a material (空白表格 / 示例样表; catalog.attachments); a larger
         # request than MAX_CONTENT_LENGTH is refused before it is read (413)
         "ATTACHMENT_MAX_BYTES": int(_seconds("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)),
+        # and how many an account may upload (flask-limiter syntax); each is kept in the database
+        "ATTACHMENT_UPLOAD_LIMIT": os.environ.get("ATTACHMENT_UPLOAD_LIMIT", "").strip()
+        or "60 per hour",
         # Spreadsheet uploads at /staff/import, per signed-in account (flask-limiter syntax).
         "IMPORT_UPLOAD_LIMIT": os.environ.get("IMPORT_UPLOAD_LIMIT", "").strip() or "30 per hour",
         # A preview keeps the parsed rows (compressed, not the file) until it is applied: at most

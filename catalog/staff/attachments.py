@@ -5,7 +5,8 @@ file leaves nothing stored."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_limiter import RateLimitExceeded
 from flask_login import current_user
 
 from catalog.attachments import max_bytes, size_label
@@ -13,13 +14,15 @@ from catalog.domain import Conflict, Invalid
 from catalog.drafts import current_data, editable_version
 from catalog.edge import keep_nothing, transaction
 from catalog.enums import AttachmentKind
-from catalog.extensions import db
+from catalog.errors import error_response
+from catalog.extensions import db, limiter
 from catalog.models import AttachmentBlob
 from catalog.operations.attachments import attach_file, detach_file
 from catalog.staff.editing import _editable_or_404
 from catalog.staff.forms import LogoutForm, MaterialFileForm, RemoveFileForm
 from catalog.staff.permissions import can_edit, requires
 from catalog.staff.views import blueprint
+from catalog.throttle import UNITS
 
 REFUSED = "文件未上传："
 
@@ -55,8 +58,27 @@ def _page(item, handling, index: int, form: MaterialFileForm, *, error=None, sta
     ), status  # fmt: skip
 
 
+def _uploader() -> str:
+    """Uploads are counted per signed-in account, as the import's are."""
+    return f"file-upload:{current_user.id}" if current_user.is_authenticated else "file-upload"
+
+
+@blueprint.errorhandler(RateLimitExceeded)
+def _too_many_uploads(error: RateLimitExceeded):
+    """The file upload's limit in words (the staff pages' only flask-limiter limit)."""
+    limit = error.limit.limit
+    unit = UNITS.get(limit.GRANULARITY.name, limit.GRANULARITY.name)
+    every = f"{limit.multiples}{unit}" if limit.multiples > 1 else unit
+    return error_response(
+        429, f"上传过于频繁：每个账号每{every}最多上传 {limit.amount} 个文件，请稍后再试。"
+    )
+
+
 @blueprint.route("/handling/<code>/materials/<int:index>/files", methods=["GET", "POST"])
 @requires(can_edit)
+@limiter.limit(
+    lambda: current_app.config["ATTACHMENT_UPLOAD_LIMIT"], methods=["POST"], key_func=_uploader
+)
 @transaction
 def material_files(code: str, index: int):
     """List a material's files and take a new one into the item's draft."""

@@ -169,3 +169,17 @@ def test_saving_the_edit_form_keeps_the_files_and_removing_one_takes_it_off(
     assert no_reason.status_code == 400 and "请说明修改原因" in no_reason.get_data(as_text=True)
     removed = remove("表格作废")
     assert removed.status_code == 302 and draft_files(db) == []
+
+
+def test_uploads_are_limited_per_account(app, login_as, catalog_item, db):
+    editor = login_as("editor")
+    app.config["ATTACHMENT_UPLOAD_LIMIT"] = "2 per hour"
+    try:
+        assert upload(editor, files.pdf("1"), "1.pdf").status_code == 302
+        assert upload(editor, files.pdf("2"), "2.pdf").status_code == 302
+        third = upload(editor, files.pdf("3"), "3.pdf")
+    finally:
+        app.config["ATTACHMENT_UPLOAD_LIMIT"] = "60 per hour"
+    assert third.status_code == 429
+    assert "每个账号每小时最多上传 2 个文件" in third.get_data(as_text=True)
+    assert blob_count(db) == 2
