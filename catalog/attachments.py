@@ -185,14 +185,14 @@ def store(content: bytes) -> AttachmentBlob:
         blob = AttachmentBlob(
             sha256=digest, media_type=kind.media_type, size=len(content), data=content
         )
-        # another request storing the same content at the same moment: one row either way
-        with db.session.begin_nested() as nested:
-            db.session.add(blob)
-            try:
+        # another request storing the same content at the same moment: one row either way (the
+        # savepoint is rolled back by its block, and the row the other request stored is read)
+        try:
+            with db.session.begin_nested():
+                db.session.add(blob)
                 db.session.flush()
-            except sa.exc.IntegrityError:
-                nested.rollback()
-                blob = db.session.get(AttachmentBlob, digest)
+        except sa.exc.IntegrityError:
+            blob = db.session.get(AttachmentBlob, digest)
     return blob
 
 
