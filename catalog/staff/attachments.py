@@ -39,8 +39,7 @@ def _page(item, handling, index: int, form: MaterialFileForm, *, error=None, sta
     data = current_data(item)
     material = _material_or_404(data, handling.code, index)
     if material is None:
-        return render_template("errors/error.html", status=404,
-                               message="该申请材料已不存在，请回到编辑页面刷新。"), 404  # fmt: skip
+        return error_response(404, "该申请材料不存在（可能已被删除或移动），请回到编辑页面刷新。")
     files = material.get("attachments", [])
     blobs = {
         blob.sha256: blob

@@ -183,3 +183,8 @@ def test_uploads_are_limited_per_account(app, login_as, catalog_item, db):
     assert third.status_code == 429
     assert "每个账号每小时最多上传 2 个文件" in third.get_data(as_text=True)
     assert blob_count(db) == 2
+
+
+def test_a_material_that_is_not_there_is_a_chinese_404(login_as, catalog_item):
+    response = login_as("editor").get(PAGE.format(index=7))
+    assert response.status_code == 404 and "该申请材料不存在" in response.get_data(as_text=True)
