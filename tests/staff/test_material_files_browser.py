@@ -1,7 +1,8 @@
 """In real headless Chromium: an editor uploads a blank form on a material's files page (from
 the edit page's link), a reviewer publishes the draft, and a reader downloads the form from the
 guide, on a desktop and on a phone, where nothing scrolls sideways. Screenshots:
-/tmp/p3-files-staff-1280.png, /tmp/p3-files-staff-390.png, /tmp/p3-files-guide-1280.png,
+/tmp/p3-files-staff-1280.png, /tmp/p3-files-staff-390.png, /tmp/p3-files-edit-390.png,
+/tmp/p3-files-guide-1280.png,
 /tmp/p3-files-guide-390.png, /tmp/p3-files-notice-390.png."""
 
 from __future__ import annotations
@@ -55,6 +56,14 @@ def test_a_form_uploaded_on_the_edit_page_is_downloaded_from_the_guide(app, db, 
         page.set_viewport_size(PHONE)
         no_sideways_scroll(page)
         page.screenshot(path="/tmp/p3-files-staff-390.png", full_page=True)
+        # the edit page lists the material's file in its row and still fits a phone
+        page.goto(base + "/staff/handling/A-01/edit")
+        expect(page.locator(".cell-attachments").first).to_contain_text(f"空白表格：{FORM_NAME}")
+        no_sideways_scroll(page)
+        page.screenshot(path="/tmp/p3-files-edit-390.png", full_page=True)
+        row = page.locator(".cell-attachments").first.locator("xpath=ancestor::tr")
+        row.screenshot(path="/tmp/p3-files-edit-row-390.png")
+        page.goto(base + "/staff/handling/A-01/materials/0/files")
 
         # a refused file: said on the page, nothing added
         fake = tmp_path / "申请表.pdf"
