@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from catalog.accounts import create_user
@@ -21,6 +22,7 @@ from catalog.operations.items import submit
 from tests import attachment_files as files
 from tests.browser import chromium_page, live_server
 from tests.factories import handling_item_data, item_data, publish
+from tests.public.test_accessibility import violations
 from tests.staff.test_edit_browser import PHONE, sign_in
 
 pytestmark = pytest.mark.browser
@@ -100,3 +102,6 @@ def test_a_form_uploaded_on_the_edit_page_is_downloaded_from_the_guide(app, db, 
         page.goto(base + "/handling/A-01/notice")
         expect(page.get_by_role("link", name="下载空白表格")).to_be_visible()
         page.screenshot(path="/tmp/p3-files-notice-390.png", full_page=True)
+        # WCAG 2.1 AA, as every other page (the editor is still signed in)
+        checked = ["/items/A", "/handling/A-01/notice", "/staff/handling/A-01/materials/0/files"]
+        assert violations(Axe(), page, base, checked) == {}
