@@ -117,8 +117,8 @@ def _with_files(db) -> dict:
     form, form2, sample = store(files.docx()), store(files.xlsx()), store(files.png())
     material = {"name": "申请表", "attachments": [
         {"kind": "sample", "sha256": sample.sha256, "filename": "填写示例 (图).png"},
-        {"kind": "blank", "sha256": form.sha256, "filename": "申请表.docx"},
         {"kind": "blank", "sha256": form2.sha256, "filename": "=附表.xlsx"},
+        {"kind": "blank", "sha256": form.sha256, "filename": "申请表.docx"},
     ]}  # fmt: skip
     publish(db, item_data(handling_item_data(code="F-01", materials=[material, {"name": "执照"}]),
                           code="F", name="港口经营许可"))  # fmt: skip
@@ -132,8 +132,8 @@ def test_the_materials_sheet_carries_each_materials_files_by_reference(db):
     padded = [row + [None] * (len(rows[0]) - len(row)) for row in rows[1:]]
     by_name = {row[1]: dict(zip(rows[0], row, strict=True)) for row in padded}
     assert by_name["申请表"]["空白表格"] == (
-        f"申请表.docx (sha256:{hashes['form']})\n=附表.xlsx (sha256:{hashes['form2']})"
-    )  # in the order given, one a line
+        f"'=附表.xlsx (sha256:{hashes['form2']})\n申请表.docx (sha256:{hashes['form']})"
+    )  # in the order given, one a line; a cell that would run as a formula is guarded
     assert by_name["申请表"]["示例样表"] == f"填写示例 (图).png (sha256:{hashes['sample']})"
     assert by_name["执照"]["空白表格"] is None and by_name["执照"]["示例样表"] is None
 
