@@ -130,6 +130,12 @@ def load(instance_path: Path | None = None, overrides: Mapping[str, Any] | None 
         "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 10 minutes"),
         "SEED_DIR": str(PROJECT_ROOT / "seed"),
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,  # two 5 MB uploads and the form around them
+        # A file offered beside a material (空白表格 / 示例样表; catalog.attachments); a larger
+        # request than MAX_CONTENT_LENGTH is refused before it is read (413)
+        "ATTACHMENT_MAX_BYTES": int(_seconds("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)),
+        # and how many an account may upload (flask-limiter syntax); each is kept in the database
+        "ATTACHMENT_UPLOAD_LIMIT": os.environ.get("ATTACHMENT_UPLOAD_LIMIT", "").strip()
+        or "60 per hour",
         # Spreadsheet uploads at /staff/import, per signed-in account (flask-limiter syntax).
         "IMPORT_UPLOAD_LIMIT": os.environ.get("IMPORT_UPLOAD_LIMIT", "").strip() or "30 per hour",
         # A preview keeps the parsed rows (compressed, not the file) until it is applied: at most
@@ -167,6 +173,10 @@ def load(instance_path: Path | None = None, overrides: Mapping[str, Any] | None 
     if "SECRET_KEY" not in overrides:
         settings["SECRET_KEY"] = _secret_key(instance)
     settings.update(overrides)
+    if "MAX_CONTENT_LENGTH" not in overrides:  # room for the largest file and its form
+        settings["MAX_CONTENT_LENGTH"] = max(
+            settings["MAX_CONTENT_LENGTH"], settings["ATTACHMENT_MAX_BYTES"] + 1024 * 1024
+        )
     _display_zone(settings)
     if "SQLALCHEMY_ENGINE_OPTIONS" not in overrides:
         settings["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(settings["SQLALCHEMY_DATABASE_URI"])

@@ -62,9 +62,11 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from catalog.api.views import blueprint as api
     from catalog.paging import IdConverter
+    from catalog.public.files import blueprint as files
     from catalog.public.views import blueprint as public
     from catalog.reports.views import blueprint as reports
     from catalog.staff import (  # noqa: F401  (staff blueprint routes)
+        attachments,  # materials' files
         editing,
         failed_searches,  # search learning (issue 23 part 7)
         review,
@@ -78,6 +80,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.url_map.converters["id"] = IdConverter
     app.register_blueprint(public)
+    app.register_blueprint(files)  # /files/<sha256>/<name>: 空白表格 / 示例样表
     app.register_blueprint(reports, url_prefix="/reports")
     app.register_blueprint(staff, url_prefix="/staff")
     app.register_blueprint(transfer, url_prefix="/staff")

@@ -46,6 +46,7 @@ COUNTED = (
     ("auth_event", "条登录日志"),
     ("report_snapshot", "个快照"),
     ("user_account", "个账号"),
+    ("attachment_blob", "个附件文件"),  # 空白表格 / 示例样表 (catalog.attachments)
 )
 
 

@@ -15,6 +15,7 @@ from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
 from catalog.accounts import find_user
+from catalog.attachment_commands import attachments_group
 from catalog.backup import backup_command, restore_command
 from catalog.domain import DomainError
 from catalog.edge import after_commit, command_transaction, keep_nothing
@@ -387,6 +388,7 @@ def import_items_command(
 
 
 commands = (
+    attachments_group,  # flask attachments prune
     seed_command,
     report_command,
     snapshot_group,

@@ -153,3 +153,10 @@ class MaterialSource(LabelledEnum):
     applicant = "applicant", "申请人自备"
     government = "government", "政府部门核发"
     other = "other", "其他"
+
+
+class AttachmentKind(LabelledEnum):
+    """What a file attached to a material is (catalog.attachments)."""
+
+    blank = "blank", "空白表格"
+    sample = "sample", "示例样表"

@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from catalog.spreadsheets import (
+    ATTACHMENT_COLUMNS,
     COMPLETENESS_HEADERS,
     FAQ_COLUMNS,
     HANDLING_COLUMNS,
@@ -29,7 +30,10 @@ FAQ = "faq"  # the optional sheet of questions and answers (catalog.import_faq)
 ITEM_CODE = "事项编码"
 FIELDS = {
     HANDLING: tuple(column.header for column in (*ITEM_COLUMNS, *HANDLING_COLUMNS)),
-    MATERIALS: (*(column.header for column in MATERIAL_COLUMNS), ITEM_CODE),
+    MATERIALS: (
+        *(column.header for column in (*MATERIAL_COLUMNS, *ATTACHMENT_COLUMNS)),
+        ITEM_CODE,
+    ),
     FAQ: tuple(column.header for column in FAQ_COLUMNS),
 }
 # The columns a header row must have: what the ratios read (catalog.elements). Every other column

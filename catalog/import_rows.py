@@ -18,6 +18,7 @@ from catalog.schemas import MaterialSchema
 from catalog.spreadsheet_reading import Problem, Row, SpreadsheetError
 from catalog.spreadsheets import (
     ASSUMED,
+    ATTACHMENT_COLUMNS,
     EXAMPLE_CODE,
     EXAMPLE_REFUSED,
     FAQ_SHEET,
@@ -361,6 +362,14 @@ def _attach_materials(
             except ValueError as exc:
                 problems.append(Problem(sheet, row.number, column.header, str(exc)))
         material["notes"] = material.get("notes") or None
+        if any(column.header in row.cells for column in ATTACHMENT_COLUMNS):
+            material["attachments"] = _file_references(row, sheet, problems)
+            if absent_kinds := [c.key for c in ATTACHMENT_COLUMNS if c.header not in row.cells]:
+                parsed.data.setdefault(ABSENT, {ITEM: [], HANDLING: []})[FILES] = absent_kinds
+        else:  # a file without the columns keeps a material's files (catalog.importing)
+            parsed.data.setdefault(ABSENT, {ITEM: [], HANDLING: []})[FILES] = [
+                column.key for column in ATTACHMENT_COLUMNS
+            ]
         if defaulted:
             parsed.notes.append(
                 f"{sheet} 第{row.number}行"
@@ -372,6 +381,32 @@ def _attach_materials(
         materials = parsed.data["handling_items"][index]["materials"]
         parsed.material_rows[(index, len(materials))] = row.number
         materials.append(material)
+
+
+FILES = "files"  # in ABSENT: the kinds of file whose column the materials sheet lacks
+_FILE_REFERENCE = re.compile(
+    r"(?P<name>.*?)\s*[(（]\s*sha256\s*[:：]\s*(?P<hash>[0-9A-Fa-f]{64})\s*[)）]", re.IGNORECASE
+)
+FILE_REFERENCE_FORMAT = "每行一个文件，写作“文件名 (sha256:64位十六进制)”，如导出文件中那样"
+
+
+def _file_references(row: Row, sheet: str, problems: list[Problem]) -> list[dict[str, str]]:
+    """The files a material row's 空白表格 / 示例样表 cells refer to (catalog.spreadsheets
+    writes them); whether the catalog holds each is the service's check."""
+    files = []
+    for column in ATTACHMENT_COLUMNS:
+        value = row.cells.get(column.header)
+        for line in ("" if _blank(value) else str(value)).splitlines():
+            if not line.strip():
+                continue
+            match = _FILE_REFERENCE.fullmatch(line.strip())
+            if match is None or not match["name"].strip():
+                message = f"无法读取“{line.strip()[:80]}”：{FILE_REFERENCE_FORMAT}。"
+                problems.append(Problem(sheet, row.number, column.header, message))
+                continue
+            files.append({"kind": column.key, "sha256": match["hash"].lower(),
+                          "filename": match["name"].strip()})  # fmt: skip
+    return files
 
 
 def _material_target(items, by_code, row: Row, sheet: str, problems: list[Problem]):

@@ -32,6 +32,7 @@ from catalog.spreadsheet_reading import (
     MAX_UPLOAD_BYTES,
 )
 from catalog.spreadsheets import (
+    ATTACHMENT_COLUMNS,
     EXAMPLE_CODE,
     HANDLING_COLUMNS,
     ITEM_COLUMNS,
@@ -146,6 +147,10 @@ MEANINGS = {
     "必要性": "",
     "来源渠道": "",
     "备注": "其他说明，如 可在窗口领取。",
+    # files offered beside a material (catalog.attachments): only ones the catalog holds
+    "空白表格": "目录中已有的空白表格文件，写作“文件名 (sha256:64位十六进制)”，每行一个，如导出"
+    "文件中那样；新文件请在工作台的编辑页面上传。留空表示没有；删去此列则保留原有文件。",
+    "示例样表": "目录中已有的示例样表文件，写法同空白表格。留空表示没有；删去此列则保留原有文件。",
 }
 MATERIAL_MEANINGS = {
     "业务办理项编码": "材料所属的业务办理项编码，须在事项表中。事项只有一个业务办理项时，也可用"
@@ -192,7 +197,9 @@ def _allowed(field: str) -> str:
 
 def _material_default(field: str) -> str:
     """What the import takes for an empty material cell (the schema's default)."""
-    key = next(column.key for column in MATERIAL_COLUMNS if column.header == field)
+    key = next((column.key for column in MATERIAL_COLUMNS if column.header == field), None)
+    if key is None:  # 空白表格 / 示例样表: no default
+        return ""
     default = MaterialSchema().fields[key].load_default
     if default is None or default is missing:
         return ""
@@ -324,7 +331,7 @@ def template_xlsx() -> bytes:
     instructions = book.active
     instructions.title = INSTRUCTIONS_SHEET
     item_fields = [column.header for column in (*ITEM_COLUMNS, *HANDLING_COLUMNS)]
-    material_fields = [column.header for column in MATERIAL_COLUMNS]
+    material_fields = [column.header for column in (*MATERIAL_COLUMNS, *ATTACHMENT_COLUMNS)]
     options: list[Worksheet] = []  # the hidden options sheet, once a list needs it
     _table(book, ITEM_SHEET, HANDLING, item_fields, EXAMPLE_ROW, options)
     _table(book, MATERIAL_SHEET, MATERIALS, material_fields, EXAMPLE_MATERIAL, options)

@@ -17,7 +17,7 @@ from catalog.extensions import db
 from catalog.import_faq import FAQ_KEY
 from catalog.import_faq import locate as locate_faq
 from catalog.import_headers import HANDLING
-from catalog.import_rows import ABSENT, ITEM, ParsedItem, parse_rows  # noqa: F401 (re-exported)
+from catalog.import_rows import ABSENT, FILES, ITEM, ParsedItem, parse_rows  # noqa: F401 (re-exported)
 from catalog.models import ApprovalItem
 from catalog.ratios import editor_warnings
 from catalog.services import CatalogValidationError, check_item_data
@@ -34,6 +34,7 @@ from catalog.spreadsheet_reading import (  # noqa: F401 (the reading's limits, r
     refuse,
 )
 from catalog.spreadsheets import (
+    ATTACHMENT_COLUMNS,
     HANDLING_COLUMNS,
     ITEM_COLUMNS,
     MATERIAL_COLUMNS,
@@ -92,11 +93,22 @@ def _locate(parsed: ParsedItem, path: str) -> Problem:
             header = next(
                 (c.header for c in MATERIAL_COLUMNS if len(parts) > 4 and c.key == parts[4]), None
             )
+            if len(parts) > 5 and parts[4] == "attachments" and parts[5].isdigit():
+                header = _file_header(parsed, index, int(parts[3]), int(parts[5]))
             return Problem(parsed.sheets[1], material_row, header, "")
         key = "fees." + parts[4] if parts[2] == "fees" and len(parts) > 4 else parts[2]
         return Problem(parsed.sheets[0], row, _HEADER_OF.get(key), "")
     key = "result." + parts[1] if parts[0] == "result" and len(parts) > 1 else parts[0]
     return Problem(parsed.sheets[0], parsed.rows[0], _HEADER_OF.get(key), "")
+
+
+def _file_header(parsed: ParsedItem, index: int, position: int, file: int) -> str | None:
+    """The column (空白表格 / 示例样表) of a material's file a service error names."""
+    try:
+        kind = parsed.data["handling_items"][index]["materials"][position]["attachments"][file]
+        return next(c.header for c in ATTACHMENT_COLUMNS if c.key == kind["kind"])
+    except (IndexError, KeyError, TypeError, StopIteration):
+        return None
 
 
 @dataclass
@@ -154,6 +166,19 @@ def plan_import(parsed_items: list[ParsedItem]) -> Plan:
     return plan
 
 
+def _keep_files(materials: list[dict], current: list[dict], kinds: list[str]) -> None:
+    """The files of the kinds whose column the materials sheet lacks stay with the material of
+    the same name (the first one not matched yet)."""
+    unmatched = list(current)
+    for material in materials:
+        same = next((m for m in unmatched if m["name"] == material.get("name")), None)
+        listed = [f for f in material.get("attachments") or [] if f["kind"] not in kinds]
+        if same is not None:
+            unmatched.remove(same)
+            listed += [f for f in same.get("attachments", []) if f["kind"] in kinds]
+        material["attachments"] = listed  # in kind order once loaded (schemas.MaterialSchema)
+
+
 def _keep_what_the_file_leaves_out(
     parsed: ParsedItem, current: dict[str, Any], absent: dict[str, list[str]]
 ) -> None:
@@ -179,5 +204,7 @@ def _keep_what_the_file_leaves_out(
             handling[key] = kept.get(key)  # (an unset online_url is left out of the data)
         if index not in with_materials:
             handling["materials"] = kept["materials"]
+        elif absent.get(FILES):
+            _keep_files(handling["materials"], kept["materials"], absent[FILES])
     kept = [h for h in current["handling_items"] if h["code"] not in listed]
     parsed.data["handling_items"].extend(kept)

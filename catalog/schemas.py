@@ -25,6 +25,7 @@ from marshmallow import (
 )
 
 from catalog.enums import (
+    AttachmentKind,
     CaseType,
     ExerciseLevel,
     HandlingForm,
@@ -160,6 +161,33 @@ class LegalBasisSchema(TrimStrings, StrictSchema):
     text = text(5000, required=False)
 
 
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+MAX_ATTACHMENTS_PER_MATERIAL = 6  # 空白表格 and 示例样表 together
+
+
+class AttachmentSchema(TrimStrings, StrictSchema):
+    """A file offered beside a material (空白表格 / 示例样表), by its content's SHA-256; that
+    the catalog holds the file is checked by the services (catalog.attachments)."""
+
+    # plain strings: an item's data is JSON
+    kind = text(
+        10,
+        validators=(
+            validate.OneOf(
+                [kind.value for kind in AttachmentKind],
+                error="取值无效，可选："
+                + "、".join(f"{kind.value}（{kind.label}）" for kind in AttachmentKind)
+                + "。",
+            ),
+        ),
+    )
+    sha256 = text(
+        64,
+        validators=(validate.Regexp(SHA256_PATTERN, error="须为64位小写十六进制的 SHA-256 值。"),),
+    )
+    filename = text(255)
+
+
 class MaterialSchema(TrimStrings, StrictSchema):
     name = text(200)
     kind = choice(MaterialKind, load_default=MaterialKind.original)
@@ -168,6 +196,35 @@ class MaterialSchema(TrimStrings, StrictSchema):
     necessity = choice(Necessity, load_default=Necessity.required)
     source = choice(MaterialSource, load_default=MaterialSource.applicant)
     notes = text(2000, required=False)
+    # the files offered beside it; an item's data leaves the key out when there are none, so
+    # an item without files has the same data (and seed digest) as before they existed
+    attachments = fields.List(
+        fields.Nested(AttachmentSchema),
+        attribute="attachment_data",
+        load_default=list,
+        validate=validate.Length(
+            max=MAX_ATTACHMENTS_PER_MATERIAL,
+            error=f"每项材料最多附{MAX_ATTACHMENTS_PER_MATERIAL}个文件。",
+        ),
+        error_messages=_messages(),
+    )
+    omit_no_attachments = True
+
+    @post_load
+    def _files_in_kind_order(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        # 空白表格 before 示例样表, each kind in the order given: one order for the pages, the
+        # API and the spreadsheet's two columns (export -> import changes nothing)
+        order = [kind.value for kind in AttachmentKind]
+        data["attachment_data"] = sorted(
+            data["attachment_data"], key=lambda file: order.index(file["kind"])
+        )
+        return data
+
+    @post_dump
+    def _omit_no_attachments(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        if self.omit_no_attachments and not data.get("attachments"):
+            data.pop("attachments", None)
+        return data
 
 
 class FeeSchema(TrimStrings, StrictSchema):

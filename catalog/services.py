@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 
+from catalog.attachments import missing_file_errors
 from catalog.audit import jsonable, record
 from catalog.domain import Conflict, Invalid
 from catalog.enums import CaseType, Status
@@ -49,7 +50,10 @@ HANDLING_ITEM_FIELDS = (
     "forms", "online_depth", "charges_fee", "online_url",
 )  # fmt: skip
 CHILD_LISTS = {
-    "materials": (Material, ("name", "kind", "form", "copies", "necessity", "source", "notes")),
+    "materials": (
+        Material,
+        ("name", "kind", "form", "copies", "necessity", "source", "notes", "attachment_data"),
+    ),
     "fees": (Fee, ("name", "standard", "amount", "basis")),
     "steps": (ProcessStep, ("name", "days")),
 }
@@ -107,6 +111,7 @@ def validate_item_data(data: Mapping[str, Any]) -> dict[str, Any]:
         seen.setdefault(handling["code"], index)
         if handling["visits"] == 0:
             handling["visit_reason"] = None  # a reason only means something with a visit
+    errors.update(missing_file_errors(loaded))
     if errors:
         raise CatalogValidationError(errors)
     return loaded

@@ -136,6 +136,11 @@ FAQ_COLUMNS = (
     Column("问题", "question"),
     Column("解答", "answer"),
 )
+# The files offered beside a material, by kind (空白表格 / 示例样表): each a reference to a file
+# the catalog holds, "文件名 (sha256:…)", one a line (catalog.attachments; the import refuses a
+# reference to a file it does not hold). A file without these columns keeps a material's files.
+ATTACHMENT_COLUMNS = (Column("空白表格", "blank"), Column("示例样表", "sample"))
+ATTACHMENT_HEADERS = [column.header for column in ATTACHMENT_COLUMNS]
 ROW_HEADERS = [column.header for column in (*ITEM_COLUMNS, *HANDLING_COLUMNS)]
 MATERIAL_HEADERS = [column.header for column in MATERIAL_COLUMNS]
 FAQ_HEADERS = [column.header for column in FAQ_COLUMNS]
@@ -157,10 +162,13 @@ NATIONAL_HEADERS = {
 COMPLETE_HEADER, GAPS_HEADER = "要素是否完整", "缺少要素"
 COMPLETENESS_HEADERS = (COMPLETE_HEADER, GAPS_HEADER)
 EXPORT_ROW_HEADERS = [NATIONAL_HEADERS.get(h, h) for h in ROW_HEADERS] + [*COMPLETENESS_HEADERS]
-EXPORT_MATERIAL_HEADERS = [NATIONAL_HEADERS.get(h, h) for h in MATERIAL_HEADERS]
+EXPORT_MATERIAL_HEADERS = [NATIONAL_HEADERS.get(h, h) for h in MATERIAL_HEADERS] + [
+    *ATTACHMENT_HEADERS
+]
 # an exported header -> the field it holds (None: a completeness column)
 FIELD_OF_EXPORT_HEADER: dict[str, str | None] = {
     **{NATIONAL_HEADERS.get(h, h): h for h in (*ROW_HEADERS, *MATERIAL_HEADERS)},
+    **{h: h for h in ATTACHMENT_HEADERS},
     **dict.fromkeys(COMPLETENESS_HEADERS),
 }
 
@@ -233,10 +241,23 @@ def _handling_cells(handling: dict[str, Any]) -> list[Any]:
 
 
 def _material_cells(code: str, material: dict[str, Any]) -> list[Any]:
-    return [code] + [
-        label_of(column.enum, material[column.key]) if column.enum else material[column.key]
-        for column in MATERIAL_COLUMNS[1:]
-    ]
+    return (
+        [code]
+        + [
+            label_of(column.enum, material[column.key]) if column.enum else material[column.key]
+            for column in MATERIAL_COLUMNS[1:]
+        ]
+        + [
+            file_references(material.get("attachments") or [], column.key)
+            for column in ATTACHMENT_COLUMNS
+        ]
+    )
+
+
+def file_references(files: list[dict[str, Any]], kind: str) -> str | None:
+    """A material's files of one kind as a cell: "文件名 (sha256:…)", one a line."""
+    lines = [f"{f['filename']} (sha256:{f['sha256']})" for f in files if f["kind"] == kind]
+    return "\n".join(lines) or None
 
 
 def _completeness_cells(gaps: Gaps, code: str) -> list[str]:

@@ -3,6 +3,7 @@ codes in words (actors, audited values, the sign-in log's details), the policy t
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -10,8 +11,10 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app
 from markupsafe import Markup
 
+from catalog.attachments import BY_MEDIA_TYPE, size_label
 from catalog.elements import NOT_PROVIDED
 from catalog.enums import (
+    AttachmentKind,
     CaseType,
     ExerciseLevel,
     HandlingForm,
@@ -100,7 +103,7 @@ VALUE_WORDS: dict[str, dict] = {
     "case_type": _words(CaseType),
     "forms": _words(HandlingForm),
     "online_depth": {depth.value: depth.label for depth in OnlineDepth},
-    "kind": _words(MaterialKind),
+    "kind": {**_words(MaterialKind), **_words(AttachmentKind)},  # a material's, a file's
     "form": _words(MaterialForm),
     "necessity": _words(Necessity),
     "source": _words(MaterialSource),
@@ -112,7 +115,10 @@ RECORD_KEYS = {
     "necessity": "必要性", "source": "来源渠道", "notes": "备注", "standard": "收费标准",
     "amount": "金额", "basis": "收费依据", "days": "工作日", "law": "法律法规", "article": "条款",
     "text": "内容", "type": "类型", "question": "问题", "answer": "解答",
+    # a file offered beside a material (catalog.attachments)
+    "attachments": "附件", "attachment_data": "附件", "sha256": "SHA-256", "filename": "文件名",
 }  # fmt: skip
+FILE_KEYS = ("attachments", "attachment_data")  # a material's files (catalog.attachments)
 # A field of an item or of a handling item (an audited change's, a refused form's), and what
 # only an audit record holds: a snapshot's, an import mapping's.
 FIELD_LABELS = {
@@ -179,8 +185,9 @@ def change_value(value: object, field: str = "") -> object:
         between = "；" if any(isinstance(part, dict) for part in value) else "、"
         return between.join(str(change_value(part, key)) for part in value)
     if isinstance(value, dict):
+        keys = {**RECORD_KEYS, "kind": "类别"} if key in FILE_KEYS else RECORD_KEYS  # a file's
         return "，".join(
-            f"{RECORD_KEYS.get(name, name)}：{change_value(part, f'{key}.{name}')}"
+            f"{keys.get(name, name)}：{change_value(part, f'{key}.{name}')}"
             for name, part in value.items()
             if part is not None and part != ""
         )
@@ -272,6 +279,23 @@ def with_situation(name: str, situation: str | None) -> str:
     return f"{name}（{situation.strip()}）"
 
 
+def attachment_type_label(media_type: str) -> str:
+    """What a stored file is, in words (catalog.attachments)."""
+    kind = BY_MEDIA_TYPE.get(media_type)
+    return kind.label if kind is not None else "文件"
+
+
+def material_file_list(value: object) -> list[dict]:
+    """A material row's files from its hidden field (JSON), for showing them; [] when unreadable."""
+    try:
+        files = json.loads(value) if isinstance(value, str) and value.strip() else value or []
+    except ValueError:
+        return []
+    if not isinstance(files, list):
+        return []
+    return [f for f in files if isinstance(f, dict) and isinstance(f.get("filename"), str)]
+
+
 def register(app: Flask) -> None:
     app.add_template_filter(with_situation)
     app.add_template_global(names_situation)
@@ -283,6 +307,10 @@ def register(app: Flask) -> None:
     app.add_template_filter(change_value)
     app.add_template_filter(field_label)
     app.add_template_filter(auth_detail)
+    # files offered beside materials: "Word 文档", "12.3 KB"
+    app.add_template_filter(attachment_type_label)
+    app.add_template_filter(size_label, "file_size")
+    app.add_template_filter(material_file_list)
     app.add_template_global(time_zone)
     app.add_template_global(POLICY_TEXT, "policy_text")
     app.add_template_global(MEASURES, "measure_labels")

@@ -4,6 +4,7 @@ on a throw-away database of each backend."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
 import sqlite3
 import stat
@@ -132,6 +133,24 @@ def edit_one_item_by_import(database_url: str, tmp_path: Path) -> None:
              "--publish"))  # fmt: skip
 
 
+def store_a_file(database_url: str) -> None:
+    """A stored 空白表格 (catalog.attachments): its bytes live in the database, so in backups."""
+    from tests.attachment_files import pdf
+
+    content = pdf("backup")
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.insert(_db.metadata.tables["attachment_blob"]).values(
+                    sha256=hashlib.sha256(content).hexdigest(), media_type="application/pdf",
+                    size=len(content), data=content, created_at=datetime.now(UTC),
+                )
+            )  # fmt: skip
+    finally:
+        engine.dispose()
+
+
 def test_restore_returns_everything_to_the_moment_of_the_backup(fresh_database, tmp_path):
     url = fresh_database
     ok(invoke(url, "seed"))
@@ -140,6 +159,7 @@ def test_restore_returns_everything_to_the_moment_of_the_backup(fresh_database, 
     ok(invoke(url, "disable-user", "wang"))
     ok(invoke(url, "snapshot", "create", "--label", "2021-06"))
     edit_one_item_by_import(url, tmp_path)
+    store_a_file(url)
     at_backup = table_rows(url)
     searches = search_results(url)
     assert len(at_backup["approval_item"]) == 190 and len(at_backup["auth_event"]) == 3
@@ -158,6 +178,7 @@ def test_restore_returns_everything_to_the_moment_of_the_backup(fresh_database, 
         in (made.stdout)
     )
     assert stat.S_IMODE(backup.stat().st_mode) == 0o600  # it holds the password hashes
+    assert "1 个附件文件" in made.stdout
 
     # The catalog, the audit trail, the sign-in log, the accounts and the snapshots move on.
     ok(invoke(url, "snapshot", "create", "--label", "2021-12"))

@@ -81,8 +81,13 @@ def _sample_catalog(db) -> dict[str, int]:
     ]
     publish(db, item_data(*handling, code="Q", name="道路危险货物运输经营许可（含放射性物品）"))
     admin = create_user("admin1", PASSWORD, "admin")
-    window = {"name": UNIT, "address": "许昌市政务服务中心二楼交通运输局窗口", "phone": "12328",
-              "hours": "法定工作日 上午8:30—12:00", "map_url": "https://map.example.cn/?q=许昌"}  # fmt: skip
+    window = {
+        "name": UNIT,
+        "address": "许昌市政务服务中心二楼交通运输局窗口",
+        "phone": "12328",
+        "hours": "法定工作日 上午8:30—12:00",
+        "map_url": "https://map.example.cn/?q=许昌",
+    }
     save_unit(window, actor="admin1", reason="示例", expected_version=None)
     synonym = add_synonym("危货", "危险货物", actor="admin1", reason="示例")
     db.session.commit()

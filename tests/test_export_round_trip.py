@@ -217,3 +217,112 @@ def test_a_file_without_the_faq_sheet_or_the_address_column_keeps_both(db):
     plan = plan_of("old.xlsx", buffer.getvalue())
     [(_parsed, _data, changes)] = plan.changed
     assert changes == {"handling_items.F-01.promised_days": (5, 4)}
+
+
+def _with_files(db) -> dict:
+    """Item F, published, whose first material offers two blank forms (one named with a
+    formula's sign and a bracket) and a sample; the second, none."""
+    from catalog.attachments import store
+    from tests import attachment_files as files
+    from tests.factories import handling_item_data
+
+    form, form2, sample = store(files.docx()), store(files.xlsx()), store(files.png())
+    material = {"name": "申请表", "attachments": [
+        {"kind": "sample", "sha256": sample.sha256, "filename": "填写示例 (图).png"},
+        {"kind": "blank", "sha256": form2.sha256, "filename": "=附表.xlsx"},
+        {"kind": "blank", "sha256": form.sha256, "filename": "申请表.docx"},
+    ]}  # fmt: skip
+    publish(db, item_data(handling_item_data(code="F-01", materials=[material, {"name": "执照"}]),
+                          code="F", name="港口经营许可"))  # fmt: skip
+    return {"form": form.sha256, "form2": form2.sha256, "sample": sample.sha256}
+
+
+def test_the_materials_sheet_carries_each_materials_files_by_reference(db):
+    hashes = _with_files(db)
+    rows = sheet_rows(to_xlsx(export_data()), MATERIAL_SHEET)
+    # (a row's empty cells at its end are not written)
+    padded = [row + [None] * (len(rows[0]) - len(row)) for row in rows[1:]]
+    by_name = {row[1]: dict(zip(rows[0], row, strict=True)) for row in padded}
+    assert by_name["申请表"]["空白表格"] == (
+        f"'=附表.xlsx (sha256:{hashes['form2']})\n申请表.docx (sha256:{hashes['form']})"
+    )  # in the order given, one a line; a cell that would run as a formula is guarded
+    assert by_name["申请表"]["示例样表"] == f"填写示例 (图).png (sha256:{hashes['sample']})"
+    assert by_name["执照"]["空白表格"] is None and by_name["执照"]["示例样表"] is None
+
+
+def test_exporting_files_and_importing_the_export_changes_nothing(db):
+    _with_files(db)
+    exported = export_data()
+    item_csv, material_csv = to_csv(exported)
+    for filename, content, materials in (
+        ("export.xlsx", to_xlsx(exported), None),
+        ("export.csv", item_csv.encode("utf-8"), material_csv.encode("utf-8")),
+    ):
+        again = plan_of(filename, content, materials)
+        assert (again.new, again.changed, again.unchanged) == ([], [], ["F"]), filename
+    assert export_data() == exported
+
+
+def _materials_file(headers: list[str], *rows: list) -> bytes:
+    book = Workbook()
+    book.active.title = ITEM_SHEET
+    items = [h for h in EXPORT_ROW_HEADERS if h not in ("要素是否完整", "缺少要素")]
+    exported = {h: v for h, v in zip(EXPORT_ROW_HEADERS, sheet_rows(
+        to_xlsx(export_data()), ITEM_SHEET)[1], strict=False)}  # fmt: skip
+    book.active.append(items)
+    book.active.append([exported[h] for h in items])
+    sheet = book.create_sheet(MATERIAL_SHEET)
+    sheet.append(headers)
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_a_reference_to_a_file_the_catalog_does_not_hold_is_refused_in_its_cell(db):
+    import pytest
+
+    from catalog.importing import SpreadsheetError
+
+    hashes = _with_files(db)
+    unknown = "ab" * 32
+    content = _materials_file(
+        ["业务办理项编码", "材料名称", "空白表格", "示例样表"],
+        ["F-01", "申请表", f"申请表.docx (sha256:{hashes['form']})", f"x.pdf (sha256:{unknown})"],
+        ["F-01", "执照", "执照.pdf", None],
+    )
+    with pytest.raises(SpreadsheetError) as refused:
+        plan_of("files.xlsx", content)
+    problems = {(p.sheet, p.row, p.column): p.message for p in refused.value.problems}
+    assert "文件名 (sha256:64位十六进制)" in problems[(MATERIAL_SHEET, 3, "空白表格")]
+    content = _materials_file(
+        ["业务办理项编码", "材料名称", "空白表格", "示例样表"],
+        ["F-01", "申请表", f"申请表.docx (sha256:{hashes['form']})", f"x.pdf (sha256:{unknown})"],
+    )
+    with pytest.raises(SpreadsheetError) as refused:
+        plan_of("files.xlsx", content)
+    [problem] = refused.value.problems
+    assert (problem.sheet, problem.row, problem.column) == (MATERIAL_SHEET, 2, "示例样表")
+    assert "目录中没有 SHA-256 为 ababababab" in problem.message
+
+
+def test_a_file_without_the_file_columns_keeps_each_materials_files(db):
+    _with_files(db)
+    before = export_data()
+    content = _materials_file(
+        ["业务办理项编码", "材料名称", "备注"], ["F-01", "申请表", "新备注"], ["F-01", "执照", None]
+    )
+    plan = plan_of("old-style.xlsx", content)
+    [(_parsed, data, changes)] = plan.changed
+    assert list(changes) == ["handling_items.F-01.materials"]
+    first = data["handling_items"][0]["materials"][0]
+    was = before[0]["handling_items"][0]["materials"][0]
+    assert first == {**was, "notes": "新备注"}  # the notes changed, the files stayed
+    # with only one of the two columns, the other kind's files stay
+    content = _materials_file(
+        ["业务办理项编码", "材料名称", "示例样表"], ["F-01", "申请表", None], ["F-01", "执照", None]
+    )
+    [(_parsed, data, _changes)] = plan_of("one-column.xlsx", content).changed
+    kinds = [f["kind"] for f in data["handling_items"][0]["materials"][0]["attachments"]]
+    assert kinds == ["blank", "blank"]

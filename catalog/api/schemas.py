@@ -9,8 +9,10 @@ from typing import Any
 from flask import current_app, url_for
 from marshmallow import Schema, fields
 
-from catalog.schemas import FeesField, ItemDumpSchema
+from catalog.enums import AttachmentKind
+from catalog.schemas import SHA256_PATTERN, FeesField, ItemDumpSchema
 from catalog.schemas import HandlingItemSchema as InputHandlingItemSchema
+from catalog.schemas import MaterialSchema as InputMaterialSchema
 from catalog.search import Hit
 
 
@@ -37,6 +39,34 @@ class HitSchema(Schema):
     url = fields.Function(lambda hit: url_for("api.item", code=hit.item.code))
 
 
+class MaterialFileSchema(Schema):
+    """A file offered beside a material (空白表格 blank / 示例样表 sample), as the API writes it:
+    its download URL, the media type its content was recognised as, its size in bytes and its
+    SHA-256 (the URL's content never changes)."""
+
+    kind = fields.String(
+        attribute="kind.value", required=True,
+        metadata={"enum": [kind.value for kind in AttachmentKind],
+                  "description": "blank：空白表格；sample：示例样表"},
+    )  # fmt: skip
+    filename = fields.String(required=True)
+    sha256 = fields.String(required=True, metadata={"pattern": SHA256_PATTERN})
+    media_type = fields.String(attribute="blob.media_type", required=True)
+    size = fields.Integer(attribute="blob.size", required=True, metadata={"minimum": 0})
+    url = fields.Function(
+        lambda file: url_for("files.download", sha256=file.sha256, filename=file.filename),
+        required=True,
+        metadata={"type": "string", "description": "下载地址（以附件方式下载）"},
+    )
+
+
+class MaterialSchema(InputMaterialSchema):
+    """A material as the API writes it: always with its list of files (maybe empty)."""
+
+    attachments = fields.List(fields.Nested(MaterialFileSchema), required=True)
+    omit_no_attachments = False
+
+
 class HandlingItemSchema(InputHandlingItemSchema):
     """A handling item as the API writes it. Its fees are "none" (不收费), a list, or null: not
     provided. Declared without the input schema's load default, which the OpenAPI document's
@@ -44,6 +74,7 @@ class HandlingItemSchema(InputHandlingItemSchema):
 
     fees = FeesField(required=True, allow_none=True)
     omit_unset = False  # online_url is null where none is given (catalog.schemas.OmitUnset)
+    materials = fields.List(fields.Nested(MaterialSchema), required=True)
 
 
 class UnitSchema(Schema):

@@ -1,6 +1,7 @@
 """The database tables, one module per domain; import them from here."""
 
 from catalog.models.accounts import Role, User
+from catalog.models.attachments import AttachmentBlob, MaterialAttachment
 from catalog.models.audit import AuditAction, AuditEvent, AuthEvent, AuthEventKind
 from catalog.models.catalog import (
     ApprovalItem,
@@ -25,6 +26,7 @@ from catalog.models.units import ServiceUnit
 
 __all__ = [
     "ApprovalItem",
+    "AttachmentBlob",
     "AuditAction",
     "AuditEvent",
     "AuthEvent",
@@ -38,6 +40,7 @@ __all__ = [
     "ItemDraft",
     "LegalBasis",
     "Material",
+    "MaterialAttachment",
     "ProcessStep",
     "Role",
     "SearchEntry",

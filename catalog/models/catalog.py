@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.orderinglist import ordering_list
@@ -26,6 +26,9 @@ from catalog.enums import (
     Status,
 )
 from catalog.extensions import db
+
+if TYPE_CHECKING:
+    from catalog.models.attachments import MaterialAttachment
 
 
 def utcnow() -> datetime:
@@ -288,6 +291,29 @@ class Material(db.Model):
     notes: Mapped[str | None] = mapped_column(sa.Text)
 
     handling_item: Mapped[HandlingItem] = relationship(back_populates="materials")
+    # 空白表格 / 示例样表 (catalog.models.attachments, catalog.attachments)
+    attachments: Mapped[list[MaterialAttachment]] = relationship(
+        back_populates="material",
+        order_by="MaterialAttachment.position",
+        collection_class=ordering_list("position"),
+        cascade="all, delete-orphan",
+    )
+
+    @property
+    def attachment_data(self) -> list[dict[str, str]]:
+        """The attachments as an item's data holds them: [{kind, sha256, filename}]."""
+        return [attachment.as_data() for attachment in self.attachments]
+
+    @attachment_data.setter
+    def attachment_data(self, rows: list[dict[str, Any]]) -> None:
+        from catalog.models.attachments import MaterialAttachment
+
+        self.attachments = [
+            MaterialAttachment(
+                position=i, kind=row["kind"], sha256=row["sha256"], filename=row["filename"]
+            )
+            for i, row in enumerate(rows or [])
+        ]
 
 
 class Fee(db.Model):

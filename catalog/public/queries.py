@@ -20,6 +20,7 @@ from catalog.models import (
     HandlingItem,
     LegalBasis,
     Material,
+    MaterialAttachment,
     ProcessStep,
 )
 from catalog.search import (
@@ -97,12 +98,20 @@ _HANDLING_PARTS = {
     "fees": _of_handling_items(Fee),
     "steps": _of_handling_items(ProcessStep),
 }
+# the files offered beside the materials (空白表格 / 示例样表), with their blobs' type and size
+_ATTACHMENTS = (
+    sa.select(MaterialAttachment)
+    .join(Material, MaterialAttachment.material_id == Material.id)
+    .join(HandlingItem, Material.handling_item_id == HandlingItem.id)
+    .where(HandlingItem.item_id == sa.bindparam("item_id"))
+    .order_by(MaterialAttachment.material_id, MaterialAttachment.position, MaterialAttachment.id)
+)
 
 
 def published_item(code: str) -> ApprovalItem | None:
     """A published item with everything its guide shows: its legal bases, FAQ, handling items
-    and their materials, fees and steps, in one statement each (seven in all, whatever its
-    size).
+    and their materials, fees and steps, and the files offered beside the materials, in one
+    statement each (eight in all, whatever its size).
 
     The collections are filled as the relationships' own loaders would (same rows, same order),
     from statements built once; nothing is loaded lazily afterwards.
@@ -124,7 +133,16 @@ def published_item(code: str) -> ApprovalItem | None:
             parts.get(row.handling_item_id, []).append(row)
         for handling in handling_items:
             set_committed_value(handling, attribute, parts[handling.id])
+    _attach_files([m for handling in handling_items for m in handling.materials], params)
     return item
+
+
+def _attach_files(materials: list[Material], params: dict[str, int]) -> None:
+    offered: dict[int, list[MaterialAttachment]] = {material.id: [] for material in materials}
+    for attachment in db.session.scalars(_ATTACHMENTS, params):
+        offered.get(attachment.material_id, []).append(attachment)
+    for material in materials:
+        set_committed_value(material, "attachments", offered[material.id])
 
 
 def published_handling_item(code: str) -> HandlingItem | None:
@@ -139,7 +157,10 @@ def published_handling_item(code: str) -> HandlingItem | None:
             HandlingItem.status == Status.published,
             ApprovalItem.status == Status.published,
         )
-        .options(selectinload(HandlingItem.materials), selectinload(HandlingItem.item))
+        .options(
+            selectinload(HandlingItem.materials).selectinload(Material.attachments),
+            selectinload(HandlingItem.item),
+        )
     )
 
 

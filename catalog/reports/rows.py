@@ -23,7 +23,7 @@ from catalog.figures import (
     MISSING_PREDICATES,
     handling_items_in_scope,
 )
-from catalog.models import ApprovalItem, HandlingItem
+from catalog.models import ApprovalItem, HandlingItem, Material
 from catalog.ratios import HandlingFacts, handling_facts
 from catalog.services import item_data
 
@@ -133,7 +133,9 @@ def live_handling_count(*conditions: sa.ColumnElement[bool]) -> int:
 ITEM_DATA_LOADED = (
     selectinload(ApprovalItem.legal_bases),
     selectinload(ApprovalItem.faq),
-    selectinload(ApprovalItem.handling_items).selectinload(HandlingItem.materials),
+    selectinload(ApprovalItem.handling_items)
+    .selectinload(HandlingItem.materials)
+    .selectinload(Material.attachments),  # the files offered beside them (one query more)
     selectinload(ApprovalItem.handling_items).selectinload(HandlingItem.fees),
     selectinload(ApprovalItem.handling_items).selectinload(HandlingItem.steps),
 )

@@ -31,6 +31,8 @@ from catalog.staff.forms import (
     LogoutForm,
     NewHandlingForm,
     NewItemForm,
+    files_from_form,
+    files_to_form,
 )
 from catalog.staff.guide_fields import (
     add_blank_faq_rows,
@@ -48,7 +50,7 @@ def _position(data: dict[str, Any], code: str) -> int:
 
 
 ROW_FIELDS = {
-    "materials": ("name", "kind", "form", "copies", "necessity", "source", "notes"),
+    "materials": ("name", "kind", "form", "copies", "necessity", "source", "notes", "attachments"),
     "fees": ("name", "standard", "amount", "basis"),
     "steps": ("name", "days"),
 }
@@ -88,6 +90,8 @@ def _pending_data(item: ApprovalItem, code: str, form: HandlingItemForm) -> dict
             for field in ("notes", "amount"):
                 if field in row:
                     row[field] = (row[field] or "").strip() or None
+            if "attachments" in row:  # carried through unchanged (catalog.staff.attachments)
+                row["attachments"] = files_from_form(row["attachments"])
         handling[name] = rows
     # fee rows, or as 是否收费 says: 不收费, or not provided (收费 without a row: the service's
     # message asks for one)
@@ -112,7 +116,10 @@ def _form_from(data: dict[str, Any], code: str, version: str) -> HandlingItemFor
         online_depth=handling["online_depth"],
         online_url=handling.get("online_url") or "",
         charges=charges,
-        materials=[{**m, "order": i + 1} for i, m in enumerate(handling["materials"])],
+        materials=[
+            {**m, "order": i + 1, "attachments": files_to_form(m.get("attachments", []))}
+            for i, m in enumerate(handling["materials"])
+        ],
         fees=[{**f, "order": i + 1} for i, f in enumerate(fees)],
         steps=[{**s, "order": i + 1} for i, s in enumerate(handling["steps"])],
         formdata=None,
@@ -188,6 +195,9 @@ def edit_handling(code: str):
     """Edit one handling item into the item's draft, with policy warnings and a ratio preview."""
     item, handling = _editable_or_404(code)
     data = current_data(item)
+    # the materials as saved: each links to its files' page (catalog.staff.attachments)
+    saved = data["handling_items"][_position(data, code)]["materials"]
+    saved_materials = [material["name"] for material in saved]
 
     def page(form, *, errors=None, warnings=(), ratio_preview=None, caption=None, status=200):
         for name in ROW_FIELDS:  # always somewhere to add an entry
@@ -198,6 +208,7 @@ def edit_handling(code: str):
             errors=errors or {}, warnings=warnings, preview=ratio_preview,
             preview_caption=caption, needs_acknowledgement=_needs_acknowledgement(warnings),
             index=_position(data, code), logout_form=LogoutForm(),
+            saved_materials=saved_materials,
         ), status  # fmt: skip
 
     if request.method == "GET":

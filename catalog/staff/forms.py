@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 
@@ -33,6 +34,7 @@ from wtforms.validators import (
 
 from catalog.enums import (
     REPORTED_TYPES,
+    AttachmentKind,
     CaseType,
     ExerciseLevel,
     HandlingForm,
@@ -127,6 +129,9 @@ class MaterialRowForm(RowForm):
     necessity = SelectField("必要性", choices=choices(Necessity.choices()))
     source = SelectField("来源", choices=choices(MaterialSource.choices()))
     notes = StringField("备注", validators=[Length(max=2000)])
+    # the files offered beside it (空白表格 / 示例样表), as JSON, carried through a save of this
+    # form unchanged; they are added and removed on the material's files page (staff/attachments)
+    attachments = HiddenField("附件")
 
 
 class FeeRowForm(RowForm):
@@ -333,3 +338,41 @@ class NewHandlingForm(StaffForm):
     version = HiddenField()
     code = StringField("业务办理项编码", validators=[InputRequired("请填写编码。"), Length(max=50)])
     situation = StringField("办理情形（可暂不填写）", validators=[Length(max=100)])
+
+
+class MaterialFileForm(StaffForm):
+    """A file to offer beside a material: 空白表格 or 示例样表. What the file is, is decided by
+    its content in catalog.attachments, not here."""
+
+    version = HiddenField()
+    kind = SelectField("文件类别", choices=choices(AttachmentKind.choices()))
+    file = FileField(
+        "文件（PDF、Word .docx、Excel .xlsx、PNG 或 JPEG 图片）",
+        validators=[FileRequired("请选择要上传的文件。"), plain_file_name],
+    )
+    reason = TextAreaField(
+        "修改原因", validators=[DataRequired("请说明修改原因。"), Length(max=2000)]
+    )
+
+
+class RemoveFileForm(StaffForm):
+    version = HiddenField()
+    reason = TextAreaField(
+        "修改原因", validators=[DataRequired("请说明修改原因。"), Length(max=2000)]
+    )
+
+
+def files_to_form(files: list[dict]) -> str:
+    """A material's files (its data's "attachments") as its row's hidden field holds them."""
+    return json.dumps(files, ensure_ascii=False, separators=(",", ":")) if files else ""
+
+
+def files_from_form(value: str | None) -> object:
+    """A row's hidden field back as the material's files; what is not JSON is passed on as it
+    is, for the service's schema to refuse with its message."""
+    if not (value or "").strip():
+        return []
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value

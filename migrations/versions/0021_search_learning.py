@@ -1,7 +1,7 @@
 """search learning: the synonym list in the database, failed queries counted per day
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0020
 Create Date: 2026-12-04
 
 search_synonym holds the synonym list staff keep (one row per word people type and one
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0021"
-down_revision = "0019"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 

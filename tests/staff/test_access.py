@@ -26,6 +26,23 @@ MATRIX = [
     ("POST", "/staff/items/A/edit", {"editor": 400, "reviewer": 400, "admin": 400}),
     ("GET", "/staff/handling/A-01/edit", {"editor": 200, "reviewer": 200, "admin": 200}),
     ("POST", "/staff/handling/A-01/edit", {"editor": 400, "reviewer": 400, "admin": 400}),
+    # a material's files (空白表格 / 示例样表): the page; an upload without a file; a removal
+    # from a stale page (the matrix posts version 1)
+    (
+        "GET",
+        "/staff/handling/A-01/materials/0/files",
+        {"editor": 200, "reviewer": 200, "admin": 200},
+    ),
+    (
+        "POST",
+        "/staff/handling/A-01/materials/0/files",
+        {"editor": 400, "reviewer": 400, "admin": 400},
+    ),
+    (
+        "POST",
+        "/staff/handling/A-01/materials/0/files/0/remove",
+        {"editor": 409, "reviewer": 409, "admin": 409},
+    ),
     ("GET", "/staff/audit", {"editor": 200, "reviewer": 200, "admin": 200}),
     ("POST", "/staff/items/A/publish", {"editor": 403, "reviewer": 302, "admin": 302}),
     ("POST", "/staff/items/A/retire", {"editor": 403, "reviewer": 302, "admin": 302}),
