@@ -30,13 +30,15 @@ LONG_QUERY = "x" * 150  # over the 100-character limit: the search's 400 page
 # Routes the walk does not fetch, each with the reason.
 EXCLUDED = {
     "static": "stylesheets and images, not pages",
+    "files.download": "a material's file, downloaded as an attachment, not a page "
+    "(tests/public/test_attachments.py)",
 }
 # Values of route parameters, by name: `code` is the item's or, under /handling and
 # /handling-items, its handling item's; `name` is the sample unit's, whose window is recorded.
 # Ids (`user_id`, `synonym_id`) are filled with the rows _sample_catalog makes.
 UNIT = "行政审批服务科"  # the handling unit of the factories' items
 SAMPLES = {"code": "P", "name": UNIT}
-HANDLING_SAMPLES = {"code": "P-01"}
+HANDLING_SAMPLES = {"code": "P-01", "index": 0}  # index: the handling item's first material
 # More states of pages than one URL per route shows: query strings, errors, empty lists.
 EXTRA_PATHS = [
     "/items?q=港口",
