@@ -43,6 +43,11 @@ def time_zone() -> str:
     return current_app.config["DISPLAY_TIMEZONE_LABEL"]
 
 
+def display_today() -> date:
+    """Today in the display zone (DISPLAY_TIMEZONE, 北京时间 unless set otherwise)."""
+    return datetime.now(ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])).date()
+
+
 def beijing(
     moment: datetime | str | None,
     with_seconds: bool = False,

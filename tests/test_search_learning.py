@@ -24,8 +24,8 @@ from catalog.search.failed import (
     most_failed,
     purge_failed_queries,
     record_failed_query,
-    today,
 )
+from catalog.templating import display_today as today
 from tests.conftest import PROJECT_ROOT
 from tests.factories import handling_item_data, item_data, publish
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
@@ -24,6 +23,7 @@ from catalog.ratios import handling_facts, item_compression
 from catalog.report import DEFINITIONS, SHARES
 from catalog.reports.snapshots import live_headline
 from catalog.search import similar_names
+from catalog.templating import display_today
 from catalog.twins import json_twin
 
 blueprint = Blueprint("public", __name__)
@@ -120,7 +120,7 @@ def notice(code: str):
         handling=handling,
         item=handling.item,
         window=window_of(handling.item),
-        today=date.today(),
+        today=display_today(),
         json_url=json_twin(url_for("api.item", code=handling.item.code)),
     )
 

@@ -13,8 +13,7 @@ a search: any database error is logged and the search is answered as usual.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -24,6 +23,7 @@ from catalog.extensions import db
 from catalog.models import FailedQuery
 from catalog.models.search_learning import MAX_FAILED_QUERY
 from catalog.search.text import TERM_PATTERN, normalise
+from catalog.templating import display_today
 
 # A run of 6 or more digits: a telephone, ID card or account number someone typed into the
 # search box. Such a query is not counted at all (no item name holds one).
@@ -37,11 +37,6 @@ def failed_text(query: str) -> str:
     if PERSONAL_NUMBER.search(text):
         return ""
     return text[:MAX_FAILED_QUERY].strip()
-
-
-def today() -> date:
-    """Today in the display zone (北京时间)."""
-    return datetime.now(ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])).date()
 
 
 def _upsert(engine: sa.Engine, text: str, day: date) -> sa.Insert:
@@ -65,7 +60,7 @@ def record_failed_query(query: str) -> bool:
         return False
     try:
         engine = db.engine
-        day = today()
+        day = display_today()
         with engine.begin() as connection:
             count = connection.execute(_upsert(engine, text, day)).scalar_one()
             if count == 1:  # a new row: keep the table bounded
@@ -104,13 +99,13 @@ def prune(connection: sa.Connection, day: date) -> int:
 def purge_failed_queries() -> int:
     """Delete what is past the retention period or beyond the row cap (for `flask
     purge-failed-queries` and tests); flushes in the request's or command's transaction."""
-    return prune(db.session.connection(), today())
+    return prune(db.session.connection(), display_today())
 
 
 def most_failed(days: int, *, limit: int = 100) -> list[tuple[str, int, date]]:
     """(text, searches, last day) of the texts that found nothing most often in the last
     `days` days (today included), most searched first."""
-    since = today() - timedelta(days=days - 1)
+    since = display_today() - timedelta(days=days - 1)
     total = sa.func.sum(FailedQuery.count).label("total")
     return [
         (text, int(count), last)
