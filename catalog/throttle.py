@@ -51,6 +51,14 @@ def window(limit: RateLimitItem) -> str:
     return f"{limit.multiples} {UNITS[limit.GRANULARITY.name]}"
 
 
+def upload_limit_message(limit: RateLimitItem, what: str) -> str:
+    """A staff upload limit (flask-limiter's, per account) refused in words: "上传过于频繁：每个
+    账号每小时最多上传 60 个文件，请稍后再试。" with `what` "个文件"."""
+    unit = UNITS.get(limit.GRANULARITY.name, limit.GRANULARITY.name)
+    every = f"{limit.multiples}{unit}" if limit.multiples > 1 else unit
+    return f"上传过于频繁：每个账号每{every}最多上传 {limit.amount} {what}，请稍后再试。"
+
+
 @dataclass(frozen=True)
 class Counter:
     """One limit applied to one address or one account name."""

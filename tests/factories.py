@@ -122,3 +122,14 @@ REQUIRED_ONLY = {
          "promised_days": 5, "visits": 1},
     ],
 }  # fmt: skip
+
+
+def publish_taxi_and_port(db, *more: dict[str, Any]) -> None:
+    """Items NET (网络预约出租汽车经营许可) and PORT (港口经营许可), each with one handling item,
+    and any `more`, published: what the search-learning tests search for and miss."""
+    publish(
+        db,
+        item_data(handling_item_data(code="NET-01"), code="NET", name="网络预约出租汽车经营许可"),
+        item_data(handling_item_data(code="PORT-01"), code="PORT", name="港口经营许可"),
+        *more,
+    )

@@ -27,16 +27,12 @@ from catalog.search.failed import (
 )
 from catalog.templating import display_today as today
 from tests.conftest import PROJECT_ROOT
-from tests.factories import handling_item_data, item_data, publish
+from tests.factories import publish_taxi_and_port
 
 
 @pytest.fixture
 def catalog(db):
-    publish(
-        db,
-        item_data(handling_item_data(code="NET-01"), code="NET", name="网络预约出租汽车经营许可"),
-        item_data(handling_item_data(code="PORT-01"), code="PORT", name="港口经营许可"),
-    )
+    publish_taxi_and_port(db)
 
 
 def failed_rows(db) -> list[FailedQuery]:

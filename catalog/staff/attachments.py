@@ -22,7 +22,7 @@ from catalog.staff.editing import _editable_or_404
 from catalog.staff.forms import LogoutForm, MaterialFileForm, RemoveFileForm
 from catalog.staff.permissions import can_edit, requires
 from catalog.staff.views import blueprint
-from catalog.throttle import UNITS
+from catalog.throttle import upload_limit_message
 
 REFUSED = "文件未上传："
 
@@ -65,12 +65,7 @@ def _uploader() -> str:
 @blueprint.errorhandler(RateLimitExceeded)
 def _too_many_uploads(error: RateLimitExceeded):
     """The file upload's limit in words (the staff pages' only flask-limiter limit)."""
-    limit = error.limit.limit
-    unit = UNITS.get(limit.GRANULARITY.name, limit.GRANULARITY.name)
-    every = f"{limit.multiples}{unit}" if limit.multiples > 1 else unit
-    return error_response(
-        429, f"上传过于频繁：每个账号每{every}最多上传 {limit.amount} 个文件，请稍后再试。"
-    )
+    return error_response(429, upload_limit_message(error.limit.limit, "个文件"))
 
 
 @blueprint.route("/handling/<code>/materials/<int:index>/files", methods=["GET", "POST"])

@@ -57,11 +57,11 @@ from catalog.spreadsheet_reading import MAX_SAMPLES, UNKNOWN_HEADER, UnknownHead
 from catalog.spreadsheets import export_data, to_xlsx
 from catalog.staff.forms import ApplyImportForm, ImportForm, LogoutForm, MappingForm
 from catalog.staff.permissions import can_edit, can_publish, requires
+from catalog.throttle import upload_limit_message
 from catalog.unit_transfer import UnitPlan, apply_units, kept_plan, read_units, sheet_plan
 
 blueprint = Blueprint("transfer", __name__)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-UNITS = {"second": "秒", "minute": "分钟", "hour": "小时", "day": "天", "month": "月", "year": "年"}
 
 
 def _xlsx(content: bytes, filename: str) -> Response:
@@ -200,12 +200,7 @@ def _uploader() -> str:
 @blueprint.errorhandler(RateLimitExceeded)
 def _too_many_uploads(error: RateLimitExceeded):
     """The upload's limit in words (the only limit of these pages; 429 pages: catalog.errors)."""
-    limit = error.limit.limit
-    unit = UNITS.get(limit.GRANULARITY.name, limit.GRANULARITY.name)
-    every = f"{limit.multiples}{unit}" if limit.multiples > 1 else unit
-    return error_response(
-        429, f"上传过于频繁：每个账号每{every}最多上传 {limit.amount} 次，请稍后再试。"
-    )
+    return error_response(429, upload_limit_message(error.limit.limit, "次"))
 
 
 @blueprint.route("/import", methods=["GET", "POST"])

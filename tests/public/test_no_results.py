@@ -9,15 +9,13 @@ import pytest
 
 from catalog.search import similar_names
 from tests.browser import chromium_page, live_server
-from tests.factories import handling_item_data, item_data, publish
+from tests.factories import handling_item_data, item_data, publish_taxi_and_port
 
 
 @pytest.fixture
 def catalog(db):
-    publish(
+    publish_taxi_and_port(
         db,
-        item_data(handling_item_data(code="NET-01"), code="NET", name="网络预约出租汽车经营许可"),
-        item_data(handling_item_data(code="PORT-01"), code="PORT", name="港口经营许可"),
         item_data(handling_item_data(code="SHIP-01"), code="SHIP", name="船舶进出港报告"),
     )
 

@@ -11,7 +11,7 @@ from playwright.sync_api import Page
 from catalog.accounts import create_user
 from catalog.operations.synonyms import add_synonym
 from tests.browser import chromium_page, live_server
-from tests.factories import handling_item_data, item_data, publish
+from tests.factories import publish_taxi_and_port
 from tests.staff.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -19,11 +19,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def catalog(db):
-    publish(
-        db,
-        item_data(handling_item_data(code="NET-01"), code="NET", name="网络预约出租汽车经营许可"),
-        item_data(handling_item_data(code="PORT-01"), code="PORT", name="港口经营许可"),
-    )
+    publish_taxi_and_port(db)
     add_synonym("码头", "港口", actor="seed", in_catalog=False)
     create_user("editor1", PASSWORD, "editor")
     db.session.commit()

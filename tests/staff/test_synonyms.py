@@ -11,17 +11,13 @@ import sqlalchemy as sa
 
 from catalog.models import AuditEvent, FailedQuery, Synonym
 from catalog.operations.synonyms import add_synonym
-from tests.factories import handling_item_data, item_data, publish
+from tests.factories import publish_taxi_and_port
 from tests.staff.conftest import csrf_token
 
 
 @pytest.fixture
 def catalog(db):
-    publish(
-        db,
-        item_data(handling_item_data(code="NET-01"), code="NET", name="网络预约出租汽车经营许可"),
-        item_data(handling_item_data(code="PORT-01"), code="PORT", name="港口经营许可"),
-    )
+    publish_taxi_and_port(db)
 
 
 def hits(client, query: str) -> int:
