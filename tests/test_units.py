@@ -193,3 +193,39 @@ def test_seeding_again_keeps_a_window_staff_edited(seeded, seed_dir, db):
     assert find_unit("运输服务科").phone == "0374-7654321"
     forced = load_seed(seed_dir, force=True)
     assert forced.units == ["运输服务科"] and find_unit("运输服务科").phone == "12328"
+
+
+def test_the_commands_export_and_import_the_window_sheet(app, db, tmp_path):
+    """flask export-items writes the 办理窗口 sheet beside the items' (xlsx); import-items
+    applies an edited one with the items, audited as the command line; --dry-run writes none."""
+    from openpyxl import load_workbook
+
+    from catalog.spreadsheets import UNIT_COLUMNS, UNIT_SHEET
+
+    publish(db, item_data(code="A", handling_unit=WINDOW["name"]))
+    save_unit(WINDOW, actor=REVIEWER, reason="首次录入", expected_version=None)
+    db.session.commit()
+    cli = app.test_cli_runner()
+    exported = tmp_path / "all.xlsx"
+    result = cli.invoke(args=["export-items", "--output", str(exported)])
+    assert result.exit_code == 0 and "1 个单位的办理窗口" in result.output
+    book = load_workbook(exported)
+    sheet = book[UNIT_SHEET]
+    headers = [cell.value for cell in sheet[1]]
+    assert headers == [column.header for column in UNIT_COLUMNS]
+    [row] = sheet.iter_rows(min_row=2)
+    assert row[headers.index("单位名称")].value == WINDOW["name"]
+    row[headers.index("咨询电话")].value = "0374-7654321"
+    book.save(exported)
+
+    dry = cli.invoke(args=["import-items", str(exported), "--dry-run"])
+    assert dry.exit_code == 0 and "办理窗口：新增 0 个，修改 1 个" in dry.output
+    db.session.expire_all()
+    assert find_unit(WINDOW["name"]).phone == WINDOW["phone"]
+
+    result = cli.invoke(args=["import-items", str(exported), "--publish"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert find_unit(WINDOW["name"]).phone == "0374-7654321"
+    last = events(WINDOW["name"])[-1]
+    assert (last.actor, last.changes["phone"]) == ("cli", [WINDOW["phone"], "0374-7654321"])
