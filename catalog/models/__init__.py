@@ -9,17 +9,17 @@ from catalog.models.catalog import (
     FaqEntry,
     Fee,
     HandlingItem,
-    ItemDraft,
     LegalBasis,
     Material,
     ProcessStep,
-    SearchEntry,
     SeedLoad,
     enum_column,
     utcnow,
 )
+from catalog.models.drafts import ItemDraft
 from catalog.models.imports import ImportMapping
 from catalog.models.reports import Snapshot, SnapshotItem, StoredReport
+from catalog.models.search import SearchEntry
 from catalog.models.search_learning import FailedQuery, Synonym  # search learning (issue 23)
 from catalog.models.throttle import ThrottleCounter
 from catalog.models.units import ServiceUnit

@@ -22,13 +22,14 @@ from catalog.enums import (
     Necessity,
     PowerSource,
     ResultType,
-    ReviewState,
     Status,
 )
 from catalog.extensions import db
 
 if TYPE_CHECKING:
     from catalog.models.attachments import MaterialAttachment
+    from catalog.models.drafts import ItemDraft
+    from catalog.models.search import SearchEntry
 
 
 def utcnow() -> datetime:
@@ -365,77 +366,6 @@ class SeedLoad(db.Model):
     seed_digest: Mapped[str] = mapped_column(sa.String(64))
     content_digest: Mapped[str] = mapped_column(sa.String(64))
     loaded_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-
-
-class SearchEntry(db.Model):
-    """What search reads for one handling item; rewritten by the services on every change."""
-
-    __tablename__ = "search_entry"
-    # a pinyin search of 1-2 letters scans this index instead of the entries (migration 0008);
-    # the ranking's pinyin prefix reads the second (0009)
-    __table_args__ = (
-        sa.Index("ix_search_entry_spelling", "initials", "pinyin"),
-        sa.Index("ix_search_entry_pinyin", "pinyin"),
-        # the search frame reads every entry's common bits from this index alone (0010)
-        sa.Index("ix_search_entry_common", "handling_item_id", "common"),
-    )
-
-    handling_item_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("handling_item.id", ondelete="CASCADE"), primary_key=True
-    )
-    item_name: Mapped[str] = mapped_column(sa.String(200), index=True)  # for ranking
-    name: Mapped[str] = mapped_column(sa.String(320))  # item name and situation
-    body: Mapped[str] = mapped_column(sa.Text)  # materials, legal bases, result, codes
-    pinyin: Mapped[str] = mapped_column(sa.String(1200))  # of the item name, lowercase
-    initials: Mapped[str] = mapped_column(sa.String(200))
-    # every character and pair of adjacent characters of the name and body as a token
-    # ("道 路 道路"; search.text.character_grams): what the index of 1- and 2-character words
-    # reads (FTS5 on SQLite, a tsvector GIN index on PostgreSQL); name_chars, of the name only
-    chars: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
-    name_chars: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
-    # which of the most common characters and pairs chars has, as bits (search.common)
-    common: Mapped[bytes] = mapped_column(sa.LargeBinary(32))
-
-    handling_item: Mapped[HandlingItem] = relationship(back_populates="search_entry")
-
-
-class ItemDraft(db.Model):
-    """An item's pending revision (草稿): the whole item as data, edited by staff and reviewed
-    before it is published into the item's rows. The public site and the report read the rows
-    only. States and who moves a revision between them: catalog.operations.items, docs/review.md.
-    """
-
-    __tablename__ = "item_draft"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    item_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("approval_item.id", ondelete="CASCADE"), unique=True
-    )
-    data: Mapped[dict] = mapped_column(sa.JSON)  # the whole item, as services.item_data() shapes it
-    base_version: Mapped[int]  # the item's version the draft was started from
-    state: Mapped[ReviewState] = mapped_column(
-        enum_column(ReviewState), default=ReviewState.draft, server_default="draft"
-    )
-    author: Mapped[str] = mapped_column(sa.String(50))  # who saved it last
-    reason: Mapped[str] = mapped_column(sa.Text)
-    # everyone who saved a change into it: none of them may publish it (four eyes)
-    contributors: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
-    # the policy warnings acknowledged on saving: {"code", "rule", "by", "at"}
-    acknowledgements: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
-    submitted_by: Mapped[str | None] = mapped_column(sa.String(50))
-    submitted_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
-    # the reviewer's note when it was returned, and who returned it
-    review_note: Mapped[str | None] = mapped_column(sa.Text)
-    reviewed_by: Mapped[str | None] = mapped_column(sa.String(50))
-    version: Mapped[int] = mapped_column(default=1)
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow
-    )
-
-    item: Mapped[ApprovalItem] = relationship(back_populates="draft")
-
-    __mapper_args__ = {"version_id_col": version}
 
 
 class CatalogRevision(db.Model):

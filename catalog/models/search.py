@@ -1,0 +1,45 @@
+"""The search index's table: what search reads for each handling item (catalog.search)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from catalog.extensions import db
+
+if TYPE_CHECKING:
+    from catalog.models.catalog import HandlingItem
+
+
+class SearchEntry(db.Model):
+    """What search reads for one handling item; rewritten by the services on every change."""
+
+    __tablename__ = "search_entry"
+    # a pinyin search of 1-2 letters scans this index instead of the entries (migration 0008);
+    # the ranking's pinyin prefix reads the second (0009)
+    __table_args__ = (
+        sa.Index("ix_search_entry_spelling", "initials", "pinyin"),
+        sa.Index("ix_search_entry_pinyin", "pinyin"),
+        # the search frame reads every entry's common bits from this index alone (0010)
+        sa.Index("ix_search_entry_common", "handling_item_id", "common"),
+    )
+
+    handling_item_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("handling_item.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_name: Mapped[str] = mapped_column(sa.String(200), index=True)  # for ranking
+    name: Mapped[str] = mapped_column(sa.String(320))  # item name and situation
+    body: Mapped[str] = mapped_column(sa.Text)  # materials, legal bases, result, codes
+    pinyin: Mapped[str] = mapped_column(sa.String(1200))  # of the item name, lowercase
+    initials: Mapped[str] = mapped_column(sa.String(200))
+    # every character and pair of adjacent characters of the name and body as a token
+    # ("道 路 道路"; search.text.character_grams): what the index of 1- and 2-character words
+    # reads (FTS5 on SQLite, a tsvector GIN index on PostgreSQL); name_chars, of the name only
+    chars: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    name_chars: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # which of the most common characters and pairs chars has, as bits (search.common)
+    common: Mapped[bytes] = mapped_column(sa.LargeBinary(32))
+
+    handling_item: Mapped[HandlingItem] = relationship(back_populates="search_entry")
