@@ -24,110 +24,26 @@ from catalog.ratios import editor_warnings
 from catalog.services import check_item_data
 from catalog.staff.forms import (
     BLANK_ROWS,
-    CHARGES,
-    NO_FEE,
     HandlingItemForm,
     ItemForm,
     LogoutForm,
     NewHandlingForm,
     NewItemForm,
-    files_from_form,
-    files_to_form,
 )
 from catalog.staff.guide_fields import (
     add_blank_faq_rows,
     faq_from_form,
     faq_rows,
-    online_url_from_form,
+)
+from catalog.staff.handling_data import (
+    ROW_FIELDS,
+    handling_form_from,
+    handling_position,
+    pending_handling_data,
+    rows_from,
 )
 from catalog.staff.permissions import can_edit, requires
 from catalog.staff.views import blueprint, item_or_404
-
-
-def _position(data: dict[str, Any], code: str) -> int:
-    """Where a handling item stands in the item's data (rule errors name it by position)."""
-    return next(i for i, h in enumerate(data["handling_items"]) if h["code"] == code)
-
-
-ROW_FIELDS = {
-    "materials": ("name", "kind", "form", "copies", "necessity", "source", "notes", "attachments"),
-    "fees": ("name", "standard", "amount", "basis"),
-    "steps": ("name", "days"),
-}
-
-
-def _rows_from(entries, key: str = "name") -> list[dict[str, Any]]:
-    """The kept rows of an editable list, in the order staff numbered them; rows whose `key`
-    field is blank drop."""
-    kept = [
-        (entry.form.order.data if entry.form.order.data is not None else 10_000 + index, index,
-         entry.form.data)
-        for index, entry in enumerate(entries)
-        if not entry.form.remove.data and (entry.form[key].data or "").strip()
-    ]  # fmt: skip
-    return [row for _order, _index, row in sorted(kept, key=lambda k: (k[0], k[1]))]
-
-
-def _pending_data(item: ApprovalItem, code: str, form: HandlingItemForm) -> dict[str, Any]:
-    """The item's current data with this handling item's fields taken from the form."""
-    data = copy.deepcopy(current_data(item))
-    handling = data["handling_items"][_position(data, code)]
-    handling.update(
-        situation=(form.situation.data or "").strip() or None,
-        case_type=form.case_type.data,
-        statutory_days=form.statutory_days.data,
-        promised_days=form.promised_days.data,
-        visits=int(form.visits.data),
-        visit_reason=form.visit_reason.data or None,
-        forms=form.forms.data,
-        online_depth=None if form.online_depth.data is None else int(form.online_depth.data),
-        online_url=online_url_from_form(form.online_url.data),
-    )
-    for name, fields in ROW_FIELDS.items():
-        rows = [{field: row[field] for field in fields} for row in _rows_from(getattr(form, name))]
-        for row in rows:
-            row["name"] = " ".join(row["name"].split())  # a wrapped name is one line
-            for field in ("notes", "amount"):
-                if field in row:
-                    row[field] = (row[field] or "").strip() or None
-            if "attachments" in row:  # carried through unchanged (catalog.staff.attachments)
-                row["attachments"] = files_from_form(row["attachments"])
-        handling[name] = rows
-    # fee rows, or as 是否收费 says: 不收费, or not provided (收费 without a row: the service's
-    # message asks for one)
-    if not handling["fees"]:
-        handling["fees"] = {NO_FEE: NO_FEE, CHARGES: [], None: None}[form.charges.data]
-    return data
-
-
-def _form_from(data: dict[str, Any], code: str, version: str) -> HandlingItemForm:
-    handling = next(h for h in data["handling_items"] if h["code"] == code)
-    fees = handling["fees"] if isinstance(handling["fees"], list) else []
-    charges = CHARGES if fees else handling["fees"]  # NO_FEE, or None: not provided
-    form = HandlingItemForm(
-        version=version,
-        situation=handling["situation"],
-        case_type=handling["case_type"],
-        statutory_days=handling["statutory_days"],
-        promised_days=handling["promised_days"],
-        visits=str(handling["visits"]),
-        visit_reason=handling.get("visit_reason") or "",
-        forms=handling["forms"],
-        online_depth=handling["online_depth"],
-        online_url=handling.get("online_url") or "",
-        charges=charges,
-        materials=[
-            {**m, "order": i + 1, "attachments": files_to_form(m.get("attachments", []))}
-            for i, m in enumerate(handling["materials"])
-        ],
-        fees=[{**f, "order": i + 1} for i, f in enumerate(fees)],
-        steps=[{**s, "order": i + 1} for i, s in enumerate(handling["steps"])],
-        formdata=None,
-    )
-    for name in ROW_FIELDS:
-        for _blank in range(BLANK_ROWS):
-            getattr(form, name).append_entry()
-    return form
 
 
 @dataclass(frozen=True)
@@ -196,7 +112,7 @@ def edit_handling(code: str):
     item, handling = _editable_or_404(code)
     data = current_data(item)
     # the materials as saved: each links to its files' page (catalog.staff.attachments)
-    saved = data["handling_items"][_position(data, code)]["materials"]
+    saved = data["handling_items"][handling_position(data, code)]["materials"]
     saved_materials = [material["name"] for material in saved]
 
     def page(form, *, errors=None, warnings=(), ratio_preview=None, caption=None, status=200):
@@ -207,7 +123,7 @@ def edit_handling(code: str):
             "staff/edit_handling.html", form=form, item=item, handling=handling,
             errors=errors or {}, warnings=warnings, preview=ratio_preview,
             preview_caption=caption, needs_acknowledgement=_needs_acknowledgement(warnings),
-            index=_position(data, code), logout_form=LogoutForm(),
+            index=handling_position(data, code), logout_form=LogoutForm(),
             saved_materials=saved_materials,
         ), status  # fmt: skip
 
@@ -215,8 +131,8 @@ def edit_handling(code: str):
         # what the item as it stands now (its draft, or the published rows) does to the
         # catalog, and its warnings: shown at the top before anything is changed
         return page(
-            _form_from(data, code, editable_version(item)),
-            warnings=editor_warnings(data["handling_items"][_position(data, code)]),
+            handling_form_from(data, code, editable_version(item)),
+            warnings=editor_warnings(data["handling_items"][handling_position(data, code)]),
             ratio_preview=preview(item, data),
             caption=_standing_caption(item),
         )
@@ -228,8 +144,8 @@ def edit_handling(code: str):
         return page(form)
     if not form.validate_on_submit():
         return page(form, status=400)
-    data = _pending_data(item, code, form)
-    warnings = editor_warnings(data["handling_items"][_position(data, code)])
+    data = pending_handling_data(item, code, form)
+    warnings = editor_warnings(data["handling_items"][handling_position(data, code)])
     if request.form.get("action") != "save":
         ratio_preview, errors = _check_and_preview(item, data)
         return page(
@@ -250,7 +166,7 @@ def edit_handling(code: str):
         )
     except (EditConflict, StaleDataError) as lost:
         current, version = _what_won(item, lost)
-        redo = _form_from(data, code, version)
+        redo = handling_form_from(data, code, version)
         redo.reason.data = form.reason.data
         return render_template(
             "staff/conflict.html",
@@ -259,7 +175,7 @@ def edit_handling(code: str):
             diff_changes=diff(current, data),
             form=redo,
             form_template="staff/_handling_form.html",
-            index=_position(data, code),
+            index=handling_position(data, code),
             logout_form=LogoutForm(),
         ), 409
     except Invalid as exc:
@@ -370,7 +286,7 @@ def edit_item(code: str):
     pending["legal_basis"] = [
         {"law": row["law"], "article": (row["article"] or "").strip() or None,
          "text": (row["text"] or "").strip() or None}
-        for row in _rows_from(form.legal_basis, key="law")
+        for row in rows_from(form.legal_basis, key="law")
     ]  # fmt: skip
     pending["faq"] = faq_from_form(form.faq)
     if request.form.get("action") == "preview":
@@ -427,7 +343,7 @@ def new_item():
             result={"name": form.result_name.data, "type": form.result_type.data},
             legal_basis=[{"law": row["law"], "article": (row["article"] or "").strip() or None,
                           "text": (row["text"] or "").strip() or None}
-                         for row in _rows_from(form.legal_basis, key="law")],
+                         for row in rows_from(form.legal_basis, key="law")],
             faq=faq_from_form(form.faq),
             handling_items=[{
                 "code": form.handling_code.data,
