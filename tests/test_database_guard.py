@@ -44,6 +44,7 @@ USER = {"password_hash": "x", "role": "editor", "active": True, "session_version
 AUDIT = {"occurred_at": NOW, "actor": "tester", "action": "create", "object_type": "item",
          "object_code": "G-1", "changes": "{}"}  # fmt: skip
 AUTH = {"occurred_at": NOW, "kind": "login_ok", "username": "tester"}
+BLOB = {"media_type": "application/pdf", "size": 4, "data": b"%PDF", "created_at": NOW}
 DRAFT = {"data": "{}", "base_version": 1, "state": "draft", "author": "editor", "reason": "修改",
          "contributors": '["editor"]', "acknowledgements": "[]", "version": 1,
          "created_at": NOW, "updated_at": NOW}  # fmt: skip
@@ -88,6 +89,8 @@ REFUSED = [
     ("ck_audit_event_auditaction", "audit_event", {"action": "erase"}),
     ("ck_auth_event_autheventkind", "auth_event", {"kind": "intrusion"}),
     ("ck_item_draft_reviewstate", "item_draft", {"state": "approved"}),
+    ("ck_attachment_blob_size_not_negative", "attachment_blob", {"size": -1}),
+    ("ck_material_attachment_attachmentkind", "material_attachment", {"kind": "manual"}),
 ]  # fmt: skip
 ALSO_NAMED = {
     "ck_handling_item_statutory_not_negative": {"ck_handling_item_promised_within_statutory"}
@@ -119,15 +122,20 @@ ACCEPTED = [
     ("audit_event", {"action": "publish"}),
     ("auth_event", {"kind": "logout"}),
     ("item_draft", {"state": "returned"}),
+    ("attachment_blob", {"size": 0}),
+    ("material_attachment", {"kind": "sample"}),
 ]  # fmt: skip
 
 
-def insert(db, table: str, values: dict) -> int:
-    """INSERT one row as given (untyped columns: no enum or length check in Python); its id."""
+def insert(db, table: str, values: dict) -> int | str:
+    """INSERT one row as given (untyped columns: no enum or length check in Python); its id (a
+    stored file's: its sha256)."""
     columns = [sa.column(name, sa.DateTime(timezone=True)) if isinstance(value, datetime)
                else sa.column(name) for name, value in values.items()]  # fmt: skip
-    target = sa.table(table, *columns, sa.column("id"))
-    return db.session.execute(target.insert().values(values).returning(target.c.id)).scalar_one()
+    key = "sha256" if table == "attachment_blob" else "id"
+    extra = [] if key in values else [sa.column(key)]
+    target = sa.table(table, *columns, *extra)
+    return db.session.execute(target.insert().values(values).returning(target.c[key])).scalar_one()
 
 
 def row(table: str, parents: dict[str, int], values: dict) -> dict:
@@ -143,6 +151,14 @@ def row(table: str, parents: dict[str, int], values: dict) -> dict:
         "audit_event": lambda: dict(AUDIT),
         "auth_event": lambda: dict(AUTH),
         "item_draft": lambda: {**DRAFT, "item_id": parents["item"]},
+        "attachment_blob": lambda: {**BLOB, "sha256": f"{serial:064x}"},
+        "material_attachment": lambda: {
+            "material_id": parents["material"],
+            "position": 0,
+            "kind": "blank",
+            "sha256": parents["blob"],
+            "filename": "申请表.pdf",
+        },
     }[table]()
     return {**base, **values}
 
@@ -151,8 +167,10 @@ def row(table: str, parents: dict[str, int], values: dict) -> dict:
 def parents(db) -> dict[str, int]:
     item = insert(db, "approval_item", {**ITEM, "code": "G-1"})
     handling = insert(db, "handling_item", {**HANDLING, "item_id": item, "code": "G-1-01"})
+    material = insert(db, "material", {**MATERIAL, "handling_item_id": handling})
+    blob = insert(db, "attachment_blob", {**BLOB, "sha256": "f" * 64})
     db.session.commit()
-    return {"item": item, "handling": handling}
+    return {"item": item, "handling": handling, "material": material, "blob": blob}
 
 
 @pytest.mark.parametrize(("constraint", "table", "values"), REFUSED)

@@ -182,10 +182,16 @@ def without_status(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def as_item_data(api: dict[str, Any]) -> dict[str, Any]:
-    """An item as the API gives it, as item data: the API lists every material's files, with
-    their download facts (docs/attachments.md), and this catalog offers none."""
+    """An item as the API gives it, as item data. The API writes what item data leaves out
+    while unset, and what is not the item's own: every material's files with their download
+    facts (docs/attachments.md), the FAQ and each online address (docs/guide.md), and the unit's
+    window (docs/units.md). This catalog sets none of the first three, and the window is the
+    unit's."""
     data = without_status(api)
+    assert data.pop("faq") == [], data
+    assert data.pop("window")["name"] == data["handling_unit"]
     for handling in data["handling_items"]:
+        assert handling.pop("online_url") is None, handling
         for material in handling["materials"]:
             assert material.pop("attachments") == [], material
     return data

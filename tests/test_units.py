@@ -37,7 +37,8 @@ def events(name: str) -> list[AuditEvent]:
     from catalog.extensions import db
 
     query = sa.select(AuditEvent).where(AuditEvent.object_type == "service_unit")
-    return list(db.session.scalars(query.where(AuditEvent.object_code == name)))
+    query = query.where(AuditEvent.object_code == name).order_by(AuditEvent.id)
+    return list(db.session.scalars(query))
 
 
 @pytest.mark.parametrize(
