@@ -54,3 +54,14 @@ def chromium_page(**context_options) -> Iterator:
             yield context.new_page()
         finally:
             browser.close()
+
+
+def sign_in_page(page, base_url: str, username: str, password: str) -> None:
+    """Sign in on the staff login page and wait for the staff pages to name the account."""
+    from playwright.sync_api import expect
+
+    page.goto(base_url + "/staff/login")
+    page.get_by_label("用户名", exact=True).fill(username)
+    page.get_by_label("密码", exact=True).fill(password)
+    page.get_by_role("button", name="登录").click()
+    expect(page.locator(".staff-nav .who")).to_contain_text(username)

@@ -18,7 +18,7 @@ from urllib.parse import quote
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from tests.browser import chromium_page, live_server
+from tests.browser import chromium_page, live_server, sign_in_page
 from tests.factories import handling_item_data, item_data, publish, publish_sample_with_snapshot
 from tests.public.test_accessibility import WCAG_AA
 
@@ -209,14 +209,6 @@ def walk(page, axe: Axe, base_url: str, paths: list[str], routes: set[str]) -> d
     return problems
 
 
-def sign_in(page, base_url: str) -> None:
-    page.goto(base_url + "/staff/login")
-    page.get_by_label("用户名").fill("admin1")
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(base_url + "/staff/")
-
-
 def test_every_page_fits_a_phone_and_a_desktop_and_passes_axe(app, db):
     ids = _sample_catalog(db)
     public, staff, unfilled = route_paths(app, ids)
@@ -228,7 +220,7 @@ def test_every_page_fits_a_phone_and_a_desktop_and_passes_axe(app, db):
     axe = Axe()
     with live_server(app) as base_url, chromium_page() as page:
         problems = walk(page, axe, base_url, public, routes)
-        sign_in(page, base_url)
+        sign_in_page(page, base_url, "admin1", PASSWORD)
         problems |= walk(page, axe, base_url, staff, routes)
     assert not problems, "\n".join(f"{page}: {found}" for page, found in problems.items())
 

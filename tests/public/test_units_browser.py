@@ -6,13 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from catalog.accounts import create_user
 from catalog.models import Role
 from catalog.operations.actor import Actor
 from catalog.operations.units import find_unit, save_unit
-from tests.browser import chromium_page, live_server
+from tests.browser import chromium_page, live_server, sign_in_page
 from tests.factories import item_data, publish
 from tests.staff.conftest import PASSWORD
 
@@ -21,14 +21,6 @@ SCREENSHOTS = Path("/tmp")
 LONG_ADDRESS = (
     "许昌市魏都区政务服务中心（许昌市行政服务大厅）二楼东侧交通运输局综合受理窗口第十二号"
 )
-
-
-def sign_in(page: Page, base: str, username: str) -> None:
-    page.goto(base + "/staff/login")
-    page.get_by_label("用户名", exact=True).fill(username)
-    page.get_by_label("密码", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page.locator(".staff-nav .who")).to_contain_text(username)
 
 
 def test_the_guides_window_block_on_a_phone(app, db, backend):
@@ -64,7 +56,7 @@ def test_the_staff_unit_form_saves_and_refuses_in_chinese(app, db, backend):
             live_server(app) as base,
             chromium_page(viewport={"width": width, "height": 844}) as page,
         ):
-            sign_in(page, base, "reviewer1")
+            sign_in_page(page, base, "reviewer1", PASSWORD)
             page.get_by_role("link", name="办理窗口", exact=True).click()
             expect(page.get_by_role("heading", level=1)).to_have_text("办理窗口")
             expect(page.locator("tr", has_text="运输服务科")).to_contain_text("尚无窗口记录")

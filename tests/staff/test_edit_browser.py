@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from catalog.accounts import create_user
-from tests.browser import chromium_page, live_server
+from tests.browser import chromium_page, live_server, sign_in_page
 from tests.factories import handling_item_data, item_data, publish
 from tests.staff.conftest import PASSWORD
 
@@ -33,14 +33,6 @@ def warned_item(db):
     publish(db, item_data(handling, code="A", name="道路旅客运输班线经营许可"))
     create_user("editor1", PASSWORD, "editor")
     db.session.commit()
-
-
-def sign_in(page: Page, base: str) -> None:
-    page.goto(base + "/staff/login")
-    page.get_by_label("用户名", exact=True).fill("editor1")
-    page.get_by_label("密码", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page.locator(".staff-nav .who")).to_contain_text("editor1")
 
 
 def layout(page: Page) -> dict:
@@ -66,7 +58,7 @@ def test_the_edit_page_at_1280_and_390(app, warned_item):
     errors: list[str] = []
     with live_server(app) as base, chromium_page(viewport=DESKTOP) as page:
         page.on("pageerror", lambda error: errors.append(str(error)))
-        sign_in(page, base)
+        sign_in_page(page, base, "editor1", PASSWORD)
         page.goto(base + "/staff/handling/A-01/edit")
         warnings = page.locator(".edit-warnings .notice.warning")
         expect(warnings).to_contain_text("承诺时限超过10个工作日")

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from catalog.accounts import create_user
 from catalog.drafts import editable_version
 from catalog.operations import items as operations
-from tests.browser import chromium_page, live_server
+from tests.browser import chromium_page, live_server, sign_in_page
 from tests.factories import handling_item_data, item_data, publish
 from tests.staff.conftest import PASSWORD
 
@@ -50,14 +50,6 @@ def list_catalog(db):
     db.session.commit()
 
 
-def _sign_in(page: Page, base_url: str) -> None:
-    page.goto(base_url + "/staff/login")
-    page.get_by_label("用户名").fill("editor1")
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(base_url + "/staff/")
-
-
 def _overflow(page: Page) -> int:
     """How many pixels the document is wider than the viewport (0: no sideways scroll)."""
     return page.evaluate(
@@ -67,7 +59,7 @@ def _overflow(page: Page) -> int:
 
 def test_a_table_at_1280_and_labelled_cards_at_390_without_sideways_scroll(app, list_catalog):
     with live_server(app) as base_url, chromium_page(viewport=WIDTHS[1280]) as page:
-        _sign_in(page, base_url)
+        sign_in_page(page, base_url, "editor1", PASSWORD)
         for width, viewport in WIDTHS.items():
             page.set_viewport_size(viewport)
             for path in ("/staff/", "/staff/?review=returned", "/staff/?unit=暂未提供&gaps=1"):
@@ -97,7 +89,7 @@ def test_a_table_at_1280_and_labelled_cards_at_390_without_sideways_scroll(app, 
 def test_the_filters_and_the_pager_work_without_javascript(app, list_catalog):
     options = {"viewport": WIDTHS[390], "java_script_enabled": False}
     with live_server(app) as base_url, chromium_page(**options) as page:
-        _sign_in(page, base_url)
+        sign_in_page(page, base_url, "editor1", PASSWORD)
         page.get_by_label("编码或名称").fill("T-0")
         page.get_by_label("类型").select_option(label="行政许可")
         page.get_by_label("只看要素不全的").check()

@@ -10,7 +10,7 @@ from playwright.sync_api import Page
 
 from catalog.accounts import create_user
 from catalog.operations.synonyms import add_synonym
-from tests.browser import chromium_page, live_server
+from tests.browser import chromium_page, live_server, sign_in_page
 from tests.factories import publish_taxi_and_port
 from tests.staff.conftest import PASSWORD
 
@@ -23,14 +23,6 @@ def catalog(db):
     add_synonym("码头", "港口", actor="seed", in_catalog=False)
     create_user("editor1", PASSWORD, "editor")
     db.session.commit()
-
-
-def _sign_in(page: Page, base_url: str) -> None:
-    page.goto(base_url + "/staff/login")
-    page.get_by_label("用户名").fill("editor1")
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(base_url + "/staff/")
 
 
 def _fits(page: Page, width: int) -> None:
@@ -48,7 +40,7 @@ def test_a_failed_search_becomes_a_synonym(app, catalog, width):
         page.goto(base_url + "/items?q=约车")
         assert page.get_by_text("没有找到符合条件的事项").is_visible()
 
-        _sign_in(page, base_url)
+        sign_in_page(page, base_url, "editor1", PASSWORD)
         page.get_by_role("link", name="未找到结果的搜索").click()
         row = page.locator("tr", has_text="约车")
         assert row.locator("td[data-label='次数']").inner_text() == "1"
@@ -79,7 +71,7 @@ def test_an_upload_is_previewed_then_applied_on_a_phone(app, catalog, tmp_path):
         live_server(app) as base_url,
         chromium_page(viewport={"width": width, "height": 900}) as page,
     ):
-        _sign_in(page, base_url)
+        sign_in_page(page, base_url, "editor1", PASSWORD)
         page.goto(base_url + "/staff/synonyms")
         page.get_by_label("同义词文件").set_input_files(str(bad))
         page.get_by_role("button", name="上传并预览").click()
