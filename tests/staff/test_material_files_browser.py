@@ -20,10 +20,11 @@ from catalog.models import ApprovalItem
 from catalog.operations.items import publish as publish_draft
 from catalog.operations.items import submit
 from tests import attachment_files as files
-from tests.browser import chromium_page, live_server
+from tests.browser import chromium_page, live_server, sign_in_page
 from tests.factories import handling_item_data, item_data, publish
 from tests.public.test_accessibility import violations
-from tests.staff.test_edit_browser import PHONE, sign_in
+from tests.staff.conftest import PASSWORD
+from tests.staff.test_edit_browser import PHONE
 
 pytestmark = pytest.mark.browser
 FORM_NAME = "道路旅客运输班线经营申请表（加盖公章后上传或到窗口提交）.docx"
@@ -44,7 +45,7 @@ def test_a_form_uploaded_on_the_edit_page_is_downloaded_from_the_guide(app, db, 
     upload = tmp_path / FORM_NAME
     upload.write_bytes(files.docx("道路旅客运输班线经营申请表"))
     with live_server(app) as base, chromium_page(viewport={"width": 1280, "height": 800}) as page:
-        sign_in(page, base)
+        sign_in_page(page, base, "editor1", PASSWORD)
         page.goto(base + "/staff/handling/A-01/edit")
         page.get_by_role("link", name="上传/管理文件").first.click()
         expect(page.get_by_role("heading", name="空白表格与示例样表")).to_be_visible()
