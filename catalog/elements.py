@@ -6,7 +6,9 @@ case type, statutory and promised limits and visits): the services refuse an ite
 Every other element may be missing, as it is in many a bureau's spreadsheet: such an item is kept
 with its gaps listed, may be published, shows "暂未提供" for each gap on the guide, and counts
 against the report's 要素完整率. This module is the one list of those elements, read by the
-importer's preview, the staff pages, the guide, the report and the export.
+importer's preview, the staff pages, the guide, the report and the export; each element's
+`missing` has its SQL twin beside the other measures in catalog.measures (the report's
+data-quality counts), and tests/test_measures.py holds the two equal.
 """
 
 from __future__ import annotations

@@ -7,43 +7,21 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from catalog import measures
 from catalog.enums import REPORTED_TYPES, CaseType, ItemType, Status
 from catalog.extensions import db
-from catalog.models import ApprovalItem, Fee, HandlingItem, LegalBasis, Material, ProcessStep
-from catalog.ratios import (
-    FULLY_ONLINE_DEPTH,
-    MAX_PROMISED_DAYS,
-    MIN_ITEM_COMPRESSION,
-    ONLINE_CAPABLE_DEPTH,
-    CatalogFigures,
-    HandlingFacts,
-    PolicyRule,
-)
+from catalog.measures import EFFECTIVE_PROMISED_DAYS, FIGURE_COUNTS, LIMITED, MISSING, RULES
+from catalog.models import ApprovalItem, HandlingItem
+from catalog.ratios import CatalogFigures, HandlingFacts, PolicyRule, has_reason
 
 ITEM_IN_SCOPE = sa.and_(
     ApprovalItem.status == Status.published, ApprovalItem.item_type.in_(REPORTED_TYPES)
 )
 HANDLING_ITEM_IN_SCOPE = sa.and_(ITEM_IN_SCOPE, HandlingItem.status == Status.published)
 
-# Promised days as the compression counts them: instant items count 0.
-EFFECTIVE_PROMISED_DAYS = sa.case(
-    (HandlingItem.case_type == CaseType.instant, 0), else_=HandlingItem.promised_days
-)
-HAS_VISIT_REASON = sa.func.coalesce(sa.func.trim(HandlingItem.visit_reason), "") != ""
-
-# The SQL twin of ratios.broken_rules(); tests hold the two to each other.
+# The SQL twin of ratios.broken_rules(), from catalog.measures; tests hold the two to each other.
 POLICY_PREDICATES: dict[PolicyRule, sa.ColumnElement[bool]] = {
-    PolicyRule.promised_over_limit: HandlingItem.promised_days > MAX_PROMISED_DAYS,
-    # (s - p) / s < a / b  <=>  b * (s - p) < a * s, exact in integers, for s > 0.
-    PolicyRule.compression_below_minimum: sa.and_(
-        HandlingItem.statutory_days > 0,
-        MIN_ITEM_COMPRESSION.denominator * (HandlingItem.statutory_days - EFFECTIVE_PROMISED_DAYS)
-        < MIN_ITEM_COMPRESSION.numerator * HandlingItem.statutory_days,
-    ),
-    PolicyRule.visit_without_reason: sa.and_(HandlingItem.visits > 0, sa.not_(HAS_VISIT_REASON)),
-    PolicyRule.instant_with_promised_days: sa.and_(
-        HandlingItem.case_type == CaseType.instant, HandlingItem.promised_days > 0
-    ),
+    rule: measure.sql for rule, measure in RULES.items()
 }
 
 
@@ -61,18 +39,14 @@ def handling_items_in_scope(*columns: sa.ColumnElement) -> sa.Select:
 
 
 def handling_totals(*group: sa.ColumnElement) -> sa.Select:
-    has_limit = HandlingItem.statutory_days.is_not(None)
+    """Per group: the handling items, the count of each of catalog.measures.FIGURE_COUNTS (in
+    its order), the sum of statutory days and of effective promised days with a limit."""
     return handling_items_in_scope(
         *group,
         sa.func.count(HandlingItem.id),
-        _count_where(HandlingItem.case_type == CaseType.instant),
-        _count_where(HandlingItem.visits == 0),
-        _count_where(HandlingItem.visits <= 1),
-        _count_where(HandlingItem.online_depth >= ONLINE_CAPABLE_DEPTH),
-        _count_where(HandlingItem.online_depth >= FULLY_ONLINE_DEPTH),
-        _count_where(has_limit),
+        *(_count_where(measure.sql) for measure in FIGURE_COUNTS.values()),
         sa.func.coalesce(sa.func.sum(HandlingItem.statutory_days), 0),
-        sa.func.coalesce(sa.func.sum(sa.case((has_limit, EFFECTIVE_PROMISED_DAYS), else_=0)), 0),
+        sa.func.coalesce(sa.func.sum(sa.case((LIMITED.sql, EFFECTIVE_PROMISED_DAYS), else_=0)), 0),
     ).group_by(*group)
 
 
@@ -228,7 +202,7 @@ def in_scope_facts() -> list[HandlingFacts]:
             statutory_days=statutory,
             promised_days=promised,
             visits=visits,
-            has_visit_reason=bool(reason and reason.strip()),
+            has_visit_reason=has_reason(reason),
             online_depth=depth,
         )
         for code, case_type, statutory, promised, visits, reason, depth in rows
@@ -246,49 +220,12 @@ def policy_exception_counts() -> dict[PolicyRule, int]:
 # -- data quality: the SQL twin of catalog.elements ----------------------------------------------
 
 
-def _blank_text(column: sa.ColumnElement) -> sa.ColumnElement[bool]:
-    return sa.func.coalesce(sa.func.trim(column), "") == ""
-
-
-def _empty_list(column: sa.ColumnElement) -> sa.ColumnElement[bool]:
-    # a JSON list column: NULL, JSON null or [] (as services write it, on both databases)
-    return sa.or_(column.is_(None), sa.cast(column, sa.Text).in_(("[]", "null")))
-
-
-def _none_of(foreign_key: sa.ColumnElement, owner: sa.ColumnElement) -> sa.ColumnElement[bool]:
-    return ~sa.exists().where(foreign_key == owner)
-
-
 # For every element of catalog.elements (by its key): when a handling item's row (joined to its
-# item) lacks it. Tests hold each to the element's `missing` over item_data().
+# item) lacks it, from catalog.measures. Tests hold each to the element's `missing`.
 MISSING_PREDICATES: dict[str, sa.ColumnElement[bool]] = {
-    "implementing_body": _blank_text(ApprovalItem.implementing_body),
-    "handling_unit": _blank_text(ApprovalItem.handling_unit),
-    "exercise_level": ApprovalItem.exercise_level.is_(None),
-    "power_source": ApprovalItem.power_source.is_(None),
-    "service_targets": _empty_list(ApprovalItem.service_targets),
-    "legal_basis": _none_of(LegalBasis.item_id, ApprovalItem.id),
-    "conditions": _blank_text(ApprovalItem.conditions),
-    "result.name": _blank_text(ApprovalItem.result_name),
-    "result.type": ApprovalItem.result_type.is_(None),
-    "consultation": _blank_text(ApprovalItem.consultation),
-    "complaint": _blank_text(ApprovalItem.complaint),
-    "location": _blank_text(ApprovalItem.location),
-    "hours": _blank_text(ApprovalItem.hours),
-    "situation": _blank_text(HandlingItem.situation),
-    "visit_reason": sa.and_(HandlingItem.visits > 0, sa.not_(HAS_VISIT_REASON)),
-    "forms": sa.not_(
-        sa.or_(HandlingItem.form_window, HandlingItem.form_online, HandlingItem.form_express)
-    ),
-    "online_depth": HandlingItem.online_depth.is_(None),
-    # fees: None (not provided) unless there are fee rows; charges_fee False is 不收费
-    "fees": sa.and_(
-        HandlingItem.charges_fee.is_(None), _none_of(Fee.handling_item_id, HandlingItem.id)
-    ),
-    "materials": _none_of(Material.handling_item_id, HandlingItem.id),
-    "steps": _none_of(ProcessStep.handling_item_id, HandlingItem.id),
+    key: measure.sql for key, measure in MISSING.items()
 }
-INCOMPLETE = sa.or_(*MISSING_PREDICATES.values())
+INCOMPLETE = measures.INCOMPLETE.sql
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,11 @@ published items of the reported types):
                        that have a statutory limit; instant items count with promised = 0.
                        A ratio of sums, not a mean of per-item ratios.
 
+Each count is a measure of catalog.measures, where its test is written once, in Python and in
+SQL; this module counts the Python tests over plain values (no query, no Flask), catalog.figures
+sums the SQL ones, and the tests hold the two to each other.
+
 Percentages are exact: the fraction is rounded half up to two decimals (90.95, never 90.94999).
-This module imports nothing from Flask or the database; catalog.figures computes the same
-numbers in SQL, and the tests hold the two to each other.
 """
 
 from __future__ import annotations
@@ -24,21 +26,30 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
 from fractions import Fraction
 from math import floor
 from typing import Any
 
 from catalog.enums import REPORTED_TYPES, CaseType, ItemType
 
-# Policy thresholds from the reform (DOMAIN.md): the one place they are written. The ratio
-# engine, its SQL twin (figures), the editor's warnings, the importer, the report, its charts
-# and the templates (POLICY_TEXT) all read them from here.
-MAX_PROMISED_DAYS = 10
-MIN_ITEM_COMPRESSION = Fraction(3, 4)
-MIN_ITEM_COMPRESSION_PERCENT = int(MIN_ITEM_COMPRESSION * 100)
-ONLINE_CAPABLE_DEPTH = 2
-FULLY_ONLINE_DEPTH = 5
+# The thresholds, the facts and the rules are defined in catalog.measures; importers read
+# them from here too.
+from catalog.measures import (  # noqa: F401
+    ACKNOWLEDGED_RULES,
+    FIGURE_COUNTS,
+    FULLY_ONLINE_DEPTH,
+    LIMITED,
+    MAX_PROMISED_DAYS,
+    MIN_ITEM_COMPRESSION,
+    MIN_ITEM_COMPRESSION_PERCENT,
+    ONLINE_CAPABLE_DEPTH,
+    RULES,
+    HandlingFacts,
+    PolicyRule,
+    compression_below_minimum,
+    has_reason,
+    promised_over_limit,
+)
 
 _HUNDREDTH = Decimal("0.01")
 
@@ -65,32 +76,6 @@ class Ratio:
         return percent(self.numerator, self.denominator)
 
 
-@dataclass(frozen=True)
-class HandlingFacts:
-    """The plain values of one handling item that the ratios and policy checks read."""
-
-    code: str
-    case_type: CaseType
-    statutory_days: int | None
-    promised_days: int
-    visits: int
-    has_visit_reason: bool
-    online_depth: int | None  # None: not provided, counted as neither online share
-
-    @property
-    def online_capable(self) -> bool:
-        return self.online_depth is not None and self.online_depth >= ONLINE_CAPABLE_DEPTH
-
-    @property
-    def fully_online(self) -> bool:
-        return self.online_depth is not None and self.online_depth >= FULLY_ONLINE_DEPTH
-
-    @property
-    def effective_promised_days(self) -> int:
-        """Promised days as the compression counts them: instant items count 0."""
-        return 0 if self.case_type == CaseType.instant else self.promised_days
-
-
 def handling_facts(handling: Any) -> HandlingFacts:
     """The facts of a handling item given as an ORM row or as data (a mapping)."""
     if isinstance(handling, Mapping):
@@ -100,15 +85,15 @@ def handling_facts(handling: Any) -> HandlingFacts:
         def value(name: str) -> Any:
             return getattr(handling, name, None)
 
-    reason = value("visit_reason")
     return HandlingFacts(
         code=value("code"),
         case_type=CaseType(value("case_type")),
         statutory_days=value("statutory_days"),
         promised_days=value("promised_days"),
         visits=value("visits"),
-        has_visit_reason=bool(reason and reason.strip()),
+        has_visit_reason=has_reason(value("visit_reason")),
         online_depth=value("online_depth"),
+        charges_fee=value("charges_fee"),
     )
 
 
@@ -189,51 +174,16 @@ def figures_from_facts(
         if item_type in by_type:
             by_type[ItemType(item_type)] += 1
     facts = list(handling_items)
-    limited = [fact for fact in facts if fact.statutory_days is not None]
+    limited = [fact for fact in facts if LIMITED.test(fact)]
+    counts = {name: sum(map(measure.test, facts)) for name, measure in FIGURE_COUNTS.items()}
     return CatalogFigures(
         items_by_type=by_type,
         handling_items=len(facts),
-        instant=sum(fact.case_type == CaseType.instant for fact in facts),
-        no_visit=sum(fact.visits == 0 for fact in facts),
-        at_most_one_visit=sum(fact.visits <= 1 for fact in facts),
-        online_capable=sum(fact.online_capable for fact in facts),
-        fully_online=sum(fact.fully_online for fact in facts),
-        limited_handling_items=len(limited),
+        **counts,
         statutory_days=sum(fact.statutory_days or 0 for fact in limited),
         promised_days=sum(fact.effective_promised_days for fact in limited),
     )
 
-
-class PolicyRule(StrEnum):
-    """Reform rules a handling item may break; staff see them as warnings, reports list them."""
-
-    promised_over_limit = "promised_over_limit"
-    compression_below_minimum = "compression_below_minimum"
-    visit_without_reason = "visit_without_reason"
-    instant_with_promised_days = "instant_with_promised_days"
-
-    @property
-    def label(self) -> str:
-        return _RULE_LABELS[self]
-
-    @property
-    def needs_acknowledgement(self) -> bool:
-        """Whether an editor must acknowledge this rule to save (ACKNOWLEDGED_RULES)."""
-        return self in ACKNOWLEDGED_RULES
-
-
-_RULE_LABELS = {
-    PolicyRule.promised_over_limit: f"承诺时限超过{MAX_PROMISED_DAYS}个工作日",
-    PolicyRule.compression_below_minimum: f"时限压缩比低于{MIN_ITEM_COMPRESSION_PERCENT}%",
-    PolicyRule.visit_without_reason: "需到现场但未说明原因",
-    PolicyRule.instant_with_promised_days: "即办件的承诺时限不为0",
-}
-
-
-# The rules an editor is warned about and must acknowledge to save, and that an import lists as
-# warnings. An instant item promising days is refused by the service layer; a visit without its
-# reason is a gap of the item's elements (catalog.elements), listed rather than refused.
-ACKNOWLEDGED_RULES = (PolicyRule.promised_over_limit, PolicyRule.compression_below_minimum)
 
 # The reform's requirements in one sentence, for the pages that state them.
 POLICY_TEXT = (
@@ -306,23 +256,16 @@ def time_limit_rules(
     """The two time-limit rules a handling item breaks: promised over 10 working days, and
     compression (counting instant items as 0 promised days) below 75 %."""
     broken = []
-    if promised_days > MAX_PROMISED_DAYS:
+    if promised_over_limit(promised_days):
         broken.append(PolicyRule.promised_over_limit)
-    if statutory_days and (
-        Fraction(statutory_days - effective_promised_days, statutory_days) < MIN_ITEM_COMPRESSION
-    ):
+    if compression_below_minimum(statutory_days, effective_promised_days):
         broken.append(PolicyRule.compression_below_minimum)
     return broken
 
 
 def broken_rules(fact: HandlingFacts) -> list[PolicyRule]:
-    """The policy rules one handling item breaks, in rule order."""
-    broken = time_limit_rules(fact.statutory_days, fact.promised_days, fact.effective_promised_days)
-    if fact.visits > 0 and not fact.has_visit_reason:
-        broken.append(PolicyRule.visit_without_reason)
-    if fact.case_type == CaseType.instant and fact.promised_days > 0:
-        broken.append(PolicyRule.instant_with_promised_days)
-    return broken
+    """The policy rules one handling item breaks, in rule order (catalog.measures.RULES)."""
+    return [rule for rule, measure in RULES.items() if measure.test(fact)]
 
 
 def policy_exceptions(facts: Iterable[HandlingFacts]) -> dict[PolicyRule, list[str]]:

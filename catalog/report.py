@@ -4,26 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from catalog import measures
 from catalog.enums import REPORTED_TYPES
 from catalog.ratios import CatalogFigures, PolicyRule, Ratio
 
-# (key in the document, Chinese name, attribute of CatalogFigures), in report order.
-SHARES: tuple[tuple[str, str, str], ...] = (
-    ("no_visit", "不见面审批占比", "no_visit_share"),
-    ("instant", "即办件占比", "instant_share"),
-    ("at_most_one_visit", "最多跑一次占比", "at_most_one_visit_share"),
-    ("online_capable", "网上可办占比", "online_capable_share"),
-    ("fully_online", "全程网办占比", "fully_online_share"),
+# (key in the document, Chinese name, attribute of CatalogFigures), in report order: the shares
+# of catalog.measures, whose measures define their numerators.
+SHARES: tuple[tuple[str, str, str], ...] = tuple(
+    (share.key, share.label, share.attribute) for share in measures.SHARES
 )
 
 DEFINITIONS = {
-    "no_visit": "到办事现场次数为0的业务办理项 / 全部业务办理项",
-    "instant": "即办件业务办理项 / 全部业务办理项",
-    "at_most_one_visit": "到办事现场次数不超过1次的业务办理项 / 全部业务办理项",
-    "online_capable": "网上办理深度达到二级（收件）及以上的业务办理项 / 全部业务办理项",
-    "fully_online": "网上办理深度达到五级（办理）及以上的业务办理项 / 全部业务办理项",
-    "compression": "（法定时限之和 − 承诺时限之和）/ 法定时限之和，"
-    "仅计有法定时限的业务办理项，即办件承诺时限按0计",
+    **{share.key: share.definition for share in measures.SHARES},
+    "compression": measures.COMPRESSION_DEFINITION,
 }
 
 

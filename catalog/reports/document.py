@@ -11,10 +11,10 @@ from typing import Any
 from catalog import figures as sql
 from catalog.elements import ELEMENTS, ITEM_ELEMENTS, NOT_PROVIDED
 from catalog.enums import REPORTED_TYPES, ItemType
+from catalog.measures import MISSING_PREFIX
 from catalog.models import ApprovalItem
 from catalog.ratios import CatalogFigures, PolicyRule, Ratio, figures_from_facts, policy_exceptions
 from catalog.report import report_document
-from catalog.reports.measures import MISSING_PREFIX
 from catalog.reports.rows import HandlingRow, ItemRow, fingerprint, live_fingerprint
 
 TITLE = "许昌市交通运输局 审批事项改革指标报告"

@@ -17,13 +17,14 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
-from catalog.enums import CaseType, ItemType, Status
+from catalog.enums import ItemType, Status
 from catalog.extensions import db
+from catalog.measures import SEARCH_FLAGS, flag_facts
 from catalog.models import ApprovalItem, HandlingItem, SearchEntry
 from catalog.revision import Cache
 from catalog.search.common import BITS_LENGTH, POSITION
 
-FLAGS = ("no_visit", "instant", "no_fee", "one_visit")
+FLAGS = tuple(SEARCH_FLAGS)  # ("no_visit", "instant", "no_fee", "one_visit")
 
 
 def _postgresql() -> bool:
@@ -234,9 +235,9 @@ def load_frame() -> Frame:
     ).all()  # fmt: skip
     parts = []
     for visits, case_type, fee, ids, items in by_flags:
-        # no_fee is the explicit 不收费 (False): a fee not provided (None) is not
-        no_fee = fee is not None and not fee
-        flags = [visits == 0, CaseType(case_type) == CaseType.instant, no_fee, visits <= 1]
+        # the flags' tests are catalog.measures' (no_fee: the explicit 不收费 only)
+        facts = flag_facts(visits, case_type, fee)
+        flags = [SEARCH_FLAGS[flag].test(facts) for flag in FLAGS]
         ids, items = parse_ids(ids), parse_ids(items)
         bits = sum(1 << bit for bit, flag in enumerate(flags) if flag)
         parts.append((ids, items, np.full(len(ids), bits, dtype=np.int64)))
