@@ -5,7 +5,7 @@ published items of the reported types):
 
 - no-visit share     = handling items with 0 visits / all handling items
 - instant share      = handling items of case type instant / all handling items
-- at-most-one-visit  = handling items with visits <= 1 / all handling items
+- at-most-one-visit  = handling items with at most 1 visit / all handling items
 - online-capable     = handling items with online depth >= 2 / all handling items
 - fully online       = handling items with online depth >= 5 / all handling items
   (a handling item whose online depth is not provided counts in neither numerator: a share
