@@ -15,8 +15,9 @@ published items of the reported types):
                        A ratio of sums, not a mean of per-item ratios.
 
 Each count is a measure of catalog.measures, where its test is written once, in Python and in
-SQL; this module counts the Python tests over plain values (no query, no Flask), catalog.figures
-sums the SQL ones, and the tests hold the two to each other.
+SQL; this module counts the Python tests over plain values (it runs no query and needs no app,
+though importing the table imports the models its SQL is written on), catalog.figures sums the
+SQL ones, and the tests hold the two to each other.
 
 Percentages are exact: the fraction is rounded half up to two decimals (90.95, never 90.94999).
 """
