@@ -59,13 +59,14 @@ def draw_queries(count: int, seed: int) -> dict[str, list[str]]:
         sa.select(ApprovalItem.name).where(ApprovalItem.status == Status.published).distinct()
     )))  # fmt: skip
     materials = sorted(set(db.session.scalars(sa.select(Material.name).distinct().limit(20000))))
-    units = sorted(set(db.session.scalars(sa.select(ApprovalItem.handling_unit).distinct())) - {None})
+    units = db.session.scalars(sa.select(ApprovalItem.handling_unit).distinct())
+    units = sorted(set(units) - {None})
     texts = names + materials
     queries = {
         "1 char": _pieces(texts, 1, rng, count),
         "2 chars": _pieces(texts, 2, rng, count),
         "3 chars": _pieces(texts, 3, rng, count),
-        "4+ chars": sorted(set(_pieces(texts, 4, rng, count // 2) + _pieces(texts, 5, rng, count // 2))),
+        "4+ chars": sorted({*_pieces(texts, 4, rng, count // 2), *_pieces(texts, 5, rng, count)}),
     }
     spelt = [pinyin_of(piece) for piece in _pieces(names, 2, rng, count * 2)]
     queries["pinyin"] = sorted({full for full, _initials in spelt if len(full) >= 4})[:count]
@@ -81,7 +82,7 @@ def draw_queries(count: int, seed: int) -> dict[str, list[str]]:
     filters = ["type=licence", "no_visit=1", "one_visit=1", "no_fee=1", "instant=1"]
     with_filters = set()
     for word in words:
-        choice = rng.choice(filters + ["unit"])
+        choice = rng.choice([*filters, "unit"])
         value = f"unit={rng.choice(units)}" if choice == "unit" else choice
         with_filters.add(f"{word}&{value}")
     queries["with filters"] = sorted(with_filters)

@@ -23,9 +23,10 @@ from markupsafe import Markup
 from catalog.enums import CaseType, ItemType
 from catalog.extensions import db
 from catalog.models import ApprovalItem, HandlingItem, SearchEntry
-from catalog.revision import Cache, revision_key
+from catalog.revision import Cache, is_uncommitted, revision_key
 from catalog.search.common import POSITION as COMMON_POSITION
-from catalog.search.frame import Frame, frames, id_list, load_frame, parse_ids
+from catalog.search.delta import frame_of
+from catalog.search.frame import Frame, frames, id_list, parse_ids
 from catalog.search.text import (
     LATIN_PATTERN,
     TERM_PATTERN,
@@ -85,11 +86,20 @@ def parse_query(query: str, synonyms: Synonyms) -> list[Term]:
 
 
 def _spelling_matches(text: str) -> sa.ColumnElement[bool]:
-    """A Latin term spells the item name: a piece of its pinyin, or its initials."""
+    """A Latin term spells the item name: a piece of its pinyin, or its initials (2 letters:
+    their start only). The same rule as spells(), as SQL (for the few rows of a probe)."""
     conditions = [_contains(SearchEntry.pinyin, text), _starts(SearchEntry.initials, text)]
     if len(text) >= 3:
         conditions.append(_contains(SearchEntry.initials, text))
     return sa.or_(*conditions)
+
+
+def spells(text: str) -> Callable[[str, str], bool]:
+    """_spelling_matches() in Python, for the frame's distinct spellings (Frame.spelt); a test
+    holds the two equal on both databases."""
+    if len(text) >= 3:
+        return lambda pinyin, initials: text in pinyin or text in initials
+    return lambda pinyin, initials: text in pinyin or initials.startswith(text)
 
 
 def _matching_words(term: Term) -> list[str]:
@@ -177,44 +187,25 @@ class Lookup:
     def of(cls, kind: str, value: str) -> Lookup:
         return cls(*_prepared(kind, _dialect()), {"value": value})
 
-    @classmethod
-    def where(cls, condition: sa.ColumnElement[bool]) -> Lookup:
-        """A lookup built per search from a condition: a Latin spelling's matches in pinyin
-        and initials (1-2 letters on SQLite, any length on PostgreSQL), which no prepared
-        lookup serves."""
-        rows = sa.select(_ENTRY_ID).where(condition)
-        return cls(rows, rows.with_only_columns(id_list(_ENTRY_ID)), {})
-
     def ids(self) -> np.ndarray:
         return parse_ids(db.session.scalar(self.id_list, self.params))
 
 
-def _sqlite_lookups(words: list[str], *, name_only: bool, spelt: str | None) -> list[Lookup]:
+def _sqlite_lookups(words: list[str], *, name_only: bool) -> list[Lookup]:
     """SQLite: one FTS5 query a table for all the words. The trigram tables serve 3+
-    characters (and a spelling of 3+ letters, in pinyin and initials, where a piece of the
-    initials includes their start); the tables of characters and pairs serve 1-2 characters,
-    each one token."""
+    characters; the tables of characters and pairs serve 1-2 characters, each one token."""
     long = [word for word in words if len(word) >= FTS_MIN_LENGTH]
     short = [word for word in words if len(word) < FTS_MIN_LENGTH]
     odd = [word for word in short if not TERM_PATTERN.fullmatch(word)]  # the index drops them
     short = [word for word in short if word not in odd]
     like = "name_like" if name_only else "like"
     lookups = [Lookup.of(like, _like_pattern(word)) for word in odd]
-    everything = []
-    if long and name_only:
-        lookups.append(Lookup.of("name_fts", _any_of(long)))
-    elif long:
-        # no column filter: pinyin and initials hold Latin letters only, where a word with a
-        # Chinese character never matches and a Latin one matches only as a spelling, which
-        # the search adds anyway (a filter cost 15-25 % of a common 3+-character word's lookup)
-        everything.append(_any_of(long))
-    if spelt is not None and len(spelt) >= FTS_MIN_LENGTH:
-        if name_only or spelt not in long:  # else the word's own phrase reads every column
-            everything.append(f"{{pinyin initials}} : {_phrase(spelt)}")
-    elif spelt is not None:
-        lookups.append(Lookup.where(_spelling_matches(spelt)))
-    if everything:  # the trigram table of everything: one query for the words and the spelling
-        lookups.append(Lookup.of("fts", " OR ".join(everything)))
+    if long:
+        # the whole trigram table without a column filter: pinyin and initials hold Latin
+        # letters only, where a word with a Chinese character never matches and a Latin one
+        # matches only as a spelling, which the search adds anyway (a filter cost 15-25 % of a
+        # common 3+-character word's lookup)
+        lookups.append(Lookup.of("name_fts" if name_only else "fts", _any_of(long)))
     if short:
         lookups.append(Lookup.of("name_chars" if name_only else "chars", _any_of(short)))
     return lookups
@@ -230,21 +221,18 @@ def _postgres_lookup(word: str, *, name_only: bool) -> Lookup:
     return Lookup.of("name_tokens" if name_only else "tokens", word)
 
 
-def _term_lookups(words: list[str], *, name_only: bool, spelt: str | None) -> list[Lookup]:
+def _term_lookups(words: list[str], *, name_only: bool) -> list[Lookup]:
     """The ids whose name and situation (`name_only`), or any searched text, contain one of the
-    words, or whose item name is `spelt` (Latin letters), through indexes."""
+    words, through indexes (a Latin term's spelling of the item name: Frame.spelt)."""
     if _dialect() == "sqlite":
-        return _sqlite_lookups(words, name_only=name_only, spelt=spelt)
-    lookups = [_postgres_lookup(word, name_only=name_only) for word in words]
-    if spelt is not None:
-        lookups.append(Lookup.where(_spelling_matches(spelt)))
-    return lookups
+        return _sqlite_lookups(words, name_only=name_only)
+    return [_postgres_lookup(word, name_only=name_only) for word in words]
 
 
 def word_rows(word: str, *, name_only: bool = False) -> sa.Select:
     """The handling item ids whose name and situation (`name_only`), or any searched text,
     contain the word, through an index on either database."""
-    (lookup,) = _term_lookups([word], name_only=name_only, spelt=None)
+    (lookup,) = _term_lookups([word], name_only=name_only)
     return lookup.rows.params(lookup.params)
 
 
@@ -254,9 +242,10 @@ def _term_ids(frame: Frame, term: Term, *, name_only: bool) -> np.ndarray:
     words = _matching_words(term)
     if not name_only and not term.is_latin and all(word in COMMON_POSITION for word in words):
         return frame.having(words)  # common words: the frame's bits, not a list from the index
-    spelt = term.text if term.is_latin else None
-    lookups = _term_lookups(words, name_only=name_only, spelt=spelt)
-    return frame.union([lookup.ids() for lookup in lookups])
+    lists = [lookup.ids() for lookup in _term_lookups(words, name_only=name_only)]
+    if term.is_latin:  # the spelling of the item name, from the frame's distinct spellings
+        lists.append(frame.spelt(spells(term.text)))
+    return frame.union(lists)
 
 
 def _all_terms(frame: Frame, terms: list[Term], *, name_only: bool) -> np.ndarray:
@@ -595,7 +584,8 @@ def search(
     after = decode_cursor(cursor) if cursor else None
 
     def compute() -> tuple[list[tuple[int, int]], int, dict[str, dict[str, int]]]:
-        frame = frames.get(revision, load_frame)
+        keep = not is_uncommitted(revision[1])  # a transaction's own: not a base for others
+        frame = frames.get(revision, lambda: frame_of(revision, keep=keep))
         return _ranked_page(frame, query, terms, filters, after, limit)
 
     # A search's ranking and counts are kept per revision of the catalog: a repeated search,
