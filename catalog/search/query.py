@@ -108,8 +108,8 @@ def _matching_words(term: Term) -> list[str]:
     return [w for w in term.words if not any(o != w and o in w for o in term.words)]
 
 
-# FTS5 indexes of search_entry on SQLite (migration 0009): trigrams of name, body, pinyin and
-# initials, and of the name alone; characters and pairs of characters of everything, and of the
+# FTS5 indexes of search_entry on SQLite (migrations 0009, 0023): trigrams of name and body,
+# and of the name alone; characters and pairs of characters of everything, and of the
 # name alone (a lookup in the name then walks only the name's entries).
 _FTS = sa.table("search_fts", sa.column("rowid"))
 _NAME_FTS = sa.table("search_name_fts", sa.column("rowid"))
@@ -200,11 +200,7 @@ def _sqlite_lookups(words: list[str], *, name_only: bool) -> list[Lookup]:
     short = [word for word in short if word not in odd]
     like = "name_like" if name_only else "like"
     lookups = [Lookup.of(like, _like_pattern(word)) for word in odd]
-    if long:
-        # the whole trigram table without a column filter: pinyin and initials hold Latin
-        # letters only, where a word with a Chinese character never matches and a Latin one
-        # matches only as a spelling, which the search adds anyway (a filter cost 15-25 % of a
-        # common 3+-character word's lookup)
+    if long:  # (a Latin word's spelling of the item name comes from the frame: Frame.spelt)
         lookups.append(Lookup.of("name_fts" if name_only else "fts", _any_of(long)))
     if short:
         lookups.append(Lookup.of("name_chars" if name_only else "chars", _any_of(short)))
