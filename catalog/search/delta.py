@@ -22,9 +22,9 @@ from catalog.models import ApprovalItem, HandlingItem, SearchChange, SearchEntry
 from catalog.search.common import BITS_LENGTH
 from catalog.search.frame import FLAGS, Frame, frames, load_frame
 
-# Rows of search_change read again below the frame's mark: a transaction that wrote its rows
+# Rows of search_change read again below the frame's last: a transaction that wrote its rows
 # before another but committed after it is still seen, as long as fewer than this many rows
-# were written in between (applying a row twice changes nothing).
+# were written in between.
 OVERLAP = 64
 # More handling items changed than this: the frame is loaded whole.
 MOST = 100
@@ -33,8 +33,25 @@ _CHANGE = SearchChange.__table__.c
 _lock = threading.Lock()
 
 
-def _mark() -> int:
-    return db.session.scalar(sa.select(sa.func.max(_CHANGE.id))) or 0
+def _rows_since(mark: int) -> list[tuple[int, int | None, int | None]]:
+    """The rows of search_change from OVERLAP rows before `mark` on, in order (the last one:
+    the last written, when `mark` is its id or earlier)."""
+    return [tuple(row) for row in db.session.execute(
+        sa.select(_CHANGE.id, _CHANGE.handling_item_id, _CHANGE.item_id)
+        .where(_CHANGE.id > mark - OVERLAP).order_by(_CHANGE.id)
+    )]  # fmt: skip
+
+
+def _last_rows() -> list[tuple[int, int | None, int | None]]:
+    last = db.session.scalar(sa.select(sa.func.max(_CHANGE.id)))
+    return _rows_since(last) if last is not None else []
+
+
+def _seen(frame: Frame, rows: list[tuple]) -> Frame:
+    """The frame marked with the rows applied: the last one, and the ids near it."""
+    mark = rows[-1] if rows else (0, None, None)
+    near = frozenset(row[0] for row in rows if row[0] > mark[0] - OVERLAP)
+    return dataclasses.replace(frame, change_mark=mark, change_seen=near)
 
 
 def frame_of(revision: tuple[str, str], *, keep: bool = True) -> Frame:
@@ -45,8 +62,8 @@ def frame_of(revision: tuple[str, str], *, keep: bool = True) -> Frame:
         previous = frames.latest.get(database)
     frame = _updated(previous) if previous is not None else None
     if frame is None:
-        mark = _mark()  # first: a change written during the load is applied to the next frame
-        frame = dataclasses.replace(load_frame(), change_mark=mark)
+        rows = _last_rows()  # first: a change written during the load is applied to the next
+        frame = _seen(load_frame(), rows)
     if keep:
         with _lock:
             frames.latest[database] = frame
@@ -54,28 +71,29 @@ def frame_of(revision: tuple[str, str], *, keep: bool = True) -> Frame:
 
 
 def _updated(frame: Frame) -> Frame | None:
-    """The frame with the rows changed since its mark applied; None when it must be loaded
+    """The frame with the rows written since its mark applied; None when it must be loaded
     whole (everything changed, or too much)."""
-    rows = db.session.execute(
-        sa.select(_CHANGE.id, _CHANGE.handling_item_id, _CHANGE.item_id)
-        .where(_CHANGE.id > frame.change_mark - OVERLAP)
-    ).all()  # fmt: skip
-    if not rows:
-        return frame
-    if min(row.id for row in rows) > frame.change_mark + 1 and frame.change_mark > 0:
-        return None  # rows deleted since (search.changes.KEPT): too far behind
-    if any(row.handling_item_id is None and row.item_id is None for row in rows):
+    last = frame.change_mark
+    rows = _rows_since(last[0])
+    # the frame's last row must still be there as it was: else the rows were deleted since
+    # (too far behind: search.changes.KEPT) or the database was emptied or replaced
+    if last[0] and last not in rows:
         return None
-    mark = max(frame.change_mark, max(row.id for row in rows))
-    handling = {row.handling_item_id for row in rows if row.handling_item_id is not None}
-    items = {row.item_id for row in rows if row.item_id is not None}
+    new = [row for row in rows if row[0] not in frame.change_seen]
+    if not new:
+        return frame
+    if any(h is None and i is None for _id, h, i in new):
+        return None
+    handling = {h for _id, h, _i in new if h is not None}
+    items = {i for _id, _h, i in new if i is not None}
     if items:
         handling.update(db.session.scalars(
             sa.select(HandlingItem.id).where(HandlingItem.item_id.in_(sorted(items)))
         ))  # fmt: skip
     if len(handling) > MOST:
         return None
-    return _apply(frame, sorted(handling), mark)
+    updated = _apply(frame, sorted(handling))
+    return None if updated is None else _seen(updated, rows)
 
 
 def _flag_bits(visits: int, case_type: str, fee: bool | None) -> int:
@@ -114,7 +132,7 @@ def _grown(array: np.ndarray, size: int, fill) -> np.ndarray:
     return grown
 
 
-def _apply(frame: Frame, changed: list[int], mark: int) -> Frame | None:
+def _apply(frame: Frame, changed: list[int]) -> Frame | None:
     rows = db.session.execute(_ROWS, {"ids": changed}).all()  # in code order
     size = max([frame.size, *(row[0] + 1 for row in rows)])
     ids = np.array(changed, dtype=np.int64)
@@ -138,9 +156,10 @@ def _apply(frame: Frame, changed: list[int], mark: int) -> Frame | None:
     order_of[found] = places + np.arange(len(places))
 
     group_of = _grown(frame.group_of, size, frame.group_count)
+    group_of[group_of == frame.group_count] = -1  # not published: -1 until the groups are known
     common = _grown(frame.common, size, 0)
     spelling_of = _grown(frame.spelling_of, size, -1)
-    group_of[ids] = -1  # placed below; -1 until then
+    group_of[ids] = -1  # placed below, when published
     common[ids] = 0
     spelling_of[ids] = -1
     groups = _Groups(frame)
@@ -159,8 +178,8 @@ def _apply(frame: Frame, changed: list[int], mark: int) -> Frame | None:
                 spellings.append(spelling)
             spelling_of[handling_id] = spelling_index[spelling]
     return groups.frame(
-        frame, group_of=group_of, order_of=order_of, common=common,
-        spellings=tuple(spellings), spelling_of=spelling_of, change_mark=mark,
+        group_of=group_of, order_of=order_of, common=common,
+        spellings=tuple(spellings), spelling_of=spelling_of,
     )  # fmt: skip
 
 
@@ -200,9 +219,9 @@ class _Groups:
             self.group_bits.append(bits)
         return self.known[key]
 
-    def frame(self, previous: Frame, *, group_of: np.ndarray, **arrays) -> Frame:
+    def frame(self, *, group_of: np.ndarray, **arrays) -> Frame:
         count = len(self.group_type)
-        group_of[(group_of == previous.group_count) | (group_of < 0)] = count
+        group_of[group_of < 0] = count
         units = np.array(self.group_unit, dtype=np.int32)
         units[units < 0] = len(self.units)  # no unit: past the named ones
         bits = np.array(self.group_bits, dtype=np.int64)
