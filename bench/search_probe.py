@@ -140,6 +140,53 @@ def _edit_one_item() -> float:
 
 _NO_SYNONYMS = None
 
+# PostgreSQL layouts tried for the lookups of Chinese words (docs/search-speed.md): each a
+# table, made from search_entry by --make-layouts, and the lookup of a word in it.
+LAYOUTS = {
+    "search_entry (today)": ("search_entry", "search_entry"),
+    "narrow tables": ("exp_grams", "exp_text"),
+}
+MAKE_LAYOUTS = [
+    "DROP TABLE IF EXISTS exp_grams, exp_text",
+    "CREATE TABLE exp_grams AS SELECT handling_item_id, chars, name_chars FROM search_entry",
+    "CREATE INDEX ix_exp_grams_chars ON exp_grams"
+    " USING gin (to_tsvector('simple'::regconfig, chars))",
+    "CREATE TABLE exp_text AS SELECT handling_item_id, name, body FROM search_entry",
+    "CREATE INDEX ix_exp_text_name ON exp_text USING gin (name gin_trgm_ops)",
+    "CREATE INDEX ix_exp_text_body ON exp_text USING gin (body gin_trgm_ops)",
+]
+
+
+def _lookup_sql(table: str, word: str) -> tuple[str, dict[str, str]]:
+    """The id list of the entries with `word`, as catalog.search.query asks it of PostgreSQL:
+    a token of the characters and pairs for 1-2 characters, LIKE through pg_trgm for more."""
+    ids = "string_agg(handling_item_id::text, ',')"
+    if len(word) < 3:
+        where = "to_tsvector('simple'::regconfig, chars) @@ plainto_tsquery('simple', :word)"
+        return f"SELECT {ids} FROM {table} WHERE {where}", {"word": word}
+    return (f"SELECT {ids} FROM {table} WHERE name LIKE :pattern OR body LIKE :pattern",
+            {"pattern": f"%{word}%"})  # fmt: skip
+
+
+def compare_layouts(queries: dict[str, list[str]]) -> dict[str, dict]:
+    """p50/p95 of the lookups alone, per class and layout, the layouts taking turns."""
+    import sqlalchemy as sa
+
+    from catalog.extensions import db
+
+    timings: dict[tuple[str, str], list[float]] = {}
+    for name in ("1 char", "2 chars", "3 chars", "4+ chars"):
+        for word in queries[name]:
+            for layout, (grams, text) in LAYOUTS.items():
+                table = grams if len(word) < 3 else text
+                statement, params = _lookup_sql(table, word)
+                started = time.perf_counter()
+                db.session.execute(sa.text(statement), params).scalar()
+                took = (time.perf_counter() - started) * 1000
+                timings.setdefault((layout, name), []).append(took)
+            db.session.remove()
+    return {f"{layout} / {name}": summarise(found) for (layout, name), found in timings.items()}
+
 
 def main() -> int:
     global _NO_SYNONYMS
@@ -150,6 +197,16 @@ def main() -> int:
     parser.add_argument("--classes", default=",".join(CLASSES))
     parser.add_argument("--after-change", type=int, default=0, help="edits to time")
     parser.add_argument("--json", help="write the results here")
+    parser.add_argument(
+        "--layouts",
+        action="store_true",
+        help="PostgreSQL: time the lookups in each layout of LAYOUTS instead",
+    )
+    parser.add_argument(
+        "--make-layouts",
+        action="store_true",
+        help="PostgreSQL: build the tables of LAYOUTS first (minutes)",
+    )
     options = parser.parse_args()
     os.environ["DATABASE_URL"] = options.database_url
     sys.path.insert(0, str(ROOT))
@@ -163,6 +220,23 @@ def main() -> int:
     results: dict[str, object] = {"database": options.database_url.split(":")[0]}
     with app.app_context():
         queries = draw_queries(options.count, options.seed)
+        if options.layouts or options.make_layouts:
+            import sqlalchemy as sa
+
+            from catalog.extensions import db
+
+            if options.make_layouts:
+                for statement in MAKE_LAYOUTS:
+                    db.session.execute(sa.text(statement))
+                db.session.commit()
+                with db.engine.connect().execution_options(
+                    isolation_level="AUTOCOMMIT"
+                ) as connection:  # reads an index answers skip the heap only once vacuumed
+                    connection.exec_driver_sql("VACUUM ANALYZE exp_grams")
+                    connection.exec_driver_sql("VACUUM ANALYZE exp_text")
+            results.update(compare_layouts(queries))
+            print(json.dumps(results, ensure_ascii=False, indent=1))
+            return 0
         frames.clear()
         results["first search (frame load), ms"] = round(time_search("", ""), 1)
         for name in options.classes.split(","):
