@@ -138,6 +138,34 @@ def _edit_one_item() -> float:
     return time_search("运输", "")
 
 
+def _frame_after_edit() -> float:
+    """Edit one item as above; the frame's update alone, in ms (the frame of the new revision,
+    made as the first search makes it)."""
+    from catalog.extensions import db
+    from catalog.revision import revision_key
+    from catalog.search.delta import frame_of
+
+    _edit_one_item()  # (its search brings the frame up to date: edit once more, untimed)
+    import sqlalchemy as sa
+
+    from catalog.enums import Status
+    from catalog.models import ApprovalItem
+    from catalog.search import index_item
+
+    item = db.session.scalars(
+        sa.select(ApprovalItem).where(ApprovalItem.status == Status.published).limit(1)
+    ).one()
+    item.handling_items[0].situation = f"探测{time.time_ns() % 100000}"
+    index_item(item)
+    db.session.commit()
+    db.session.remove()
+    started = time.perf_counter()
+    frame_of(revision_key())
+    took = (time.perf_counter() - started) * 1000
+    db.session.remove()
+    return took
+
+
 _NO_SYNONYMS = None
 
 # PostgreSQL layouts tried for the lookups of Chinese words (docs/search-speed.md): each a
@@ -250,6 +278,13 @@ def main() -> int:
             after = [_edit_one_item() for _ in range(options.after_change)]
             results["first search after a change"] = summarise(after)
             print(f"after change   {results['first search after a change']}")
+            try:
+                update = [_frame_after_edit() for _ in range(options.after_change)]
+            except ImportError:  # (a version before catalog.search.delta)
+                update = None
+            if update:
+                results["frame update after a change"] = summarise(update)
+                print(f"frame update   {results['frame update after a change']}")
     print(json.dumps(results, ensure_ascii=False))
     if options.json:
         Path(options.json).write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n")
