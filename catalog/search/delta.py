@@ -197,10 +197,10 @@ class _Groups:
         # no unit: -1 here (the frame has it past the named units, which may grow)
         self.group_unit = [-1 if unit >= len(self.units) else unit
                            for unit in frame.group_unit.tolist()]  # fmt: skip
-        self.group_bits = [
-            sum(1 << bit for bit, flag in enumerate(FLAGS) if frame.group_flags[flag][group])
-            for group in range(frame.group_count)
-        ]
+        bits = np.zeros(frame.group_count, dtype=np.int64)
+        for bit, flag in enumerate(FLAGS):
+            bits |= frame.group_flags[flag].astype(np.int64) << bit
+        self.group_bits = bits.tolist()
         self.known = {
             (unit, kind, bits): group
             for group, (unit, kind, bits) in enumerate(
