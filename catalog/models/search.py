@@ -59,3 +59,6 @@ class SearchChange(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     handling_item_id: Mapped[int | None] = mapped_column(sa.Integer)  # no foreign key: a row
     item_id: Mapped[int | None] = mapped_column(sa.Integer)  # may name one since removed
+    # random, one a flush: a frame knows its last row by id and token, so a database emptied
+    # and filled again (ids starting over) is not taken for the one it was made from
+    token: Mapped[str] = mapped_column(sa.String(16), default="", server_default="")

@@ -9,6 +9,7 @@ to search_change, and the next revision's frame re-reads only those rows (catalo
 from __future__ import annotations
 
 import random
+import secrets
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -37,10 +38,14 @@ def _changed(session: Session) -> set[tuple[int | None, int | None]]:
     return found
 
 
+def _token() -> str:
+    return secrets.token_hex(8)
+
+
 def everything_changed(connection: sa.Connection) -> None:
     """Record that any row may have changed (bulk writes past the session: the province
     generator, a reindex after changing the tables by hand)."""
-    connection.execute(_TABLE.insert().values(handling_item_id=None, item_id=None))
+    connection.execute(_TABLE.insert().values(handling_item_id=None, item_id=None, token=_token()))
 
 
 @event.listens_for(Session, "after_flush")
@@ -52,7 +57,9 @@ def _record_changes(session: Session, _context) -> None:
     if len(changed) > MANY:
         everything_changed(connection)
         return
-    rows = [{"handling_item_id": h, "item_id": i} for h, i in sorted(changed, key=str)]
+    token = _token()
+    rows = [{"handling_item_id": h, "item_id": i, "token": token}
+            for h, i in sorted(changed, key=str)]  # fmt: skip
     connection.execute(_TABLE.insert(), rows)
     if random.random() < len(changed) / 1000:  # about once a thousand rows
         last = connection.scalar(sa.select(sa.func.max(_TABLE.c.id)))

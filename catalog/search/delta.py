@@ -33,19 +33,19 @@ _CHANGE = SearchChange.__table__.c
 _lock = threading.Lock()
 
 
-def _rows_since(mark: int | None) -> list[tuple[int, int | None, int | None]]:
+def _rows_since(mark: int | None) -> list[tuple[int, int | None, int | None, str]]:
     """The rows of search_change from OVERLAP rows before `mark` on (None: before the last
     one), in order."""
     since = sa.select(sa.func.max(_CHANGE.id)).scalar_subquery() if mark is None else mark
     return [tuple(row) for row in db.session.execute(
-        sa.select(_CHANGE.id, _CHANGE.handling_item_id, _CHANGE.item_id)
+        sa.select(_CHANGE.id, _CHANGE.handling_item_id, _CHANGE.item_id, _CHANGE.token)
         .where(_CHANGE.id > since - OVERLAP).order_by(_CHANGE.id)
     )]  # fmt: skip
 
 
 def _seen(frame: Frame, rows: list[tuple]) -> Frame:
     """The frame marked with the rows applied: the last one, and the ids near it."""
-    mark = rows[-1] if rows else (0, None, None)
+    mark = rows[-1] if rows else (0, None, None, "")
     near = frozenset(row[0] for row in rows if row[0] > mark[0] - OVERLAP)
     return dataclasses.replace(frame, change_mark=mark, change_seen=near)
 
@@ -78,10 +78,10 @@ def _updated(frame: Frame) -> Frame | None:
     new = [row for row in rows if row[0] not in frame.change_seen]
     if not new:
         return frame
-    if any(h is None and i is None for _id, h, i in new):
+    if any(h is None and i is None for _id, h, i, _token in new):
         return None
-    handling = {h for _id, h, _i in new if h is not None}
-    items = {i for _id, _h, i in new if i is not None}
+    handling = {h for _id, h, _i, _token in new if h is not None}
+    items = {i for _id, _h, i, _token in new if i is not None}
     if items:
         handling.update(db.session.scalars(
             sa.select(HandlingItem.id).where(HandlingItem.item_id.in_(sorted(items)))

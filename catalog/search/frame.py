@@ -65,8 +65,8 @@ class Frame:
     # handling items; and by handling item id the index of its entry's, or -1
     spellings: tuple[tuple[str, str], ...] = ()
     spelling_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
-    # the last search_change row applied, (id, handling_item_id, item_id) (catalog.search.delta)
-    change_mark: tuple[int, int | None, int | None] = (0, None, None)
+    # the last search_change row applied, as read (catalog.search.delta)
+    change_mark: tuple = (0, None, None, "")
     change_seen: frozenset[int] = frozenset()  # and the ids of the rows before it, applied
 
     @property

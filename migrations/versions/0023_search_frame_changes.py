@@ -65,6 +65,7 @@ def upgrade():
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("handling_item_id", sa.Integer(), nullable=True),
         sa.Column("item_id", sa.Integer(), nullable=True),
+        sa.Column("token", sa.String(16), server_default="", nullable=False),
     )
     dialect = op.get_bind().dialect.name
     if dialect == "sqlite":
