@@ -29,6 +29,7 @@ from catalog.models import (
     utcnow,
 )
 from catalog.revision import bump
+from catalog.search.changes import everything_changed
 from catalog.search.index import entry_values
 from catalog.search.text import pinyin_of
 from catalog.seeding import read_seed
@@ -294,6 +295,7 @@ def generate_province(
         connection.exec_driver_sql(statement)
     _advance_sequences(connection, tables)
     bump(connection)  # Core inserts pass the session's change listener by
+    everything_changed(connection)  # and the search frame's (catalog.search.changes)
     connection.exec_driver_sql("ANALYZE")  # the planner needs to know what is selective
     return counts
 

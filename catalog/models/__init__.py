@@ -19,7 +19,7 @@ from catalog.models.catalog import (
 from catalog.models.drafts import ItemDraft
 from catalog.models.imports import ImportMapping
 from catalog.models.reports import Snapshot, SnapshotItem, StoredReport
-from catalog.models.search import SearchEntry
+from catalog.models.search import SearchChange, SearchEntry
 from catalog.models.search_learning import FailedQuery, Synonym  # search learning (issue 23)
 from catalog.models.throttle import ThrottleCounter
 from catalog.models.units import ServiceUnit
@@ -43,6 +43,7 @@ __all__ = [
     "MaterialAttachment",
     "ProcessStep",
     "Role",
+    "SearchChange",
     "SearchEntry",
     "SeedLoad",
     "ServiceUnit",

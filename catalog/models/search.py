@@ -13,14 +13,17 @@ if TYPE_CHECKING:
     from catalog.models.catalog import HandlingItem
 
 
+_ID = "handling_item_id"
+
+
 class SearchEntry(db.Model):
     """What search reads for one handling item; rewritten by the services on every change."""
 
     __tablename__ = "search_entry"
-    # a pinyin search of 1-2 letters scans this index instead of the entries (migration 0008);
-    # the ranking's pinyin prefix reads the second (0009)
+    # the search frame reads the distinct spellings with their ids from the first alone (0008,
+    # the id included on PostgreSQL by 0023); the ranking's pinyin prefix reads the second (0009)
     __table_args__ = (
-        sa.Index("ix_search_entry_spelling", "initials", "pinyin"),
+        sa.Index("ix_search_entry_spelling", "initials", "pinyin", postgresql_include=[_ID]),
         sa.Index("ix_search_entry_pinyin", "pinyin"),
         # the search frame reads every entry's common bits from this index alone (0010)
         sa.Index("ix_search_entry_common", "handling_item_id", "common"),
@@ -43,3 +46,19 @@ class SearchEntry(db.Model):
     common: Mapped[bytes] = mapped_column(sa.LargeBinary(32))
 
     handling_item: Mapped[HandlingItem] = relationship(back_populates="search_entry")
+
+
+class SearchChange(db.Model):
+    """A handling item (or an approval item, for all of its handling items) whose search
+    frame's row changed, written in the changing transaction (catalog.search.changes): a
+    worker's frame applies the rows written since it was loaded instead of loading again
+    (catalog.search.delta). Both ids NULL: everything changed (a reindex)."""
+
+    __tablename__ = "search_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    handling_item_id: Mapped[int | None] = mapped_column(sa.Integer)  # no foreign key: a row
+    item_id: Mapped[int | None] = mapped_column(sa.Integer)  # may name one since removed
+    # random, one a flush: a frame knows its last row by id and token, so a database emptied
+    # and filled again (ids starting over) is not taken for the one it was made from
+    token: Mapped[str] = mapped_column(sa.String(16), default="", server_default="")

@@ -1,5 +1,6 @@
 """Search the published catalog the way people type (see search.query for the rules)."""
 
+from catalog.search import changes as changes  # its listener writes search_change
 from catalog.search.index import index_is_complete, index_item, rebuild_index
 from catalog.search.query import (
     DEFAULT_LIMIT,

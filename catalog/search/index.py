@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from catalog.extensions import db
 from catalog.models import ApprovalItem, HandlingItem, SearchEntry
+from catalog.search.changes import everything_changed
 from catalog.search.common import common_bytes, common_mask
 from catalog.search.text import character_grams, normalise, pinyin_of
 
@@ -106,6 +107,7 @@ def rebuild_index() -> int:
         for item in items:
             index_item(item)
     db.session.flush()
+    everything_changed(db.session.connection())  # tables may have been changed by hand
     return sum(len(item.handling_items) for item in items)
 
 

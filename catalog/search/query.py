@@ -23,9 +23,10 @@ from markupsafe import Markup
 from catalog.enums import CaseType, ItemType
 from catalog.extensions import db
 from catalog.models import ApprovalItem, HandlingItem, SearchEntry
-from catalog.revision import Cache, revision_key
+from catalog.revision import Cache, is_uncommitted, revision_key
 from catalog.search.common import POSITION as COMMON_POSITION
-from catalog.search.frame import Frame, frames, id_list, load_frame, parse_ids
+from catalog.search.delta import frame_of
+from catalog.search.frame import Frame, frames, id_list, parse_ids
 from catalog.search.text import (
     LATIN_PATTERN,
     TERM_PATTERN,
@@ -85,11 +86,20 @@ def parse_query(query: str, synonyms: Synonyms) -> list[Term]:
 
 
 def _spelling_matches(text: str) -> sa.ColumnElement[bool]:
-    """A Latin term spells the item name: a piece of its pinyin, or its initials."""
+    """A Latin term spells the item name: a piece of its pinyin, or its initials (2 letters:
+    their start only). The same rule as spells(), as SQL (for the few rows of a probe)."""
     conditions = [_contains(SearchEntry.pinyin, text), _starts(SearchEntry.initials, text)]
     if len(text) >= 3:
         conditions.append(_contains(SearchEntry.initials, text))
     return sa.or_(*conditions)
+
+
+def spells(text: str) -> Callable[[str, str], bool]:
+    """_spelling_matches() in Python, for the frame's distinct spellings (Frame.spelt); a test
+    holds the two equal on both databases."""
+    if len(text) >= 3:
+        return lambda pinyin, initials: text in pinyin or text in initials
+    return lambda pinyin, initials: text in pinyin or initials.startswith(text)
 
 
 def _matching_words(term: Term) -> list[str]:
@@ -98,8 +108,8 @@ def _matching_words(term: Term) -> list[str]:
     return [w for w in term.words if not any(o != w and o in w for o in term.words)]
 
 
-# FTS5 indexes of search_entry on SQLite (migration 0009): trigrams of name, body, pinyin and
-# initials, and of the name alone; characters and pairs of characters of everything, and of the
+# FTS5 indexes of search_entry on SQLite (migrations 0009, 0023): trigrams of name and body,
+# and of the name alone; characters and pairs of characters of everything, and of the
 # name alone (a lookup in the name then walks only the name's entries).
 _FTS = sa.table("search_fts", sa.column("rowid"))
 _NAME_FTS = sa.table("search_name_fts", sa.column("rowid"))
@@ -177,44 +187,21 @@ class Lookup:
     def of(cls, kind: str, value: str) -> Lookup:
         return cls(*_prepared(kind, _dialect()), {"value": value})
 
-    @classmethod
-    def where(cls, condition: sa.ColumnElement[bool]) -> Lookup:
-        """A lookup built per search from a condition: a Latin spelling's matches in pinyin
-        and initials (1-2 letters on SQLite, any length on PostgreSQL), which no prepared
-        lookup serves."""
-        rows = sa.select(_ENTRY_ID).where(condition)
-        return cls(rows, rows.with_only_columns(id_list(_ENTRY_ID)), {})
-
     def ids(self) -> np.ndarray:
         return parse_ids(db.session.scalar(self.id_list, self.params))
 
 
-def _sqlite_lookups(words: list[str], *, name_only: bool, spelt: str | None) -> list[Lookup]:
+def _sqlite_lookups(words: list[str], *, name_only: bool) -> list[Lookup]:
     """SQLite: one FTS5 query a table for all the words. The trigram tables serve 3+
-    characters (and a spelling of 3+ letters, in pinyin and initials, where a piece of the
-    initials includes their start); the tables of characters and pairs serve 1-2 characters,
-    each one token."""
+    characters; the tables of characters and pairs serve 1-2 characters, each one token."""
     long = [word for word in words if len(word) >= FTS_MIN_LENGTH]
     short = [word for word in words if len(word) < FTS_MIN_LENGTH]
     odd = [word for word in short if not TERM_PATTERN.fullmatch(word)]  # the index drops them
     short = [word for word in short if word not in odd]
     like = "name_like" if name_only else "like"
     lookups = [Lookup.of(like, _like_pattern(word)) for word in odd]
-    everything = []
-    if long and name_only:
-        lookups.append(Lookup.of("name_fts", _any_of(long)))
-    elif long:
-        # no column filter: pinyin and initials hold Latin letters only, where a word with a
-        # Chinese character never matches and a Latin one matches only as a spelling, which
-        # the search adds anyway (a filter cost 15-25 % of a common 3+-character word's lookup)
-        everything.append(_any_of(long))
-    if spelt is not None and len(spelt) >= FTS_MIN_LENGTH:
-        if name_only or spelt not in long:  # else the word's own phrase reads every column
-            everything.append(f"{{pinyin initials}} : {_phrase(spelt)}")
-    elif spelt is not None:
-        lookups.append(Lookup.where(_spelling_matches(spelt)))
-    if everything:  # the trigram table of everything: one query for the words and the spelling
-        lookups.append(Lookup.of("fts", " OR ".join(everything)))
+    if long:  # (a Latin word's spelling of the item name comes from the frame: Frame.spelt)
+        lookups.append(Lookup.of("name_fts" if name_only else "fts", _any_of(long)))
     if short:
         lookups.append(Lookup.of("name_chars" if name_only else "chars", _any_of(short)))
     return lookups
@@ -230,21 +217,18 @@ def _postgres_lookup(word: str, *, name_only: bool) -> Lookup:
     return Lookup.of("name_tokens" if name_only else "tokens", word)
 
 
-def _term_lookups(words: list[str], *, name_only: bool, spelt: str | None) -> list[Lookup]:
+def _term_lookups(words: list[str], *, name_only: bool) -> list[Lookup]:
     """The ids whose name and situation (`name_only`), or any searched text, contain one of the
-    words, or whose item name is `spelt` (Latin letters), through indexes."""
+    words, through indexes (a Latin term's spelling of the item name: Frame.spelt)."""
     if _dialect() == "sqlite":
-        return _sqlite_lookups(words, name_only=name_only, spelt=spelt)
-    lookups = [_postgres_lookup(word, name_only=name_only) for word in words]
-    if spelt is not None:
-        lookups.append(Lookup.where(_spelling_matches(spelt)))
-    return lookups
+        return _sqlite_lookups(words, name_only=name_only)
+    return [_postgres_lookup(word, name_only=name_only) for word in words]
 
 
 def word_rows(word: str, *, name_only: bool = False) -> sa.Select:
     """The handling item ids whose name and situation (`name_only`), or any searched text,
     contain the word, through an index on either database."""
-    (lookup,) = _term_lookups([word], name_only=name_only, spelt=None)
+    (lookup,) = _term_lookups([word], name_only=name_only)
     return lookup.rows.params(lookup.params)
 
 
@@ -254,9 +238,10 @@ def _term_ids(frame: Frame, term: Term, *, name_only: bool) -> np.ndarray:
     words = _matching_words(term)
     if not name_only and not term.is_latin and all(word in COMMON_POSITION for word in words):
         return frame.having(words)  # common words: the frame's bits, not a list from the index
-    spelt = term.text if term.is_latin else None
-    lookups = _term_lookups(words, name_only=name_only, spelt=spelt)
-    return frame.union([lookup.ids() for lookup in lookups])
+    lists = [lookup.ids() for lookup in _term_lookups(words, name_only=name_only)]
+    if term.is_latin:  # the spelling of the item name, from the frame's distinct spellings
+        lists.append(frame.spelt(spells(term.text)))
+    return frame.union(lists)
 
 
 def _all_terms(frame: Frame, terms: list[Term], *, name_only: bool) -> np.ndarray:
@@ -270,16 +255,13 @@ def _all_terms(frame: Frame, terms: list[Term], *, name_only: bool) -> np.ndarra
 
 
 @functools.cache
-def _name_lists(count: int, latin: bool, dialect: str) -> sa.CompoundSelect:
+def _name_lists(count: int, dialect: str) -> sa.CompoundSelect:
     """One statement, both lists, each served by the indexes alone (without reading a row):
-    the ids whose item name is one of `count` words (or whose spelling is the Latin word), then
-    those whose item name begins with one of them (or whose pinyin begins with it)."""
-    name, pinyin = SearchEntry.item_name, SearchEntry.pinyin
+    the ids whose item name is one of `count` words, then those whose item name begins with
+    one of them. (A Latin word's spelling, whole or its start: Frame.spelt.)"""
+    name = SearchEntry.item_name
     named = name.in_(sa.bindparam("exact", expanding=True))
-    if latin:
-        whole = sa.bindparam("whole")
-        named = sa.or_(named, pinyin == whole, SearchEntry.initials == whole)
-    begins = [(name, f"b{index}") for index in range(count)] + ([(pinyin, "p")] if latin else [])
+    begins = [(name, f"b{index}") for index in range(count)]
     if dialect == "sqlite":  # a range: SQLite's LIKE ignores case, so cannot use the index
         starts = [sa.and_(column >= sa.bindparam(key), column < sa.bindparam(key + "_end"))
                   for column, key in begins]  # fmt: skip
@@ -305,9 +287,12 @@ def _positions(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     return places[ids[places] == wanted]
 
 
-def _name_ranks(ids: np.ndarray, query: str, terms: list[Term]) -> np.ndarray:
+def _name_ranks(frame: Frame, ids: np.ndarray, query: str, terms: list[Term]) -> np.ndarray:
     """The rank of each of `ids` (sorted): 0 exact name, 1 name prefix, else 3 (found in other
-    fields) until _ranked_page tells apart 2 (every term in the name)."""
+    fields) until _ranked_page tells apart 2 (every term in the name). A single Latin term is
+    also an exact name when it is the name's whole pinyin or initials, and a prefix when it
+    begins its pinyin: from the frame's spellings (the pinyin's prefix index lists the ids of
+    every entry beginning daolu, a third of the catalog, from their rows on PostgreSQL)."""
     if not terms:
         return np.zeros(len(ids), dtype=np.int64)
     rank = np.full(len(ids), 3, dtype=np.int64)
@@ -316,18 +301,18 @@ def _name_ranks(ids: np.ndarray, query: str, terms: list[Term]) -> np.ndarray:
     if len(terms) == 1:
         exact.update(terms[0].words)
     words = sorted(exact)
-    latin = terms[0].is_latin and len(terms) == 1
     dialect = _dialect()
     params: dict[str, object] = {"exact": words}
     for index, word in enumerate(words):
         params.update(_begins_params(f"b{index}", word, dialect))
-    if latin:
-        params.update(whole=whole, **_begins_params("p", whole, dialect))
-    exact_ids, beginning = [found for _tier, found in db.session.execute(
-        _name_lists(len(words), latin, dialect), params
+    exact_ids, beginning = [parse_ids(found) for _tier, found in db.session.execute(
+        _name_lists(len(words), dialect), params
     )]  # fmt: skip
-    rank[_positions(ids, parse_ids(beginning))] = 1
-    rank[_positions(ids, parse_ids(exact_ids))] = 0
+    if terms[0].is_latin and len(terms) == 1:
+        beginning = frame.union([beginning, frame.spelt(lambda p, _i: p.startswith(whole))])
+        exact_ids = frame.union([exact_ids, frame.spelt(lambda p, i: whole in (p, i))])
+    rank[_positions(ids, beginning)] = 1
+    rank[_positions(ids, exact_ids)] = 0
     return rank
 
 
@@ -532,7 +517,7 @@ def _ranked_page(
     groups = frame.group_of[matched]
     total, facets = frame.counts(groups, filters)
     ids = matched[frame.allowed(filters)[groups]]  # sorted, as the matches are
-    rank = _name_ranks(ids, query, terms)
+    rank = _name_ranks(frame, ids, query, terms)
     place = frame.order_of[ids].astype(np.int64)
     # one sort key: the rank, then the place in code order
     span = frame.size + 1
@@ -595,7 +580,8 @@ def search(
     after = decode_cursor(cursor) if cursor else None
 
     def compute() -> tuple[list[tuple[int, int]], int, dict[str, dict[str, int]]]:
-        frame = frames.get(revision, load_frame)
+        keep = not is_uncommitted(revision[1])  # a transaction's own: not a base for others
+        frame = frames.get(revision, lambda: frame_of(revision, keep=keep))
         return _ranked_page(frame, query, terms, filters, after, limit)
 
     # A search's ranking and counts are kept per revision of the catalog: a repeated search,

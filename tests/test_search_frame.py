@@ -1,0 +1,167 @@
+"""The search frame (catalog.search.frame) kept up to date in place after a change
+(catalog.search.delta), and Latin spellings matched over its distinct spellings: on a generated
+province, both databases, against a frame loaded whole and against a scan of every entry."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+
+from catalog.enums import Status
+from catalog.models import ApprovalItem, HandlingItem, SearchEntry
+from catalog.province import generate_province
+from catalog.revision import revision_key
+from catalog.search import Filters, delta
+from catalog.search.frame import FLAGS, Frame, frames, load_frame
+from catalog.search.query import _spelling_matches, spells
+from catalog.services import create_item, update_item
+from tests.factories import handling_item_data, item_data
+from tests.test_search_engine import actual, expected, read_rows
+
+
+@pytest.fixture
+def province(db, seed_dir):
+    generate_province(300, seed_dir=seed_dir, seed=7)
+    db.session.commit()
+    frames.clear()
+
+
+def described(frame: Frame) -> dict[int, tuple]:
+    """Every handling item the frame knows, as what a search reads of it: its place in code
+    order, its facet group by name (None: not published), its common bits, its spelling."""
+    found = {}
+    for handling_id in np.flatnonzero(frame.order_of >= 0).tolist():
+        group = int(frame.group_of[handling_id])
+        if group < frame.group_count:
+            unit = int(frame.group_unit[group])
+            facets = (
+                frame.types[frame.group_type[group]],
+                frame.units[unit] if unit < len(frame.units) else None,
+                tuple(bool(frame.group_flags[flag][group]) for flag in FLAGS),
+            )
+        else:
+            facets = None
+        spelling = int(frame.spelling_of[handling_id])
+        found[handling_id] = (
+            int(frame.order_of[handling_id]), facets, bytes(frame.common[handling_id]),
+            frame.spellings[spelling] if spelling >= 0 else None,
+        )  # fmt: skip
+    # and no id the frame does not know is published
+    published = set(np.flatnonzero(frame.group_of < frame.group_count).tolist())
+    assert published <= set(found)
+    return found
+
+
+def _item(db, *conditions) -> ApprovalItem:
+    return db.session.scalars(
+        sa.select(ApprovalItem).where(ApprovalItem.status == Status.published, *conditions)
+        .order_by(ApprovalItem.id).limit(1)
+    ).one()  # fmt: skip
+
+
+def _rename(db):
+    item = _item(db, ApprovalItem.name.contains("许可"))
+    update_item(item, item_data(code=item.code, name="旅客测试事项"))
+
+
+def _unpublish_item(db):
+    _item(db, ApprovalItem.name.contains("经营")).status = Status.unpublished
+
+
+def _unpublish_handling(db):
+    handling = db.session.scalars(
+        sa.select(HandlingItem).where(HandlingItem.status == Status.published)
+        .order_by(HandlingItem.id.desc()).limit(1)
+    ).one()  # fmt: skip
+    handling.status = Status.unpublished
+
+
+def _add_in_the_middle(db):
+    codes = sorted(db.session.scalars(sa.select(ApprovalItem.code)))
+    code = codes[len(codes) // 2] + "A"  # between two others in code order
+    handling = [
+        handling_item_data(code=f"{code}-01"),
+        handling_item_data(code=f"{code}-02", visits=1, visit_reason="核验原件", fees="none"),
+    ]
+    create_item(
+        item_data(*handling, code=code, name="港口新设测试许可", handling_unit="新设测试科"),
+        status=Status.published,
+    )
+
+
+def _recode(db):
+    item = _item(db, ApprovalItem.code.like("%5"))
+    update_item(item, item_data(
+        handling_item_data(code=f"{item.code}-09", visits=1, visit_reason="核验原件"),
+        handling_item_data(code=f"{item.code}-00"), code=item.code, name=item.name,
+    ))  # fmt: skip
+
+
+def _republish(db):
+    item = db.session.scalars(
+        sa.select(ApprovalItem).where(ApprovalItem.status == Status.unpublished).limit(1)
+    ).one()
+    item.status = Status.published
+
+
+def _nothing_searched(db):
+    item = _item(db)
+    item.hours = "周一至周五"  # a column the frame does not read
+
+
+CHANGES = [_rename, _unpublish_item, _unpublish_handling, _add_in_the_middle, _recode,
+           _republish, _nothing_searched]  # fmt: skip
+
+
+def test_the_frame_updated_in_place_equals_one_loaded_whole(province, db, monkeypatch):
+    loads = []
+    original = delta.load_frame
+    monkeypatch.setattr(delta, "load_frame", lambda: loads.append(1) or original())
+    delta.frame_of(revision_key())
+    assert len(loads) == 1
+    for change in CHANGES:
+        change(db)
+        db.session.commit()
+        updated = delta.frame_of(revision_key())
+        assert described(updated) == described(load_frame()), change.__name__
+        rows = read_rows(db)
+        for query in ("许可", "旅客", "港口新设", "gkxs", "道路 运输", ""):
+            want = expected(rows, query, Filters())
+            assert actual(query, Filters(), limit=40) == want, (change.__name__, query)
+        units = actual("", Filters(unit="新设测试科"), limit=40)
+        assert units == expected(rows, "", Filters(unit="新设测试科")), change.__name__
+    assert len(loads) == 1, "every change was applied in place"
+
+
+def test_a_reindex_or_a_bulk_load_loads_the_frame_whole(province, db, monkeypatch):
+    from catalog.search import rebuild_index
+
+    delta.frame_of(revision_key())
+    loads = []
+    original = delta.load_frame
+    monkeypatch.setattr(delta, "load_frame", lambda: loads.append(1) or original())
+    rebuild_index()
+    db.session.commit()
+    assert described(delta.frame_of(revision_key())) == described(load_frame())
+    assert loads == [1]
+
+
+def test_spellings_from_the_frame_match_a_scan_of_every_entry(province, db):
+    """Latin terms of 1, 2 and 3+ letters: the frame's distinct spellings find exactly the
+    entries the SQL rule (pinyin piece, initials' start, initials piece) finds."""
+    frame = load_frame()
+    spellings = db.session.execute(sa.select(SearchEntry.pinyin, SearchEntry.initials)).all()
+    texts = {"q", "zzzz", "x"}
+    for pinyin, initials in spellings[:60]:
+        texts |= {initials[:1], initials[:2], initials[1:3], initials[:4], pinyin[:2],
+                  pinyin[2:7], initials[-3:]}  # fmt: skip
+    checked = 0
+    for text in sorted(texts - {""}):
+        scan = db.session.scalars(
+            sa.select(SearchEntry.handling_item_id).where(_spelling_matches(text))
+            .order_by(SearchEntry.handling_item_id)
+        ).all()  # fmt: skip
+        assert frame.spelt(spells(text)).tolist() == scan, text
+        checked += bool(scan)
+    assert checked > 50
