@@ -319,6 +319,7 @@ READERS = [
     "catalog/reports/measures.py",
     "catalog/reports/document.py",
     "catalog/search/frame.py",
+    "catalog/search/delta.py",
 ]
 
 

@@ -16,11 +16,11 @@ import threading
 import numpy as np
 import sqlalchemy as sa
 
-from catalog.enums import CaseType, ItemType, Status
+from catalog.enums import ItemType, Status
 from catalog.extensions import db
 from catalog.models import ApprovalItem, HandlingItem, SearchChange, SearchEntry
 from catalog.search.common import BITS_LENGTH
-from catalog.search.frame import FLAGS, Frame, frames, load_frame
+from catalog.search.frame import FLAGS, Frame, flag_bits, frames, load_frame
 
 # Rows of search_change read again below the frame's last: a transaction that wrote its rows
 # before another but committed after it is still seen, as long as fewer than this many rows
@@ -90,13 +90,6 @@ def _updated(frame: Frame) -> Frame | None:
         return None
     updated = _apply(frame, sorted(handling))
     return None if updated is None else _seen(updated, rows)
-
-
-def _flag_bits(visits: int, case_type: str, fee: bool | None) -> int:
-    """The four flags as load_frame reads them (search.frame.FLAGS)."""
-    no_fee = fee is not None and not fee  # a fee not provided (None) is not 不收费
-    flags = [visits == 0, CaseType(case_type) == CaseType.instant, no_fee, visits <= 1]
-    return sum(1 << bit for bit, flag in enumerate(flags) if flag)
 
 
 _ROWS = (
@@ -173,7 +166,7 @@ def _apply(frame: Frame, changed: list[int]) -> Frame | None:
         (handling_id, _code, status, visits, case_type, fee, item_status, unit, kind,
          bits, pinyin, initials) = row  # fmt: skip
         if Status(status) == Status.published and Status(item_status) == Status.published:
-            group_of[handling_id] = groups.index(unit, kind, _flag_bits(visits, case_type, fee))
+            group_of[handling_id] = groups.index(unit, kind, flag_bits(visits, case_type, fee))
         if bits is not None:
             common[handling_id] = np.frombuffer(bits, dtype=np.uint8)[:BITS_LENGTH]
             spelling = (pinyin, initials)

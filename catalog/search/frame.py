@@ -155,6 +155,14 @@ class Frame:
         return int(by_group[allowed].sum()), facets
 
 
+def flag_bits(visits: int, case_type: object, fee: bool | None) -> int:
+    """The four flags (FLAGS, as bits in that order) of the handling items alike in visits, case
+    type and fee, as load_frame and the frame's update in place (search.delta) both group them:
+    the tests are catalog.measures' (no_fee: the explicit 不收费 only)."""
+    facts = flag_facts(visits, case_type, fee)
+    return sum(1 << bit for bit, flag in enumerate(FLAGS) if SEARCH_FLAGS[flag].test(facts))
+
+
 def _position(names: tuple[str, ...], name: str) -> int:
     """The index of a name, or -1 (no group has it)."""
     try:
@@ -269,11 +277,8 @@ def load_frame() -> Frame:
     ).all()  # fmt: skip
     parts = []
     for visits, case_type, fee, ids, items in by_flags:
-        # the flags' tests are catalog.measures' (no_fee: the explicit 不收费 only)
-        facts = flag_facts(visits, case_type, fee)
-        flags = [SEARCH_FLAGS[flag].test(facts) for flag in FLAGS]
         ids, items = parse_ids(ids), parse_ids(items)
-        bits = sum(1 << bit for bit, flag in enumerate(flags) if flag)
+        bits = flag_bits(visits, case_type, fee)
         parts.append((ids, items, np.full(len(ids), bits, dtype=np.int64)))
     ids, items, bits = (np.concatenate([part[i] for part in parts]) if parts
                         else np.zeros(0, dtype=np.int64) for i in range(3))  # fmt: skip
