@@ -113,8 +113,9 @@ def _keep_report_sums(session: Session) -> None:
     if unseen:
         bump(connection)
         return
-    # (a database never changed has an empty catalog and no sums: they agree)
-    kept = aggregates.state(connection) == before
+    kept_at = aggregates.state(connection)
+    # (a database without a revision row has an empty catalog and no sums: they agree)
+    kept = kept_at == (before or "") if kept_at is not None else before is None
     stamp = _write_stamp(connection)
     if kept:
         aggregates.apply_deltas(connection, deltas)

@@ -18,15 +18,20 @@ revision.bump(); `flask report-sums rebuild` by hand).
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import click
 import sqlalchemy as sa
+from flask.cli import with_appcontext
 
+from catalog.edge import command_transaction
 from catalog.elements import ELEMENTS, NOT_PROVIDED
 from catalog.enums import ItemType
+from catalog.extensions import db
 from catalog.figures import ITEM_IN_SCOPE, QualityCounts, ReportAggregates
 from catalog.models import ApprovalItem, HandlingItem
 from catalog.models.report_sums import (
@@ -294,3 +299,43 @@ def read(connection: sa.Connection) -> KeptSums:
     )
     digest = sum(values[name] << (_PART_BITS * part) for part, name in enumerate(_DIGEST))
     return KeptSums(ReportAggregates(items, totals, broken), quality, sum_fingerprint(digest))
+
+
+# -- by hand -----------------------------------------------------------------------------------
+
+
+@click.group("report-sums")
+def report_sums_group() -> None:
+    """The report's sums kept current by every change (catalog.reports.aggregates)."""
+
+
+@report_sums_group.command("rebuild")
+@with_appcontext
+@command_transaction
+def rebuild_command() -> None:
+    """Compute the sums again from the catalog (after the migration that adds them, or a change
+    of the catalog's tables by hand), at the catalog's current revision."""
+    from catalog.revision import bump  # (revision reads this module)
+
+    started = time.perf_counter()
+    bump(db.session.connection())
+    click.echo(f"报告汇总已重建，用时 {time.perf_counter() - started:.1f} 秒。")
+
+
+@report_sums_group.command("check")
+@with_appcontext
+def check_command() -> None:
+    """Say whether the sums are right at the catalog's revision (and equal the rows')."""
+    from catalog.reports.document import live_report, scanned_report
+    from catalog.revision import current_stamp
+
+    connection = db.session.connection()
+    if state(connection) != current_stamp():
+        raise click.ClickException("报告汇总不是当前版本的，请运行 flask report-sums rebuild。")
+    kept, scanned = live_report(), scanned_report()
+    kept.pop("generated_at"), scanned.pop("generated_at")
+    if kept != scanned:
+        raise click.ClickException(
+            "报告汇总与逐行计算的结果不一致，请运行 flask report-sums rebuild。"
+        )
+    click.echo("报告汇总是当前版本的，与逐行计算的结果一致。")

@@ -10,8 +10,8 @@ sums, kept current in the transaction that changes the catalog (catalog.reports.
 report_item_sums (one row per item in scope: its contribution), report_group_sums (their sums
 per item type x handling unit), report_exception (the handling items that break a policy rule)
 and report_sums_state (the catalog revision they are right at). They start empty, with no
-state: the report is computed from the rows, as before, until `flask report-sums rebuild` (or
-the next bulk write) fills them.
+state (unless the catalog is empty): the report is computed from the rows, as before, until
+`flask report-sums rebuild` (or the next bulk write) fills them.
 """
 
 import sqlalchemy as sa
@@ -78,6 +78,14 @@ def upgrade():
         sa.Column("stamp", sa.String(length=32), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_report_sums_state")),
     )
+    # An empty catalog has its (empty) sums already: right at its revision.
+    connection = op.get_bind()
+    if connection.execute(sa.text("SELECT count(*) FROM approval_item")).scalar() == 0:
+        stamp = connection.execute(sa.text("SELECT stamp FROM catalog_revision WHERE id = 1"))
+        connection.execute(
+            sa.text("INSERT INTO report_sums_state (id, stamp) VALUES (1, :stamp)"),
+            {"stamp": stamp.scalar() or ""},
+        )
 
 
 def downgrade():
