@@ -179,3 +179,13 @@ def test_two_publishes_at_the_same_moment_leave_the_sums_right(seeded, db, app):
     names = {item(db, code).name for code in codes}
     assert all(name.endswith("（改）") for name in names)
     assert_sums_right(db)
+
+
+def test_the_sums_have_a_column_for_every_element_in_order():
+    from catalog.elements import ELEMENTS
+    from catalog.figures import MISSING_PREDICATES
+    from catalog.models.report_sums import ELEMENT_COLUMNS
+
+    keys = [element.key for element in ELEMENTS]
+    assert list(MISSING_PREDICATES) == keys
+    assert list(ELEMENT_COLUMNS) == [key.replace(".", "_") for key in keys]
