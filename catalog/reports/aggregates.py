@@ -141,7 +141,7 @@ def _read(
         found[item_id] = Contribution(
             row.item_type.value,
             unit_key(row.handling_unit),
-            (1, total, *totals[:-1], totals[-1], total - incomplete, *missing,
+            (1, total, *totals, total - incomplete, *missing,
              *((digest >> (_PART_BITS * part)) & _PART_MASK for part in range(DIGEST_PARTS))),
         )  # fmt: skip
     exceptions = [
