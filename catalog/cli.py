@@ -33,6 +33,7 @@ from catalog.province import (
     vacuum,
 )
 from catalog.report import render_text
+from catalog.reports.aggregates import report_sums_group
 from catalog.reports.export import report_csv, report_xlsx
 from catalog.reports.queries import ReportNotFound, report_source
 from catalog.reports.snapshots import list_snapshots
@@ -291,6 +292,7 @@ commands = (
     snapshot_group,
     generate_province_command,
     reindex_command,
+    report_sums_group,  # flask report-sums rebuild | check
     create_user_command,
     disable_user_command,
     set_password_command,

@@ -33,14 +33,93 @@ CONTENT = (
     *(ApprovalItem, HandlingItem, LegalBasis, Material, Fee, ProcessStep, FaqEntry, Synonym),
 )
 T = TypeVar("T")
+# Built once: it runs on every search and report request, and building the statement (and its
+# key in SQLAlchemy's compiled cache) each time cost more than running it.
+CURRENT_STAMP = sa.select(CatalogRevision.stamp).where(CatalogRevision.id == 1)
 
 
-def bump(connection: sa.Connection) -> None:
-    """Record a change of the catalog on this connection (inside the changing transaction)."""
+def _write_stamp(connection: sa.Connection) -> str:
     table = CatalogRevision.__table__
     values = {"stamp": uuid.uuid4().hex, "changed_at": utcnow()}
     if not connection.execute(table.update().where(table.c.id == 1).values(**values)).rowcount:
         connection.execute(table.insert().values(id=1, **values))
+    return values["stamp"]
+
+
+def bump(connection: sa.Connection) -> None:
+    """Record a change of the catalog made by hand on this connection (Core inserts, a
+    reindex: inside the changing transaction): the report's sums are built again, wholesale."""
+    from catalog.reports import aggregates
+
+    aggregates.rebuild(connection)
+    aggregates.set_state(connection, _write_stamp(connection))
+
+
+# The session's notes, until its commit: the items whose report sums a change touched (their
+# ids, and the handling items' of the rows that belong to one), and a write the unit of work
+# did not see (session.execute of an INSERT, UPDATE or DELETE on a content table).
+_ITEMS, _HANDLING, _UNSEEN = "report_items", "report_handling_items", "report_unseen"
+_BY_ITEM = (HandlingItem, LegalBasis, FaqEntry)
+_BY_HANDLING_ITEM = (Material, Fee, ProcessStep)
+_REPORTED_TABLES = frozenset(
+    model.__tablename__ for model in (ApprovalItem, *_BY_ITEM, *_BY_HANDLING_ITEM)
+)
+
+
+def _old_and_new(obj: object, attribute: str) -> set[int]:
+    history = sa.inspect(obj).attrs[attribute].history
+    return {value for value in (*history.unchanged, *history.added, *history.deleted) if value}
+
+
+def _note_touched(session: Session, objects: list[object]) -> None:
+    items = session.info.setdefault(_ITEMS, set())
+    handling = session.info.setdefault(_HANDLING, set())
+    for obj in objects:
+        if isinstance(obj, ApprovalItem):
+            identity = sa.inspect(obj).identity
+            if identity:
+                items.add(identity[0])
+        elif isinstance(obj, _BY_ITEM):
+            items |= _old_and_new(obj, "item_id")
+        elif isinstance(obj, _BY_HANDLING_ITEM):
+            handling |= _old_and_new(obj, "handling_item_id")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_unseen_write(state) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        table = getattr(state.statement, "table", None)
+        if getattr(table, "name", None) in _REPORTED_TABLES:
+            state.session.info["catalog_changed"] = True
+            state.session.info[_UNSEEN] = True
+
+
+def _keep_report_sums(session: Session) -> None:
+    """At the commit of a change: the report's sums of the items it touched, then the stamp
+    (catalog.reports.aggregates). The items are read and their rows written before the stamp
+    row is locked; the group sums, moved by every change, are written under that lock."""
+    from catalog.reports import aggregates
+
+    connection = session.connection()
+    items = session.info.pop(_ITEMS, set())
+    handling = session.info.pop(_HANDLING, set())
+    if handling:
+        items |= set(
+            connection.scalars(sa.select(HandlingItem.item_id).where(HandlingItem.id.in_(handling)))
+        )
+    unseen = session.info.pop(_UNSEEN, False)
+    deltas = {} if unseen else aggregates.refresh_items(connection, items)
+    before = connection.scalar(CURRENT_STAMP.with_for_update())
+    if unseen:
+        bump(connection)
+        return
+    kept_at = aggregates.state(connection)
+    # (a database without a revision row has an empty catalog and no sums: they agree)
+    kept = kept_at == (before or "") if kept_at is not None else before is None
+    stamp = _write_stamp(connection)
+    if kept:
+        aggregates.apply_deltas(connection, deltas)
+        aggregates.set_state(connection, stamp)
 
 
 def _columns_changed(obj: object) -> bool:
@@ -58,6 +137,7 @@ def _note_content_change(session: Session, _context) -> None:
         isinstance(obj, CONTENT) and _columns_changed(obj) for obj in session.dirty
     ):
         session.info["catalog_changed"] = True
+        _note_touched(session, [*added_or_removed, *session.dirty])
 
 
 @event.listens_for(Session, "before_commit")
@@ -70,7 +150,7 @@ def _bump_at_commit(session: Session) -> None:
         return
     session.flush()
     if session.info.pop("catalog_changed", False):
-        bump(session.connection())
+        _keep_report_sums(session)
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -79,12 +159,8 @@ def _forget_content_change(session: Session, _previous) -> None:
     transaction changed before it: the mark stays (at worst a revision without a change, and
     the caches computed once more)."""
     if not session.in_transaction():
-        session.info.pop("catalog_changed", None)
-
-
-# Built once: it runs on every search and report request, and building the statement (and its
-# key in SQLAlchemy's compiled cache) each time cost more than running it.
-CURRENT_STAMP = sa.select(CatalogRevision.stamp).where(CatalogRevision.id == 1)
+        for note in ("catalog_changed", _ITEMS, _HANDLING, _UNSEEN):
+            session.info.pop(note, None)
 
 
 def current_stamp() -> str:

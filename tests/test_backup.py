@@ -198,6 +198,8 @@ def test_restore_returns_everything_to_the_moment_of_the_backup(fresh_database, 
     assert "2 个快照，2 个账号" in restored.stdout
     assert table_rows(url) == at_backup
     assert search_results(url) == searches
+    # the report's kept sums came back with the rows and the revision they are right at
+    assert "一致" in ok(invoke(url, "report-sums", "check")).stdout
 
     # A restore drill: the same backup into an empty database, which needs no --yes.
     with empty_database(url, tmp_path) as drill:

@@ -18,6 +18,12 @@ from catalog.models.catalog import (
 )
 from catalog.models.drafts import ItemDraft
 from catalog.models.imports import ImportMapping
+from catalog.models.report_sums import (  # the report's kept sums (catalog.reports.aggregates)
+    report_exception,
+    report_group_sums,
+    report_item_sums,
+    report_sums_state,
+)
 from catalog.models.reports import Snapshot, SnapshotItem, StoredReport
 from catalog.models.search import SearchChange, SearchEntry
 from catalog.models.search_learning import FailedQuery, Synonym  # search learning (issue 23)
@@ -54,5 +60,9 @@ __all__ = [
     "ThrottleCounter",
     "User",
     "enum_column",
+    "report_exception",
+    "report_group_sums",
+    "report_item_sums",
+    "report_sums_state",
     "utcnow",
 ]  # fmt: skip
