@@ -241,6 +241,22 @@ def apply_deltas(connection: sa.Connection, deltas: Deltas) -> None:
             )  # fmt: skip
 
 
+_SCHEMA_HAS_SUMS: set[str] = set()  # the databases (by URL) known to have the tables
+
+
+def available(connection: sa.Connection) -> bool:
+    """Whether the database has the sums' tables: not one migrated only to a revision before
+    0024 (a migration test writes rows there). Known once found, per database; a database
+    without them is asked again at each commit, as it may be upgraded meanwhile."""
+    url = connection.engine.url.render_as_string(hide_password=True)
+    if url in _SCHEMA_HAS_SUMS:
+        return True
+    if sa.inspect(connection).has_table(report_sums_state.name):
+        _SCHEMA_HAS_SUMS.add(url)
+        return True
+    return False
+
+
 def state(connection: sa.Connection) -> str | None:
     """The revision the sums are right at (None: never built)."""
     return connection.scalar(
