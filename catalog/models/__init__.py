@@ -18,7 +18,7 @@ from catalog.models.catalog import (
 )
 from catalog.models.drafts import ItemDraft
 from catalog.models.imports import ImportMapping
-from catalog.models.reports import Snapshot, SnapshotItem, StoredReport
+from catalog.models.reports import Snapshot, SnapshotChunk, SnapshotItem, StoredReport
 from catalog.models.search import SearchEntry
 from catalog.models.search_learning import FailedQuery, Synonym  # search learning (issue 23)
 from catalog.models.throttle import ThrottleCounter
@@ -47,6 +47,7 @@ __all__ = [
     "SeedLoad",
     "ServiceUnit",
     "Snapshot",
+    "SnapshotChunk",
     "SnapshotItem",
     "StoredReport",
     "Synonym",

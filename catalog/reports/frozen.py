@@ -1,0 +1,339 @@
+"""A snapshot's frozen item data: read from the catalog in chunks, stored compressed, read back.
+
+What a snapshot freezes is every published item as services.item_data() shapes it (with its
+published handling items only). Through the ORM and the marshmallow schema that took 10 s and
+400 MB per 20,000 items at province scale (a whole snapshot of 271,461 items and 300,000
+handling items would take minutes and gigabytes), so the data is read here with one plain
+query per table and chunk of items and built as plain dicts: the same dicts item_data() gives,
+which tests/reports/test_frozen.py holds it to, field by field, on both databases.
+
+A snapshot stores its items in chunks of CHUNK_ITEMS, in code order: each chunk is a row of
+report_snapshot_chunk holding the items' data as zlib-compressed JSON, and an index of
+(code, name, digest) per item, compressed apart, so that a comparison reads the two indexes
+and decompresses only the chunks of the items that differ. Snapshots frozen before the chunks
+(one report_snapshot_item row per item) are read through the same functions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from catalog.enums import Status
+from catalog.extensions import db
+from catalog.models import (
+    ApprovalItem,
+    FaqEntry,
+    Fee,
+    HandlingItem,
+    LegalBasis,
+    Material,
+    ProcessStep,
+    Snapshot,
+    SnapshotChunk,
+    SnapshotItem,
+)
+from catalog.models.attachments import MaterialAttachment
+from catalog.schemas import NO_FEE
+
+CHUNK_ITEMS = 1_000  # items per stored chunk: ~1 MB of JSON, ~0.2 MB compressed
+COMPRESSION = 6  # zlib level
+CENT = Decimal("0.01")
+IndexEntry = tuple[str, str, str]  # code, name, digest
+
+
+def _raw(column: Any) -> Any:
+    """A column's stored value as the driver gives it (an enum's value, not its member)."""
+    return sa.type_coerce(column, sa.String).label(column.key) if isinstance(
+        column.type, sa.Enum
+    ) else column  # fmt: skip
+
+
+def _select(*columns: Any) -> sa.Select:
+    return sa.select(*(_raw(column) for column in columns))
+
+
+def _grouped(rows: Iterable[Any]) -> dict[int, list[Any]]:
+    grouped: dict[int, list[Any]] = defaultdict(list)
+    for row in rows:
+        grouped[row[0]].append(row)
+    return grouped
+
+
+def _amount(value: Any) -> str | None:
+    if value is None:
+        return None
+    return format(Decimal(str(value)).quantize(CENT), "f")
+
+
+def _fees(charges_fee: bool | None, fees: list[Any]) -> Any:
+    """As schemas.FeesField writes them: null (not provided), "none" (不收费) or the list."""
+    if charges_fee is None and not fees:
+        return None
+    if not fees:
+        return NO_FEE
+    return [{"name": name, "standard": standard, "amount": _amount(amount), "basis": basis}
+            for _id, name, standard, amount, basis in fees]  # fmt: skip
+
+
+
+def _handling(row: Any, materials: list[dict], fees: list[Any], steps: list[Any]) -> dict:
+    (_item_id, _id, code, situation, case_type, statutory, promised, visits, reason, window,
+     online, express, depth, charges_fee, url) = row  # fmt: skip
+    data = {
+        "code": code,
+        "situation": situation,
+        "case_type": case_type,
+        "statutory_days": statutory,
+        "promised_days": promised,
+        "visits": visits,
+        "visit_reason": reason,
+        "forms": [
+            form
+            for form, on in (("window", window), ("online", online), ("express", express))
+            if on
+        ],
+        "online_depth": depth,
+        "fees": _fees(charges_fee, fees),
+        "materials": materials,
+        "steps": [{"name": name, "days": days} for _id, name, days in steps],
+    }
+    if url is not None:  # left out while unset (schemas.OmitUnset)
+        data["online_url"] = url
+    return data
+
+
+def _material(row: Any, attachments: list[Any]) -> dict[str, Any]:
+    _handling_id, _id, name, kind, form, copies, necessity, source, notes = row
+    data = {"name": name, "kind": kind, "form": form, "copies": copies,
+            "necessity": necessity, "source": source, "notes": notes}  # fmt: skip
+    if attachments:  # left out when there are none (schemas.MaterialSchema)
+        data["attachments"] = [{"kind": kind, "sha256": sha, "filename": filename}
+                               for _id, kind, sha, filename in attachments]  # fmt: skip
+    return data
+
+
+ITEM_COLUMNS = (
+    ApprovalItem.id, ApprovalItem.code, ApprovalItem.name, ApprovalItem.item_type,
+    ApprovalItem.implementing_body, ApprovalItem.handling_unit, ApprovalItem.exercise_level,
+    ApprovalItem.power_source, ApprovalItem.service_targets, ApprovalItem.conditions,
+    ApprovalItem.result_name, ApprovalItem.result_type, ApprovalItem.consultation,
+    ApprovalItem.complaint, ApprovalItem.location, ApprovalItem.hours, ApprovalItem.status,
+)  # fmt: skip
+HANDLING_COLUMNS = (
+    HandlingItem.item_id, HandlingItem.id, HandlingItem.code, HandlingItem.situation,
+    HandlingItem.case_type, HandlingItem.statutory_days, HandlingItem.promised_days,
+    HandlingItem.visits, HandlingItem.visit_reason, HandlingItem.form_window,
+    HandlingItem.form_online, HandlingItem.form_express, HandlingItem.online_depth,
+    HandlingItem.charges_fee, HandlingItem.online_url,
+)  # fmt: skip
+MATERIAL_COLUMNS = (
+    Material.handling_item_id, Material.id, Material.name, Material.kind, Material.form,
+    Material.copies, Material.necessity, Material.source, Material.notes,
+)  # fmt: skip
+
+
+def _item(row: Any, bases: list[Any], faq: list[Any], handling: list[dict]) -> dict[str, Any]:
+    (_id, code, name, item_type, body, unit, level, source, targets, conditions, result_name,
+     result_type, consultation, complaint, location, hours, status) = row  # fmt: skip
+    data = {
+        "code": code,
+        "name": name,
+        "type": item_type,
+        "implementing_body": body,
+        "handling_unit": unit,
+        "exercise_level": level,
+        "power_source": source,
+        "service_targets": [str(target) for target in targets or ()],
+        "legal_basis": [
+            {"law": law, "article": article, "text": text} for _item_id, law, article, text in bases
+        ],
+        "conditions": conditions,
+        "result": {"name": result_name, "type": result_type},
+        "consultation": consultation,
+        "complaint": complaint,
+        "location": location,
+        "hours": hours,
+        "handling_items": handling,
+    }
+    if faq:  # left out while empty (schemas.OmitUnset)
+        data["faq"] = [{"question": question, "answer": answer}
+                       for _item_id, question, answer in faq]  # fmt: skip
+    data["status"] = status
+    return data
+
+
+def _chunk_of_items(items: list[Any]) -> list[dict[str, Any]]:
+    """The data of these item rows (in code order) with their published handling items."""
+    session = db.session
+    item_ids = [row[0] for row in items]
+    bases = _grouped(session.execute(
+        sa.select(LegalBasis.item_id, LegalBasis.law, LegalBasis.article, LegalBasis.text)
+        .where(LegalBasis.item_id.in_(item_ids)).order_by(LegalBasis.item_id, LegalBasis.position)
+    ))  # fmt: skip
+    faq = _grouped(session.execute(
+        sa.select(FaqEntry.item_id, FaqEntry.question, FaqEntry.answer)
+        .where(FaqEntry.item_id.in_(item_ids)).order_by(FaqEntry.item_id, FaqEntry.position)
+    ))  # fmt: skip
+    handling_rows = session.execute(
+        _select(*HANDLING_COLUMNS)
+        .where(HandlingItem.item_id.in_(item_ids), HandlingItem.status == Status.published)
+        .order_by(HandlingItem.item_id, HandlingItem.position)
+    ).all()
+    handling_ids = [row[1] for row in handling_rows]
+    in_handling = sa.bindparam("handling_ids", handling_ids, expanding=True)
+    material_rows = session.execute(
+        _select(*MATERIAL_COLUMNS)
+        .where(Material.handling_item_id.in_(in_handling))
+        .order_by(Material.handling_item_id, Material.position)
+    ).all()
+    attachments = _grouped(session.execute(
+        _select(MaterialAttachment.material_id, MaterialAttachment.kind,
+                MaterialAttachment.sha256, MaterialAttachment.filename)
+        .where(MaterialAttachment.material_id.in_([row[1] for row in material_rows]))
+        .order_by(MaterialAttachment.material_id, MaterialAttachment.position)
+    ))  # fmt: skip
+    fees = _grouped(session.execute(
+        sa.select(Fee.handling_item_id, Fee.name, Fee.standard, Fee.amount, Fee.basis)
+        .where(Fee.handling_item_id.in_(in_handling)).order_by(Fee.handling_item_id, Fee.position)
+    ))  # fmt: skip
+    steps = _grouped(session.execute(
+        sa.select(ProcessStep.handling_item_id, ProcessStep.name, ProcessStep.days)
+        .where(ProcessStep.handling_item_id.in_(in_handling))
+        .order_by(ProcessStep.handling_item_id, ProcessStep.position)
+    ))  # fmt: skip
+    materials: dict[int, list[dict]] = defaultdict(list)
+    for row in material_rows:
+        materials[row[0]].append(_material(row, attachments.get(row[1], [])))
+    handling: dict[int, list[dict]] = defaultdict(list)
+    for row in handling_rows:
+        hid = row[1]
+        handling[row[0]].append(_handling(row, materials.get(hid, []), fees.get(hid, []),
+                                          steps.get(hid, [])))  # fmt: skip
+    return [
+        _item(row, bases.get(row[0], []), faq.get(row[0], []), handling.get(row[0], []))
+        for row in items
+    ]
+
+
+def published_chunks(
+    size: int = CHUNK_ITEMS, codes: Iterable[str] | None = None
+) -> Iterator[list[dict[str, Any]]]:
+    """Every published item as data (reports.rows.published_catalog() form), in code order,
+    `size` items at a time: one chunk in memory at once. `codes`: only those items."""
+    query = _select(*ITEM_COLUMNS).where(ApprovalItem.status == Status.published)
+    if codes is not None:
+        wanted = sorted(set(codes))
+        for start in range(0, len(wanted), size):
+            part = wanted[start : start + size]
+            rows = db.session.execute(
+                query.where(ApprovalItem.code.in_(part)).order_by(ApprovalItem.code)
+            ).all()
+            if rows:
+                yield _chunk_of_items(rows)
+        return
+    after = None
+    while True:
+        page = query.order_by(ApprovalItem.code).limit(size)
+        if after is not None:
+            page = page.where(ApprovalItem.code > after)
+        rows = db.session.execute(page).all()
+        if not rows:
+            return
+        yield _chunk_of_items(rows)
+        after = rows[-1][1]
+
+
+def digest(data: dict[str, Any]) -> str:
+    """Equal item data, equal digest (keys in any order; blake2b, 128 bits)."""
+    return hashlib.blake2b(
+        orjson.dumps(data, option=orjson.OPT_SORT_KEYS), digest_size=16
+    ).hexdigest()
+
+
+def index_of(chunk: list[dict[str, Any]]) -> list[IndexEntry]:
+    return [(item["code"], item["name"], digest(item)) for item in chunk]
+
+
+def pack(value: Any) -> bytes:
+    return zlib.compress(orjson.dumps(value), COMPRESSION)
+
+
+def unpack(blob: bytes) -> Any:
+    return orjson.loads(zlib.decompress(blob))
+
+
+def store_chunks(snapshot_id: int, chunks: Iterable[list[dict[str, Any]]]) -> int:
+    """Write the chunks of a new snapshot; the number of items written."""
+    table = SnapshotChunk.__table__
+    count = 0
+    for position, chunk in enumerate(chunks):
+        db.session.execute(
+            table.insert().values(
+                snapshot_id=snapshot_id, position=position, items=len(chunk),
+                first_code=chunk[0]["code"], last_code=chunk[-1]["code"],
+                item_index=pack(index_of(chunk)), data=pack(chunk),
+            )
+        )  # fmt: skip
+        count += len(chunk)
+    return count
+
+
+def _has_item_rows(snapshot: Snapshot) -> bool:
+    return db.session.scalar(
+        sa.select(SnapshotItem.id).where(SnapshotItem.snapshot_id == snapshot.id).limit(1)
+    ) is not None  # fmt: skip
+
+
+def frozen_chunks(snapshot: Snapshot, positions: Iterable[int] | None = None
+                  ) -> Iterator[list[dict[str, Any]]]:  # fmt: skip
+    """A snapshot's item data, in code order, a chunk at a time (of the old form: the
+    item rows, CHUNK_ITEMS at a time). `positions`: only those chunks."""
+    wanted = None if positions is None else set(positions)
+    if _has_item_rows(snapshot):
+        rows = db.session.execute(
+            sa.select(SnapshotItem.data).where(SnapshotItem.snapshot_id == snapshot.id)
+            .order_by(SnapshotItem.code).execution_options(yield_per=CHUNK_ITEMS)
+        )  # fmt: skip
+        for position, partition in enumerate(rows.partitions(CHUNK_ITEMS)):
+            if wanted is None or position in wanted:
+                yield [data for (data,) in partition]
+        return
+    query = (
+        sa.select(SnapshotChunk.data)
+        .where(SnapshotChunk.snapshot_id == snapshot.id)
+        .order_by(SnapshotChunk.position)
+    )
+    if wanted is not None:
+        query = query.where(SnapshotChunk.position.in_(sorted(wanted)))
+    for (blob,) in db.session.execute(query):
+        yield unpack(blob)
+
+
+def frozen_index(snapshot: Snapshot) -> Iterator[tuple[int, IndexEntry]]:
+    """(chunk position, (code, name, digest)) of every frozen item, in code order."""
+    if _has_item_rows(snapshot):
+        for position, chunk in enumerate(frozen_chunks(snapshot)):
+            for entry in index_of(chunk):
+                yield position, entry
+        return
+    query = (
+        sa.select(SnapshotChunk.position, SnapshotChunk.item_index)
+        .where(SnapshotChunk.snapshot_id == snapshot.id)
+        .order_by(SnapshotChunk.position)
+    )
+    for position, blob in db.session.execute(query):
+        for code, name, item_digest in unpack(blob):
+            yield position, (code, name, item_digest)
+
+
+def frozen_items(snapshot: Snapshot) -> Iterator[dict[str, Any]]:
+    for chunk in frozen_chunks(snapshot):
+        yield from chunk
