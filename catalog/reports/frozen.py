@@ -44,20 +44,27 @@ from catalog.models.attachments import MaterialAttachment
 from catalog.schemas import NO_FEE
 
 CHUNK_ITEMS = 1_000  # items per stored chunk: ~1 MB of JSON, ~0.2 MB compressed
-COMPRESSION = 6  # zlib level
+COMPRESSION = 1  # zlib's fastest level: 3x faster than its default, the data ~15 % larger
 CENT = Decimal("0.01")
+PUBLISHED = Status.published.value
 IndexEntry = tuple[str, str, str]  # code, name, digest
 
 
 def _raw(column: Any) -> Any:
-    """A column's stored value as the driver gives it (an enum's value, not its member)."""
-    return sa.type_coerce(column, sa.String).label(column.key) if isinstance(
-        column.type, sa.Enum
-    ) else column  # fmt: skip
+    """A column's stored value as the driver gives it: an enum's value, not its member; JSON
+    as its text (orjson reads it 5x faster than the type's json.loads)."""
+    if isinstance(column.type, sa.Enum | sa.JSON):
+        return sa.type_coerce(column, sa.String).label(column.key)
+    return column
 
 
 def _select(*columns: Any) -> sa.Select:
     return sa.select(*(_raw(column) for column in columns))
+
+
+def _json(value: Any) -> Any:
+    """A JSON column's value: its text on SQLite, already read by psycopg on PostgreSQL."""
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
 def _grouped(rows: Iterable[Any]) -> dict[int, list[Any]]:
@@ -81,7 +88,6 @@ def _fees(charges_fee: bool | None, fees: list[Any]) -> Any:
         return NO_FEE
     return [{"name": name, "standard": standard, "amount": _amount(amount), "basis": basis}
             for _id, name, standard, amount, basis in fees]  # fmt: skip
-
 
 
 def _handling(row: Any, materials: list[dict], fees: list[Any], steps: list[Any]) -> dict:
@@ -151,7 +157,7 @@ def _item(row: Any, bases: list[Any], faq: list[Any], handling: list[dict]) -> d
         "handling_unit": unit,
         "exercise_level": level,
         "power_source": source,
-        "service_targets": [str(target) for target in targets or ()],
+        "service_targets": [str(target) for target in _json(targets) or ()],
         "legal_basis": [
             {"law": law, "article": article, "text": text} for _item_id, law, article, text in bases
         ],
@@ -170,50 +176,95 @@ def _item(row: Any, bases: list[Any], faq: list[Any], handling: list[dict]) -> d
     return data
 
 
-def _chunk_of_items(items: list[Any]) -> list[dict[str, Any]]:
+def _statements(scope: sa.ColumnElement[bool]) -> dict[str, sa.Select]:
+    """The queries of a chunk's items and what hangs off them, for the items `scope` selects
+    (by a code range, or by codes): each joined to its item, so no list of ids is sent."""
+    item = ApprovalItem.__table__
+    handling = HandlingItem.__table__
+    published = (item.c.status == PUBLISHED, scope)
+    handling_published = (*published, handling.c.status == PUBLISHED)
+    of_handling = handling.join(item, handling.c.item_id == item.c.id)
+
+    def under_item(table: sa.Table, *columns: str) -> sa.Select:
+        return (
+            sa.select(table.c.item_id, *(table.c[name] for name in columns))
+            .select_from(table.join(item, table.c.item_id == item.c.id))
+            .where(*published)
+            .order_by(table.c.item_id, table.c.position)
+        )
+
+    def under_handling(table: sa.Table, *columns: str) -> sa.Select:
+        return (
+            sa.select(table.c.handling_item_id, *(table.c[name] for name in columns))
+            .select_from(table.join(of_handling, table.c.handling_item_id == handling.c.id))
+            .where(*handling_published)
+            .order_by(table.c.handling_item_id, table.c.position)
+        )
+
+    attachment = MaterialAttachment.__table__
+    material = Material.__table__
+    return {
+        "items": _select(*ITEM_COLUMNS).where(*published).order_by(item.c.code),
+        "bases": under_item(LegalBasis.__table__, "law", "article", "text"),
+        "faq": under_item(FaqEntry.__table__, "question", "answer"),
+        "handling": _select(*HANDLING_COLUMNS)
+        .select_from(of_handling)
+        .where(*handling_published)
+        .order_by(handling.c.item_id, handling.c.position),
+        "materials": under_handling(material, *(c.key for c in MATERIAL_COLUMNS[1:])),
+        "attachments": sa.select(
+            attachment.c.material_id,
+            *(_raw(attachment.c[n]) for n in ("kind", "sha256")),
+            attachment.c.filename,
+        )
+        .select_from(
+            attachment.join(material, attachment.c.material_id == material.c.id).join(
+                of_handling, material.c.handling_item_id == handling.c.id
+            )
+        )
+        .where(*handling_published)
+        .order_by(attachment.c.material_id, attachment.c.position),
+        "fees": under_handling(Fee.__table__, "name", "standard", "amount", "basis"),
+        "steps": under_handling(ProcessStep.__table__, "name", "days"),
+    }
+
+
+_IN_RANGE = _statements(
+    ApprovalItem.__table__.c.code.between(sa.bindparam("first"), sa.bindparam("last"))
+)
+_OF_CODES = _statements(ApprovalItem.__table__.c.code.in_(sa.bindparam("codes", expanding=True)))
+
+
+# What may hang off an item without any row in a catalog (no FAQ, no files, no steps in the
+# generated province): its query, one per chunk, is skipped when its table is empty (3 of the
+# 8 queries per chunk at 300,000 handling items, each walking the chunk's handling items).
+_SPARSE = {"faq": FaqEntry, "attachments": MaterialAttachment, "fees": Fee, "steps": ProcessStep}
+
+
+def _empty_tables(connection: sa.Connection) -> frozenset[str]:
+    return frozenset(
+        name for name, model in _SPARSE.items()
+        if connection.execute(sa.select(model.id).limit(1)).first() is None
+    )  # fmt: skip
+
+
+def _chunk_of_items(statements: dict[str, sa.Select], items: list[Any], params: dict,
+                    empty: frozenset[str]) -> list[dict[str, Any]]:  # fmt: skip
     """The data of these item rows (in code order) with their published handling items."""
-    session = db.session
-    item_ids = [row[0] for row in items]
-    bases = _grouped(session.execute(
-        sa.select(LegalBasis.item_id, LegalBasis.law, LegalBasis.article, LegalBasis.text)
-        .where(LegalBasis.item_id.in_(item_ids)).order_by(LegalBasis.item_id, LegalBasis.position)
-    ))  # fmt: skip
-    faq = _grouped(session.execute(
-        sa.select(FaqEntry.item_id, FaqEntry.question, FaqEntry.answer)
-        .where(FaqEntry.item_id.in_(item_ids)).order_by(FaqEntry.item_id, FaqEntry.position)
-    ))  # fmt: skip
-    handling_rows = session.execute(
-        _select(*HANDLING_COLUMNS)
-        .where(HandlingItem.item_id.in_(item_ids), HandlingItem.status == Status.published)
-        .order_by(HandlingItem.item_id, HandlingItem.position)
-    ).all()
-    handling_ids = [row[1] for row in handling_rows]
-    in_handling = sa.bindparam("handling_ids", handling_ids, expanding=True)
-    material_rows = session.execute(
-        _select(*MATERIAL_COLUMNS)
-        .where(Material.handling_item_id.in_(in_handling))
-        .order_by(Material.handling_item_id, Material.position)
-    ).all()
-    attachments = _grouped(session.execute(
-        _select(MaterialAttachment.material_id, MaterialAttachment.kind,
-                MaterialAttachment.sha256, MaterialAttachment.filename)
-        .where(MaterialAttachment.material_id.in_([row[1] for row in material_rows]))
-        .order_by(MaterialAttachment.material_id, MaterialAttachment.position)
-    ))  # fmt: skip
-    fees = _grouped(session.execute(
-        sa.select(Fee.handling_item_id, Fee.name, Fee.standard, Fee.amount, Fee.basis)
-        .where(Fee.handling_item_id.in_(in_handling)).order_by(Fee.handling_item_id, Fee.position)
-    ))  # fmt: skip
-    steps = _grouped(session.execute(
-        sa.select(ProcessStep.handling_item_id, ProcessStep.name, ProcessStep.days)
-        .where(ProcessStep.handling_item_id.in_(in_handling))
-        .order_by(ProcessStep.handling_item_id, ProcessStep.position)
-    ))  # fmt: skip
+    connection = db.session.connection()
+
+    def grouped(name: str) -> dict[int, list[Any]]:
+        if name in empty:
+            return {}
+        return _grouped(connection.execute(statements[name], params))
+
+    bases, faq = grouped("bases"), grouped("faq")
+    attachments, fees, steps = grouped("attachments"), grouped("fees"), grouped("steps")
     materials: dict[int, list[dict]] = defaultdict(list)
-    for row in material_rows:
+    for row in connection.execute(statements["materials"], params):
         materials[row[0]].append(_material(row, attachments.get(row[1], [])))
     handling: dict[int, list[dict]] = defaultdict(list)
-    for row in handling_rows:
+    for row in connection.execute(statements["handling"], params):
         hid = row[1]
         handling[row[0]].append(_handling(row, materials.get(hid, []), fees.get(hid, []),
                                           steps.get(hid, [])))  # fmt: skip
@@ -228,34 +279,39 @@ def published_chunks(
 ) -> Iterator[list[dict[str, Any]]]:
     """Every published item as data (reports.rows.published_catalog() form), in code order,
     `size` items at a time: one chunk in memory at once. `codes`: only those items."""
-    query = _select(*ITEM_COLUMNS).where(ApprovalItem.status == Status.published)
+    connection = db.session.connection()
+    empty = _empty_tables(connection)
     if codes is not None:
         wanted = sorted(set(codes))
         for start in range(0, len(wanted), size):
-            part = wanted[start : start + size]
-            rows = db.session.execute(
-                query.where(ApprovalItem.code.in_(part)).order_by(ApprovalItem.code)
-            ).all()
+            params = {"codes": wanted[start : start + size]}
+            rows = connection.execute(_OF_CODES["items"], params).all()
             if rows:
-                yield _chunk_of_items(rows)
+                yield _chunk_of_items(_OF_CODES, rows, params, empty)
         return
-    after = None
-    while True:
-        page = query.order_by(ApprovalItem.code).limit(size)
-        if after is not None:
-            page = page.where(ApprovalItem.code > after)
-        rows = db.session.execute(page).all()
-        if not rows:
-            return
-        yield _chunk_of_items(rows)
-        after = rows[-1][1]
+    page = _select(*ITEM_COLUMNS).where(ApprovalItem.status == PUBLISHED)
+    first_page = page.order_by(ApprovalItem.code).limit(size)
+    next_page = page.where(ApprovalItem.code > sa.bindparam("after")).order_by(
+        ApprovalItem.code
+    ).limit(size)  # fmt: skip
+    rows = connection.execute(first_page).all()
+    while rows:
+        params = {"first": rows[0][1], "last": rows[-1][1]}
+        yield _chunk_of_items(_IN_RANGE, rows, params, empty)
+        rows = connection.execute(next_page, {"after": rows[-1][1]}).all()
+
+
+def _canonical(data: dict[str, Any]) -> bytes:
+    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+
+
+def _digest_of(text: bytes) -> str:
+    return hashlib.blake2b(text, digest_size=16).hexdigest()
 
 
 def digest(data: dict[str, Any]) -> str:
     """Equal item data, equal digest (keys in any order; blake2b, 128 bits)."""
-    return hashlib.blake2b(
-        orjson.dumps(data, option=orjson.OPT_SORT_KEYS), digest_size=16
-    ).hexdigest()
+    return _digest_of(_canonical(data))
 
 
 def index_of(chunk: list[dict[str, Any]]) -> list[IndexEntry]:
@@ -271,16 +327,21 @@ def unpack(blob: bytes) -> Any:
 
 
 def store_chunks(snapshot_id: int, chunks: Iterable[list[dict[str, Any]]]) -> int:
-    """Write the chunks of a new snapshot; the number of items written."""
-    table = SnapshotChunk.__table__
+    """Write the chunks of a new snapshot; the number of items written. Each item is written
+    as JSON once, for its digest and its chunk's data alike."""
+    insert = SnapshotChunk.__table__.insert()
+    connection = db.session.connection()
     count = 0
     for position, chunk in enumerate(chunks):
-        db.session.execute(
-            table.insert().values(
-                snapshot_id=snapshot_id, position=position, items=len(chunk),
-                first_code=chunk[0]["code"], last_code=chunk[-1]["code"],
-                item_index=pack(index_of(chunk)), data=pack(chunk),
-            )
+        texts = [_canonical(item) for item in chunk]
+        index = [(item["code"], item["name"], _digest_of(text))
+                 for item, text in zip(chunk, texts, strict=True)]  # fmt: skip
+        data = zlib.compress(b"[" + b",".join(texts) + b"]", COMPRESSION)
+        connection.execute(
+            insert,
+            {"snapshot_id": snapshot_id, "position": position, "items": len(chunk),
+             "first_code": chunk[0]["code"], "last_code": chunk[-1]["code"],
+             "item_index": pack(index), "data": data},
         )  # fmt: skip
         count += len(chunk)
     return count
