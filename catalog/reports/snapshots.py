@@ -24,7 +24,7 @@ from catalog.report import SHARES, report_document
 from catalog.reports.document import quality_of_rows
 from catalog.reports.frozen import (
     IndexEntry,
-    frozen_chunks,
+    frozen_data,
     frozen_index,
     frozen_items,
     index_of,
@@ -259,18 +259,19 @@ def _compare(old: ReportSource, new: ReportSource) -> dict[str, Any]:
          "change": _change(old.report[key]["percent"], new.report[key]["percent"])}
         for key, label in RATIO_KEYS
     ]  # fmt: skip
-    added, removed, differing = [], [], []
-    for code, before, after in _matched(_index(old), _index(new)):
-        if before is None:
-            added.append({"code": code, "name": after[1][1]})
-        elif after is None:
-            removed.append({"code": code, "name": before[1][1]})
-        elif before[1][2] != after[1][2]:
-            differing.append((code, before[0], after[0]))
+    added, removed, before, after = [], [], [], []
+    for old_entry, new_entry in _matched(_index(old), _index(new)):
+        if old_entry is None:
+            added.append({"code": new_entry[0], "name": new_entry[1]})
+        elif new_entry is None:
+            removed.append({"code": old_entry[0], "name": old_entry[1]})
+        elif old_entry[2] != new_entry[2]:
+            before.append(old_entry)
+            after.append(new_entry)
+    old_data, new_data = _data_of(old, before), _data_of(new, after)
     changed = []
-    old_data = _data_of(old, differing, 1)
-    new_data = _data_of(new, differing, 2)
-    for code, *_positions in differing:
+    for entry in after:
+        code = entry[0]
         changes = diff(old_data[code], new_data[code])
         if changes:
             changed.append(
@@ -286,42 +287,39 @@ def _compare(old: ReportSource, new: ReportSource) -> dict[str, Any]:
     }
 
 
-def _index(source: ReportSource) -> Iterator[tuple[int, IndexEntry]]:
-    """(chunk position, (code, name, digest)) of every item of a side, in code order."""
+def _index(source: ReportSource) -> Iterator[IndexEntry]:
+    """(code, name, digest, where) of every item of a side, in code order."""
     if source.snapshot is not None:
         yield from frozen_index(source.snapshot)
         return
-    for position, chunk in enumerate(published_chunks()):
-        for entry in index_of(chunk):
-            yield position, entry
+    for chunk in published_chunks():
+        yield from index_of(chunk)
 
 
-def _matched(old: Iterator, new: Iterator) -> Iterator[tuple[str, Any, Any]]:
-    """Two code-ordered indexes merged: (code, old entry or None, new entry or None)."""
+def _matched(old: Iterator[IndexEntry], new: Iterator[IndexEntry]
+             ) -> Iterator[tuple[IndexEntry | None, IndexEntry | None]]:  # fmt: skip
+    """Two code-ordered indexes merged: (old entry or None, new entry or None) per code."""
     before, after = next(old, None), next(new, None)
     while before is not None or after is not None:
-        if after is None or (before is not None and before[1][0] < after[1][0]):
-            yield before[1][0], before, None
+        if after is None or (before is not None and before[0] < after[0]):
+            yield before, None
             before = next(old, None)
-        elif before is None or after[1][0] < before[1][0]:
-            yield after[1][0], None, after
+        elif before is None or after[0] < before[0]:
+            yield None, after
             after = next(new, None)
         else:
-            yield before[1][0], before, after
+            yield before, after
             before, after = next(old, None), next(new, None)
 
 
-def _data_of(source: ReportSource, differing: list[tuple[str, int, int]], side: int
-             ) -> dict[str, dict[str, Any]]:  # fmt: skip
-    """The data of the differing items on one side, by code."""
-    codes = {entry[0] for entry in differing}
-    if not codes:
+def _data_of(source: ReportSource, entries: list[IndexEntry]) -> dict[str, dict[str, Any]]:
+    """The data of some items of one side, by code."""
+    if not entries:
         return {}
-    if source.snapshot is None:
-        chunks = published_chunks(codes=codes)
-    else:
-        chunks = frozen_chunks(source.snapshot, {entry[side] for entry in differing})
-    return {item["code"]: item for chunk in chunks for item in chunk if item["code"] in codes}
+    if source.snapshot is not None:
+        return frozen_data(source.snapshot, entries)
+    codes = [entry[0] for entry in entries]
+    return {item["code"]: item for chunk in published_chunks(codes=codes) for item in chunk}
 
 
 def _brief(item: dict[str, Any]) -> dict[str, str]:
