@@ -7,11 +7,11 @@ handling items would take minutes and gigabytes), so the data is read here with 
 query per table and chunk of items and built as plain dicts: the same dicts item_data() gives,
 which tests/reports/test_frozen.py holds it to, field by field, on both databases.
 
-A snapshot stores its items in chunks of CHUNK_ITEMS, in code order: each chunk is a row of
+A snapshot stores its items in chunks of STORED_ITEMS, in code order: each chunk is a row of
 report_snapshot_chunk holding the items' data as zlib-compressed JSON, and an index of
-(code, name, digest) per item, compressed apart, so that a comparison reads the two indexes
-and decompresses only the chunks of the items that differ. Snapshots frozen before the chunks
-(one report_snapshot_item row per item) are read through the same functions.
+(code, name, digest, start, end) per item, compressed apart, so that a comparison reads the two
+indexes and parses only the items that differ. Snapshots frozen before the chunks (one
+report_snapshot_item row per item) are read through the same functions.
 """
 
 from __future__ import annotations

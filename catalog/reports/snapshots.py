@@ -36,7 +36,6 @@ from catalog.reports.rows import (
     ItemRow,
     live_handling_rows,
     live_items,
-    published_catalog,
     rows_from_catalog,
 )
 from catalog.reports.stored import stored_live_report
@@ -86,12 +85,6 @@ class ReportSource:
             else:
                 self._rows = rows_from_catalog(frozen_items(self.snapshot))
         return self._rows
-
-    def catalog(self) -> dict[str, dict[str, Any]]:
-        """Every item as data, by code (all published items, not only the reported types)."""
-        if self.snapshot is None:
-            return {item["code"]: item for item in published_catalog()}
-        return {item["code"]: item for item in frozen_items(self.snapshot)}
 
 
 # The live report of each database, for the catalog revision it was computed from: a request
@@ -241,15 +234,21 @@ def compare(old: ReportSource, new: ReportSource) -> dict[str, Any]:
     of (code, name, digest), and only the items whose digests differ are read and compared
     field by field (catalog.reports.frozen). Kept per pair of sides: on the seed the live
     catalog as data took 80-200 ms per request."""
-    url, stamp = revision_key()
-    key = (url, _side(old, stamp), _side(new, stamp))
+    # (database, live revision, side, side): the revision is read only when a side is the live
+    # catalog, and stands second so that an uncommitted one is never kept (revision.Cache)
+    if old.snapshot is None or new.snapshot is None:
+        url, stamp = revision_key()
+    else:
+        url, stamp = db.engine.url.render_as_string(hide_password=True), ""
+    key = (url, stamp, _side(old), _side(new))
     return _comparisons.get(key, lambda: _compare(old, new))
 
 
-def _side(source: ReportSource, stamp: str) -> Any:
+def _side(source: ReportSource) -> Any:
+    """What tells a snapshot's items apart from another's (the live catalog: None)."""
     snapshot = source.snapshot
     if snapshot is None:
-        return stamp
+        return None
     return (snapshot.id, snapshot.label, snapshot.fingerprint, snapshot.created_at.isoformat())
 
 

@@ -162,3 +162,24 @@ def test_a_change_committed_while_the_items_are_read_refuses_the_snapshot(db, mo
         create_snapshot("途中", actor="tester")
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count(Snapshot.id))) == 0
+
+
+def test_a_comparison_with_the_live_catalog_follows_each_change(db):
+    """Kept per revision: a committed change is seen at once, and a change not yet committed
+    is seen by its own transaction only, never kept for the others."""
+    publish(db, item_data(code="A-1"))
+    create_snapshot("那时", actor="tester")
+    db.session.commit()
+    assert compare(source("那时"), source(None))["items"]["changed"] == []
+    item = db.session.scalar(sa.select(ApprovalItem).where(ApprovalItem.code == "A-1"))
+    data = {k: v for k, v in dump_item(item).items() if k != "status"}
+    update_item(item, {**data, "hours": "全天"})
+    db.session.flush()
+    changed = compare(source("那时"), source(None))["items"]["changed"]
+    assert [change["code"] for change in changed] == ["A-1"]
+    db.session.rollback()
+    assert compare(source("那时"), source(None))["items"]["changed"] == []
+    item = db.session.scalar(sa.select(ApprovalItem).where(ApprovalItem.code == "A-1"))
+    update_item(item, {**data, "hours": "全天"})
+    db.session.commit()
+    assert len(compare(source("那时"), source(None))["items"]["changed"]) == 1
