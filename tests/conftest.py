@@ -144,7 +144,8 @@ def wipe(connection: sa.Connection) -> None:
         restore = connection.exec_driver_sql(
             "SELECT name, sql FROM sqlite_master"
             " WHERE type = 'trigger' AND tbl_name IN"
-            " ('audit_event', 'auth_event', 'report_snapshot', 'report_snapshot_item')"
+            " ('audit_event', 'auth_event', 'report_snapshot', 'report_snapshot_item',"
+            "  'report_snapshot_chunk')"
         ).all()
         for name, _sql in restore:
             connection.exec_driver_sql(f'DROP TRIGGER "{name}"')

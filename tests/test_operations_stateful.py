@@ -62,7 +62,6 @@ from catalog.models import (
     AuditEvent,
     HandlingItem,
     Snapshot,
-    SnapshotItem,
     User,
 )
 from catalog.operations import items as operations
@@ -70,6 +69,7 @@ from catalog.operations.imports import apply_import
 from catalog.operations.items import EditConflict
 from catalog.operations.snapshots import create_snapshot
 from catalog.ratios import figures_from_facts
+from catalog.reports.frozen import frozen_items
 from catalog.reports.snapshots import SnapshotError
 from catalog.services import create_item as create_rows
 from catalog.spreadsheets import (
@@ -676,12 +676,7 @@ class OperationsMachine(RuleBasedStateMachine):
             return
         self.labels.add(label)
         snapshot = self.db.session.scalar(sa.select(Snapshot).where(Snapshot.label == label))
-        frozen = {
-            row.code: row.data
-            for row in self.db.session.scalars(
-                sa.select(SnapshotItem).where(SnapshotItem.snapshot_id == snapshot.id)
-            )
-        }
+        frozen = {item["code"]: item for item in frozen_items(snapshot)}
         published = {c: e for c, e in self.items.items() if e.status == Status.published}
         assert sorted(frozen) == sorted(published)
         for code, expected in published.items():

@@ -122,7 +122,10 @@ def test_a_snapshot_costs_the_same_number_of_queries_for_3_or_30_items(app, db):
             create_snapshot(f"round {last}", actor="test")
             db.session.commit()
         costs.append(len(statements))
-    assert costs[0] == costs[1] <= 15, costs
+    # the live report's queries (its aggregates and fingerprint, or the stored one), the
+    # revision read twice, which optional tables are empty, and per chunk of 1,000 items one
+    # query per table: 28, whether the catalog holds 3 or 30 items
+    assert costs[0] == costs[1] <= 30, costs
 
 
 def test_a_page_of_the_staff_item_list_costs_the_same_for_3_or_130_items(app, client, db):

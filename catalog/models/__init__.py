@@ -24,7 +24,7 @@ from catalog.models.report_sums import (  # the report's kept sums (catalog.repo
     report_item_sums,
     report_sums_state,
 )
-from catalog.models.reports import Snapshot, SnapshotItem, StoredReport
+from catalog.models.reports import Snapshot, SnapshotChunk, SnapshotItem, StoredReport
 from catalog.models.search import SearchChange, SearchEntry
 from catalog.models.search_learning import FailedQuery, Synonym  # search learning (issue 23)
 from catalog.models.throttle import ThrottleCounter
@@ -54,6 +54,7 @@ __all__ = [
     "SeedLoad",
     "ServiceUnit",
     "Snapshot",
+    "SnapshotChunk",
     "SnapshotItem",
     "StoredReport",
     "Synonym",

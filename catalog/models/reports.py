@@ -22,7 +22,9 @@ class Snapshot(db.Model):
     created_by: Mapped[str] = mapped_column(sa.String(50))
     note: Mapped[str | None] = mapped_column(sa.String(500))
     fingerprint: Mapped[str] = mapped_column(sa.String(80))
-    report: Mapped[dict[str, Any]] = mapped_column(sa.JSON)  # the report document, as computed
+    report: Mapped[dict[str, Any]] = mapped_column(
+        sa.JSON, deferred=True
+    )  # the report document, as computed: read when a page needs it (~0.5 MB at 300,000)
     items: Mapped[list[SnapshotItem]] = relationship(
         back_populates="snapshot", order_by="SnapshotItem.code"
     )
@@ -39,6 +41,25 @@ class SnapshotItem(db.Model):
     code: Mapped[str] = mapped_column(code_column(50))
     data: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     snapshot: Mapped[Snapshot] = relationship(back_populates="items")
+
+
+class SnapshotChunk(db.Model):
+    """Up to catalog.reports.frozen.CHUNK_ITEMS consecutive items (in code order) of a
+    snapshot, as zlib-compressed JSON: their data, and apart from it an index of (code, name,
+    digest) per item that a comparison reads without the data. Snapshots frozen before 0025
+    have one SnapshotItem row per item instead."""
+
+    __tablename__ = "report_snapshot_chunk"
+    __table_args__ = (sa.UniqueConstraint("snapshot_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(sa.ForeignKey("report_snapshot.id"), index=True)
+    position: Mapped[int]
+    items: Mapped[int]
+    first_code: Mapped[str] = mapped_column(code_column(50))
+    last_code: Mapped[str] = mapped_column(code_column(50))
+    item_index: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary)
 
 
 class StoredReport(db.Model):
@@ -58,5 +79,7 @@ class StoredReport(db.Model):
 @event.listens_for(Snapshot, "before_delete")
 @event.listens_for(SnapshotItem, "before_update")
 @event.listens_for(SnapshotItem, "before_delete")
+@event.listens_for(SnapshotChunk, "before_update")
+@event.listens_for(SnapshotChunk, "before_delete")
 def _refuse_changing_a_snapshot(_mapper, _connection, target) -> None:
     raise PermissionError(f"{target.__tablename__} {target.id} is never changed after creation")
