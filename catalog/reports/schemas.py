@@ -95,7 +95,13 @@ ReportSchema = Schema.from_dict(
     {
         "title": fields.String(required=True),
         "generated_at": fields.String(required=True),
-        "fingerprint": fields.String(required=True, metadata={"description": "sha256:…"}),
+        "fingerprint": fields.String(
+            required=True,
+            metadata={
+                "description": "数据指纹：sha256-sum:…（第2版，逐行摘要之和）；"
+                "2026年12月前的快照为 sha256:…（第1版，整体摘要）。同一版本的指纹相同即数据相同。"
+            },
+        ),
         "snapshot": fields.Nested(SnapshotRefSchema, required=True, allow_none=True),
         **_section_fields(),
         "data_quality": fields.Nested(

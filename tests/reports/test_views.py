@@ -156,3 +156,46 @@ def test_the_print_date_is_the_day_in_beijing(client, db, monkeypatch):
     monkeypatch.setattr(views, "datetime", Clock)
     page = client.get("/reports").get_data(as_text=True)
     assert '<span class="print-date">2026-12-04</span>' in page
+
+
+def _rewrite_fingerprint(db, label: str, fingerprint: str) -> None:
+    """Give a stored snapshot another fingerprint, past its append-only triggers: as a snapshot
+    made before fingerprint version 2 has one."""
+    import sqlalchemy as sa
+
+    from catalog.models import Snapshot
+
+    table = Snapshot.__table__
+    report = db.session.scalar(sa.select(table.c.report).where(table.c.label == label))
+    update = (
+        table.update()
+        .where(table.c.label == label)
+        .values(fingerprint=fingerprint, report={**report, "fingerprint": fingerprint})
+    )
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        db.session.execute(update)
+    else:
+        triggers = db.session.execute(sa.text(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+            " AND tbl_name = 'report_snapshot'"
+        )).all()  # fmt: skip
+        for name, _sql in triggers:
+            db.session.execute(sa.text(f'DROP TRIGGER "{name}"'))
+        db.session.execute(update)
+        for _name, sql in triggers:
+            db.session.execute(sa.text(sql))
+    db.session.commit()
+
+
+def test_the_comparison_says_when_the_data_did_not_change_and_when_fingerprints_cannot_be_compared(
+    client, seeded, db
+):
+    """Right after the seed the catalog is what its baseline froze: the same fingerprint. A
+    snapshot fingerprinted with version 1 (sha256:) against the live version 2 (sha256-sum:)
+    cannot say so from the fingerprints, and the page says that instead of nothing."""
+    page = client.get("/reports/compare?from=2020").get_data(as_text=True)
+    assert "相同：数据没有变化" in page and "算法版本不同" not in page
+    _rewrite_fingerprint(db, "2020", "sha256:" + "0" * 64)
+    page = client.get("/reports/compare?from=2020").get_data(as_text=True)
+    assert "算法版本不同" in page and "相同：数据没有变化" not in page
