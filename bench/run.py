@@ -143,6 +143,7 @@ def measure_database(database: str, url: str, peer_port: int, queries: dict, ite
                                            options.class_time_limit)  # fmt: skip
             section["distinct"][name] = runs
             rows += search_rows(database, name, runs["app"], runs.get("in_process"), "distinct")
+        phases = {"distinct searches": app.peak_memory_mb()}
         for mix, classes in MIXES.items():
             log(f"{database}: throughput, mix {mix}, 4 clients")
             part = 1 if mix == "全部" else 0
@@ -161,6 +162,7 @@ def measure_database(database: str, url: str, peer_port: int, queries: dict, ite
         runs = rounds.throughput(app.port, peer_port, everything, clients=4, time_limit=120)
         section["throughput"]["全部 (cached)"] = runs
         rows.append(_throughput_row(database, "全部", runs, "cached"))
+        phases["throughput and cached"] = app.peak_memory_mb()
         log(f"{database}: item pages, each once")
         section["item_page"] = run = rounds.each_once(app.port, items, 60)
         rows.append(judged(f"item page p95 ({database}) ms", run["p95"], "item_page_p95_ms",
@@ -179,8 +181,9 @@ def measure_database(database: str, url: str, peer_port: int, queries: dict, ite
                            f"{len(changed['search_ms'])}) ms", worst, "search_after_change_ms",
                            kind="search_after_change", database=database, cache="distinct",
                            errors=changed["errors"], all_ms=changed["search_ms"]))  # fmt: skip
+        phases["item pages and changes"] = app.peak_memory_mb()
         log(f"{database}: two snapshots and their comparison")
-        made = rounds.snapshots(url, app.port, floor, timeout=600)
+        made = rounds.snapshots(url, app.port, floor, timeout=300)
         section["snapshots"] = made
         worst = None if None in made["snapshot_s"] else max(made["snapshot_s"])
         rows.append(judged(f"snapshot creation ({database}, worst of 2) s", worst, "snapshot_s",
@@ -189,10 +192,10 @@ def measure_database(database: str, url: str, peer_port: int, queries: dict, ite
         rows.append(judged(f"comparing two snapshots ({database}, first request) s",
                            made["compare_s"], "compare_snapshots_s", kind="compare",
                            database=database, cache="distinct", errors=made["errors"]))  # fmt: skip
-        section["memory_mb"] = app.peak_memory_mb()
+        section["memory_mb"] = phases["snapshots compared"] = app.peak_memory_mb()
         rows.append(judged(f"worker memory ({database}, peak RSS) MB", section["memory_mb"],
                            "worker_memory_mb", kind="memory", database=database,
-                           cache="distinct"))  # fmt: skip
+                           cache="distinct", peak_after_mb=phases))  # fmt: skip
     return section, rows
 
 
