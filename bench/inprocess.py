@@ -138,21 +138,37 @@ def _snapshot(label: str) -> dict:
 
 def _drop_snapshots() -> dict:
     """Delete the bench's snapshots (each holds a row per handling item: left behind, a reused
-    database would grow by two copies of the catalog a run)."""
+    database would grow by two copies of the catalog a run). Snapshots are frozen by triggers
+    (migration 0006); in this one transaction of the bench's own database they are set aside:
+    on PostgreSQL by replica mode (triggers do not fire), on SQLite by dropping the two delete
+    triggers and creating them again from their own stored SQL before the commit."""
     import sqlalchemy as sa
 
     from catalog import create_app
     from catalog.extensions import db
 
     app = create_app({"SECRET_KEY": SECRET})
+    prefix = {"prefix": SNAPSHOT_PREFIX + "%"}
     with app.app_context(), db.engine.begin() as connection:
-        ids = sa.text("SELECT id FROM report_snapshot WHERE label LIKE :prefix")
-        prefix = {"prefix": SNAPSHOT_PREFIX + "%"}
-        connection.execute(sa.text(f"DELETE FROM report_snapshot_item WHERE snapshot_id IN "
-                                   f"({ids.text})"), prefix)  # fmt: skip
+        sqlite = connection.dialect.name == "sqlite"
+        triggers = []
+        if sqlite:
+            triggers = connection.execute(sa.text(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN "
+                "('report_snapshot', 'report_snapshot_item') AND name LIKE '%no_delete'"
+            )).all()  # fmt: skip
+            for name, _sql in triggers:
+                connection.exec_driver_sql(f'DROP TRIGGER "{name}"')
+        else:
+            connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        connection.execute(sa.text(
+            "DELETE FROM report_snapshot_item WHERE snapshot_id IN "
+            "(SELECT id FROM report_snapshot WHERE label LIKE :prefix)"), prefix)  # fmt: skip
         dropped = connection.execute(
             sa.text("DELETE FROM report_snapshot WHERE label LIKE :prefix"), prefix
         ).rowcount
+        for _name, sql in triggers:
+            connection.exec_driver_sql(sql)
     return {"dropped": dropped}
 
 
