@@ -150,7 +150,7 @@ def snapshots(database_url: str, app_port: int, floor: InProcess, timeout: float
             if made is None:  # a second one would not finish either: not measured
                 break
         if len(result["snapshot_s"]) == 2 and all(result["snapshot_s"]):
-            client = Client(app_port)
+            client = Client(app_port, timeout=timeout)
             query = urllib.parse.urlencode({"from": labels[0], "to": labels[1]})
             elapsed, failed = client.get(f"/api/v1/report/compare?{query}")
             client.close()

@@ -123,9 +123,9 @@ def datasette(database: Path) -> tuple:
 class Client:
     """One keep-alive connection: what one citizen's browser holds."""
 
-    def __init__(self, port: int):
-        self.port = port
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    def __init__(self, port: int, timeout: float = 120):
+        self.port, self.timeout = port, timeout
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
 
     def get(self, path: str) -> tuple[float, bool]:
         """The milliseconds a GET took and whether it failed (status >= 400 or no answer)."""
@@ -137,7 +137,8 @@ class Client:
             failed = response.status >= 400
         except (OSError, http.client.HTTPException):
             self.connection.close()
-            self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+            self.connection = http.client.HTTPConnection("127.0.0.1", self.port,
+                                                         timeout=self.timeout)  # fmt: skip
             failed = True
         return (time.perf_counter() - started) * 1000, failed
 
