@@ -294,7 +294,7 @@ def main() -> int:
             results["growth"], rows = growth(options, results, generated)
             results["growth_seconds"] = round(time.perf_counter() - growth_started)
             targets += rows
-    except (Exception, SystemExit) as error:  # the file is written all the same, marked
+    except (Exception, SystemExit, KeyboardInterrupt) as error:  # written all the same, marked
         results["failed"] = repr(error)
         log(f"the run stopped: {error!r}")
     results["generation"] = {f"{database} {size}": done
