@@ -229,13 +229,16 @@ def seed_compare(with_postgres: bool) -> tuple[dict, list[dict]]:
     return section, rows
 
 
-def growth(options: argparse.Namespace, main: dict, generated: dict) -> tuple[dict, list[dict]]:
-    """The distinct rounds (app and in-process floor) at the smaller sizes; each class's p95 at
-    the run's size over its p95 at the smallest."""
-    sizes = sorted(int(size) for size in options.growth_sizes.split(",")
-                   if 0 < int(size) < options.handling_items)  # fmt: skip
+def growth(options: argparse.Namespace, generated: dict) -> tuple[dict, list[dict]]:
+    """The distinct rounds of the app and its in-process floor (no Datasette) at each growth
+    size and at the run's size, measured alike, smallest first; each class's p95 at the run's
+    size over its p95 at the smallest. (The headline rounds interleave Datasette, whose scans
+    share the machine's cores and page cache: their p95s are not compared with these.)"""
+    smaller = {int(size) for size in options.growth_sizes.split(",")
+               if 0 < int(size) < options.handling_items}  # fmt: skip
+    sizes = sorted(smaller | {options.handling_items})
     by_database: dict[str, dict[int, dict]] = {}
-    for size in sizes:
+    for size in sizes if len(sizes) > 1 else ():
         app_db, postgres_url = catalogs(size, options.seed, not options.skip_postgres, generated)
         queries = generate_queries(read_catalog_text(app_db), options.seed, options.queries)
         for database, url in (("sqlite", f"sqlite:///{app_db}"), ("postgresql", postgres_url)):
@@ -252,12 +255,8 @@ def growth(options: argparse.Namespace, main: dict, generated: dict) -> tuple[di
                                                   options.class_time_limit)["app"]
                     for name in CLASSES
                 }  # fmt: skip
-    rows = []
-    for database, by_size in by_database.items():
-        by_size[options.handling_items] = {
-            name: runs["app"] for name, runs in main[database]["distinct"].items()
-        }
-        rows += growth_rows(database, by_size)
+    rows = [row for database, by_size in by_database.items()
+            for row in growth_rows(database, by_size)]  # fmt: skip
     return {database: {str(size): runs for size, runs in by_size.items()}
             for database, by_size in by_database.items()}, rows  # fmt: skip
 
@@ -291,7 +290,7 @@ def main() -> int:
         targets += rows
         if options.growth:
             growth_started = time.perf_counter()
-            results["growth"], rows = growth(options, results, generated)
+            results["growth"], rows = growth(options, generated)
             results["growth_seconds"] = round(time.perf_counter() - growth_started)
             targets += rows
     except (Exception, SystemExit, KeyboardInterrupt) as error:  # written all the same, marked
