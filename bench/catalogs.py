@@ -1,0 +1,181 @@
+"""The databases the bench measures: the synthetic province catalog (generated once per size
+and seed into bench/data/ and PostgreSQL catalog_bench_<size>_<seed>, then reused), the
+Datasette copy of it, and the seed catalog (for /reports/compare on the 199-item catalog)."""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+from bench.servers import BIN, DATA, ROOT, SECRET, log
+
+POSTGRES_SERVER = os.environ.get(
+    "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+GENERATED_TABLES = ("approval_item", "legal_basis", "handling_item", "material", "fee",
+                    "search_entry")  # fmt: skip
+
+
+def flask_cli(database_url: str, *args: str, timeout: int = 1800) -> str:
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SECRET}
+    done = subprocess.run(
+        [str(BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=env, text=True,
+        capture_output=True, timeout=timeout, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise SystemExit(f"flask {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    return done.stdout
+
+
+def sqlite_catalog(size: int, seed: int, generated: dict) -> Path:
+    path = DATA / f"app-{size}-{seed}.sqlite3"
+    done = path.with_suffix(".done")
+    if path.exists() and done.exists():
+        log(f"reusing {path.name}")
+        flask_cli(f"sqlite:///{path}", "db", "upgrade")  # made by an older version, perhaps
+        return path
+    path.unlink(missing_ok=True)
+    log(f"generating {size:,} handling items into {path.name}")
+    generated["sqlite", size] = generate(f"sqlite:///{path}", size, seed)
+    done.touch()
+    return path
+
+
+def generate(url: str, size: int, seed: int) -> dict:
+    """Run generate-province; its rows a second: writing them (as the command reports it), and
+    from the start of the command to its end (with the search indexes and statistics)."""
+    import sqlalchemy as sa
+
+    flask_cli(url, "db", "upgrade")
+    started = time.perf_counter()
+    summary = flask_cli(url, "generate-province", "--handling-items", str(size),
+                        "--seed", str(seed)).strip().splitlines()[-1]  # fmt: skip
+    seconds = time.perf_counter() - started
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        rows = sum(connection.scalar(sa.text(f"SELECT count(*) FROM {table}"))
+                   for table in GENERATED_TABLES)  # fmt: skip
+    engine.dispose()
+    writing = re.search(r"写入 ([\d.]+) 秒", summary)
+    log(f"generated in {seconds:.0f} s ({rows / seconds:,.0f} rows/s)")
+    return {"rows": rows, "seconds": round(seconds, 1), "rows_per_s": round(rows / seconds),
+            "writing_rows_per_s": round(rows / float(writing[1])) if writing else None,
+            "summary": summary}  # fmt: skip
+
+
+def datasette_copy(app_db: Path) -> Path:
+    """The same handling items as one table with an FTS5 trigram index over the same text the
+    app searches (item name and situation; materials, legal bases, codes), and a column for
+    every filter the app offers."""
+    path = app_db.with_name(app_db.stem + "-datasette-v2.sqlite3")
+    if path.exists():
+        return path
+    log(f"building the Datasette database {path.name}")
+    partial = path.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    connection = sqlite3.connect(partial)
+    connection.executescript(f"""
+        ATTACH DATABASE '{app_db}' AS app;
+        CREATE TABLE handling_items AS
+          SELECT h.id AS id, h.code AS code, a.code AS item_code, a.name AS item_name,
+                 h.situation AS situation, a.item_type AS type, a.handling_unit AS unit,
+                 h.case_type AS case_type, h.statutory_days AS statutory_days,
+                 h.promised_days AS promised_days, h.visits AS visits,
+                 h.charges_fee AS charges_fee, h.online_depth AS online_depth,
+                 s.name AS name, s.body AS body
+          FROM app.handling_item h JOIN app.approval_item a ON a.id = h.item_id
+          JOIN app.search_entry s ON s.handling_item_id = h.id
+          WHERE h.status = 'published' AND a.status = 'published';
+        CREATE UNIQUE INDEX handling_items_id ON handling_items(id);
+        CREATE INDEX handling_items_type ON handling_items(type);
+        CREATE INDEX handling_items_unit ON handling_items(unit);
+        CREATE VIRTUAL TABLE handling_items_fts USING fts5(
+          name, body, content='handling_items', content_rowid='id', tokenize='trigram');
+        INSERT INTO handling_items_fts(handling_items_fts) VALUES ('rebuild');
+        DETACH DATABASE app;
+        VACUUM;
+    """)
+    connection.close()
+    partial.rename(path)
+    return path
+
+
+def _postgres_database(name: str, *, complete) -> tuple[str, bool]:
+    """The URL of database `name`, and whether it already holds what `complete(url)` checks;
+    an incomplete one is dropped and created empty."""
+    import sqlalchemy as sa
+
+    server = sa.make_url(POSTGRES_SERVER)
+    url = server.set(database=name).render_as_string(hide_password=False)
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            exists = connection.scalar(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            )
+            if exists:
+                engine = sa.create_engine(url)
+                try:
+                    with engine.connect() as check:
+                        if complete(check):
+                            return url, True
+                except sa.exc.DBAPIError:
+                    pass
+                finally:
+                    engine.dispose()
+                connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    finally:
+        admin.dispose()
+    return url, False
+
+
+def postgres_catalog(size: int, seed: int, generated: dict) -> str:
+    import sqlalchemy as sa
+
+    name = f"catalog_bench_{size}_{seed}"
+    url, reused = _postgres_database(name, complete=lambda connection: connection.scalar(
+        sa.text("SELECT count(*) FROM handling_item")) == size)  # fmt: skip
+    if reused:
+        log(f"reusing PostgreSQL database {name}")
+        flask_cli(url, "db", "upgrade")
+        return url
+    log(f"generating {size:,} handling items into PostgreSQL {name}")
+    generated["postgresql", size] = generate(url, size, seed)
+    return url
+
+
+def seed_catalogs(with_postgres: bool) -> dict[str, str]:
+    """The seed catalog (199 items and the 2020 snapshot `flask seed` freezes), once per
+    database; rebuilt each run (seconds), as the schema may have moved."""
+    path = DATA / "seed.sqlite3"
+    path.unlink(missing_ok=True)
+    urls = {"sqlite": f"sqlite:///{path}"}
+    if with_postgres:
+        urls["postgresql"], _reused = _postgres_database("catalog_bench_seed",
+                                                          complete=lambda _c: False)  # fmt: skip
+    for url in urls.values():
+        flask_cli(url, "db", "upgrade")
+        flask_cli(url, "seed")
+    return urls
+
+
+def settle(postgres_url: str | None) -> None:
+    """Let the writing of a fresh catalog end before anything is timed: PostgreSQL's
+    checkpoint and the kernel's write-back would otherwise run under the first measurements."""
+    if postgres_url:
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as connection:
+                connection.exec_driver_sql("CHECKPOINT")
+        except sa.exc.DBAPIError as error:  # a role without pg_checkpoint: carry on
+            log(f"no CHECKPOINT ({error.orig}); PostgreSQL writes in the background")
+        finally:
+            engine.dispose()
+    os.sync()

@@ -1,0 +1,195 @@
+"""The pure parts of `make bench`: the distinct query set it judges the search on, and how a
+measurement becomes a judged target row (bench/queries.py, bench/judge.py). Nothing is timed."""
+
+from __future__ import annotations
+
+import sqlite3
+import urllib.parse
+
+import pytest
+
+from bench.judge import (
+    CACHES,
+    DATABASES,
+    KINDS,
+    LIMITS,
+    growth_rows,
+    judged,
+    percentile,
+    search_rows,
+    summarise,
+)
+from bench.queries import (
+    CACHED_MIX,
+    CLASSES,
+    FLAGS,
+    ITEM_TYPES,
+    CatalogText,
+    Query,
+    class_of,
+    generate_queries,
+    read_catalog_text,
+)
+
+TEXT = CatalogText(
+    texts=(
+        "道路运输经营许可", "出租汽车驾驶员从业资格证核发", "危险货物道路运输许可", "新办",
+        "变更", "港口经营许可", "船舶营业运输证配发", "食品经营许可证核发", "营业执照",
+        "建设项目使用林地审核审批", "特种设备使用登记", "城市道路占用挖掘许可", "取水许可",
+        "网络预约出租汽车经营许可", "水路运输经营者资质认定", "药品零售企业许可",
+    ),
+    units=("交通运输局", "市场监督管理局", "水利局"),
+)  # fmt: skip
+
+
+def test_the_query_set_is_deterministic_for_the_seed_and_changes_with_it():
+    first = generate_queries(TEXT, 2020, 30)
+    assert first == generate_queries(TEXT, 2020, 30)
+    assert first != generate_queries(TEXT, 2021, 30)
+
+
+def test_every_query_is_distinct_in_its_class_and_in_the_whole_set():
+    queries = generate_queries(TEXT, 2020, 30)
+    every = [query for found in queries.values() for query in found]
+    assert len(every) == len(set(every))
+    assert all(0 < len(found) <= 30 for found in queries.values())
+
+
+def test_each_query_is_of_the_class_it_is_listed_in():
+    queries = generate_queries(TEXT, 2020, 30)
+    assert list(queries) == list(CLASSES)
+    for name, found in queries.items():
+        for query in found:
+            assert class_of(query) == name
+            word = query.word
+            if name in ("1字", "2字", "3字"):
+                assert len(word) == int(name[0]) and not word.isascii()
+            elif name == "4字+":
+                assert len(word) >= 4 and not word.isascii()
+            elif name == "首字母2":
+                assert len(word) == 2 and word.isascii() and word.isalpha()
+            elif name in ("拼音", "首字母3+"):
+                assert len(word) >= 3 and word.isascii() and word.isalpha()
+            else:
+                assert len(query.filters) == 1
+                key, value = query.filters[0]
+                assert (
+                    (key == "type" and value in ITEM_TYPES)
+                    or (key == "unit" and value in TEXT.units)
+                    or (key in FLAGS and value == "1")
+                )
+
+
+def test_queries_are_pieces_of_the_catalog_text():
+    """A CJK query is a substring of some text: what someone who read the catalog types."""
+    queries = generate_queries(TEXT, 2020, 30)
+    for name in ("1字", "2字", "3字", "4字+", "筛选"):
+        for query in queries[name]:
+            assert any(query.word in text for text in TEXT.texts), query
+
+
+def test_the_cached_mix_is_classed_as_named():
+    for name, queries in CACHED_MIX.items():
+        assert all(class_of(query) == name for query in queries)
+
+
+def test_a_query_asks_the_app_and_datasette_the_same_thing():
+    query = Query("许可", (("no_fee", "1"),))
+    app = urllib.parse.parse_qs(urllib.parse.urlsplit(query.app_path()).query)
+    assert app == {"q": ["许可"], "no_fee": ["1"], "limit": ["20"]}
+    peer = urllib.parse.parse_qs(urllib.parse.urlsplit(query.datasette_path()).query)
+    assert peer["name__contains"] == ["许可"] and peer["charges_fee__exact"] == ["0"]
+    longer = urllib.parse.parse_qs(urllib.parse.urlsplit(
+        Query("出租车", (("unit", "交通运输局"),)).datasette_path()).query)  # fmt: skip
+    assert longer["_search"] == ["出租车"] and longer["unit__exact"] == ["交通运输局"]
+
+
+def test_catalog_text_is_read_once_per_distinct_text(tmp_path):
+    path = tmp_path / "catalog.sqlite3"
+    connection = sqlite3.connect(path)
+    connection.executescript("""
+        CREATE TABLE approval_item (id INTEGER PRIMARY KEY, name TEXT, status TEXT,
+                                    handling_unit TEXT);
+        CREATE TABLE handling_item (id INTEGER PRIMARY KEY, situation TEXT, status TEXT);
+        CREATE TABLE material (id INTEGER PRIMARY KEY, name TEXT);
+        INSERT INTO approval_item VALUES (1, '道路运输经营许可', 'published', '交通运输局'),
+            (2, '港口经营许可', 'retired', '港务局'), (3, '取水许可', 'published', NULL);
+        INSERT INTO handling_item VALUES (1, '新办', 'published'), (2, '新办', 'published'),
+            (3, NULL, 'published');
+        INSERT INTO material VALUES (40, '营业执照'), (41, '承诺书');
+    """)  # fmt: skip
+    connection.commit()
+    connection.close()
+    text = read_catalog_text(path)
+    assert text.texts == ("道路运输经营许可", "取水许可", "新办", "营业执照")
+    assert text.units == ("交通运输局",)
+
+
+# --- judging --------------------------------------------------------------------------------
+
+
+def test_a_row_carries_what_was_judged_and_where():
+    row = judged("search p95 1字 (postgresql, distinct) ms", 42.0, "search_p95_ms",
+                 kind="search", database="postgresql", cache="distinct", n=200)  # fmt: skip
+    assert row == {"target": "search p95 1字 (postgresql, distinct) ms", "measured": 42.0,
+                   "limit": LIMITS["search_p95_ms"], "met": True, "database": "postgresql",
+                   "cache": "distinct", "kind": "search", "n": 200}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("limit_key", "measured", "met"),
+    [
+        ("search_p95_ms", LIMITS["search_p95_ms"], True),  # the limit itself is met
+        ("search_p95_ms", LIMITS["search_p95_ms"] + 0.01, False),
+        ("throughput_vs_datasette", LIMITS["throughput_vs_datasette"], True),  # a floor
+        ("throughput_vs_datasette", LIMITS["throughput_vs_datasette"] - 0.01, False),
+        ("throughput_vs_datasette", LIMITS["throughput_vs_datasette"] * 3, True),
+        ("worker_memory_mb", LIMITS["worker_memory_mb"] * 3, False),
+        ("snapshot_s", None, False),  # not measured (a timeout): never met by default
+    ],
+)
+def test_met_is_measured_against_the_limit_in_the_right_direction(limit_key, measured, met):
+    row = judged("t", measured, limit_key, kind="snapshot", database="sqlite", cache="distinct")
+    assert row["met"] is met
+
+
+def test_a_run_with_failed_requests_is_not_met():
+    row = judged("t", 1.0, "search_p95_ms", kind="search", database="sqlite", cache="cached",
+                 errors=3)  # fmt: skip
+    assert row["met"] is False and row["errors"] == 3
+
+
+@pytest.mark.parametrize("labels", [{"kind": "speed"}, {"database": "mysql"}, {"cache": "warm"}])
+def test_a_row_outside_the_named_kinds_databases_and_caches_is_refused(labels):
+    fields = {"kind": KINDS[0], "database": DATABASES[0], "cache": CACHES[0], **labels}
+    with pytest.raises(ValueError):
+        judged("t", 1.0, "search_p95_ms", **fields)
+
+
+def test_search_rows_judge_the_p95_and_the_floor_ratio_for_distinct_searches():
+    served = summarise([10.0] * 19 + [40.0])
+    floor = summarise([5.0] * 19 + [10.0])
+    rows = search_rows("sqlite", "2字", served, floor, "distinct")
+    assert [row["kind"] for row in rows] == ["search", "search"]
+    assert [row["cache"] for row in rows] == ["distinct", "distinct"]
+    assert rows[0]["measured"] == served["p95"] and rows[0]["met"]
+    assert rows[1]["measured"] == round(served["p95"] / floor["p95"], 2)
+    assert rows[1]["limit"] == LIMITS["search_p95_vs_floor"]
+    assert len(search_rows("sqlite", "2字", served, None, "cached")) == 1
+
+
+def test_growth_is_the_largest_sizes_p95_over_the_smallests():
+    by_size = {30_000: {"1字": {"p95": 10.0}}, 100_000: {"1字": {"p95": 12.0}},
+               300_000: {"1字": {"p95": 16.0}}}  # fmt: skip
+    (row,) = growth_rows("postgresql", by_size)
+    assert row["measured"] == 1.6 and row["met"] is False
+    assert (row["kind"], row["database"], row["cache"]) == ("growth", "postgresql", "distinct")
+    assert row["p95_ms"] == {30_000: 10.0, 100_000: 12.0, 300_000: 16.0}
+    assert growth_rows("sqlite", {30_000: {"1字": {"p95": 1.0}}}) == []
+
+
+def test_percentile_is_the_nearest_rank():
+    values = [float(n) for n in range(1, 201)]
+    assert percentile(values, 0.95) == 190.0
+    assert percentile(values, 0.5) == 100.0
+    assert percentile([], 0.95) is None
