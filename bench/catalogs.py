@@ -31,12 +31,19 @@ def flask_cli(database_url: str, *args: str, timeout: int = 1800) -> str:
     return done.stdout
 
 
+def upgrade(url: str) -> None:
+    """Bring a reused catalog to the code's schema, and its report sums to its revision (the
+    migration that adds them leaves a catalog with items to `report-sums rebuild`)."""
+    flask_cli(url, "db", "upgrade")
+    flask_cli(url, "report-sums", "rebuild", "--if-stale")
+
+
 def sqlite_catalog(size: int, seed: int, generated: dict) -> Path:
     path = DATA / f"app-{size}-{seed}.sqlite3"
     done = path.with_suffix(".done")
     if path.exists() and done.exists():
         log(f"reusing {path.name}")
-        flask_cli(f"sqlite:///{path}", "db", "upgrade")  # made by an older version, perhaps
+        upgrade(f"sqlite:///{path}")  # made by an older version, perhaps
         return path
     path.unlink(missing_ok=True)
     log(f"generating {size:,} handling items into {path.name}")
@@ -142,7 +149,7 @@ def postgres_catalog(size: int, seed: int, generated: dict) -> str:
         sa.text("SELECT count(*) FROM handling_item")) == size)  # fmt: skip
     if reused:
         log(f"reusing PostgreSQL database {name}")
-        flask_cli(url, "db", "upgrade")
+        upgrade(url)
         return url
     log(f"generating {size:,} handling items into PostgreSQL {name}")
     generated["postgresql", size] = generate(url, size, seed)

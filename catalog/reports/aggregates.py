@@ -356,13 +356,20 @@ def report_sums_group() -> None:
 
 
 @report_sums_group.command("rebuild")
+@click.option("--if-stale", is_flag=True,
+              help="只在汇总不是当前版本时重建（升级数据库之后运行）。")  # fmt: skip
 @with_appcontext
 @command_transaction
-def rebuild_command() -> None:
+def rebuild_command(if_stale: bool) -> None:
     """Compute the sums again from the catalog (after the migration that adds them, or a change
-    of the catalog's tables by hand), at the catalog's current revision."""
-    from catalog.revision import bump  # (revision reads this module)
+    of the catalog's tables by hand), at the catalog's current revision. --if-stale: only when
+    they are not of the current revision (one row read), as a deployment runs it after every
+    `flask db upgrade`."""
+    from catalog.revision import bump, current_stamp  # (revision reads this module)
 
+    if if_stale and state(db.session.connection()) == current_stamp():
+        click.echo("报告汇总已是当前版本，无需重建。")
+        return
     started = time.perf_counter()
     bump(db.session.connection())
     click.echo(f"报告汇总已重建，用时 {time.perf_counter() - started:.1f} 秒。")

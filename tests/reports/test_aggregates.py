@@ -134,9 +134,19 @@ def test_a_generated_province_and_sums_left_behind(db, seed_dir, cli):
     kept = live_report()  # computed from the rows meanwhile
     assert without_time(kept) == without_time(scanned_report())
     assert cli.invoke(args=["report-sums", "check"]).exit_code != 0
-    result = cli.invoke(args=["report-sums", "rebuild"])
-    assert result.exit_code == 0, result.output
+    result = cli.invoke(args=["report-sums", "rebuild", "--if-stale"])  # as after db upgrade
+    assert result.exit_code == 0 and "报告汇总已重建" in result.output, result.output
     assert cli.invoke(args=["report-sums", "check"]).exit_code == 0
+    assert_sums_right(db)
+    stamp = aggregates.state(db.session.connection())
+    db.session.rollback()
+    again = cli.invoke(args=["report-sums", "rebuild", "--if-stale"])  # current: nothing to do
+    assert again.exit_code == 0 and "无需重建" in again.output, again.output
+    assert aggregates.state(db.session.connection()) == stamp  # not rebuilt: same revision
+    forced = cli.invoke(args=["report-sums", "rebuild"])  # without it: always, a new revision
+    assert forced.exit_code == 0 and "报告汇总已重建" in forced.output, forced.output
+    db.session.rollback()
+    assert aggregates.state(db.session.connection()) != stamp
     assert_sums_right(db)
 
 
