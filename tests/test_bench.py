@@ -193,3 +193,36 @@ def test_percentile_is_the_nearest_rank():
     assert percentile(values, 0.95) == 190.0
     assert percentile(values, 0.5) == 100.0
     assert percentile([], 0.95) is None
+
+
+def test_readme_table_quotes_every_judged_row_and_marks_the_missed(capsys, tmp_path):
+    """bench/readme_table.py: README's tables are printed from a results file, so a missed
+    target shows as missed and the counts are the file's."""
+    import json
+
+    from bench import readme_table
+
+    served, floor = summarise([10.0] * 19 + [40.0]), summarise([5.0] * 20)
+    slow = summarise([80.0] * 20)
+    rows = [
+        *search_rows("sqlite", "2字", served, floor, "distinct"),
+        *search_rows("postgresql", "2字", slow, slow, "distinct"),
+        judged("snapshot creation (postgresql, worst of 2) s", 42.0, "snapshot_s",
+               kind="snapshot", database="postgresql", cache="distinct"),
+    ]  # fmt: skip
+    results = {
+        "handling_items": 1000, "finished_at": "2026-12-04T20:16:12+00:00", "seconds": 5,
+        "machine": {"cores": 2, "cpu": "x", "python": "3.11", "sqlite": "3.40.1"},
+        "sqlite": {"distinct": {"2字": {"app": served, "datasette": slow}}, "cached": {}},
+        "postgresql": {"distinct": {"2字": {"app": slow, "datasette": slow}}, "cached": {}},
+        "targets": rows,
+    }  # fmt: skip
+    path = tmp_path / "latest.json"
+    path.write_text(json.dumps(results), encoding="utf-8")
+    assert readme_table.main(str(path)) == 0
+    printed = capsys.readouterr().out
+    assert "bench/results/20261204-201612-1000.json" in printed
+    assert f"{len(rows)} targets, 2 missed" in printed  # PostgreSQL's 80 ms and the snapshot
+    assert "met in 2 of 2 classes" in printed
+    assert f"| 2字 | {served['p95']:g} | 80 | 80 | 80 |" in printed
+    assert "| snapshot creation (postgresql, worst of 2) s | 42 | 30 | **no** |" in printed
