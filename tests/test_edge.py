@@ -17,7 +17,14 @@ CATALOG = PROJECT_ROOT / "catalog"
 # The edge itself, and the error handler that rolls back a request whose database went away
 # (the request's transaction is lost anyway; the handler answers 503 without it).
 MAY_END_TRANSACTIONS = {CATALOG / "edge.py", CATALOG / "errors.py"}
-READ_ONLY_COMMANDS = {"report", "export-items", "backup", "restore", "snapshot list"}
+READ_ONLY_COMMANDS = {
+    "report",
+    "export-items",
+    "backup",
+    "restore",
+    "snapshot list",
+    "report-sums check",
+}
 
 
 def transaction_calls(path: Path) -> list[str]:
