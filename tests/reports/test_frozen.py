@@ -13,7 +13,7 @@ from catalog.attachments import store
 from catalog.domain import Conflict
 from catalog.drafts import diff
 from catalog.enums import Status
-from catalog.models import ApprovalItem, HandlingItem, Snapshot, SnapshotItem
+from catalog.models import ApprovalItem, HandlingItem, Snapshot
 from catalog.reports import snapshots
 from catalog.reports.frozen import frozen_index, frozen_items, published_chunks
 from catalog.reports.rows import published_catalog
@@ -29,6 +29,7 @@ from tests.factories import (
     item_data,
     publish,
 )
+from tests.reports.conftest import insert_old_form_snapshot
 
 
 def every_shape(db) -> None:
@@ -131,15 +132,7 @@ def test_a_snapshot_of_the_old_form_compares_as_one_of_chunks(db):
     catalog = published_catalog()
     now = datetime.now(UTC)
     report = source("新").snapshot.report
-    old = Snapshot(label="旧", created_at=now, created_by="tester",
-                   fingerprint=report["fingerprint"], report=report)  # fmt: skip
-    db.session.add(old)
-    db.session.flush()
-    db.session.execute(
-        sa.insert(SnapshotItem),
-        [{"snapshot_id": old.id, "code": item["code"], "data": item} for item in catalog],
-    )
-    db.session.commit()
+    insert_old_form_snapshot(db, "旧", report, catalog, now)
     item = db.session.scalar(sa.select(ApprovalItem).where(ApprovalItem.code == "A-1"))
     data = {k: v for k, v in dump_item(item).items() if k != "status"}
     data["hours"] = "全天"

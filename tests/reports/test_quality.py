@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from catalog.elements import ELEMENTS, gaps
 from catalog.enums import Status
 from catalog.figures import MISSING_PREDICATES, quality_counts
-from catalog.models import ApprovalItem, HandlingItem, Snapshot, SnapshotItem
+from catalog.models import ApprovalItem, HandlingItem
 from catalog.reports.document import build_report
 from catalog.reports.measures import MEASURES, MISSING_PREFIX
 from catalog.reports.queries import QUALITY_NOT_AVAILABLE, ReportInputError, provenance
@@ -27,6 +27,7 @@ from catalog.services import create_item, item_data
 from tests.api.test_views import assert_matches
 from tests.factories import handling_item_data, publish
 from tests.factories import item_data as payload
+from tests.reports.conftest import insert_old_form_snapshot
 
 # Every element missing on its own, as the services store it (None, [] or blank text), and a
 # few together; each item has a complete handling item beside the one with gaps.
@@ -209,15 +210,7 @@ def frozen_before_the_section(db, label: str, *, without: str | None = None) -> 
     frozen = {"label": label, "created_at": now.isoformat(timespec="seconds"), "note": None}
     report = build_report(*rows_from_catalog(catalog), generated_at=now, snapshot=frozen)
     del report["data_quality"]
-    snapshot = Snapshot(label=label, created_at=now, created_by="tester",
-                        fingerprint=report["fingerprint"], report=report)  # fmt: skip
-    db.session.add(snapshot)
-    db.session.flush()
-    db.session.execute(
-        sa.insert(SnapshotItem),
-        [{"snapshot_id": snapshot.id, "code": item["code"], "data": item} for item in catalog],
-    )
-    db.session.commit()
+    insert_old_form_snapshot(db, label, report, catalog, now)
 
 
 def test_a_snapshot_without_the_elements_says_the_section_is_not_available(hand, db, client, spec):
