@@ -18,10 +18,7 @@ import os
 import re
 import runpy
 import select
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -35,7 +32,7 @@ from gunicorn.config import Config
 from catalog.extensions import db
 from tests.conftest import PROJECT_ROOT, make_app
 from tests.factories import item_data, publish
-from tests.staff.test_concurrent_workers import CSRF, TIMEOUT, Browser, answers, free_port
+from tests.workers import CSRF, TIMEOUT, Browser, free_port, gunicorn
 
 CONFIG = PROJECT_ROOT / "deploy" / "gunicorn.conf.py"
 TRICKLERS = 20
@@ -71,26 +68,8 @@ def server(tmp_path_factory) -> Iterator[tuple[int, Path]]:
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "slow-clients-test",
            "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "2",
            "GUNICORN_BODY_SECONDS": str(BODY_SECONDS)}  # fmt: skip
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", str(CONFIG)],
-            cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-    try:
-        deadline = time.monotonic() + TIMEOUT
-        while log.read_text().count("Booting worker with pid") < 2 or not answers(port):
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "gunicorn did not start:\n" + log.read_text()
-            time.sleep(0.1)
+    with gunicorn(["-c", str(CONFIG)], env, log, port=port, workers=2):
         yield port, log
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            with suppress(ProcessLookupError):
-                os.killpg(process.pid, sig)
-            with suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=TIMEOUT)
-                break
 
 
 class Tricklers:

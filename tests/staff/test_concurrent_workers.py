@@ -9,43 +9,29 @@ different editors, and their saves are fired together so they race across the tw
 
 from __future__ import annotations
 
-import http.client
 import os
 import re
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
-from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import PROJECT_ROOT, temporary_postgres_database
+from tests.conftest import temporary_postgres_database
 from tests.staff.conftest import PASSWORD
 from tests.staff.forms import read_form
 from tests.test_cli import flask
+from tests.workers import ACCESS_LOG, TIMEOUT, Browser, free_port, gunicorn
 
 ITEM, CODE = "XCJT-01-075", "XCJT-01-075-01"  # 网络预约出租汽车经营许可 · 新办, from the seed
 EDIT = f"/staff/handling/{CODE}/edit"
 ROUNDS = 5
-TIMEOUT = 30  # seconds: the bound of every wait below
-CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
 def run_flask(env: dict[str, str], *args: str, stdin: str = "") -> None:
     done = flask(env["DATABASE_URL"], *args, stdin=stdin)
     assert done.returncode == 0, done.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -58,72 +44,13 @@ def server(tmp_path: Path) -> Iterator[tuple[int, Path, sa.Engine]]:
         for name in ("editor_a", "editor_b"):
             run_flask(env, "create-user", name, "--role", "editor", stdin=PASSWORD + "\n")
         port, log, engine = free_port(), tmp_path / "gunicorn.log", sa.create_engine(url)
-        with log.open("w") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "sync",
-                 "--bind", f"127.0.0.1:{port}", "--access-logfile", "-",
-                 "--access-logformat", "access pid=%(p)s race=%({x-race}i)s status=%(s)s",
-                 "wsgi:app"],
-                cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+        args = ["--workers", "2", "--worker-class", "sync", "--bind", f"127.0.0.1:{port}",
+                *ACCESS_LOG, "wsgi:app"]  # fmt: skip
         try:
-            deadline = time.monotonic() + TIMEOUT
-            while log.read_text().count("Booting worker with pid") < 2 or not answers(port):
-                assert process.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, "gunicorn did not start:\n" + log.read_text()
-                time.sleep(0.1)
-            yield port, log, engine
+            with gunicorn(args, env, log, port=port, workers=2):
+                yield port, log, engine
         finally:
             engine.dispose()
-            process.terminate()
-            try:
-                process.wait(timeout=TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=TIMEOUT)
-
-
-def answers(port: int) -> bool:
-    try:
-        return Browser(port).request("GET", "/staff/login")[0] == 200
-    except OSError:
-        return False
-
-
-class Browser:
-    """One person's browser: its own session cookie, a new connection for each request."""
-
-    def __init__(self, port: int):
-        self.port, self.cookies = port, SimpleCookie()
-
-    def connect(self) -> http.client.HTTPConnection:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=TIMEOUT)
-        connection.connect()
-        return connection
-
-    def request(self, method, path, fields=None, race="-", connection=None):
-        """(status, Location, body) of one request; 3xx are not followed."""
-        connection = connection or self.connect()
-        cookie = "; ".join(f"{name}={morsel.value}" for name, morsel in self.cookies.items())
-        headers = {"X-Race": race, "Cookie": cookie}
-        body = None
-        if fields is not None:
-            body = urlencode(fields, doseq=True)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        try:
-            connection.request(method, path, body=body, headers=headers)
-            response = connection.getresponse()
-            for cookie in response.headers.get_all("Set-Cookie") or []:
-                self.cookies.load(cookie)
-            return response.status, response.getheader("Location"), response.read().decode()
-        finally:
-            connection.close()
-
-    def sign_in(self, username: str) -> None:
-        token = CSRF.search(self.request("GET", "/staff/login")[2]).group(1)
-        fields = {"username": username, "password": PASSWORD, "csrf_token": token}
-        status, location, _ = self.request("POST", "/staff/login", fields)
-        assert status == 302 and location == "/staff/", (status, location)
 
 
 def form_fields(html: str, **changes: str) -> dict[str, list[str]]:

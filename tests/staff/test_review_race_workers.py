@@ -22,10 +22,7 @@ import io
 import json
 import os
 import re
-import subprocess
-import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,10 +40,11 @@ from catalog.spreadsheets import (
     MATERIAL_SHEET,
     ROW_HEADERS,
 )
-from tests.conftest import PROJECT_ROOT, temporary_postgres_database
+from tests.conftest import temporary_postgres_database
 from tests.staff.conftest import PASSWORD
 from tests.staff.forms import read_form
-from tests.staff.test_concurrent_workers import TIMEOUT, Browser, answers, free_port, run_flask
+from tests.staff.test_concurrent_workers import run_flask
+from tests.workers import ACCESS_LOG, TIMEOUT, Browser, free_port, gunicorn
 
 NEW = "/staff/items/new"
 APPLY = "/staff/import/apply"
@@ -88,29 +86,13 @@ def server(request, tmp_path_factory) -> Iterator[tuple[int, Path, sa.Engine, st
         for name in EDITORS:
             run_flask(env, "create-user", name, "--role", "editor", stdin=PASSWORD + "\n")
         port, log, engine = free_port(), tmp_path / "gunicorn.log", sa.create_engine(url)
-        with log.open("w") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "sync",
-                 "--bind", f"127.0.0.1:{port}", "--access-logfile", "-",
-                 "--access-logformat", "access pid=%(p)s race=%({x-race}i)s status=%(s)s",
-                 "wsgi:app"],
-                cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+        args = ["--workers", "2", "--worker-class", "sync", "--bind", f"127.0.0.1:{port}",
+                *ACCESS_LOG, "wsgi:app"]  # fmt: skip
         try:
-            deadline = time.monotonic() + TIMEOUT
-            while log.read_text().count("Booting worker with pid") < 2 or not answers(port):
-                assert process.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, "gunicorn did not start:\n" + log.read_text()
-                time.sleep(0.1)
-            yield port, log, engine, request.param
+            with gunicorn(args, env, log, port=port, workers=2):
+                yield port, log, engine, request.param
         finally:
             engine.dispose()
-            process.terminate()
-            try:
-                process.wait(timeout=TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=TIMEOUT)
 
 
 @pytest.fixture(scope="module")

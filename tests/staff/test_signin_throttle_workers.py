@@ -15,14 +15,10 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import subprocess
-import sys
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -31,8 +27,8 @@ import sqlalchemy as sa
 
 from tests.conftest import PROJECT_ROOT, temporary_postgres_database
 from tests.staff.conftest import PASSWORD
-from tests.staff.test_concurrent_workers import CSRF, TIMEOUT, Browser, answers, free_port
 from tests.test_cli import flask
+from tests.workers import ACCESS_LOG, CSRF, TIMEOUT, Browser, free_port, gunicorn
 
 WORKERS = 4
 ACCOUNTS = ("editor_a", "editor_b", "editor_c")  # locked out by the first round
@@ -69,29 +65,13 @@ def server(request, tmp_path_factory) -> Iterator[tuple[int, Path, sa.Engine]]:
             made = flask(url, "create-user", name, "--role", "editor", stdin=PASSWORD + "\n")
             assert made.returncode == 0, made.stderr
         log, engine = tmp_path / "gunicorn.log", sa.create_engine(url)
-        with log.open("w") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", *SETUPS[setup], "--workers", str(WORKERS),
-                 "--bind", f"127.0.0.1:{port}", "--access-logfile", "-",
-                 "--access-logformat", "access pid=%(p)s race=%({x-race}i)s status=%(s)s"],
-                cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
+        args = [*SETUPS[setup], "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}",
+                *ACCESS_LOG]  # fmt: skip
         try:
-            deadline = time.monotonic() + TIMEOUT
-            while log.read_text().count("Booting worker with pid") < WORKERS or not answers(port):
-                assert process.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, "gunicorn did not start:\n" + log.read_text()
-                time.sleep(0.1)
-            yield port, log, engine
+            with gunicorn(args, env, log, port=port, workers=WORKERS):
+                yield port, log, engine
         finally:
             engine.dispose()
-            for sig in (signal.SIGTERM, signal.SIGKILL):  # the whole group: master and workers
-                with suppress(ProcessLookupError):
-                    os.killpg(process.pid, sig)
-                with suppress(subprocess.TimeoutExpired):
-                    process.wait(timeout=TIMEOUT)
-                    break
 
 
 @contextmanager

@@ -11,7 +11,8 @@ import re
 import socket
 import time
 
-from tests.staff.test_concurrent_workers import TIMEOUT, Browser, server  # noqa: F401
+from tests.staff.test_concurrent_workers import server  # noqa: F401
+from tests.workers import TIMEOUT, Browser
 
 QUERY = "/api/v1/items?q=%E6%BB%B4%E6%BB%B4"  # 滴滴: in no item, no seed synonym
 ACCESS = re.compile(r"access pid=<?(\d+)>? race=(\S+) status=200")
