@@ -16,7 +16,7 @@ from flask_migrate import upgrade
 
 from catalog.accounts import find_user
 from catalog.attachment_commands import attachments_group
-from catalog.backup import backup_command, restore_command
+from catalog.backup.commands import backup_command, restore_command
 from catalog.domain import DomainError
 from catalog.edge import after_commit, command_transaction
 from catalog.extensions import db

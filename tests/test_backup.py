@@ -20,7 +20,7 @@ import yaml
 from alembic.script import ScriptDirectory
 
 import catalog.models  # noqa: F401  (registers every table on the metadata)
-from catalog.backup import libpq_connection
+from catalog.backup.postgres import libpq_connection
 from catalog.extensions import db as _db
 from catalog.search.synonyms import read_seed_synonyms
 from tests.conftest import PROJECT_ROOT, make_app, temporary_postgres_database
