@@ -156,6 +156,8 @@ def load(instance_path: Path | None = None, overrides: Mapping[str, Any] | None 
         "FAILED_QUERY_RETENTION_DAYS": int(
             os.environ.get("FAILED_QUERY_RETENTION_DAYS", "90") or 90
         ),
+        # A worker holds its counts this long, then writes them after a response (0: at once).
+        "FAILED_QUERY_WRITE_SECONDS": _seconds("FAILED_QUERY_WRITE_SECONDS", 10),
         # Four eyes: no reviewer publishes a draft holding their own changes. A one-person
         # office sets REVIEW_FOUR_EYES=0; the audit trail then marks each self-published change.
         "REVIEW_FOUR_EYES": os.environ.get("REVIEW_FOUR_EYES", "1").strip().lower()

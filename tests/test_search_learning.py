@@ -4,6 +4,8 @@ on both databases."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -109,6 +111,76 @@ def test_a_database_refusal_never_fails_the_search(app, db, catalog, monkeypatch
     monkeypatch.setattr(failed, "_upsert", broken)
     result, error = run_search("飞机", {})
     assert error is None and result.total == 0
+
+
+@pytest.fixture
+def held(app, monkeypatch):
+    """Counts held by the worker as in production (the tests' apps write each at once)."""
+    from catalog.search import failed
+
+    monkeypatch.setitem(app.config, "FAILED_QUERY_WRITE_SECONDS", 3600)
+    failed.pending.take()
+    yield failed
+    failed.pending.take()  # nothing left for another test's app
+
+
+def test_held_counts_are_written_after_the_response_once_due(app, db, catalog, held, client):
+    for _ in range(2):
+        assert client.get("/items?q=飞机").status_code == 200
+    assert client.get("/items?q=火车").status_code == 200
+    assert failed_rows(db) == []  # held by the worker, the searches answered without a write
+    assert held.pending.counts == {("飞机", today()): 2, ("火车", today()): 1}
+
+    app.config["FAILED_QUERY_WRITE_SECONDS"] = 0.001  # due: the next failed search writes all
+    response = client.get("/items?q=飞机")
+    assert response.status_code == 200 and "飞机" in response.get_data(as_text=True)
+    assert failed_rows(db) == []  # the response is whole before anything is written
+    response.close()  # what the server does once it has sent it
+    rows = failed_rows(db)
+    assert [(row.text, row.count) for row in rows] == [("火车", 1), ("飞机", 3)]
+    assert not held.pending.counts
+
+
+def test_held_counts_add_to_the_stored_ones_and_a_full_buffer_is_written(app, db, held,
+                                                                          monkeypatch):  # fmt: skip
+    db.session.add(FailedQuery(text="甲", day=today(), count=4))
+    db.session.commit()
+    monkeypatch.setattr(held, "MAX_PENDING", 3)
+    for text in ("甲", "乙", "甲"):
+        assert record_failed_query(text)
+    assert [(row.text, row.count) for row in failed_rows(db)] == [("甲", 4)]
+    assert record_failed_query("丙")  # a third distinct text: written (no request: at once)
+    assert [(row.text, row.count) for row in failed_rows(db)] == [("丙", 1), ("乙", 1),
+                                                                  ("甲", 6)]  # fmt: skip
+
+
+WORKER = """
+import sys
+from catalog import create_app
+from catalog.search.failed import pending, record_failed_query
+app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1], "SECRET_KEY": "exit-test",
+                  "FAILED_QUERY_WRITE_SECONDS": 3600})
+with app.app_context():
+    assert record_failed_query("出口") and pending.counts
+"""  # then the interpreter exits normally, as a worker gunicorn stops or recycles does
+
+
+def test_held_counts_are_written_when_the_worker_exits(app, db, database_url):
+    done = subprocess.run([sys.executable, "-c", WORKER, database_url], cwd=PROJECT_ROOT,
+                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert [(row.text, row.count) for row in failed_rows(db)] == [("出口", 1)]
+
+
+def test_a_refused_write_of_held_counts_drops_them_and_never_fails(app, db, catalog, held,
+                                                                   monkeypatch):  # fmt: skip
+    def broken(*_args):
+        raise sa.exc.OperationalError("INSERT", {}, Exception("disk full"))
+
+    monkeypatch.setattr(held, "_upsert", broken)
+    assert record_failed_query("飞机")
+    assert held.write_pending() is False
+    assert not held.pending.counts and failed_rows(db) == []
 
 
 def test_most_failed_sums_the_period(app, db):
