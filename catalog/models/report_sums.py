@@ -72,7 +72,9 @@ item_data_digest = sa.Table(
     "item_data_digest",
     db.metadata,
     sa.Column("item_id", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("code", code_column(50), nullable=False, unique=True),
+    # indexed, not unique: a transaction may hand one item's code to another, and the items'
+    # rows are replaced a chunk of items at a time
+    sa.Column("code", code_column(50), nullable=False, index=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("digest", sa.String(32), nullable=False),
 )

@@ -32,8 +32,8 @@ def upgrade():
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("digest", sa.String(length=32), nullable=False),
         sa.PrimaryKeyConstraint("item_id", name=op.f("pk_item_data_digest")),
-        sa.UniqueConstraint("code", name=op.f("uq_item_data_digest_code")),
     )
+    op.create_index(op.f("ix_item_data_digest_code"), "item_data_digest", ["code"], unique=False)
     # The sums were right without the digests: with items, no longer (an empty catalog's
     # empty digests are right, and its state stays).
     connection = op.get_bind()
@@ -42,4 +42,5 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index(op.f("ix_item_data_digest_code"), table_name="item_data_digest")
     op.drop_table("item_data_digest")
