@@ -27,10 +27,14 @@ from catalog.models import (
     Synonym,
     utcnow,
 )
+from catalog.models.attachments import MaterialAttachment
 
 # Synonym: the search's synonym list, cached per worker under the same revision.
+# MaterialAttachment: a material's files are part of its item's data (the guide, a snapshot's
+# frozen data and its digest, catalog.reports.digests).
 CONTENT = (
     *(ApprovalItem, HandlingItem, LegalBasis, Material, Fee, ProcessStep, FaqEntry, Synonym),
+    MaterialAttachment,
 )
 T = TypeVar("T")
 # Built once: it runs on every search and report request, and building the statement (and its
@@ -62,6 +66,7 @@ def bump(connection: sa.Connection) -> None:
 # ids, and the handling items' of the rows that belong to one), and a write the unit of work
 # did not see (session.execute of an INSERT, UPDATE or DELETE on a content table).
 _ITEMS, _HANDLING, _UNSEEN = "report_items", "report_handling_items", "report_unseen"
+_MATERIALS = "report_materials"  # (only the items' data digests depend on their files)
 _BY_ITEM = (HandlingItem, LegalBasis, FaqEntry)
 _BY_HANDLING_ITEM = (Material, Fee, ProcessStep)
 _REPORTED_TABLES = frozenset(
@@ -86,6 +91,8 @@ def _note_touched(session: Session, objects: list[object]) -> None:
             items |= _old_and_new(obj, "item_id")
         elif isinstance(obj, _BY_HANDLING_ITEM):
             handling |= _old_and_new(obj, "handling_item_id")
+        elif isinstance(obj, MaterialAttachment):
+            session.info.setdefault(_MATERIALS, set()).update(_old_and_new(obj, "material_id"))
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -106,10 +113,17 @@ def _keep_report_sums(session: Session) -> None:
     connection = session.connection()
     items = session.info.pop(_ITEMS, set())
     handling = session.info.pop(_HANDLING, set())
+    materials = session.info.pop(_MATERIALS, set())
     unseen = session.info.pop(_UNSEEN, False)
     if not aggregates.available(connection):  # a database before migration 0024
         _write_stamp(connection)
         return
+    if materials:  # (a material deleted with its files was noted by its handling item)
+        handling |= set(
+            connection.scalars(
+                sa.select(Material.handling_item_id).where(Material.id.in_(materials))
+            )
+        )
     if handling:
         items |= set(
             connection.scalars(sa.select(HandlingItem.item_id).where(HandlingItem.id.in_(handling)))
@@ -165,7 +179,7 @@ def _forget_content_change(session: Session, _previous) -> None:
     transaction changed before it: the mark stays (at worst a revision without a change, and
     the caches computed once more)."""
     if not session.in_transaction():
-        for note in ("catalog_changed", _ITEMS, _HANDLING, _UNSEEN):
+        for note in ("catalog_changed", _ITEMS, _HANDLING, _MATERIALS, _UNSEEN):
             session.info.pop(note, None)
 
 

@@ -19,6 +19,7 @@ from catalog.models.catalog import (
 from catalog.models.drafts import ItemDraft
 from catalog.models.imports import ImportMapping
 from catalog.models.report_sums import (  # the report's kept sums (catalog.reports.aggregates)
+    item_data_digest,
     report_exception,
     report_group_sums,
     report_item_sums,
@@ -61,6 +62,7 @@ __all__ = [
     "ThrottleCounter",
     "User",
     "enum_column",
+    "item_data_digest",
     "report_exception",
     "report_group_sums",
     "report_item_sums",

@@ -65,7 +65,21 @@ report_exception = sa.Table(
     sa.Column("rules", sa.Integer, nullable=False),  # bit i: the i-th catalog.ratios.PolicyRule
 )
 
-# One row: the catalog revision (catalog_revision.stamp) the sums are right at.
+# One row per published item (of any type): the digest of its data as a snapshot freezes it
+# (catalog.reports.frozen.digest), so that the live side of a comparison is one read of this
+# index instead of every item's rows (migration 0028).
+item_data_digest = sa.Table(
+    "item_data_digest",
+    db.metadata,
+    sa.Column("item_id", sa.Integer, primary_key=True, autoincrement=False),
+    # indexed, not unique: a transaction may hand one item's code to another, and the items'
+    # rows are replaced a chunk of items at a time
+    sa.Column("code", code_column(50), nullable=False, index=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("digest", sa.String(32), nullable=False),
+)
+
+# One row: the catalog revision (catalog_revision.stamp) the sums (and the digests) are right at.
 report_sums_state = sa.Table(
     "report_sums_state",
     db.metadata,

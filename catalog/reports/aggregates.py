@@ -53,6 +53,7 @@ from catalog.models.report_sums import (
     report_item_sums,
     report_sums_state,
 )
+from catalog.reports import digests
 from catalog.reports.rows import (
     DIGEST_MODULUS,
     HANDLING_COLUMNS,
@@ -218,6 +219,7 @@ def refresh_items(connection: sa.Connection, item_ids: Iterable[int]) -> Deltas:
             )
         if exceptions:
             connection.execute(report_exception.insert(), exceptions)
+        digests.refresh(connection, chunk)
     return {group: values for group, values in deltas.items() if any(values)}
 
 
@@ -273,8 +275,9 @@ def set_state(connection: sa.Connection, stamp: str) -> None:
 
 
 def rebuild(connection: sa.Connection) -> int:
-    """Compute every row again from the catalog (bulk writes, a first build); the caller sets
-    the state. Returns the items in scope. At 300,000 handling items: see docs/report-speed.md."""
+    """Compute every row again from the catalog (bulk writes, a first build), and the items'
+    data digests (catalog.reports.digests); the caller sets the state. Returns the items in
+    scope. At 300,000 handling items: see docs/report-speed.md."""
     for table in (report_item_sums, report_group_sums, report_exception):
         connection.execute(table.delete())
     ids = connection.scalars(
@@ -296,6 +299,7 @@ def rebuild(connection: sa.Connection) -> int:
             ["item_type", "unit", *MEASURE_COLUMNS], sa.select(*group, *sums).group_by(*group)
         )
     )
+    digests.rebuild(connection)
     return len(ids)
 
 
@@ -387,7 +391,7 @@ def check_command() -> None:
         raise click.ClickException("报告汇总不是当前版本的，请运行 flask report-sums rebuild。")
     kept, scanned = live_report(), scanned_report()
     kept.pop("generated_at"), scanned.pop("generated_at")
-    if kept != scanned:
+    if kept != scanned or digests.kept_index(current_stamp()) != digests.computed_index():
         raise click.ClickException(
             "报告汇总与逐行计算的结果不一致，请运行 flask report-sums rebuild。"
         )

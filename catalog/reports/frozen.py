@@ -289,9 +289,9 @@ def _run_typed(connection: sa.Connection, statement: sa.Select, params: dict) ->
 
 
 def _chunk_of_items(statements: dict[str, sa.Select], items: list[Any], params: dict,
-                    empty: frozenset[str]) -> list[dict[str, Any]]:  # fmt: skip
+                    empty: frozenset[str], connection: sa.Connection
+                    ) -> list[dict[str, Any]]:  # fmt: skip
     """The data of these item rows (in code order) with their published handling items."""
-    connection = db.session.connection()
     run = _run if statements is _IN_RANGE else _run_typed
 
     def grouped(name: str) -> dict[int, list[Any]]:
@@ -316,11 +316,14 @@ def _chunk_of_items(statements: dict[str, sa.Select], items: list[Any], params: 
 
 
 def published_chunks(
-    size: int = CHUNK_ITEMS, codes: Iterable[str] | None = None
+    size: int = CHUNK_ITEMS,
+    codes: Iterable[str] | None = None,
+    connection: sa.Connection | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
     """Every published item as data (reports.rows.published_catalog() form), in code order,
-    `size` items at a time: one chunk in memory at once. `codes`: only those items."""
-    connection = db.session.connection()
+    `size` items at a time: one chunk in memory at once. `codes`: only those items.
+    `connection`: the one to read on (the session's by default)."""
+    connection = connection or db.session.connection()
     empty = _empty_tables(connection)
     if codes is not None:
         wanted = sorted(set(codes))
@@ -328,12 +331,12 @@ def published_chunks(
             params = {"codes": wanted[start : start + size]}
             rows = connection.execute(_OF_CODES["items"], params).all()
             if rows:
-                yield _chunk_of_items(_OF_CODES, rows, params, empty)
+                yield _chunk_of_items(_OF_CODES, rows, params, empty, connection)
         return
     rows = _run(connection, _FIRST_PAGE, {"size": size})
     while rows:
         params = {"first": rows[0][1], "last": rows[-1][1]}
-        yield _chunk_of_items(_IN_RANGE, rows, params, empty)
+        yield _chunk_of_items(_IN_RANGE, rows, params, empty, connection)
         rows = _run(connection, _NEXT_PAGE, {"after": rows[-1][1], "size": size})
 
 

@@ -21,6 +21,7 @@ from catalog.extensions import db
 from catalog.figures import catalog_figures
 from catalog.models import AuditAction, Snapshot
 from catalog.report import SHARES, report_document
+from catalog.reports.digests import kept_index
 from catalog.reports.document import quality_of_rows
 from catalog.reports.frozen import (
     IndexEntry,
@@ -241,7 +242,7 @@ def compare(old: ReportSource, new: ReportSource) -> dict[str, Any]:
     else:
         url, stamp = db.engine.url.render_as_string(hide_password=True), ""
     key = (url, stamp, _side(old), _side(new))
-    return _comparisons.get(key, lambda: _compare(old, new))
+    return _comparisons.get(key, lambda: _compare(old, new, stamp))
 
 
 def _side(source: ReportSource) -> Any:
@@ -252,14 +253,14 @@ def _side(source: ReportSource) -> Any:
     return (snapshot.id, snapshot.label, snapshot.fingerprint, snapshot.created_at.isoformat())
 
 
-def _compare(old: ReportSource, new: ReportSource) -> dict[str, Any]:
+def _compare(old: ReportSource, new: ReportSource, stamp: str) -> dict[str, Any]:
     ratios = [
         {"key": key, "label": label, "from": old.report[key], "to": new.report[key],
          "change": _change(old.report[key]["percent"], new.report[key]["percent"])}
         for key, label in RATIO_KEYS
     ]  # fmt: skip
     added, removed, before, after = [], [], [], []
-    for old_entry, new_entry in _matched(_index(old), _index(new)):
+    for old_entry, new_entry in _matched(_index(old, stamp), _index(new, stamp)):
         if old_entry is None:
             added.append({"code": new_entry[0], "name": new_entry[1]})
         elif new_entry is None:
@@ -286,10 +287,15 @@ def _compare(old: ReportSource, new: ReportSource) -> dict[str, Any]:
     }
 
 
-def _index(source: ReportSource) -> Iterator[IndexEntry]:
-    """(code, name, digest, where) of every item of a side, in code order."""
+def _index(source: ReportSource, stamp: str) -> Iterator[IndexEntry]:
+    """(code, name, digest, where) of every item of a side, in code order (`stamp`: the live
+    catalog's revision)."""
     if source.snapshot is not None:
         yield from frozen_index(source.snapshot)
+        return
+    kept = kept_index(stamp)  # the digests kept with the catalog (catalog.reports.digests)
+    if kept:
+        yield from kept
         return
     for chunk in published_chunks():
         yield from index_of(chunk)

@@ -15,7 +15,7 @@ from catalog.models import ApprovalItem, HandlingItem, report_sums_state
 from catalog.operations.imports import apply_import
 from catalog.operations.items import retire_handling_item, retire_item
 from catalog.province import generate_province
-from catalog.reports import aggregates
+from catalog.reports import aggregates, digests
 from catalog.reports.document import build_report, live_report, scanned_report
 from catalog.reports.rows import fingerprint_v2, live_handling_rows, live_items
 from catalog.revision import current_stamp
@@ -38,6 +38,8 @@ def assert_sums_right(db) -> dict:
     rows = live_items(), live_handling_rows()
     assert without_time(kept) == without_time(build_report(*rows))
     assert kept["fingerprint"] == fingerprint_v2(*rows)
+    # and each published item's data digest (catalog.reports.digests), kept with the sums
+    assert digests.kept_index(current_stamp()) == digests.computed_index()
     return kept
 
 
