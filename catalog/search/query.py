@@ -22,7 +22,7 @@ from markupsafe import Markup
 
 from catalog.enums import CaseType, ItemType
 from catalog.extensions import db
-from catalog.models import ApprovalItem, HandlingItem, SearchEntry
+from catalog.models import ApprovalItem, HandlingItem, SearchEntry, SearchPart, SearchPosting
 from catalog.revision import Cache, is_uncommitted, revision_key
 from catalog.search.common import POSITION as COMMON_POSITION
 from catalog.search.delta import frame_of
@@ -145,6 +145,16 @@ def _liked(*columns: sa.ColumnElement[str]) -> Callable[[], sa.Select]:
     )
 
 
+def _parts(*, name_only: bool) -> Callable[[], sa.Select]:
+    """The handling items with a part containing the word (a LIKE pattern), from the postings'
+    primary key alone (catalog.search.parts)."""
+    part, posting = SearchPart.__table__.c, SearchPosting.__table__.c
+    matched = sa.select(part.id).where(part.text.like(sa.bindparam("value"), escape="\\"))
+    if name_only:
+        matched = matched.where(part.in_name)
+    return lambda: sa.select(posting.handling_item_id).where(posting.part_id.in_(matched))
+
+
 def _tokens(column: sa.ColumnElement[str]) -> Callable[[], sa.Select]:
     return lambda: sa.select(_ENTRY_ID).where(
         sa.func.to_tsvector(_SIMPLE, column).op("@@")(
@@ -163,6 +173,8 @@ _LOOKUPS: dict[str, Callable[[], sa.Select]] = {
     "name_chars": _matched(_NAME_CHARS),
     "like": _liked(SearchEntry.name, SearchEntry.body),  # a LIKE pattern
     "name_like": _liked(SearchEntry.name),
+    "parts": _parts(name_only=False),  # a word with a character no code has
+    "name_parts": _parts(name_only=True),
     "tokens": _tokens(SearchEntry.chars),  # PostgreSQL: a 1- or 2-character word
     "name_tokens": _tokens(SearchEntry.name_chars),
 }
@@ -217,12 +229,28 @@ def _postgres_lookup(word: str, *, name_only: bool) -> Lookup:
     return Lookup.of("name_tokens" if name_only else "tokens", word)
 
 
+def in_parts(word: str) -> bool:
+    """Whether a word is looked up over the entries' parts (catalog.search.parts): it has a
+    character no code has (codes are ASCII: schemas.CODE_PATTERN) and no space (the parts are
+    joined by spaces, so a word without one is in an entry exactly when it is in a part)."""
+    return not word.isascii() and " " not in word
+
+
+PARTS_ON = {"postgresql", "sqlite"}  # the databases whose Chinese words go through the parts
+
+
 def _term_lookups(words: list[str], *, name_only: bool) -> list[Lookup]:
     """The ids whose name and situation (`name_only`), or any searched text, contain one of the
     words, through indexes (a Latin term's spelling of the item name: Frame.spelt)."""
-    if _dialect() == "sqlite":
-        return _sqlite_lookups(words, name_only=name_only)
-    return [_postgres_lookup(word, name_only=name_only) for word in words]
+    dialect = _dialect()
+    lookups = []
+    if dialect in PARTS_ON:
+        kind = "name_parts" if name_only else "parts"
+        lookups = [Lookup.of(kind, _like_pattern(word)) for word in words if in_parts(word)]
+        words = [word for word in words if not in_parts(word)]
+    if dialect == "sqlite":
+        return lookups + _sqlite_lookups(words, name_only=name_only)
+    return lookups + [_postgres_lookup(word, name_only=name_only) for word in words]
 
 
 def word_rows(word: str, *, name_only: bool = False) -> sa.Select:
