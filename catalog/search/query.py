@@ -236,7 +236,10 @@ def in_parts(word: str) -> bool:
     return not word.isascii() and " " not in word
 
 
-PARTS_ON = {"postgresql", "sqlite"}  # the databases whose Chinese words go through the parts
+# The databases whose Chinese words are looked up through the parts: PostgreSQL, where the GIN
+# indexes visited every match's row; on SQLite FTS5 reads ids from its own index and measured
+# as fast or faster (docs/search-speed.md), so it keeps it.
+PARTS_ON = {"postgresql"}
 
 
 def _term_lookups(words: list[str], *, name_only: bool) -> list[Lookup]:
@@ -251,6 +254,13 @@ def _term_lookups(words: list[str], *, name_only: bool) -> list[Lookup]:
     if dialect == "sqlite":
         return lookups + _sqlite_lookups(words, name_only=name_only)
     return lookups + [_postgres_lookup(word, name_only=name_only) for word in words]
+
+
+def part_rows(word: str, *, name_only: bool = False) -> sa.Select:
+    """The handling item ids with a part containing the word (in_parts), on either database:
+    what PostgreSQL's searches read (the tests hold it to a scan on both)."""
+    lookup = Lookup.of("name_parts" if name_only else "parts", _like_pattern(word))
+    return lookup.rows.params(lookup.params)
 
 
 def word_rows(word: str, *, name_only: bool = False) -> sa.Select:
