@@ -367,7 +367,8 @@ def _suspend_text_indexes(connection: sa.Connection) -> list[str]:
     (50,000 handling items: 17.0 s for the entries through the triggers, against 0.7 s without
     them and 4.2 s for the four rebuilds).
     PostgreSQL: the GIN indexes are dropped and created again (the generation took 295 s with
-    them, against 170 s without the newest)."""
+    them, against 170 s without the newest), and so are the postings' second index and foreign
+    key (catalog.search.parts)."""
     if connection.dialect.name == "sqlite":
         # Python's sqlite3 opens its transaction at the first INSERT, UPDATE or DELETE only: a
         # DROP before that would be committed at once, and a load that fails would leave the
@@ -389,9 +390,18 @@ def _suspend_text_indexes(connection: sa.Connection) -> list[str]:
         connection.exec_driver_sql("SET LOCAL statement_timeout = 0")  # building takes a while
         kind, found = "INDEX", connection.execute(sa.text(
             "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
-            " AND tablename = 'search_entry' AND indexdef LIKE '% USING gin %'"
+            " AND ((tablename = 'search_entry' AND indexdef LIKE '% USING gin %')"
+            "   OR (tablename = 'search_posting' AND indexname <> 'pk_search_posting'))"
         )).all()  # fmt: skip
-        then = []
+        # the postings' foreign key, checked row by row, is added again (checked in one join)
+        keys = connection.execute(sa.text(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conrelid = 'search_posting'::regclass AND contype = 'f'"
+        )).all()  # fmt: skip
+        for name, _definition in keys:
+            connection.exec_driver_sql(f'ALTER TABLE search_posting DROP CONSTRAINT "{name}"')
+        then = [f'ALTER TABLE search_posting ADD CONSTRAINT "{name}" {definition}'
+                for name, definition in keys]  # fmt: skip
     else:
         return []
     for name, _definition in found:
