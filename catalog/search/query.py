@@ -366,6 +366,22 @@ def _in_name(terms: list[Term]) -> sa.ColumnElement[bool]:
     return sa.and_(*conditions)
 
 
+def _named_among(ids: list[int], terms: list[Term]) -> sa.Select:
+    """Which of these ids have every term in the name and situation (_in_name). On PostgreSQL,
+    for Chinese words, from their name part through the postings' second index (a few hundred
+    index entries and the parts, which stay cached) rather than the entries' 1.5 KB rows."""
+    words = [_matching_words(term) for term in terms]
+    if _dialect() in PARTS_ON and all(in_parts(word) for group in words for word in group):
+        part, posting = SearchPart.__table__.c, SearchPosting.__table__.c
+        return (
+            sa.select(posting.handling_item_id)
+            .join_from(SearchPosting.__table__, SearchPart.__table__, part.id == posting.part_id)
+            .where(posting.handling_item_id.in_(ids), part.in_name,
+                   *(sa.or_(*(_contains(part.text, word) for word in group)) for group in words))
+        )  # fmt: skip
+    return sa.select(_ENTRY_ID).where(_ENTRY_ID.in_(ids), _in_name(terms))
+
+
 @dataclass(frozen=True)
 class Filters:
     """Facet filters of a search; the names are the query-string keys."""
@@ -522,9 +538,7 @@ def _probe(
     # not yet told apart (rank 3): as rank 2 they would come after the cursor from this place
     rest = (rank == 3) & (place >= threshold - 2 * span)
     probe, _places = _first(ids[rest], place[rest], NAME_PROBE)
-    named = set(db.session.scalars(
-        sa.select(_ENTRY_ID).where(_ENTRY_ID.in_(probe.tolist()), _in_name(terms))
-    ))  # fmt: skip
+    named = set(db.session.scalars(_named_among(probe.tolist(), terms)))
     found = np.array([i for i in probe.tolist() if i in named][:need], dtype=np.int64)
     if len(found) < need:
         return None
