@@ -26,11 +26,14 @@ from catalog.models import (
     LegalBasis,
     Material,
     SearchEntry,
+    SearchPart,
+    SearchPosting,
     utcnow,
 )
 from catalog.revision import bump
 from catalog.search.changes import everything_changed
-from catalog.search.index import entry_values
+from catalog.search.index import entry_and_parts
+from catalog.search.parts import PartNumbers
 from catalog.search.text import pinyin_of
 from catalog.seeding import read_seed
 
@@ -147,7 +150,16 @@ def _seed_pool(seed_dir: Path) -> tuple[list[str], list[Template], list[tuple[st
 
 
 # the tables the generator writes, parents first
-WRITTEN = (ApprovalItem, LegalBasis, HandlingItem, Material, Fee, SearchEntry)
+WRITTEN = (
+    ApprovalItem,
+    LegalBasis,
+    HandlingItem,
+    Material,
+    Fee,
+    SearchEntry,
+    SearchPart,
+    SearchPosting,
+)
 
 
 def check_size(size: int) -> int:
@@ -192,16 +204,19 @@ def generate_province(
     rng = random.Random(seed)
     transport_names, templates, bases = _seed_pool(seed_dir)
     tables = {model: model.__table__ for model in WRITTEN}
-    ids = {model: _next_id(table) for model, table in tables.items() if model is not SearchEntry}
+    connection = db.session.connection()
+    ids = {model: _next_id(table) for model, table in tables.items()
+           if model not in (SearchEntry, SearchPart, SearchPosting)}  # fmt: skip
+    part_numbers = PartNumbers(connection)  # the entries' parts (catalog.search.parts)
     pending: dict[Any, list[dict[str, Any]]] = {model: [] for model in tables}
     counts = dict.fromkeys((model.__tablename__ for model in tables), 0)
     now = utcnow()
-    connection = db.session.connection()
     types, weights = list(TYPE_WEIGHTS), list(TYPE_WEIGHTS.values())
     reading = cache(pinyin_of)
-    insert = _copy if connection.dialect.name == "postgresql" else _insert
+    insert = copy_rows if connection.dialect.name == "postgresql" else _insert
 
     def flush() -> None:
+        pending[SearchPart] += part_numbers.take_rows()
         for model, rows in pending.items():
             if rows:
                 insert(connection, tables[model], rows)
@@ -271,14 +286,13 @@ def generate_province(
                     "name": fee["name"], "standard": fee["standard"],
                     "amount": fee.get("amount"), "basis": fee["basis"],
                 })  # fmt: skip
-            pending[SearchEntry].append({
-                "handling_item_id": handling_id,
-                **entry_values(
-                    item_name=name, item_code=code, result_name=f"{name}决定",
-                    legal_bases=[basis], handling_code=handling_code, situation=situation,
-                    material_names=[m["name"] for m in materials], pinyin=reading(name),
-                ),
-            })  # fmt: skip
+            values, parts = entry_and_parts(
+                item_name=name, item_code=code, result_name=f"{name}决定",
+                legal_bases=[basis], handling_code=handling_code, situation=situation,
+                material_names=[m["name"] for m in materials], pinyin=reading(name),
+            )  # fmt: skip
+            pending[SearchEntry].append({"handling_item_id": handling_id, **values})
+            pending[SearchPosting] += part_numbers.postings(handling_id, parts)
             written += 1
         if len(pending[HandlingItem]) >= BATCH:
             flush()
@@ -322,7 +336,7 @@ def _insert(connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any
     connection.execute(table.insert(), rows)
 
 
-def _copy(connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+def copy_rows(connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
     """PostgreSQL: the rows through COPY, on the session's connection and in its transaction,
     each value converted by its column's type as an INSERT would. At 50,000 handling items the
     generation took 25 s, against 49 s with INSERTs (Core executemany). The rows all have the
@@ -353,7 +367,8 @@ def _suspend_text_indexes(connection: sa.Connection) -> list[str]:
     (50,000 handling items: 17.0 s for the entries through the triggers, against 0.7 s without
     them and 4.2 s for the four rebuilds).
     PostgreSQL: the GIN indexes are dropped and created again (the generation took 295 s with
-    them, against 170 s without the newest)."""
+    them, against 170 s without the newest), and so are the postings' second index and foreign
+    key (catalog.search.parts)."""
     if connection.dialect.name == "sqlite":
         # Python's sqlite3 opens its transaction at the first INSERT, UPDATE or DELETE only: a
         # DROP before that would be committed at once, and a load that fails would leave the
@@ -375,9 +390,18 @@ def _suspend_text_indexes(connection: sa.Connection) -> list[str]:
         connection.exec_driver_sql("SET LOCAL statement_timeout = 0")  # building takes a while
         kind, found = "INDEX", connection.execute(sa.text(
             "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
-            " AND tablename = 'search_entry' AND indexdef LIKE '% USING gin %'"
+            " AND ((tablename = 'search_entry' AND indexdef LIKE '% USING gin %')"
+            "   OR (tablename = 'search_posting' AND indexname <> 'pk_search_posting'))"
         )).all()  # fmt: skip
-        then = []
+        # the postings' foreign key, checked row by row, is added again (checked in one join)
+        keys = connection.execute(sa.text(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conrelid = 'search_posting'::regclass AND contype = 'f'"
+        )).all()  # fmt: skip
+        for name, _definition in keys:
+            connection.exec_driver_sql(f'ALTER TABLE search_posting DROP CONSTRAINT "{name}"')
+        then = [f'ALTER TABLE search_posting ADD CONSTRAINT "{name}" {definition}'
+                for name, definition in keys]  # fmt: skip
     else:
         return []
     for name, _definition in found:

@@ -26,7 +26,7 @@ from catalog.models.report_sums import (  # the report's kept sums (catalog.repo
     report_sums_state,
 )
 from catalog.models.reports import Snapshot, SnapshotChunk, SnapshotItem, StoredReport
-from catalog.models.search import SearchChange, SearchEntry
+from catalog.models.search import SearchChange, SearchEntry, SearchPart, SearchPosting
 from catalog.models.search_learning import FailedQuery, Synonym  # search learning (issue 23)
 from catalog.models.throttle import ThrottleCounter
 from catalog.models.units import ServiceUnit
@@ -52,6 +52,8 @@ __all__ = [
     "Role",
     "SearchChange",
     "SearchEntry",
+    "SearchPart",
+    "SearchPosting",
     "SeedLoad",
     "ServiceUnit",
     "Snapshot",

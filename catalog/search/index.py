@@ -12,10 +12,16 @@ from catalog.extensions import db
 from catalog.models import ApprovalItem, HandlingItem, SearchEntry
 from catalog.search.changes import everything_changed
 from catalog.search.common import common_bytes, common_mask
+from catalog.search.parts import Parts, remember
 from catalog.search.text import character_grams, normalise, pinyin_of
 
 
-def entry_values(
+def entry_values(**kwargs) -> dict[str, str | bytes]:
+    """The search entry of one handling item, from plain values (entry_and_parts)."""
+    return entry_and_parts(**kwargs)[0]
+
+
+def entry_and_parts(
     *,
     item_name: str,
     item_code: str,
@@ -25,9 +31,9 @@ def entry_values(
     situation: str | None,
     material_names: Iterable[str],
     pinyin: tuple[str, str] | None = None,
-) -> dict[str, str | bytes]:
+) -> tuple[dict[str, str | bytes], Parts]:
     """The search entry of one handling item, from plain values (the services and the bulk
-    generator both write it through here).
+    generator both write it through here), and its parts (catalog.search.parts).
 
     Its name is the item's name and the situation; its body the situation, the codes, the
     result's name, the legal bases and the material names, separated by spaces. Each of them
@@ -48,7 +54,12 @@ def entry_values(
     common = name.common
     for part in body:
         common |= part.common
-    return {
+    # the codes are left out of the parts: they hold letters, digits, - and _ only
+    # (schemas.CODE_PATTERN), where a word looked up through the parts has another character
+    codes = 0 if situation is None else 1  # where the two codes are in the body
+    texts = [name.text] + [part.text for part in body[:codes] + body[codes + 2 :]]
+    parts = tuple(dict.fromkeys((text, index == 0) for index, text in enumerate(texts) if text))
+    values = {
         "item_name": normalise(item_name),
         "name": name.text,
         "body": " ".join(part.text for part in body),
@@ -58,6 +69,7 @@ def entry_values(
         "chars": f"{name.grams} {body_grams}",
         "common": common_bytes(common),
     }
+    return values, parts
 
 
 class TextPart(NamedTuple):
@@ -81,7 +93,7 @@ def index_item(item: ApprovalItem) -> None:
     reading = pinyin_of(item.name)
     bases = [(basis.law, basis.article, basis.text) for basis in item.legal_bases]
     for handling in item.handling_items:
-        values = entry_values(
+        values, parts = entry_and_parts(
             item_name=item.name,
             item_code=item.code,
             result_name=item.result_name,
@@ -93,11 +105,12 @@ def index_item(item: ApprovalItem) -> None:
         )
         entry = handling.search_entry
         if entry is None:
-            handling.search_entry = SearchEntry(**values)
-            continue
-        for key, value in values.items():
-            if getattr(entry, key) != value:
-                setattr(entry, key, value)
+            entry = handling.search_entry = SearchEntry(**values)
+        else:
+            for key, value in values.items():
+                if getattr(entry, key) != value:
+                    setattr(entry, key, value)
+        remember(db.session, entry, parts)  # written after the flush (catalog.search.parts)
 
 
 def rebuild_index() -> int:

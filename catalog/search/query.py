@@ -22,7 +22,7 @@ from markupsafe import Markup
 
 from catalog.enums import CaseType, ItemType
 from catalog.extensions import db
-from catalog.models import ApprovalItem, HandlingItem, SearchEntry
+from catalog.models import ApprovalItem, HandlingItem, SearchEntry, SearchPart, SearchPosting
 from catalog.revision import Cache, is_uncommitted, revision_key
 from catalog.search.common import POSITION as COMMON_POSITION
 from catalog.search.delta import frame_of
@@ -145,6 +145,16 @@ def _liked(*columns: sa.ColumnElement[str]) -> Callable[[], sa.Select]:
     )
 
 
+def _parts(*, name_only: bool) -> Callable[[], sa.Select]:
+    """The handling items with a part containing the word (a LIKE pattern), from the postings'
+    primary key alone (catalog.search.parts)."""
+    part, posting = SearchPart.__table__.c, SearchPosting.__table__.c
+    matched = sa.select(part.id).where(part.text.like(sa.bindparam("value"), escape="\\"))
+    if name_only:
+        matched = matched.where(part.in_name)
+    return lambda: sa.select(posting.handling_item_id).where(posting.part_id.in_(matched))
+
+
 def _tokens(column: sa.ColumnElement[str]) -> Callable[[], sa.Select]:
     return lambda: sa.select(_ENTRY_ID).where(
         sa.func.to_tsvector(_SIMPLE, column).op("@@")(
@@ -163,6 +173,8 @@ _LOOKUPS: dict[str, Callable[[], sa.Select]] = {
     "name_chars": _matched(_NAME_CHARS),
     "like": _liked(SearchEntry.name, SearchEntry.body),  # a LIKE pattern
     "name_like": _liked(SearchEntry.name),
+    "parts": _parts(name_only=False),  # a word with a character no code has
+    "name_parts": _parts(name_only=True),
     "tokens": _tokens(SearchEntry.chars),  # PostgreSQL: a 1- or 2-character word
     "name_tokens": _tokens(SearchEntry.name_chars),
 }
@@ -217,12 +229,38 @@ def _postgres_lookup(word: str, *, name_only: bool) -> Lookup:
     return Lookup.of("name_tokens" if name_only else "tokens", word)
 
 
+def in_parts(word: str) -> bool:
+    """Whether a word is looked up over the entries' parts (catalog.search.parts): it has a
+    character no code has (codes are ASCII: schemas.CODE_PATTERN) and no space (the parts are
+    joined by spaces, so a word without one is in an entry exactly when it is in a part)."""
+    return not word.isascii() and " " not in word
+
+
+# The databases whose Chinese words are looked up through the parts: PostgreSQL, where the GIN
+# indexes visited every match's row; on SQLite FTS5 reads ids from its own index and measured
+# as fast or faster (docs/search-speed.md), so it keeps it.
+PARTS_ON = {"postgresql"}
+
+
 def _term_lookups(words: list[str], *, name_only: bool) -> list[Lookup]:
     """The ids whose name and situation (`name_only`), or any searched text, contain one of the
     words, through indexes (a Latin term's spelling of the item name: Frame.spelt)."""
-    if _dialect() == "sqlite":
-        return _sqlite_lookups(words, name_only=name_only)
-    return [_postgres_lookup(word, name_only=name_only) for word in words]
+    dialect = _dialect()
+    lookups = []
+    if dialect in PARTS_ON:
+        kind = "name_parts" if name_only else "parts"
+        lookups = [Lookup.of(kind, _like_pattern(word)) for word in words if in_parts(word)]
+        words = [word for word in words if not in_parts(word)]
+    if dialect == "sqlite":
+        return lookups + _sqlite_lookups(words, name_only=name_only)
+    return lookups + [_postgres_lookup(word, name_only=name_only) for word in words]
+
+
+def part_rows(word: str, *, name_only: bool = False) -> sa.Select:
+    """The handling item ids with a part containing the word (in_parts), on either database:
+    what PostgreSQL's searches read (the tests hold it to a scan on both)."""
+    lookup = Lookup.of("name_parts" if name_only else "parts", _like_pattern(word))
+    return lookup.rows.params(lookup.params)
 
 
 def word_rows(word: str, *, name_only: bool = False) -> sa.Select:
@@ -326,6 +364,22 @@ def _in_name(terms: list[Term]) -> sa.ColumnElement[bool]:
             sa.or_(*words, *([_spelling_matches(term.text)] if term.is_latin else []))
         )
     return sa.and_(*conditions)
+
+
+def _named_among(ids: list[int], terms: list[Term]) -> sa.Select:
+    """Which of these ids have every term in the name and situation (_in_name). On PostgreSQL,
+    for Chinese words, from their name part through the postings' second index (a few hundred
+    index entries and the parts, which stay cached) rather than the entries' 1.5 KB rows."""
+    words = [_matching_words(term) for term in terms]
+    if _dialect() in PARTS_ON and all(in_parts(word) for group in words for word in group):
+        part, posting = SearchPart.__table__.c, SearchPosting.__table__.c
+        return (
+            sa.select(posting.handling_item_id)
+            .join_from(SearchPosting.__table__, SearchPart.__table__, part.id == posting.part_id)
+            .where(posting.handling_item_id.in_(ids), part.in_name,
+                   *(sa.or_(*(_contains(part.text, word) for word in group)) for group in words))
+        )  # fmt: skip
+    return sa.select(_ENTRY_ID).where(_ENTRY_ID.in_(ids), _in_name(terms))
 
 
 @dataclass(frozen=True)
@@ -484,9 +538,7 @@ def _probe(
     # not yet told apart (rank 3): as rank 2 they would come after the cursor from this place
     rest = (rank == 3) & (place >= threshold - 2 * span)
     probe, _places = _first(ids[rest], place[rest], NAME_PROBE)
-    named = set(db.session.scalars(
-        sa.select(_ENTRY_ID).where(_ENTRY_ID.in_(probe.tolist()), _in_name(terms))
-    ))  # fmt: skip
+    named = set(db.session.scalars(_named_among(probe.tolist(), terms)))
     found = np.array([i for i in probe.tolist() if i in named][:need], dtype=np.int64)
     if len(found) < need:
         return None
