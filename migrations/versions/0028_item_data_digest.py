@@ -1,7 +1,7 @@
 """each published item's data digest, kept with the report's sums
 
 Revision ID: 0028
-Revises: 0025
+Revises: 0026
 Create Date: 2026-12-04
 
 The first /reports/compare against the live catalog after a worker starts or the catalog
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0028"
-down_revision = "0025"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 

@@ -122,7 +122,7 @@ def empty_url(request, tmp_path) -> Iterator[str]:
 def test_migration_0028_leaves_the_digests_to_be_built_on_a_catalog_with_items(empty_url):
     app = make_app(empty_url)
     with app.app_context():
-        upgrade(revision="0025")
+        upgrade(revision="0026")  # the schema before 0028
         publish(_db, item_data(handling_item_data(code="A-01"), code="A", name="甲事项"))
         assert aggregates.state(_db.session.connection()) == current_stamp()
         _db.session.remove()
