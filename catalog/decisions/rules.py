@@ -43,21 +43,26 @@ def resident_id_error(number: str) -> str | None:
     """Why `number` is not a resident ID number (公民身份号码), or None when it is one.
 
     GB 11643-1999 《公民身份号码》: 6 digits of the address code, 8 of the birth date, 3 of the
-    sequence and a check digit (0-9 or X), ISO 7064 MOD 11-2 over the first 17. Checked by
-    python-stdnum's `stdnum.cn.ric`, which also checks the birth date and that the address
-    code is a county of that time.
+    sequence and a check digit (0-9 or X), ISO 7064 MOD 11-2 over the first 17. The check
+    digit and the birth date are checked by python-stdnum's `stdnum.cn.ric`
+    (`calc_check_digit`, `get_birth_date`). Not its `validate`, which also requires the
+    address code to have existed in the year of birth: codes are given when a card is issued,
+    so a real number such as 禹州 (411081, a code since 1988) for a person born in 1975 fails
+    it.
     """
+    compact = ric.compact(number)
+    if len(compact) != 18:
+        return "身份证号码应为18位。"
+    if not compact[:17].isdigit() or compact[17] not in "0123456789X":
+        return "身份证号码前17位须为数字，最后一位为数字或X。"
+    if compact[17] != ric.calc_check_digit(compact):
+        return "身份证号码校验码错误（GB 11643-1999），请核对后重新填写。"
     try:
-        ric.validate(number)
-    except NumberError as exc:
-        compact = ric.compact(number)
-        if len(compact) != 18:
-            return "身份证号码应为18位。"
-        if type(exc).__name__ == "InvalidChecksum":
-            return "身份证号码校验码错误（GB 11643-1999），请核对后重新填写。"
-        if type(exc).__name__ == "InvalidFormat":
-            return "身份证号码前17位须为数字，最后一位为数字或X。"
-        return "身份证号码中的出生日期或地址码无效（GB 11643-1999）。"
+        born = ric.get_birth_date(compact)
+    except NumberError:
+        born = None
+    if born is None or born.year < 1900:
+        return "身份证号码中的出生日期无效（GB 11643-1999）。"
     return None
 
 
@@ -66,8 +71,8 @@ def mask_id_number(number: str) -> str:
     characters kept, every other one a star (`4110**********1234`). Shorter numbers (a
     passport) keep a quarter at each end, at least one character masked."""
     number = number.strip()
-    keep = 4 if len(number) >= 12 else max(len(number) // 4, 0)
-    if len(number) <= 2 * keep:
+    keep = 4 if len(number) >= 12 else len(number) // 4
+    if keep == 0:
         return "*" * len(number)
     return number[:keep] + "*" * (len(number) - 2 * keep) + number[-keep:]
 
