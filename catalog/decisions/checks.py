@@ -256,6 +256,11 @@ def _check_document_free(model: type, values: Mapping[str, Any], own_id: int | N
 
 def check_licence(data: Mapping[str, Any], own_id: int | None = None) -> dict[str, Any]:
     """A licence decision's values as saved (item and handling item as ids), or Invalid."""
+    with db.session.no_autoflush:  # reads other rows only; the caller's flush writes
+        return _check_licence(data, own_id)
+
+
+def _check_licence(data: Mapping[str, Any], own_id: int | None) -> dict[str, Any]:
     reader = _Reader(data, LABELS)
     values = {**_authority_and_dates(reader), **_party(reader)}
     values.update(
@@ -283,7 +288,11 @@ def _licence_item(reader: _Reader) -> tuple[int | None, int | None]:
     code = reader.text("item")
     if code is None:
         return None, None
-    item = db.session.scalar(sa.select(ApprovalItem).where(ApprovalItem.code == code))
+    item = db.session.execute(
+        sa.select(ApprovalItem.id, ApprovalItem.name, ApprovalItem.item_type).where(
+            ApprovalItem.code == code
+        )
+    ).first()
     if item is None:
         reader.fail("item", f"目录中没有编码为 {code} 的事项。")
         return None, None
@@ -323,6 +332,11 @@ def period_for(severity: PenaltySeverity, decided_on: date) -> PublicationPeriod
 def check_penalty(data: Mapping[str, Any], own_id: int | None = None) -> dict[str, Any]:
     """A penalty decision's values as saved, or Invalid. Without a 公示截止日期 the longest
     period of the rule in force applies; a given one lies within that rule's bounds."""
+    with db.session.no_autoflush:  # reads other rows only; the caller's flush writes
+        return _check_penalty(data, own_id)
+
+
+def _check_penalty(data: Mapping[str, Any], own_id: int | None) -> dict[str, Any]:
     reader = _Reader(data, PENALTY_LABELS)
     values = {**_authority_and_dates(reader), **_party(reader)}
     values.update(

@@ -15,9 +15,16 @@ from sqlalchemy.exc import IntegrityError
 from catalog import audit
 from catalog.decisions import rules
 from catalog.decisions.checks import check_licence, check_penalty, invalid, period_for
-from catalog.domain import Conflict
+from catalog.domain import Conflict, Invalid
 from catalog.extensions import db
-from catalog.models import AuditAction, CreditRepair, LicenceDecision, PenaltyDecision
+from catalog.models import (
+    AuditAction,
+    AuditEvent,
+    CreditRepair,
+    LicenceDecision,
+    PenaltyDecision,
+    utcnow,
+)
 from catalog.schemas import CONTROL_CHARACTERS_MESSAGE, has_control_characters
 
 Decision = LicenceDecision | PenaltyDecision
@@ -137,6 +144,53 @@ def update_penalty(
     """Bring a penalty decision to `data`; {field: (old, new)}, audited when not empty."""
     values = check_penalty(data, own_id=decision.id)
     return _update(decision, values, expected_version=expected_version, actor=actor, reason=reason)
+
+
+def create_many(
+    kind: type[Decision], records: list[Mapping[str, Any]], *, actor: Any, reason: str | None
+) -> int:
+    """Record many decisions of one kind at once (the seed, an import's apply): each checked
+    by the same rules as create_licence / create_penalty, a document number repeated within
+    the batch refused too, then written and audited (one event per record) in two bulk
+    statements. All or nothing: Invalid names the record (1-based) and its fields."""
+    check = check_licence if kind is LicenceDecision else check_penalty
+    name, now = _actor_name(actor), utcnow()
+    rows, seen = [], {}
+    for number, data in enumerate(records, start=1):
+        try:
+            values = check(data)
+        except Invalid as exc:
+            raise Invalid(
+                {f"{number}.{field}": messages for field, messages in exc.errors.items()}
+            ) from None
+        key = (values["authority"], values["document_number"])
+        if key in seen:
+            raise invalid(
+                {f"{number}.document_number": [f"与第{seen[key]}条的文书号重复。"]},
+                {f"{number}.document_number": f"第{number}条 决定文书号"},
+            )
+        seen[key] = number
+        rows.append(values)
+    if not rows:
+        return 0
+    db.session.execute(
+        sa.insert(kind),
+        [{**values, "version": 1, "created_at": now, "updated_at": now, "updated_by": name}
+         for values in rows],
+    )  # fmt: skip
+    db.session.execute(
+        sa.insert(AuditEvent),
+        [
+            {
+                "occurred_at": now, "actor": name, "action": AuditAction.create,
+                "object_type": OBJECT_TYPES[kind], "object_code": values["document_number"],
+                "changes": {key: [None, audit.jsonable(value)] for key, value in values.items()},
+                "reason": reason,
+            }
+            for values in rows
+        ],
+    )  # fmt: skip
+    return len(rows)
 
 
 def end_publication_early(

@@ -9,6 +9,7 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError as NumberError
@@ -100,10 +101,12 @@ def unmasked_id_numbers(text: str | None) -> list[str]:
     return found
 
 
+@cache
 def publish_by(decided_on: date) -> date:
     """The last day a decision taken on `decided_on` is published on time: 7 working days
     later, by the holiday calendar of the deadline calculator (catalog.deadlines; the day of
-    the decision not counted). Raises deadlines.CalendarRangeError outside its years."""
+    the decision not counted). Raises deadlines.CalendarRangeError outside its years.
+    Cached: the calendar does not change while the app runs."""
     return deadlines.add_working_days(decided_on, PUBLISH_WITHIN_WORKING_DAYS)
 
 
