@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from catalog.enums import Status
 from catalog.models import PublicationPeriod
@@ -84,7 +85,9 @@ def catalog_items(db):
 @pytest.fixture
 def periods(db):
     """The rule of 发改办财金〔2019〕527号 (general 3-12 months, serious 6-36), as migration
-    0029 writes it (the test database is emptied between tests)."""
+    0029 writes it (the test database is emptied between tests; a first test finds the
+    migration's rows)."""
+    db.session.execute(sa.delete(PublicationPeriod))
     for severity, low, high in (("general", 3, 12), ("serious", 6, 36)):
         db.session.add(
             PublicationPeriod(

@@ -12,7 +12,13 @@ import sqlalchemy as sa
 
 from catalog.decisions import operations
 from catalog.domain import Conflict, Invalid
-from catalog.models import AuditEvent, CreditRepair, LicenceDecision, PenaltyDecision
+from catalog.models import (
+    AuditEvent,
+    CreditRepair,
+    LicenceDecision,
+    PenaltyDecision,
+    PublicationPeriod,
+)
 from tests.decisions.conftest import licence_data, penalty_data
 
 
@@ -141,8 +147,6 @@ def test_the_publication_period_comes_from_the_table(db, periods):
 
 
 def test_a_changed_period_applies_to_decisions_after_it(db, periods):
-    from catalog.models import PublicationPeriod
-
     db.session.add(
         PublicationPeriod(severity="general", effective_from=date(2020, 7, 1), min_months=1,
                           max_months=6, source="试行规则")
@@ -159,6 +163,8 @@ def test_a_changed_period_applies_to_decisions_after_it(db, periods):
 
 
 def test_no_period_for_the_date_is_a_refusal(db):
+    db.session.execute(sa.delete(PublicationPeriod))  # the migration's rows, in a first test
+    db.session.commit()
     refusal = refused(db, operations.create_penalty, penalty_data())
     assert refusal.errors["severity"] == ["没有适用于2020-06-01的一般失信行为公示期限规则。"]
 
@@ -266,3 +272,24 @@ def test_a_penalty_leaves_the_public_list_after_its_end(db, periods):
     assert listed(date(2021, 6, 1)) == [penalty.id]
     assert listed(date(2021, 6, 2)) == []
     assert not operations.is_publicly_listed(penalty, date(2021, 6, 2))
+
+
+def test_a_penalty_update_rechecks_the_period_and_audits(db, periods):
+    penalty = operations.create_penalty(penalty_data(), actor="editor")
+    db.session.commit()
+    with pytest.raises(Invalid) as refusal:
+        operations.update_penalty(
+            penalty, penalty_data(publication_ends_on="2024-01-01"),
+            expected_version=penalty.version, actor="editor",
+        )  # fmt: skip
+    assert "publication_ends_on" in refusal.value.errors
+    db.session.rollback()
+    changes = operations.update_penalty(
+        penalty, penalty_data(severity="serious", publication_ends_on="2022-06-01"),
+        expected_version=penalty.version, actor="reviewer", reason="认定为严重失信",
+    )  # fmt: skip
+    db.session.commit()
+    assert changes["publication_ends_on"] == (date(2021, 6, 1), date(2022, 6, 1))
+    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.actor == "reviewer"))
+    assert event.changes["severity"] == ["general", "serious"]
+    assert event.changes["publication_ends_on"] == ["2021-06-01", "2022-06-01"]
