@@ -12,6 +12,7 @@ from datetime import date
 from functools import cache
 
 from stdnum.cn import ric, uscc
+from stdnum.exceptions import InvalidChecksum
 from stdnum.exceptions import ValidationError as NumberError
 
 from catalog import deadlines
@@ -34,7 +35,7 @@ def credit_code_error(code: str) -> str | None:
     except NumberError as exc:
         if len(uscc.compact(code)) != 18:
             return "统一社会信用代码应为18位。"
-        if type(exc).__name__ == "InvalidChecksum":
+        if isinstance(exc, InvalidChecksum):
             return "统一社会信用代码校验码错误（GB 32100-2015），请核对后重新填写。"
         return "统一社会信用代码含有不允许的字符（GB 32100-2015）。"
     return None
