@@ -9,10 +9,9 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import sqlalchemy as sa
-
 from catalog.deadlines import CalendarRangeError
 from catalog.decisions import rules
+from catalog.decisions.lookups import Lookups
 from catalog.domain import Invalid
 from catalog.enums import (
     IdType,
@@ -25,9 +24,8 @@ from catalog.enums import (
     PenaltySeverity,
 )
 from catalog.extensions import db
-from catalog.models import ApprovalItem, HandlingItem, LicenceDecision, PenaltyDecision
+from catalog.models import LicenceDecision, PenaltyDecision
 from catalog.models import decisions as bounds
-from catalog.models.decisions import PublicationPeriod
 from catalog.schemas import CONTROL_CHARACTERS_MESSAGE, has_control_characters
 
 Errors = dict[str, list[str]]
@@ -239,28 +237,25 @@ def _authority_and_dates(reader: _Reader) -> dict[str, Any]:
     return values
 
 
-def _check_document_free(model: type, values: Mapping[str, Any], own_id: int | None, errors):
+def _check_document_free(
+    model: type, values: Mapping[str, Any], own_id: int | None, errors, lookups: Lookups
+) -> None:
     number, authority = values["document_number"], values["authority"]
-    if not number or not authority:
-        return
-    taken = db.session.scalar(
-        sa.select(model.id).where(
-            model.authority == authority, model.document_number == number, model.id != own_id
-        )
-    )
-    if taken is not None:
+    if number and authority and lookups.document_taken(model, authority, number, own_id):
         errors.setdefault("document_number", []).append(
             f"{authority}已有文书号为“{number}”的决定，同一机关的文书号不能重复。"
         )
 
 
-def check_licence(data: Mapping[str, Any], own_id: int | None = None) -> dict[str, Any]:
+def check_licence(
+    data: Mapping[str, Any], own_id: int | None = None, lookups: Lookups | None = None
+) -> dict[str, Any]:
     """A licence decision's values as saved (item and handling item as ids), or Invalid."""
     with db.session.no_autoflush:  # reads other rows only; the caller's flush writes
-        return _check_licence(data, own_id)
+        return _check_licence(data, own_id, lookups or Lookups())
 
 
-def _check_licence(data: Mapping[str, Any], own_id: int | None) -> dict[str, Any]:
+def _check_licence(data: Mapping[str, Any], own_id: int | None, lookups: Lookups):
     reader = _Reader(data, LABELS)
     values = {**_authority_and_dates(reader), **_party(reader)}
     values.update(
@@ -275,24 +270,20 @@ def _check_licence(data: Mapping[str, Any], own_id: int | None) -> dict[str, Any
     valid_from, valid_until = values["valid_from"], values["valid_until"]
     if valid_from and valid_until and valid_until < valid_from:
         reader.fail("valid_until", f"有效期至（{valid_until}）不能早于有效期自（{valid_from}）。")
-    values["item_id"], values["handling_item_id"] = _licence_item(reader)
-    _check_document_free(LicenceDecision, values, own_id, reader.errors)
+    values["item_id"], values["handling_item_id"] = _licence_item(reader, lookups)
+    _check_document_free(LicenceDecision, values, own_id, reader.errors, lookups)
     if reader.errors:
         raise invalid(reader.errors)
     return values
 
 
-def _licence_item(reader: _Reader) -> tuple[int | None, int | None]:
+def _licence_item(reader: _Reader, lookups: Lookups) -> tuple[int | None, int | None]:
     """The approval item by its code, which must be a 行政许可 item, and the handling item by
     its code, which must be one of that item's."""
     code = reader.text("item")
     if code is None:
         return None, None
-    item = db.session.execute(
-        sa.select(ApprovalItem.id, ApprovalItem.name, ApprovalItem.item_type).where(
-            ApprovalItem.code == code
-        )
-    ).first()
+    item = lookups.item(code)
     if item is None:
         reader.fail("item", f"目录中没有编码为 {code} 的事项。")
         return None, None
@@ -305,38 +296,22 @@ def _licence_item(reader: _Reader) -> tuple[int | None, int | None]:
     handling_code = reader.text("handling_item", required=False)
     if handling_code is None:
         return item.id, None
-    handling_id = db.session.scalar(
-        sa.select(HandlingItem.id).where(
-            HandlingItem.code == handling_code, HandlingItem.item_id == item.id
-        )
-    )
+    handling_id = lookups.handling_id(handling_code, item.id)
     if handling_id is None:
         reader.fail("handling_item", f"“{item.name}”没有编码为 {handling_code} 的业务办理项。")
     return item.id, handling_id
 
 
-def period_for(severity: PenaltySeverity, decided_on: date) -> PublicationPeriod | None:
-    """The publication period in force for a penalty of `severity` decided on `decided_on`:
-    the row of that severity with the latest effective_from on or before it."""
-    return db.session.scalar(
-        sa.select(PublicationPeriod)
-        .where(
-            PublicationPeriod.severity == severity,
-            PublicationPeriod.effective_from <= decided_on,
-        )
-        .order_by(PublicationPeriod.effective_from.desc())
-        .limit(1)
-    )
-
-
-def check_penalty(data: Mapping[str, Any], own_id: int | None = None) -> dict[str, Any]:
+def check_penalty(
+    data: Mapping[str, Any], own_id: int | None = None, lookups: Lookups | None = None
+) -> dict[str, Any]:
     """A penalty decision's values as saved, or Invalid. Without a 公示截止日期 the longest
     period of the rule in force applies; a given one lies within that rule's bounds."""
     with db.session.no_autoflush:  # reads other rows only; the caller's flush writes
-        return _check_penalty(data, own_id)
+        return _check_penalty(data, own_id, lookups or Lookups())
 
 
-def _check_penalty(data: Mapping[str, Any], own_id: int | None) -> dict[str, Any]:
+def _check_penalty(data: Mapping[str, Any], own_id: int | None, lookups: Lookups):
     reader = _Reader(data, PENALTY_LABELS)
     values = {**_authority_and_dates(reader), **_party(reader)}
     values.update(
@@ -351,19 +326,19 @@ def _check_penalty(data: Mapping[str, Any], own_id: int | None) -> dict[str, Any
         severity=reader.choice("severity", PenaltySeverity),
         publication_ends_on=reader.day("publication_ends_on", required=False),
     )
-    _publication_end(reader, values)
-    _check_document_free(PenaltyDecision, values, own_id, reader.errors)
+    _publication_end(reader, values, lookups)
+    _check_document_free(PenaltyDecision, values, own_id, reader.errors, lookups)
     if reader.errors:
         raise invalid(reader.errors, PENALTY_LABELS)
     return values
 
 
-def _publication_end(reader: _Reader, values: dict[str, Any]) -> None:
+def _publication_end(reader: _Reader, values: dict[str, Any], lookups: Lookups) -> None:
     decided, severity = values["decided_on"], values["severity"]
     ends = values["publication_ends_on"]
     if decided is None or severity is None:
         return
-    row = period_for(severity, decided)
+    row = lookups.period(severity, decided)
     if row is None:
         reader.fail("severity", f"没有适用于{decided}的{severity.label}公示期限规则。")
         return

@@ -14,7 +14,8 @@ from sqlalchemy.exc import IntegrityError
 
 from catalog import audit
 from catalog.decisions import rules
-from catalog.decisions.checks import check_licence, check_penalty, invalid, period_for
+from catalog.decisions.checks import check_licence, check_penalty, invalid
+from catalog.decisions.lookups import Lookups, period_for
 from catalog.domain import Conflict, Invalid
 from catalog.extensions import db
 from catalog.models import (
@@ -155,10 +156,14 @@ def create_many(
     statements. All or nothing: Invalid names the record (1-based) and its fields."""
     check = check_licence if kind is LicenceDecision else check_penalty
     name, now = _actor_name(actor), utcnow()
+    lookups = Lookups(batch=True)
+    lookups.remember_documents(
+        kind, (str(data.get("document_number") or "").strip() for data in records)
+    )
     rows, seen = [], {}
     for number, data in enumerate(records, start=1):
         try:
-            values = check(data)
+            values = check(data, lookups=lookups)
         except Invalid as exc:
             raise Invalid(
                 {f"{number}.{field}": messages for field, messages in exc.errors.items()}
