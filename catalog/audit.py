@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -12,7 +13,10 @@ from catalog.models import AuditAction, AuditEvent
 
 
 def jsonable(value: Any) -> Any:
-    """A value as JSON can hold it: enums by value, decimals as text, containers recursively."""
+    """A value as JSON can hold it: enums by value, decimals as text, dates (and times) in ISO
+    8601, containers recursively."""
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, Decimal):

@@ -17,6 +17,8 @@ from flask_migrate import upgrade
 from catalog.accounts import find_user
 from catalog.attachment_commands import attachments_group
 from catalog.backup.commands import backup_command, restore_command
+from catalog.decisions.commands import decisions_group
+from catalog.decisions.seed import load_decision_seed
 from catalog.domain import DomainError
 from catalog.edge import after_commit, command_transaction
 from catalog.extensions import db
@@ -56,6 +58,7 @@ def seed_command(force: bool) -> None:
     """Load the bureau's catalog from seed/ (idempotent)."""
     ensure_database()
     result = load_seed(Path(current_app.config["SEED_DIR"]), force=force)
+    decisions = load_decision_seed(Path(current_app.config["SEED_DIR"]))
     if not index_is_complete():
         rebuild_index()
     # the starting synonym list, once (catalog.operations.synonyms.seed_synonyms)
@@ -67,6 +70,11 @@ def seed_command(force: bool) -> None:
         click.echo(
             f"种子数据已导入：新增 {len(result.created)} 项，更新 {len(result.updated)} 项，"
             f"未变 {len(result.unchanged)} 项。"
+        )
+    if decisions:
+        click.echo(
+            f"双公示决定（模拟数据，seed/decisions.yaml）：许可决定 {decisions[0]} 条，"
+            f"处罚决定 {decisions[1]} 条。"
         )
     if result.units:
         click.echo(f"办理窗口：写入 {len(result.units)} 个单位（seed/units.yaml）。")
@@ -293,6 +301,7 @@ commands = (
     generate_province_command,
     reindex_command,
     report_sums_group,  # flask report-sums rebuild | check
+    decisions_group,  # flask decisions report (issue 24)
     create_user_command,
     disable_user_command,
     set_password_command,

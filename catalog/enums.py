@@ -160,3 +160,63 @@ class AttachmentKind(LabelledEnum):
 
     blank = "blank", "空白表格"
     sample = "sample", "示例样表"
+
+
+# --- 双公示 decision records (issue 24; catalog.decisions) ---------------------------------
+
+
+class LicenceCategory(LabelledEnum):
+    """许可类别, as the 双公示 licence template lists them."""
+
+    ordinary = "ordinary", "普通"
+    franchise = "franchise", "特许"
+    accreditation = "accreditation", "认可"
+    approval = "approval", "核准"
+    registration = "registration", "登记"
+    other = "other", "其他"
+
+
+class LicenceStatus(LabelledEnum):
+    """Where a licence decision stands (当前状态)."""
+
+    valid = "valid", "有效"
+    revoked = "revoked", "撤销"
+    cancelled = "cancelled", "注销"
+    changed = "changed", "变更"
+
+
+class PenaltyCategory(LabelledEnum):
+    """处罚类别 (《行政处罚法》 article 9, as the 双公示 penalty template lists them)."""
+
+    warning = "warning", "警告"
+    criticism = "criticism", "通报批评"
+    fine = "fine", "罚款"
+    confiscation = "confiscation", "没收违法所得"
+    licence_suspension = "licence_suspension", "暂扣或吊销许可证件"
+    business_suspension = "business_suspension", "责令停产停业"
+    other = "other", "其他"
+
+
+class PenaltySeverity(LabelledEnum):
+    """How 发改办财金〔2019〕527号 classes a penalty for its publication period."""
+
+    general = "general", "一般失信行为"
+    serious = "serious", "严重失信行为"
+
+
+class PartyClass(LabelledEnum):
+    """行政相对人类别."""
+
+    organisation = "organisation", "法人及非法人组织"
+    sole_trader = "sole_trader", "个体工商户"
+    natural_person = "natural_person", "自然人"
+
+
+class IdType(LabelledEnum):
+    """证件类型 of a natural person; only the resident ID has a check digit we verify."""
+
+    resident_id = "resident_id", "身份证"
+    passport = "passport", "护照"
+    hk_macao_permit = "hk_macao_permit", "港澳居民来往内地通行证"
+    taiwan_permit = "taiwan_permit", "台湾居民来往大陆通行证"
+    foreign_permanent = "foreign_permanent", "外国人永久居留身份证"

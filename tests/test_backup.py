@@ -165,10 +165,15 @@ def test_restore_returns_everything_to_the_moment_of_the_backup(fresh_database, 
     searches = search_results(url)
     assert len(at_backup["approval_item"]) == 190 and len(at_backup["auth_event"]) == 3
     # the seed's 190 items and baseline, the snapshot, the import's draft, submit and publish,
-    # the seed's unit windows (one event a unit) and starting synonyms (one event a pair)
+    # the seed's unit windows (one event a unit) and starting synonyms (one event a pair), and
+    # its modelled decision records (one event a record)
     seed = PROJECT_ROOT / "seed"
     windows = yaml.safe_load((seed / "units.yaml").read_text(encoding="utf-8"))["units"]
-    audited = 195 + len(windows) + len(read_seed_synonyms(seed / "synonyms.yaml"))
+    decisions = yaml.safe_load((seed / "decisions.yaml").read_text(encoding="utf-8"))
+    audited = (
+        195 + len(windows) + len(read_seed_synonyms(seed / "synonyms.yaml"))
+        + decisions["licence"]["total"] + decisions["penalty"]["total"]
+    )  # fmt: skip
     assert len(at_backup["audit_event"]) == audited and len(at_backup["report_snapshot"]) == 2
     assert all(searches.values()), searches
 

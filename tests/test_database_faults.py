@@ -440,8 +440,11 @@ def test_a_seed_killed_midway_leaves_the_database_as_it_was(fresh_url):
     with app.app_context():
         db.engine.dispose()
     before = database_state(fresh_url)
-    # written by the migrations (report_sums_state: an empty catalog's sums are right, 0024)
-    schema_rows = ("alembic_version", "catalog_revision", "report_sums_state")
+    # written by the migrations (report_sums_state: an empty catalog's sums are right, 0024;
+    # publication_period: the default publication periods of penalties, 0029)
+    schema_rows = (
+        "alembic_version", "catalog_revision", "report_sums_state", "publication_period",
+    )  # fmt: skip
     assert not any(rows for name, rows in before.items() if name not in schema_rows)
 
     kill_while_writing(fresh_url, "seed")

@@ -7,7 +7,7 @@ tables) and on PostgreSQL."""
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -45,6 +45,25 @@ AUDIT = {"occurred_at": NOW, "actor": "tester", "action": "create", "object_type
          "object_code": "G-1", "changes": "{}"}  # fmt: skip
 AUTH = {"occurred_at": NOW, "kind": "login_ok", "username": "tester"}
 BLOB = {"media_type": "application/pdf", "size": 4, "data": b"%PDF", "created_at": NOW}
+DECISION = {"party_name": "许昌示例运输有限公司", "party_class": "organisation",
+            "party_credit_code": "91350100M000100Y43", "decided_on": date(2020, 6, 1),
+            "authority": "许昌市交通运输局", "authority_credit_code": "91110000600037341L",
+            "data_source_unit": "行政审批服务科", "published_on": date(2020, 6, 3),
+            "publish_by": date(2020, 6, 10), "version": 1, "created_at": NOW, "updated_at": NOW,
+            "updated_by": "editor"}  # fmt: skip
+LICENCE = {
+    **DECISION,
+    "category": "ordinary",
+    "content": "准予经营。",
+    "valid_from": date(2020, 6, 1),
+    "valid_until": date(2024, 5, 31),
+    "status": "valid",
+}
+PENALTY = {**DECISION, "violation_type": "超限运输", "violation_facts": "超限运输。",
+           "legal_basis": "《公路法》", "category": "fine", "content": "罚款。", "fine_amount": 3,
+           "confiscated_amount": None, "severity": "general",
+           "publication_ends_on": date(2021, 6, 1)}  # fmt: skip
+PERIOD = {"severity": "general", "min_months": 3, "max_months": 12, "source": "527号"}
 DRAFT = {"data": "{}", "base_version": 1, "state": "draft", "author": "editor", "reason": "修改",
          "contributors": '["editor"]', "acknowledgements": "[]", "version": 1,
          "created_at": NOW, "updated_at": NOW}  # fmt: skip
@@ -91,6 +110,34 @@ REFUSED = [
     ("ck_item_draft_reviewstate", "item_draft", {"state": "approved"}),
     ("ck_attachment_blob_size_not_negative", "attachment_blob", {"size": -1}),
     ("ck_material_attachment_attachmentkind", "material_attachment", {"kind": "manual"}),
+    # 双公示 decision records (0029)
+    ("ck_licence_decision_valid_in_order", "licence_decision",
+     {"valid_from": date(2020, 6, 2), "valid_until": date(2020, 6, 1)}),
+    ("ck_licence_decision_decided_before_published", "licence_decision",
+     {"published_on": date(2020, 5, 31)}),
+    ("ck_licence_decision_publish_by_after_decision", "licence_decision",
+     {"publish_by": date(2020, 6, 1)}),
+    ("ck_licence_decision_licencecategory", "licence_decision", {"category": "lifetime"}),
+    ("ck_licence_decision_licencestatus", "licence_decision", {"status": "lost"}),
+    ("ck_licence_decision_partyclass", "licence_decision", {"party_class": "robot"}),
+    ("ck_licence_decision_idtype", "licence_decision", {"party_id_type": "library_card"}),
+    ("ck_penalty_decision_fine_not_negative", "penalty_decision", {"fine_amount": -1}),
+    ("ck_penalty_decision_confiscated_not_negative", "penalty_decision",
+     {"confiscated_amount": -0.01}),
+    ("ck_penalty_decision_published_before_end", "penalty_decision",
+     {"publication_ends_on": date(2020, 6, 2)}),
+    ("ck_penalty_decision_decided_before_published", "penalty_decision",
+     {"published_on": date(2020, 5, 31)}),
+    ("ck_penalty_decision_publish_by_after_decision", "penalty_decision",
+     {"publish_by": date(2020, 5, 1)}),
+    ("ck_penalty_decision_penaltycategory", "penalty_decision", {"category": "exile"}),
+    ("ck_penalty_decision_penaltyseverity", "penalty_decision", {"severity": "mild"}),
+    ("ck_penalty_decision_partyclass", "penalty_decision", {"party_class": "robot"}),
+    ("ck_penalty_decision_idtype", "penalty_decision", {"party_id_type": "library_card"}),
+    ("ck_publication_period_min_not_negative", "publication_period", {"min_months": -1}),
+    ("ck_publication_period_min_within_max", "publication_period",
+     {"min_months": 13, "max_months": 12}),
+    ("ck_publication_period_penaltyseverity", "publication_period", {"severity": "mild"}),
 ]  # fmt: skip
 ALSO_NAMED = {
     "ck_handling_item_statutory_not_negative": {"ck_handling_item_promised_within_statutory"}
@@ -124,6 +171,14 @@ ACCEPTED = [
     ("item_draft", {"state": "returned"}),
     ("attachment_blob", {"size": 0}),
     ("material_attachment", {"kind": "sample"}),
+    ("licence_decision", {"valid_until": None, "published_on": date(2020, 6, 1)}),
+    ("licence_decision", {"valid_until": date(2020, 6, 1), "status": "cancelled",
+                          "party_class": "natural_person", "party_id_type": "resident_id"}),
+    ("penalty_decision", {"fine_amount": 0, "confiscated_amount": 0, "severity": "serious",
+                          "publication_ends_on": date(2020, 6, 3)}),
+    ("penalty_decision", {"fine_amount": None, "category": "licence_suspension"}),
+    ("publication_period", {"min_months": 0, "max_months": 0}),
+    ("publication_period", {"min_months": 12, "max_months": 12}),
 ]  # fmt: skip
 
 
@@ -152,6 +207,17 @@ def row(table: str, parents: dict[str, int], values: dict) -> dict:
         "auth_event": lambda: dict(AUTH),
         "item_draft": lambda: {**DRAFT, "item_id": parents["item"]},
         "attachment_blob": lambda: {**BLOB, "sha256": f"{serial:064x}"},
+        "licence_decision": lambda: {
+            **LICENCE,
+            "item_id": parents["item"],
+            "document_number": f"许交运许〔2020〕{serial}号",
+        },
+        "penalty_decision": lambda: {**PENALTY, "document_number": f"许交执罚〔2020〕{serial}号"},
+        "publication_period": lambda: {
+            **PERIOD,
+            "effective_from": date(2000, 1, 1 + serial % 28),
+            "severity": "serious" if serial % 2 else "general",
+        },
         "material_attachment": lambda: {
             "material_id": parents["material"],
             "position": 0,

@@ -24,6 +24,7 @@ READ_ONLY_COMMANDS = {
     "restore",
     "snapshot list",
     "report-sums check",
+    "decisions report",
 }
 
 

@@ -16,6 +16,12 @@ from catalog.models.catalog import (
     enum_column,
     utcnow,
 )
+from catalog.models.decisions import (  # 双公示 decision records (issue 24)
+    CreditRepair,
+    LicenceDecision,
+    PenaltyDecision,
+    PublicationPeriod,
+)
 from catalog.models.drafts import ItemDraft
 from catalog.models.imports import ImportMapping
 from catalog.models.report_sums import (  # the report's kept sums (catalog.reports.aggregates)
@@ -39,6 +45,7 @@ __all__ = [
     "AuthEvent",
     "AuthEventKind",
     "CatalogRevision",
+    "CreditRepair",
     "FailedQuery",
     "FaqEntry",
     "Fee",
@@ -46,9 +53,12 @@ __all__ = [
     "ImportMapping",
     "ItemDraft",
     "LegalBasis",
+    "LicenceDecision",
     "Material",
     "MaterialAttachment",
+    "PenaltyDecision",
     "ProcessStep",
+    "PublicationPeriod",
     "Role",
     "SearchChange",
     "SearchEntry",

@@ -1,0 +1,1 @@
+"""双公示 decision records (issue 24): rules, operations, the modelled seed and the report."""

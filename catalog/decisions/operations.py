@@ -1,0 +1,260 @@
+"""Writing decision records: create, update (with the version the form was opened on), and
+ending a penalty's publication early (信用修复). Each checks every rule first
+(catalog.decisions.checks), writes nothing when one fails, audits what it wrote in the same
+transaction and flushes; the edge commits."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from catalog import audit
+from catalog.decisions import rules
+from catalog.decisions.checks import check_licence, check_penalty, invalid
+from catalog.decisions.lookups import Lookups, period_for
+from catalog.domain import Conflict, Invalid
+from catalog.extensions import db
+from catalog.models import (
+    AuditAction,
+    AuditEvent,
+    CreditRepair,
+    LicenceDecision,
+    PenaltyDecision,
+    utcnow,
+)
+from catalog.schemas import CONTROL_CHARACTERS_MESSAGE, has_control_characters
+
+Decision = LicenceDecision | PenaltyDecision
+OBJECT_TYPES = {LicenceDecision: "licence_decision", PenaltyDecision: "penalty_decision"}
+MAX_REASON = 2000
+
+
+class DecisionConflict(Conflict):
+    """The record changed since the form was opened; nothing was written."""
+
+    def __init__(self, document_number: str):
+        super().__init__(
+            f"在您编辑期间，决定“{document_number}”已被他人修改，本次提交未保存。"
+            "请查看最新内容后重新提交。"
+        )
+
+
+def _flush(document_number: str) -> None:
+    """Flush in a savepoint: a document number taken by a concurrent request between the
+    check and the write is a conflict (409), and the transaction stays usable."""
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            f"文书号“{document_number}”已被同时提交的其他决定使用，本次未保存，请刷新后重试。"
+        ) from exc
+
+
+def _actor_name(actor: Any) -> str:
+    return getattr(actor, "username", None) or str(actor)
+
+
+def _create(model: type, values: Mapping[str, Any], actor: Any, reason: str | None) -> Decision:
+    name = _actor_name(actor)
+    decision = model(**values, updated_by=name)
+    db.session.add(decision)
+    _flush(decision.document_number)
+    audit.record(
+        actor=name,
+        action=AuditAction.create,
+        object_type=OBJECT_TYPES[model],
+        object_code=decision.document_number,
+        changes={field: (None, value) for field, value in values.items()},
+        reason=reason,
+    )
+    return decision
+
+
+def _update(
+    decision: Decision,
+    values: Mapping[str, Any],
+    *,
+    expected_version: int | str | None,
+    actor: Any,
+    reason: str | None,
+) -> dict[str, tuple[Any, Any]]:
+    if str(expected_version) != str(decision.version):
+        raise DecisionConflict(decision.document_number)
+    changes = {
+        field: (getattr(decision, field), value)
+        for field, value in values.items()
+        if getattr(decision, field) != value
+    }
+    if not changes:
+        return changes
+    for field, (_old, new) in changes.items():
+        setattr(decision, field, new)
+    decision.updated_by = _actor_name(actor)
+    _flush(decision.document_number)
+    audit.record(
+        actor=_actor_name(actor),
+        action=AuditAction.change,
+        object_type=OBJECT_TYPES[type(decision)],
+        object_code=decision.document_number,
+        changes=changes,
+        reason=reason,
+    )
+    return changes
+
+
+def create_licence(
+    data: Mapping[str, Any], *, actor: Any, reason: str | None = None
+) -> LicenceDecision:
+    """Record a licence decision (every rule checked; nothing written when one fails)."""
+    return _create(LicenceDecision, check_licence(data), actor, reason)
+
+
+def update_licence(
+    decision: LicenceDecision,
+    data: Mapping[str, Any],
+    *,
+    expected_version: int | str | None,
+    actor: Any,
+    reason: str | None = None,
+) -> dict[str, tuple[Any, Any]]:
+    """Bring a licence decision to `data`; {field: (old, new)}, audited when not empty."""
+    values = check_licence(data, own_id=decision.id)
+    return _update(decision, values, expected_version=expected_version, actor=actor, reason=reason)
+
+
+def create_penalty(
+    data: Mapping[str, Any], *, actor: Any, reason: str | None = None
+) -> PenaltyDecision:
+    """Record a penalty decision (every rule checked; nothing written when one fails)."""
+    return _create(PenaltyDecision, check_penalty(data), actor, reason)
+
+
+def update_penalty(
+    decision: PenaltyDecision,
+    data: Mapping[str, Any],
+    *,
+    expected_version: int | str | None,
+    actor: Any,
+    reason: str | None = None,
+) -> dict[str, tuple[Any, Any]]:
+    """Bring a penalty decision to `data`; {field: (old, new)}, audited when not empty."""
+    values = check_penalty(data, own_id=decision.id)
+    return _update(decision, values, expected_version=expected_version, actor=actor, reason=reason)
+
+
+def create_many(
+    kind: type[Decision], records: list[Mapping[str, Any]], *, actor: Any, reason: str | None
+) -> int:
+    """Record many decisions of one kind at once (the seed, an import's apply): each checked
+    by the same rules as create_licence / create_penalty, a document number repeated within
+    the batch refused too, then written and audited (one event per record) in two bulk
+    statements. All or nothing: Invalid names the record (1-based) and its fields."""
+    check = check_licence if kind is LicenceDecision else check_penalty
+    name, now = _actor_name(actor), utcnow()
+    lookups = Lookups(batch=True)
+    lookups.remember_documents(
+        kind, (str(data.get("document_number") or "").strip() for data in records)
+    )
+    rows, seen = [], {}
+    for number, data in enumerate(records, start=1):
+        try:
+            values = check(data, lookups=lookups)
+        except Invalid as exc:
+            raise Invalid(
+                {f"{number}.{field}": messages for field, messages in exc.errors.items()}
+            ) from None
+        key = (values["authority"], values["document_number"])
+        if key in seen:
+            raise invalid(
+                {f"{number}.document_number": [f"与第{seen[key]}条的文书号重复。"]},
+                {f"{number}.document_number": f"第{number}条 决定文书号"},
+            )
+        seen[key] = number
+        rows.append(values)
+    if not rows:
+        return 0
+    db.session.execute(
+        sa.insert(kind),
+        [{**values, "version": 1, "created_at": now, "updated_at": now, "updated_by": name}
+         for values in rows],
+    )  # fmt: skip
+    db.session.execute(
+        sa.insert(AuditEvent),
+        [
+            {
+                "occurred_at": now, "actor": name, "action": AuditAction.create,
+                "object_type": OBJECT_TYPES[kind], "object_code": values["document_number"],
+                "changes": {key: [None, audit.jsonable(value)] for key, value in values.items()},
+                "reason": reason,
+            }
+            for values in rows
+        ],
+    )  # fmt: skip
+    return len(rows)
+
+
+def end_publication_early(
+    penalty: PenaltyDecision, *, reason: str | None, actor: Any, today: date
+) -> CreditRepair:
+    """信用修复: end a penalty's publication today, once its shortest period is over (the rule
+    in force on its decision date), with the staff member's reason; audited. The penalty
+    leaves the public pages and stays visible to staff."""
+    reason = (reason or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not reason:
+        errors["reason"] = ["请说明信用修复的依据（如修复申请及审核结果）。"]
+    elif len(reason) > MAX_REASON or has_control_characters(reason):
+        errors["reason"] = [f"不能超过 {MAX_REASON} 个字符，且{CONTROL_CHARACTERS_MESSAGE}"]
+    if penalty.credit_repair is not None:
+        errors["publication_ends_on"] = [
+            f"该处罚已于{penalty.credit_repair.ended_on}经信用修复结束公示。"
+        ]
+    elif today > penalty.publication_ends_on:
+        errors["publication_ends_on"] = [f"该处罚的公示已于{penalty.publication_ends_on}期满。"]
+    else:
+        row = period_for(penalty.severity, penalty.decided_on)
+        if row is not None:
+            earliest = rules.PublicationPeriod(row.min_months, row.max_months).earliest_end(
+                penalty.decided_on
+            )
+            if today < earliest:
+                errors["publication_ends_on"] = [
+                    f"{penalty.severity.label}最短公示{row.min_months}个月（{row.source}），"
+                    f"{earliest}前不能提前结束公示。"
+                ]
+    if errors:
+        raise invalid(errors, {"reason": "信用修复原因", "publication_ends_on": "公示截止日期"})
+    repair = CreditRepair(
+        penalty=penalty, ended_on=today, reason=reason, recorded_by=_actor_name(actor)
+    )
+    db.session.add(repair)
+    db.session.flush()
+    audit.record(
+        actor=_actor_name(actor),
+        action=AuditAction.change,
+        object_type="penalty_decision",
+        object_code=penalty.document_number,
+        changes={"credit_repair.ended_on": (None, today)},
+        reason=reason,
+        details={"credit_repair": True},
+    )
+    return repair
+
+
+def publicly_listed(today: date) -> sa.ColumnElement[bool]:
+    """The penalties the public may see on `today`: within their 公示截止日期 and not ended
+    early by 信用修复 (staff see all of them)."""
+    return sa.and_(
+        PenaltyDecision.publication_ends_on >= today,
+        ~sa.exists().where(CreditRepair.penalty_id == PenaltyDecision.id),
+    )
+
+
+def is_publicly_listed(penalty: PenaltyDecision, today: date) -> bool:
+    """publicly_listed for one loaded penalty."""
+    return penalty.credit_repair is None and today <= penalty.publication_ends_on
