@@ -24,10 +24,11 @@ from catalog.report import SHARES, report_document
 from catalog.reports.document import quality_of_rows
 from catalog.reports.frozen import (
     IndexEntry,
+    collection_paused,
     frozen_data,
     frozen_index,
     frozen_items,
-    index_of,
+    live_index_of,
     published_chunks,
     store_chunks,
 )
@@ -181,7 +182,8 @@ def create_snapshot(label: str, *, actor: str, note: str | None = None) -> Snaps
     except IntegrityError:
         raise Conflict(f"快照 {label} 已被同时提交的请求创建，本次未保存。") from None
     counted = _Counted()
-    items = store_chunks(snapshot.id, counted.through(published_chunks()))
+    with collection_paused():
+        items = store_chunks(snapshot.id, counted.through(published_chunks()))
     in_scope = (report["items"]["total"], report["handling_items"]["total"])
     if current_stamp() != stamp or (counted.items, counted.handling_items) != in_scope:
         raise Conflict("生成快照期间目录被修改，快照未保存，请重试。")
@@ -291,8 +293,9 @@ def _index(source: ReportSource) -> Iterator[IndexEntry]:
     if source.snapshot is not None:
         yield from frozen_index(source.snapshot)
         return
-    for chunk in published_chunks():
-        yield from index_of(chunk)
+    with collection_paused():
+        for chunk in published_chunks():
+            yield from live_index_of(chunk)
 
 
 def _matched(old: Iterator[IndexEntry], new: Iterator[IndexEntry]

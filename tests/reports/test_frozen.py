@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import orjson
 import pytest
 import sqlalchemy as sa
 
@@ -77,6 +78,10 @@ def test_the_frozen_data_is_item_data_of_every_shape(db):
     assert [h["code"] for h in expected[1]["handling_items"]] == ["B-1-01", "B-1-02"]
     for size in (1, 2, 1000):
         assert [item for chunk in published_chunks(size) for item in chunk] == expected
+    # built with every dict's keys in sorted order: a snapshot writes them unsorted as the
+    # canonical JSON its digests are of
+    for item in (item for chunk in published_chunks() for item in chunk):
+        assert orjson.dumps(item) == orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
     assert [item for chunk in published_chunks(codes=["B-1", "C-1"]) for item in chunk] == [
         expected[1]
     ]
