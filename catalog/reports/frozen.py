@@ -21,6 +21,7 @@ import hashlib
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
@@ -267,18 +268,19 @@ _NEXT_PAGE = (
 _COMPILED: dict[tuple[int, str], Any] = {}
 
 
-def _run(connection: sa.Connection, statement: sa.Select, params: dict) -> list[tuple]:
-    """The rows of one of this module's statements as the driver gives them, past
-    SQLAlchemy's result layer (a quarter of the CPU time of a snapshot at 300,000 handling
-    items went there); compiled once per database dialect."""
-    key = (id(statement), connection.dialect.name)
+def _run(connection: Any, dialect: sa.Dialect, statement: sa.Select, params: dict
+         ) -> list[tuple]:  # fmt: skip
+    """The rows of one of this module's statements as the driver (`connection`: its
+    connection) gives them, past SQLAlchemy's result layer (a quarter of the CPU time of a
+    snapshot at 300,000 handling items went there); compiled once per database dialect."""
+    key = (id(statement), dialect.name)
     compiled = _COMPILED.get(key)
     if compiled is None:
-        compiled = _COMPILED[key] = statement.compile(dialect=connection.dialect)
+        compiled = _COMPILED[key] = statement.compile(dialect=dialect)
     values = compiled.construct_params(params)
     if compiled.positional:
         values = tuple(values[name] for name in compiled.positiontup)
-    cursor = connection.connection.cursor()
+    cursor = connection.cursor()
     try:
         cursor.execute(str(compiled), values)
         return cursor.fetchall()
@@ -286,29 +288,22 @@ def _run(connection: sa.Connection, statement: sa.Select, params: dict) -> list[
         cursor.close()
 
 
-def _run_typed(connection: sa.Connection, statement: sa.Select, params: dict) -> list[Any]:
-    """The same through SQLAlchemy (a list of codes to expand: a comparison's few items)."""
-    return connection.execute(statement, params).all()
+_CHILDREN = ("bases", "faq", "handling", "materials", "attachments", "fees", "steps")
+# A round of rows: the items' rows (in code order) and, by name, the rows of each table
+# under them ([] for an empty table)
+Round = tuple[list[Any], dict[str, list[Any]]]
 
 
-def _chunk_of_items(statements: dict[str, sa.Select], items: list[Any], params: dict,
-                    empty: frozenset[str]) -> list[dict[str, Any]]:  # fmt: skip
+def _chunk_of_items(items: list[Any], rows: dict[str, list[Any]]) -> list[dict[str, Any]]:
     """The data of these item rows (in code order) with their published handling items."""
-    connection = db.session.connection()
-    run = _run if statements is _IN_RANGE else _run_typed
-
-    def grouped(name: str) -> dict[int, list[Any]]:
-        if name in empty:
-            return {}
-        return _grouped(run(connection, statements[name], params))
-
-    bases, faq = grouped("bases"), grouped("faq")
-    attachments, fees, steps = grouped("attachments"), grouped("fees"), grouped("steps")
+    bases, faq = _grouped(rows["bases"]), _grouped(rows["faq"])
+    attachments = _grouped(rows["attachments"])
+    fees, steps = _grouped(rows["fees"]), _grouped(rows["steps"])
     materials: dict[int, list[dict]] = defaultdict(list)
-    for row in run(connection, statements["materials"], params):
+    for row in rows["materials"]:
         materials[row[0]].append(_material(row, attachments.get(row[1], [])))
     handling: dict[int, list[dict]] = defaultdict(list)
-    for row in run(connection, statements["handling"], params):
+    for row in rows["handling"]:
         hid = row[1]
         handling[row[0]].append(_handling(row, materials.get(hid, []), fees.get(hid, []),
                                           steps.get(hid, [])))  # fmt: skip
@@ -318,26 +313,70 @@ def _chunk_of_items(statements: dict[str, sa.Select], items: list[Any], params: 
     ]
 
 
+def _rounds(connection: Any, dialect: sa.Dialect, size: int, empty: frozenset[str]
+            ) -> Iterator[Round]:  # fmt: skip
+    """The rows of every published item, `size` items a round, by keyset on their code."""
+    items = _run(connection, dialect, _FIRST_PAGE, {"size": size})
+    while items:
+        params = {"first": items[0][1], "last": items[-1][1]}
+        rows = {
+            name: [] if name in empty else _run(connection, dialect, _IN_RANGE[name], params)
+            for name in _CHILDREN
+        }
+        yield items, rows
+        items = _run(connection, dialect, _NEXT_PAGE, {"after": items[-1][1], "size": size})
+
+
+def _one_ahead(rounds: Iterator[Round]) -> Iterator[Round]:
+    """The rounds, each read in a thread while the one before is built into data: the
+    database's work (SQLite's in the driver with Python's lock released; PostgreSQL's in the
+    server) runs beside the building, on another core. One round is read ahead, no more (its
+    rows: ~10 MB at 1,000 items). The driver's connection is the transaction's own: psycopg's
+    and SQLite's (serialized mode; SQLAlchemy opens a file's with check_same_thread off)
+    take one statement at a time, so the snapshot's inserts wait for a read in progress."""
+    with ThreadPoolExecutor(1, thread_name_prefix="snapshot-read") as reader:
+        ahead = reader.submit(next, rounds, None)
+        try:
+            while (current := ahead.result()) is not None:
+                ahead = reader.submit(next, rounds, None)
+                yield current
+        finally:  # the reader done before the transaction goes on (or is rolled back)
+            ahead.cancel()
+            wait([ahead])
+
+
+def _threads_allowed(connection: sa.Connection) -> bool:
+    """Whether the driver's connection may be used from another thread: not an in-memory
+    SQLite database's (SQLAlchemy keeps SQLite's same-thread check on for it)."""
+    url = connection.engine.url
+    return url.get_backend_name() != "sqlite" or url.database not in (None, "", ":memory:")
+
+
 def published_chunks(
     size: int = CHUNK_ITEMS, codes: Iterable[str] | None = None
 ) -> Iterator[list[dict[str, Any]]]:
     """Every published item as data (reports.rows.published_catalog() form), in code order,
-    `size` items at a time: one chunk in memory at once. `codes`: only those items."""
+    `size` items at a time: one chunk in memory at once (and the rows of the next being read).
+    `codes`: only those items."""
     connection = db.session.connection()
     empty = _empty_tables(connection)
     if codes is not None:
         wanted = sorted(set(codes))
         for start in range(0, len(wanted), size):
             params = {"codes": wanted[start : start + size]}
-            rows = connection.execute(_OF_CODES["items"], params).all()
-            if rows:
-                yield _chunk_of_items(_OF_CODES, rows, params, empty)
+            items = connection.execute(_OF_CODES["items"], params).all()
+            if items:
+                yield _chunk_of_items(items, {
+                    name: [] if name in empty else
+                    connection.execute(_OF_CODES[name], params).all()
+                    for name in _CHILDREN
+                })  # fmt: skip
         return
-    rows = _run(connection, _FIRST_PAGE, {"size": size})
-    while rows:
-        params = {"first": rows[0][1], "last": rows[-1][1]}
-        yield _chunk_of_items(_IN_RANGE, rows, params, empty)
-        rows = _run(connection, _NEXT_PAGE, {"after": rows[-1][1], "size": size})
+    rounds = _rounds(connection.connection.dbapi_connection, connection.dialect, size, empty)
+    if _threads_allowed(connection):
+        rounds = _one_ahead(rounds)
+    for items, rows in rounds:
+        yield _chunk_of_items(items, rows)
 
 
 def _canonical(data: dict[str, Any]) -> bytes:
