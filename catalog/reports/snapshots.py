@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import unicodedata
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -182,8 +183,8 @@ def create_snapshot(label: str, *, actor: str, note: str | None = None) -> Snaps
     except IntegrityError:
         raise Conflict(f"快照 {label} 已被同时提交的请求创建，本次未保存。") from None
     counted = _Counted()
-    with collection_paused():
-        items = store_chunks(snapshot.id, counted.through(published_chunks()))
+    with collection_paused(), closing(published_chunks()) as chunks:
+        items = store_chunks(snapshot.id, counted.through(chunks))
     in_scope = (report["items"]["total"], report["handling_items"]["total"])
     if current_stamp() != stamp or (counted.items, counted.handling_items) != in_scope:
         raise Conflict("生成快照期间目录被修改，快照未保存，请重试。")
@@ -261,14 +262,17 @@ def _compare(old: ReportSource, new: ReportSource) -> dict[str, Any]:
         for key, label in RATIO_KEYS
     ]  # fmt: skip
     added, removed, before, after = [], [], [], []
-    for old_entry, new_entry in _matched(_index(old), _index(new)):
-        if old_entry is None:
-            added.append({"code": new_entry[0], "name": new_entry[1]})
-        elif new_entry is None:
-            removed.append({"code": old_entry[0], "name": old_entry[1]})
-        elif old_entry[2] != new_entry[2]:
-            before.append(old_entry)
-            after.append(new_entry)
+    # the live side's index reads the whole catalog as data; closed, whatever happens, before
+    # the request goes on (its reading thread done)
+    with collection_paused(), closing(_index(old)) as olds, closing(_index(new)) as news:
+        for old_entry, new_entry in _matched(olds, news):
+            if old_entry is None:
+                added.append({"code": new_entry[0], "name": new_entry[1]})
+            elif new_entry is None:
+                removed.append({"code": old_entry[0], "name": old_entry[1]})
+            elif old_entry[2] != new_entry[2]:
+                before.append(old_entry)
+                after.append(new_entry)
     old_data, new_data = _data_of(old, before), _data_of(new, after)
     changed = []
     for entry in after:
@@ -293,9 +297,8 @@ def _index(source: ReportSource) -> Iterator[IndexEntry]:
     if source.snapshot is not None:
         yield from frozen_index(source.snapshot)
         return
-    with collection_paused():
-        for chunk in published_chunks():
-            yield from live_index_of(chunk)
+    for chunk in published_chunks():
+        yield from live_index_of(chunk)
 
 
 def _matched(old: Iterator[IndexEntry], new: Iterator[IndexEntry]
