@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import sys
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -403,8 +404,13 @@ def _one_ahead(rounds: Iterator[Round]) -> Iterator[Round]:
 
 
 def _threads_allowed(connection: sa.Connection) -> bool:
-    """Whether the driver's connection may be used from another thread: not an in-memory
-    SQLite database's (SQLAlchemy keeps SQLite's same-thread check on for it)."""
+    """Whether the rounds are read in a thread: not in a gevent worker (deploy/gunicorn.conf.py:
+    its threads are greenlets of one core, that a query on SQLite never lets run; the rounds
+    are read in turn there), nor on an in-memory SQLite database (SQLAlchemy keeps SQLite's
+    same-thread check on for it)."""
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_module_patched("threading"):
+        return False
     url = connection.engine.url
     return url.get_backend_name() != "sqlite" or url.database not in (None, "", ":memory:")
 

@@ -74,13 +74,17 @@ def every_shape(db) -> None:
     db.session.commit()
 
 
-def test_the_frozen_data_is_item_data_of_every_shape(db):
+def test_the_frozen_data_is_item_data_of_every_shape(db, monkeypatch):
     every_shape(db)
     expected = published_catalog()
     assert [item["code"] for item in expected] == ["A-1", "B-1", "T-02-001"]
     assert [h["code"] for h in expected[1]["handling_items"]] == ["B-1-01", "B-1-02"]
     for size in (1, 2, 1000):
         assert [item for chunk in published_chunks(size) for item in chunk] == expected
+    # and the same read in turn, without the read-ahead thread (a gevent worker)
+    with monkeypatch.context() as patched:
+        patched.setattr("catalog.reports.frozen._threads_allowed", lambda _connection: False)
+        assert [item for chunk in published_chunks(2) for item in chunk] == expected
     # built with every dict's keys in sorted order: a snapshot writes them unsorted as the
     # canonical JSON its digests are of
     for item in (item for chunk in published_chunks() for item in chunk):
