@@ -389,9 +389,11 @@ def _one_ahead(rounds: Iterator[Round]) -> Iterator[Round]:
     """The rounds, each read in a thread while the one before is built into data: the
     database's work (SQLite's in the driver with Python's lock released; PostgreSQL's in the
     server) runs beside the building, on another core. One round is read ahead, no more (its
-    rows: ~10 MB at 1,000 items). The driver's connection is the transaction's own: psycopg's
-    and SQLite's (serialized mode; SQLAlchemy opens a file's with check_same_thread off)
-    take one statement at a time, so the snapshot's inserts wait for a read in progress."""
+    rows: ~10 MB at 1,000 items). The driver's connection is the transaction's own, shared by
+    the two threads: psycopg's runs one statement at a time (the snapshot's inserts wait for
+    a read in progress); SQLite's is in serialized mode, one call at a time (SQLAlchemy opens
+    a file's with check_same_thread off), and reading some tables while inserting in another
+    is defined on one connection."""
     with ThreadPoolExecutor(1, thread_name_prefix="snapshot-read") as reader:
         ahead = reader.submit(next, rounds, None)
         try:
