@@ -137,10 +137,10 @@ def _snapshot(label: str) -> dict:
 
 
 def _drop_snapshots() -> dict:
-    """Delete the bench's snapshots (each holds a row per handling item: left behind, a reused
+    """Delete the bench's snapshots (each holds its items' data: left behind, a reused
     database would grow by two copies of the catalog a run). Snapshots are frozen by triggers
     (migration 0006); in this one transaction of the bench's own database they are set aside:
-    on PostgreSQL by replica mode (triggers do not fire), on SQLite by dropping the two delete
+    on PostgreSQL by replica mode (triggers do not fire), on SQLite by dropping the delete
     triggers and creating them again from their own stored SQL before the commit."""
     import sqlalchemy as sa
 
@@ -155,15 +155,17 @@ def _drop_snapshots() -> dict:
         if sqlite:
             triggers = connection.execute(sa.text(
                 "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN "
-                "('report_snapshot', 'report_snapshot_item') AND name LIKE '%no_delete'"
+                "('report_snapshot', 'report_snapshot_item', 'report_snapshot_chunk') "
+                "AND name LIKE '%no_delete'"
             )).all()  # fmt: skip
             for name, _sql in triggers:
                 connection.exec_driver_sql(f'DROP TRIGGER "{name}"')
         else:
             connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
-        connection.execute(sa.text(
-            "DELETE FROM report_snapshot_item WHERE snapshot_id IN "
-            "(SELECT id FROM report_snapshot WHERE label LIKE :prefix)"), prefix)  # fmt: skip
+        for table in ("report_snapshot_item", "report_snapshot_chunk"):
+            connection.execute(sa.text(
+                f"DELETE FROM {table} WHERE snapshot_id IN "
+                "(SELECT id FROM report_snapshot WHERE label LIKE :prefix)"), prefix)  # fmt: skip
         dropped = connection.execute(
             sa.text("DELETE FROM report_snapshot WHERE label LIKE :prefix"), prefix
         ).rowcount

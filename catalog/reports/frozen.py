@@ -16,10 +16,14 @@ report_snapshot_item row per item) are read through the same functions.
 
 from __future__ import annotations
 
+import gc
 import hashlib
+import sys
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -89,7 +93,7 @@ def _fees(charges_fee: bool | None, fees: list[Any]) -> Any:
         return None
     if not fees:
         return NO_FEE
-    return [{"name": name, "standard": standard, "amount": _amount(amount), "basis": basis}
+    return [{"amount": _amount(amount), "basis": basis, "name": name, "standard": standard}
             for _id, name, standard, amount, basis in fees]  # fmt: skip
 
 
@@ -97,36 +101,37 @@ def _handling(row: Any, materials: list[dict], fees: list[Any], steps: list[Any]
     (_item_id, _id, code, situation, case_type, statutory, promised, visits, reason, window,
      online, express, depth, charges_fee, url) = row  # fmt: skip
     data = {
-        "code": code,
-        "situation": situation,
         "case_type": case_type,
-        "statutory_days": statutory,
-        "promised_days": promised,
-        "visits": visits,
-        "visit_reason": reason,
+        "code": code,
+        "fees": _fees(charges_fee, fees),
         "forms": [
             form
             for form, on in (("window", window), ("online", online), ("express", express))
             if on
         ],
-        "online_depth": depth,
-        "fees": _fees(charges_fee, fees),
         "materials": materials,
-        "steps": [{"name": name, "days": days} for _id, name, days in steps],
+        "online_depth": depth,
     }
     if url is not None:  # left out while unset (schemas.OmitUnset)
         data["online_url"] = url
+    data["promised_days"] = promised
+    data["situation"] = situation
+    data["statutory_days"] = statutory
+    data["steps"] = [{"days": days, "name": name} for _id, name, days in steps]
+    data["visit_reason"] = reason
+    data["visits"] = visits
     return data
 
 
 def _material(row: Any, attachments: list[Any]) -> dict[str, Any]:
     _handling_id, _id, name, kind, form, copies, necessity, source, notes = row
-    data = {"name": name, "kind": kind, "form": form, "copies": copies,
-            "necessity": necessity, "source": source, "notes": notes}  # fmt: skip
-    if attachments:  # left out when there are none (schemas.MaterialSchema)
-        data["attachments"] = [{"kind": kind, "sha256": sha, "filename": filename}
-                               for _id, kind, sha, filename in attachments]  # fmt: skip
-    return data
+    fields = {"copies": copies, "form": form, "kind": kind, "name": name,
+              "necessity": necessity, "notes": notes, "source": source}  # fmt: skip
+    if not attachments:  # left out when there are none (schemas.MaterialSchema)
+        return fields
+    return {"attachments": [{"filename": filename, "kind": file_kind, "sha256": sha}
+                            for _id, file_kind, sha, filename in attachments],
+            **fields}  # fmt: skip
 
 
 ITEM_COLUMNS = (
@@ -154,28 +159,28 @@ def _item(row: Any, bases: list[Any], faq: list[Any], handling: list[dict]) -> d
      result_type, consultation, complaint, location, hours, status) = row  # fmt: skip
     data = {
         "code": code,
-        "name": name,
-        "type": item_type,
-        "implementing_body": body,
-        "handling_unit": unit,
-        "exercise_level": level,
-        "power_source": source,
-        "service_targets": [str(target) for target in _json(targets) or ()],
-        "legal_basis": [
-            {"law": law, "article": article, "text": text} for _item_id, law, article, text in bases
-        ],
-        "conditions": conditions,
-        "result": {"name": result_name, "type": result_type},
-        "consultation": consultation,
         "complaint": complaint,
-        "location": location,
-        "hours": hours,
-        "handling_items": handling,
+        "conditions": conditions,
+        "consultation": consultation,
+        "exercise_level": level,
     }
     if faq:  # left out while empty (schemas.OmitUnset)
-        data["faq"] = [{"question": question, "answer": answer}
+        data["faq"] = [{"answer": answer, "question": question}
                        for _item_id, question, answer in faq]  # fmt: skip
+    data["handling_items"] = handling
+    data["handling_unit"] = unit
+    data["hours"] = hours
+    data["implementing_body"] = body
+    data["legal_basis"] = [
+        {"article": article, "law": law, "text": text} for _item_id, law, article, text in bases
+    ]
+    data["location"] = location
+    data["name"] = name
+    data["power_source"] = source
+    data["result"] = {"name": result_name, "type": result_type}
+    data["service_targets"] = [str(target) for target in _json(targets) or ()]
     data["status"] = status
+    data["type"] = item_type
     return data
 
 
@@ -241,6 +246,46 @@ _IN_RANGE = _statements(
 _OF_CODES = _statements(ApprovalItem.__table__.c.code.in_(sa.bindparam("codes", expanding=True)))
 
 
+def _by_ids() -> dict[str, sa.Select]:
+    """PostgreSQL's queries of a round's children: by the ids of the round's items (legal
+    bases, FAQ, handling items) or of its published handling items (the rest), an array
+    each, read through the indexes on those ids, where the code range's joins walked the
+    round's items and handling items again in every query (-40 % of the server's time)."""
+    ids = sa.bindparam("ids", type_=sa.ARRAY(sa.Integer))
+    handling = HandlingItem.__table__
+    material = Material.__table__
+    attachment = MaterialAttachment.__table__
+
+    def under(table: sa.Table, key: str, *columns: str) -> sa.Select:
+        return (
+            sa.select(table.c[key], *(table.c[name] for name in columns))
+            .where(table.c[key] == sa.any_(ids))
+            .order_by(table.c[key], table.c.position)
+        )
+
+    return {
+        "bases": under(LegalBasis.__table__, "item_id", "law", "article", "text"),
+        "faq": under(FaqEntry.__table__, "item_id", "question", "answer"),
+        "handling": _select(*HANDLING_COLUMNS)
+        .where(handling.c.item_id == sa.any_(ids), handling.c.status == PUBLISHED)
+        .order_by(handling.c.item_id, handling.c.position),
+        "materials": under(material, "handling_item_id", *(c.key for c in MATERIAL_COLUMNS[1:])),
+        "attachments": sa.select(
+            attachment.c.material_id,
+            *(_raw(attachment.c[n]) for n in ("kind", "sha256")),
+            attachment.c.filename,
+        )
+        .select_from(attachment.join(material, attachment.c.material_id == material.c.id))
+        .where(material.c.handling_item_id == sa.any_(ids))
+        .order_by(attachment.c.material_id, attachment.c.position),
+        "fees": under(Fee.__table__, "handling_item_id", "name", "standard", "amount", "basis"),
+        "steps": under(ProcessStep.__table__, "handling_item_id", "name", "days"),
+    }
+
+
+_BY_IDS = _by_ids()
+
+
 # What may hang off an item without any row in a catalog (no FAQ, no files, no steps in the
 # generated province): its query, one per chunk, is skipped when its table is empty (3 of the
 # 8 queries per chunk at 300,000 handling items, each walking the chunk's handling items).
@@ -264,18 +309,19 @@ _NEXT_PAGE = (
 _COMPILED: dict[tuple[int, str], Any] = {}
 
 
-def _run(connection: sa.Connection, statement: sa.Select, params: dict) -> list[tuple]:
-    """The rows of one of this module's statements as the driver gives them, past
-    SQLAlchemy's result layer (a quarter of the CPU time of a snapshot at 300,000 handling
-    items went there); compiled once per database dialect."""
-    key = (id(statement), connection.dialect.name)
+def _run(connection: Any, dialect: sa.Dialect, statement: sa.Select, params: dict
+         ) -> list[tuple]:  # fmt: skip
+    """The rows of one of this module's statements as the driver (`connection`: its
+    connection) gives them, past SQLAlchemy's result layer (a quarter of the CPU time of a
+    snapshot at 300,000 handling items went there); compiled once per database dialect."""
+    key = (id(statement), dialect.name)
     compiled = _COMPILED.get(key)
     if compiled is None:
-        compiled = _COMPILED[key] = statement.compile(dialect=connection.dialect)
+        compiled = _COMPILED[key] = statement.compile(dialect=dialect)
     values = compiled.construct_params(params)
     if compiled.positional:
         values = tuple(values[name] for name in compiled.positiontup)
-    cursor = connection.connection.cursor()
+    cursor = connection.cursor()
     try:
         cursor.execute(str(compiled), values)
         return cursor.fetchall()
@@ -283,29 +329,22 @@ def _run(connection: sa.Connection, statement: sa.Select, params: dict) -> list[
         cursor.close()
 
 
-def _run_typed(connection: sa.Connection, statement: sa.Select, params: dict) -> list[Any]:
-    """The same through SQLAlchemy (a list of codes to expand: a comparison's few items)."""
-    return connection.execute(statement, params).all()
+_CHILDREN = ("bases", "faq", "handling", "materials", "attachments", "fees", "steps")
+# A round of rows: the items' rows (in code order) and, by name, the rows of each table
+# under them ([] for an empty table)
+Round = tuple[list[Any], dict[str, list[Any]]]
 
 
-def _chunk_of_items(statements: dict[str, sa.Select], items: list[Any], params: dict,
-                    empty: frozenset[str], connection: sa.Connection
-                    ) -> list[dict[str, Any]]:  # fmt: skip
+def _chunk_of_items(items: list[Any], rows: dict[str, list[Any]]) -> list[dict[str, Any]]:
     """The data of these item rows (in code order) with their published handling items."""
-    run = _run if statements is _IN_RANGE else _run_typed
-
-    def grouped(name: str) -> dict[int, list[Any]]:
-        if name in empty:
-            return {}
-        return _grouped(run(connection, statements[name], params))
-
-    bases, faq = grouped("bases"), grouped("faq")
-    attachments, fees, steps = grouped("attachments"), grouped("fees"), grouped("steps")
+    bases, faq = _grouped(rows["bases"]), _grouped(rows["faq"])
+    attachments = _grouped(rows["attachments"])
+    fees, steps = _grouped(rows["fees"]), _grouped(rows["steps"])
     materials: dict[int, list[dict]] = defaultdict(list)
-    for row in run(connection, statements["materials"], params):
+    for row in rows["materials"]:
         materials[row[0]].append(_material(row, attachments.get(row[1], [])))
     handling: dict[int, list[dict]] = defaultdict(list)
-    for row in run(connection, statements["handling"], params):
+    for row in rows["handling"]:
         hid = row[1]
         handling[row[0]].append(_handling(row, materials.get(hid, []), fees.get(hid, []),
                                           steps.get(hid, [])))  # fmt: skip
@@ -315,33 +354,127 @@ def _chunk_of_items(statements: dict[str, sa.Select], items: list[Any], params: 
     ]
 
 
+def _rounds(connection: Any, dialect: sa.Dialect, size: int, empty: frozenset[str]
+            ) -> Iterator[Round]:  # fmt: skip
+    """The rows of every published item, `size` items a round, by keyset on their code."""
+    by_ids = dialect.name == "postgresql"
+    items = _run(connection, dialect, _FIRST_PAGE, {"size": size})
+    while items:
+        if by_ids:
+            rows = _children_by_ids(connection, dialect, items, empty)
+        else:
+            params = {"first": items[0][1], "last": items[-1][1]}
+            rows = {
+                name: [] if name in empty else _run(connection, dialect, _IN_RANGE[name], params)
+                for name in _CHILDREN
+            }
+        yield items, rows
+        items = _run(connection, dialect, _NEXT_PAGE, {"after": items[-1][1], "size": size})
+
+
+def _children_by_ids(connection: Any, dialect: sa.Dialect, items: list[Any],
+                     empty: frozenset[str]) -> dict[str, list[Any]]:  # fmt: skip
+    """A round's children on PostgreSQL (_BY_IDS): the handling items first, then what
+    hangs off them by their ids."""
+    rows: dict[str, list[Any]] = {}
+    ids = {"ids": [row[0] for row in items]}
+    for name in _CHILDREN:
+        if name == "materials":  # the first under the handling items
+            ids = {"ids": [row[1] for row in rows["handling"]]}
+        rows[name] = [] if name in empty else _run(connection, dialect, _BY_IDS[name], ids)
+    return rows
+
+
+def _one_ahead(rounds: Iterator[Round]) -> Iterator[Round]:
+    """The rounds, each read in a thread while the one before is built into data: the
+    database's work (SQLite's in the driver with Python's lock released; PostgreSQL's in the
+    server) runs beside the building, on another core. One round is read ahead, no more (its
+    rows: ~10 MB at 1,000 items). The driver's connection is the transaction's own, shared by
+    the two threads: psycopg's runs one statement at a time (the snapshot's inserts wait for
+    a read in progress); SQLite's is in serialized mode, one call at a time (SQLAlchemy opens
+    a file's with check_same_thread off), and reading some tables while inserting in another
+    is defined on one connection."""
+    with ThreadPoolExecutor(1, thread_name_prefix="snapshot-read") as reader:
+        ahead = reader.submit(next, rounds, None)
+        try:
+            while (current := ahead.result()) is not None:
+                ahead = reader.submit(next, rounds, None)
+                yield current
+        finally:  # the reader done before the transaction goes on (or is rolled back)
+            ahead.cancel()
+            wait([ahead])
+
+
+def _threads_allowed(connection: sa.Connection) -> bool:
+    """Whether the rounds are read in a thread: not in a gevent worker (deploy/gunicorn.conf.py:
+    its threads are greenlets of one core, that a query on SQLite never lets run; the rounds
+    are read in turn there), nor on an in-memory SQLite database (SQLAlchemy keeps SQLite's
+    same-thread check on for it)."""
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_module_patched("threading"):
+        return False
+    url = connection.engine.url
+    return url.get_backend_name() != "sqlite" or url.database not in (None, "", ":memory:")
+
+
 def published_chunks(
     size: int = CHUNK_ITEMS,
     codes: Iterable[str] | None = None,
     connection: sa.Connection | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
     """Every published item as data (reports.rows.published_catalog() form), in code order,
-    `size` items at a time: one chunk in memory at once. `codes`: only those items.
-    `connection`: the one to read on (the session's by default)."""
+    `size` items at a time: one chunk in memory at once (and the rows of the next being read).
+    `codes`: only those items. `connection`: the one to read on (the session's by default)."""
     connection = connection or db.session.connection()
     empty = _empty_tables(connection)
     if codes is not None:
         wanted = sorted(set(codes))
         for start in range(0, len(wanted), size):
             params = {"codes": wanted[start : start + size]}
-            rows = connection.execute(_OF_CODES["items"], params).all()
-            if rows:
-                yield _chunk_of_items(_OF_CODES, rows, params, empty, connection)
+            items = connection.execute(_OF_CODES["items"], params).all()
+            if items:
+                yield _chunk_of_items(items, {
+                    name: [] if name in empty else
+                    connection.execute(_OF_CODES[name], params).all()
+                    for name in _CHILDREN
+                })  # fmt: skip
         return
-    rows = _run(connection, _FIRST_PAGE, {"size": size})
-    while rows:
-        params = {"first": rows[0][1], "last": rows[-1][1]}
-        yield _chunk_of_items(_IN_RANGE, rows, params, empty, connection)
-        rows = _run(connection, _NEXT_PAGE, {"after": rows[-1][1], "size": size})
+    if connection.dialect.name == "postgresql":
+        # PostgreSQL plans each round's joins with a parallel worker or two: started and
+        # stopped ~1,600 times, they cost more than the small joins they share (until the
+        # transaction ends)
+        connection.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
+    rounds = _rounds(connection.connection.dbapi_connection, connection.dialect, size, empty)
+    if _threads_allowed(connection):
+        rounds = _one_ahead(rounds)
+    for items, rows in rounds:
+        yield _chunk_of_items(items, rows)
 
 
 def _canonical(data: dict[str, Any]) -> bytes:
     return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+
+
+def _canonical_built(data: dict[str, Any]) -> bytes:
+    """The canonical JSON of an item published_chunks() built: its dicts are built with their
+    keys in sorted order (tests/reports/test_frozen.py holds it), so orjson need not sort them
+    (-30 % of the time of the JSON of a snapshot)."""
+    return orjson.dumps(data)
+
+
+@contextmanager
+def collection_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while a whole catalog is read as data: the
+    millions of dicts and tuples made and dropped set off collections that each walk every
+    object of the process (a sixth of a snapshot's CPU time at 300,000 handling items). The
+    data holds no cycle: its memory is freed by reference counting all the same."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _digest_of(text: bytes) -> str:
@@ -358,6 +491,12 @@ def index_of(chunk: list[dict[str, Any]], position: int | None = None) -> list[I
     return [(item["code"], item["name"], digest(item), where) for item in chunk]
 
 
+def live_index_of(chunk: list[dict[str, Any]]) -> list[IndexEntry]:
+    """index_of() a chunk of published_chunks() (its keys already in order)."""
+    return [(item["code"], item["name"], _digest_of(_canonical_built(item)), None)
+            for item in chunk]  # fmt: skip
+
+
 def pack(value: Any) -> bytes:
     return zlib.compress(orjson.dumps(value), COMPRESSION)
 
@@ -367,7 +506,8 @@ def unpack(blob: bytes) -> Any:
 
 
 def store_chunks(snapshot_id: int, chunks: Iterable[list[dict[str, Any]]]) -> int:
-    """Write the chunks of a new snapshot, STORED_ITEMS items a row; the number of items
+    """Write the chunks (of published_chunks()) of a new snapshot, STORED_ITEMS items a row;
+    the number of items
     written. Each item is written as JSON once, for its digest and its chunk's data alike, and
     the index says where in the chunk's JSON it is, so one item is read without the others."""
     insert = SnapshotChunk.__table__.insert()
@@ -375,7 +515,7 @@ def store_chunks(snapshot_id: int, chunks: Iterable[list[dict[str, Any]]]) -> in
     count = position = 0
     for read in chunks:
         for part in (read[i : i + STORED_ITEMS] for i in range(0, len(read), STORED_ITEMS)):
-            texts = [_canonical(item) for item in part]
+            texts = [_canonical_built(item) for item in part]
             index, offset = [], 1
             for item, text in zip(part, texts, strict=True):
                 index.append((item["code"], item["name"], _digest_of(text), offset,

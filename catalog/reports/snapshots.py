@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import unicodedata
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -25,10 +26,11 @@ from catalog.reports.digests import kept_index
 from catalog.reports.document import quality_of_rows
 from catalog.reports.frozen import (
     IndexEntry,
+    collection_paused,
     frozen_data,
     frozen_index,
     frozen_items,
-    index_of,
+    live_index_of,
     published_chunks,
     store_chunks,
 )
@@ -182,7 +184,8 @@ def create_snapshot(label: str, *, actor: str, note: str | None = None) -> Snaps
     except IntegrityError:
         raise Conflict(f"快照 {label} 已被同时提交的请求创建，本次未保存。") from None
     counted = _Counted()
-    items = store_chunks(snapshot.id, counted.through(published_chunks()))
+    with collection_paused(), closing(published_chunks()) as chunks:
+        items = store_chunks(snapshot.id, counted.through(chunks))
     in_scope = (report["items"]["total"], report["handling_items"]["total"])
     if current_stamp() != stamp or (counted.items, counted.handling_items) != in_scope:
         raise Conflict("生成快照期间目录被修改，快照未保存，请重试。")
@@ -260,14 +263,21 @@ def _compare(old: ReportSource, new: ReportSource, stamp: str) -> dict[str, Any]
         for key, label in RATIO_KEYS
     ]  # fmt: skip
     added, removed, before, after = [], [], [], []
-    for old_entry, new_entry in _matched(_index(old, stamp), _index(new, stamp)):
-        if old_entry is None:
-            added.append({"code": new_entry[0], "name": new_entry[1]})
-        elif new_entry is None:
-            removed.append({"code": old_entry[0], "name": old_entry[1]})
-        elif old_entry[2] != new_entry[2]:
-            before.append(old_entry)
-            after.append(new_entry)
+    # the live side's index, when not kept with the catalog, reads the whole catalog as data;
+    # closed, whatever happens, before the request goes on (its reading thread done)
+    with (
+        collection_paused(),
+        closing(_index(old, stamp)) as olds,
+        closing(_index(new, stamp)) as news,
+    ):
+        for old_entry, new_entry in _matched(olds, news):
+            if old_entry is None:
+                added.append({"code": new_entry[0], "name": new_entry[1]})
+            elif new_entry is None:
+                removed.append({"code": old_entry[0], "name": old_entry[1]})
+            elif old_entry[2] != new_entry[2]:
+                before.append(old_entry)
+                after.append(new_entry)
     old_data, new_data = _data_of(old, before), _data_of(new, after)
     changed = []
     for entry in after:
@@ -298,7 +308,7 @@ def _index(source: ReportSource, stamp: str) -> Iterator[IndexEntry]:
         yield from kept
         return
     for chunk in published_chunks():
-        yield from index_of(chunk)
+        yield from live_index_of(chunk)
 
 
 def _matched(old: Iterator[IndexEntry], new: Iterator[IndexEntry]

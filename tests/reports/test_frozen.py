@@ -4,8 +4,12 @@ comparison over the digests finds what the field-by-field comparison of everythi
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import zlib
 from datetime import UTC, datetime
 
+import orjson
 import pytest
 import sqlalchemy as sa
 
@@ -13,8 +17,8 @@ from catalog.attachments import store
 from catalog.domain import Conflict
 from catalog.drafts import diff
 from catalog.enums import Status
-from catalog.models import ApprovalItem, HandlingItem, Snapshot
-from catalog.reports import snapshots
+from catalog.models import ApprovalItem, HandlingItem, Snapshot, SnapshotChunk
+from catalog.reports import frozen, snapshots
 from catalog.reports.frozen import frozen_index, frozen_items, published_chunks
 from catalog.reports.rows import published_catalog
 from catalog.reports.snapshots import compare, create_snapshot, source
@@ -70,19 +74,70 @@ def every_shape(db) -> None:
     db.session.commit()
 
 
-def test_the_frozen_data_is_item_data_of_every_shape(db):
+def test_the_frozen_data_is_item_data_of_every_shape(db, monkeypatch):
     every_shape(db)
     expected = published_catalog()
     assert [item["code"] for item in expected] == ["A-1", "B-1", "T-02-001"]
     assert [h["code"] for h in expected[1]["handling_items"]] == ["B-1-01", "B-1-02"]
     for size in (1, 2, 1000):
         assert [item for chunk in published_chunks(size) for item in chunk] == expected
+    # and the same read in turn, without the read-ahead thread (a gevent worker)
+    with monkeypatch.context() as patched:
+        patched.setattr("catalog.reports.frozen._threads_allowed", lambda _connection: False)
+        assert [item for chunk in published_chunks(2) for item in chunk] == expected
+    # built with every dict's keys in sorted order: a snapshot writes them unsorted as the
+    # canonical JSON its digests are of
+    for item in (item for chunk in published_chunks() for item in chunk):
+        assert orjson.dumps(item) == orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
     assert [item for chunk in published_chunks(codes=["B-1", "C-1"]) for item in chunk] == [
         expected[1]
     ]
     # and item_data() of the item itself, without the unpublished handling item
     item = db.session.scalar(sa.select(ApprovalItem).where(ApprovalItem.code == "A-1"))
     assert expected[0] == dump_item(item)
+
+
+def test_a_snapshot_stores_the_canonical_json_of_item_data_byte_for_byte(db, monkeypatch):
+    """What a snapshot's chunks hold, and the digests of its index, are those of the sorted
+    JSON of item_data() (the ORM and marshmallow): snapshots made before and after stay
+    comparable, item by item."""
+    monkeypatch.setattr("catalog.reports.frozen.STORED_ITEMS", 2)
+    every_shape(db)
+    snapshot = create_snapshot("字节", actor="tester")
+    db.session.commit()
+    texts = [orjson.dumps(item, option=orjson.OPT_SORT_KEYS) for item in published_catalog()]
+    chunks = db.session.execute(
+        sa.select(SnapshotChunk.data, SnapshotChunk.item_index)
+        .where(SnapshotChunk.snapshot_id == snapshot.id)
+        .order_by(SnapshotChunk.position)
+    ).all()
+    assert [zlib.decompress(data) for data, _index in chunks] == [
+        b"[" + b",".join(texts[start : start + 2]) + b"]" for start in range(0, len(texts), 2)
+    ]
+    digests = [
+        entry[2] for _data, index in chunks for entry in orjson.loads(zlib.decompress(index))
+    ]
+    assert digests == [hashlib.blake2b(text, digest_size=16).hexdigest() for text in texts]
+
+
+def test_a_failed_read_ahead_fails_the_snapshot_and_keeps_nothing(db, monkeypatch):
+    """The rounds are read in a thread: what goes wrong there goes wrong in the request, and
+    the thread is done before the request goes on."""
+    every_shape(db)
+    children = {*frozen._IN_RANGE.values(), *frozen._BY_IDS.values()}
+    run = frozen._run
+
+    def failing(connection, dialect, statement, params):
+        if statement in children:
+            raise RuntimeError("读取失败")
+        return run(connection, dialect, statement, params)
+
+    monkeypatch.setattr(frozen, "_run", failing)
+    with pytest.raises(RuntimeError, match="读取失败"):
+        create_snapshot("失败", actor="tester")
+    assert not [t for t in threading.enumerate() if t.name.startswith("snapshot-read")]
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count(Snapshot.id))) == 0
 
 
 def test_a_snapshot_reads_its_items_back_and_compares_like_a_full_comparison(db, monkeypatch):
