@@ -200,6 +200,16 @@ def test_migration_0026_back_fills_an_existing_catalog(fresh_database):
     upgrade = flask(fresh_database, "db", "upgrade")
     assert upgrade.returncode == 0, upgrade.stderr
     assert postings() == written
+    # the next part a service adds gets an id of its own (PostgreSQL's sequence was left at 1
+    # by the back-fill, and the part's insert met an id already taken: 500 on every edit)
+    engine = sa.create_engine(fresh_database)
+    try:
+        with engine.begin() as connection:
+            before = connection.execute(sa.text("SELECT max(id) FROM search_part")).scalar()
+            (added,) = part_ids(connection, [("迁移之后新增的材料", False)]).values()
+    finally:
+        engine.dispose()
+    assert added > before
     if fresh_database.startswith("postgresql"):  # vacuumed: every page all-visible
         engine = sa.create_engine(fresh_database)
         try:

@@ -72,10 +72,22 @@ def part_ids(connection: sa.Connection, parts: Iterable[tuple[str, bool]]) -> di
 
 
 def add_parts(connection: sa.Connection, rows: list[dict]) -> None:
-    """Insert parts (key, text, in_name); one another writer has inserted since is left."""
+    """Insert parts (key, text, in_name); one another writer has inserted since is left. Only
+    the key's conflict is let pass: any other (an id the sequence hands out twice) raises
+    rather than leave the part unwritten."""
     insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
     for batch in _batches(rows):
-        connection.execute(insert(PART).on_conflict_do_nothing(), batch)
+        connection.execute(insert(PART).on_conflict_do_nothing(index_elements=[PART.c.key]), batch)
+
+
+def advance_part_ids(connection: sa.Connection) -> None:
+    """PostgreSQL: the parts' id sequence continues after the ids PartNumbers wrote; else the
+    next part a service adds takes an id already used."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(
+            "SELECT setval(pg_get_serial_sequence('search_part', 'id'),"
+            " (SELECT coalesce(max(id), 1) FROM search_part))"
+        )
 
 
 def write_postings(connection: sa.Connection, entries: Mapping[int, Parts]) -> None:
@@ -217,4 +229,5 @@ def fill(connection: sa.Connection, *, insert=None) -> int:
         if len(postings) >= 50_000:
             flush()
     flush()
+    advance_part_ids(connection)
     return written
