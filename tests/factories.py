@@ -133,3 +133,25 @@ def publish_taxi_and_port(db, *more: dict[str, Any]) -> None:
         item_data(handling_item_data(code="PORT-01"), code="PORT", name="港口经营许可"),
         *more,
     )
+
+
+def published_item(db, code: str):
+    """The item of this code, as the session has it."""
+    import sqlalchemy as sa
+
+    from catalog.models import ApprovalItem
+
+    return db.session.scalar(sa.select(ApprovalItem).where(ApprovalItem.code == code))
+
+
+def edit_published(db, code: str, change) -> None:
+    """Change the published item of this code through the service (`change` edits its data in
+    place) and commit, as a direct update by staff does."""
+    from catalog.drafts import published_data
+    from catalog.services import update_item
+
+    found = published_item(db, code)
+    data = published_data(found)
+    change(data)
+    update_item(found, data, actor="tester", reason="测试")
+    db.session.commit()

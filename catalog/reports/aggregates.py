@@ -31,7 +31,7 @@ from flask.cli import with_appcontext
 from catalog.edge import command_transaction
 from catalog.elements import ELEMENTS, NOT_PROVIDED
 from catalog.enums import ItemType
-from catalog.extensions import db
+from catalog.extensions import db, has_table
 from catalog.figures import (
     INCOMPLETE,
     ITEM_IN_SCOPE,
@@ -243,20 +243,10 @@ def apply_deltas(connection: sa.Connection, deltas: Deltas) -> None:
             )  # fmt: skip
 
 
-_SCHEMA_HAS_SUMS: set[str] = set()  # the databases (by URL) known to have the tables
-
-
 def available(connection: sa.Connection) -> bool:
     """Whether the database has the sums' tables: not one migrated only to a revision before
-    0024 (a migration test writes rows there). Known once found, per database; a database
-    without them is asked again at each commit, as it may be upgraded meanwhile."""
-    url = connection.engine.url.render_as_string(hide_password=True)
-    if url in _SCHEMA_HAS_SUMS:
-        return True
-    if sa.inspect(connection).has_table(report_sums_state.name):
-        _SCHEMA_HAS_SUMS.add(url)
-        return True
-    return False
+    0024 (a migration test writes rows there)."""
+    return has_table(connection, report_sums_state.name)
 
 
 def state(connection: sa.Connection) -> str | None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from catalog.enums import Status
-from catalog.extensions import db
+from catalog.extensions import db, has_table
 from catalog.models import ApprovalItem, item_data_digest, report_sums_state
 from catalog.reports.frozen import IndexEntry, digest, index_of, published_chunks
 
@@ -32,18 +32,10 @@ _INDEX = (
     .order_by(item_data_digest.c.code)
 )
 
-_SCHEMA_HAS_TABLE: set[str] = set()  # the databases (by URL) known to have the table
-
 
 def available(connection: sa.Connection) -> bool:
     """Whether the database has the table (not one migrated only to a revision before 0028)."""
-    url = connection.engine.url.render_as_string(hide_password=True)
-    if url in _SCHEMA_HAS_TABLE:
-        return True
-    if sa.inspect(connection).has_table(item_data_digest.name):
-        _SCHEMA_HAS_TABLE.add(url)
-        return True
-    return False
+    return has_table(connection, item_data_digest.name)
 
 
 def _ids(connection: sa.Connection, *conditions: sa.ColumnElement[bool]) -> dict[str, int]:

@@ -21,7 +21,7 @@ from catalog.reports.rows import fingerprint_v2, live_handling_rows, live_items
 from catalog.revision import current_stamp
 from catalog.services import update_item
 from catalog.spreadsheets import export_data, to_xlsx
-from tests.factories import handling_item_data, item_data, publish
+from tests.factories import edit_published, handling_item_data, item_data, publish, published_item
 
 
 def without_time(document):
@@ -43,48 +43,38 @@ def assert_sums_right(db) -> dict:
     return kept
 
 
-def item(db, code: str) -> ApprovalItem:
-    return db.session.scalar(sa.select(ApprovalItem).where(ApprovalItem.code == code))
-
-
-def edit(db, code: str, change) -> None:
-    found = item(db, code)
-    data = published_data(found)
-    change(data)
-    update_item(found, data, actor="tester", reason="测试")
-    db.session.commit()
-
-
 def test_every_kind_of_change_leaves_the_sums_right(seeded, db):
     before = assert_sums_right(db)  # the seed
-    edit(db, "XCJT-01-100", lambda d: d["handling_items"][0].update(promised_days=0))
+    edit_published(db, "XCJT-01-100", lambda d: d["handling_items"][0].update(promised_days=0))
     edited = assert_sums_right(db)
     assert edited["fingerprint"] != before["fingerprint"]
     publish(db, item_data(handling_item_data(code="Z-01", statutory_days=None, promised_days=12,
                                              visits=2, visit_reason=None),
                           code="Z", handling_unit="新设科室", type="other"))  # fmt: skip
     assert "新设科室" in {g["key"] for g in assert_sums_right(db)["breakdowns"]["by_unit"]}
-    edit(db, "Z", lambda d: d.update(handling_unit="改名后的科室"))  # the unit renamed
+    edit_published(db, "Z", lambda d: d.update(handling_unit="改名后的科室"))  # the unit renamed
     units = {g["key"] for g in assert_sums_right(db)["breakdowns"]["by_unit"]}
     assert "改名后的科室" in units and "新设科室" not in units
-    edit(db, "Z", lambda d: d.update(handling_unit=None))  # to the group 暂未提供
+    edit_published(db, "Z", lambda d: d.update(handling_unit=None))  # to the group 暂未提供
     assert_sums_right(db)
-    edit(db, "Z", lambda d: d.update(type="licence"))  # to another type
+    edit_published(db, "Z", lambda d: d.update(type="licence"))  # to another type
     assert_sums_right(db)
-    edit(db, "Z", lambda d: d["handling_items"].append(handling_item_data(code="Z-02")))
+    edit_published(db, "Z", lambda d: d["handling_items"].append(handling_item_data(code="Z-02")))
     assert_sums_right(db)
-    edit(db, "Z", lambda d: d.update(handling_items=d["handling_items"][1:]))  # one deleted
+    edit_published(
+        db, "Z", lambda d: d.update(handling_items=d["handling_items"][1:])
+    )  # one deleted
     assert_sums_right(db)
-    retire_handling_item(item(db, "Z").handling_items[0], actor="tester", reason="测试")
+    retire_handling_item(published_item(db, "Z").handling_items[0], actor="tester", reason="测试")
     db.session.commit()
     assert_sums_right(db)
-    retire_item(item(db, "XCJT-01-100"), actor="tester", reason="测试")
+    retire_item(published_item(db, "XCJT-01-100"), actor="tester", reason="测试")
     db.session.commit()
     assert assert_sums_right(db)["items"]["total"] == before["items"]["total"]  # Z in, one out
 
 
 def test_deleting_an_item_and_writing_past_the_unit_of_work(seeded, db):
-    db.session.delete(item(db, "XCJT-01-100"))
+    db.session.delete(published_item(db, "XCJT-01-100"))
     db.session.commit()
     assert_sums_right(db)
     # an UPDATE the unit of work does not see: the sums are built again at the commit
@@ -97,7 +87,7 @@ def test_deleting_an_item_and_writing_past_the_unit_of_work(seeded, db):
 def test_a_rolled_back_change_leaves_the_sums_as_they_were(seeded, db):
     connection = db.session.connection()
     sums = db.session.execute(sa.select(aggregates.report_group_sums)).all()
-    found = item(db, "XCJT-01-100")
+    found = published_item(db, "XCJT-01-100")
     data = published_data(found)
     data["handling_items"][0]["promised_days"] = 0
     update_item(found, data, actor="tester", reason="测试")
@@ -171,7 +161,7 @@ def test_two_publishes_at_the_same_moment_leave_the_sums_right(seeded, db, app):
     def publish_edit(code: str) -> None:
         try:
             with app.app_context():
-                found = item(_db, code)
+                found = published_item(_db, code)
                 data = published_data(found)
                 data["name"] += "（改）"
                 update_item(found, data, actor="tester", reason="测试")
@@ -188,7 +178,7 @@ def test_two_publishes_at_the_same_moment_leave_the_sums_right(seeded, db, app):
     for thread in threads:
         thread.join(timeout=60)
     assert not errors
-    names = {item(db, code).name for code in codes}
+    names = {published_item(db, code).name for code in codes}
     assert all(name.endswith("（改）") for name in names)
     assert_sums_right(db)
 

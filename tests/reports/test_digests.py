@@ -6,31 +6,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from catalog.attachments import store
-from catalog.drafts import published_data
 from catalog.extensions import db as _db
-from catalog.models import ApprovalItem, report_sums_state
+from catalog.models import report_sums_state
 from catalog.reports import aggregates, digests, snapshots
 from catalog.revision import current_stamp
-from catalog.services import update_item
 from tests import attachment_files as files
 from tests.conftest import make_app, temporary_postgres_database
-from tests.factories import handling_item_data, item_data, publish
-
-
-def item(db, code: str) -> ApprovalItem:
-    return db.session.scalar(sa.select(ApprovalItem).where(ApprovalItem.code == code))
-
-
-def edit(db, code: str, change) -> None:
-    found = item(db, code)
-    data = published_data(found)
-    change(data)
-    update_item(found, data, actor="tester", reason="测试")
-    db.session.commit()
+from tests.factories import edit_published, handling_item_data, item_data, publish, published_item
 
 
 def kept(db) -> dict[str, str]:
@@ -52,7 +37,7 @@ def test_the_live_side_of_a_comparison_is_read_from_the_kept_digests(seeded, db,
                                                                    monkeypatch):  # fmt: skip
     before = kept(db)
     assert len(before) == 190  # every published item of the seed
-    edit(db, "XCJT-01-100", lambda d: d.update(name=d["name"] + "（修订）"))
+    edit_published(db, "XCJT-01-100", lambda d: d.update(name=d["name"] + "（修订）"))
     after = kept(db)
     assert {code for code in before if before[code] != after[code]} == {"XCJT-01-100"}
 
@@ -69,7 +54,7 @@ def test_the_live_side_of_a_comparison_is_read_from_the_kept_digests(seeded, db,
 
 
 def test_without_kept_digests_the_comparison_reads_the_rows(seeded, db, client, cli):
-    edit(db, "XCJT-01-100", lambda d: d["handling_items"][0].update(promised_days=0))
+    edit_published(db, "XCJT-01-100", lambda d: d["handling_items"][0].update(promised_days=0))
     db.session.execute(report_sums_state.delete())  # as after migration 0028 on a catalog
     db.session.commit()
     assert digests.kept_index(current_stamp()) == []
@@ -92,7 +77,7 @@ def test_a_change_of_files_alone_changes_the_items_digest(seeded, db, client):
         material["attachments"] = [{"kind": "blank", "sha256": blob.sha256,
                                     "filename": "申请表.pdf"}]  # fmt: skip
 
-    edit(db, "XCJT-01-100", add_file)
+    edit_published(db, "XCJT-01-100", add_file)
     assert current_stamp() != stamp  # a new revision: the caches of the old are not read
     after = kept(db)
     assert {code for code in before if before[code] != after[code]} == {"XCJT-01-100"}
@@ -102,7 +87,7 @@ def test_a_change_of_files_alone_changes_the_items_digest(seeded, db, client):
 def test_unpublished_items_leave_the_kept_index(seeded, db, client):
     from catalog.operations.items import retire_item
 
-    retire_item(item(db, "XCJT-01-100"), actor="tester", reason="测试")
+    retire_item(published_item(db, "XCJT-01-100"), actor="tester", reason="测试")
     db.session.commit()
     assert "XCJT-01-100" not in kept(db)
     response = client.get("/api/v1/report/compare?from=2020")
