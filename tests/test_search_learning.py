@@ -172,6 +172,15 @@ def test_held_counts_are_written_when_the_worker_exits(app, db, database_url):
     assert [(row.text, row.count) for row in failed_rows(db)] == [("出口", 1)]
 
 
+def test_held_counts_stay_bounded_while_a_write_is_on_its_way(app, db, held, monkeypatch):
+    monkeypatch.setattr(held, "MAX_PENDING", 2)
+    held.pending.due = True  # a write arranged, not yet run
+    for text in ("甲", "乙", "丙", "丁", "戊", "甲"):
+        assert record_failed_query(text)
+    assert held.pending.counts == {("甲", today()): 2, ("乙", today()): 1, ("丙", today()): 1,
+                                   ("丁", today()): 1}  # fmt: skip
+
+
 def test_a_refused_write_of_held_counts_drops_them_and_never_fails(app, db, catalog, held,
                                                                    monkeypatch):  # fmt: skip
     def broken(*_args):

@@ -83,7 +83,10 @@ class Pending:
         """Count one; whether this call should arrange the write."""
         with self.lock:
             self.app = app
-            self.counts[text, day] += 1
+            # while a write is on its way, at most twice the batch of texts is held: a new
+            # text past that is not counted, so the memory stays bounded
+            if (text, day) in self.counts or len(self.counts) < 2 * MAX_PENDING:
+                self.counts[text, day] += 1
             if self.due:
                 return False
             self.due = len(self.counts) >= MAX_PENDING or time.monotonic() - self.since >= seconds
