@@ -3,6 +3,7 @@ here byte by byte (no fixture file can hide what it holds)."""
 
 from __future__ import annotations
 
+import functools
 import io
 import struct
 import zipfile
@@ -90,7 +91,10 @@ def docm() -> bytes:
     return docx(main_type=WORD_MACRO_MAIN, extra={"word/vbaProject.bin": b"\xd0\xcf\x11\xe0macro"})
 
 
+@functools.cache
 def xlsx(value: str = "示例") -> bytes:
+    """openpyxl writes the save's time into docProps/core.xml, so two saves a second apart
+    differ; one package per value keeps "the same content" the same."""
     from openpyxl import Workbook
 
     workbook = Workbook()
