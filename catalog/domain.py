@@ -7,7 +7,12 @@ CLI's message and exit code). Nothing below the edge decides how a refusal looks
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+
+from sqlalchemy.exc import IntegrityError
+
+from catalog.extensions import db
 
 
 class DomainError(Exception):
@@ -39,3 +44,23 @@ class Conflict(DomainError):
     """Someone changed what this request was based on; nothing was written over it."""
 
     status = 409
+
+
+@contextmanager
+def written_or(conflict: Callable[[], DomainError]) -> Iterator[None]:
+    """Write the block's changes in a savepoint and flush them there. A unique key that another
+    request took between the check and the write (IntegrityError) rolls back the savepoint
+    only, so the transaction stays usable, and raises conflict() (built after the rollback,
+    so it may read what won)."""
+    try:
+        with db.session.begin_nested():
+            yield
+            db.session.flush()
+    except IntegrityError as exc:
+        raise conflict() from exc
+
+
+def flush_or(conflict: Callable[[], DomainError]) -> None:
+    """Flush what is pending as written_or() writes a block."""
+    with written_or(conflict):
+        pass

@@ -12,11 +12,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from marshmallow import ValidationError
-from sqlalchemy.exc import IntegrityError
 
 from catalog.attachments import missing_file_errors
 from catalog.audit import jsonable, record
-from catalog.domain import Conflict, Invalid
+from catalog.domain import Conflict, Invalid, flush_or
 from catalog.enums import CaseType, Status
 from catalog.extensions import db
 from catalog.models import (
@@ -216,11 +215,7 @@ def _apply_item(item: ApprovalItem, data: Mapping[str, Any], status: Status) -> 
 def _flush() -> None:
     """Flush inside a savepoint, so that a race lost on a unique code (another request took
     it after the check above) is a conflict (409) that leaves the transaction usable."""
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError as exc:
-        raise Conflict("编码已被同时提交的其他事项使用，本次未保存，请刷新后重试。") from exc
+    flush_or(lambda: Conflict("编码已被同时提交的其他事项使用，本次未保存，请刷新后重试。"))
 
 
 def check_item_data(data: Mapping[str, Any], item: ApprovalItem | None) -> dict[str, Any]:

@@ -10,13 +10,12 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from catalog import audit
 from catalog.decisions import rules
 from catalog.decisions.checks import check_licence, check_penalty, invalid
 from catalog.decisions.lookups import Lookups, period_for
-from catalog.domain import Conflict, Invalid
+from catalog.domain import Conflict, Invalid, flush_or
 from catalog.extensions import db
 from catalog.models import (
     AuditAction,
@@ -46,13 +45,8 @@ class DecisionConflict(Conflict):
 def _flush(document_number: str) -> None:
     """Flush in a savepoint: a document number taken by a concurrent request between the
     check and the write is a conflict (409), and the transaction stays usable."""
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError as exc:
-        raise Conflict(
-            f"文书号“{document_number}”已被同时提交的其他决定使用，本次未保存，请刷新后重试。"
-        ) from exc
+    conflict = f"文书号“{document_number}”已被同时提交的其他决定使用，本次未保存，请刷新后重试。"
+    flush_or(lambda: Conflict(conflict))
 
 
 def _actor_name(actor: Any) -> str:

@@ -21,10 +21,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from sqlalchemy.exc import IntegrityError
 
 from catalog.audit import record
-from catalog.domain import Conflict, Invalid, NotAllowed
+from catalog.domain import Conflict, Invalid, NotAllowed, written_or
 from catalog.drafts import (
     current_data,
     diff,
@@ -168,17 +167,18 @@ def save_draft(
     if not changes:
         raise Invalid({"_schema": ["没有任何修改。"]})
     acknowledgements = _acknowledge(before, canonical, actor, acknowledged)
+
     # The draft is written in a savepoint opened before it is touched (opening one flushes
     # what is pending, so a draft added before it would be inserted outside it): two editors
     # saving an item's first draft at once both insert one, and the unique item key refuses
     # the second (SQLite has no row lock to make it wait). That is a conflict (409): the
     # savepoint is rolled back and the transaction stays usable to read what won.
-    try:
-        with db.session.begin_nested():
-            draft, old_state = _write_draft(item, canonical, actor, reason, acknowledgements)
-    except IntegrityError:
+    def lost_race() -> EditConflict:
         db.session.expire_all()
-        raise EditConflict(current_data(item), editable_version(item)) from None
+        return EditConflict(current_data(item), editable_version(item))
+
+    with written_or(lost_race):
+        draft, old_state = _write_draft(item, canonical, actor, reason, acknowledgements)
     if old_state != draft.state:
         changes["revision.state"] = (old_state, draft.state)
     record(

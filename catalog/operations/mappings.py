@@ -6,10 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from catalog import audit
-from catalog.domain import Conflict, DomainError
+from catalog.domain import Conflict, DomainError, flush_or
 from catalog.extensions import db
 from catalog.import_headers import check_mapping
 from catalog.models import AuditAction, ImportMapping, Role, User
@@ -69,13 +68,8 @@ def save_mapping(
         db.session.add(saved)
     else:
         saved.mapping, saved.updated_by = plain, actor.name
-    try:  # in a savepoint: a name another request saved meanwhile is a conflict, not a 500
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError as exc:
-        raise Conflict(
-            f"映射“{name}”刚被其他人保存，本次未导入任何内容；请重新上传，确认映射后再导入。"
-        ) from exc
+    conflict = f"映射“{name}”刚被其他人保存，本次未导入任何内容；请重新上传，确认映射后再导入。"
+    flush_or(lambda: Conflict(conflict))  # a name another request saved meanwhile
     audit.record(
         actor=actor.name,
         action=AuditAction.create if old is None else AuditAction.change,

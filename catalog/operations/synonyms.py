@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from catalog import audit
-from catalog.domain import Conflict, Invalid
+from catalog.domain import Conflict, Invalid, flush_or
 from catalog.extensions import db
 from catalog.models import AuditAction, AuditEvent, Role, Synonym, User
 from catalog.models.search_learning import MAX_SYNONYM_TARGET, MAX_SYNONYM_TERM
@@ -102,11 +101,8 @@ def stored_pairs(*, except_id: int | None = None) -> list[Pair]:
 
 
 def _flush(term: str, target: str) -> None:
-    try:  # in a savepoint: the same pair saved meanwhile by another request is a conflict
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError as exc:
-        raise Conflict(f"同义词“{term}”→“{target}”刚被他人添加，本次未保存。") from exc
+    # the same pair saved meanwhile by another request is a conflict
+    flush_or(lambda: Conflict(f"同义词“{term}”→“{target}”刚被他人添加，本次未保存。"))
 
 
 def _audit(actor: Actor, action: AuditAction, code: str, changes: dict, reason: str | None):

@@ -9,10 +9,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from catalog import audit
-from catalog.domain import Conflict, Invalid
+from catalog.domain import Conflict, Invalid, flush_or
 from catalog.extensions import db
 from catalog.models import ApprovalItem, AuditAction, Role, ServiceUnit, User
 from catalog.models.units import (
@@ -194,11 +193,8 @@ def save_unit(
     for field in FIELDS:
         setattr(unit, field, checked[field])
     unit.updated_by = actor.name
-    try:  # in a savepoint: a unit another request created meanwhile is a conflict, not a 500
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError:
-        raise UnitConflict(checked["name"], created=True) from None
+    # a unit another request created meanwhile is a conflict, not a 500
+    flush_or(lambda: UnitConflict(checked["name"], created=True))
     audit.record(
         actor=actor.name,
         action=AuditAction.create if seen is None else AuditAction.change,

@@ -12,10 +12,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from catalog.audit import record
-from catalog.domain import Conflict, DomainError
+from catalog.domain import Conflict, DomainError, written_or
 from catalog.drafts import diff
 from catalog.enums import REPORTED_TYPES
 from catalog.extensions import db
@@ -177,12 +176,9 @@ def create_snapshot(label: str, *, actor: str, note: str | None = None) -> Snaps
         fingerprint=report["fingerprint"],
         report=report,
     )
-    try:  # a savepoint: another request may have taken the label since check_label
-        with db.session.begin_nested():
-            db.session.add(snapshot)
-            db.session.flush()
-    except IntegrityError:
-        raise Conflict(f"快照 {label} 已被同时提交的请求创建，本次未保存。") from None
+    # another request may have taken the label since check_label
+    with written_or(lambda: Conflict(f"快照 {label} 已被同时提交的请求创建，本次未保存。")):
+        db.session.add(snapshot)
     counted = _Counted()
     with collection_paused(), closing(published_chunks()) as chunks:
         items = store_chunks(snapshot.id, counted.through(chunks))
