@@ -74,8 +74,8 @@ def answers(port: int) -> bool:
 class Browser:
     """One person's browser: its own session cookie, a new connection for each request."""
 
-    def __init__(self, port: int):
-        self.port, self.cookies = port, SimpleCookie()
+    def __init__(self, port: int, headers: dict[str, str] | None = None):
+        self.port, self.cookies, self.headers = port, SimpleCookie(), headers or {}
 
     def connect(self) -> http.client.HTTPConnection:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=TIMEOUT)
@@ -86,7 +86,7 @@ class Browser:
         """(status, Location, body) of one request; 3xx are not followed."""
         connection = connection or self.connect()
         cookie = "; ".join(f"{name}={morsel.value}" for name, morsel in self.cookies.items())
-        headers = {"X-Race": race, "Cookie": cookie}
+        headers = {**self.headers, "X-Race": race, "Cookie": cookie}
         body = None
         if fields is not None:
             body = urlencode(fields, doseq=True)

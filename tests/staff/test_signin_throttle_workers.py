@@ -20,7 +20,6 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
 import sqlalchemy as sa
@@ -88,29 +87,10 @@ class Client(Browser):
     """A browser behind the proxy: its address is what X-Forwarded-For says."""
 
     def __init__(self, port: int, address: str):
-        super().__init__(port)
-        self.address = address
-
-    def send(self, method: str, path: str, fields=None, race: str = "-"):
-        """(status, raw Location, body); 3xx not followed."""
-        connection = self.connect()
-        cookie = "; ".join(f"{name}={morsel.value}" for name, morsel in self.cookies.items())
-        headers = {"X-Race": race, "Cookie": cookie, "X-Forwarded-For": self.address}
-        body = None
-        if fields is not None:
-            body = urlencode(fields)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        try:
-            connection.request(method, path, body=body, headers=headers)
-            response = connection.getresponse()
-            for set_cookie in response.headers.get_all("Set-Cookie") or []:
-                self.cookies.load(set_cookie)
-            return response.status, response.getheader("Location"), response.read().decode()
-        finally:
-            connection.close()
+        super().__init__(port, {"X-Forwarded-For": address})
 
     def form(self, path: str = "/staff/login") -> dict[str, str]:
-        status, _location, page = self.send("GET", path)
+        status, _location, page = self.request("GET", path)
         assert status == 200, page[:500]
         return {"csrf_token": CSRF.search(page).group(1)}
 
@@ -126,7 +106,7 @@ def at_once(port: int, attempts: list[tuple[str, str, str]], race: str) -> list[
         _address, username, password = attempts[index]
         fields = {**tokens[index], "username": username, "password": password}
         barrier.wait(timeout=TIMEOUT)
-        statuses[index] = clients[index].send("POST", "/staff/login", fields, race)[0]
+        statuses[index] = clients[index].request("POST", "/staff/login", fields, race)[0]
 
     threads = [threading.Thread(target=post, args=(n,)) for n in range(len(attempts))]
     for thread in threads:
@@ -161,7 +141,7 @@ def test_each_account_lets_exactly_five_wrong_passwords_through(server):
 
     locked = Client(port, "10.1.9.1")
     fields = {**locked.form(), "username": "editor_a", "password": PASSWORD}
-    status, _location, page = locked.send("POST", "/staff/login", fields)
+    status, _location, page = locked.request("POST", "/staff/login", fields)
     assert status == 429 and "请 10 分钟后再试" in page
 
 
@@ -203,5 +183,5 @@ def test_a_sign_in_redirects_only_to_this_site_over_the_wire(server, query, loca
     client = Client(port, f"10.3.0.{list(REDIRECTS).index(query) + 1}")
     path = f"/staff/login?next={query}"
     fields = {**client.form(path), "username": SIGNER, "password": PASSWORD}
-    status, sent, _page = client.send("POST", path, fields)
+    status, sent, _page = client.request("POST", path, fields)
     assert (status, sent) == (302, location)
