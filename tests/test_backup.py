@@ -185,6 +185,8 @@ def test_restore_returns_everything_to_the_moment_of_the_backup(fresh_database, 
     )
     assert stat.S_IMODE(backup.stat().st_mode) == 0o600  # it holds the password hashes
     assert "1 个附件文件" in made.stdout
+    counts = (decisions["licence"]["total"], decisions["penalty"]["total"])
+    assert "{} 条许可决定，{} 条处罚决定".format(*counts) in made.stdout
 
     # The catalog, the audit trail, the sign-in log, the accounts and the snapshots move on.
     ok(invoke(url, "snapshot", "create", "--label", "2021-12"))

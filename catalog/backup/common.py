@@ -32,6 +32,8 @@ COUNTED = (
     ("report_snapshot", "个快照"),
     ("user_account", "个账号"),
     ("attachment_blob", "个附件文件"),  # 空白表格 / 示例样表 (catalog.attachments)
+    ("licence_decision", "条许可决定"),  # 双公示 (catalog.decisions)
+    ("penalty_decision", "条处罚决定"),
 )
 
 
