@@ -18,6 +18,7 @@ from catalog.accounts import find_user
 from catalog.attachment_commands import attachments_group
 from catalog.backup.commands import backup_command, restore_command
 from catalog.decisions.commands import decisions_group
+from catalog.decisions.province import PER_LICENCE as DECISIONS_PER_LICENCE
 from catalog.decisions.seed import load_decision_seed
 from catalog.domain import DomainError
 from catalog.edge import after_commit, command_transaction
@@ -150,9 +151,17 @@ def report_command(output_format: str, output: Path | None, label: str | None) -
     show_default=True,
     help="随机数种子：相同的种子生成相同的目录。",
 )
+@click.option(
+    "--decisions-per-licence",
+    "per_licence",
+    type=click.IntRange(0, 1000),
+    default=DECISIONS_PER_LICENCE,
+    show_default=True,
+    help="每个行政许可业务办理项平均生成的许可决定数（处罚决定按 2020 年比例另生成）；0 为不生成。",
+)
 @with_appcontext
 @command_transaction
-def generate_province_command(size: int, seed_number: int) -> None:
+def generate_province_command(size: int, seed_number: int, per_licence: int) -> None:
     """Build a synthetic province catalog (for benchmarks), deterministic for a seed number."""
     try:
         check_size(size)
@@ -179,6 +188,7 @@ def generate_province_command(size: int, seed_number: int) -> None:
             size,
             seed_dir=Path(current_app.config["SEED_DIR"]),
             seed=seed_number,
+            decisions_per_licence=per_licence,
             progress=advance,
             indexing=indexing,
         )

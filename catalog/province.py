@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 import sqlalchemy as sa
 
+from catalog.decisions.province import PER_LICENCE, generate_decisions
 from catalog.domain import DomainError
 from catalog.enums import CaseType, ItemType, Status
 from catalog.extensions import db
@@ -187,14 +188,16 @@ def generate_province(
     *,
     seed_dir: Path,
     seed: int = 2020,
+    decisions_per_licence: int = PER_LICENCE,
     progress: Callable[[int], None] | None = None,
     indexing: Callable[[], None] | None = None,
 ) -> dict[str, int]:
     """Write `size` published handling items (and their items, materials, fees, legal bases
-    and search entries) in batches; flushes through the session's connection, the caller
-    commits. `progress` hears the number written after each batch, `indexing` when the rows
-    are in and the search indexes and the planner's statistics are being built. Returns the
-    row counts written."""
+    and search entries) in batches, and about `decisions_per_licence` decision records for
+    each licence handling item (catalog.decisions.province); flushes through the session's
+    connection, the caller commits. `progress` hears the number of handling items written
+    after each batch, `indexing` when the rows are in and the search indexes and the
+    planner's statistics are being built. Returns the row counts written."""
     check_size(size)
     exists = db.session.scalar(
         sa.select(ApprovalItem.id).where(ApprovalItem.code.like(f"{PREFIX}-%")).limit(1)
@@ -303,6 +306,8 @@ def generate_province(
     flush()
     if progress:
         progress(written)
+    counts.update(generate_decisions(connection, insert, seed_dir=seed_dir, prefix=PREFIX,
+                                     per_licence=decisions_per_licence, seed=seed))  # fmt: skip
     if indexing:
         indexing()
     for statement in text_indexes:

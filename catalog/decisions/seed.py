@@ -74,12 +74,19 @@ class Party:
 class Model:
     """Fictitious parties and dates, all drawn from one random generator."""
 
-    def __init__(self, rng: random.Random, year: int):
-        self.rng, self.year = rng, year
+    def __init__(
+        self,
+        rng: random.Random,
+        year: int,
+        organisations: int = 500,
+        sole_traders: int = 200,
+        name_words: int = 2,
+    ):
+        self.rng, self.year, self.name_words = rng, year, name_words
         self.names: set[str] = set()
         self.codes: set[str] = set()
-        self.organisations = [self._organisation() for _ in range(500)]
-        self.sole_traders = [self._sole_trader() for _ in range(200)]
+        self.organisations = [self._organisation() for _ in range(organisations)]
+        self.sole_traders = [self._sole_trader() for _ in range(sole_traders)]
         self.days = [
             day
             for day in (date(year, 1, 1) + timedelta(days=n) for n in range(366))
@@ -109,8 +116,9 @@ class Model:
     def _organisation(self) -> Party:
         name = self._unique(
             lambda: (
-                f"{self.rng.choice(PLACES)}市{self.rng.choice(WORDS)}"
-                f"{self.rng.choice(WORDS)}{self.rng.choice(TRADES)}"
+                f"{self.rng.choice(PLACES)}市"
+                + "".join(self.rng.choice(WORDS) for _ in range(self.name_words))
+                + self.rng.choice(TRADES)
             )
         )
         return Party(name, "organisation", self.credit_code("91411000MA"), self.person())
@@ -208,42 +216,46 @@ def _licences(model: Model, parameters: dict[str, Any], common: dict[str, Any]) 
 
 def _penalties(model: Model, parameters: dict[str, Any], common: dict[str, Any]) -> list[dict]:
     settings = parameters["penalty"]
-    violations = settings["violations"]
     late = _positions(model.rng, settings["total"], settings["late"])
     serious = _positions(model.rng, settings["total"], settings["serious"])
-    records = []
-    for position in range(settings["total"]):
-        violation = model.rng.choices(violations, [v["weight"] for v in violations])[0]
-        party = model.party(violation["parties"])
-        decided, published = model.dates(position in late)
-        low, high = (Decimal(str(bound)) for bound in violation["fine"])
-        fine = None
-        if high > 0:  # in hundreds of yuan, as fines are set
-            fine = Decimal(model.rng.randint(int(low * 100), int(high * 100))) / 100
-        content = f"罚款人民币{fine}万元。" if fine is not None else "警告。"
-        if violation["category"] == "licence_suspension":
-            content = "暂扣道路运输证三个月。"
-        records.append(
-            {
-                **common,
-                **party.fields(),
-                "violation_type": violation["type"],
-                "violation_facts": (
-                    f"{decided.month}月{decided.day}日前，当事人{violation['type']}，经调查属实。"
-                ),
-                "legal_basis": violation["basis"],
-                "category": violation["category"],
-                "content": content,
-                "fine_amount": fine,
-                "severity": PenaltySeverity.serious
-                if position in serious
-                else PenaltySeverity.general,
-                "decided_on": decided,
-                "data_source_unit": model.rng.choice(settings["units"]),
-                "published_on": published,
-            }
-        )
-    return records
+    return [
+        {
+            **common,
+            **penalty_fields(model, settings, late=position in late),
+            "severity": PenaltySeverity.serious if position in serious else PenaltySeverity.general,
+        }
+        for position in range(settings["total"])
+    ]
+
+
+def penalty_fields(model: Model, settings: dict[str, Any], *, late: bool) -> dict[str, Any]:
+    """One modelled penalty's party, violation, fine and dates (not its severity, document
+    number or authority), drawn from the `penalty` parameters of decisions.yaml."""
+    violations = settings["violations"]
+    violation = model.rng.choices(violations, [v["weight"] for v in violations])[0]
+    party = model.party(violation["parties"])
+    decided, published = model.dates(late)
+    low, high = (Decimal(str(bound)) for bound in violation["fine"])
+    fine = None
+    if high > 0:  # in hundreds of yuan, as fines are set
+        fine = Decimal(model.rng.randint(int(low * 100), int(high * 100))) / 100
+    content = f"罚款人民币{fine}万元。" if fine is not None else "警告。"
+    if violation["category"] == "licence_suspension":
+        content = "暂扣道路运输证三个月。"
+    return {
+        **party.fields(),
+        "violation_type": violation["type"],
+        "violation_facts": (
+            f"{decided.month}月{decided.day}日前，当事人{violation['type']}，经调查属实。"
+        ),
+        "legal_basis": violation["basis"],
+        "category": violation["category"],
+        "content": content,
+        "fine_amount": fine,
+        "decided_on": decided,
+        "data_source_unit": model.rng.choice(settings["units"]),
+        "published_on": published,
+    }
 
 
 def load_decision_seed(seed_dir: Path) -> tuple[int, int] | None:

@@ -1,0 +1,134 @@
+"""Decision records for the synthetic province catalog (generate-province): about
+`per_licence` licence decisions for each generated licence handling item, and penalties in
+the proportion of the bureau's 2020 report (1,240 to 2,036), all in one year, with parties
+drawn from a pool of fictitious organisations and sole traders with valid credit codes (and
+natural persons with valid ID numbers), so that searching a company's records meets the
+catalog's real shape at scale (issue 24, part 8).
+
+Written as rows in batches, like the rest of the province (no audit event per record); the
+values are those the operations would store: publish_by from the holiday calendar, a
+penalty's end at the longest period of the rule in force."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import date, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from catalog.decisions.lookups import period_for
+from catalog.decisions.periods import ensure_default_periods
+from catalog.decisions.rules import PublicationPeriod, add_months, publish_by
+from catalog.decisions.seed import Model, penalty_fields, read_parameters
+from catalog.enums import ItemType, LicenceCategory, LicenceStatus, PenaltySeverity
+from catalog.models import ApprovalItem, HandlingItem, LicenceDecision, PenaltyDecision, utcnow
+
+ACTOR = "generate-province"
+PER_LICENCE = 20  # licence decisions per licence handling item, on average
+PENALTIES_PER_LICENCE = 1240 / 2036  # the bureau's 2020 proportion
+DECISIONS_PER_PARTY = 8  # the pool of organisations and sole traders grows with the records
+LATE_SHARE = 0.015  # published after 7 working days (as modelled in seed/decisions.yaml)
+SERIOUS_SHARE = 0.03
+BATCH = 5_000
+
+Insert = Callable[[sa.Connection, sa.Table, list[dict[str, Any]]], None]
+
+
+def _authority_codes(model: Model, bodies: list[str]) -> dict[str, str]:
+    """A fictitious credit code for each implementing body: a 机关 (11) of Henan (410000)."""
+    return {body: model.credit_code("11410000") for body in sorted(bodies)}
+
+
+def _latest_end(severity: PenaltySeverity, decided_on: date) -> date:
+    row = period_for(severity, decided_on)
+    return PublicationPeriod(row.min_months, row.max_months).latest_end(decided_on)
+
+
+def generate_decisions(
+    connection: sa.Connection,
+    insert: Insert,
+    *,
+    seed_dir: Path,
+    prefix: str,
+    per_licence: int = PER_LICENCE,
+    seed: int = 2020,
+) -> dict[str, int]:
+    """Write the decisions of the generated licence handling items (codes starting with
+    `prefix`) through `insert`; the row counts written. Nothing when per_licence is 0 or the
+    seed has no decisions.yaml (whose year and violations the records follow)."""
+    parameters = read_parameters(seed_dir)
+    if per_licence <= 0 or parameters is None:
+        return {}
+    handling = connection.execute(
+        sa.select(HandlingItem.id, ApprovalItem.id, ApprovalItem.name,
+                  ApprovalItem.implementing_body, ApprovalItem.handling_unit,
+                  HandlingItem.situation)
+        .join(ApprovalItem, ApprovalItem.id == HandlingItem.item_id)
+        .where(ApprovalItem.item_type == ItemType.licence,
+               ApprovalItem.code.like(f"{prefix}-%"))
+        .order_by(HandlingItem.id)
+    ).all()  # fmt: skip
+    if not handling:
+        return {}
+    ensure_default_periods()  # as the seed does: a catalog made without the migrations
+    year, rng = int(parameters["year"]), random.Random(seed)
+    expected = round(len(handling) * per_licence * (1 + PENALTIES_PER_LICENCE))
+    pool = max(expected // DECISIONS_PER_PARTY, 100)
+    model = Model(rng, year, organisations=pool * 3 // 4, sole_traders=pool // 4, name_words=3)
+    authorities = _authority_codes(model, list({row[3] for row in handling}))
+    now = utcnow()
+    common = {"version": 1, "created_at": now, "updated_at": now, "updated_by": ACTOR}
+    written = {LicenceDecision.__tablename__: 0, PenaltyDecision.__tablename__: 0}
+    rows: list[dict[str, Any]] = []
+
+    def write(table: sa.Table) -> None:
+        if rows:
+            insert(connection, table, rows)
+            written[table.name] += len(rows)
+            rows.clear()
+
+    licence_table = LicenceDecision.__table__
+    for handling_id, item_id, name, body, unit, situation in handling:
+        for _ in range(rng.randint(0, 2 * per_licence)):
+            party = model.party([5, 2, 4])
+            decided, published = model.dates(rng.random() < LATE_SHARE)
+            number = written[licence_table.name] + len(rows) + 1
+            rows.append({
+                **common, **party.fields(),
+                "document_number": f"豫交许〔{year}〕{number}号", "item_id": item_id,
+                "handling_item_id": handling_id, "category": LicenceCategory.ordinary.value,
+                "certificate_name": f"{name}决定", "certificate_number": f"豫交证{number:08d}",
+                "content": f"准予{name}（{situation}）。", "decided_on": decided,
+                "valid_from": decided,
+                "valid_until": add_months(decided, 48) - timedelta(days=1),
+                "status": LicenceStatus.valid.value, "authority": body,
+                "authority_credit_code": authorities[body], "data_source_unit": unit or body,
+                "published_on": published, "publish_by": publish_by(decided),
+            })  # fmt: skip
+            if len(rows) >= BATCH:
+                write(licence_table)
+    write(licence_table)
+
+    latest_end = cache(_latest_end)
+    penalty_table, bodies = PenaltyDecision.__table__, sorted(authorities)
+    for number in range(1, round(written[licence_table.name] * PENALTIES_PER_LICENCE) + 1):
+        fields = penalty_fields(model, parameters["penalty"], late=rng.random() < LATE_SHARE)
+        severity = (
+            PenaltySeverity.serious if rng.random() < SERIOUS_SHARE else PenaltySeverity.general
+        )
+        decided: date = fields["decided_on"]
+        body = rng.choice(bodies)
+        rows.append({
+            **common, **fields, "document_number": f"豫交罚〔{year}〕{number}号",
+            "severity": severity.value, "authority": body,
+            "authority_credit_code": authorities[body], "publish_by": publish_by(decided),
+            "publication_ends_on": latest_end(severity, decided),
+        })  # fmt: skip
+        if len(rows) >= BATCH:
+            write(penalty_table)
+    write(penalty_table)
+    return written
