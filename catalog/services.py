@@ -25,6 +25,7 @@ from catalog.models import (
     Fee,
     HandlingItem,
     LegalBasis,
+    LicenceDecision,
     Material,
     ProcessStep,
     utcnow,
@@ -116,7 +117,9 @@ def validate_item_data(data: Mapping[str, Any]) -> dict[str, Any]:
     return loaded
 
 
-def _check_codes_free(loaded: Mapping[str, Any], item: ApprovalItem | None) -> None:
+def _check_against_catalog(loaded: Mapping[str, Any], item: ApprovalItem | None) -> None:
+    """The rules that read the rest of the catalog: codes used by no other item, and no
+    handling item removed that published licence decisions name (withdrawing it keeps it)."""
     own_id = item.id if item is not None else None
     errors: dict[str, list[str]] = {}
     other = db.session.scalar(
@@ -138,6 +141,19 @@ def _check_codes_free(loaded: Mapping[str, Any], item: ApprovalItem | None) -> N
         if code in taken:
             errors[f"handling_items.{index}.code"] = [
                 f"业务办理项编码 {code} 已被“{taken[code]}”使用。"
+            ]
+    if own_id is not None:
+        decided = db.session.execute(
+            sa.select(HandlingItem.code, sa.func.count(LicenceDecision.id))
+            .join(LicenceDecision, LicenceDecision.handling_item_id == HandlingItem.id)
+            .where(HandlingItem.item_id == own_id, HandlingItem.code.not_in(codes))
+            .group_by(HandlingItem.code)
+            .order_by(HandlingItem.code)
+        ).all()
+        for code, count in decided:
+            errors[f"handling_items.{code}"] = [
+                f"已有 {count} 条许可决定（双公示）依据此办理项，不能删除；"
+                "不再办理的情形请由审核人员停用该办理项，记录会保留。"
             ]
     if errors:
         raise CatalogValidationError(errors)
@@ -221,7 +237,7 @@ def _flush() -> None:
 def check_item_data(data: Mapping[str, Any], item: ApprovalItem | None) -> dict[str, Any]:
     """Every rule, without writing: the canonical data of a valid item, as item_data() shapes it."""
     loaded = validate_item_data(data)
-    _check_codes_free(loaded, item)
+    _check_against_catalog(loaded, item)
     canonical = {**loaded, "result": {"name": loaded["result_name"], "type": loaded["result_type"]}}
     return jsonable(_ITEM_DUMP_SCHEMA.dump(canonical))
 
@@ -231,7 +247,7 @@ def new_item_rows(data: Mapping[str, Any], status: Status) -> tuple[ApprovalItem
     rule checked); the item and {field: (None, value)}. Writes no audit record: the caller's
     operation does, with what else it changed."""
     loaded = validate_item_data(data)
-    _check_codes_free(loaded, None)
+    _check_against_catalog(loaded, None)
     item = ApprovalItem(status=status)
     with db.session.no_autoflush:
         changes = _apply_item(item, loaded, status)
@@ -248,7 +264,7 @@ def write_item(item: ApprovalItem, data: Mapping[str, Any]) -> Changes:
     longer listed are removed. Status changes set on the item before the call are written in
     the same UPDATE, so one change is one version step. Writes no audit record."""
     loaded = validate_item_data(data)
-    _check_codes_free(loaded, item)
+    _check_against_catalog(loaded, item)
     with db.session.no_autoflush:  # one UPDATE per row, so one version step per change
         changes = _apply_item(item, loaded, item.status)
         index_item(item)

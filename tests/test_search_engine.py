@@ -41,7 +41,7 @@ class Row:
 
 @pytest.fixture
 def province(db, seed_dir) -> list[Row]:
-    generate_province(400, seed_dir=seed_dir, seed=5)
+    generate_province(400, seed_dir=seed_dir, seed=5, decisions_per_licence=0)
     db.session.commit()
     # drafts: a few handling items, and a few items with all theirs
     for handling in db.session.scalars(sa.select(HandlingItem).where(HandlingItem.id % 17 == 0)):

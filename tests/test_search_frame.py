@@ -22,7 +22,7 @@ from tests.test_search_engine import actual, expected, read_rows
 
 @pytest.fixture
 def province(db, seed_dir):
-    generate_province(300, seed_dir=seed_dir, seed=7)
+    generate_province(300, seed_dir=seed_dir, seed=7, decisions_per_licence=0)
     db.session.commit()
     frames.clear()
 

@@ -25,7 +25,7 @@ from tests.test_cli import flask
 
 @pytest.fixture
 def province(db, seed_dir):
-    generate_province(300, seed_dir=seed_dir, seed=11)
+    generate_province(300, seed_dir=seed_dir, seed=11, decisions_per_licence=0)
     db.session.commit()
 
 

@@ -62,7 +62,7 @@ def upgrade():
         sqlite_with_rowid=False,
     )
     if postgresql:
-        from catalog.province import copy_rows
+        from catalog.bulk_load import copy_rows
 
         fill(connection, insert=copy_rows)
         op.create_foreign_key(

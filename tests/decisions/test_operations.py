@@ -13,13 +13,16 @@ import sqlalchemy as sa
 from catalog.decisions import operations
 from catalog.domain import Conflict, Invalid
 from catalog.models import (
+    ApprovalItem,
     AuditEvent,
     CreditRepair,
     LicenceDecision,
     PenaltyDecision,
     PublicationPeriod,
 )
+from catalog.services import write_item
 from tests.decisions.conftest import licence_data, penalty_data
+from tests.factories import handling_item_data, item_data
 
 
 def count(db, model) -> int:
@@ -293,3 +296,28 @@ def test_a_penalty_update_rechecks_the_period_and_audits(db, periods):
     event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.actor == "reviewer"))
     assert event.changes["severity"] == ["general", "serious"]
     assert event.changes["publication_ends_on"] == ["2021-06-01", "2022-06-01"]
+
+
+def test_a_handling_item_named_by_licence_decisions_cannot_be_removed(db, catalog_items):
+    """Dropping it from the item would break the published records that name it (or, before
+    this rule, fail on the foreign key with a misleading message): the edit is refused,
+    naming the handling item, and nothing changes; retiring it stays possible."""
+    item = db.session.scalar(sa.select(ApprovalItem).where(ApprovalItem.code == "L-1"))
+    two = item_data(handling_item_data(code="L-1-01"), handling_item_data(code="L-1-02"),
+                    code="L-1")  # fmt: skip
+    write_item(item, two)
+    operations.create_licence(licence_data(handling_item="L-1-02"), actor="tester")
+    db.session.commit()
+    with pytest.raises(Invalid) as refused:
+        write_item(item, item_data(handling_item_data(code="L-1-01"), code="L-1"))
+    assert refused.value.errors == {
+        "handling_items.L-1-02": [
+            "已有 1 条许可决定（双公示）依据此办理项，不能删除；"
+            "不再办理的情形请由审核人员停用该办理项，记录会保留。"
+        ]
+    }
+    db.session.rollback()
+    assert [h.code for h in item.handling_items] == ["L-1-01", "L-1-02"]
+    write_item(item, item_data(handling_item_data(code="L-1-02"), code="L-1"))  # L-1-01: none
+    db.session.commit()
+    assert [h.code for h in item.handling_items] == ["L-1-02"]
