@@ -9,6 +9,7 @@ from typing import Any
 from flask import url_for
 from marshmallow import Schema, fields
 
+from catalog.decisions import filters as limits
 from catalog.decisions import listing
 from catalog.decisions.publication import LICENCE, PENALTY, PublicDecision
 from catalog.enums import IdType, LicenceCategory, LicenceStatus, PartyClass, PenaltyCategory
@@ -18,9 +19,9 @@ AMOUNT_PATTERN = r"^\d+(\.\d+)?$"
 
 def _choice(enum, description: str, **kwargs: Any) -> fields.String:
     labels = "；".join(f"{member.value}：{member.label}" for member in enum)
+    values = [m.value for m in enum] + ([None] if kwargs.get("allow_none") else [])
     return fields.String(
-        metadata={"enum": [m.value for m in enum], "description": f"{description}（{labels}）"},
-        **kwargs,
+        metadata={"enum": values, "description": f"{description}（{labels}）"}, **kwargs
     )
 
 
@@ -181,7 +182,7 @@ def add_decision_paths(spec, error, json, query) -> None:
     parameters = [
         query(
             "q",
-            {"type": "string", "maxLength": listing.MAX_QUERY_LENGTH},
+            {"type": "string", "maxLength": limits.MAX_QUERY_LENGTH},
             "搜索词：单位或个体工商户的名称（部分）、统一社会信用代码（18位）、决定文书号（部分）、"
             "许可事项名称或违法行为类型（部分）。自然人不能按姓名或证件号码查询",
             example="运输",
@@ -194,10 +195,10 @@ def add_decision_paths(spec, error, json, query) -> None:
         query(
             "year",
             {"type": "string", "pattern": r"^\d{4}$"},
-            f"决定年份（{listing.FIRST_YEAR}–{listing.LAST_YEAR}）",
+            f"决定年份（{limits.FIRST_YEAR}–{limits.LAST_YEAR}）",
             example="2020",
         ),
-        query("unit", {"type": "string", "maxLength": listing.MAX_UNIT_LENGTH}, "数据来源单位"),
+        query("unit", {"type": "string", "maxLength": limits.MAX_UNIT_LENGTH}, "数据来源单位"),
         query(
             "status",
             {"type": "string", "enum": [s.value for s in LicenceStatus]},
@@ -205,12 +206,12 @@ def add_decision_paths(spec, error, json, query) -> None:
         ),
         query(
             "item",
-            {"type": "string", "maxLength": listing.MAX_ITEM_CODE_LENGTH},
+            {"type": "string", "maxLength": limits.MAX_ITEM_CODE_LENGTH},
             "行政许可事项编码（只查该事项的许可决定）",
         ),
         query(
             "cursor",
-            {"type": "string", "maxLength": listing.MAX_CURSOR_LENGTH},
+            {"type": "string", "maxLength": limits.MAX_CURSOR_LENGTH},
             "上一页返回的 next",
         ),
         query(
@@ -218,8 +219,8 @@ def add_decision_paths(spec, error, json, query) -> None:
             {
                 "type": "integer",
                 "minimum": 1,
-                "maximum": listing.MAX_LIMIT,
-                "default": listing.DEFAULT_LIMIT,
+                "maximum": limits.MAX_LIMIT,
+                "default": limits.DEFAULT_LIMIT,
             },
             "每页条数",
         ),

@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request, url_for
 
 from catalog.api.decision_schemas import DECISION_PAGE, ORGANISATION, dump_decision, plain
+from catalog.decisions import filters as limits
 from catalog.decisions import listing
 from catalog.decisions.publication import LICENCE, PENALTY
 from catalog.domain import Invalid
@@ -18,11 +19,11 @@ blueprint = Blueprint("decisions_api", __name__)
 @blueprint.get("/decisions")
 def decisions():
     """A page of the public decisions: /decisions's twin."""
-    raw_limit = request.args.get("limit", str(listing.DEFAULT_LIMIT))
+    raw_limit = request.args.get("limit", str(limits.DEFAULT_LIMIT))
     if not (raw_limit.isascii() and raw_limit.isdigit() and len(raw_limit) <= 3) or not (
-        1 <= int(raw_limit) <= listing.MAX_LIMIT
+        1 <= int(raw_limit) <= limits.MAX_LIMIT
     ):
-        return error_response(400, f"每页条数（limit）须为1到{listing.MAX_LIMIT}之间的整数。")
+        return error_response(400, f"每页条数（limit）须为1到{limits.MAX_LIMIT}之间的整数。")
     try:
         filters = listing.DecisionFilters.from_args(request.args)
         page = listing.list_decisions(

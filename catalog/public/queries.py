@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from catalog.deadlines import CalendarRangeError, Deadlines, deadlines
-from catalog.decisions.listing import public_today, published_licence_count
+from catalog.decisions import listing as decision_listing
 from catalog.enums import Status
 from catalog.extensions import db
 from catalog.models import (
@@ -66,7 +66,8 @@ def run_search(
 # to key for SQLAlchemy's compiled cache (its loader options most of all) than to run.
 # (with the number of its public licence decisions: "本事项已公示许可决定 N 条", issue 24)
 _PUBLISHED_ITEM = sa.select(
-    ApprovalItem, published_licence_count(ApprovalItem.id, sa.bindparam("today", type_=sa.Date))
+    ApprovalItem,
+    decision_listing.published_licence_count(ApprovalItem.id, sa.bindparam("today", type_=sa.Date)),
 ).where(ApprovalItem.code == sa.bindparam("code"), ApprovalItem.status == Status.published)
 _LEGAL_BASES = (
     sa.select(LegalBasis)
@@ -121,7 +122,9 @@ def published_item(code: str) -> ApprovalItem | None:
     """
     if len(code) > 40:
         return None
-    row = db.session.execute(_PUBLISHED_ITEM, {"code": code, "today": public_today()}).first()
+    row = db.session.execute(
+        _PUBLISHED_ITEM, {"code": code, "today": decision_listing.public_today()}
+    ).first()
     if row is None:
         return None
     item, item.published_licence_decisions = row
