@@ -41,7 +41,8 @@ def _holds_no_id(text: str, numbers: set[str], where: str) -> None:
     assert not leaked, f"{where}: {sorted(leaked)[:3]}"
 
 
-def test_no_public_surface_holds_a_whole_id_number_of_the_seed(client, seed_records):
+def test_the_whole_seed_keeps_natural_persons_private(app, client, seed_records):
+    """(One test: loading the seed costs more than the checks.)"""
     licences, penalties = seed_records
     people = [r for r in (*licences, *penalties) if r.party_class == PartyClass.natural_person]
     numbers = {r.party_id_number.upper() for r in people}
@@ -97,10 +98,7 @@ def test_no_public_surface_holds_a_whole_id_number_of_the_seed(client, seed_reco
         for url in (f"/decisions/organisations/{code}", f"/api/v1/organisations/{code}"):
             _holds_no_id(client.get(url).get_data(as_text=True), numbers, url)
 
-
-def test_no_natural_person_of_the_seed_is_found_by_name_or_id_number(app, seed_records):
-    licences, penalties = seed_records
-    people = [r for r in (*licences, *penalties) if r.party_class == PartyClass.natural_person]
+    # no natural person found by searching for any seeded natural person's name or ID number
     person_keys = {
         ("licence" if isinstance(r, LicenceDecision) else "penalty", r.id) for r in people
     }
