@@ -194,9 +194,9 @@ def add_decision_paths(spec, error, json, query) -> None:
         ),
         query(
             "year",
-            {"type": "string", "pattern": r"^\d{4}$"},
-            f"决定年份（{limits.FIRST_YEAR}–{limits.LAST_YEAR}）",
-            example="2020",
+            {"type": "integer", "minimum": limits.FIRST_YEAR, "maximum": limits.LAST_YEAR},
+            "决定日期的年份",
+            example=2020,
         ),
         query("unit", {"type": "string", "maxLength": limits.MAX_UNIT_LENGTH}, "数据来源单位"),
         query(

@@ -107,7 +107,7 @@ def _searched(model: type, q: str, *, item_name=None, violation_type=None) -> sa
         model.document_number.icontains(q, autoescape=True),
     ]  # fmt: skip
     code = q.replace(" ", "").replace("-", "").upper()
-    if len(code) == 18 and code.isalnum():
+    if len(code) == 18 and code.isascii() and code.isalnum():
         conditions.append(
             sa.and_(model.party_class.in_(SEARCHABLE_CLASSES), model.party_credit_code == code)
         )
