@@ -100,17 +100,18 @@ def _penalties(today: date) -> sa.Select:
 def _searched(model: type, q: str, *, item_name=None, violation_type=None) -> sa.ColumnElement:
     """The search words' condition on one kind: an organisation's or sole trader's name or
     credit code, the document number, the licence item's name or the violation type. Never a
-    natural person's name or ID number."""
+    natural person's name or ID number.
+
+    A valid 统一社会信用代码 is looked up as a code only (no name, document number or item is
+    one), by the index on party_credit_code, whatever the size of the table."""
+    code = q.replace(" ", "").replace("-", "").upper()
+    if len(code) == 18 and code.isascii() and credit_code_error(code) is None:
+        return sa.and_(model.party_class.in_(SEARCHABLE_CLASSES), model.party_credit_code == code)
     conditions = [
         sa.and_(model.party_class.in_(SEARCHABLE_CLASSES),
                 model.party_name.icontains(q, autoescape=True)),
         model.document_number.icontains(q, autoescape=True),
     ]  # fmt: skip
-    code = q.replace(" ", "").replace("-", "").upper()
-    if len(code) == 18 and code.isascii() and code.isalnum():
-        conditions.append(
-            sa.and_(model.party_class.in_(SEARCHABLE_CLASSES), model.party_credit_code == code)
-        )
     for column in (item_name, violation_type):
         if column is not None:
             conditions.append(column.icontains(q, autoescape=True))
