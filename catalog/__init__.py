@@ -60,8 +60,10 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from catalog.api.decisions import blueprint as decisions_api
     from catalog.api.views import blueprint as api
     from catalog.paging import IdConverter
+    from catalog.public.decisions import blueprint as decisions
     from catalog.public.files import blueprint as files
     from catalog.public.views import blueprint as public
     from catalog.reports.views import blueprint as reports
@@ -80,12 +82,14 @@ def register_blueprints(app: Flask) -> None:
 
     app.url_map.converters["id"] = IdConverter
     app.register_blueprint(public)
+    app.register_blueprint(decisions)  # 双公示 decision records (issue 24)
     app.register_blueprint(files)  # /files/<sha256>/<name>: 空白表格 / 示例样表
     app.register_blueprint(reports, url_prefix="/reports")
     app.register_blueprint(staff, url_prefix="/staff")
     app.register_blueprint(transfer, url_prefix="/staff")
     app.register_blueprint(accounts, url_prefix="/staff")
     app.register_blueprint(api, url_prefix="/api/v1")
+    app.register_blueprint(decisions_api, url_prefix="/api/v1")  # the decisions' JSON twins
 
 
 def register_errorhandlers(app: Flask) -> None:

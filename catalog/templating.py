@@ -322,6 +322,9 @@ def register(app: Flask) -> None:
     from catalog.operations.units import tel_href  # a unit window's phone as a tel: link
 
     app.add_template_filter(tel_href)
+    from catalog.decisions.publication import amount_text  # 万元 of a penalty: 3, 0.15
+
+    app.add_template_filter(amount_text, "amount")
 
 
 def compile_templates(app: Flask) -> int:

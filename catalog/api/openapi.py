@@ -10,6 +10,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
+from catalog.api.decision_schemas import add_decision_paths
 from catalog.api.schemas import (
     DeadlineSchema,
     HitSchema,
@@ -145,7 +146,8 @@ def openapi_document() -> dict:
         openapi_version="3.1.0",
         plugins=[plugin],
         info={
-            "description": "公开的审批事项、业务办理项、办事指南与改革指标。"
+            "description": "公开的审批事项、业务办理项、办事指南与改革指标，"
+            "以及双公示（行政许可与行政处罚决定，自然人证件号码一律脱敏）。"
             '错误一律为 {"error": {"status": …, "message": …}}；'
             "参数含有 NUL 字符时为 400，数据库暂时无法连接时为 503。"
         },
@@ -317,6 +319,7 @@ def openapi_document() -> dict:
             }
         },
     )
+    add_decision_paths(spec, error=_error, json=_json, query=_query)  # issue 24
     document = spec.to_dict()
     _refuse_nul_in_text_parameters(document)
     _empty_choice_is_unset(document)

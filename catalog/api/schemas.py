@@ -121,6 +121,11 @@ class ItemSchema(ItemDumpSchema):
 
     handling_items = fields.List(fields.Nested(HandlingItemSchema), required=True)
     window = WindowField(metadata={"description": "办理地点：承办机构的办理窗口"})
+    licence_decisions = fields.Integer(
+        attribute="published_licence_decisions",
+        required=True,
+        metadata={"description": "本事项已公示的行政许可决定条数（见 /api/v1/decisions?item=…）"},
+    )
     omit_unset = False  # faq is [] where an item has none (catalog.schemas.OmitUnset)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from catalog.deadlines import CalendarRangeError, Deadlines, deadlines
+from catalog.decisions import listing as decision_listing
 from catalog.enums import Status
 from catalog.extensions import db
 from catalog.models import (
@@ -63,9 +64,11 @@ def run_search(
 
 # The guide's statements, built once: a statement built per request costs more to build and
 # to key for SQLAlchemy's compiled cache (its loader options most of all) than to run.
-_PUBLISHED_ITEM = sa.select(ApprovalItem).where(
-    ApprovalItem.code == sa.bindparam("code"), ApprovalItem.status == Status.published
-)
+# (with the number of its public licence decisions: "本事项已公示许可决定 N 条", issue 24)
+_PUBLISHED_ITEM = sa.select(
+    ApprovalItem,
+    decision_listing.published_licence_count(ApprovalItem.id, sa.bindparam("today", type_=sa.Date)),
+).where(ApprovalItem.code == sa.bindparam("code"), ApprovalItem.status == Status.published)
 _LEGAL_BASES = (
     sa.select(LegalBasis)
     .where(LegalBasis.item_id == sa.bindparam("item_id"))
@@ -111,16 +114,20 @@ _ATTACHMENTS = (
 def published_item(code: str) -> ApprovalItem | None:
     """A published item with everything its guide shows: its legal bases, FAQ, handling items
     and their materials, fees and steps, and the files offered beside the materials, in one
-    statement each (eight in all, whatever its size).
+    statement each (eight in all, whatever its size). The first statement also counts the
+    item's public licence decisions (`published_licence_decisions`).
 
     The collections are filled as the relationships' own loaders would (same rows, same order),
     from statements built once; nothing is loaded lazily afterwards.
     """
     if len(code) > 40:
         return None
-    item = db.session.scalar(_PUBLISHED_ITEM, {"code": code})
-    if item is None:
+    row = db.session.execute(
+        _PUBLISHED_ITEM, {"code": code, "today": decision_listing.public_today()}
+    ).first()
+    if row is None:
         return None
+    item, item.published_licence_decisions = row
     params = {"item_id": item.id}
     set_committed_value(item, "legal_bases", db.session.scalars(_LEGAL_BASES, params).all())
     set_committed_value(item, "faq", db.session.scalars(_FAQ, params).all())

@@ -16,7 +16,9 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from catalog import create_app
+from catalog.decisions.operations import create_licence
 from catalog.reports.snapshots import create_snapshot
+from tests.decisions.conftest import PERSON_ID, licence_data
 from tests.factories import handling_item_data, item_data, publish
 
 # Schema-valid requests the API refuses by a rule the document states in words, not in JSON
@@ -27,6 +29,9 @@ SEMANTIC_400 = [
     "/api/v1/report/items",
     "/api/v1/report/compare",
     "/api/v1/handling-items/{code}/deadline",
+    # 双公示: a year outside 2000-2099, status with kind=penalty, a credit code's check character
+    "/api/v1/decisions",
+    "/api/v1/organisations/{credit_code}",
 ]
 CONFIG = schemathesis.Config.from_dict(
     {
@@ -83,6 +88,15 @@ def small_catalog(db):
         item_data(code="XCJT-10-001", name="公路超限运输认定", type="other"),
     )
     create_snapshot("2020", actor="fuzz")
+    # 双公示: a licence decision of an organisation and one of a natural person
+    for overrides in ({}, {"document_number": "许交运许〔2020〕2号", "party_name": "张三",
+                           "party_class": "natural_person", "party_credit_code": None,
+                           "legal_representative": None, "party_id_type": "resident_id",
+                           "party_id_number": PERSON_ID}):  # fmt: skip
+        create_licence(
+            licence_data(item="XCJT-01-075", handling_item="XCJT-01-075-01", **overrides),
+            actor="fuzz",
+        )
     db.session.commit()
 
 

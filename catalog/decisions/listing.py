@@ -1,0 +1,316 @@
+"""The public reads of decision records: the list with its search and filters, one record, one
+organisation, and the count of an item's licence decisions. The pages, the JSON API and the CSV
+export call these functions and render what they return (PublicDecision), so they cannot drift.
+
+What the public sees (docs/decisions.md): a decision from its 公示日期 on; a penalty only until
+its 公示截止日期 and not after a credit repair (operations.publicly_listed). Natural persons are
+listed but never found by name or ID number; organisations and sole traders are found by name
+and credit code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+
+from catalog.decisions.filters import DEFAULT_LIMIT, Cursor, DecisionFilters, refuse
+from catalog.decisions.operations import publicly_listed
+from catalog.decisions.publication import (
+    LICENCE,
+    PENALTY,
+    SEARCHABLE_CLASSES,
+    PublicDecision,
+    public_decision,
+)
+from catalog.decisions.rules import credit_code_error
+from catalog.domain import Invalid
+from catalog.enums import ItemType, LicenceStatus, PartyClass
+from catalog.extensions import db
+from catalog.models import ApprovalItem, HandlingItem, LicenceDecision, PenaltyDecision
+
+MAX_EXPORT_ROWS = 10_000
+ORGANISATION_ROWS = 200  # per kind on an organisation's page; the list has the rest
+
+
+def public_today() -> date:
+    """Today in 北京时间: what is published and what has left publication are counted from it.
+    (Tests set it to see the 2020 seed as it was published.)"""
+    from catalog.templating import display_today
+
+    return display_today()
+
+
+def _null(type_: sa.types.TypeEngine) -> sa.ColumnElement:
+    return sa.cast(sa.null(), type_)
+
+
+def _shared(model: type, kind: str) -> list[sa.ColumnElement]:
+    return [
+        sa.literal_column(f"'{kind}'", sa.String).label("kind"),
+        model.id, model.document_number, model.party_name, model.party_class,
+        model.party_credit_code, model.legal_representative, model.party_id_type,
+        model.party_id_number, model.decided_on, model.published_on, model.authority,
+        model.authority_credit_code, model.data_source_unit,
+        sa.type_coerce(model.category, sa.String).label("category"), model.content,
+    ]  # fmt: skip
+
+
+def _licences(today: date) -> sa.Select:
+    L = LicenceDecision
+    return (
+        sa.select(
+            *_shared(L, LICENCE),
+            ApprovalItem.code.label("item_code"),
+            ApprovalItem.name.label("item_name"),
+            HandlingItem.situation.label("situation"),
+            L.certificate_name,
+            L.certificate_number,
+            L.valid_from,
+            L.valid_until,
+            sa.type_coerce(L.status, sa.String).label("status"),
+            _null(sa.String).label("violation_type"),
+            _null(sa.Text).label("violation_facts"),
+            _null(sa.Text).label("legal_basis"),
+            _null(PenaltyDecision.fine_amount.type).label("fine_amount"),
+            _null(PenaltyDecision.fine_amount.type).label("confiscated_amount"),
+            _null(sa.String).label("affected_licence"),
+            _null(sa.Date).label("publication_ends_on"),
+        )
+        .join(ApprovalItem, ApprovalItem.id == L.item_id)
+        .outerjoin(HandlingItem, HandlingItem.id == L.handling_item_id)
+        .where(L.published_on <= today)
+    )
+
+
+def _penalties(today: date) -> sa.Select:
+    P = PenaltyDecision
+    return sa.select(
+        *_shared(P, PENALTY),
+        _null(sa.String).label("item_code"), _null(sa.String).label("item_name"),
+        _null(sa.String).label("situation"), _null(sa.String).label("certificate_name"),
+        _null(sa.String).label("certificate_number"), _null(sa.Date).label("valid_from"),
+        _null(sa.Date).label("valid_until"), _null(sa.String).label("status"),
+        P.violation_type, P.violation_facts, P.legal_basis, P.fine_amount,
+        P.confiscated_amount, P.affected_licence, P.publication_ends_on,
+    ).where(P.published_on <= today, publicly_listed(today))  # fmt: skip
+
+
+def _searched(model: type, q: str, *, item_name=None, violation_type=None) -> sa.ColumnElement:
+    """The search words' condition on one kind: an organisation's or sole trader's name or
+    credit code, the document number, the licence item's name or the violation type. Never a
+    natural person's name or ID number.
+
+    A valid 统一社会信用代码 is looked up as a code only (no name, document number or item is
+    one), by the index on party_credit_code, whatever the size of the table."""
+    code = q.replace(" ", "").replace("-", "").upper()
+    if len(code) == 18 and code.isascii() and credit_code_error(code) is None:
+        return sa.and_(model.party_class.in_(SEARCHABLE_CLASSES), model.party_credit_code == code)
+    conditions = [
+        sa.and_(model.party_class.in_(SEARCHABLE_CLASSES),
+                model.party_name.icontains(q, autoescape=True)),
+        model.document_number.icontains(q, autoescape=True),
+    ]  # fmt: skip
+    for column in (item_name, violation_type):
+        if column is not None:
+            conditions.append(column.icontains(q, autoescape=True))
+    return sa.or_(*conditions)
+
+
+def _filtered(filters: DecisionFilters, today: date) -> sa.Subquery:
+    """The public decisions the filters select, both kinds in one set of rows."""
+    branches = []
+    for kind, model, select in ((LICENCE, LicenceDecision, _licences),
+                                (PENALTY, PenaltyDecision, _penalties)):  # fmt: skip
+        if (filters.kind and filters.kind != kind) or (kind == PENALTY and filters.licences_only):
+            continue
+        statement = select(today)
+        if filters.year is not None:
+            statement = statement.where(
+                model.decided_on >= date(filters.year, 1, 1),
+                model.decided_on <= date(filters.year, 12, 31),
+            )
+        if filters.unit:
+            statement = statement.where(model.data_source_unit == filters.unit)
+        if kind == LICENCE and filters.status:
+            statement = statement.where(LicenceDecision.status == LicenceStatus(filters.status))
+        if kind == LICENCE and filters.item:
+            statement = statement.where(ApprovalItem.code == filters.item)
+        if filters.q:
+            extra = (
+                {"item_name": ApprovalItem.name}
+                if kind == LICENCE
+                else {"violation_type": PenaltyDecision.violation_type}
+            )
+            statement = statement.where(_searched(model, filters.q, **extra))
+        branches.append(statement)
+    return sa.union_all(*branches).subquery("decisions")
+
+
+def _ordered(rows: sa.Subquery) -> sa.Select:
+    return sa.select(rows).order_by(rows.c.decided_on.desc(), rows.c.kind, rows.c.id.desc())
+
+
+def _after(rows: sa.Subquery, cursor: Cursor) -> sa.ColumnElement:
+    c = rows.c
+    return sa.or_(
+        c.decided_on < cursor.decided_on,
+        sa.and_(c.decided_on == cursor.decided_on, c.kind > cursor.kind),
+        sa.and_(c.decided_on == cursor.decided_on, c.kind == cursor.kind, c.id < cursor.id),
+    )
+
+
+def _public(rows) -> list[PublicDecision]:
+    return [public_decision(row.kind, row) for row in rows]
+
+
+@dataclass(frozen=True)
+class DecisionPage:
+    decisions: list[PublicDecision]
+    total: int
+    next_cursor: str | None
+    item_name: str | None  # the name of the item filtered by
+
+
+def licence_item_name(code: str) -> str:
+    """The name of the licence item `code`; Invalid (400) when there is none."""
+    name = db.session.scalar(
+        sa.select(ApprovalItem.name).where(
+            ApprovalItem.code == code, ApprovalItem.item_type == ItemType.licence
+        )
+    )
+    if name is None:
+        raise refuse("item", f"没有编码为 {code} 的行政许可事项。")
+    return name
+
+
+def list_decisions(
+    filters: DecisionFilters, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT,
+    today: date | None = None,
+) -> DecisionPage:  # fmt: skip
+    """A page of the public list, newest decision first, and how many there are in all."""
+    today = today or public_today()
+    after = Cursor.decode(cursor)
+    item_name = licence_item_name(filters.item) if filters.item else None
+    rows = _filtered(filters, today)
+    statement = _ordered(rows)
+    if after is not None:
+        statement = statement.where(_after(rows, after))
+    found = db.session.execute(statement.limit(limit + 1)).all()
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(rows))
+    decisions = _public(found[:limit])
+    following = None
+    if len(found) > limit:
+        last = decisions[-1]
+        following = Cursor(last.decided_on, last.kind, last.id).encode()
+    return DecisionPage(decisions, total, following, item_name)
+
+
+def export_decisions(filters: DecisionFilters, today: date | None = None) -> list[PublicDecision]:
+    """Every decision of the list with `filters`, for the CSV export; Invalid (400) above
+    MAX_EXPORT_ROWS, asking for narrower filters rather than cutting the list short."""
+    today = today or public_today()
+    if filters.item:
+        licence_item_name(filters.item)
+    rows = _filtered(filters, today)
+    found = db.session.execute(_ordered(rows).limit(MAX_EXPORT_ROWS + 1)).all()
+    if len(found) > MAX_EXPORT_ROWS:
+        raise Invalid({"export": [
+            f"结果超过{MAX_EXPORT_ROWS}条，请加上年份、类别或单位等条件后再下载。"
+        ]})  # fmt: skip
+    return _public(found)
+
+
+def list_options(today: date | None = None) -> tuple[list[str], list[int]]:
+    """The units and years to filter the public list by (those with a public decision)."""
+    rows = _filtered(DecisionFilters(), today or public_today())
+    found = db.session.execute(
+        sa.select(rows.c.data_source_unit, sa.func.min(rows.c.decided_on),
+                  sa.func.max(rows.c.decided_on))
+        .group_by(rows.c.data_source_unit).order_by(rows.c.data_source_unit)
+    ).all()  # fmt: skip
+    if not found:
+        return [], []
+    first = min(row[1] for row in found).year
+    last = max(row[2] for row in found).year
+    return [row[0] for row in found], list(range(last, first - 1, -1))
+
+
+NOT_PUBLIC = {
+    LICENCE: "没有这条已公示的行政许可决定。",
+    PENALTY: "没有这条公示中的行政处罚决定（处罚决定在公示期满或信用修复后不再公示）。",
+}
+
+
+def public_record(kind: str, decision_id: int, today: date | None = None) -> PublicDecision | None:
+    """One public decision, or None: none with that id, not published yet, or (a penalty)
+    no longer published."""
+    today = today or public_today()
+    if kind == LICENCE:
+        statement = _licences(today).where(LicenceDecision.id == decision_id)
+    else:
+        statement = _penalties(today).where(PenaltyDecision.id == decision_id)
+    row = db.session.execute(statement).first()
+    return None if row is None else public_decision(kind, row)
+
+
+@dataclass(frozen=True)
+class Organisation:
+    credit_code: str
+    name: str
+    party_class: PartyClass
+    licences: list[PublicDecision]
+    penalties: list[PublicDecision]
+    more_licences: bool
+    more_penalties: bool
+
+
+def normal_credit_code(raw: str) -> str:
+    """A credit code from a URL, checked (GB 32100-2015); Invalid (400) when it is not one."""
+    code = raw.strip().replace(" ", "").replace("-", "").upper()
+    # (credit_code_error's messages name the field: "统一社会信用代码校验码错误……")
+    error = "统一社会信用代码应为18位。" if len(code) > 30 else credit_code_error(code)
+    if error:
+        raise Invalid({"credit_code": [error]})
+    return code
+
+
+def organisation(code: str, today: date | None = None) -> Organisation | None:
+    """An organisation or sole trader with its public licences and penalties (the newest
+    ORGANISATION_ROWS of each), or None when it has none."""
+    today = today or public_today()
+    code = normal_credit_code(code)
+    lists = {}
+    for kind, model, select in ((LICENCE, LicenceDecision, _licences),
+                                (PENALTY, PenaltyDecision, _penalties)):  # fmt: skip
+        statement = (
+            select(today)
+            .where(model.party_credit_code == code, model.party_class.in_(SEARCHABLE_CLASSES))
+            .order_by(model.decided_on.desc(), model.id.desc())
+            .limit(ORGANISATION_ROWS + 1)
+        )
+        lists[kind] = _public(db.session.execute(statement).all())
+    licences, penalties = lists[LICENCE], lists[PENALTY]
+    if not licences and not penalties:
+        return None
+    newest = max((licences[:1] + penalties[:1]), key=lambda d: (d.decided_on, d.id))
+    return Organisation(
+        credit_code=code,
+        name=newest.party_name,
+        party_class=newest.party_class,
+        licences=licences[:ORGANISATION_ROWS],
+        penalties=penalties[:ORGANISATION_ROWS],
+        more_licences=len(licences) > ORGANISATION_ROWS,
+        more_penalties=len(penalties) > ORGANISATION_ROWS,
+    )
+
+
+def published_licence_count(item_id: sa.ColumnElement | int, today: date) -> sa.ScalarSelect:
+    """The number of public licence decisions of an item, as a scalar subquery (the guide
+    reads it in the statement that loads the item)."""
+    return (
+        sa.select(sa.func.count(LicenceDecision.id))
+        .where(LicenceDecision.item_id == item_id, LicenceDecision.published_on <= today)
+        .scalar_subquery()
+    )
