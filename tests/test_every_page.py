@@ -37,7 +37,7 @@ EXCLUDED = {
 # /handling-items, its handling item's; `name` is the sample unit's, whose window is recorded.
 # Ids (`user_id`, `synonym_id`) are filled with the rows _sample_catalog makes.
 UNIT = "行政审批服务科"  # the handling unit of the factories' items
-SAMPLES = {"code": "P", "name": UNIT}
+SAMPLES = {"code": "P", "name": UNIT, "kind": "penalty"}  # kind: a 双公示 decision's
 HANDLING_SAMPLES = {"code": "P-01", "index": 0}  # index: the handling item's first material
 # More states of pages than one URL per route shows: query strings, errors, empty lists.
 EXTRA_PATHS = [
@@ -63,7 +63,13 @@ EXTRA_PATHS = [
     "/reports/items?measure=不存在",
     "/reports/compare?from=基线",
 ]
-SIGNED_IN_EXTRA_PATHS = ["/reports", "/reports?snapshot=基线"]
+SIGNED_IN_EXTRA_PATHS = [
+    "/reports",
+    "/reports?snapshot=基线",
+    "/staff/decisions?kind=penalty",
+    "/staff/decisions?kind=penalty&q=没有&late=1",
+    "/staff/decisions/licence/new",
+]
 
 
 def _sample_catalog(db) -> dict[str, int]:
@@ -92,8 +98,30 @@ def _sample_catalog(db) -> dict[str, int]:
     }
     save_unit(window, actor="admin1", reason="示例", expected_version=None)
     synonym = add_synonym("危货", "危险货物", actor="admin1", reason="示例")
+    penalty = _sample_penalty(db)
     db.session.commit()
-    return {"user_id": admin.id, "synonym_id": synonym.id}
+    return {"user_id": admin.id, "synonym_id": synonym.id, "decision_id": penalty.id}
+
+
+def _sample_penalty(db):
+    """A penalty decision of a natural person (the staff record page shows the whole ID)."""
+    from datetime import date
+
+    import sqlalchemy as sa
+
+    from catalog.decisions.operations import create_penalty
+    from catalog.models import PublicationPeriod
+    from tests.decisions.conftest import penalty_data
+
+    if db.session.scalar(sa.select(sa.func.count(PublicationPeriod.id))) == 0:
+        for severity, low, high in (("general", 3, 12), ("serious", 6, 36)):
+            db.session.add(
+                PublicationPeriod(
+                    severity=severity, effective_from=date(2019, 7, 1), min_months=low,
+                    max_months=high, source="发改办财金〔2019〕527号",
+                )
+            )  # fmt: skip
+    return create_penalty(penalty_data(), actor="admin1")
 
 
 def _fill(rule, ids: dict[str, int]) -> str | None:

@@ -39,9 +39,6 @@ def template_xlsx(kind: str) -> bytes:
             )  # fmt: skip
             rule.add(f"{letter}2:{letter}{ROWS_WITH_LISTS + 1}")
             sheet.add_data_validation(rule)
-        elif column.widget == DATE:
-            for row in range(2, 3):
-                sheet.cell(row=row, column=index).number_format = "yyyy-mm-dd"
     sheet.freeze_panes = "A2"
     notes = book.create_sheet("填写说明")
     notes.append(["列名", "是否必填", "说明"])
