@@ -109,7 +109,7 @@ def _history(kind: str, decision) -> list[AuditEvent]:
     ).all()
 
 
-@blueprint.get(f"/decisions/{KINDS}/<int:decision_id>")
+@blueprint.get(f"/decisions/{KINDS}/<id:decision_id>")
 @requires(can_edit)
 @transaction
 def decision(kind: str, decision_id: int):
@@ -171,7 +171,7 @@ def new_decision(kind: str):
     return redirect(url_for("staff.decision", kind=kind, decision_id=record.id))
 
 
-@blueprint.route(f"/decisions/{KINDS}/<int:decision_id>/edit", methods=["GET", "POST"])
+@blueprint.route(f"/decisions/{KINDS}/<id:decision_id>/edit", methods=["GET", "POST"])
 @requires(can_edit)
 @transaction
 def edit_decision(kind: str, decision_id: int):
@@ -218,7 +218,7 @@ def edit_decision(kind: str, decision_id: int):
     return redirect(url_for("staff.decision", kind=kind, decision_id=record.id))
 
 
-@blueprint.post("/decisions/penalty/<int:decision_id>/repair")
+@blueprint.post("/decisions/penalty/<id:decision_id>/repair")
 @requires(can_edit)
 @transaction
 def repair_decision(decision_id: int):
