@@ -42,10 +42,16 @@ def _decision_or_404(kind: str, decision_id: int):
     return db.get_or_404(MODELS[kind], decision_id)
 
 
+def _plain(value: str) -> str:
+    """A query string's value as a search takes it: printable characters only (PostgreSQL
+    refuses a NUL), spaces trimmed, at most 100 characters."""
+    return " ".join("".join(c if c.isprintable() else " " for c in value[:400]).split())[:100]
+
+
 def _filters(kind: str) -> tuple[list, dict[str, str]]:
     """The list's conditions from the query string, and the values shown back in the form."""
     model = MODELS[kind]
-    args = {name: request.args.get(name, "").strip()[:100] for name in ("q", "year", "unit")}
+    args = {name: _plain(request.args.get(name, "")) for name in ("q", "year", "unit")}
     args["late"] = "1" if request.args.get("late") == "1" else ""
     conditions = []
     if query := args["q"]:
