@@ -211,3 +211,21 @@ def test_apply_without_a_preview_is_refused(login_as):
     assert client.post(IMPORT + "/apply", data={"csrf_token": token}).status_code == 400
     forged = {"csrf_token": token, "token": "A" * 22}
     assert client.post(IMPORT + "/apply", data=forged).status_code == 410
+
+
+def test_a_file_in_the_national_template_spellings_imports(db, login_as):
+    """Other spellings of a column (seed/import_headers.yaml) are read, and the national
+    template's columns this catalog does not keep are ignored."""
+    client = login_as("editor")
+    text = csv_bytes("licence", [licence_data()], "utf-8").decode()
+    header, _newline, rest = text.partition("\r\n")
+    header = header.replace("统一社会信用代码", "行政相对人代码_1（统一社会信用代码）", 1)
+    header = header.replace("许可证书编号", "许可编号")
+    content = f"{header},行政相对人代码_2（工商注册号）,备注\r\n" + rest.replace("\r\n", ",,\r\n")
+    response = upload(client, "licence", content.encode("gb18030"), "national.csv")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200, page
+    assert apply(client, page).status_code == 302
+    saved = db.session.scalar(sa.select(LicenceDecision))
+    assert saved.party_credit_code == licence_data()["party_credit_code"]
+    assert saved.certificate_number == licence_data()["certificate_number"]
