@@ -43,8 +43,8 @@ def _decision_or_404(kind: str, decision_id: int):
 
 
 def _plain(value: str) -> str:
-    """A query string's value as a search takes it: printable characters only (PostgreSQL
-    refuses a NUL), spaces trimmed, at most 100 characters."""
+    """A query string's value as a search takes it: printable characters only (a NUL is
+    refused before any view, catalog.errors), spaces trimmed, at most 100 characters."""
     return " ".join("".join(c if c.isprintable() else " " for c in value[:400]).split())[:100]
 
 
