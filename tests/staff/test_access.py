@@ -93,10 +93,18 @@ MATRIX = [
     ("GET", "/staff/decisions", {"editor": 200, "reviewer": 200, "admin": 200}),
     ("GET", "/staff/decisions/licence/new", {"editor": 200, "reviewer": 200, "admin": 200}),
     ("POST", "/staff/decisions/penalty/new", {"editor": 400, "reviewer": 400, "admin": 400}),
-    ("GET", "/staff/decisions/penalty/0", {"editor": 404, "reviewer": 404, "admin": 404}),
-    ("GET", "/staff/decisions/licence/0/edit", {"editor": 404, "reviewer": 404, "admin": 404}),
-    ("POST", "/staff/decisions/licence/0/edit", {"editor": 404, "reviewer": 404, "admin": 404}),
-    ("POST", "/staff/decisions/penalty/0/repair", {"editor": 404, "reviewer": 404, "admin": 404}),
+    ("GET", "/staff/decisions/penalty/999999", {"editor": 404, "reviewer": 404, "admin": 404}),
+    ("GET", "/staff/decisions/licence/999999/edit", {"editor": 404, "reviewer": 404, "admin": 404}),
+    (
+        "POST",
+        "/staff/decisions/licence/999999/edit",
+        {"editor": 404, "reviewer": 404, "admin": 404},
+    ),
+    (
+        "POST",
+        "/staff/decisions/penalty/999999/repair",
+        {"editor": 404, "reviewer": 404, "admin": 404},
+    ),
     (
         "GET",
         "/staff/decisions/template-penalty.xlsx",
