@@ -12,8 +12,9 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
-from catalog.decisions import operations
+from catalog.decisions import operations, rules
 from catalog.decisions.columns import COLUMNS, HEADERS, KIND_LABELS, LICENCE, PENALTY
+from catalog.decisions.lookups import period_for
 from catalog.domain import Conflict, Invalid
 from catalog.edge import keep_nothing, start_over, transaction
 from catalog.enums import ItemType
@@ -130,11 +131,27 @@ def decision(kind: str, decision_id: int):
     return _record_page(kind, record, repair_form)
 
 
+def _shortest_period(record) -> str:
+    """The rule that says when a penalty's publication may end early, in words (the period in
+    force on its decision date: data, catalog.decisions.lookups)."""
+    row = period_for(record.severity, record.decided_on)
+    if row is None:
+        return ""
+    earliest = rules.PublicationPeriod(row.min_months, row.max_months).earliest_end(
+        record.decided_on
+    )
+    return (
+        f"{record.severity.label}最短公示{row.min_months}个月（{row.source}），"
+        f"{earliest}起可提前结束公示"
+    )
+
+
 def _record_page(kind, record, repair_form, *, errors=None, status=200):
     return render_template(
         "staff/decision.html", kind=kind, kind_label=KIND_LABELS[kind], record=record,
         columns=COLUMNS[kind], today=display_today(), repair_form=repair_form, shown=shown,
         errors=errors or {}, events=_history(kind, record),
+        shortest=_shortest_period(record) if repair_form is not None else "",
         listed=kind == PENALTY and operations.is_publicly_listed(record, display_today()),
         logout_form=LogoutForm(),
     ), status  # fmt: skip

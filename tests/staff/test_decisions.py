@@ -246,7 +246,11 @@ def test_credit_repair_ends_the_publication_with_a_reason(db, login_as, in_octob
     db.session.commit()
     client = login_as("editor")
     path = f"/staff/decisions/penalty/{penalty.id}"
-    assert "信用修复：提前结束公示" in client.get(path).get_data(as_text=True)
+    page = client.get(path).get_data(as_text=True)
+    assert "信用修复：提前结束公示" in page
+    # the period in force on the decision date, read from the data
+    rule = "一般失信行为最短公示3个月（发改办财金〔2019〕527号），2020-09-01起可提前结束公示"
+    assert rule in page
     token = csrf_token(client, path)
     blank = client.post(path + "/repair", data={"csrf_token": token, "version": "1", "reason": ""})
     assert blank.status_code == 400
