@@ -69,6 +69,8 @@ def register_blueprints(app: Flask) -> None:
     from catalog.reports.views import blueprint as reports
     from catalog.staff import (  # noqa: F401  (staff blueprint routes)
         attachments,  # materials' files
+        decision_import,  # 双公示 spreadsheets (issue 24)
+        decisions,  # 双公示 decision records (issue 24)
         editing,
         failed_searches,  # search learning (issue 23 part 7)
         review,

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import yaml
 
+from catalog.decisions.columns import COLUMNS as DECISION_COLUMNS
+from catalog.decisions.columns import LICENCE, PENALTY
+from catalog.decisions.columns import SIGNATURES as DECISION_SIGNATURES
 from catalog.spreadsheets import (
     ATTACHMENT_COLUMNS,
     COMPLETENESS_HEADERS,
@@ -35,6 +38,8 @@ FIELDS = {
         ITEM_CODE,
     ),
     FAQ: tuple(column.header for column in FAQ_COLUMNS),
+    # the 双公示 templates (catalog.decisions.columns, catalog.decisions.importing)
+    **{kind: tuple(c.header for c in DECISION_COLUMNS[kind]) for kind in (LICENCE, PENALTY)},
 }
 # The columns a header row must have: what the ratios read (catalog.elements). Every other column
 # may be absent: its element is then missing (a gap) or, for the handling-item code and the case
@@ -43,10 +48,20 @@ REQUIRED = {
     HANDLING: ("事项编码", "事项名称", "事项类型", "法定时限", "承诺时限", "到现场次数"),
     MATERIALS: ("材料名称",),
     FAQ: tuple(column.header for column in FAQ_COLUMNS),
+    **{
+        kind: tuple(c.header for c in DECISION_COLUMNS[kind] if c.required)
+        for kind in (LICENCE, PENALTY)
+    },
 }
 MATERIAL_REFERENCES = ("业务办理项编码", ITEM_CODE)
 # A header row is the sheet's when it holds these fields (after the spellings are read).
-SIGNATURES = {HANDLING: ("事项编码", "承诺时限"), MATERIALS: ("材料名称",), FAQ: ("问题", "解答")}
+SIGNATURES = {
+    HANDLING: ("事项编码", "承诺时限"),
+    MATERIALS: ("材料名称",),
+    FAQ: ("问题", "解答"),
+    **DECISION_SIGNATURES,
+}
+ITEM_KINDS = (HANDLING, MATERIALS, FAQ)  # the sheets of an item import
 IGNORE = "ignore"
 # The longest header a column may have to be mapped (on the page, in a file, in the database): a
 # header is a name, not a cell of text (an Excel cell holds 32,767 characters).
@@ -179,9 +194,11 @@ def place(kind: str, headers: Mapping[int, str], mapping: Mapping[str, str] | No
     return placed
 
 
-def classify(headers: Mapping[int, str], mapping: Mapping[str, str] | None) -> str | None:
-    """Which kind of sheet a row is the header of, if any."""
-    for kind in (HANDLING, MATERIALS, FAQ):
+def classify(
+    headers: Mapping[int, str], mapping: Mapping[str, str] | None, kinds=ITEM_KINDS
+) -> str | None:
+    """Which of `kinds` of sheet a row is the header of, if any."""
+    for kind in kinds:
         if place(kind, headers, mapping).holds(kind):
             return kind
     return None

@@ -22,6 +22,7 @@ from catalog.domain import DomainError
 from catalog.import_headers import (
     HANDLING,
     HEADER_SEARCH_ROWS,
+    ITEM_KINDS,
     MATERIALS,
     MAX_HEADER_CHARS,
     SIGNATURES,
@@ -166,10 +167,15 @@ class Table:
     MAX_SAMPLES values (or have run out): only those values are kept, not the rows."""
 
     def __init__(
-        self, sheet: str, kind: str | None, limit: int, mapping: dict[str, str] | None = None
+        self,
+        sheet: str,
+        kind: str | None,
+        limit: int,
+        mapping: dict[str, str] | None = None,
+        kinds: tuple[str, ...] = ITEM_KINDS,
     ):
         self.sheet, self.kind, self.limit, self.mapping = sheet, kind, limit, mapping
-        self.probing = kind is None
+        self.probing, self.kinds = kind is None, kinds  # a probe looks for one of `kinds`
         self.names: list[str] | None = None  # the field by column, "" where none or ignored
         # Columns read from each row: up to the last one with a header (above the header,
         # every column; a cell past MAX_HEADER_COLUMNS is refused as soon as it is read; a
@@ -202,7 +208,7 @@ class Table:
         if filled and max(filled) >= MAX_HEADER_COLUMNS:
             raise self.too_wide(number)
         if self.probing:
-            self.kind = classify(filled, self.mapping)
+            self.kind = classify(filled, self.mapping, self.kinds)
             return
         placed = place(self.kind, filled, self.mapping)
         if placed.holds(self.kind):
@@ -424,3 +430,12 @@ def read_csv(
         Rows(ITEM_SHEET, rows[0]),
         Rows(MATERIAL_SHEET, rows[1] if len(rows) > 1 else []),
     )
+
+
+def read_csv_sheet(
+    content: bytes, kind: str, sheet: str, mapping: dict[str, str] | None = None
+) -> Rows:
+    """One CSV of `kind` (UTF-8, with or without its BOM, or GB18030), MAX_ROWS rows at most;
+    `sheet` names it in problems."""
+    table = _read_csv_table(content, Table(sheet, kind, MAX_ROWS, mapping))
+    return Rows(sheet, finish([table])[0])

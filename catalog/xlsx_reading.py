@@ -373,6 +373,45 @@ def _one(found: dict[str, list[str]], kind: str, what: str) -> str | None:
     return found[kind][0] if found[kind] else None
 
 
+def _probe(package, sheets, strings, budget, mapping, kinds) -> dict[str, list[str]]:
+    """The sheets of each of `kinds`, found by a header row within the first rows."""
+    found: dict[str, list[str]] = {kind: [] for kind in kinds}
+    for name, part in sheets.items():
+        probe = Table(name, None, 0, mapping, kinds)
+        _SheetReader(probe, strings, package.wb, budget).read(package.zip, part)
+        if probe.kind:
+            found[probe.kind].append(name)
+    return found
+
+
+def read_xlsx_sheet(
+    content: bytes, kind: str, what: str, mapping: dict[str, str] | None = None
+) -> Rows:
+    """The one sheet of `kind` (`what` names it in messages), found by its header row like
+    read_xlsx's sheets, read with the same limits (MAX_ROWS rows)."""
+    package = _open_package(content)
+    try:
+        sheets = package.worksheet_parts()
+        budget = [MAX_FILE_ELEMENTS]
+        strings = package.string_table(budget)
+        name = _one(_probe(package, sheets, strings, budget, mapping, (kind,)), kind, what)
+        if name is None:
+            wanted = "、".join(SIGNATURES[kind])
+            raise refuse(
+                FILE,
+                f"没有找到{what}所在的工作表：须有一个工作表在前 {HEADER_SEARCH_ROWS} 行中"
+                f"有一行表头含{wanted}等列（请使用下载的模板）。",
+            )
+        table = Table(name, kind, MAX_ROWS, mapping)
+        reader = _SheetReader(table, strings, package.wb, budget)
+        reader.read(package.zip, sheets[name])
+        table.done()
+        table.fill_merged(reader.merged)
+    finally:
+        package.zip.close()
+    return Rows(name, finish([table])[0])
+
+
 def read_xlsx(content: bytes, mapping: dict[str, str] | None = None) -> tuple[Rows, Rows]:
     """The handling-item sheet and the materials sheet, each found by its header row (within
     its first HEADER_SEARCH_ROWS rows), whatever the sheets are called. An FAQ sheet, found
@@ -382,12 +421,7 @@ def read_xlsx(content: bytes, mapping: dict[str, str] | None = None) -> tuple[Ro
         sheets = package.worksheet_parts()
         budget = [MAX_FILE_ELEMENTS]
         strings = package.string_table(budget)
-        found: dict[str, list[str]] = {HANDLING: [], MATERIALS: [], FAQ: []}
-        for name, part in sheets.items():
-            probe = Table(name, None, 0, mapping)
-            _SheetReader(probe, strings, package.wb, budget).read(package.zip, part)
-            if probe.kind:
-                found[probe.kind].append(name)
+        found = _probe(package, sheets, strings, budget, mapping, (HANDLING, MATERIALS, FAQ))
         handling = _one(found, HANDLING, "业务办理项")
         if handling is None:
             wanted = "、".join(SIGNATURES[HANDLING])

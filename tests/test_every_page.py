@@ -39,8 +39,9 @@ EXCLUDED = {
 # /handling-items, its handling item's; `name` is the sample unit's, whose window is recorded.
 # Ids (`user_id`, `synonym_id`) are filled with the rows _sample_catalog makes.
 UNIT = "行政审批服务科"  # the handling unit of the factories' items
-# `credit_code`: the sample organisation's, whose licence and penalty _sample_catalog records
-SAMPLES = {"code": "P", "name": UNIT, "credit_code": ORGANISATION_CODE}
+# `credit_code`: the sample organisation's, whose licence and penalty _sample_catalog records;
+# `kind`: a 双公示 decision's (the staff pages' sample is the penalty)
+SAMPLES = {"code": "P", "name": UNIT, "credit_code": ORGANISATION_CODE, "kind": "penalty"}
 HANDLING_SAMPLES = {"code": "P-01", "index": 0}  # index: the handling item's first material
 # More states of pages than one URL per route shows: query strings, errors, empty lists.
 EXTRA_PATHS = [
@@ -73,7 +74,13 @@ EXTRA_PATHS = [
     "/decisions/organisations/123",
 ]
 DECISIONS_TODAY = date(2020, 12, 1)  # the sample penalty is published on this day
-SIGNED_IN_EXTRA_PATHS = ["/reports", "/reports?snapshot=基线"]
+SIGNED_IN_EXTRA_PATHS = [
+    "/reports",
+    "/reports?snapshot=基线",
+    "/staff/decisions?kind=penalty",
+    "/staff/decisions?kind=penalty&q=没有&late=1",
+    "/staff/decisions/licence/new",
+]
 
 
 def _sample_catalog(db) -> dict[str, int]:
@@ -143,7 +150,10 @@ def _fill(rule, ids: dict[str, int]) -> str | None:
     values = {}
     for name in rule.arguments:
         if name == "decision_id":  # a licence's or a penalty's, by the route
-            values[name] = ids["penalty_id" if "/penalties/" in rule.rule else "licence_id"]
+            penalty = "/penalties/" in rule.rule or SAMPLES.get("kind") == "penalty" and (
+                "kind" in rule.arguments
+            )
+            values[name] = ids["penalty_id" if penalty else "licence_id"]
         elif name in ids:
             values[name] = ids[name]
         elif name in samples:

@@ -13,7 +13,13 @@ import sqlalchemy as sa
 
 from catalog import audit
 from catalog.decisions import rules
-from catalog.decisions.checks import check_licence, check_penalty, invalid
+from catalog.decisions.checks import (
+    LABELS,
+    PENALTY_LABELS,
+    check_licence,
+    check_penalty,
+    invalid,
+)
 from catalog.decisions.lookups import Lookups, period_for
 from catalog.domain import Conflict, Invalid, flush_or
 from catalog.extensions import db
@@ -141,35 +147,49 @@ def update_penalty(
     return _update(decision, values, expected_version=expected_version, actor=actor, reason=reason)
 
 
-def create_many(
-    kind: type[Decision], records: list[Mapping[str, Any]], *, actor: Any, reason: str | None
-) -> int:
-    """Record many decisions of one kind at once (the seed, an import's apply): each checked
-    by the same rules as create_licence / create_penalty, a document number repeated within
-    the batch refused too, then written and audited (one event per record) in two bulk
-    statements. All or nothing: Invalid names the record (1-based) and its fields."""
+def check_many(
+    kind: type[Decision], records: list[Mapping[str, Any]]
+) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
+    """Every record of one kind checked by the same rules as create_licence / create_penalty
+    (and a document number repeated within the batch), nothing written: (the values of the
+    records that pass, every error keyed "<n>.<field>" with n counted from 1). The import's
+    preview shows the errors cell by cell; create_many refuses the batch on any."""
     check = check_licence if kind is LicenceDecision else check_penalty
-    name, now = _actor_name(actor), utcnow()
     lookups = Lookups(batch=True)
     lookups.remember_documents(
         kind, (str(data.get("document_number") or "").strip() for data in records)
     )
-    rows, seen = [], {}
+    rows, seen, errors = [], {}, {}
     for number, data in enumerate(records, start=1):
         try:
             values = check(data, lookups=lookups)
         except Invalid as exc:
-            raise Invalid(
-                {f"{number}.{field}": messages for field, messages in exc.errors.items()}
-            ) from None
+            errors.update({f"{number}.{field}": msgs for field, msgs in exc.errors.items()})
+            continue
         key = (values["authority"], values["document_number"])
         if key in seen:
-            raise invalid(
-                {f"{number}.document_number": [f"与第{seen[key]}条的文书号重复。"]},
-                {f"{number}.document_number": f"第{number}条 决定文书号"},
-            )
+            errors[f"{number}.document_number"] = [f"与第{seen[key]}条的文书号重复。"]
+            continue
         seen[key] = number
         rows.append(values)
+    return rows, errors
+
+
+def create_many(
+    kind: type[Decision], records: list[Mapping[str, Any]], *, actor: Any, reason: str | None
+) -> int:
+    """Record many decisions of one kind at once (the seed, an import's apply): each checked
+    by check_many, then written and audited (one event per record) in two bulk statements.
+    All or nothing: Invalid names each record (1-based) and its fields."""
+    name, now = _actor_name(actor), utcnow()
+    rows, errors = check_many(kind, records)
+    if errors:
+        labels = PENALTY_LABELS if kind is PenaltyDecision else LABELS
+        raise invalid(
+            errors,
+            {path: f"第{path.split('.')[0]}条 {labels.get(path.split('.', 1)[1], path)}"
+             for path in errors},
+        )  # fmt: skip
     if not rows:
         return 0
     db.session.execute(
@@ -193,11 +213,19 @@ def create_many(
 
 
 def end_publication_early(
-    penalty: PenaltyDecision, *, reason: str | None, actor: Any, today: date
+    penalty: PenaltyDecision,
+    *,
+    reason: str | None,
+    actor: Any,
+    today: date,
+    expected_version: int | str | None = None,
 ) -> CreditRepair:
     """信用修复: end a penalty's publication today, once its shortest period is over (the rule
     in force on its decision date), with the staff member's reason; audited. The penalty
-    leaves the public pages and stays visible to staff."""
+    leaves the public pages and stays visible to staff. With `expected_version` (the version
+    the staff member's page showed), a penalty changed since is a DecisionConflict (409)."""
+    if expected_version is not None and str(expected_version) != str(penalty.version):
+        raise DecisionConflict(penalty.document_number)
     reason = (reason or "").strip()
     errors: dict[str, list[str]] = {}
     if not reason:
@@ -252,3 +280,17 @@ def publicly_listed(today: date) -> sa.ColumnElement[bool]:
 def is_publicly_listed(penalty: PenaltyDecision, today: date) -> bool:
     """publicly_listed for one loaded penalty."""
     return penalty.credit_repair is None and today <= penalty.publication_ends_on
+
+
+def record_opened(decision: Decision, *, actor: Any) -> None:
+    """Staff opened the full record (a natural person's whole ID number among it): the audit
+    trail names who opened which record and when (issue 24, part 3). No field changes."""
+    audit.record(
+        actor=_actor_name(actor),
+        action=AuditAction.view,
+        object_type=OBJECT_TYPES[type(decision)],
+        object_code=decision.document_number,
+        changes={},
+        reason=None,
+        details={"record_id": decision.id},
+    )

@@ -25,6 +25,7 @@ class AuditAction(LabelledEnum):
     submit = "submit", "提交审核"
     return_ = "return", "退回修改"
     snapshot = "snapshot", "生成快照"
+    view = "view", "查看记录"  # a decision record opened by staff (issue 24)
 
 
 class AuditEvent(db.Model):

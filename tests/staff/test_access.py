@@ -88,6 +88,31 @@ MATRIX = [
     ("GET", "/staff/failed-searches", {"editor": 200, "reviewer": 200, "admin": 200}),
     ("POST", "/staff/failed-searches/synonym", {"editor": 400, "reviewer": 400, "admin": 400}),
     ("POST", "/staff/failed-searches/dismiss", {"editor": 400, "reviewer": 400, "admin": 400}),
+    # 双公示 decisions (issue 24): the list, a form (an empty one refused field by field),
+    # a record no decision has (404 once allowed), the import with no file or no preview
+    ("GET", "/staff/decisions", {"editor": 200, "reviewer": 200, "admin": 200}),
+    ("GET", "/staff/decisions/licence/new", {"editor": 200, "reviewer": 200, "admin": 200}),
+    ("POST", "/staff/decisions/penalty/new", {"editor": 400, "reviewer": 400, "admin": 400}),
+    ("GET", "/staff/decisions/penalty/999999", {"editor": 404, "reviewer": 404, "admin": 404}),
+    ("GET", "/staff/decisions/licence/999999/edit", {"editor": 404, "reviewer": 404, "admin": 404}),
+    (
+        "POST",
+        "/staff/decisions/licence/999999/edit",
+        {"editor": 404, "reviewer": 404, "admin": 404},
+    ),
+    (
+        "POST",
+        "/staff/decisions/penalty/999999/repair",
+        {"editor": 404, "reviewer": 404, "admin": 404},
+    ),
+    (
+        "GET",
+        "/staff/decisions/template-penalty.xlsx",
+        {"editor": 200, "reviewer": 200, "admin": 200},
+    ),
+    ("GET", "/staff/decisions/import", {"editor": 200, "reviewer": 200, "admin": 200}),
+    ("POST", "/staff/decisions/import", {"editor": 400, "reviewer": 400, "admin": 400}),
+    ("POST", "/staff/decisions/import/apply", {"editor": 400, "reviewer": 400, "admin": 400}),
 ]
 
 

@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from wtforms import Form
 
 from catalog.reports.snapshots import create_snapshot
+from catalog.staff import decision_forms
 from catalog.staff import forms as staff_forms
 from tests.factories import handling_item_data, item_data, publish
 from tests.staff.conftest import ROLES, csrf_token, sign_in
@@ -56,7 +57,8 @@ def _form_field_names() -> list[str]:
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x"})
     names: set[str] = set()
     with app.test_request_context():
-        for value in vars(staff_forms).values():
+        classes = [*vars(staff_forms).values(), *vars(decision_forms).values()]
+        for value in [*classes, *decision_forms.FORMS.values()]:
             if isinstance(value, type) and issubclass(value, Form) and value is not Form:
                 try:
                     form = value(meta={"csrf": False})
