@@ -63,7 +63,7 @@ def register_blueprints(app: Flask) -> None:
     from catalog.api.decisions import blueprint as decisions_api
     from catalog.api.views import blueprint as api
     from catalog.paging import IdConverter
-    from catalog.public.decisions import blueprint as decisions
+    from catalog.public.decisions import blueprint as public_decisions
     from catalog.public.files import blueprint as files
     from catalog.public.views import blueprint as public
     from catalog.reports.views import blueprint as reports
@@ -84,7 +84,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.url_map.converters["id"] = IdConverter
     app.register_blueprint(public)
-    app.register_blueprint(decisions)  # 双公示 decision records (issue 24)
+    app.register_blueprint(public_decisions)  # 双公示 decision records (issue 24)
     app.register_blueprint(files)  # /files/<sha256>/<name>: 空白表格 / 示例样表
     app.register_blueprint(reports, url_prefix="/reports")
     app.register_blueprint(staff, url_prefix="/staff")

@@ -150,9 +150,8 @@ def _fill(rule, ids: dict[str, int]) -> str | None:
     values = {}
     for name in rule.arguments:
         if name == "decision_id":  # a licence's or a penalty's, by the route
-            penalty = "/penalties/" in rule.rule or SAMPLES.get("kind") == "penalty" and (
-                "kind" in rule.arguments
-            )
+            by_kind = "kind" in rule.arguments and SAMPLES["kind"] == "penalty"
+            penalty = "/penalties/" in rule.rule or by_kind
             values[name] = ids["penalty_id" if penalty else "licence_id"]
         elif name in ids:
             values[name] = ids[name]
