@@ -63,6 +63,10 @@ class PartSearch:
         self.parts = parts
         self._found: dict[tuple[str, bool], np.ndarray] = {}
 
+    def has_names(self, word: str) -> bool:
+        """Whether the word's handling items by name are known without a statement."""
+        return (word, True) in self._found
+
     def ids_of(self, word: str, *, name_only: bool) -> np.ndarray:
         """The handling items with a part (a name part: `name_only`) containing the word:
         unsorted, an id once a part."""

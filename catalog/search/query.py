@@ -581,18 +581,18 @@ def _probe(
     return np.concatenate([early_ids, found]), np.concatenate([early_keys, found_keys])
 
 
-def _worth_probing(terms: list[Term]) -> bool:
+def _worth_probing(terms: list[Term], parts: PartSearch | None = None) -> bool:
     """Whether to read the first names before asking the name's index: when a Chinese word is
     short. A Chinese word of 3+ characters is rare in names (their trigram index lists it in
     under a millisecond), where reading 200 names took 4-5 ms; a short one can be in a quarter
     of them (许可: 75,000 names, 13 ms). A Latin term's names come from the frame's spellings
     (microseconds) and the name's index, where Latin words are few: reading 200 entries' rows
-    for them took 1-2.5 ms (docs/search-speed.md)."""
-    return any(
-        len(word) < FTS_MIN_LENGTH and not LATIN_PATTERN.match(word)
-        for term in terms
-        for word in term.words
-    )
+    for them took 1-2.5 ms (docs/search-speed.md). Nor when every word's names were read with
+    its parts' postings (PartSearch)."""
+    words = [word for term in terms for word in term.words]
+    if parts is not None and all(parts.has_names(word) for word in words):
+        return False
+    return any(len(word) < FTS_MIN_LENGTH and not LATIN_PATTERN.match(word) for word in words)
 
 
 def _ranked_page(
@@ -614,7 +614,7 @@ def _ranked_page(
     span = frame.size + 1
     threshold = after[0] * span + _cursor_place(frame, after[1]) if after else 0
     page = None
-    if _worth_probing(terms) and (after is None or after[0] <= 2):
+    if _worth_probing(terms, parts) and (after is None or after[0] <= 2):
         page = _probe(ids, rank, place, threshold, span, terms, limit + 1)
     if page is None:
         if terms:
