@@ -1,13 +1,14 @@
 """The entries' distinct parts held in the process, one list a revision of the catalog: a
-Chinese word is matched over them in Python, then only its parts' postings are read.
+word is matched over them in Python, then only its parts' postings are read.
 
 The parts (catalog.search.parts) are few and short: 3,289 at 300,000 handling items, 45,000
-characters in all. Matching a word over them in the database was a sequential scan of the
-table a lookup (0.5-0.7 ms, twice a search: anywhere and in the name), plus a statement even
-when no part has the word. Here the match is a loop over the texts (0.1-0.2 ms), a word in no
-part (or in no name part) costs no statement, and the postings' ids are read by the parts'
-ids, from the postings' primary key alone (docs/search-speed.md, "Per request").
-"""
+characters in all. On PostgreSQL, matching a Chinese word over them in the database was a
+sequential scan of the table a lookup, twice a search (anywhere, then in the names); here the
+match is a loop over the texts (0.1-0.2 ms), a word in no part costs no statement, and one
+statement reads its parts' postings a part a row, which answers both questions. On both
+databases the name parts also answer, without a statement most of the time, whether a word
+(Latin letters too) is in a name and whether any name begins with the query's words
+(docs/search-speed.md, "Per request")."""
 
 from __future__ import annotations
 

@@ -264,12 +264,18 @@ def _term_lookups(
     the revision's parts, held in the process, for the words looked up through the parts."""
     dialect = _dialect()
     lookups: list[Lookup | PartsLookup] = []
-    if dialect in PARTS_ON and parts is not None and name_only:
+    if parts is not None and name_only:
         # a word without a space is in an entry's name exactly when it is in its name part,
         # whatever its characters (the name holds no code): in the parts held, most often in
-        # none, which costs no statement (a Latin word's name lookup read the index each time)
-        lookups = [PartsLookup(parts, word, name_only) for word in words if " " not in word]
-        words = [word for word in words if " " in word]
+        # none, which costs no statement (a Latin word's name lookup read the index each time).
+        # SQLite keeps FTS5 for the other words (as fast as the postings there).
+        held = [
+            word
+            for word in words
+            if " " not in word and (dialect in PARTS_ON or not in_parts(word))
+        ]
+        lookups = [PartsLookup(parts, word, name_only) for word in held]
+        words = [word for word in words if word not in held]
     elif dialect in PARTS_ON:
         kind = "name_parts" if name_only else "parts"
         lookups = [PartsLookup(parts, word, name_only) if parts is not None
@@ -673,7 +679,7 @@ def search(
     def compute() -> tuple[list[tuple[int, int]], int, dict[str, dict[str, int]]]:
         keep = not is_uncommitted(revision[1])  # a transaction's own: not a base for others
         frame = frames.get(revision, lambda: frame_of(revision, keep=keep))
-        parts = PartSearch(part_list(revision)) if terms and _dialect() in PARTS_ON else None
+        parts = PartSearch(part_list(revision)) if terms else None
         return _ranked_page(frame, query, terms, filters, after, limit, parts)
 
     # A search's ranking and counts are kept per revision of the catalog: a repeated search,
