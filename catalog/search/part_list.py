@@ -12,6 +12,7 @@ databases the name parts also answer, without a statement most of the time, whet
 
 from __future__ import annotations
 
+import json
 from bisect import bisect_left
 from dataclasses import dataclass, field
 
@@ -117,12 +118,20 @@ def _postings(dialect: str) -> sa.Select:
 
 
 def load_part_list() -> PartList:
-    rows = db.session.execute(sa.select(PART.c.id, PART.c.text, PART.c.in_name)).all()
+    """Every part, as one JSON value (paid by the first search after every change): at 300,000
+    handling items 3 ms at best on SQLite, where 3,300 rows through SQLAlchemy took 16 ms;
+    about the same either way on PostgreSQL (4-6 ms at best)."""
+    if _dialect() == "postgresql":
+        rows = sa.func.json_agg(sa.func.json_build_array(PART.c.id, PART.c.text, PART.c.in_name))
+        rows = sa.cast(rows, sa.Text)
+    else:
+        rows = sa.func.json_group_array(sa.func.json_array(PART.c.id, PART.c.text, PART.c.in_name))
+    found = json.loads(db.session.scalar(sa.select(rows)) or "[]")
     return PartList(
-        ids=tuple(row[0] for row in rows),
-        texts=tuple(row[1] for row in rows),
-        in_name=tuple(bool(row[2]) for row in rows),
-        names=tuple(sorted(row[1] for row in rows if row[2])),
+        ids=tuple(row[0] for row in found),
+        texts=tuple(row[1] for row in found),
+        in_name=tuple(bool(row[2]) for row in found),
+        names=tuple(sorted(row[1] for row in found if row[2])),
     )
 
 
