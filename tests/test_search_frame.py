@@ -50,6 +50,12 @@ def described(frame: Frame) -> dict[int, tuple]:
     # and no id the frame does not know is published
     published = set(np.flatnonzero(frame.group_of < frame.group_count).tolist())
     assert published <= set(found)
+    # its ids grouped by spelling (Frame.spelt) are the ids of each spelling: one, a few, all
+    of = frame.spelling_of
+    for chosen in (frame.spellings[:1], frame.spellings[1:4], frame.spellings):
+        wanted = [index for index, spelling in enumerate(frame.spellings) if spelling in chosen]
+        got = frame.spelt(lambda p, i, chosen=chosen: (p, i) in chosen).tolist()
+        assert got == np.flatnonzero(np.isin(of, wanted) & (of >= 0)).tolist()
     return found
 
 

@@ -15,8 +15,9 @@ import sqlalchemy as sa
 from catalog.enums import Status
 from catalog.models import ApprovalItem, HandlingItem, SearchEntry, SearchPart, SearchPosting
 from catalog.province import generate_province
+from catalog.search.part_list import PartSearch, load_part_list
 from catalog.search.parts import PART, add_parts, fill, part_ids, parts_from_sources
-from catalog.search.query import in_parts, part_rows
+from catalog.search.query import _begins_params, _name_lists, in_parts, part_rows
 from catalog.services import update_item
 from tests.conftest import temporary_postgres_database
 from tests.factories import handling_item_data, item_data
@@ -54,15 +55,23 @@ def _agrees_with_a_scan(db) -> int:
         found = sorted({word[i : i + size] for word in words for i in range(len(word) - size + 1)})
         found = [p for p in found if in_parts(p) and not {"%", "_", "\\"} & set(p)]
         pieces += found if size == 1 else random.Random(size).sample(found, min(150, len(found)))
+    held = load_part_list()  # the parts held in the process (catalog.search.part_list)
     for piece in pieces:
         in_name = SearchEntry.name.contains(piece, autoescape=True)
         anywhere = sa.or_(in_name, SearchEntry.body.contains(piece, autoescape=True))
+        search = PartSearch(held)  # anywhere first, then the names from what it read
         for name_only, scan in ((False, anywhere), (True, in_name)):
             found = set(db.session.scalars(part_rows(piece, name_only=name_only)))
             scanned = set(db.session.scalars(
                 sa.select(SearchEntry.handling_item_id).where(scan)
             ))  # fmt: skip
             assert found == scanned, (piece, name_only)
+            assert set(search.ids_of(piece, name_only=name_only).tolist()) == scanned, piece
+        # the names alone, asked first
+        names = PartSearch(held).ids_of(piece, name_only=True)
+        assert set(names.tolist()) == set(db.session.scalars(
+            sa.select(SearchEntry.handling_item_id).where(in_name)
+        )), piece  # fmt: skip
     return len(pieces)
 
 
@@ -220,3 +229,36 @@ def test_migration_0026_back_fills_an_existing_catalog(fresh_database):
         finally:
             engine.dispose()
         assert pages > 0 and visible == pages
+
+
+def test_the_parts_held_find_any_word_of_a_name_and_tell_which_names_begin(province, db):
+    """The parts held in the process: a word of any characters but a space (Latin letters and
+    digits too) is in an entry's name exactly when it is in its name part; and when no name
+    part begins with a word, no item name is it or begins with it (the ranking then skips
+    asking the database for those names)."""
+    item = _item(db, ApprovalItem.name.contains("许可"))
+    update_item(item, item_data(
+        handling_item_data(code=f"{item.code}-01", situation="ETC卡办理"),
+        code=item.code, name="ETC2号测试许可",
+    ))  # fmt: skip
+    db.session.commit()
+    held = load_part_list()
+    entries = db.session.execute(sa.select(SearchEntry.item_name, SearchEntry.name)).all()
+    words = {"etc", "etc卡", "2号", "c2", "q", "zzzz", "卡办", "许可 ", "测试许可"}
+    rng = random.Random(5)
+    for item_name, name in rng.sample(entries, 40):
+        words |= {item_name, item_name[:1], item_name[:3], item_name[1:4], name[-3:], name}
+    for word in sorted(words - {""}):
+        if " " not in word:
+            scanned = set(db.session.scalars(sa.select(SearchEntry.handling_item_id).where(
+                SearchEntry.name.contains(word, autoescape=True))))  # fmt: skip
+            found = PartSearch(held).ids_of(word, name_only=True)
+            assert set(found.tolist()) == scanned, word
+        dialect = db.engine.dialect.name
+        params = {"exact": [word], **_begins_params("b0", word, dialect)}
+        listed = [found for _tier, found in db.session.execute(_name_lists(1, dialect), params)]
+        if any(name.startswith(word) for _item_name, name in entries):
+            assert held.names_begin([word]), word
+        if not held.names_begin([word]):  # (a part no entry has any more may begin with it)
+            assert not any(listed), word
+    assert PartSearch(held).ids_of("etc", name_only=True).size == len(item.handling_items)

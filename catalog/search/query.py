@@ -27,6 +27,7 @@ from catalog.revision import Cache, is_uncommitted, revision_key
 from catalog.search.common import POSITION as COMMON_POSITION
 from catalog.search.delta import frame_of
 from catalog.search.frame import Frame, frames, id_list, parse_ids
+from catalog.search.part_list import PartSearch, part_list
 from catalog.search.text import (
     LATIN_PATTERN,
     TERM_PATTERN,
@@ -242,14 +243,44 @@ def in_parts(word: str) -> bool:
 PARTS_ON = {"postgresql"}
 
 
-def _term_lookups(words: list[str], *, name_only: bool) -> list[Lookup]:
+@dataclass(frozen=True)
+class PartsLookup:
+    """A word's handling items through the parts held in the process (catalog.search.part_list):
+    the same ids as Lookup.of("parts"), without the scan of the parts in the database."""
+
+    parts: PartSearch
+    word: str
+    name_only: bool
+
+    def ids(self) -> np.ndarray:
+        return self.parts.ids_of(self.word, name_only=self.name_only)
+
+
+def _term_lookups(
+    words: list[str], *, name_only: bool, parts: PartSearch | None = None
+) -> list[Lookup | PartsLookup]:
     """The ids whose name and situation (`name_only`), or any searched text, contain one of the
-    words, through indexes (a Latin term's spelling of the item name: Frame.spelt)."""
+    words, through indexes (a Latin term's spelling of the item name: Frame.spelt). `parts`:
+    the revision's parts, held in the process, for the words looked up through the parts."""
     dialect = _dialect()
-    lookups = []
-    if dialect in PARTS_ON:
+    lookups: list[Lookup | PartsLookup] = []
+    if parts is not None and name_only:
+        # a word without a space is in an entry's name exactly when it is in its name part,
+        # whatever its characters (the name holds no code): in the parts held, most often in
+        # none, which costs no statement (a Latin word's name lookup read the index each time).
+        # SQLite keeps FTS5 for the other words (as fast as the postings there).
+        held = [
+            word
+            for word in words
+            if " " not in word and (dialect in PARTS_ON or not in_parts(word))
+        ]
+        lookups = [PartsLookup(parts, word, name_only) for word in held]
+        words = [word for word in words if word not in held]
+    elif dialect in PARTS_ON:
         kind = "name_parts" if name_only else "parts"
-        lookups = [Lookup.of(kind, _like_pattern(word)) for word in words if in_parts(word)]
+        lookups = [PartsLookup(parts, word, name_only) if parts is not None
+                   else Lookup.of(kind, _like_pattern(word))
+                   for word in words if in_parts(word)]  # fmt: skip
         words = [word for word in words if not in_parts(word)]
     if dialect == "sqlite":
         return lookups + _sqlite_lookups(words, name_only=name_only)
@@ -270,25 +301,29 @@ def word_rows(word: str, *, name_only: bool = False) -> sa.Select:
     return lookup.rows.params(lookup.params)
 
 
-def _term_ids(frame: Frame, term: Term, *, name_only: bool) -> np.ndarray:
+def _term_ids(
+    frame: Frame, term: Term, *, name_only: bool, parts: PartSearch | None = None
+) -> np.ndarray:
     """The handling items a term matches (in the name only, or anywhere), sorted; a Latin term
     spelling the item name matches in the name."""
     words = _matching_words(term)
     if not name_only and not term.is_latin and all(word in COMMON_POSITION for word in words):
         return frame.having(words)  # common words: the frame's bits, not a list from the index
-    lists = [lookup.ids() for lookup in _term_lookups(words, name_only=name_only)]
+    lists = [lookup.ids() for lookup in _term_lookups(words, name_only=name_only, parts=parts)]
     if term.is_latin:  # the spelling of the item name, from the frame's distinct spellings
         lists.append(frame.spelt(spells(term.text)))
     return frame.union(lists)
 
 
-def _all_terms(frame: Frame, terms: list[Term], *, name_only: bool) -> np.ndarray:
+def _all_terms(
+    frame: Frame, terms: list[Term], *, name_only: bool, parts: PartSearch | None = None
+) -> np.ndarray:
     """The handling items every term matches, sorted."""
-    ids = _term_ids(frame, terms[0], name_only=name_only)
+    ids = _term_ids(frame, terms[0], name_only=name_only, parts=parts)
     for term in terms[1:]:
         if not len(ids):
             break
-        ids = frame.intersection(ids, _term_ids(frame, term, name_only=name_only))
+        ids = frame.intersection(ids, _term_ids(frame, term, name_only=name_only, parts=parts))
     return ids
 
 
@@ -325,12 +360,15 @@ def _positions(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     return places[ids[places] == wanted]
 
 
-def _name_ranks(frame: Frame, ids: np.ndarray, query: str, terms: list[Term]) -> np.ndarray:
+def _name_ranks(
+    frame: Frame, ids: np.ndarray, query: str, terms: list[Term], parts: PartSearch | None = None
+) -> np.ndarray:
     """The rank of each of `ids` (sorted): 0 exact name, 1 name prefix, else 3 (found in other
     fields) until _ranked_page tells apart 2 (every term in the name). A single Latin term is
     also an exact name when it is the name's whole pinyin or initials, and a prefix when it
     begins its pinyin: from the frame's spellings (the pinyin's prefix index lists the ids of
-    every entry beginning daolu, a third of the catalog, from their rows on PostgreSQL)."""
+    every entry beginning daolu, a third of the catalog, from their rows on PostgreSQL). With
+    the parts held (`parts`), names no name part begins with are not asked for."""
     if not terms:
         return np.zeros(len(ids), dtype=np.int64)
     rank = np.full(len(ids), 3, dtype=np.int64)
@@ -343,9 +381,12 @@ def _name_ranks(frame: Frame, ids: np.ndarray, query: str, terms: list[Term]) ->
     params: dict[str, object] = {"exact": words}
     for index, word in enumerate(words):
         params.update(_begins_params(f"b{index}", word, dialect))
-    exact_ids, beginning = [parse_ids(found) for _tier, found in db.session.execute(
-        _name_lists(len(words), dialect), params
-    )]  # fmt: skip
+    if parts is None or parts.parts.names_begin(words):
+        exact_ids, beginning = [parse_ids(found) for _tier, found in db.session.execute(
+            _name_lists(len(words), dialect), params
+        )]  # fmt: skip
+    else:
+        exact_ids = beginning = np.zeros(0, dtype=np.int64)
     if terms[0].is_latin and len(terms) == 1:
         beginning = frame.union([beginning, frame.spelt(lambda p, _i: p.startswith(whole))])
         exact_ids = frame.union([exact_ids, frame.spelt(lambda p, i: whole in (p, i))])
@@ -546,40 +587,44 @@ def _probe(
     return np.concatenate([early_ids, found]), np.concatenate([early_keys, found_keys])
 
 
-def _worth_probing(terms: list[Term]) -> bool:
-    """Whether to read the first names before asking the name's index: when a word is short or
-    Latin. A Chinese word of 3+ characters is rare in names (their trigram index lists it in
+def _worth_probing(terms: list[Term], parts: PartSearch | None = None) -> bool:
+    """Whether to read the first names before asking the name's index: when a Chinese word is
+    short. A Chinese word of 3+ characters is rare in names (their trigram index lists it in
     under a millisecond), where reading 200 names took 4-5 ms; a short one can be in a quarter
-    of them (许可: 75,000 names, 13 ms)."""
-    return any(
-        term.is_latin or any(len(word) < FTS_MIN_LENGTH for word in term.words) for term in terms
-    )
+    of them (许可: 75,000 names, 13 ms). A Latin term's names come from the frame's spellings
+    (microseconds) and the name's index, where Latin words are few: reading 200 entries' rows
+    for them took 1-2.5 ms (docs/search-speed.md). Nor when every word's names were read with
+    its parts' postings (PartSearch)."""
+    words = [word for term in terms for word in term.words]
+    if parts is not None and all(parts.has_names(word) for word in words):
+        return False
+    return any(len(word) < FTS_MIN_LENGTH and not LATIN_PATTERN.match(word) for word in words)
 
 
 def _ranked_page(
     frame: Frame, query: str, terms: list[Term], filters: Filters,
-    after: tuple[int, str] | None, limit: int,
+    after: tuple[int, str] | None, limit: int, parts: PartSearch | None = None,
 ) -> tuple[list[tuple[int, int]], int, dict[str, dict[str, int]]]:  # fmt: skip
     """(id, rank) of the page's hits and one more, the total and the facets."""
     matched = (
-        frame.published_among(_all_terms(frame, terms, name_only=False))
+        frame.published_among(_all_terms(frame, terms, name_only=False, parts=parts))
         if terms
         else (frame.published_ids())
     )
     groups = frame.group_of[matched]
     total, facets = frame.counts(groups, filters)
     ids = matched[frame.allowed(filters)[groups]]  # sorted, as the matches are
-    rank = _name_ranks(frame, ids, query, terms)
+    rank = _name_ranks(frame, ids, query, terms, parts)
     place = frame.order_of[ids].astype(np.int64)
     # one sort key: the rank, then the place in code order
     span = frame.size + 1
     threshold = after[0] * span + _cursor_place(frame, after[1]) if after else 0
     page = None
-    if _worth_probing(terms) and (after is None or after[0] <= 2):
+    if _worth_probing(terms, parts) and (after is None or after[0] <= 2):
         page = _probe(ids, rank, place, threshold, span, terms, limit + 1)
     if page is None:
         if terms:
-            in_name = _positions(ids, _all_terms(frame, terms, name_only=True))
+            in_name = _positions(ids, _all_terms(frame, terms, name_only=True, parts=parts))
             rank[in_name[rank[in_name] == 3]] = 2
         keys = rank * span + place
         keep = keys >= threshold
@@ -634,7 +679,8 @@ def search(
     def compute() -> tuple[list[tuple[int, int]], int, dict[str, dict[str, int]]]:
         keep = not is_uncommitted(revision[1])  # a transaction's own: not a base for others
         frame = frames.get(revision, lambda: frame_of(revision, keep=keep))
-        return _ranked_page(frame, query, terms, filters, after, limit)
+        parts = PartSearch(part_list(revision)) if terms else None
+        return _ranked_page(frame, query, terms, filters, after, limit, parts)
 
     # A search's ranking and counts are kept per revision of the catalog: a repeated search,
     # until the next change, reads one row and the page.
