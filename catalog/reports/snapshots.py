@@ -119,7 +119,14 @@ def _headline() -> dict[str, Any]:
 
 
 def find_snapshot(label: str) -> Snapshot | None:
-    return db.session.scalar(sa.select(Snapshot).where(Snapshot.label == (label or "")[:MAX_LABEL]))
+    label = (label or "")[:MAX_LABEL]
+    # A snapshot never changes once made: one this session has loaded already (the list of
+    # the compare page, which then compares one of them) is the one found, without another
+    # round trip. (Its loaded state only: an expired object is not read again here.)
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, Snapshot) and sa.inspect(obj).dict.get("label") == label:
+            return obj
+    return db.session.scalar(sa.select(Snapshot).where(Snapshot.label == label))
 
 
 def source(label: str | None) -> ReportSource | None:
