@@ -63,6 +63,8 @@ class ReportSource:
     snapshot: Snapshot | None = None
     _report: dict[str, Any] | None = field(default=None, repr=False)
     _rows: tuple[list[ItemRow], list[HandlingRow]] | None = field(default=None, repr=False)
+    # the live catalog's revision_key(), when the caller has read it already
+    revision: tuple[str, str] | None = field(default=None, repr=False)
 
     @property
     def report(self) -> dict[str, Any]:
@@ -70,7 +72,7 @@ class ReportSource:
         behind a count don't read it, and after a change it takes seconds at province scale."""
         if self._report is None:
             if self.snapshot is None:
-                key = revision_key()
+                key = self.revision or revision_key()
                 live = _live_reports.get(key, lambda: stored_live_report(key[1]))
                 # a copy of its own (JSON as stored: orjson copies it in a fifth of the time)
                 self._report = orjson.loads(orjson.dumps(live))
@@ -251,6 +253,9 @@ def compare(old: ReportSource, new: ReportSource) -> dict[str, Any]:
     # catalog, and stands second so that an uncommitted one is never kept (revision.Cache)
     if old.snapshot is None or new.snapshot is None:
         url, stamp = revision_key()
+        for side in (old, new):  # its report is the one of the revision compared
+            if side.snapshot is None and side.revision is None:
+                side.revision = (url, stamp)
     else:
         url, stamp = db.engine.url.render_as_string(hide_password=True), ""
     key = (url, stamp, _side(old), _side(new))
