@@ -1,8 +1,11 @@
 """The WSGI entry point: `flask --app wsgi ...`, gunicorn wsgi:app."""
 
 from catalog import create_app
+from catalog.reports.warm import served_by_gunicorn, warm_in_background
 from catalog.templating import compile_templates
 
 app = create_app()
 # (each gunicorn worker imports this module: preload_app is off, see deploy/gunicorn.conf.py)
 compile_templates(app)
+if served_by_gunicorn():  # not in a flask command: it may be the one that migrates
+    warm_in_background(app)

@@ -158,3 +158,19 @@ def test_a_page_of_the_staff_item_list_costs_the_same_for_3_or_130_items(app, cl
                 assert client.get(path).status_code == 200
             costs.append(len(statements))
     assert costs[:2] == costs[2:] and max(costs) <= 6, costs
+
+
+def test_the_compare_page_reads_the_compared_snapshot_and_the_revision_once(app, client, db):
+    """The page lists the snapshots, then compares one of them: found among those listed;
+    the live side's report is the one of the revision the comparison read."""
+    from catalog.reports.snapshots import create_snapshot
+
+    publish(db, item_data(handling_item_data(code="C1-01"), code="C1", name="港口经营许可"))
+    create_snapshot("2020", actor="test")
+    db.session.commit()
+    with counted(app) as statements:
+        assert client.get("/reports/compare?from=2020").status_code == 200
+    snapshot_reads = [s for s in statements if s.lstrip().startswith("SELECT report_snapshot.id")]
+    assert len(snapshot_reads) == 1, snapshot_reads
+    revision_reads = [s for s in statements if "FROM catalog_revision" in s]
+    assert len(revision_reads) == 1, revision_reads

@@ -140,6 +140,46 @@ def test_the_frame_updated_in_place_equals_one_loaded_whole(province, db, monkey
     assert len(loads) == 1, "every change was applied in place"
 
 
+def test_an_update_leaves_the_previous_frame_as_it_was(province, db):
+    """The next revision's frame shares the arrays a change leaves alone (the common bits when
+    no searched text changed) and never writes into the previous frame's: a search begun on
+    the previous revision still reads that revision."""
+    previous = delta.frame_of(revision_key())
+    for change in CHANGES:
+        before = described(previous)
+        change(db)
+        db.session.commit()
+        updated = delta.frame_of(revision_key())
+        assert described(previous) == before, change.__name__
+        if change is _nothing_searched:  # (a frame of its own, made by the update)
+            assert updated is not previous
+            assert updated.common is previous.common
+            assert updated.order_of is previous.order_of
+        assert not updated.common.flags.writeable
+        previous = updated
+
+
+def test_a_previous_revisions_frame_is_freed_once_no_search_holds_it(province, db):
+    import gc
+    import weakref
+
+    first_revision = revision_key()
+    first = frames.get(first_revision, lambda: delta.frame_of(first_revision))
+    _rename(db)
+    db.session.commit()
+    second_revision = revision_key()
+    second = frames.get(second_revision, lambda: delta.frame_of(second_revision))
+    assert second is not first
+    # a search still holding the first revision's frame is served that frame again ...
+    assert frames.get(first_revision, lambda: pytest.fail("loaded again")) is first
+    # ... and once none holds it, it is freed; the newest stays for the next searches
+    gone = weakref.ref(first)
+    del first
+    gc.collect()
+    assert gone() is None
+    assert frames.get(second_revision, lambda: pytest.fail("loaded again")) is second
+
+
 def test_a_reindex_or_a_bulk_load_loads_the_frame_whole(province, db, monkeypatch):
     from catalog.search import rebuild_index
 

@@ -40,7 +40,7 @@ def stored_live_report(stamp: str) -> dict[str, Any]:
     transaction's own uncommitted revision is never stored nor read from the store."""
     shared = not is_uncommitted(stamp)
     if shared:
-        stored = db.session.execute(_STORED).first()
+        stored = stored_row()
         if stored is not None and stored.stamp == stamp:
             document = orjson.loads(stored.document)
             if "data_quality" in document:  # else stored before the report had the section
@@ -49,6 +49,11 @@ def stored_live_report(stamp: str) -> dict[str, Any]:
     if shared:
         _store(stamp, text.decode())
     return orjson.loads(text)
+
+
+def stored_row() -> sa.Row | None:
+    """The stored report's row (stamp, document), if any."""
+    return db.session.execute(_STORED).first()
 
 
 def _store(stamp: str, document: str) -> None:

@@ -11,7 +11,9 @@ Ranking and counting 170,000 matches is then a few array operations, not a join 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+import weakref
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -23,7 +25,7 @@ from catalog.enums import ItemType, Status
 from catalog.extensions import db
 from catalog.measures import SEARCH_FLAGS, flag_facts
 from catalog.models import ApprovalItem, HandlingItem, SearchEntry
-from catalog.revision import Cache
+from catalog.revision import is_uncommitted
 from catalog.search.common import BITS_LENGTH, POSITION
 
 FLAGS = tuple(SEARCH_FLAGS)  # ("no_visit", "instant", "no_fee", "one_visit")
@@ -70,6 +72,13 @@ class Frame:
     # the last search_change row applied, as read (catalog.search.delta)
     change_mark: tuple = (0, None, None, "")
     change_seen: frozenset[int] = frozenset()  # and the ids of the rows before it, applied
+
+    def __post_init__(self) -> None:
+        # read-only: a frame is shared by the searches of a process, and the next revision's
+        # frame shares the arrays an edit leaves alone (catalog.search.delta)
+        for value in (*vars(self).values(), *self.group_flags.values()):
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
 
     @property
     def size(self) -> int:
@@ -322,18 +331,37 @@ def load_frame() -> Frame:
     )  # fmt: skip
 
 
-class Frames(Cache):
-    """One frame a database and revision; two, so a process can finish the searches it began
-    on the previous revision. Also, by database, the newest frame: the base the next revision's
-    is updated from (catalog.search.delta). clear() forgets both."""
+class Frames:
+    """The frames of the revisions being searched, by revision key: the newest of each database
+    held (`latest`, the base the next revision's is updated from: catalog.search.delta), an
+    older one only while a search begun on it still holds it (a weak reference), so a process
+    finishes those searches on their own revision's frame and then frees it. Holding the
+    previous revision's frame as well (an LRU of two) put a third frame in memory while the
+    next one was built: 13 MB at 300,000 handling items (docs/worker-memory.md). A
+    transaction's own, uncommitted revision is not kept. clear() forgets them all."""
 
-    def __init__(self, size: int):
-        super().__init__(size)
+    def __init__(self):
+        self._by_revision: weakref.WeakValueDictionary[Hashable, Frame] = (
+            weakref.WeakValueDictionary()
+        )
         self.latest: dict[str, Frame] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str], compute: Callable[[], Frame]) -> Frame:
+        if is_uncommitted(key[1]):
+            return compute()
+        with self._lock:
+            frame = self._by_revision.get(key)
+        if frame is None:
+            frame = compute()
+            with self._lock:
+                self._by_revision[key] = frame
+        return frame
 
     def clear(self) -> None:
-        super().clear()
-        self.latest.clear()
+        with self._lock:
+            self._by_revision.clear()
+            self.latest.clear()
 
 
-frames = Frames(2)
+frames = Frames()

@@ -1,0 +1,72 @@
+"""A fresh worker's first report comparison, made cheaper before anyone asks for it.
+
+The first `/reports/compare` of a gunicorn worker paid for each of its statements' first
+compilation by SQLAlchemy (about 5 ms of CPU on the seed, against 4-6 ms for the whole
+comparison once they are compiled: docs/snapshots-speed.md). wsgi.py runs warm_statements in a
+thread of its own when gunicorn starts a worker (never in a `flask` command, which may be the
+one that migrates the database), so the worker serves at once and the warming never delays
+nor fails its start. Nothing is computed or kept for a request: each statement is run once
+with arguments that match no row (the stored report and one snapshot's report are read), in
+a transaction rolled back.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+from flask import Flask
+
+from catalog.extensions import db, has_table
+
+log = logging.getLogger("catalog.reports")
+
+# Every table the statements read: a database not yet migrated to them is left alone.
+TABLES = ("catalog_revision", "report_snapshot", "report_snapshot_item",
+          "report_snapshot_chunk", "item_data_digest", "stored_report")  # fmt: skip
+NO_STAMP = "-"  # never a revision's stamp (uuid hex): the kept digests' query reads no row
+
+
+def warm_statements(app: Flask) -> bool:
+    """Run each statement of a comparison's first request once; whether they were run (False:
+    the database is not migrated to them, or a statement failed, which is logged)."""
+    from catalog.models import Snapshot
+    from catalog.reports.digests import kept_index
+    from catalog.reports.frozen import frozen_index
+    from catalog.reports.snapshots import find_snapshot, list_snapshots
+    from catalog.reports.stored import stored_row
+    from catalog.revision import current_stamp
+
+    try:
+        with app.app_context():
+            try:
+                connection = db.session.connection()
+                if not all(has_table(connection, name) for name in TABLES):
+                    return False
+                current_stamp()
+                listed = list_snapshots()
+                find_snapshot("")
+                kept_index(NO_STAMP)
+                list(frozen_index(Snapshot(id=0)))  # (no snapshot has the id 0)
+                if listed:
+                    _ = listed[-1].report  # the deferred column's own statement
+                stored_row()
+            finally:
+                db.session.rollback()
+                db.session.remove()
+    except Exception:  # a worker that cannot warm up serves all the same
+        log.warning("warming the report statements failed", exc_info=True)
+        return False
+    return True
+
+
+def served_by_gunicorn() -> bool:
+    """Whether this process is a gunicorn worker (its arbiter sets SERVER_SOFTWARE)."""
+    return os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn/")
+
+
+def warm_in_background(app: Flask) -> threading.Thread:
+    thread = threading.Thread(target=warm_statements, args=(app,), name="warm", daemon=True)
+    thread.start()
+    return thread
