@@ -185,9 +185,11 @@ def as_item_data(api: dict[str, Any]) -> dict[str, Any]:
     """An item as the API gives it, as item data. The API writes what item data leaves out
     while unset, and what is not the item's own: every material's files with their download
     facts (docs/attachments.md), the FAQ and each online address (docs/guide.md), and the unit's
-    window (docs/units.md). This catalog sets none of the first three, and the window is the
-    unit's."""
+    window (docs/units.md), and the count of its published licence decisions (docs/decisions.md).
+    This catalog sets none of the first three, the window is the unit's, and it has no
+    decisions."""
     data = without_status(api)
+    assert data.pop("licence_decisions") == 0, data
     assert data.pop("faq") == [], data
     assert data.pop("window")["name"] == data["handling_unit"]
     for handling in data["handling_items"]:

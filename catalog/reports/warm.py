@@ -53,8 +53,7 @@ def warm_statements(app: Flask) -> bool:
                     _ = listed[-1].report  # the deferred column's own statement
                 stored_row()
             finally:
-                db.session.rollback()
-                db.session.remove()
+                db.session.remove()  # closing the session rolls its transaction back
     except Exception:  # a worker that cannot warm up serves all the same
         log.warning("warming the report statements failed", exc_info=True)
         return False

@@ -171,6 +171,14 @@ def full_catalog(db, accounts):
             object_code="C", changes={"status": ["published", "retired"]}, reason="停止办理",
         )
     )  # fmt: skip
+    # a full decision record opened by staff (issue 24: who read a natural person's ID number)
+    db.session.add(
+        AuditEvent(
+            occurred_at=STORED, actor="editor1", action=AuditAction.view,
+            object_type="licence_decision", object_code="许交运许〔2020〕1号", changes={},
+            details={"record_id": 1},
+        )
+    )  # fmt: skip
     # account changes by the admin and by commands
     other = create_account("reviewer2", PASSWORD, "reviewer", actor="cli")
     reset_password(other, PASSWORD + "新", actor=admin)
