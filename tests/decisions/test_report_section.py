@@ -20,6 +20,7 @@ from catalog.reports.decisions import NOT_FROZEN
 from catalog.reports.snapshots import create_snapshot
 from catalog.services import create_item
 from tests.api.test_views import assert_matches
+from tests.browser import chromium_page, live_server
 from tests.decisions.conftest import ORGANISATION_CODE, licence_data, penalty_data
 from tests.factories import handling_item_data, item_data
 
@@ -249,3 +250,15 @@ def test_the_lists_new_filters_refuse_bad_values(client, db, query, field):
 def spec(app):
     with app.test_request_context():
         return app.test_client().get("/api/v1/openapi.json").get_json()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_section_fits_the_screen_and_its_links_open_the_list(app, records, width):
+    with live_server(app) as base, chromium_page(viewport={"width": width, "height": 900}) as page:
+        page.goto(base + "/reports")
+        assert page.evaluate("document.documentElement.scrollWidth") == width
+        section = page.locator("section.decisions-report")
+        section.get_by_role("link", name="行政许可逾期公示：查看这1条决定").click()
+        page.wait_for_url(re.compile(r"/decisions\?"))
+        assert "许交运许〔2020〕2号" in page.content()
+        assert "许交运许〔2020〕1号" not in page.content()
