@@ -36,6 +36,7 @@ from catalog.province import (
     vacuum,
 )
 from catalog.report import render_text
+from catalog.reports import decisions as report_decisions
 from catalog.reports.aggregates import report_sums_group
 from catalog.reports.export import report_csv, report_xlsx
 from catalog.reports.queries import ReportNotFound, report_source
@@ -100,16 +101,24 @@ def seed_command(force: bool) -> None:
 )
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="写入文件。")
 @click.option("--snapshot", "label", help="快照名称；省略时为当前已发布的目录。")
+@click.option("--decisions-year", help="双公示统计的决定年份；省略时为有决定的最近一年。")
 @with_appcontext
-def report_command(output_format: str, output: Path | None, label: str | None) -> None:
-    """Print or write the reform report of the published catalog or of a snapshot."""
+def report_command(
+    output_format: str, output: Path | None, label: str | None, decisions_year: str | None
+) -> None:
+    """Print or write the reform report of the published catalog or of a snapshot, with the
+    双公示 section of a year (JSON and XLSX; the text and CSV forms are the reform figures)."""
     ensure_database()
     try:
         selected = report_source(label)
+        section = report_decisions.of_source(selected, {"decisions_year": decisions_year or ""})
     except ReportNotFound as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
-    document = selected.report
+    except DomainError as exc:
+        click.echo(exc.message, err=True)
+        sys.exit(2)
+    document = report_decisions.with_section(selected.report, section)
     if document["items"]["total"] == 0 and document["handling_items"]["total"] == 0:
         click.echo("没有可统计的数据：目录中没有已发布的事项（可先运行 seed）。", err=True)
         sys.exit(1)

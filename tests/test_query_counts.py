@@ -45,7 +45,8 @@ PAGES = [
     ("/api/v1/items/P1", 9),
     # the revision, the stored report (of an older revision), four aggregates (figures,
     # exceptions, data quality), the fingerprint (items, handling items), the report stored
-    # for the other workers (the row replaced: 2)
+    # for the other workers (the row replaced: 2), the years of 双公示 decisions (one statement;
+    # with none, nothing more is read)
     ("/api/v1/report", 10),
     # the count's handling items: their sums and a page of them, not the report around them
     ("/api/v1/report/items?measure=no_visit", 2),

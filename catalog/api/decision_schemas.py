@@ -210,6 +210,17 @@ def add_decision_paths(spec, error, json, query) -> None:
             "行政许可事项编码（只查该事项的许可决定）",
         ),
         query(
+            "category",
+            {"type": "string", "enum": [c.value for c in PenaltyCategory]},
+            "处罚类别（只查处罚决定）："
+            + "，".join(f"{c.value} {c.label}" for c in PenaltyCategory),
+        ),
+        query(
+            "late",
+            {"type": "string", "enum": ["0", "1"]},
+            "1：逾期公示（公示日期晚于决定后第7个工作日）；0：按时公示",
+        ),
+        query(
             "cursor",
             {"type": "string", "maxLength": limits.MAX_CURSOR_LENGTH},
             "上一页返回的 next",

@@ -15,6 +15,7 @@ from catalog.public.queries import (
     published_item,
     run_search,
 )
+from catalog.reports import decisions
 from catalog.reports.queries import comparison, provenance, report_source
 from catalog.reports.snapshots import list_snapshots
 from catalog.search import DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY_LENGTH
@@ -26,7 +27,10 @@ blueprint = Blueprint("api", __name__)
 @blueprint.get("/report")
 def report():
     """The reform report of the published catalog, or of a snapshot (?snapshot=<label>)."""
-    return jsonify(report_source(request.args.get("snapshot") or None).report)
+    selected = report_source(request.args.get("snapshot") or None)
+    return jsonify(
+        decisions.with_section(selected.report, decisions.of_source(selected, request.args))
+    )
 
 
 @blueprint.get("/report/items")

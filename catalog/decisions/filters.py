@@ -13,7 +13,7 @@ from datetime import date
 
 from catalog.decisions.publication import LICENCE, PENALTY
 from catalog.domain import DomainError, Invalid
-from catalog.enums import LicenceStatus
+from catalog.enums import LicenceStatus, PenaltyCategory
 from catalog.paging import BAD_CURSOR
 from catalog.schemas import CONTROL_CHARACTERS_MESSAGE, has_control_characters
 
@@ -25,7 +25,8 @@ MAX_CURSOR_LENGTH = 200
 FIRST_YEAR, LAST_YEAR = 2000, 2099
 FIELD_LABELS = {
     "q": "搜索词", "kind": "类别", "year": "年份", "unit": "数据来源单位", "status": "许可状态",
-    "item": "事项", "limit": "每页条数", "cursor": "分页参数", "credit_code": "统一社会信用代码",
+    "item": "事项", "late": "逾期公示", "category": "处罚类别",
+    "limit": "每页条数", "cursor": "分页参数", "credit_code": "统一社会信用代码",
 }  # fmt: skip
 
 
@@ -52,6 +53,8 @@ class DecisionFilters:
     unit: str = ""
     status: str = ""  # a LicenceStatus value: licences only
     item: str = ""  # an approval item's code: licences only
+    late: bool | None = None  # True: published after publish_by; False: on time
+    category: str = ""  # a PenaltyCategory value: penalties only
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> DecisionFilters:
@@ -75,6 +78,15 @@ class DecisionFilters:
         for field, value in (("status", status), ("item", item)):
             if value and kind == PENALTY:
                 raise refuse(field, "只适用于行政许可决定，请去掉此条件或选择“行政许可”。")
+        raw_late = (args.get("late") or "").strip()
+        if raw_late not in ("", "0", "1"):
+            raise refuse("late", "须为 1（逾期公示）或 0（按时公示）。")
+        category = (args.get("category") or "").strip()
+        if category and category not in {c.value for c in PenaltyCategory}:
+            choices = "、".join(f"{c.value}（{c.label}）" for c in PenaltyCategory)
+            raise refuse("category", f"须为 {choices} 之一。")
+        if category and (kind == LICENCE or status or item):
+            raise refuse("category", "只适用于行政处罚决定，请去掉此条件或选择“行政处罚”。")
         return cls(
             q=_text(args, "q", MAX_QUERY_LENGTH),
             kind=kind,
@@ -82,16 +94,23 @@ class DecisionFilters:
             unit=_text(args, "unit", MAX_UNIT_LENGTH),
             status=status,
             item=item,
+            late=None if not raw_late else raw_late == "1",
+            category=category,
         )
 
     def as_args(self) -> dict[str, str]:
         values = {"q": self.q, "kind": self.kind, "year": self.year, "unit": self.unit,
-                  "status": self.status, "item": self.item}  # fmt: skip
+                  "status": self.status, "item": self.item, "category": self.category,
+                  "late": "" if self.late is None else str(int(self.late))}  # fmt: skip
         return {key: str(value) for key, value in values.items() if value not in ("", None)}
 
     @property
     def licences_only(self) -> bool:
         return self.kind == LICENCE or bool(self.status or self.item)
+
+    @property
+    def penalties_only(self) -> bool:
+        return self.kind == PENALTY or bool(self.category)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from catalog.decisions.publication import (
 )
 from catalog.decisions.rules import credit_code_error
 from catalog.domain import Invalid
-from catalog.enums import ItemType, LicenceStatus, PartyClass
+from catalog.enums import ItemType, LicenceStatus, PartyClass, PenaltyCategory
 from catalog.extensions import db
 from catalog.models import ApprovalItem, HandlingItem, LicenceDecision, PenaltyDecision
 
@@ -125,6 +125,8 @@ def _filtered(filters: DecisionFilters, today: date) -> sa.Subquery:
                                 (PENALTY, PenaltyDecision, _penalties)):  # fmt: skip
         if (filters.kind and filters.kind != kind) or (kind == PENALTY and filters.licences_only):
             continue
+        if kind == LICENCE and filters.penalties_only:
+            continue
         statement = select(today)
         if filters.year is not None:
             statement = statement.where(
@@ -137,6 +139,13 @@ def _filtered(filters: DecisionFilters, today: date) -> sa.Subquery:
             statement = statement.where(LicenceDecision.status == LicenceStatus(filters.status))
         if kind == LICENCE and filters.item:
             statement = statement.where(ApprovalItem.code == filters.item)
+        if kind == PENALTY and filters.category:
+            statement = statement.where(
+                PenaltyDecision.category == PenaltyCategory(filters.category)
+            )
+        if filters.late is not None:
+            late = model.published_on > model.publish_by
+            statement = statement.where(late if filters.late else sa.not_(late))
         if filters.q:
             extra = (
                 {"item_name": ApprovalItem.name}

@@ -12,7 +12,7 @@ from flask import Blueprint, Response, render_template, request, url_for
 from catalog.decisions import listing
 from catalog.decisions.publication import CSV_HEADER, LICENCE, PENALTY, csv_row
 from catalog.domain import Invalid
-from catalog.enums import LicenceStatus
+from catalog.enums import LicenceStatus, PenaltyCategory
 from catalog.errors import error_response
 from catalog.public.export import safe_cell
 from catalog.twins import json_twin
@@ -47,6 +47,7 @@ def index():
         units=units,
         years=years,
         statuses=list(LicenceStatus),
+        category_labels={category.value: category.label for category in PenaltyCategory},
         decisions_url=decisions_url,
         csv_url=url_for("decisions.export", **{k: v for k, v in args.items() if k != "cursor"}),
         json_url=json_twin(url_for("decisions_api.decisions", **args)),

@@ -26,6 +26,7 @@ from catalog.enums import ItemType
 from catalog.public.export import safe_cell
 from catalog.ratios import PolicyRule, broken_rules, item_compression
 from catalog.report import DEFINITIONS, SHARES
+from catalog.reports.decisions import NOT_FROZEN
 from catalog.reports.document import QUALITY_DEFINITION, QUALITY_NOT_AVAILABLE
 from catalog.reports.rows import HandlingRow
 
@@ -47,6 +48,7 @@ BY_UNIT_SHEET = "按承办机构"
 EXCEPTIONS_SHEET = "政策例外"
 HANDLING_SHEET = "业务办理项"
 QUALITY_SHEET = "数据质量"
+DECISIONS_SHEET = "双公示"
 QUALITY_LABEL = "要素完整率"
 
 SUMMARY_HEADER = ("指标", "分子", "分母", "占比", "定义")
@@ -256,6 +258,48 @@ def _quality(document: dict[str, Any]) -> list[Line]:
     ]  # fmt: skip
 
 
+def _decisions(section: dict[str, Any] | None) -> list[Line]:
+    """The 双公示 sheet: catalog.decisions.report.decision_report of the section's year."""
+    if section is None:
+        return [Line([DECISIONS_SHEET], "header"), Line([NOT_FROZEN], "info")]
+    report = section["report"]
+    if report is None:
+        return [Line([f"{section['year'] or ''}年没有行政许可或行政处罚决定记录"], "title")]
+    licence, penalty = report["licence"], report["penalty"]
+    lines = [
+        Line([report["title"]], "title"),
+        Line(["类别", "决定数", "按时公示", "占比", "逾期公示"], "header"),
+    ]
+    for label, part in (("行政许可", licence), ("行政处罚", penalty)):
+        share = part["on_time"]
+        lines.append(
+            Line(
+                [label, part["total"], share["count"], Percent(share["percent"]), len(part["late"])]
+            )
+        )
+    lines += [
+        Line([]),
+        Line(["逾期公示", "决定文书号", "决定日期", "公示日期", "应公示截止"], "header"),
+    ]
+    for label, part in (("行政许可", licence), ("行政处罚", penalty)):
+        lines += [Line([label, e["document_number"], e["decided_on"], e["published_on"],
+                        e["publish_by"]]) for e in part["late"]]  # fmt: skip
+    lines += [Line([]), Line(["许可事项编码", "事项名称", "许可决定"], "header")]
+    lines += [Line([e["code"], e["name"], e["count"]]) for e in licence["by_item"]]
+    lines += [Line([code, "", 0]) for code in licence["without_decisions"]]
+    lines += [Line([]), Line(["处罚类别", "处罚决定", "罚款（万元）", "没收（万元）"], "header")]
+    lines += [Line([e["label"], e["count"], e["fine_total"], e["confiscated_total"]])
+              for e in penalty["by_category"]]  # fmt: skip
+    lines.append(Line(["合计", penalty["total"], penalty["fine_total"]]))
+    lines += [
+        Line([]),
+        Line(["数据来源单位", "许可决定", "处罚决定", "按时公示", "占比"], "header"),
+    ]
+    lines += [Line([e["unit"], e["licence"], e["penalty"], e["on_time"]["count"],
+                    Percent(e["on_time"]["percent"])]) for e in report["by_unit"]]  # fmt: skip
+    return lines
+
+
 def report_xlsx(document: dict[str, Any], handling: list[HandlingRow]) -> bytes:
     """The report as a workbook: summary, both breakdowns, the policy exceptions, every
     handling item in scope (`handling`: the rows the document was built from), and the data
@@ -270,6 +314,8 @@ def report_xlsx(document: dict[str, Any], handling: list[HandlingRow]) -> bytes:
     _add_sheet(workbook, EXCEPTIONS_SHEET, _exceptions(document, handling), freeze="A2")
     _add_sheet(workbook, HANDLING_SHEET, _handling(handling), freeze="B2")
     _add_sheet(workbook, QUALITY_SHEET, _quality(document), freeze="A2")
+    if "decisions" in document:  # the pages' download; the command's report has no section
+        _add_sheet(workbook, DECISIONS_SHEET, _decisions(document["decisions"]), freeze="A3")
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

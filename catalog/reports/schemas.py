@@ -85,6 +85,79 @@ class BreakdownsSchema(Schema):
     by_unit = fields.List(fields.Nested(GroupSchema), required=True)
 
 
+class LateDecisionSchema(Schema):
+    document_number = fields.String(required=True)
+    decided_on = fields.String(required=True, metadata={"description": "决定日期 YYYY-MM-DD"})
+    published_on = fields.String(required=True)
+    publish_by = fields.String(required=True, metadata={"description": "应公示截止（第7个工作日）"})
+
+
+class ItemDecisionsSchema(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    count = fields.Integer(required=True)
+
+
+class CategorySchema(Schema):
+    key = fields.String(required=True, metadata={"description": "处罚类别，/decisions 的 category"})
+    label = fields.String(required=True)
+    count = fields.Integer(required=True)
+    fine_total = fields.Float(required=True, metadata={"description": "万元"})
+    confiscated_total = fields.Float(required=True, metadata={"description": "万元"})
+
+
+def _kind_fields() -> dict[str, fields.Field]:
+    return {
+        "total": fields.Integer(required=True),
+        "on_time": fields.Nested(ShareSchema, required=True),
+        "late": fields.List(fields.Nested(LateDecisionSchema), required=True),
+    }
+
+
+LicenceFiguresSchema = Schema.from_dict(
+    {**_kind_fields(), "licence_items": fields.Integer(required=True),
+     "with_decisions": fields.Integer(required=True),
+     "by_item": fields.List(fields.Nested(ItemDecisionsSchema), required=True),
+     "without_decisions": fields.List(fields.String(), required=True)},
+    name="LicenceFigures",
+)  # fmt: skip
+PenaltyFiguresSchema = Schema.from_dict(
+    {**_kind_fields(), "fine_total": fields.Float(required=True),
+     "by_category": fields.List(fields.Nested(CategorySchema), required=True)},
+    name="PenaltyFigures",
+)  # fmt: skip
+
+
+class DecisionUnitSchema(Schema):
+    unit = fields.String(required=True)
+    licence = fields.Integer(required=True)
+    penalty = fields.Integer(required=True)
+    on_time = fields.Nested(ShareSchema, required=True)
+
+
+class DecisionReportSchema(Schema):
+    title = fields.String(required=True)
+    year = fields.Integer(required=True)
+    licence = fields.Nested(LicenceFiguresSchema, required=True)
+    penalty = fields.Nested(PenaltyFiguresSchema, required=True)
+    by_unit = fields.List(fields.Nested(DecisionUnitSchema), required=True)
+
+
+class DecisionsSectionSchema(Schema):
+    year = fields.Integer(
+        required=True, allow_none=True,
+        metadata={"description": "统计的决定年份：decisions_year，默认为有决定的最近一年"},
+    )  # fmt: skip
+    years = fields.List(
+        fields.Integer(), required=True,
+        metadata={"description": "从最早到最近一个有决定的年份"},
+    )  # fmt: skip
+    report = fields.Nested(
+        DecisionReportSchema, required=True, allow_none=True,
+        metadata={"description": "同 flask decisions report --format json；该年无决定为 null"},
+    )  # fmt: skip
+
+
 class SnapshotRefSchema(Schema):
     label = fields.String(required=True)
     created_at = fields.String(required=True)
@@ -111,6 +184,15 @@ ReportSchema = Schema.from_dict(
             metadata={"description": "数据质量（要素完整率）；快照的冻结数据不含全部要素时为 null"},
         ),
         "breakdowns": fields.Nested(BreakdownsSchema, required=True),
+        "decisions": fields.Nested(
+            DecisionsSectionSchema,
+            required=True,
+            allow_none=True,
+            metadata={
+                "description": "双公示：决定年份的全部许可、处罚决定的统计（快照为生成时的统计）；"
+                "本项出现之前生成的快照为 null"
+            },
+        ),
     },
     name="Report",
 )
@@ -192,6 +274,14 @@ SCHEMAS = {
     "SnapshotList": SnapshotListSchema,
 }
 
+DECISIONS_YEAR_PARAMETER = {
+    "in": "query",
+    "name": "decisions_year",
+    "required": False,
+    "schema": {"type": "integer", "minimum": 2000, "maximum": 2099},
+    "description": "双公示统计的决定年份；省略为有决定的最近一年",
+    "example": 2020,
+}
 SNAPSHOT_PARAMETER = {
     "in": "query",
     "name": "snapshot",

@@ -22,6 +22,7 @@ from catalog.extensions import db
 from catalog.figures import catalog_figures
 from catalog.models import AuditAction, Snapshot
 from catalog.report import SHARES, report_document
+from catalog.reports import decisions
 from catalog.reports.digests import kept_index
 from catalog.reports.document import quality_of_rows
 from catalog.reports.frozen import (
@@ -179,6 +180,7 @@ def create_snapshot(label: str, *, actor: str, note: str | None = None) -> Snaps
     report = stored_live_report(revision_key()[1])
     report["generated_at"] = now.isoformat(timespec="seconds")
     report["snapshot"] = {"label": label, "created_at": report["generated_at"], "note": note}
+    report["decisions"] = decisions.freeze()  # the 双公示 figures as they are now
     snapshot = Snapshot(
         label=label,
         created_at=now,

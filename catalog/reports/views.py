@@ -14,7 +14,7 @@ from catalog.elements import LABELS
 from catalog.enums import REPORTED_TYPES, ItemType
 from catalog.errors import error_response
 from catalog.report import DEFINITIONS, SHARES
-from catalog.reports import charts
+from catalog.reports import charts, decisions
 from catalog.reports.document import BUREAU, QUALITY_DEFINITION, QUALITY_NOT_AVAILABLE
 from catalog.reports.export import report_csv, report_filename, report_xlsx
 from catalog.reports.measures import MEASURES
@@ -41,6 +41,8 @@ from catalog.twins import json_twin
 
 blueprint = Blueprint("reports", __name__)
 EXCEPTIONS_SHOWN = 50  # per rule on the page; the full list is a link away
+LATE_SHOWN = 50  # late decisions of a kind listed on the page; the rest are a link away
+TOP_ITEMS = 10  # licence items in the 双公示 section's table; the rest fold away
 
 
 # App-wide: the report pages and their JSON twins under /api/v1/ share these (a page or the
@@ -117,6 +119,7 @@ def report():
     """The audit report: ?snapshot=<label> shows a past one."""
     label = request.args.get("snapshot") or None
     selected = report_source(label)
+    decision_section = decisions.of_source(selected, request.args)
     snapshots = list_snapshots()
     listed = [code for entry in selected.report["policy_exceptions"].values()
               for code in entry["handling_items"][:EXCEPTIONS_SHOWN]]  # fmt: skip
@@ -137,9 +140,15 @@ def report():
         measures=MEASURES,
         current=CURRENT,
         snapshot_label=label,
+        decisions=decision_section,
+        decisions_not_frozen=decisions.NOT_FROZEN,
+        decisions_shown=LATE_SHOWN,
+        decisions_top=TOP_ITEMS,
         logout_form=LogoutForm(),
         printed_on=beijing(datetime.now(UTC), date_only=True),  # today where it is printed
-        json_url=_twin("api.report", snapshot=label),
+        json_url=_twin(
+            "api.report", snapshot=label, decisions_year=request.args.get("decisions_year")
+        ),
     )
 
 
@@ -215,9 +224,10 @@ def _download(body: bytes | str, mimetype: str, filename: str) -> Response:
 @blueprint.get("/export.xlsx")
 def export_xlsx():
     selected = report_source(request.args.get("snapshot") or None)
+    section = decisions.of_source(selected, request.args)
     _items, handling = selected.rows
     return _download(
-        report_xlsx(selected.report, handling),
+        report_xlsx(decisions.with_section(selected.report, section), handling),
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         report_filename(selected.report, "xlsx"),
     )
@@ -234,7 +244,9 @@ def export_csv():
 @blueprint.get("/export.json")
 def export_json():
     selected = report_source(request.args.get("snapshot") or None)
-    response = jsonify(selected.report)
+    response = jsonify(
+        decisions.with_section(selected.report, decisions.of_source(selected, request.args))
+    )
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{report_filename(selected.report, "json")}"'
     )
