@@ -246,6 +246,11 @@ def list_options(today: date | None = None) -> tuple[list[str], list[int]]:
     return [row[0] for row in found], list(range(last, first - 1, -1))
 
 
+def no_organisation(credit_code: str) -> str:
+    """The 404 of an organisation page (and its JSON twin) with no public decision."""
+    return f"没有统一社会信用代码为 {credit_code[:30]} 的单位的公示决定。"
+
+
 NOT_PUBLIC = {
     LICENCE: "没有这条已公示的行政许可决定。",
     PENALTY: "没有这条公示中的行政处罚决定（处罚决定在公示期满或信用修复后不再公示）。",

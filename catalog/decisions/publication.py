@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from catalog.decisions.columns import LICENCE, PENALTY  # the kinds, named once
 from catalog.decisions.rules import mask_id_number, unmasked_id_numbers
 from catalog.enums import (
     IdType,
@@ -19,7 +20,6 @@ from catalog.enums import (
     PenaltyCategory,
 )
 
-LICENCE, PENALTY = "licence", "penalty"
 KIND_LABELS = {LICENCE: "行政许可", PENALTY: "行政处罚"}
 # Classes of party the public may search by name and credit code (natural persons: never).
 SEARCHABLE_CLASSES = (PartyClass.organisation, PartyClass.sole_trader)

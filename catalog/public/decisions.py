@@ -106,7 +106,7 @@ def organisation(credit_code: str):
     except Invalid as exc:
         return error_response(400, exc.message)
     if found is None:
-        return error_response(404, f"没有统一社会信用代码为 {credit_code[:30]} 的单位的公示决定。")
+        return error_response(404, listing.no_organisation(credit_code))
     return render_template(
         "decisions/organisation.html",
         organisation=found,
