@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from catalog.decisions import listing, operations
 from tests.browser import chromium_page, live_server
@@ -73,8 +74,8 @@ def test_a_citizen_checks_a_company_by_name(app, company, tmp_path):
         page.get_by_label("查询单位或决定").fill("宏达顺通")
         page.get_by_role("button", name="查询", exact=True).click()
         page.wait_for_url(re.compile(r"/decisions\?q="))
-        assert page.get_by_role("heading", level=2, name="共 2 条决定").is_visible()
-        assert page.locator(".hit-title").all_inner_texts() == [COMPANY, COMPANY]
+        expect(page.get_by_role("heading", level=2, name="共 2 条决定")).to_be_visible()
+        expect(page.locator(".hit-title")).to_have_text([COMPANY, COMPANY])
         _screenshot(page, tmp_path, "search")
 
         page.locator(".hit", has_text="行政处罚").locator(".hit-title").click()
@@ -83,9 +84,9 @@ def test_a_citizen_checks_a_company_by_name(app, company, tmp_path):
 
         page.get_by_role("link", name=COMPANY).click()
         page.wait_for_url(re.compile(rf"/decisions/organisations/{ORGANISATION_CODE}$"))
-        assert page.get_by_role("heading", level=1).inner_text() == COMPANY
-        assert page.get_by_role("heading", name="行政许可决定 1 条").is_visible()
-        assert page.get_by_role("heading", name="行政处罚决定 1 条").is_visible()
+        expect(page.get_by_role("heading", level=1)).to_have_text(COMPANY)
+        expect(page.get_by_role("heading", name="行政许可决定 1 条")).to_be_visible()
+        expect(page.get_by_role("heading", name="行政处罚决定 1 条")).to_be_visible()
         main = page.locator("main").inner_text()
         assert "许交运许〔2020〕1号" in main and "许交执罚〔2020〕1号" in main
         assert "许交执罚〔2019〕5号" not in main  # past its 公示截止日期
@@ -97,7 +98,7 @@ def test_a_citizen_checks_a_company_by_name(app, company, tmp_path):
 
         # a natural person's licence: not found by the name, the ID number masked on its page
         page.goto(base_url + "/decisions?q=张三")
-        assert page.get_by_role("heading", level=2, name="共 0 条决定").is_visible()
+        expect(page.get_by_role("heading", level=2, name="共 0 条决定")).to_be_visible()
         page.goto(base_url + "/decisions?kind=licence")
         page.locator(".hit-title", has_text="张三").click()
         main = page.locator("main").inner_text()

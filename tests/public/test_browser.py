@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from catalog.services import create_item
 from tests.browser import chromium_page, live_server
@@ -40,9 +41,9 @@ def test_home_page_shows_the_figures(app, published, backend, viewport):
         response = page.goto(base_url + "/")
         assert response.status == 200
         assert page.locator("html").get_attribute("lang") == "zh-CN"
-        assert page.get_by_role("heading", level=1).inner_text() == "审批事项目录"
+        expect(page.get_by_role("heading", level=1)).to_have_text("审批事项目录")
         licence = page.locator(".type-list li", has_text="行政许可")
-        assert licence.locator(".type-count").inner_text() == "1 项事项"
+        expect(licence.locator(".type-count")).to_have_text("1 项事项")
         row = page.get_by_role("row", name="不见面审批占比")
         assert "50.00%" in row.inner_text() and "1 / 2" in row.inner_text()
         # The stylesheet is served locally and applied (no CDN on government intranets).

@@ -7,6 +7,7 @@ import copy
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from catalog.elements import NOT_PROVIDED
 from tests.browser import chromium_page, live_server
@@ -27,9 +28,9 @@ def test_the_guide_of_an_item_with_gaps_fits_and_says_not_provided(app, db, back
         page.on("pageerror", lambda error: errors.append(str(error)))
         response = page.goto(f"{base_url}/items/{REQUIRED_ONLY['code']}")
         assert response.status == 200
-        assert page.get_by_role("heading", level=1).inner_text() == REQUIRED_ONLY["name"]
+        expect(page.get_by_role("heading", level=1)).to_have_text(REQUIRED_ONLY["name"])
         gaps = page.locator(".not-provided")
-        assert gaps.count() == 19  # every element but the situation, which the name replaces
+        expect(gaps).to_have_count(19)  # every element but the situation, which the name replaces
         assert gaps.first.is_visible() and gaps.first.inner_text() == NOT_PROVIDED
         # told apart from a value: the muted colour of the stylesheet
         colour = gaps.first.evaluate("node => getComputedStyle(node).color")

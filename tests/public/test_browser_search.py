@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser import chromium_page, live_server
 from tests.factories import handling_item_data, item_data, publish
@@ -43,15 +44,15 @@ def test_search_filter_guide_deadline_and_notice(app, catalog):
         page.get_by_label("搜索事项").fill("出租")
         page.get_by_role("button", name="搜索").click()
         page.wait_for_url(re.compile(r"/items\?q="))
-        assert page.get_by_role("heading", level=2, name="共 3 个业务办理项").is_visible()
+        expect(page.get_by_role("heading", level=2, name="共 3 个业务办理项")).to_be_visible()
         assert "出租" in page.locator("mark").first.inner_text()
 
         page.get_by_role("link", name="不见面办理").click()
-        assert page.get_by_role("heading", level=2, name="共 2 个业务办理项").is_visible()
-        assert page.locator(".hit").count() == 2
+        expect(page.get_by_role("heading", level=2, name="共 2 个业务办理项")).to_be_visible()
+        expect(page.locator(".hit")).to_have_count(2)
 
         page.locator(".hit-title", has_text="网络预约出租汽车经营许可").first.click()
-        assert page.get_by_role("heading", level=1).inner_text() == "网络预约出租汽车经营许可"
+        expect(page.get_by_role("heading", level=1)).to_have_text("网络预约出租汽车经营许可")
         section = page.locator("section#NET-01")
         assert "申请表" in section.locator("table.materials").inner_text()
 
@@ -59,14 +60,14 @@ def test_search_filter_guide_deadline_and_notice(app, catalog):
         section.get_by_role("button", name="计算办结日期").click()
         # 5 working days after 09-30: 10-08, 10-09, 10-10 (a worked Saturday), 10-12, 10-13.
         assert page.locator("dd.promised").inner_text().startswith("2026-10-13")
-        assert page.locator(".estimate-notice").count() == 0
+        expect(page.locator(".estimate-notice")).to_have_count(0)
 
         # past the holiday calendar (it ends with 2026) the dates are marked as estimates
         page.get_by_label("申请日期").fill("2027-03-01")
         page.get_by_role("button", name="计算办结日期").click()
         assert page.locator("dd.promised").inner_text().startswith("2027-03-08")
-        assert page.locator("dd.promised .estimated").is_visible()
-        assert page.locator(".estimate-notice").is_visible()
+        expect(page.locator("dd.promised .estimated")).to_be_visible()
+        expect(page.locator(".estimate-notice")).to_be_visible()
 
         page.goto(base_url + "/handling/NET-01/notice")
         page.emulate_media(media="print")

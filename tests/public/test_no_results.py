@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from catalog.search import similar_names
 from tests.browser import chromium_page, live_server
@@ -54,15 +55,15 @@ def test_the_no_results_page_on_a_phone(app, db, catalog):
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.goto(f"{base_url}/items?q=港口码头许可证怎么办理才快")
         nearest = page.get_by_role("list", name="名称相近的事项").get_by_role("link")
-        assert nearest.all_inner_texts() == ["港口经营许可", "网络预约出租汽车经营许可"]
-        assert nearest.first.is_visible()
+        expect(nearest).to_have_text(["港口经营许可", "网络预约出租汽车经营许可"])
+        expect(nearest.first).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         page.screenshot(path="/tmp/no-results-390.png", full_page=True)
         page.get_by_role("link", name="行政许可", exact=True).last.click()
         page.wait_for_url(re.compile(r"/items\?type=licence"))
-        assert page.get_by_role("heading", level=2, name="共 3 个业务办理项").is_visible()
+        expect(page.get_by_role("heading", level=2, name="共 3 个业务办理项")).to_be_visible()
         page.go_back()  # and a suggestion opens its guide
         page.get_by_role("link", name="港口经营许可").click()
         page.wait_for_url(re.compile(r"/items/PORT$"))
-        assert page.get_by_role("heading", level=1).inner_text() == "港口经营许可"
+        expect(page.get_by_role("heading", level=1)).to_have_text("港口经营许可")
         assert errors == []

@@ -5,6 +5,7 @@ tables and writes an external link's address after it; the menu works on a phone
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser import chromium_page, live_server
 from tests.factories import publish_sample_with_snapshot
@@ -66,8 +67,8 @@ def test_without_script_no_dead_print_button_is_offered(app, db):
     publish_sample_with_snapshot(db)
     with live_server(app) as base_url, chromium_page(java_script_enabled=False) as page:
         page.goto(base_url + "/items/P")
-        assert page.get_by_role("button", name="打印").count() == 0
-        assert page.locator(".site-nav a[aria-current]").inner_text() == "事项查询"
+        expect(page.get_by_role("button", name="打印")).to_have_count(0)
+        expect(page.locator(".site-nav a[aria-current]")).to_have_text("事项查询")
 
 
 def test_the_header_menu_wraps_under_the_name_on_a_phone(app, db):
@@ -76,10 +77,10 @@ def test_the_header_menu_wraps_under_the_name_on_a_phone(app, db):
         page.set_viewport_size({"width": 390, "height": 800})
         page.goto(base_url + "/reports")
         links = page.locator(".site-nav a")
-        assert links.count() == 4
+        expect(links).to_have_count(4)
         boxes = [links.nth(index).bounding_box() for index in range(4)]
         assert all(box["x"] >= 0 and box["x"] + box["width"] <= 390 for box in boxes)
         assert all(box["height"] >= 24 for box in boxes)  # a finger's target, not a line of text
         links.nth(1).click()
         page.wait_for_url(base_url + "/items")
-        assert page.locator(".site-nav a[aria-current=page]").inner_text() == "事项查询"
+        expect(page.locator(".site-nav a[aria-current=page]")).to_have_text("事项查询")

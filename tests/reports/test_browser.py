@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from catalog.accounts import create_user
@@ -42,7 +43,7 @@ def test_an_auditor_traces_downloads_snapshots_and_compares(app, seeded, db, tmp
         page.screenshot(path=ARTIFACTS / "report.png", full_page=True)
         page.get_by_role("link", name=re.compile(r"^不见面审批占比 90\.95%")).click()
         page.wait_for_url(re.compile(r"/reports/items\?measure=no_visit"))
-        assert page.locator("tbody tr").count() == 181
+        expect(page.locator("tbody tr")).to_have_count(181)
         assert "共 181 个业务办理项" in page.locator("p.lead").inner_text()
 
         page.goto(base + "/reports")
@@ -81,7 +82,7 @@ def test_an_auditor_traces_downloads_snapshots_and_compares(app, seeded, db, tmp
 
         page.goto(base + "/reports?snapshot=2020")
         page.emulate_media(media="print")
-        assert page.locator(".print-header").is_visible()
+        expect(page.locator(".print-header")).to_be_visible()
         assert not page.locator(".downloads").is_visible()
         pdf = page.pdf(format="A4", print_background=True)
         assert errors == []

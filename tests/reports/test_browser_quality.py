@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from catalog.services import create_item
 from tests.browser import chromium_page, live_server
@@ -37,6 +38,6 @@ def test_the_data_quality_section_fits_and_links_to_its_lists(app, db, width):
         page.go_back()
         section.get_by_role("row", name=re.compile("^实施主体")).get_by_role("link").click()
         page.wait_for_url(re.compile(r"measure=missing\.implementing_body"))
-        assert page.locator("tbody tr").count() == 2
+        expect(page.locator("tbody tr")).to_have_count(2)
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         assert not errors

@@ -81,7 +81,7 @@ def test_a_table_at_1280_and_labelled_cards_at_390_without_sideways_scroll(app, 
                 assert display == "block" and label == '"名称"'
             else:
                 assert display == "table-row" and label in ("none", "normal")
-            assert page.locator("table.item-list tbody tr").count() == 50
+            expect(page.locator("table.item-list tbody tr")).to_have_count(50)
             height = page.evaluate("document.documentElement.scrollHeight")
             assert height < 29692 / 2, height  # one page, not the 190 rows of before
 

@@ -6,7 +6,7 @@ Screenshots: /tmp/p7-failed-{390,1280}.png, /tmp/p7-synonyms-{390,1280}.png."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from catalog.accounts import create_user
 from catalog.operations.synonyms import add_synonym
@@ -38,26 +38,26 @@ def test_a_failed_search_becomes_a_synonym(app, catalog, width):
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.goto(base_url + "/items?q=约车")
-        assert page.get_by_text("没有找到符合条件的事项").is_visible()
+        expect(page.get_by_text("没有找到符合条件的事项")).to_be_visible()
 
         sign_in_page(page, base_url, "editor1", PASSWORD)
         page.get_by_role("link", name="未找到结果的搜索").click()
         row = page.locator("tr", has_text="约车")
-        assert row.locator("td[data-label='次数']").inner_text() == "1"
+        expect(row.locator("td[data-label='次数']")).to_have_text("1")
         _fits(page, width)
         page.screenshot(path=f"/tmp/p7-failed-{width}.png", full_page=True)
         page.get_by_label("“约车”对应的词").fill("网络预约出租汽车")
         row.get_by_role("button", name="添加").click()
-        assert page.get_by_text("已添加同义词“约车”→“网络预约出租汽车”").is_visible()
+        expect(page.get_by_text("已添加同义词“约车”→“网络预约出租汽车”")).to_be_visible()
 
-        assert page.locator("tr", has_text="约车").count() == 0  # handled: off the list
+        expect(page.locator("tr", has_text="约车")).to_have_count(0)  # handled: off the list
         page.get_by_role("navigation", name="工作台").get_by_role("link", name="同义词").click()
-        assert page.locator("td[data-label='搜索词']").all_inner_texts() == ["码头", "约车"]
+        expect(page.locator("td[data-label='搜索词']")).to_have_text(["码头", "约车"])
         _fits(page, width)
         page.screenshot(path=f"/tmp/p7-synonyms-{width}.png", full_page=True)
 
         page.goto(base_url + "/items?q=约车")
-        assert page.get_by_role("heading", level=2, name="共 1 个业务办理项").is_visible()
+        expect(page.get_by_role("heading", level=2, name="共 1 个业务办理项")).to_be_visible()
         assert errors == []
 
 
@@ -75,16 +75,17 @@ def test_an_upload_is_previewed_then_applied_on_a_phone(app, catalog, tmp_path):
         page.goto(base_url + "/staff/synonyms")
         page.get_by_label("同义词文件").set_input_files(str(bad))
         page.get_by_role("button", name="上传并预览").click()
-        assert page.get_by_role("alert").get_by_text("第 3 行：目录中找不到“飞机场”").is_visible()
-        assert page.get_by_role("button", name="确认导入").count() == 0
+        unknown = page.get_by_role("alert").get_by_text("第 3 行：目录中找不到“飞机场”")
+        expect(unknown).to_be_visible()
+        expect(page.get_by_role("button", name="确认导入")).to_have_count(0)
         _fits(page, width)
 
         page.goto(base_url + "/staff/synonyms")
         page.get_by_label("同义词文件").set_input_files(str(good))
         page.get_by_role("button", name="上传并预览").click()
-        assert page.get_by_text("新增 1 条，删除 0 条，未变 1 条").is_visible()
+        expect(page.get_by_text("新增 1 条，删除 0 条，未变 1 条")).to_be_visible()
         _fits(page, width)
         page.screenshot(path="/tmp/p7-import-390.png", full_page=True)
         page.get_by_role("button", name="确认导入").click()
-        assert page.get_by_text("已导入：新增 1 条，删除 0 条，未变 1 条").is_visible()
-        assert page.locator("td[data-label='搜索词']").all_inner_texts() == ["码头", "约车"]
+        expect(page.get_by_text("已导入：新增 1 条，删除 0 条，未变 1 条")).to_be_visible()
+        expect(page.locator("td[data-label='搜索词']")).to_have_text(["码头", "约车"])
