@@ -15,8 +15,8 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from catalog.decisions import public_rows, search
 from catalog.decisions.filters import DEFAULT_LIMIT, Cursor, DecisionFilters, refuse
-from catalog.decisions.operations import publicly_listed
 from catalog.decisions.publication import (
     LICENCE,
     PENALTY,
@@ -28,9 +28,14 @@ from catalog.decisions.rules import credit_code_error
 from catalog.domain import Invalid
 from catalog.enums import ItemType, LicenceStatus, PartyClass, PenaltyCategory
 from catalog.extensions import db
-from catalog.models import ApprovalItem, HandlingItem, LicenceDecision, PenaltyDecision
+from catalog.models import (
+    ApprovalItem,
+    LicenceDecision,
+    PenaltyDecision,
+)
 
 MAX_EXPORT_ROWS = 10_000
+COUNT_LIMIT = MAX_EXPORT_ROWS  # a list without search words counts up to this
 ORGANISATION_ROWS = 200  # per kind on an organisation's page; the list has the rest
 
 
@@ -42,91 +47,32 @@ def public_today() -> date:
     return display_today()
 
 
-def _null(type_: sa.types.TypeEngine) -> sa.ColumnElement:
-    return sa.cast(sa.null(), type_)
+def _searched(kind: str, model: type, q: str) -> sa.ColumnElement[bool]:
+    """The search words' condition on one kind (search.matching), with what lets the index
+    find the rows: on PostgreSQL the GIN index of the grams; on SQLite (here only with a
+    filter the FTS order cannot serve: search.indexed) the FTS candidates when they are few."""
+    condition = search.matching(model, q, public_rows.subject(kind))
+    dialect = db.session.get_bind().dialect.name
+    if search.full_credit_code(q) is not None:
+        return condition
+    if dialect == "postgresql":
+        return sa.and_(search.gram_condition(model, q), condition)
+    if dialect == "sqlite":
+        expression = search.match_expression(model, q)
+        if expression is None:
+            return sa.false()
+        keys, _ = search.scan(search.Candidates(model, expression), set,
+                              want=search.SEARCH_COUNT_LIMIT + 1)  # fmt: skip
+        if len(keys) <= search.SEARCH_COUNT_LIMIT:
+            return sa.and_(model.id.in_([search.from_sort_key(k)[1] for k in keys]), condition)
+    return condition
 
 
-def _shared(model: type, kind: str) -> list[sa.ColumnElement]:
-    return [
-        sa.literal_column(f"'{kind}'", sa.String).label("kind"),
-        model.id, model.document_number, model.party_name, model.party_class,
-        model.party_credit_code, model.legal_representative, model.party_id_type,
-        model.party_id_number, model.decided_on, model.published_on, model.authority,
-        model.authority_credit_code, model.data_source_unit,
-        sa.type_coerce(model.category, sa.String).label("category"), model.content,
-    ]  # fmt: skip
-
-
-def _licences(today: date) -> sa.Select:
-    L = LicenceDecision
-    return (
-        sa.select(
-            *_shared(L, LICENCE),
-            ApprovalItem.code.label("item_code"),
-            ApprovalItem.name.label("item_name"),
-            HandlingItem.situation.label("situation"),
-            L.certificate_name,
-            L.certificate_number,
-            L.valid_from,
-            L.valid_until,
-            sa.type_coerce(L.status, sa.String).label("status"),
-            _null(sa.String).label("violation_type"),
-            _null(sa.Text).label("violation_facts"),
-            _null(sa.Text).label("legal_basis"),
-            _null(PenaltyDecision.fine_amount.type).label("fine_amount"),
-            _null(PenaltyDecision.fine_amount.type).label("confiscated_amount"),
-            _null(sa.String).label("affected_licence"),
-            _null(sa.Date).label("publication_ends_on"),
-        )
-        .join(ApprovalItem, ApprovalItem.id == L.item_id)
-        .outerjoin(HandlingItem, HandlingItem.id == L.handling_item_id)
-        .where(L.published_on <= today)
-    )
-
-
-def _penalties(today: date) -> sa.Select:
-    P = PenaltyDecision
-    return sa.select(
-        *_shared(P, PENALTY),
-        _null(sa.String).label("item_code"), _null(sa.String).label("item_name"),
-        _null(sa.String).label("situation"), _null(sa.String).label("certificate_name"),
-        _null(sa.String).label("certificate_number"), _null(sa.Date).label("valid_from"),
-        _null(sa.Date).label("valid_until"), _null(sa.String).label("status"),
-        P.violation_type, P.violation_facts, P.legal_basis, P.fine_amount,
-        P.confiscated_amount, P.affected_licence, P.publication_ends_on,
-    ).where(P.published_on <= today, publicly_listed(today))  # fmt: skip
-
-
-def _searched(model: type, q: str, *, item_name=None, violation_type=None) -> sa.ColumnElement:
-    """The search words' condition on one kind: an organisation's or sole trader's name or
-    credit code, the document number, the licence item's name or the violation type. Never a
-    natural person's name or ID number.
-
-    A valid 统一社会信用代码 is looked up as a code only (no name, document number or item is
-    one), by the index on party_credit_code, whatever the size of the table."""
-    code = q.replace(" ", "").replace("-", "").upper()
-    if len(code) == 18 and code.isascii() and credit_code_error(code) is None:
-        return sa.and_(model.party_class.in_(SEARCHABLE_CLASSES), model.party_credit_code == code)
-    conditions = [
-        sa.and_(model.party_class.in_(SEARCHABLE_CLASSES),
-                model.party_name.icontains(q, autoescape=True)),
-        model.document_number.icontains(q, autoescape=True),
-    ]  # fmt: skip
-    for column in (item_name, violation_type):
-        if column is not None:
-            conditions.append(column.icontains(q, autoescape=True))
-    return sa.or_(*conditions)
-
-
-def _filtered(filters: DecisionFilters, today: date) -> sa.Subquery:
-    """The public decisions the filters select, both kinds in one set of rows."""
+def _branches(filters: DecisionFilters, today: date) -> list[tuple[str, sa.Select]]:
+    """The public decisions the filters select, a statement per kind: the filters applied
+    inside each, so that each can use its table's indexes."""
     branches = []
-    for kind, model, select in ((LICENCE, LicenceDecision, _licences),
-                                (PENALTY, PenaltyDecision, _penalties)):  # fmt: skip
-        if (filters.kind and filters.kind != kind) or (kind == PENALTY and filters.licences_only):
-            continue
-        if kind == LICENCE and filters.penalties_only:
-            continue
+    for kind, model, select in public_rows.kinds(filters):
         statement = select(today)
         if filters.year is not None:
             statement = statement.where(
@@ -147,14 +93,22 @@ def _filtered(filters: DecisionFilters, today: date) -> sa.Subquery:
             late = model.published_on > model.publish_by
             statement = statement.where(late if filters.late else sa.not_(late))
         if filters.q:
-            extra = (
-                {"item_name": ApprovalItem.name}
-                if kind == LICENCE
-                else {"violation_type": PenaltyDecision.violation_type}
-            )
-            statement = statement.where(_searched(model, filters.q, **extra))
-        branches.append(statement)
-    return sa.union_all(*branches).subquery("decisions")
+            statement = statement.where(_searched(kind, model, filters.q))
+        branches.append((kind, statement))
+    return branches
+
+
+def _filtered(filters: DecisionFilters, today: date) -> sa.Subquery:
+    """The public decisions the filters select, both kinds in one set of rows."""
+    return sa.union_all(*(branch for _kind, branch in _branches(filters, today))).subquery(
+        "decisions"
+    )
+
+
+def _capped_count(statement: sa.Select, cap: int) -> int:
+    """The rows of `statement`, counted up to cap + 1."""
+    rows = statement.with_only_columns(sa.literal(1)).limit(cap + 1).subquery()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(rows))
 
 
 def _ordered(rows: sa.Subquery) -> sa.Select:
@@ -177,9 +131,16 @@ def _public(rows) -> list[PublicDecision]:
 @dataclass(frozen=True)
 class DecisionPage:
     decisions: list[PublicDecision]
-    total: int
+    total: int  # counted up to a bound (count_limit): when not exact, there are more
+    total_exact: bool
     next_cursor: str | None
     item_name: str | None  # the name of the item filtered by
+
+
+def count_limit(filters: DecisionFilters) -> int:
+    """How far the list counts its decisions: a search up to 1,000 (each match is checked),
+    a list without one up to the export's bound."""
+    return search.SEARCH_COUNT_LIMIT if filters.q else COUNT_LIMIT
 
 
 def licence_item_name(code: str) -> str:
@@ -198,22 +159,30 @@ def list_decisions(
     filters: DecisionFilters, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT,
     today: date | None = None,
 ) -> DecisionPage:  # fmt: skip
-    """A page of the public list, newest decision first, and how many there are in all."""
+    """A page of the public list, newest decision first, and how many there are in all (up to
+    count_limit: a count beyond it costs as much as listing them)."""
     today = today or public_today()
     after = Cursor.decode(cursor)
     item_name = licence_item_name(filters.item) if filters.item else None
-    rows = _filtered(filters, today)
-    statement = _ordered(rows)
-    if after is not None:
-        statement = statement.where(_after(rows, after))
-    found = db.session.execute(statement.limit(limit + 1)).all()
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(rows))
-    decisions = _public(found[:limit])
+    cap = count_limit(filters)
+    if search.indexed(filters):
+        found, counts = search.indexed_page(filters, after, limit, today)
+    else:
+        branches = _branches(filters, today)
+        rows = sa.union_all(*(branch for _kind, branch in branches)).subquery("decisions")
+        statement = _ordered(rows)
+        if after is not None:
+            statement = statement.where(_after(rows, after))
+        found = _public(db.session.execute(statement.limit(limit + 1)).all())
+        counts = [_capped_count(branch, cap) for _kind, branch in branches]
+    exact = all(count <= cap for count in counts)
+    decisions = found[:limit]
     following = None
     if len(found) > limit:
         last = decisions[-1]
         following = Cursor(last.decided_on, last.kind, last.id).encode()
-    return DecisionPage(decisions, total, following, item_name)
+    total = sum(counts) if exact else cap
+    return DecisionPage(decisions, total, exact, following, item_name)
 
 
 def export_decisions(filters: DecisionFilters, today: date | None = None) -> list[PublicDecision]:
@@ -262,9 +231,9 @@ def public_record(kind: str, decision_id: int, today: date | None = None) -> Pub
     no longer published."""
     today = today or public_today()
     if kind == LICENCE:
-        statement = _licences(today).where(LicenceDecision.id == decision_id)
+        statement = public_rows.licences(today).where(LicenceDecision.id == decision_id)
     else:
-        statement = _penalties(today).where(PenaltyDecision.id == decision_id)
+        statement = public_rows.penalties(today).where(PenaltyDecision.id == decision_id)
     row = db.session.execute(statement).first()
     return None if row is None else public_decision(kind, row)
 
@@ -296,8 +265,8 @@ def organisation(code: str, today: date | None = None) -> Organisation | None:
     today = today or public_today()
     code = normal_credit_code(code)
     lists = {}
-    for kind, model, select in ((LICENCE, LicenceDecision, _licences),
-                                (PENALTY, PenaltyDecision, _penalties)):  # fmt: skip
+    for kind, model, select in ((LICENCE, LicenceDecision, public_rows.licences),
+                                (PENALTY, PenaltyDecision, public_rows.penalties)):  # fmt: skip
         statement = (
             select(today)
             .where(model.party_credit_code == code, model.party_class.in_(SEARCHABLE_CLASSES))
