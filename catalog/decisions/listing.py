@@ -58,11 +58,7 @@ def _searched(kind: str, model: type, q: str) -> sa.ColumnElement[bool]:
     if dialect == "postgresql":
         return sa.and_(search.gram_condition(model, q), condition)
     if dialect == "sqlite":
-        expression = search.match_expression(model, q)
-        if expression is None:
-            return sa.false()
-        keys, _ = search.scan(search.Candidates(model, expression), set,
-                              want=search.SEARCH_COUNT_LIMIT + 1)  # fmt: skip
+        keys = search.candidate_keys(model, q, search.SEARCH_COUNT_LIMIT + 1)
         if len(keys) <= search.SEARCH_COUNT_LIMIT:
             return sa.and_(model.id.in_([search.from_sort_key(k)[1] for k in keys]), condition)
     return condition

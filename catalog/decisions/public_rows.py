@@ -53,7 +53,7 @@ def licences(today: date) -> sa.Select:
         )
         .join(ApprovalItem, ApprovalItem.id == L.item_id)
         .outerjoin(HandlingItem, HandlingItem.id == L.handling_item_id)
-        .where(L.published_on <= today)
+        .where(public(LICENCE, today))
     )
 
 
@@ -67,13 +67,30 @@ def penalties(today: date) -> sa.Select:
         _null(sa.Date).label("valid_until"), _null(sa.String).label("status"),
         P.violation_type, P.violation_facts, P.legal_basis, P.fine_amount,
         P.confiscated_amount, P.affected_licence, P.publication_ends_on,
-    ).where(P.published_on <= today, publicly_listed(today))  # fmt: skip
+    ).where(public(PENALTY, today))  # fmt: skip
 
 
-def subject(kind: str) -> sa.ColumnElement[str]:
-    """What the search matches besides the party and the document: the licence item's name,
+def public(kind: str, today: date) -> sa.ColumnElement[bool]:
+    """The rows of a kind the public sees on `today`: published, and a penalty still within
+    its publication (operations.publicly_listed)."""
+    if kind == LICENCE:
+        return LicenceDecision.published_on <= today
+    return sa.and_(PenaltyDecision.published_on <= today, publicly_listed(today))
+
+
+def subject(kind: str, *, correlated: bool = False) -> sa.ColumnElement[str]:
+    """What the search matches besides the party and the document: the licence item's name
+    (in a statement that joins the item, or `correlated`: read for each row only when asked),
     the penalty's violation type."""
-    return ApprovalItem.name if kind == LICENCE else PenaltyDecision.violation_type
+    if kind == PENALTY:
+        return PenaltyDecision.violation_type
+    if correlated:
+        return (
+            sa.select(ApprovalItem.name)
+            .where(ApprovalItem.id == LicenceDecision.item_id)
+            .scalar_subquery()
+        )
+    return ApprovalItem.name
 
 
 def kinds(filters: DecisionFilters) -> list[tuple[str, type, Callable[[date], sa.Select]]]:

@@ -20,7 +20,8 @@ A count stops at SEARCH_COUNT_LIMIT: "more than 1,000" costs what 1,000 cost.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -30,6 +31,7 @@ from sqlalchemy.dialects import postgresql
 from catalog.decisions import public_rows
 from catalog.decisions.filters import Cursor, DecisionFilters
 from catalog.decisions.publication import (
+    LICENCE,
     PENALTY,
     SEARCHABLE_CLASSES,
     PublicDecision,
@@ -37,7 +39,7 @@ from catalog.decisions.publication import (
 )
 from catalog.decisions.rules import add_months, credit_code_error
 from catalog.extensions import db
-from catalog.models import PublicationPeriod
+from catalog.models import ApprovalItem, LicenceDecision, PublicationPeriod
 
 SEARCH_COUNT_LIMIT = 1_000  # a search counts its matches up to this, then says "more than"
 CODE_ALPHABET = frozenset("0123456789ABCDEFGHJKLMNPQRTUWXY")  # GB 32100-2015
@@ -45,8 +47,8 @@ MIN_CODE_PREFIX = 4
 RARE_PAIRS = 3  # a longer word is looked up by this many of its rarest pairs
 JULIAN_OFFSET = 1_721_424  # date.toordinal() + this = SQLite's julianday() as an integer
 ID_BITS = 32
-FIRST_CHUNK, LAST_CHUNK = 64, 1024  # candidates read at a time, growing
-STATISTICS_SECONDS = 600  # PostgreSQL: how long the pairs' frequencies are reused
+ID_MASK = (1 << ID_BITS) - 1
+SAMPLE_ROWS, SAMPLE_SECONDS = 4_000, 3_600  # rows read to tell rare pairs, and how often
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
@@ -66,16 +68,16 @@ def full_credit_code(q: str) -> str | None:
 @dataclass(frozen=True)
 class Words:
     """The search words as the indexes look them up: the grams of the text (the word itself
-    for 1 or 2 characters, else its pairs of characters without a space), and the beginning
-    of a credit code when the words could be one."""
+    for 1 or 2 characters, else its pairs of characters without a space), lower-cased as the
+    database's index is, and the beginning of a credit code when the words could be one."""
 
     text: str
     grams: tuple[str, ...]
     code_prefix: str | None
 
     @classmethod
-    def of(cls, q: str) -> Words:
-        lowered = ascii_lower(q)
+    def of(cls, q: str, lower: Callable[[str], str] = ascii_lower) -> Words:
+        lowered = lower(q)
         if len(lowered) <= 2:
             grams = (lowered,)
         else:
@@ -111,41 +113,61 @@ def _phrase(gram: str) -> str:
     return '"' + gram.replace('"', '""') + '"'
 
 
-# --- PostgreSQL: the GIN index of search_grams -----------------------------------------------
+# --- which pairs are rare: a sample of the rows, per process ---------------------------------
 
-_frequencies: dict[tuple[str, str], tuple[float, dict[str, float]]] = {}
+_samples: dict[tuple[str, str], tuple[float, dict[str, int]]] = {}
 
 
-def _postgres_frequencies(table: str) -> dict[str, float]:
-    """The share of rows holding each common gram (ANALYZE's most common elements of
-    search_grams; a gram not listed is rarer than all listed), reused for a while."""
-    key = (str(db.engine.url), table)
-    cached = _frequencies.get(key)
-    if cached and time.monotonic() - cached[0] < STATISTICS_SECONDS:
+def _sampled_pairs(model: type, lower: Callable[[str], str]) -> dict[str, int]:
+    """How many of about SAMPLE_ROWS rows, spread evenly over the ids, hold each pair of
+    characters of what the search matches; read once an hour per process (a few
+    milliseconds). It only orders a word's pairs from rare to common: a stale or unlucky
+    sample makes a lookup slower, never its result different."""
+    key = (str(db.engine.url), model.__tablename__)
+    cached = _samples.get(key)
+    if cached and time.monotonic() - cached[0] < SAMPLE_SECONDS:
         return cached[1]
-    row = db.session.execute(sa.text(
-        "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats"
-        " WHERE schemaname = current_schema() AND tablename = :table"
-        " AND attname = 'search_grams'"
-    ), {"table": table}).first()  # fmt: skip
-    found = dict(zip(row[0], row[1], strict=False)) if row and row[0] else {}
-    _frequencies[key] = (time.monotonic(), found)
-    return found
+    top = db.session.scalar(sa.select(sa.func.max(model.id))) or 0
+    wanted = list(range(1, top + 1, max(1, top // SAMPLE_ROWS)))
+    subject = public_rows.subject(LICENCE if model is LicenceDecision else PENALTY)
+    statement = sa.select(model.party_name, model.party_class, model.document_number, subject)
+    if model is LicenceDecision:
+        statement = statement.join(ApprovalItem, ApprovalItem.id == model.item_id)
+    counts: Counter[str] = Counter()
+    for start in range(0, len(wanted), 500):
+        chosen = statement.where(model.id.in_(wanted[start : start + 500]))
+        for name, party_class, number, text in db.session.execute(chosen):
+            texts = [number, text] + ([name] if party_class in SEARCHABLE_CLASSES else [])
+            counts.update({lower(t)[i : i + 2] for t in texts if t for i in range(len(t) - 1)})
+    _samples[key] = (time.monotonic(), dict(counts))
+    return _samples[key][1]
+
+
+def rarest(model: type, words: Words, lower: Callable[[str], str]) -> list[str]:
+    """The grams a word is looked up by: itself (1 or 2 characters), or its RARE_PAIRS rarest
+    pairs (together they hold few rows that do not match, so few are read and rejected)."""
+    if len(words.grams) <= 1:
+        return list(words.grams)
+    sampled = _sampled_pairs(model, lower)
+    return sorted(words.grams, key=lambda gram: sampled.get(gram, 0))[:RARE_PAIRS]
+
+
+# --- PostgreSQL: the GIN index of search_grams -----------------------------------------------
 
 
 def gram_condition(model: type, q: str) -> sa.ColumnElement[bool] | None:
     """PostgreSQL: the rows whose search_grams hold the words' rarest grams (or the credit
-    code's beginning), for the GIN index; None for a whole credit code (its own index)."""
+    code's beginning), for the GIN index; None for a whole credit code (its own index). The
+    grams are lower-cased by PostgreSQL's lower(), as Python's str.lower does."""
     if full_credit_code(q) is not None:
         return None
-    words = Words.of(q)
+    words = Words.of(q, str.lower)
     grams_type = postgresql.ARRAY(sa.Text)
     column = sa.literal_column(f"{model.__tablename__}.search_grams", grams_type)
-    frequency = _postgres_frequencies(model.__tablename__)
-    grams = sorted(words.grams, key=lambda gram: frequency.get(gram, 0.0))[:RARE_PAIRS]
-    looked_up = [grams] + ([["^" + words.code_prefix.lower()]] if words.code_prefix else [])
-    conditions = [column.contains(sa.bindparam(None, keys, grams_type)) for keys in looked_up]
-    return sa.or_(*conditions)
+    looked_up = [rarest(model, words, str.lower)]
+    if words.code_prefix:
+        looked_up.append(["^" + words.code_prefix.lower()])
+    return sa.or_(*(column.contains(sa.bindparam(None, keys, grams_type)) for keys in looked_up))
 
 
 # --- SQLite: the FTS5 tables, newest first ---------------------------------------------------
@@ -157,84 +179,56 @@ def sort_key(day: date, row_id: int = 0) -> int:
 
 
 def from_sort_key(key: int) -> tuple[date, int]:
-    return date.fromordinal((key >> ID_BITS) - JULIAN_OFFSET), key & ((1 << ID_BITS) - 1)
+    return date.fromordinal((key >> ID_BITS) - JULIAN_OFFSET), key & ID_MASK
 
 
 def _fts(model: type) -> str:
     return f"{model.__tablename__}_grams"
 
 
-def _capped_count(table: str, expression: str) -> int:
-    return db.session.scalar(
-        sa.text(f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {table} MATCH :match"
-                " LIMIT :cap)"), {"match": expression, "cap": SEARCH_COUNT_LIMIT}
-    )  # fmt: skip
-
-
-def match_expression(model: type, q: str) -> str | None:
-    """SQLite: the FTS5 query of the words' candidates, or None when no row can match (a pair
-    of characters no row holds)."""
-    words, table = Words.of(q), _fts(model)
-    parts = []
-    grams = list(words.grams)
-    if len(grams) > 1:  # the rarest pairs: a count that stops early says which
-        counts = {gram: _capped_count(table, _phrase(gram)) for gram in grams}
-        grams = [] if 0 in counts.values() else sorted(grams, key=counts.get)[:RARE_PAIRS]
-    if grams:
-        parts.append(" AND ".join(_phrase(gram) for gram in grams))
+def match_expression(model: type, q: str) -> str:
+    """SQLite: the FTS5 query of the words' candidates."""
+    words = Words.of(q)
+    parts = [" AND ".join(_phrase(gram) for gram in rarest(model, words, ascii_lower))]
     if words.code_prefix:
         parts.append(_phrase("^" + words.code_prefix.lower()))
-    return " OR ".join(f"({part})" for part in parts) if parts else None
+    return " OR ".join(f"({part})" for part in parts)
 
 
-@dataclass(frozen=True)
-class Candidates:
-    """SQLite: the keys of one kind's rows that may match, newest first, between `above`
-    (included) and `below` (excluded)."""
-
-    model: type
-    expression: str
-    above: int | None = None
-    below: int | None = None
-
-    def chunks(self) -> Iterator[list[int]]:
-        table, below, size = _fts(self.model), self.below, FIRST_CHUNK
-        while True:
-            bounds = "".join(
-                (
-                    " AND rowid < :below" if below is not None else "",
-                    " AND rowid >= :above" if self.above is not None else "",
-                )
-            )
-            keys = db.session.scalars(sa.text(
-                f"SELECT rowid FROM {table} WHERE {table} MATCH :match{bounds}"
-                " ORDER BY rowid DESC LIMIT :size"
-            ), {"match": self.expression, "below": below, "above": self.above,
-                "size": size}).all()  # fmt: skip
-            if keys:
-                yield keys
-            if len(keys) < size:
-                return
-            below, size = keys[-1], min(size * 4, LAST_CHUNK)
+def candidate_keys(model: type, q: str, limit: int) -> list[int]:
+    """SQLite: the FTS keys of up to `limit` rows of a kind that the words may find (the
+    index's candidates, unchecked), newest first."""
+    fts = _fts(model)
+    return db.session.scalars(
+        sa.text(f"SELECT rowid FROM {fts} WHERE {fts} MATCH :match ORDER BY rowid DESC"
+                " LIMIT :limit"), {"match": match_expression(model, q), "limit": limit},
+    ).all()  # fmt: skip
 
 
-def scan(candidates: Candidates, passing: Callable[[list[int]], set[int]], *, want: int,
-         count_to: int = 0) -> tuple[list[int], int]:  # fmt: skip
-    """The keys of the first `want` candidates whose rows pass (`passing` gets a chunk's row
-    ids and returns those that pass), and how many pass, counted up to `count_to` (or to
-    `want`)."""
-    found: list[int] = []
-    counted, enough = 0, max(want, count_to)
-    for keys in candidates.chunks():
-        kept = passing([key & ((1 << ID_BITS) - 1) for key in keys])
-        for key in keys:
-            if key & ((1 << ID_BITS) - 1) in kept:
-                if len(found) < want:
-                    found.append(key)
-                counted += 1
-                if counted >= enough:
-                    return found, counted
-    return found, counted
+def found_keys(kind: str, model: type, q: str, today: date, *, limit: int,
+               above: int | None = None, below: int | None = None) -> list[int]:  # fmt: skip
+    """SQLite: the FTS keys of up to `limit` public rows of a kind that the words find, newest
+    first, from `above` (included) to `below` (excluded). One statement: the FTS candidates
+    in the list's order, each row checked (`matching`; the item's name read only for a row
+    its party and number miss), until `limit` pass."""
+    fts = sa.table(_fts(model), sa.column("rowid", sa.BigInteger))
+    key = fts.c.rowid
+    statement = (
+        sa.select(key)
+        .select_from(fts.join(model, model.id == key.op("&")(ID_MASK)))
+        .where(
+            sa.literal_column(fts.name).op("MATCH")(match_expression(model, q)),
+            public_rows.public(kind, today),
+            matching(model, q, public_rows.subject(kind, correlated=True)),
+        )
+        .order_by(key.desc())
+        .limit(limit)
+    )
+    if above is not None:
+        statement = statement.where(key >= above)
+    if below is not None:
+        statement = statement.where(key < below)
+    return db.session.scalars(statement).all()
 
 
 # --- SQLite: a page of a search ------------------------------------------------------------
@@ -255,35 +249,22 @@ def indexed(filters: DecisionFilters) -> bool:
 
 def indexed_page(filters: DecisionFilters, after: Cursor | None, limit: int,
                   today: date) -> tuple[list[PublicDecision], list[int]]:  # fmt: skip
-    """SQLite: a page of a search and the count of each kind, from the FTS candidates newest
-    first, each chunk of candidates checked in one statement."""
+    """SQLite: a page of a search and the count of each kind (up to SEARCH_COUNT_LIMIT + 1),
+    from the FTS candidates newest first (found_keys); then the page's rows."""
     keys, counts = {}, []
-    for kind, model, select in public_rows.kinds(filters):
-        expression = match_expression(model, filters.q)
-        if expression is None:
-            counts.append(0)
-            continue
+    enough = max(SEARCH_COUNT_LIMIT, limit) + 1  # to count, and the first page
+    for kind, model, _select in public_rows.kinds(filters):
         above, below = key_bounds(kind, filters.year, today)
-        checked = select(today).where(matching(model, filters.q, public_rows.subject(kind)))
-
-        def passing(ids: list[int], model=model, checked=checked) -> set[int]:
-            return set(db.session.scalars(
-                checked.with_only_columns(model.id).where(model.id.in_(ids))))  # fmt: skip
-
-        candidates = Candidates(model, expression, above, below)
-        cap = SEARCH_COUNT_LIMIT + 1
-        if after is None:
-            keys[kind], counted = scan(candidates, passing, want=limit + 1, count_to=cap)
-        else:
+        found = found_keys(kind, model, filters.q, today, limit=enough, above=above, below=below)
+        counts.append(min(len(found), SEARCH_COUNT_LIMIT + 1))
+        if after is not None:
             start = sort_key(after.decided_on, after.id)
             if kind != after.kind:  # the other kind's rows of that day: before or after
-                day = after.decided_on + timedelta(days=int(kind > after.kind))
-                start = sort_key(day)
+                start = sort_key(after.decided_on + timedelta(days=int(kind > after.kind)))
             below = start if below is None else min(below, start)
-            page = Candidates(model, expression, above, below)
-            keys[kind], _ = scan(page, passing, want=limit + 1)
-            _, counted = scan(candidates, passing, want=0, count_to=cap)
-        counts.append(counted)
+            found = found_keys(kind, model, filters.q, today, limit=limit + 1, above=above,
+                               below=below)  # fmt: skip
+        keys[kind] = found[: limit + 1]
     order = sorted(
         ((from_sort_key(key), kind) for kind, found in keys.items() for key in found),
         key=lambda entry: (-entry[0][0].toordinal(), entry[1], -entry[0][1]),
