@@ -51,7 +51,8 @@ def _searched(kind: str, model: type, q: str) -> sa.ColumnElement[bool]:
     """The search words' condition on one kind (search.matching), with what lets the index
     find the rows: on PostgreSQL the GIN index of the grams; on SQLite (here only with a
     filter the FTS order cannot serve: search.indexed) the FTS candidates when they are few."""
-    condition = search.matching(model, q, public_rows.subject(kind))
+    # the item's name read for a row only when its party and number miss: no join to find it
+    condition = search.matching(model, q, public_rows.subject(kind, correlated=True))
     dialect = db.session.get_bind().dialect.name
     if search.full_credit_code(q) is not None:
         return condition
@@ -64,41 +65,43 @@ def _searched(kind: str, model: type, q: str) -> sa.ColumnElement[bool]:
     return condition
 
 
-def _branches(filters: DecisionFilters, today: date) -> list[tuple[str, sa.Select]]:
-    """The public decisions the filters select, a statement per kind: the filters applied
-    inside each, so that each can use its table's indexes."""
-    branches = []
-    for kind, model, select in public_rows.kinds(filters):
-        statement = select(today)
-        if filters.year is not None:
-            statement = statement.where(
-                model.decided_on >= date(filters.year, 1, 1),
-                model.decided_on <= date(filters.year, 12, 31),
-            )
-        if filters.unit:
-            statement = statement.where(model.data_source_unit == filters.unit)
-        if kind == LICENCE and filters.status:
-            statement = statement.where(LicenceDecision.status == LicenceStatus(filters.status))
-        if kind == LICENCE and filters.item:
-            statement = statement.where(ApprovalItem.code == filters.item)
-        if kind == PENALTY and filters.category:
-            statement = statement.where(
-                PenaltyDecision.category == PenaltyCategory(filters.category)
-            )
-        if filters.late is not None:
-            late = model.published_on > model.publish_by
-            statement = statement.where(late if filters.late else sa.not_(late))
-        if filters.q:
-            statement = statement.where(_searched(kind, model, filters.q))
-        branches.append((kind, statement))
-    return branches
+def _conditions(kind: str, model: type, filters: DecisionFilters, today: date) -> list:
+    """What the filters ask of one kind's public rows, on its own table (a licence item by a
+    subquery), so that a statement of the table alone can use its indexes."""
+    conditions = [public_rows.public(kind, today)]
+    if filters.year is not None:
+        conditions += [model.decided_on >= date(filters.year, 1, 1),
+                       model.decided_on <= date(filters.year, 12, 31)]  # fmt: skip
+    if filters.unit:
+        conditions.append(model.data_source_unit == filters.unit)
+    if kind == LICENCE and filters.status:
+        conditions.append(LicenceDecision.status == LicenceStatus(filters.status))
+    if kind == LICENCE and filters.item:
+        item = sa.select(ApprovalItem.id).where(ApprovalItem.code == filters.item)
+        conditions.append(LicenceDecision.item_id == item.scalar_subquery())
+    if kind == PENALTY and filters.category:
+        conditions.append(PenaltyDecision.category == PenaltyCategory(filters.category))
+    if filters.late is not None:
+        late = model.published_on > model.publish_by
+        conditions.append(late if filters.late else sa.not_(late))
+    if filters.q:
+        conditions.append(_searched(kind, model, filters.q))
+    return conditions
+
+
+def _branches(filters: DecisionFilters, today: date) -> list[tuple[str, type, sa.Select]]:
+    """The ids of the public decisions the filters select, a statement of its table per kind
+    (with its model); the page's rows are read once it is known which they are."""
+    return [(kind, model, sa.select(model.id).where(*_conditions(kind, model, filters, today)))
+            for kind, model, _select in public_rows.kinds(filters)]  # fmt: skip
 
 
 def _filtered(filters: DecisionFilters, today: date) -> sa.Subquery:
     """The public decisions the filters select, both kinds in one set of rows."""
-    return sa.union_all(*(branch for _kind, branch in _branches(filters, today))).subquery(
-        "decisions"
-    )
+    return sa.union_all(*(
+        select(today).where(*_conditions(kind, model, filters, today))
+        for kind, model, select in public_rows.kinds(filters)
+    )).subquery("decisions")  # fmt: skip
 
 
 def _capped_count(statement: sa.Select, cap: int) -> int:
@@ -111,13 +114,14 @@ def _ordered(rows: sa.Subquery) -> sa.Select:
     return sa.select(rows).order_by(rows.c.decided_on.desc(), rows.c.kind, rows.c.id.desc())
 
 
-def _after(rows: sa.Subquery, cursor: Cursor) -> sa.ColumnElement:
-    c = rows.c
-    return sa.or_(
-        c.decided_on < cursor.decided_on,
-        sa.and_(c.decided_on == cursor.decided_on, c.kind > cursor.kind),
-        sa.and_(c.decided_on == cursor.decided_on, c.kind == cursor.kind, c.id < cursor.id),
-    )
+def _after(kind: str, model: type, cursor: Cursor) -> sa.ColumnElement[bool]:
+    """The rows of a kind after the cursor in the list's order (decision day, newest first;
+    on one day licences before penalties; then id, highest first)."""
+    if kind == cursor.kind:
+        return sa.tuple_(model.decided_on, model.id) < (cursor.decided_on, cursor.id)
+    if kind > cursor.kind:  # this kind's rows of the cursor's day come after it
+        return model.decided_on <= cursor.decided_on
+    return model.decided_on < cursor.decided_on
 
 
 def _public(rows) -> list[PublicDecision]:
@@ -163,14 +167,20 @@ def list_decisions(
     cap = count_limit(filters)
     if search.indexed(filters):
         found, counts = search.indexed_page(filters, after, limit, today)
-    else:
-        branches = _branches(filters, today)
-        rows = sa.union_all(*(branch for _kind, branch in branches)).subquery("decisions")
-        statement = _ordered(rows)
-        if after is not None:
-            statement = statement.where(_after(rows, after))
-        found = _public(db.session.execute(statement.limit(limit + 1)).all())
-        counts = [_capped_count(branch, cap) for _kind, branch in branches]
+    else:  # the newest ids of each kind through its own indexes, then their rows
+        order, counts = [], []
+        dialect = db.session.get_bind().dialect.name
+        planned = dialect == "postgresql" and search.plain_search(filters)
+        for kind, model, statement in _branches(filters, today):
+            walks = search.walks(model, filters.q, today) if planned else (None, None)
+            page = statement if after is None else statement.where(_after(kind, model, after))
+            page = page.add_columns(model.decided_on)
+            page = page.order_by(model.decided_on.desc(), model.id.desc()).limit(limit + 1)
+            with search.walking(walks[0]):
+                order += [((day, row_id), kind) for row_id, day in db.session.execute(page)]
+            with search.walking(walks[1]):
+                counts.append(_capped_count(statement, cap))
+        found = public_rows.rows_in_order(public_rows.kinds(filters), order, limit + 1, today)
     exact = all(count <= cap for count in counts)
     decisions = found[:limit]
     following = None

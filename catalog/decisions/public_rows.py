@@ -8,10 +8,12 @@ from collections.abc import Callable
 from datetime import date
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 
 from catalog.decisions.filters import DecisionFilters
 from catalog.decisions.operations import publicly_listed
-from catalog.decisions.publication import LICENCE, PENALTY
+from catalog.decisions.publication import LICENCE, PENALTY, PublicDecision, public_decision
+from catalog.extensions import db
 from catalog.models import ApprovalItem, HandlingItem, LicenceDecision, PenaltyDecision
 
 
@@ -84,10 +86,12 @@ def subject(kind: str, *, correlated: bool = False) -> sa.ColumnElement[str]:
     the penalty's violation type."""
     if kind == PENALTY:
         return PenaltyDecision.violation_type
-    if correlated:
+    if correlated:  # (its own alias: the statement may join the item for its columns too)
+        item = sa.orm.aliased(ApprovalItem)
         return (
-            sa.select(ApprovalItem.name)
-            .where(ApprovalItem.id == LicenceDecision.item_id)
+            sa.select(item.name)
+            .where(item.id == LicenceDecision.item_id)
+            .correlate(LicenceDecision)
             .scalar_subquery()
         )
     return ApprovalItem.name
@@ -104,3 +108,18 @@ def kinds(filters: DecisionFilters) -> list[tuple[str, type, Callable[[date], sa
             continue
         kinds.append((kind, model, select))
     return kinds
+
+
+def rows_in_order(kinds: list, order: list[tuple[tuple[date, int], str]], limit: int,
+                  today: date) -> list[PublicDecision]:  # fmt: skip
+    """The public rows of the first `limit` of `order` ((decision day, id), kind) in the list's
+    order: newest day first, on one day licences before penalties, then the highest id."""
+    order = sorted(order, key=lambda entry: (-entry[0][0].toordinal(), entry[1],
+                                             -entry[0][1]))[:limit]  # fmt: skip
+    loaded = {}
+    for kind, model, select in kinds:
+        ids = [row_id for (_day, row_id), of in order if of == kind]
+        if ids:
+            rows = db.session.execute(select(today).where(model.id.in_(ids))).all()
+            loaded.update({(kind, row.id): public_decision(kind, row) for row in rows})
+    return [loaded[kind, row_id] for (_day, row_id), kind in order]
