@@ -155,6 +155,32 @@ def licence_item_name(code: str) -> str:
     return name
 
 
+def _kind_page(
+    kind: str, model: type, statement: sa.Select, filters: DecisionFilters,
+    after: Cursor | None, limit: int, cap: int, today: date,
+) -> tuple[list, int]:  # fmt: skip
+    """The newest ids ((day, id), kind) of one kind after the cursor, and its count up to
+    cap + 1. PostgreSQL's search follows search.walks(): a common word walks the list's order
+    (and one common enough is not counted); a rarer one is read through the GIN index, its
+    first page counted in the same statement."""
+    plan = search.Plan(walk=False, more_than_counted=False)
+    if search.plain_search(filters) and db.session.get_bind().dialect.name == "postgresql":
+        plan = search.walks(model, filters.q, today)
+    windowed = not (plan.walk or plan.more_than_counted) and after is None and filters.q
+    page = statement if after is None else statement.where(_after(kind, model, after))
+    page = page.add_columns(model.decided_on, *([sa.func.count().over()] if windowed else []))
+    page = page.order_by(model.decided_on.desc(), model.id.desc()).limit(limit + 1)
+    with search.walking(plan.walk):
+        rows = db.session.execute(page).all()
+    if plan.more_than_counted:
+        count = cap + 1
+    elif windowed:
+        count = rows[0][2] if rows else 0
+    else:
+        count = _capped_count(statement, cap)
+    return [((row[1], row[0]), kind) for row in rows], min(count, cap + 1)
+
+
 def list_decisions(
     filters: DecisionFilters, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT,
     today: date | None = None,
@@ -169,17 +195,10 @@ def list_decisions(
         found, counts = search.indexed_page(filters, after, limit, today)
     else:  # the newest ids of each kind through its own indexes, then their rows
         order, counts = [], []
-        dialect = db.session.get_bind().dialect.name
-        planned = dialect == "postgresql" and search.plain_search(filters)
         for kind, model, statement in _branches(filters, today):
-            walks = search.walks(model, filters.q, today) if planned else (None, None)
-            page = statement if after is None else statement.where(_after(kind, model, after))
-            page = page.add_columns(model.decided_on)
-            page = page.order_by(model.decided_on.desc(), model.id.desc()).limit(limit + 1)
-            with search.walking(walks[0]):
-                order += [((day, row_id), kind) for row_id, day in db.session.execute(page)]
-            with search.walking(walks[1]):
-                counts.append(_capped_count(statement, cap))
+            ids, count = _kind_page(kind, model, statement, filters, after, limit, cap, today)
+            order += ids
+            counts.append(count)
         found = public_rows.rows_in_order(public_rows.kinds(filters), order, limit + 1, today)
     exact = all(count <= cap for count in counts)
     decisions = found[:limit]

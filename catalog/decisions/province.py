@@ -5,14 +5,15 @@ drawn from a pool of fictitious organisations and sole traders with valid credit
 natural persons with valid ID numbers), so that searching a company's records meets the
 catalog's real shape at scale (issue 24, part 8).
 
-Written as rows in batches, like the rest of the province (no audit event per record); the
-values are those the operations would store: publish_by from the holiday calendar, a
-penalty's end at the longest period of the rule in force."""
+Written as rows in batches, like the rest of the province (no audit event per record), each
+kind in the order of its decision days, as records arrive; the values are those the
+operations would store: publish_by from the holiday calendar, a penalty's end at the longest
+period of the rule in force."""
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
@@ -41,6 +42,13 @@ Insert = Callable[[sa.Connection, sa.Table, list[dict[str, Any]]], None]
 def _authority_codes(model: Model, bodies: list[str]) -> dict[str, str]:
     """A fictitious credit code for each implementing body: a 机关 (11) of Henan (410000)."""
     return {body: model.credit_code("11410000") for body in sorted(bodies)}
+
+
+def _in_order(model: Model, count: int) -> Iterator[date]:
+    """`count` decision days of the model's year, earliest first: records are written in the
+    order of their decisions, as they arrive (a decision is published, and entered, within
+    days), so the newest have the highest ids."""
+    return iter(sorted(model.rng.choice(model.days) for _ in range(count)))
 
 
 def _latest_end(severity: PenaltySeverity, decided_on: date) -> date:
@@ -92,10 +100,13 @@ def generate_decisions(
             rows.clear()
 
     licence_table = LicenceDecision.__table__
-    for handling_id, item_id, name, body, unit, situation in handling:
-        for _ in range(rng.randint(0, 2 * per_licence)):
+    sizes = [rng.randint(0, 2 * per_licence) for _ in handling]
+    days = _in_order(model, sum(sizes))
+    for (handling_id, item_id, name, body, unit, situation), size in zip(handling, sizes,
+                                                                          strict=True):  # fmt: skip
+        for _ in range(size):
             party = model.party([5, 2, 4])
-            decided, published = model.dates(rng.random() < LATE_SHARE)
+            decided, published = model.dates(rng.random() < LATE_SHARE, next(days))
             number = written[licence_table.name] + len(rows) + 1
             rows.append({
                 **common, **party.fields(),
@@ -115,8 +126,11 @@ def generate_decisions(
 
     latest_end = cache(_latest_end)
     penalty_table, bodies = PenaltyDecision.__table__, sorted(authorities)
-    for number in range(1, round(written[licence_table.name] * PENALTIES_PER_LICENCE) + 1):
-        fields = penalty_fields(model, parameters["penalty"], late=rng.random() < LATE_SHARE)
+    penalties = round(written[licence_table.name] * PENALTIES_PER_LICENCE)
+    days = _in_order(model, penalties)
+    for number in range(1, penalties + 1):
+        fields = penalty_fields(model, parameters["penalty"], late=rng.random() < LATE_SHARE,
+                                decided=next(days))  # fmt: skip
         severity = (
             PenaltySeverity.serious if rng.random() < SERIOUS_SHARE else PenaltySeverity.general
         )
