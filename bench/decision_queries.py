@@ -8,15 +8,15 @@ they hold the same records).
 from __future__ import annotations
 
 import random
-import re
 import sqlite3
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.queries import cjk_piece
+
 # Class names as the results and the README show them.
 CLASSES = ("名称全称", "名称2字", "名称3字+", "信用代码", "代码前缀")
-CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 SEARCHABLE = ("organisation", "sole_trader")
 
 
@@ -52,24 +52,14 @@ def read_parties(sqlite_path: Path, *, every: int = 50) -> tuple[Party, ...]:
     return tuple(dict.fromkeys(Party(name, code) for name, code in rows))
 
 
-def _piece(rng: random.Random, name: str, low: int, high: int) -> str | None:
-    runs = [run for run in CJK_RUN.findall(name) if len(run) >= low]
-    if not runs:
-        return None
-    run = rng.choice(runs)
-    length = rng.randint(low, min(high, len(run)))
-    start = rng.randint(0, len(run) - length)
-    return run[start : start + length]
-
-
 def _candidate(name: str, rng: random.Random, parties: tuple[Party, ...]) -> DecisionQuery | None:
     party = rng.choice(parties)
     if name == "名称全称":
         return DecisionQuery(party.name)
     if name == "名称2字":
-        piece = _piece(rng, party.name, 2, 2)
+        piece = cjk_piece(rng, (party.name,), 2, 2)
     elif name == "名称3字+":
-        piece = _piece(rng, party.name, 3, 8)
+        piece = cjk_piece(rng, (party.name,), 3, 8)
         piece = None if piece == party.name else piece
     elif name == "信用代码":
         piece = party.credit_code

@@ -128,7 +128,7 @@ def read_catalog_text(sqlite_path: Path, *, materials_every: int = 40) -> Catalo
     return CatalogText(tuple(dict.fromkeys(names + situations + materials)), tuple(units))
 
 
-def _piece(rng: random.Random, texts: tuple[str, ...], low: int, high: int) -> str | None:
+def cjk_piece(rng: random.Random, texts: tuple[str, ...], low: int, high: int) -> str | None:
     """A CJK substring of `low` to `high` characters of a random text, or None."""
     runs = [run for run in CJK_RUN.findall(rng.choice(texts)) if len(run) >= low]
     if not runs:
@@ -147,22 +147,22 @@ def _candidate(name: str, rng: random.Random, text: CatalogText) -> Query | None
     texts = text.texts
     if name in ("1字", "2字", "3字"):
         size = int(name[0])
-        piece = _piece(rng, texts, size, size)
+        piece = cjk_piece(rng, texts, size, size)
         return Query(piece) if piece else None
     if name == "4字+":
-        piece = _piece(rng, texts, 4, 8)
+        piece = cjk_piece(rng, texts, 4, 8)
         return Query(piece) if piece else None
     if name == "拼音":
-        piece = _piece(rng, texts, 2, 4)
+        piece = cjk_piece(rng, texts, 2, 4)
         spelt = "".join(lazy_pinyin(piece, errors="ignore")).lower() if piece else ""
         return Query(spelt) if LATIN.match(spelt) and _is_full_pinyin(spelt) else None
     if name in ("首字母2", "首字母3+"):
-        piece = _piece(rng, texts, 2, 2) if name == "首字母2" else _piece(rng, texts, 3, 5)
+        piece = cjk_piece(rng, texts, 2, 2) if name == "首字母2" else cjk_piece(rng, texts, 3, 5)
         initials = _initials(piece) if piece else ""
         fits = len(initials) == len(piece or "") and LATIN.match(initials or "-")
         return Query(initials) if fits and not _is_full_pinyin(initials) else None
     # 筛选: a piece of 2-4 characters and one filter, each kind of filter in turn
-    piece = _piece(rng, texts, 2, 4)
+    piece = cjk_piece(rng, texts, 2, 4)
     if not piece:
         return None
     kind = rng.randrange(3)
