@@ -25,7 +25,7 @@ BLOCK = 10
 ORDERS = (("app", "datasette", "in_process"), ("datasette", "in_process", "app"),
           ("in_process", "app", "datasette"))  # fmt: skip
 SLOWEST = 5  # the slowest requests of each throughput mix kept in the results, a server
-SLOW_MS = 1000.0  # a request of a throughput mix this slow is logged at once
+SLOW_MS = 1000.0  # a request of a throughput mix this slow is logged after its block
 
 
 def distinct_latency(app_port: int, peer_port: int | None, floor: InProcess | None,
@@ -68,7 +68,7 @@ def throughput(app_port: int, peer_port: int | None, mix: list[Query], *, client
     """The mix's queries from `clients` connections at once, each query once per server, the
     app and Datasette taking turns by blocks; requests a second over the sum of their blocks'
     wall times. Each server's SLOWEST slowest requests (the query, the time, when in the mix)
-    are kept and logged, a request over SLOW_MS at once; on PostgreSQL, what the server's
+    are kept and logged, a request over SLOW_MS after its block; on PostgreSQL, what the server's
     sessions were doing meanwhile (bench/pg_waits.py) is kept under "postgresql_activity"."""
     runs: dict[str, tuple[list[Timed], float]] = {"app": ([], 0.0), "datasette": ([], 0.0)}
     deadline = time.monotonic() + time_limit
