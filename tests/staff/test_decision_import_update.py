@@ -210,7 +210,7 @@ def test_an_update_is_checked_by_the_forms_rules_and_nothing_is_saved(db, login_
 def test_the_match_is_the_number_and_the_authority_credit_code(db, login_as):
     """Another credit code under the same authority name is a new record, refused as a
     duplicate number; the same credit code under a renamed authority updates the record;
-    two rows of the file may not update one record."""
+    two rows of the file may not update one record, nor a row one of two records."""
     entered(db, licence_data())
     client = login_as("editor")
     other_code = ORGANISATION_CODE  # valid, and not the authority's
@@ -230,6 +230,14 @@ def test_the_match_is_the_number_and_the_authority_credit_code(db, login_as):
     assert apply(client, page).status_code == 302
     assert licence(db, FIRST).authority == "许昌市交通运输局（行政审批科）"
     assert count(db, LicenceDecision) == 1
+    # two records with the number and the credit code (their authority names differ): the row
+    # cannot tell which, and is refused naming both
+    entered(db, licence_data(authority="许昌市交通运输局"))
+    response = upload(client, "licence", csv_bytes("licence", renamed, "utf-8"), "d.csv")
+    by_cell = {(row, column): message for row, column, message in problems(text_of(response))}
+    message = by_cell[("2", HEADERS["licence"]["document_number"])]
+    assert "已有 2 条决定的文书号和机关统一社会信用代码都与本行相同" in message
+    assert f"{FIRST}（许昌市交通运输局）" in message and "无法确定修改哪一条" in message
 
 
 def test_a_file_that_changes_nothing_offers_no_apply(db, login_as):
