@@ -262,3 +262,40 @@ def test_the_common_bits_agree_with_the_text(province, db):
     for query in ("旅客", "许可"):
         want_hits, want_total, want_facets = expected(rows, query, Filters())
         assert actual(query, Filters(), limit=50) == (want_hits, want_total, want_facets)
+
+
+def test_a_token_of_every_entry_is_read_through_its_index(province, db):
+    """The letters every generated code begins with (HN-…) are a token of every entry: a search
+    for them (two-letter initials, as a citizen types 河南) finds every entry through the index
+    of short tokens on both databases. On PostgreSQL that lookup is planned with table scans off
+    and the setting is back after it: the planner, which charges the index's rows the same
+    to_tsvector of every entry's text as a scan, chose a scan parsing all of them, 14-38 s at
+    300,000 handling items (docs/search-speed.md, *A token of every entry*)."""
+    from catalog.search import query as engine
+
+    assert all("hn" in row.body for row in province)  # (the codes, normalised)
+    postgresql = db.engine.dialect.name == "postgresql"
+    seen: list[tuple[str, str]] = []
+
+    def plan(conn, _cursor, statement, parameters, _context, _many):
+        if "to_tsvector" in statement:  # the lookup, as the driver runs it: its plan then
+            dbapi = conn.connection.dbapi_connection
+            lines = dbapi.execute("EXPLAIN " + statement, parameters).fetchall()
+            seen.append(("\n".join(line[0] for line in lines), statement))
+
+    (lookup,) = engine._term_lookups(["hn"], name_only=False)
+    if postgresql:
+        sa.event.listen(db.engine, "before_cursor_execute", plan)
+    try:
+        found = lookup.ids()
+    finally:
+        if postgresql:
+            sa.event.remove(db.engine, "before_cursor_execute", plan)
+    assert sorted(found.tolist()) == sorted(row.id for row in province)
+    if postgresql:
+        assert len(seen) == 1, seen
+        assert "Bitmap Index Scan on ix_search_entry_chars" in seen[0][0], seen[0][0]
+        assert "Seq Scan" not in seen[0][0]
+        assert db.session.scalar(sa.text("SHOW enable_seqscan")) == "on"
+    total = search("hn", Filters(), synonyms=SYNONYMS, limit=5).total
+    assert total == expected(province, "hn", Filters())[1] == sum(r.published for r in province)

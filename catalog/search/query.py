@@ -187,21 +187,44 @@ def _prepared(kind: str, dialect: str) -> tuple[sa.Select, sa.Select]:
     return rows, rows.with_only_columns(id_list(rows.selected_columns[0], dialect=dialect))
 
 
+# PostgreSQL plans a lookup of a 1- or 2-character token (GIN over to_tsvector of the entry's
+# characters and pairs) with table scans off, then sets them back. For a token of every entry
+# (the letters all the codes begin with: "hn" of HN-…) the planner expects every row from the
+# index too, and charges the index's rows the same to_tsvector as a scan's (it cannot know the
+# executor skips that recheck), so it chose a parallel scan parsing every entry's 1.5 KB text:
+# 14-38 s at 300,000 handling items against 0.5-1.3 s through the index (docs/search-speed.md,
+# "A token of every entry"). On an error the transaction's end sets them back.
+TOKEN_KINDS = frozenset({"tokens", "name_tokens"})
+_SCANS_OFF = sa.text(
+    "SELECT current_setting('enable_seqscan'), set_config('enable_seqscan', 'off', true)"
+)
+_SCANS_BACK = sa.text("SELECT set_config('enable_seqscan', :before, true)")
+
+
 @dataclass(frozen=True)
 class Lookup:
     """Handling item ids through an index: a statement of rows of ids, the same ids as one id
-    list (what a search reads), and the statements' parameters."""
+    list (what a search reads), the statements' parameters, and whether the id list is read
+    with table scans off (TOKEN_KINDS on PostgreSQL)."""
 
     rows: sa.Select
     id_list: sa.Select
     params: Mapping[str, str]
+    scans_off: bool = False
 
     @classmethod
     def of(cls, kind: str, value: str) -> Lookup:
-        return cls(*_prepared(kind, _dialect()), {"value": value})
+        dialect = _dialect()
+        scans_off = dialect == "postgresql" and kind in TOKEN_KINDS
+        return cls(*_prepared(kind, dialect), {"value": value}, scans_off)
 
     def ids(self) -> np.ndarray:
-        return parse_ids(db.session.scalar(self.id_list, self.params))
+        if not self.scans_off:
+            return parse_ids(db.session.scalar(self.id_list, self.params))
+        before = db.session.execute(_SCANS_OFF).one()[0]
+        found = db.session.scalar(self.id_list, self.params)
+        db.session.execute(_SCANS_BACK, {"before": before})
+        return parse_ids(found)
 
 
 def _sqlite_lookups(words: list[str], *, name_only: bool) -> list[Lookup]:
