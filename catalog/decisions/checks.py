@@ -86,6 +86,12 @@ MAX_LENGTHS = {
 AMOUNT_LIMIT = Decimal("9999999999")  # 万元; Numeric(16, 6) holds ten digits before the point
 
 
+def credit_code_form(text: str) -> str:
+    """A credit code as it is kept: without the spaces and dashes people write in it, in
+    capitals (an import matches a row to its record by this form too)."""
+    return text.strip().replace(" ", "").replace("-", "").upper()
+
+
 def invalid(errors: Errors, labels: Mapping[str, str] = LABELS) -> Invalid:
     """Invalid whose message names each field (a command prints it; a form shows each
     message beside its field)."""
@@ -176,7 +182,7 @@ class _Reader:
         code = self.text(field, required=required)
         if code is None:
             return None
-        code = code.replace(" ", "").replace("-", "").upper()
+        code = credit_code_form(code)
         if message := rules.credit_code_error(code):
             self.fail(field, message)
             return None
