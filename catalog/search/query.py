@@ -31,6 +31,7 @@ from catalog.search.part_list import PartSearch, part_list
 from catalog.search.text import (
     LATIN_PATTERN,
     TERM_PATTERN,
+    WORD_PATTERN,
     Synonyms,
     highlight,
     normalise,
@@ -74,12 +75,13 @@ class Term:
 
 
 def parse_query(query: str, synonyms: Synonyms) -> list[Term]:
-    """Split a query into AND-ed terms; punctuation and operators are only separators."""
+    """Split a query into AND-ed terms; punctuation and operators are only separators, but for
+    the hyphens of a code as written (WORD_PATTERN)."""
     text = normalise(query or "").strip()
     if len(text) > MAX_QUERY_LENGTH:
         raise SearchError(f"搜索词过长：最多{MAX_QUERY_LENGTH}个字符。")
     tokens = list(
-        dict.fromkeys(synonyms.strip_fillers(token) for token in TERM_PATTERN.findall(text))
+        dict.fromkeys(synonyms.strip_fillers(token) for token in WORD_PATTERN.findall(text))
     )
     if len(tokens) > MAX_TERMS:
         raise SearchError(f"搜索词过多：最多{MAX_TERMS}个词，请用更少的词。")
