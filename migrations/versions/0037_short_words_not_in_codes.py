@@ -13,7 +13,9 @@ through the trigram indexes of the body, which still holds the codes.
 
 The index of chars (SQLite: the FTS5 table search_chars and its triggers; PostgreSQL: the GIN
 index) is dropped, chars rewritten from the name's characters and the body without its codes,
-and the index built again (kept up row by row, the rewrite would take minutes).
+and the index built again (kept up row by row, the rewrite would take minutes); on PostgreSQL
+the table is vacuumed after it. 32 s on SQLite, 5.3 min on PostgreSQL (and 34 s of VACUUM) at
+300,000 handling items, on a shared, loaded machine.
 """
 
 import importlib.util
@@ -101,7 +103,10 @@ def _rewrite(*, codes: bool) -> None:
             op.execute(statement)
     elif dialect == "postgresql":
         op.execute(old.POSTGRES_CHARS)
-        op.execute("ANALYZE search_entry")
+        # VACUUM cannot run in the migration's transaction; without it the new index still
+        # lists the rows' old versions, every one of them for hn, and a lookup visits them all
+        with op.get_context().autocommit_block():
+            op.execute("VACUUM ANALYZE search_entry")
 
 
 def upgrade():
