@@ -195,7 +195,9 @@ def _prepared(kind: str, dialect: str) -> tuple[sa.Select, sa.Select]:
 # index too, and charges the index's rows the same to_tsvector as a scan's (it cannot know the
 # executor skips that recheck), so it chose a parallel scan parsing every entry's 1.5 KB text:
 # 14-38 s at 300,000 handling items against 0.5-1.3 s through the index (docs/search-speed.md,
-# "A token of every entry"). On an error the transaction's end sets them back.
+# "A token of every entry"). The codes were what made such tokens (0037 left them out of chars),
+# but any token in most entries would plan the same. On an error the transaction's end sets
+# them back.
 TOKEN_KINDS = frozenset({"tokens", "name_tokens"})
 _SCANS_OFF = sa.text(
     "SELECT current_setting('enable_seqscan'), set_config('enable_seqscan', 'off', true)"
