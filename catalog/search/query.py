@@ -31,6 +31,7 @@ from catalog.search.part_list import PartSearch, part_list
 from catalog.search.text import (
     LATIN_PATTERN,
     TERM_PATTERN,
+    WORD_PATTERN,
     Synonyms,
     highlight,
     normalise,
@@ -74,12 +75,13 @@ class Term:
 
 
 def parse_query(query: str, synonyms: Synonyms) -> list[Term]:
-    """Split a query into AND-ed terms; punctuation and operators are only separators."""
+    """Split a query into AND-ed terms; punctuation and operators are only separators, but for
+    the hyphens of a code as written (WORD_PATTERN)."""
     text = normalise(query or "").strip()
     if len(text) > MAX_QUERY_LENGTH:
         raise SearchError(f"搜索词过长：最多{MAX_QUERY_LENGTH}个字符。")
     tokens = list(
-        dict.fromkeys(synonyms.strip_fillers(token) for token in TERM_PATTERN.findall(text))
+        dict.fromkeys(synonyms.strip_fillers(token) for token in WORD_PATTERN.findall(text))
     )
     if len(tokens) > MAX_TERMS:
         raise SearchError(f"搜索词过多：最多{MAX_TERMS}个词，请用更少的词。")
@@ -193,7 +195,9 @@ def _prepared(kind: str, dialect: str) -> tuple[sa.Select, sa.Select]:
 # index too, and charges the index's rows the same to_tsvector as a scan's (it cannot know the
 # executor skips that recheck), so it chose a parallel scan parsing every entry's 1.5 KB text:
 # 14-38 s at 300,000 handling items against 0.5-1.3 s through the index (docs/search-speed.md,
-# "A token of every entry"). On an error the transaction's end sets them back.
+# "A token of every entry"). The codes were what made such tokens (0037 left them out of chars),
+# but any token in most entries would plan the same. On an error the transaction's end sets
+# them back.
 TOKEN_KINDS = frozenset({"tokens", "name_tokens"})
 _SCANS_OFF = sa.text(
     "SELECT current_setting('enable_seqscan'), set_config('enable_seqscan', 'off', true)"
