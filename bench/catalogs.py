@@ -1,6 +1,8 @@
 """The databases the bench measures: the synthetic province catalog (generated once per size
 and seed into bench/data/ and PostgreSQL catalog_bench_<size>_<seed>, then reused), the
-Datasette copy of it, and the seed catalog (for /reports/compare on the 199-item catalog)."""
+Datasette copy of it, the seed catalog (for /reports/compare on the 199-item catalog), and the
+decision catalog (the province with its 双公示 records: app-decisions-<size>-<seed>.sqlite3 and
+catalog_bench_decisions_<size>)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ POSTGRES_SERVER = os.environ.get(
 )
 GENERATED_TABLES = ("approval_item", "legal_basis", "handling_item", "material", "fee",
                     "search_entry")  # fmt: skip
+DECISION_TABLES = ("licence_decision", "penalty_decision")
+PER_LICENCE = 20  # the decision catalog's licence decisions per licence handling item
 
 
 def flask_cli(database_url: str, *args: str, timeout: int = 1800) -> str:
@@ -38,8 +42,9 @@ def upgrade(url: str) -> None:
     flask_cli(url, "report-sums", "rebuild", "--if-stale")
 
 
-def sqlite_catalog(size: int, seed: int, generated: dict) -> Path:
-    path = DATA / f"app-{size}-{seed}.sqlite3"
+def sqlite_catalog(size: int, seed: int, generated: dict, *, decisions: bool = False) -> Path:
+    path = DATA / (f"app-decisions-{size}-{seed}.sqlite3" if decisions else
+                   f"app-{size}-{seed}.sqlite3")  # fmt: skip
     done = path.with_suffix(".done")
     if path.exists() and done.exists():
         log(f"reusing {path.name}")
@@ -47,27 +52,31 @@ def sqlite_catalog(size: int, seed: int, generated: dict) -> Path:
         return path
     path.unlink(missing_ok=True)
     log(f"generating {size:,} handling items into {path.name}")
-    generated["sqlite", size] = generate(f"sqlite:///{path}", size, seed)
+    label = "sqlite decisions" if decisions else "sqlite"
+    generated[label, size] = generate(f"sqlite:///{path}", size, seed, decisions=decisions)
     done.touch()
     return path
 
 
-def generate(url: str, size: int, seed: int) -> dict:
+def generate(url: str, size: int, seed: int, *, decisions: bool = False) -> dict:
     """Run generate-province; its rows a second: writing them (as the command reports it), and
-    from the start of the command to its end (with the search indexes and statistics)."""
+    from the start of the command to its end (with the search indexes and statistics). The
+    search catalogs have no decision records (measured on a catalog of their own)."""
     import sqlalchemy as sa
 
     flask_cli(url, "db", "upgrade")
     started = time.perf_counter()
-    # the search catalogs without decision records (measured on a catalog of their own)
+    per_licence = PER_LICENCE if decisions else 0
     summary = flask_cli(url, "generate-province", "--handling-items", str(size), "--seed",
-                        str(seed), "--decisions-per-licence", "0")  # fmt: skip
+                        str(seed), "--decisions-per-licence", str(per_licence),
+                        timeout=7200)  # fmt: skip
     summary = summary.strip().splitlines()[-1]
     seconds = time.perf_counter() - started
     engine = sa.create_engine(url)
+    tables = GENERATED_TABLES + (DECISION_TABLES if decisions else ())
     with engine.connect() as connection:
         rows = sum(connection.scalar(sa.text(f"SELECT count(*) FROM {table}"))
-                   for table in GENERATED_TABLES)  # fmt: skip
+                   for table in tables)  # fmt: skip
     engine.dispose()
     writing = re.search(r"写入 ([\d.]+) 秒", summary)
     log(f"generated in {seconds:.0f} s ({rows / seconds:,.0f} rows/s)")
@@ -143,18 +152,22 @@ def _postgres_database(name: str, *, complete) -> tuple[str, bool]:
     return url, False
 
 
-def postgres_catalog(size: int, seed: int, generated: dict) -> str:
+def postgres_catalog(size: int, seed: int, generated: dict, *, decisions: bool = False) -> str:
     import sqlalchemy as sa
 
-    name = f"catalog_bench_{size}_{seed}"
+    name = f"catalog_bench_decisions_{size}" if decisions else f"catalog_bench_{size}_{seed}"
+    complete = "SELECT count(*) = :size FROM handling_item"
+    if decisions:  # (decisions are written last, in the same transaction)
+        complete += " AND EXISTS (SELECT 1 FROM licence_decision)"
     url, reused = _postgres_database(name, complete=lambda connection: connection.scalar(
-        sa.text("SELECT count(*) FROM handling_item")) == size)  # fmt: skip
+        sa.text(complete), {"size": size}))  # fmt: skip
     if reused:
         log(f"reusing PostgreSQL database {name}")
         upgrade(url)
         return url
     log(f"generating {size:,} handling items into PostgreSQL {name}")
-    generated["postgresql", size] = generate(url, size, seed)
+    label = "postgresql decisions" if decisions else "postgresql"
+    generated[label, size] = generate(url, size, seed, decisions=decisions)
     return url
 
 

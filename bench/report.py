@@ -11,7 +11,8 @@ def print_table(results: dict) -> None:
     box = results["machine"]
     print(f"\n{results['handling_items']:,} handling items · {box['cpu']} · {box['cores']} cores"
           f" · SQLite {box['sqlite']} · load {box['load_average']}")  # fmt: skip
-    print("distinct queries per class:", results["queries"])
+    if "queries" in results:
+        print("distinct queries per class:", results["queries"])
     for database in ("sqlite", "postgresql"):
         section = results.get(database)
         if not section:
@@ -29,6 +30,15 @@ def print_table(results: dict) -> None:
         for mix, runs in section["throughput"].items():
             print(f"throughput {mix:<14} app {_cell(runs.get('app', {}).get('rps'))} req/s, "
                   f"Datasette {_cell(runs.get('datasette', {}).get('rps'))} req/s")  # fmt: skip
+    decisions = results.get("decisions")
+    if decisions:
+        print(f"\ndecision search at {decisions['handling_items']:,} handling items (ms), "
+              f"queries per class: {decisions['queries']}")  # fmt: skip
+        print(f"{'class':<12}{'database':>12}{'p50':>9}{'p95':>9}{'p99':>9}{'n':>6}{'err':>5}")
+        for database in ("sqlite", "postgresql"):
+            for name, run in decisions.get(database, {}).get("distinct", {}).items():
+                print(f"{name:<12}{database:>12}{_cell(run['p50'])}{_cell(run['p95'])}"
+                      f"{_cell(run['p99'])}{run['n']:>6}{run['errors']:>5}")  # fmt: skip
     if "growth" in results:
         print(f"\ngrowth run: {results.get('growth_seconds')} s")
     print(f"\n{'target':<66}{'measured':>10}{'limit':>9}  met")

@@ -7,8 +7,10 @@ query sent once per server, the app, Datasette and the same search in-process ta
 short blocks. A fixed mix repeated until the result cache serves it gives the secondary
 ("cached") rows. Every target is judged in bench/judge.py and written to bench/results/ whether
 met or not; the exit status is non-zero when one is missed. BENCH_GROWTH=1 adds the growth run
-(the same distinct rounds at 30,000 and 100,000 handling items). Every server is stopped
-whatever happens; every loop is bounded in count and time.
+(the same distinct rounds at 30,000 and 100,000 handling items). Last, the decision search
+(bench/decisions.py: an organisation's name or credit code among about 1,000,000 双公示
+decisions); BENCH_DECISIONS_ONLY=1 runs that stage alone, BENCH_SKIP_DECISIONS=1 leaves it out.
+Every server is stopped whatever happens; every loop is bounded in count and time.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from bench.catalogs import (  # noqa: E402
     settle,
     sqlite_catalog,
 )
+from bench.decisions import decision_search  # noqa: E402
 from bench.inprocess import InProcess  # noqa: E402
 from bench.judge import growth_rows, judged, ratio, search_rows, summarise  # noqa: E402
 from bench.queries import (  # noqa: E402
@@ -86,6 +89,18 @@ def settings() -> argparse.Namespace:
     parser.add_argument("--growth", action="store_true",
                         default=env("BENCH_GROWTH", "") not in ("", "0"))  # fmt: skip
     parser.add_argument("--growth-sizes", default=env("BENCH_GROWTH_SIZES", "30000,100000"))
+    parser.add_argument("--decisions-only", action="store_true",
+                        default=env("BENCH_DECISIONS_ONLY", "") not in ("", "0"),
+                        help="only the decision search stage (bench/decisions.py)")  # fmt: skip
+    parser.add_argument("--skip-decisions", action="store_true",
+                        default=env("BENCH_SKIP_DECISIONS", "") not in ("", "0"))  # fmt: skip
+    parser.add_argument("--decision-handling-items", type=int,
+                        default=int(env("BENCH_DECISION_HANDLING_ITEMS", "65000")),
+                        help="the decision catalog's size: 20 licence decisions per licence "
+                             "handling item, about 1,000,000 at 65,000")  # fmt: skip
+    parser.add_argument("--decision-queries", type=int,
+                        default=int(env("BENCH_DECISION_QUERIES", "200")),
+                        help="distinct queries per class of the decision search")  # fmt: skip
     return parser.parse_args()
 
 
@@ -278,31 +293,14 @@ def main() -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     generated: dict = {}
-    app_db, postgres_url = catalogs(options.handling_items, options.seed,
-                                    not options.skip_postgres, generated)  # fmt: skip
-    datasette_db = datasette_copy(app_db)
-    queries = generate_queries(read_catalog_text(app_db), options.seed,
-                               options.queries + options.mix_queries + FRESH)  # fmt: skip
-    items = item_paths(app_db, 50, options.seed)
     results: dict = {"handling_items": options.handling_items, "seed": options.seed,
-                     "settings": vars(options), "machine": machine(),
-                     "queries": {name: len(found) for name, found in queries.items()}}  # fmt: skip
+                     "settings": vars(options), "machine": machine()}  # fmt: skip
     targets: list[dict] = []
     try:
-        with serving(datasette(datasette_db)) as (peer,):
-            databases = [("sqlite", f"sqlite:///{app_db}"), ("postgresql", postgres_url)]
-            for database, url in databases:
-                if url is not None:
-                    results[database], rows = measure_database(
-                        database, url, peer.port, queries, items, options)  # fmt: skip
-                    targets += rows
-            results["datasette_memory_mb"] = peer.peak_memory_mb()
-        results["seed_compare"], rows = seed_compare(not options.skip_postgres)
-        targets += rows
-        if options.growth:
-            growth_started = time.perf_counter()
-            results["growth"], rows = growth(options, generated)
-            results["growth_seconds"] = round(time.perf_counter() - growth_started)
+        if not options.decisions_only:
+            targets += catalog_stages(options, generated, results)
+        if not options.skip_decisions:
+            results["decisions"], rows = decision_search(options, generated)
             targets += rows
     except (Exception, SystemExit, KeyboardInterrupt) as error:  # written all the same, marked
         results["failed"] = repr(error)
@@ -315,11 +313,44 @@ def main() -> int:
     print_table(results)
     if "failed" in results:
         print("THE RUN STOPPED EARLY:", results["failed"])
-    name = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{options.handling_items}.json"
-    for path in (RESULTS / name, RESULTS / "latest.json"):
+    # a run of the decision stage alone keeps latest.json (the whole run's) as it is
+    size = f"decisions-{options.decision_handling_items}" if options.decisions_only \
+        else options.handling_items  # fmt: skip
+    name = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{size}.json"
+    latest = "latest-decisions.json" if options.decisions_only else "latest.json"
+    for path in (RESULTS / name, RESULTS / latest):
         path.write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n")
-    log(f"results written to bench/results/{name} and latest.json ({results['seconds']} s)")
+    log(f"results written to bench/results/{name} and {latest} ({results['seconds']} s)")
     return 0 if "failed" not in results and all(target["met"] for target in targets) else 1
+
+
+def catalog_stages(options: argparse.Namespace, generated: dict, results: dict) -> list[dict]:
+    """Everything but the decision search: the search catalog's rounds on both databases
+    against Datasette, the seed's comparison, and the growth run when asked."""
+    targets: list[dict] = []
+    app_db, postgres_url = catalogs(options.handling_items, options.seed,
+                                    not options.skip_postgres, generated)  # fmt: skip
+    datasette_db = datasette_copy(app_db)
+    queries = generate_queries(read_catalog_text(app_db), options.seed,
+                               options.queries + options.mix_queries + FRESH)  # fmt: skip
+    items = item_paths(app_db, 50, options.seed)
+    results["queries"] = {name: len(found) for name, found in queries.items()}
+    with serving(datasette(datasette_db)) as (peer,):
+        databases = [("sqlite", f"sqlite:///{app_db}"), ("postgresql", postgres_url)]
+        for database, url in databases:
+            if url is not None:
+                results[database], rows = measure_database(
+                    database, url, peer.port, queries, items, options)  # fmt: skip
+                targets += rows
+        results["datasette_memory_mb"] = peer.peak_memory_mb()
+    results["seed_compare"], rows = seed_compare(not options.skip_postgres)
+    targets += rows
+    if options.growth:
+        growth_started = time.perf_counter()
+        results["growth"], rows = growth(options, generated)
+        results["growth_seconds"] = round(time.perf_counter() - growth_started)
+        targets += rows
+    return targets
 
 
 if __name__ == "__main__":

@@ -25,7 +25,9 @@ from catalog.models import (
     Fee,
     HandlingItem,
     LegalBasis,
+    LicenceDecision,
     Material,
+    PenaltyDecision,
     SearchEntry,
     SearchPart,
     SearchPosting,
@@ -333,7 +335,7 @@ def vacuum(engine: sa.Engine) -> None:
         return
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.exec_driver_sql("SET statement_timeout = 0")
-        for model in WRITTEN:
+        for model in (*WRITTEN, LicenceDecision, PenaltyDecision):
             connection.exec_driver_sql(f'VACUUM "{model.__tablename__}"')
 
 

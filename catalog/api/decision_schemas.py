@@ -10,7 +10,7 @@ from flask import url_for
 from marshmallow import Schema, fields
 
 from catalog.decisions import filters as limits
-from catalog.decisions import listing
+from catalog.decisions import listing, search
 from catalog.decisions.publication import LICENCE, PENALTY, PublicDecision
 from catalog.enums import IdType, LicenceCategory, LicenceStatus, PartyClass, PenaltyCategory
 
@@ -102,7 +102,17 @@ class DecisionSchema(Schema):
 
 class DecisionPageSchema(Schema):
     decisions = fields.List(fields.Nested(DecisionSchema), required=True)
-    total = fields.Integer(required=True, metadata={"description": "符合条件的决定总数"})
+    total = fields.Integer(
+        required=True,
+        metadata={"description": "符合条件的决定总数；total_exact 为 false 时，实际数量超过此数"},
+    )
+    total_exact = fields.Boolean(
+        required=True,
+        metadata={
+            "description": f"总数是否确切：搜索时只数到 {search.SEARCH_COUNT_LIMIT:,} 条，"
+            f"不搜索时数到 {listing.COUNT_LIMIT:,} 条，超过时为 false"
+        },
+    )
     next = fields.String(
         required=True,
         allow_none=True,

@@ -34,6 +34,7 @@ def decisions():
     return jsonify(DECISION_PAGE.dump({
         "decisions": [plain(decision) for decision in page.decisions],
         "total": page.total,
+        "total_exact": page.total_exact,
         "next": page.next_cursor,
     }))  # fmt: skip
 

@@ -15,8 +15,8 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from catalog.decisions import public_rows, search
 from catalog.decisions.filters import DEFAULT_LIMIT, Cursor, DecisionFilters, refuse
-from catalog.decisions.operations import publicly_listed
 from catalog.decisions.publication import (
     LICENCE,
     PENALTY,
@@ -28,9 +28,14 @@ from catalog.decisions.rules import credit_code_error
 from catalog.domain import Invalid
 from catalog.enums import ItemType, LicenceStatus, PartyClass, PenaltyCategory
 from catalog.extensions import db
-from catalog.models import ApprovalItem, HandlingItem, LicenceDecision, PenaltyDecision
+from catalog.models import (
+    ApprovalItem,
+    LicenceDecision,
+    PenaltyDecision,
+)
 
 MAX_EXPORT_ROWS = 10_000
+COUNT_LIMIT = MAX_EXPORT_ROWS  # a list without search words counts up to this
 ORGANISATION_ROWS = 200  # per kind on an organisation's page; the list has the rest
 
 
@@ -42,132 +47,81 @@ def public_today() -> date:
     return display_today()
 
 
-def _null(type_: sa.types.TypeEngine) -> sa.ColumnElement:
-    return sa.cast(sa.null(), type_)
+def _searched(kind: str, model: type, q: str) -> sa.ColumnElement[bool]:
+    """The search words' condition on one kind (search.matching), with what lets the index
+    find the rows: on PostgreSQL the GIN index of the grams; on SQLite (here only with a
+    filter the FTS order cannot serve: search.indexed) the FTS candidates when they are few."""
+    # the item's name read for a row only when its party and number miss: no join to find it
+    condition = search.matching(model, q, public_rows.subject(kind, correlated=True))
+    dialect = db.session.get_bind().dialect.name
+    if search.full_credit_code(q) is not None:
+        return condition
+    if dialect == "postgresql":
+        return sa.and_(search.gram_condition(model, q), condition)
+    if dialect == "sqlite":
+        keys = search.candidate_keys(model, q, search.SEARCH_COUNT_LIMIT + 1)
+        if len(keys) <= search.SEARCH_COUNT_LIMIT:
+            return sa.and_(model.id.in_([search.from_sort_key(k)[1] for k in keys]), condition)
+    return condition
 
 
-def _shared(model: type, kind: str) -> list[sa.ColumnElement]:
-    return [
-        sa.literal_column(f"'{kind}'", sa.String).label("kind"),
-        model.id, model.document_number, model.party_name, model.party_class,
-        model.party_credit_code, model.legal_representative, model.party_id_type,
-        model.party_id_number, model.decided_on, model.published_on, model.authority,
-        model.authority_credit_code, model.data_source_unit,
-        sa.type_coerce(model.category, sa.String).label("category"), model.content,
-    ]  # fmt: skip
+def _conditions(kind: str, model: type, filters: DecisionFilters, today: date) -> list:
+    """What the filters ask of one kind's public rows, on its own table (a licence item by a
+    subquery), so that a statement of the table alone can use its indexes."""
+    conditions = [public_rows.public(kind, today)]
+    if filters.year is not None:
+        conditions += [model.decided_on >= date(filters.year, 1, 1),
+                       model.decided_on <= date(filters.year, 12, 31)]  # fmt: skip
+    if filters.unit:
+        conditions.append(model.data_source_unit == filters.unit)
+    if kind == LICENCE and filters.status:
+        conditions.append(LicenceDecision.status == LicenceStatus(filters.status))
+    if kind == LICENCE and filters.item:
+        item = sa.select(ApprovalItem.id).where(ApprovalItem.code == filters.item)
+        conditions.append(LicenceDecision.item_id == item.scalar_subquery())
+    if kind == PENALTY and filters.category:
+        conditions.append(PenaltyDecision.category == PenaltyCategory(filters.category))
+    if filters.late is not None:
+        late = model.published_on > model.publish_by
+        conditions.append(late if filters.late else sa.not_(late))
+    if filters.q:
+        conditions.append(_searched(kind, model, filters.q))
+    return conditions
 
 
-def _licences(today: date) -> sa.Select:
-    L = LicenceDecision
-    return (
-        sa.select(
-            *_shared(L, LICENCE),
-            ApprovalItem.code.label("item_code"),
-            ApprovalItem.name.label("item_name"),
-            HandlingItem.situation.label("situation"),
-            L.certificate_name,
-            L.certificate_number,
-            L.valid_from,
-            L.valid_until,
-            sa.type_coerce(L.status, sa.String).label("status"),
-            _null(sa.String).label("violation_type"),
-            _null(sa.Text).label("violation_facts"),
-            _null(sa.Text).label("legal_basis"),
-            _null(PenaltyDecision.fine_amount.type).label("fine_amount"),
-            _null(PenaltyDecision.fine_amount.type).label("confiscated_amount"),
-            _null(sa.String).label("affected_licence"),
-            _null(sa.Date).label("publication_ends_on"),
-        )
-        .join(ApprovalItem, ApprovalItem.id == L.item_id)
-        .outerjoin(HandlingItem, HandlingItem.id == L.handling_item_id)
-        .where(L.published_on <= today)
-    )
-
-
-def _penalties(today: date) -> sa.Select:
-    P = PenaltyDecision
-    return sa.select(
-        *_shared(P, PENALTY),
-        _null(sa.String).label("item_code"), _null(sa.String).label("item_name"),
-        _null(sa.String).label("situation"), _null(sa.String).label("certificate_name"),
-        _null(sa.String).label("certificate_number"), _null(sa.Date).label("valid_from"),
-        _null(sa.Date).label("valid_until"), _null(sa.String).label("status"),
-        P.violation_type, P.violation_facts, P.legal_basis, P.fine_amount,
-        P.confiscated_amount, P.affected_licence, P.publication_ends_on,
-    ).where(P.published_on <= today, publicly_listed(today))  # fmt: skip
-
-
-def _searched(model: type, q: str, *, item_name=None, violation_type=None) -> sa.ColumnElement:
-    """The search words' condition on one kind: an organisation's or sole trader's name or
-    credit code, the document number, the licence item's name or the violation type. Never a
-    natural person's name or ID number.
-
-    A valid 统一社会信用代码 is looked up as a code only (no name, document number or item is
-    one), by the index on party_credit_code, whatever the size of the table."""
-    code = q.replace(" ", "").replace("-", "").upper()
-    if len(code) == 18 and code.isascii() and credit_code_error(code) is None:
-        return sa.and_(model.party_class.in_(SEARCHABLE_CLASSES), model.party_credit_code == code)
-    conditions = [
-        sa.and_(model.party_class.in_(SEARCHABLE_CLASSES),
-                model.party_name.icontains(q, autoescape=True)),
-        model.document_number.icontains(q, autoescape=True),
-    ]  # fmt: skip
-    for column in (item_name, violation_type):
-        if column is not None:
-            conditions.append(column.icontains(q, autoescape=True))
-    return sa.or_(*conditions)
+def _branches(filters: DecisionFilters, today: date) -> list[tuple[str, type, sa.Select]]:
+    """The ids of the public decisions the filters select, a statement of its table per kind
+    (with its model); the page's rows are read once it is known which they are."""
+    return [(kind, model, sa.select(model.id).where(*_conditions(kind, model, filters, today)))
+            for kind, model, _select in public_rows.kinds(filters)]  # fmt: skip
 
 
 def _filtered(filters: DecisionFilters, today: date) -> sa.Subquery:
     """The public decisions the filters select, both kinds in one set of rows."""
-    branches = []
-    for kind, model, select in ((LICENCE, LicenceDecision, _licences),
-                                (PENALTY, PenaltyDecision, _penalties)):  # fmt: skip
-        if (filters.kind and filters.kind != kind) or (kind == PENALTY and filters.licences_only):
-            continue
-        if kind == LICENCE and filters.penalties_only:
-            continue
-        statement = select(today)
-        if filters.year is not None:
-            statement = statement.where(
-                model.decided_on >= date(filters.year, 1, 1),
-                model.decided_on <= date(filters.year, 12, 31),
-            )
-        if filters.unit:
-            statement = statement.where(model.data_source_unit == filters.unit)
-        if kind == LICENCE and filters.status:
-            statement = statement.where(LicenceDecision.status == LicenceStatus(filters.status))
-        if kind == LICENCE and filters.item:
-            statement = statement.where(ApprovalItem.code == filters.item)
-        if kind == PENALTY and filters.category:
-            statement = statement.where(
-                PenaltyDecision.category == PenaltyCategory(filters.category)
-            )
-        if filters.late is not None:
-            late = model.published_on > model.publish_by
-            statement = statement.where(late if filters.late else sa.not_(late))
-        if filters.q:
-            extra = (
-                {"item_name": ApprovalItem.name}
-                if kind == LICENCE
-                else {"violation_type": PenaltyDecision.violation_type}
-            )
-            statement = statement.where(_searched(model, filters.q, **extra))
-        branches.append(statement)
-    return sa.union_all(*branches).subquery("decisions")
+    return sa.union_all(*(
+        select(today).where(*_conditions(kind, model, filters, today))
+        for kind, model, select in public_rows.kinds(filters)
+    )).subquery("decisions")  # fmt: skip
+
+
+def _capped_count(statement: sa.Select, cap: int) -> int:
+    """The rows of `statement`, counted up to cap + 1."""
+    rows = statement.with_only_columns(sa.literal(1)).limit(cap + 1).subquery()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(rows))
 
 
 def _ordered(rows: sa.Subquery) -> sa.Select:
     return sa.select(rows).order_by(rows.c.decided_on.desc(), rows.c.kind, rows.c.id.desc())
 
 
-def _after(rows: sa.Subquery, cursor: Cursor) -> sa.ColumnElement:
-    c = rows.c
-    return sa.or_(
-        c.decided_on < cursor.decided_on,
-        sa.and_(c.decided_on == cursor.decided_on, c.kind > cursor.kind),
-        sa.and_(c.decided_on == cursor.decided_on, c.kind == cursor.kind, c.id < cursor.id),
-    )
+def _after(kind: str, model: type, cursor: Cursor) -> sa.ColumnElement[bool]:
+    """The rows of a kind after the cursor in the list's order (decision day, newest first;
+    on one day licences before penalties; then id, highest first)."""
+    if kind == cursor.kind:
+        return sa.tuple_(model.decided_on, model.id) < (cursor.decided_on, cursor.id)
+    if kind > cursor.kind:  # this kind's rows of the cursor's day come after it
+        return model.decided_on <= cursor.decided_on
+    return model.decided_on < cursor.decided_on
 
 
 def _public(rows) -> list[PublicDecision]:
@@ -177,9 +131,16 @@ def _public(rows) -> list[PublicDecision]:
 @dataclass(frozen=True)
 class DecisionPage:
     decisions: list[PublicDecision]
-    total: int
+    total: int  # counted up to a bound (count_limit): when not exact, there are more
+    total_exact: bool
     next_cursor: str | None
     item_name: str | None  # the name of the item filtered by
+
+
+def count_limit(filters: DecisionFilters) -> int:
+    """How far the list counts its decisions: a search up to 1,000 (each match is checked),
+    a list without one up to the export's bound."""
+    return search.SEARCH_COUNT_LIMIT if filters.q else COUNT_LIMIT
 
 
 def licence_item_name(code: str) -> str:
@@ -194,26 +155,59 @@ def licence_item_name(code: str) -> str:
     return name
 
 
+def _kind_page(
+    kind: str, model: type, statement: sa.Select, filters: DecisionFilters,
+    after: Cursor | None, limit: int, cap: int, today: date,
+) -> tuple[list, int]:  # fmt: skip
+    """The newest ids ((day, id), kind) of one kind after the cursor, and its count up to
+    cap + 1. PostgreSQL's search follows search.walks(): a common word walks the list's order
+    (and one common enough is not counted); a rarer one is read through the GIN index, its
+    first page counted in the same statement."""
+    plan = search.Plan(walk=False, more_than_counted=False)
+    if search.plain_search(filters) and db.session.get_bind().dialect.name == "postgresql":
+        plan = search.walks(model, filters.q, today)
+    windowed = not (plan.walk or plan.more_than_counted) and after is None and filters.q
+    page = statement if after is None else statement.where(_after(kind, model, after))
+    page = page.add_columns(model.decided_on, *([sa.func.count().over()] if windowed else []))
+    page = page.order_by(model.decided_on.desc(), model.id.desc()).limit(limit + 1)
+    with search.walking(plan.walk):
+        rows = db.session.execute(page).all()
+    if plan.more_than_counted:
+        count = cap + 1
+    elif windowed:
+        count = rows[0][2] if rows else 0
+    else:
+        count = _capped_count(statement, cap)
+    return [((row[1], row[0]), kind) for row in rows], min(count, cap + 1)
+
+
 def list_decisions(
     filters: DecisionFilters, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT,
     today: date | None = None,
 ) -> DecisionPage:  # fmt: skip
-    """A page of the public list, newest decision first, and how many there are in all."""
+    """A page of the public list, newest decision first, and how many there are in all (up to
+    count_limit: a count beyond it costs as much as listing them)."""
     today = today or public_today()
     after = Cursor.decode(cursor)
     item_name = licence_item_name(filters.item) if filters.item else None
-    rows = _filtered(filters, today)
-    statement = _ordered(rows)
-    if after is not None:
-        statement = statement.where(_after(rows, after))
-    found = db.session.execute(statement.limit(limit + 1)).all()
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(rows))
-    decisions = _public(found[:limit])
+    cap = count_limit(filters)
+    if search.indexed(filters):
+        found, counts = search.indexed_page(filters, after, limit, today)
+    else:  # the newest ids of each kind through its own indexes, then their rows
+        order, counts = [], []
+        for kind, model, statement in _branches(filters, today):
+            ids, count = _kind_page(kind, model, statement, filters, after, limit, cap, today)
+            order += ids
+            counts.append(count)
+        found = public_rows.rows_in_order(public_rows.kinds(filters), order, limit + 1, today)
+    exact = all(count <= cap for count in counts)
+    decisions = found[:limit]
     following = None
     if len(found) > limit:
         last = decisions[-1]
         following = Cursor(last.decided_on, last.kind, last.id).encode()
-    return DecisionPage(decisions, total, following, item_name)
+    total = sum(counts) if exact else cap
+    return DecisionPage(decisions, total, exact, following, item_name)
 
 
 def export_decisions(filters: DecisionFilters, today: date | None = None) -> list[PublicDecision]:
@@ -262,9 +256,9 @@ def public_record(kind: str, decision_id: int, today: date | None = None) -> Pub
     no longer published."""
     today = today or public_today()
     if kind == LICENCE:
-        statement = _licences(today).where(LicenceDecision.id == decision_id)
+        statement = public_rows.licences(today).where(LicenceDecision.id == decision_id)
     else:
-        statement = _penalties(today).where(PenaltyDecision.id == decision_id)
+        statement = public_rows.penalties(today).where(PenaltyDecision.id == decision_id)
     row = db.session.execute(statement).first()
     return None if row is None else public_decision(kind, row)
 
@@ -296,8 +290,8 @@ def organisation(code: str, today: date | None = None) -> Organisation | None:
     today = today or public_today()
     code = normal_credit_code(code)
     lists = {}
-    for kind, model, select in ((LICENCE, LicenceDecision, _licences),
-                                (PENALTY, PenaltyDecision, _penalties)):  # fmt: skip
+    for kind, model, select in ((LICENCE, LicenceDecision, public_rows.licences),
+                                (PENALTY, PenaltyDecision, public_rows.penalties)):  # fmt: skip
         statement = (
             select(today)
             .where(model.party_credit_code == code, model.party_class.in_(SEARCHABLE_CLASSES))

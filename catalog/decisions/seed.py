@@ -144,9 +144,10 @@ class Model:
             return self.rng.choice(self.sole_traders)
         return self.natural_person()
 
-    def dates(self, late: bool) -> tuple[date, date]:
-        """A decision day and its publication day: within 7 working days, or later."""
-        decided = self.rng.choice(self.days)
+    def dates(self, late: bool, decided: date | None = None) -> tuple[date, date]:
+        """A decision day (drawn, unless given) and its publication day: within 7 working
+        days, or later."""
+        decided = decided or self.rng.choice(self.days)
         delay = (
             self.rng.randint(8, 20)
             if late
@@ -228,13 +229,16 @@ def _penalties(model: Model, parameters: dict[str, Any], common: dict[str, Any])
     ]
 
 
-def penalty_fields(model: Model, settings: dict[str, Any], *, late: bool) -> dict[str, Any]:
+def penalty_fields(
+    model: Model, settings: dict[str, Any], *, late: bool, decided: date | None = None
+) -> dict[str, Any]:
     """One modelled penalty's party, violation, fine and dates (not its severity, document
-    number or authority), drawn from the `penalty` parameters of decisions.yaml."""
+    number or authority), drawn from the `penalty` parameters of decisions.yaml; decided on
+    `decided` when given."""
     violations = settings["violations"]
     violation = model.rng.choices(violations, [v["weight"] for v in violations])[0]
     party = model.party(violation["parties"])
-    decided, published = model.dates(late)
+    decided, published = model.dates(late, decided)
     low, high = (Decimal(str(bound)) for bound in violation["fine"])
     fine = None
     if high > 0:  # in hundreds of yuan, as fines are set

@@ -43,7 +43,7 @@ class DecisionMixin:
     legal_representative: Mapped[str | None] = mapped_column(sa.String(MAX_PERSON))
     party_id_type: Mapped[IdType | None] = mapped_column(enum_column(IdType))
     party_id_number: Mapped[str | None] = mapped_column(sa.String(MAX_ID_NUMBER))
-    decided_on: Mapped[date] = mapped_column(sa.Date, index=True)
+    decided_on: Mapped[date] = mapped_column(sa.Date)  # indexed with id: _shared_table_args
     authority: Mapped[str] = mapped_column(sa.String(MAX_AUTHORITY))
     authority_credit_code: Mapped[str] = mapped_column(sa.String(MAX_CODE))
     data_source_unit: Mapped[str] = mapped_column(sa.String(MAX_AUTHORITY), index=True)
@@ -66,10 +66,14 @@ class DecisionMixin:
         return self.published_on <= self.publish_by
 
 
-def _shared_checks() -> tuple[sa.CheckConstraint, ...]:
+def _shared_table_args(table: str) -> tuple[sa.SchemaItem, ...]:
+    """The checks both kinds hold, and the index of the public list's order (newest decision
+    first, then id: migration 0034). The search's own indexes are the migration's alone
+    (SQLite FTS5 tables, PostgreSQL's search_grams column): catalog.decisions.search."""
     return (
         sa.CheckConstraint("decided_on <= published_on", name="decided_before_published"),
         sa.CheckConstraint("publish_by > decided_on", name="publish_by_after_decision"),
+        sa.Index(f"ix_{table}_order", "decided_on", "id"),
     )
 
 
@@ -82,7 +86,7 @@ class LicenceDecision(DecisionMixin, db.Model):
         sa.CheckConstraint(
             "valid_until IS NULL OR valid_from <= valid_until", name="valid_in_order"
         ),
-        *_shared_checks(),
+        *_shared_table_args("licence_decision"),
     )
 
     item_id: Mapped[int] = mapped_column(sa.ForeignKey("approval_item.id"), index=True)
@@ -111,7 +115,7 @@ class PenaltyDecision(DecisionMixin, db.Model):
         sa.CheckConstraint("fine_amount >= 0", name="fine_not_negative"),
         sa.CheckConstraint("confiscated_amount >= 0", name="confiscated_not_negative"),
         sa.CheckConstraint("published_on <= publication_ends_on", name="published_before_end"),
-        *_shared_checks(),
+        *_shared_table_args("penalty_decision"),
     )
 
     violation_type: Mapped[str] = mapped_column(sa.String(MAX_NAME))

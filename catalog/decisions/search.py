@@ -1,0 +1,400 @@
+"""The public list's search words at 1,000,000 decisions (issue 24 part 8): what they match and
+how an index finds the rows (docs/decision-search-speed.md has the measurements).
+
+What a search matches is one condition, `matching`: an organisation's or sole trader's name (in
+part), the beginning of its credit code (4 characters or more), the document number (in part),
+and the licence item's name or the penalty's violation type (in part); never a natural person.
+A whole valid credit code is looked up as a code only.
+
+The indexes of migration 0034 hold the "grams" of those texts: each character and each pair of
+adjacent characters, lower-cased (ASCII), and "^" with each leading part of the credit code. A
+word of 1 or 2 characters is one gram; a longer one is looked up by its rarest pairs and its
+rows are checked with `matching`, so the index only narrows the rows and the condition decides.
+- SQLite: an FTS5 table per kind whose rowid is the list's order (the decision day << 32 | id):
+  its matches come newest first, so a page reads the first few and stops (`Candidates`).
+- PostgreSQL: a GIN index of the column search_grams; the planner walks the (decided_on, id)
+  index for a common word and reads the GIN index for a rare one (`gram_condition`).
+A count stops at SEARCH_COUNT_LIMIT: "more than 1,000" costs what 1,000 cost.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from catalog.decisions import public_rows
+from catalog.decisions.filters import Cursor, DecisionFilters
+from catalog.decisions.publication import (
+    LICENCE,
+    PENALTY,
+    SEARCHABLE_CLASSES,
+    PublicDecision,
+)
+from catalog.decisions.rules import add_months, credit_code_error
+from catalog.extensions import db
+from catalog.models import ApprovalItem, LicenceDecision, PenaltyDecision, PublicationPeriod
+
+SEARCH_COUNT_LIMIT = 1_000  # a search counts its matches up to this, then says "more than"
+CODE_ALPHABET = frozenset("0123456789ABCDEFGHJKLMNPQRTUWXY")  # GB 32100-2015
+MIN_CODE_PREFIX = 4
+RARE_PAIRS = 3  # a longer word is looked up by this many of its rarest pairs
+JULIAN_OFFSET = 1_721_424  # date.toordinal() + this = SQLite's julianday() as an integer
+ID_BITS = 32
+ID_MASK = (1 << ID_BITS) - 1
+SAMPLE_ROWS, SAMPLE_SECONDS = 4_000, 3_600  # rows read to tell rare pairs, and how often
+WALK_SHARE, MORE_HITS = 0.003, 40  # PostgreSQL: see walks()
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def ascii_lower(text: str) -> str:
+    """Lower-cased as SQLite's lower() does it (ASCII letters only)."""
+    return text.translate(_ASCII_LOWER)
+
+
+def full_credit_code(q: str) -> str | None:
+    """The words as a whole, valid 统一社会信用代码 (spaces and dashes ignored), or None."""
+    code = q.replace(" ", "").replace("-", "").upper()
+    if len(code) == 18 and code.isascii() and credit_code_error(code) is None:
+        return code
+    return None
+
+
+@dataclass(frozen=True)
+class Words:
+    """The search words as the indexes look them up: the grams of the text (the word itself
+    for 1 or 2 characters, else its pairs of characters without a space), lower-cased as the
+    database's index is, and the beginning of a credit code when the words could be one."""
+
+    text: str
+    grams: tuple[str, ...]
+    code_prefix: str | None
+
+    @classmethod
+    def of(cls, q: str, lower: Callable[[str], str] = ascii_lower) -> Words:
+        lowered = lower(q)
+        if len(lowered) <= 2:
+            grams = (lowered,)
+        else:
+            pairs = [lowered[i : i + 2] for i in range(len(lowered) - 1)]
+            grams = tuple(dict.fromkeys(p for p in pairs if not any(c.isspace() for c in p)))
+            if not grams:  # only spaced pairs ("a b c"): the characters
+                grams = tuple(dict.fromkeys(c for c in lowered if not c.isspace()))
+        code = q.replace(" ", "").replace("-", "").upper()
+        prefix = code if MIN_CODE_PREFIX <= len(code) < 18 and set(code) <= CODE_ALPHABET else None
+        return cls(q, grams, prefix)
+
+
+def matching(model: type, q: str, subject: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+    """The rows of one kind that the search words find: `subject` is the licence item's name
+    or the penalty's violation type. Never a natural person's name or ID number."""
+    searchable = model.party_class.in_(SEARCHABLE_CLASSES)
+    code = full_credit_code(q)
+    if code is not None:  # by the index on party_credit_code, whatever the size of the table
+        return sa.and_(searchable, model.party_credit_code == code)
+    words = Words.of(q)
+    conditions = [
+        sa.and_(searchable, model.party_name.icontains(q, autoescape=True)),
+        model.document_number.icontains(q, autoescape=True),
+        subject.icontains(q, autoescape=True),
+    ]
+    if words.code_prefix:
+        conditions.append(sa.and_(searchable, model.party_credit_code.startswith(
+            words.code_prefix, autoescape=True)))  # fmt: skip
+    return sa.or_(*conditions)
+
+
+def _phrase(gram: str) -> str:
+    return '"' + gram.replace('"', '""') + '"'
+
+
+# --- which pairs are rare: a sample of the rows, per process ---------------------------------
+
+
+@dataclass(frozen=True)
+class Sample:
+    """About SAMPLE_ROWS rows of a kind, spread evenly over the ids: what the search matches in
+    each (lower-cased as the database's index is) and its days of publication, and how many
+    rows hold each pair of characters. It tells which pairs of a word are rare, and
+    (PostgreSQL) whether a word is common enough among the public rows to read the list's
+    order rather than the GIN index. Read once an hour per process (a few milliseconds); a
+    stale or unlucky sample makes a search slower, never its result different."""
+
+    rows: tuple[SampledRow, ...]
+    pairs: dict[str, int]
+    step: int  # one sampled row for this many ids
+
+    def found(self, q: str, lower: Callable[[str], str], today: date) -> int:
+        """How many of the sampled rows public on `today` the words find."""
+        text, prefix = lower(q), Words.of(q, lower).code_prefix
+        return sum(
+            row.published_on <= today
+            and (row.ends_on is None or row.ends_on >= today)
+            and (text in row.text or bool(prefix and row.code and row.code.startswith(prefix)))
+            for row in self.rows
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class SampledRow:
+    text: str  # lower-cased, joined by "\x1f" (never searched): the document number, the
+    # subject, a searchable party's name
+    code: str | None  # a searchable party's credit code
+    published_on: date
+    ends_on: date | None  # a penalty's publication_ends_on
+
+
+_samples: dict[tuple[str, str], tuple[float, Sample]] = {}
+
+
+def sample(model: type, lower: Callable[[str], str]) -> Sample:
+    key = (str(db.engine.url), model.__tablename__)
+    cached = _samples.get(key)
+    if cached and time.monotonic() - cached[0] < SAMPLE_SECONDS:
+        return cached[1]
+    top = db.session.scalar(sa.select(sa.func.max(model.id))) or 0
+    wanted = list(range(1, top + 1, max(1, top // SAMPLE_ROWS)))  # (top: the last id)
+    subject = public_rows.subject(LICENCE if model is LicenceDecision else PENALTY)
+    ends = model.publication_ends_on if model is PenaltyDecision else sa.null()
+    statement = sa.select(model.party_name, model.party_class, model.party_credit_code,
+                          model.document_number, subject, model.published_on, ends)  # fmt: skip
+    if model is LicenceDecision:
+        statement = statement.join(ApprovalItem, ApprovalItem.id == model.item_id)
+    rows, pairs = [], Counter()
+    for start in range(0, len(wanted), 500):
+        chosen = statement.where(model.id.in_(wanted[start : start + 500]))
+        for name, party_class, code, number, text, published, ends_on in db.session.execute(chosen):
+            searchable = party_class in SEARCHABLE_CLASSES
+            texts = tuple(lower(t) for t in (number, text, name if searchable else None) if t)
+            joined = "\x1f".join(texts)
+            rows.append(SampledRow(joined, code if searchable else None, published, ends_on))
+            pairs.update({t[i : i + 2] for t in texts for i in range(len(t) - 1)})
+    found = Sample(tuple(rows), dict(pairs), max(1, top // SAMPLE_ROWS))
+    _samples[key] = (time.monotonic(), found)
+    return found
+
+
+def rarest(model: type, words: Words, lower: Callable[[str], str]) -> list[str]:
+    """The grams a word is looked up by: itself (1 or 2 characters), or its RARE_PAIRS rarest
+    pairs (together they hold few rows that do not match, so few are read and rejected)."""
+    if len(words.grams) <= 1:
+        return list(words.grams)
+    pairs = sample(model, lower).pairs
+    return sorted(words.grams, key=lambda gram: pairs.get(gram, 0))[:RARE_PAIRS]
+
+
+# --- PostgreSQL: the GIN index of search_grams -----------------------------------------------
+
+
+def gram_condition(model: type, q: str) -> sa.ColumnElement[bool] | None:
+    """PostgreSQL: the rows whose search_grams hold the words' rarest grams (or the credit
+    code's beginning), for the GIN index; None for a whole credit code (its own index). The
+    grams are lower-cased by PostgreSQL's lower(), as Python's str.lower does."""
+    if full_credit_code(q) is not None:
+        return None
+    words = Words.of(q, str.lower)
+    grams_type = postgresql.ARRAY(sa.Text)
+    column = sa.literal_column(f"{model.__tablename__}.search_grams", grams_type)
+    looked_up = [rarest(model, words, str.lower)]
+    if words.code_prefix:
+        looked_up.append(["^" + words.code_prefix.lower()])
+    return sa.or_(*(column.contains(sa.bindparam(None, keys, grams_type)) for keys in looked_up))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """PostgreSQL: how a search of one kind is read (walks())."""
+
+    walk: bool  # the page: the list's order, each row checked, until 21 match
+    more_than_counted: bool  # certainly more than SEARCH_COUNT_LIMIT: not counted
+
+
+def walks(model: type, q: str, today: date) -> Plan:
+    """PostgreSQL: the planner cannot tell a common word from a rare one (it multiplies its
+    pairs' shares as if independent: 790 rows expected, 54,508 found, 520 ms to sort them), so
+    the sample does. A word in WALK_SHARE of the sample or more reads the kind in the list's
+    order (ix_*_order) and stops at 21 matches, instead of fetching every match through the
+    GIN index to sort them. A word found in MORE_HITS sampled rows or more, which stand for
+    ten times SEARCH_COUNT_LIMIT rows, has more than that many: the chance that it has not is
+    below 1e-20 (its sampled rows would be a Poisson draw of mean 4 or less); a count would
+    have read its whole GIN posting list (18 ms for 66,512 rows, 40 for the count)."""
+    drawn = sample(model, str.lower)
+    hits = drawn.found(q, str.lower, today)
+    share = hits / len(drawn.rows) if drawn.rows else 0.0
+    more = hits >= MORE_HITS and hits * drawn.step >= 10 * SEARCH_COUNT_LIMIT
+    return Plan(walk=share >= WALK_SHARE, more_than_counted=more)
+
+
+# What the planner may not do while walking: ix_*_order is then the only plan left with no sort.
+WALK_SETTINGS = ["enable_bitmapscan", "enable_seqscan", "enable_sort", "enable_incremental_sort",
+                 "max_parallel_workers_per_gather"]  # fmt: skip
+
+
+@contextmanager
+def walking(walk: bool) -> Iterator[None]:
+    """PostgreSQL: the statements inside walk the list's order (WALK_SETTINGS off, for this
+    transaction only), when `walk`; then the planner chooses again."""
+    if not walk:
+        yield
+        return
+    _set(WALK_SETTINGS, restore=False)
+    try:
+        yield
+    finally:
+        _set(WALK_SETTINGS, restore=True)
+
+
+_SETTINGS = sa.text(
+    "SELECT set_config(name, CASE WHEN :restore THEN reset_val"
+    " WHEN name LIKE 'max%' THEN '0' ELSE 'off' END, true) FROM pg_settings WHERE name IN :names"
+).bindparams(sa.bindparam("names", expanding=True))
+
+
+def _set(settings: list[str], *, restore: bool) -> None:
+    """The settings off (or 0), or back to their values, for this transaction: one statement."""
+    db.session.execute(_SETTINGS, {"restore": restore, "names": settings})
+
+
+def row_grams(name: str | None, party_class: str, code: str | None, number: str,
+              subject: str) -> list[str]:  # fmt: skip
+    """PostgreSQL: a row's search_grams as migration 0034's decision_search_grams() makes them
+    (characters and pairs of the lower-cased texts, "^" and each leading part of the code), for
+    a bulk load that writes them itself (its trigger, 0.3 ms a row, tripled generate-province's
+    writing); a test holds the two equal."""
+    searchable = party_class in {kind.value for kind in SEARCHABLE_CLASSES}
+    texts = [text.lower() for text in (name if searchable else None, number, subject) if text]
+    grams = {text[i : i + size] for text in texts for size in (1, 2)
+             for i in range(len(text) - size + 1)}  # fmt: skip
+    if searchable and code:
+        grams |= {"^" + code[:size].lower() for size in range(1, len(code) + 1)}
+    return sorted(grams)
+
+
+def with_grams(table: sa.Table) -> sa.Table:
+    """PostgreSQL: a decision table as a bulk load writes it: its columns and search_grams."""
+    columns = [sa.Column(column.name, column.type) for column in table.columns]
+    return sa.Table(table.name, sa.MetaData(), *columns,
+                    sa.Column("search_grams", postgresql.ARRAY(sa.Text)))  # fmt: skip
+
+
+# --- SQLite: the FTS5 tables, newest first ---------------------------------------------------
+
+
+def sort_key(day: date, row_id: int = 0) -> int:
+    """The FTS rowid of a decision: its place in the list's order (newest last)."""
+    return ((day.toordinal() + JULIAN_OFFSET) << ID_BITS) | row_id
+
+
+def from_sort_key(key: int) -> tuple[date, int]:
+    return date.fromordinal((key >> ID_BITS) - JULIAN_OFFSET), key & ID_MASK
+
+
+def _fts(model: type) -> str:
+    return f"{model.__tablename__}_grams"
+
+
+def match_expression(model: type, q: str) -> str:
+    """SQLite: the FTS5 query of the words' candidates."""
+    words = Words.of(q)
+    parts = [" AND ".join(_phrase(gram) for gram in rarest(model, words, ascii_lower))]
+    if words.code_prefix:
+        parts.append(_phrase("^" + words.code_prefix.lower()))
+    return " OR ".join(f"({part})" for part in parts)
+
+
+def candidate_keys(model: type, q: str, limit: int) -> list[int]:
+    """SQLite: the FTS keys of up to `limit` rows of a kind that the words may find (the
+    index's candidates, unchecked), newest first."""
+    fts = _fts(model)
+    return db.session.scalars(
+        sa.text(f"SELECT rowid FROM {fts} WHERE {fts} MATCH :match ORDER BY rowid DESC"
+                " LIMIT :limit"), {"match": match_expression(model, q), "limit": limit},
+    ).all()  # fmt: skip
+
+
+def found_keys(kind: str, model: type, q: str, today: date, *, limit: int,
+               above: int | None = None, below: int | None = None) -> list[int]:  # fmt: skip
+    """SQLite: the FTS keys of up to `limit` public rows of a kind that the words find, newest
+    first, from `above` (included) to `below` (excluded). One statement: the FTS candidates
+    in the list's order, each row checked (`matching`; the item's name read only for a row
+    its party and number miss), until `limit` pass."""
+    fts = sa.table(_fts(model), sa.column("rowid", sa.BigInteger))
+    key = fts.c.rowid
+    statement = (
+        sa.select(key)
+        .select_from(fts.join(model, model.id == key.op("&")(ID_MASK)))
+        .where(
+            sa.literal_column(fts.name).op("MATCH")(match_expression(model, q)),
+            public_rows.public(kind, today),
+            matching(model, q, public_rows.subject(kind, correlated=True)),
+        )
+        .order_by(key.desc())
+        .limit(limit)
+    )
+    if above is not None:
+        statement = statement.where(key >= above)
+    if below is not None:
+        statement = statement.where(key < below)
+    return db.session.scalars(statement).all()
+
+
+# --- SQLite: a page of a search ------------------------------------------------------------
+
+
+def plain_search(filters: DecisionFilters) -> bool:
+    """Words other than a whole credit code, with no filter but the kind and the year: what the
+    list's order serves (the other filters are left to their own indexes)."""
+    return (
+        bool(filters.q)
+        and full_credit_code(filters.q) is None
+        and not (filters.unit or filters.status or filters.item or filters.category)
+        and filters.late is None
+    )
+
+
+def indexed(filters: DecisionFilters) -> bool:
+    """Whether a search is served by the FTS order (SQLite)."""
+    return plain_search(filters) and db.session.get_bind().dialect.name == "sqlite"
+
+
+def indexed_page(filters: DecisionFilters, after: Cursor | None, limit: int,
+                  today: date) -> tuple[list[PublicDecision], list[int]]:  # fmt: skip
+    """SQLite: a page of a search and the count of each kind (up to SEARCH_COUNT_LIMIT + 1),
+    from the FTS candidates newest first (found_keys); then the page's rows."""
+    keys, counts = {}, []
+    enough = max(SEARCH_COUNT_LIMIT, limit) + 1  # to count, and the first page
+    for kind, model, _select in public_rows.kinds(filters):
+        above, below = key_bounds(kind, filters.year, today)
+        found = found_keys(kind, model, filters.q, today, limit=enough, above=above, below=below)
+        counts.append(min(len(found), SEARCH_COUNT_LIMIT + 1))
+        if after is not None:
+            start = sort_key(after.decided_on, after.id)
+            if kind != after.kind:  # the other kind's rows of that day: before or after
+                start = sort_key(after.decided_on + timedelta(days=int(kind > after.kind)))
+            below = start if below is None else min(below, start)
+            found = found_keys(kind, model, filters.q, today, limit=limit + 1, above=above,
+                               below=below)  # fmt: skip
+        keys[kind] = found[: limit + 1]
+    order = [(from_sort_key(key), kind) for kind, found in keys.items() for key in found]
+    return public_rows.rows_in_order(public_rows.kinds(filters), order, limit + 1, today), counts
+
+
+def key_bounds(kind: str, year: int | None, today: date) -> tuple[int | None, int | None]:
+    """The FTS keys a kind's public rows can have: the year's, and for penalties none decided
+    before the longest publication period (catalog.decisions.checks holds every penalty's
+    公示截止日期 within its rule's longest period; a few days' margin for month ends)."""
+    above = below = None
+    if year is not None:
+        above, below = sort_key(date(year, 1, 1)), sort_key(date(year + 1, 1, 1))
+    if kind == PENALTY:
+        longest = db.session.scalar(sa.select(sa.func.max(PublicationPeriod.max_months)))
+        if longest is not None:
+            earliest = sort_key(add_months(today, -longest) - timedelta(days=4))
+            above = earliest if above is None else max(above, earliest)
+    return above, below
