@@ -17,13 +17,13 @@ from tests.test_database_guard import HANDLING, ITEM, _migrated_app, _sql, inser
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def at_0033(request, tmp_path):
-    """An app on a new database migrated to 0033, in its app context."""
+def at_0034(request, tmp_path):
+    """An app on a new database migrated to 0034, in its app context."""
     if request.param == "sqlite":
-        yield from _migrated_app(f"sqlite:///{tmp_path / 'codes.sqlite3'}", "0033")
+        yield from _migrated_app(f"sqlite:///{tmp_path / 'codes.sqlite3'}", "0034")
         return
     with temporary_postgres_database("catalog_codes") as url:
-        yield from _migrated_app(url, "0033")
+        yield from _migrated_app(url, "0034")
 
 
 def _found(word: str) -> list[int]:
@@ -32,7 +32,7 @@ def _found(word: str) -> list[int]:
     return found
 
 
-def test_0037_leaves_the_codes_out_of_the_short_words_and_back(at_0033):
+def test_0037_leaves_the_codes_out_of_the_short_words_and_back(at_0034):
     item = insert(_db, "approval_item", {**ITEM, "code": "XCJT-07-001"})
     situation = "新办（A类）"
     handling = insert(
@@ -43,7 +43,7 @@ def test_0037_leaves_the_codes_out_of_the_short_words_and_back(at_0033):
         item_name=ITEM["name"], item_code="XCJT-07-001", result_name=ITEM["result_name"],
         legal_bases=[], handling_code="XCJT-07-001-01", situation=situation, material_names=[],
     )  # fmt: skip
-    with_codes = f"{entry['name_chars']} {character_grams(entry['body'])}"  # as 0009-0033 wrote
+    with_codes = f"{entry['name_chars']} {character_grams(entry['body'])}"  # as 0009-0034 wrote
     values = {**entry, "handling_item_id": handling, "chars": with_codes}
     _db.session.execute(sa.table("search_entry", *map(sa.column, values)).insert(), values)
     _db.session.commit()
@@ -55,7 +55,7 @@ def test_0037_leaves_the_codes_out_of_the_short_words_and_back(at_0033):
     assert _found("jt") == _found("07") == []
     assert _found("a") == [handling]  # (the situation's)
 
-    downgrade(revision="0033")
+    downgrade(revision="0034")
     assert _sql("SELECT chars FROM search_entry").scalar() == with_codes
     assert _found("jt") == _found("07") == _found("a") == [handling]
     if _db.engine.dialect.name == "sqlite":

@@ -1,7 +1,7 @@
 """search: a word of 1 or 2 characters no longer matches inside the codes
 
 Revision ID: 0037
-Revises: 0033
+Revises: 0034
 Create Date: 2026-12-05
 
 search_entry.chars held the characters and pairs of both codes of every entry; every generated
@@ -27,7 +27,7 @@ from alembic import op
 from catalog.search.text import character_grams, normalise
 
 revision = "0037"
-down_revision = "0033"
+down_revision = "0034"
 branch_labels = None
 depends_on = None
 
