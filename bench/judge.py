@@ -76,6 +76,15 @@ def summarise(latencies: list[float], wall: float | None = None, errors: int = 0
             "rps": round(len(latencies) / wall, 1) if wall else None}  # fmt: skip
 
 
+def slowest(timed: Iterable, count: int) -> list[dict]:
+    """The `count` slowest of a round's timed requests (bench.servers.Timed), slowest first:
+    each its path, milliseconds, when it began (seconds into the round), connection and
+    whether it failed."""
+    ordered = sorted(timed, key=lambda t: (-t.ms, t.at_s))[:count]
+    return [{"path": t.path, "ms": t.ms, "at_s": t.at_s, "client": t.client,
+             "failed": t.failed} for t in ordered]  # fmt: skip
+
+
 def ratio(ours: float | None, theirs: float | None) -> float | None:
     return round(ours / theirs, 2) if ours and theirs else None
 

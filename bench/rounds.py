@@ -10,18 +10,22 @@ import subprocess
 import sys
 import time
 import urllib.parse
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from bench.inprocess import SNAPSHOT_PREFIX, InProcess
-from bench.judge import summarise
+from bench.judge import slowest, summarise
+from bench.pg_waits import ActivitySampler
 from bench.queries import Query
-from bench.servers import ROOT, SECRET, Client, concurrent, log, repeated
+from bench.servers import ROOT, SECRET, Client, Timed, concurrent, log, repeated
 
 # The three take turns by blocks of this many queries, each block in a rotated order, so that
 # none always comes first (after another has brought the same rows into the page cache).
 BLOCK = 10
 ORDERS = (("app", "datasette", "in_process"), ("datasette", "in_process", "app"),
           ("in_process", "app", "datasette"))  # fmt: skip
+SLOWEST = 5  # the slowest requests of each throughput mix kept in the results, a server
+SLOW_MS = 1000.0  # a request of a throughput mix this slow is logged after its block
 
 
 def distinct_latency(app_port: int, peer_port: int | None, floor: InProcess | None,
@@ -59,28 +63,48 @@ def distinct_latency(app_port: int, peer_port: int | None, floor: InProcess | No
 
 
 def throughput(app_port: int, peer_port: int | None, mix: list[Query], *, clients: int,
-               time_limit: float, block: int = 40) -> dict[str, dict]:  # fmt: skip
+               time_limit: float, block: int = 40, label: str = "",
+               database_url: str | None = None) -> dict[str, dict]:  # fmt: skip
     """The mix's queries from `clients` connections at once, each query once per server, the
     app and Datasette taking turns by blocks; requests a second over the sum of their blocks'
-    wall times."""
-    runs = {"app": ([], 0.0, 0), "datasette": ([], 0.0, 0)}
+    wall times. Each server's SLOWEST slowest requests (the query, the time, when in the mix)
+    are kept and logged, a request over SLOW_MS after its block; on PostgreSQL, what the server's
+    sessions were doing meanwhile (bench/pg_waits.py) is kept under "postgresql_activity"."""
+    runs: dict[str, tuple[list[Timed], float]] = {"app": ([], 0.0), "datasette": ([], 0.0)}
     deadline = time.monotonic() + time_limit
-    for number, start in enumerate(range(0, len(mix), block)):
-        if time.monotonic() > deadline:
-            break
-        part = mix[start : start + block]
-        order = ("app", "datasette") if number % 2 == 0 else ("datasette", "app")
-        for who in order:
-            if who == "datasette" and peer_port is None:
-                continue
-            port = app_port if who == "app" else peer_port
-            paths = [q.app_path() if who == "app" else q.datasette_path() for q in part]
-            latencies, wall, errors = concurrent(port, paths, clients=clients,
-                                                 time_limit=time_limit)  # fmt: skip
-            seen, walls, failed = runs[who]
-            runs[who] = (seen + latencies, walls + wall, failed + errors)
-    return {who: summarise(latencies, wall, errors)
-            for who, (latencies, wall, errors) in runs.items() if latencies}  # fmt: skip
+    began = time.perf_counter()
+    with ActivitySampler(database_url, time_limit=time_limit + 300) as sampler:
+        for number, start in enumerate(range(0, len(mix), block)):
+            if time.monotonic() > deadline:
+                break
+            part = mix[start : start + block]
+            order = ("app", "datasette") if number % 2 == 0 else ("datasette", "app")
+            for who in order:
+                if who == "datasette" and peer_port is None:
+                    continue
+                port = app_port if who == "app" else peer_port
+                paths = [q.app_path() if who == "app" else q.datasette_path() for q in part]
+                offset = time.perf_counter() - began
+                timed, wall = concurrent(port, paths, clients=clients, time_limit=time_limit)
+                timed = [replace(t, at_s=round(t.at_s + offset, 3)) for t in timed]
+                for slow in (t for t in timed if t.ms >= SLOW_MS):
+                    log(f"{label} {who}: {slow.ms:,.0f} ms at {slow.at_s:.1f} s: {slow.path}")
+                seen, walls = runs[who]
+                runs[who] = (seen + timed, walls + wall)
+    result = {}
+    for who, (timed, wall) in runs.items():
+        if timed:
+            result[who] = {**summarise([t.ms for t in timed], wall, sum(t.failed for t in timed)),
+                           "slowest": slowest(timed, SLOWEST)}  # fmt: skip
+            worst = result[who]["slowest"][0]
+            log(f"{label} {who}: {result[who]['rps']} requests/s, slowest {worst['ms']:,.1f} ms "
+                f"at {worst['at_s']:.1f} s: {worst['path']}")  # fmt: skip
+    if database_url and database_url.startswith("postgresql"):
+        result["postgresql_activity"] = activity = sampler.summary()
+        for note in activity["long"][:3]:
+            log(f"{label} postgresql: {note['state']} {note['ms']:,.0f} ms, "
+                f"{note['waits']}: {note['query'][:120]}")  # fmt: skip
+    return result
 
 
 def cached(port: int, queries: list[Query], count: int, time_limit: float,

@@ -136,17 +136,29 @@ def item_paths(app_db: Path, count: int, seed: int) -> list[str]:
             random.Random(seed).sample(codes, min(count, len(codes)))]  # fmt: skip
 
 
-def measure_database(database: str, url: str, peer_port: int, queries: dict, items: list[str],
-                     options: argparse.Namespace) -> tuple[dict, list[dict]]:  # fmt: skip
-    """Every measurement of one database with its own app server; the section and its rows."""
-    section: dict = {"distinct": {}, "throughput": {}, "cached": {}}
-    rows: list[dict] = []
-    latency, mix_parts, fresh = {}, {}, queries["3字"][-FRESH:]
+def query_parts(queries: dict, options: argparse.Namespace) -> tuple[dict, dict, list]:
+    """Each class's queries for latency, each mix's queries (its classes' interleaved: the
+    per-group mixes draw on one half of what each class keeps back, 全部 on the other), and
+    the 3字 queries kept for the first search after each change."""
+    latency, mix_parts = {}, {}
     for name in CLASSES:
         latency[name], for_groups, for_all = split(
             queries[name], options.queries, options.mix_queries // 2, options.mix_queries // 2
         )
         mix_parts[name] = (for_groups, for_all)
+    mixes = {}
+    for mix, classes in MIXES.items():
+        queries_of = [mix_parts[name][1 if mix == "全部" else 0] for name in classes]
+        mixes[mix] = [q for group in zip(*queries_of, strict=False) for q in group]
+    return latency, mixes, queries["3字"][-FRESH:]
+
+
+def measure_database(database: str, url: str, peer_port: int, queries: dict, items: list[str],
+                     options: argparse.Namespace) -> tuple[dict, list[dict]]:  # fmt: skip
+    """Every measurement of one database with its own app server; the section and its rows."""
+    section: dict = {"distinct": {}, "throughput": {}, "cached": {}}
+    rows: list[dict] = []
+    latency, mixes, fresh = query_parts(queries, options)
     log(f"{database}: loading the in-process floor's frame, starting the app")
     with InProcess(url) as floor, serving(gunicorn(f"app-{database}", url)) as (app,):
         section["frame_load_ms"] = floor.frame_load_ms
@@ -159,13 +171,11 @@ def measure_database(database: str, url: str, peer_port: int, queries: dict, ite
             section["distinct"][name] = runs
             rows += search_rows(database, name, runs["app"], runs.get("in_process"), "distinct")
         phases = {"distinct searches": app.peak_memory_mb()}
-        for mix, classes in MIXES.items():
+        for mix, interleaved in mixes.items():
             log(f"{database}: throughput, mix {mix}, 4 clients")
-            part = 1 if mix == "全部" else 0
-            queries_of = [mix_parts[name][part] for name in classes]
-            interleaved = [q for group in zip(*queries_of, strict=False) for q in group]
             runs = rounds.throughput(app.port, peer_port, interleaved, clients=4,
-                                     time_limit=120)  # fmt: skip
+                                     time_limit=120, label=f"{database} {mix}",
+                                     database_url=url)  # fmt: skip
             section["throughput"][mix] = runs
             rows.append(_throughput_row(database, mix, runs, "distinct"))
         log(f"{database}: the cached rows (a fixed mix, repeated)")
@@ -174,7 +184,8 @@ def measure_database(database: str, url: str, peer_port: int, queries: dict, ite
             section["cached"][name] = run
             rows += search_rows(database, name, run, None, "cached")
         everything = [query for mix in CACHED_MIX.values() for query in mix] * 8
-        runs = rounds.throughput(app.port, peer_port, everything, clients=4, time_limit=120)
+        runs = rounds.throughput(app.port, peer_port, everything, clients=4, time_limit=120,
+                                 label=f"{database} 全部 (cached)", database_url=url)  # fmt: skip
         section["throughput"]["全部 (cached)"] = runs
         rows.append(_throughput_row(database, "全部", runs, "cached"))
         phases["throughput and cached"] = app.peak_memory_mb()

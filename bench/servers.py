@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -20,6 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DATA = ROOT / "bench" / "data"
 SECRET = "bench-secret-key"
+# gunicorn's access log line: when, status, milliseconds in the worker, the request line
+ACCESS_FORMAT = '%(t)s %(s)s %(M)sms "%(r)s"'
 
 
 def log(message: str) -> None:
@@ -99,10 +102,12 @@ def serving(*servers_args) -> Iterator[list[Server]]:
 
 
 def gunicorn(name: str, database_url: str) -> tuple:
-    """The app as deployed: gunicorn, one sync worker, its default configuration."""
+    """The app as deployed: gunicorn, one sync worker, its default configuration; each
+    request's line, status and time in the worker go to the server's log (bench/data/)."""
     port = free_port()
     command = [str(BIN / "gunicorn"), "--workers", "1", "--worker-class", "sync",
-               "--bind", f"127.0.0.1:{port}", "--timeout", "300", "wsgi:app"]  # fmt: skip
+               "--bind", f"127.0.0.1:{port}", "--timeout", "300", "--access-logfile", "-",
+               "--access-logformat", ACCESS_FORMAT, "wsgi:app"]  # fmt: skip
     env = {"DATABASE_URL": database_url, "SECRET_KEY": SECRET}
     return (name, command, port, "/api/v1/items?q=&limit=1", env)
 
@@ -146,35 +151,45 @@ class Client:
         self.connection.close()
 
 
+@dataclass(frozen=True)
+class Timed:
+    """One request of a concurrent round: what was asked, how long it took, when it began
+    (seconds after the round began) and on which of the round's connections."""
+
+    path: str
+    ms: float
+    failed: bool
+    at_s: float
+    client: int
+
+
 def concurrent(port: int, paths: list[str], *, clients: int,
-               time_limit: float) -> tuple[list[float], float, int]:  # fmt: skip
+               time_limit: float) -> tuple[list[Timed], float]:  # fmt: skip
     """Each path GET once, from `clients` keep-alive connections taking the next path as they
-    come free; stops early at `time_limit` seconds. The latencies, the wall time, the errors."""
-    latencies: list[float] = []
-    errors = 0
+    come free; stops early at `time_limit` seconds. Every request timed, and the wall time."""
+    timed: list[Timed] = []
     lock = threading.Lock()
     pending = iter(paths)
     deadline = time.monotonic() + time_limit
+    started = time.perf_counter()
 
-    def worker() -> None:
-        nonlocal errors
+    def worker(number: int) -> None:
         client = Client(port)
         for path in pending:
             if time.monotonic() > deadline:
                 break
+            at = time.perf_counter() - started
             elapsed, failed = client.get(path)
             with lock:
-                latencies.append(elapsed)
-                errors += failed
+                timed.append(Timed(path, round(elapsed, 2), failed, round(at, 3), number))
         client.close()
 
-    started = time.perf_counter()
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(time_limit + 300)
-    return latencies, time.perf_counter() - started, errors
+    return timed, time.perf_counter() - started
 
 
 def repeated(port: int, paths: list[str], count: int, time_limit: float) -> tuple[list, int]:

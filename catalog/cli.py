@@ -102,22 +102,29 @@ def seed_command(force: bool) -> None:
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="写入文件。")
 @click.option("--snapshot", "label", help="快照名称；省略时为当前已发布的目录。")
 @click.option("--decisions-year", help="双公示统计的决定年份；省略时为有决定的最近一年。")
+@click.option("--decisions-unit", help="双公示统计只计这个数据来源单位；省略时为全部单位。")
 @with_appcontext
 def report_command(
-    output_format: str, output: Path | None, label: str | None, decisions_year: str | None
+    output_format: str,
+    output: Path | None,
+    label: str | None,
+    decisions_year: str | None,
+    decisions_unit: str | None,
 ) -> None:
     """Print or write the reform report of the published catalog or of a snapshot, with the
-    双公示 section of a year (JSON and XLSX; the text and CSV forms are the reform figures)."""
+    双公示 section of a year (of every data source unit, or of one), in every format."""
     ensure_database()
+    asked = {report_decisions.YEAR_PARAMETER: decisions_year or "",
+             report_decisions.UNIT_PARAMETER: decisions_unit or ""}  # fmt: skip
     try:
         selected = report_source(label)
-        section = report_decisions.of_source(selected, {"decisions_year": decisions_year or ""})
+        section = report_decisions.of_source(selected, asked)
     except ReportNotFound as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
     except DomainError as exc:
         click.echo(exc.message, err=True)
-        sys.exit(2)
+        sys.exit(1 if exc.status == 404 else 2)
     document = report_decisions.with_section(selected.report, section)
     if document["items"]["total"] == 0 and document["handling_items"]["total"] == 0:
         click.echo("没有可统计的数据：目录中没有已发布的事项（可先运行 seed）。", err=True)
@@ -132,7 +139,7 @@ def report_command(
     elif output_format == "json":
         body = json.dumps(document, ensure_ascii=False, indent=1) + "\n"
     else:
-        body = render_text(document) + "\n"
+        body = render_text(document) + "\n\n" + report_decisions.section_text(section) + "\n"
     if output is None:
         click.echo(body, nl=False)
         return

@@ -82,10 +82,15 @@ _COMPUTED = frozenset(header_key(header) for header in COMPLETENESS_HEADERS)
 
 
 @cache
+def _listed(path: str) -> dict:
+    with open(path, encoding="utf-8") as file:
+        return yaml.safe_load(file)
+
+
+@cache
 def spellings(path: str = str(HEADERS_FILE)) -> dict[str, dict[str, str]]:
     """Per sheet kind: header key -> field (the app's own header)."""
-    with open(path, encoding="utf-8") as file:
-        data = yaml.safe_load(file)
+    data = _listed(path)
     table: dict[str, dict[str, str]] = {}
     for kind, fields in FIELDS.items():
         table[kind] = {header_key(field): field for field in fields}
@@ -93,8 +98,30 @@ def spellings(path: str = str(HEADERS_FILE)) -> dict[str, dict[str, str]]:
             if field not in fields:
                 raise ValueError(f"{path}: {kind} has no field {field}")
             for name in names:
+                if table[kind].get(header_key(name), field) != field:
+                    raise ValueError(f"{path}: {kind}: {name} names two fields")
                 table[kind][header_key(name)] = field
     return table
+
+
+def other_spellings(kind: str) -> list[tuple[str, list[str]]]:
+    """Each field of a sheet of `kind` and its other spellings, as seed/import_headers.yaml
+    writes them (the upload page and the template's 填写说明 list them)."""
+    names = _listed(str(HEADERS_FILE)).get(kind) or {}
+    return [
+        (field, [n for n in names.get(field, ()) if header_key(n) != header_key(field)])
+        for field in FIELDS[kind]
+    ]
+
+
+def wanted(kind: str) -> str:
+    """The columns that tell a header row of `kind`, each with its other spellings, as a
+    message names them: 行政许可决定文书号（或 决定文书号…）、许可决定日期（或 决定日期）."""
+    others = dict(other_spellings(kind))
+    return "、".join(
+        field + (f"（或 {'、'.join(others[field])}）" if others.get(field) else "")
+        for field in SIGNATURES[kind]
+    )
 
 
 def read_mapping(text: str) -> dict[str, str]:

@@ -62,7 +62,7 @@ def report_document(
     return document
 
 
-def _format_percent(value: float | None) -> str:
+def format_percent(value: float | None) -> str:
     return "—（无数据）" if value is None else f"{value:.2f}%"
 
 
@@ -81,12 +81,12 @@ def render_text(document: dict[str, Any]) -> str:
     for key, label, _attribute in SHARES:
         share = document[key]
         lines.append(
-            f"{label}：{share['count']} / {share['total']} = {_format_percent(share['percent'])}"
+            f"{label}：{share['count']} / {share['total']} = {format_percent(share['percent'])}"
         )
     compression = document["compression"]
     lines.append(
         f"时限压缩比：（{compression['statutory_days']} − {compression['promised_days']}）"
-        f" / {compression['statutory_days']} = {_format_percent(compression['percent'])}"
+        f" / {compression['statutory_days']} = {format_percent(compression['percent'])}"
         f"（{compression['handling_items']} 个有法定时限的业务办理项）"
     )
     lines.append("政策例外：")

@@ -25,11 +25,11 @@ from catalog.import_headers import (
     ITEM_KINDS,
     MATERIALS,
     MAX_HEADER_CHARS,
-    SIGNATURES,
     Placed,
     classify,
     missing_required,
     place,
+    wanted,
 )
 from catalog.public.export import FORMULA_PREFIXES
 from catalog.schemas import CONTROL_CHARACTERS_MESSAGE, has_control_characters
@@ -191,11 +191,12 @@ class Table:
         return refuse(self.sheet, f"表头超过 {MAX_HEADER_COLUMNS} 列。请使用下载的模板。", number)
 
     def no_header(self) -> SpreadsheetError:
-        wanted = "、".join(SIGNATURES[self.kind])
+        where = "请使用下载的模板"  # a 双公示 file
+        if self.kind in ITEM_KINDS:
+            where = "各列的写法见 seed/import_headers.yaml"
         return refuse(
             self.sheet,
-            f"前 {HEADER_SEARCH_ROWS} 行中没有表头：表头须含{wanted}等列"
-            "（各列的写法见 seed/import_headers.yaml）。",
+            f"前 {HEADER_SEARCH_ROWS} 行中没有表头：表头须含{wanted(self.kind)}等列（{where}）。",
         )
 
     def scan(self, number: int, values: dict[int, Any]) -> None:

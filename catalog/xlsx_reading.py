@@ -24,7 +24,7 @@ from openpyxl.utils.cell import column_index_from_string, range_boundaries
 from openpyxl.utils.datetime import from_excel, from_ISO8601
 from openpyxl.xml.constants import SHARED_STRINGS
 
-from catalog.import_headers import FAQ, HANDLING, HEADER_SEARCH_ROWS, MATERIALS, SIGNATURES
+from catalog.import_headers import FAQ, HANDLING, HEADER_SEARCH_ROWS, MATERIALS, wanted
 from catalog.spreadsheet_reading import (
     FILE,
     MAX_CELL_CHARS,
@@ -396,11 +396,10 @@ def read_xlsx_sheet(
         strings = package.string_table(budget)
         name = _one(_probe(package, sheets, strings, budget, mapping, (kind,)), kind, what)
         if name is None:
-            wanted = "、".join(SIGNATURES[kind])
             raise refuse(
                 FILE,
                 f"没有找到{what}所在的工作表：须有一个工作表在前 {HEADER_SEARCH_ROWS} 行中"
-                f"有一行表头含{wanted}等列（请使用下载的模板）。",
+                f"有一行表头含{wanted(kind)}等列（请使用下载的模板）。",
             )
         table = Table(name, kind, MAX_ROWS, mapping)
         reader = _SheetReader(table, strings, package.wb, budget)
@@ -424,11 +423,10 @@ def read_xlsx(content: bytes, mapping: dict[str, str] | None = None) -> tuple[Ro
         found = _probe(package, sheets, strings, budget, mapping, (HANDLING, MATERIALS, FAQ))
         handling = _one(found, HANDLING, "业务办理项")
         if handling is None:
-            wanted = "、".join(SIGNATURES[HANDLING])
             raise refuse(
                 FILE,
                 f"没有找到业务办理项所在的工作表：须有一个工作表在前 {HEADER_SEARCH_ROWS} 行中"
-                f"有一行表头含{wanted}等列（各列的写法见 seed/import_headers.yaml）。",
+                f"有一行表头含{wanted(HANDLING)}等列（各列的写法见 seed/import_headers.yaml）。",
             )
         materials = _one(found, MATERIALS, "申请材料")
         faq = _one(found, FAQ, "常见问题")

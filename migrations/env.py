@@ -51,11 +51,19 @@ HAND_WRITTEN = {
     "ix_search_entry_item_name_prefix", "ix_search_entry_pinyin_prefix",
     "ix_handling_item_code_id",
 }  # fmt: skip
-HAND_WRITTEN_TABLES = ("search_fts", "search_chars", "search_name_fts", "search_name_chars")
+HAND_WRITTEN_TABLES = ("search_fts", "search_chars", "search_name_fts", "search_name_chars",
+                       "licence_decision_grams", "penalty_decision_grams")  # fmt: skip
+
+
+# PostgreSQL's decision search (0034): a column kept by a trigger, and its GIN index.
+HAND_WRITTEN_COLUMNS = {("licence_decision", "search_grams"), ("penalty_decision", "search_grams")}
+HAND_WRITTEN |= {"ix_licence_decision_search_grams", "ix_penalty_decision_search_grams"}
 
 
 def include_object(object_, name, type_, reflected, compare_to):
     if type_ == "table" and name and name.startswith(HAND_WRITTEN_TABLES):
+        return False
+    if type_ == "column" and (object_.table.name, name) in HAND_WRITTEN_COLUMNS:
         return False
     return not (type_ == "index" and name in HAND_WRITTEN)
 

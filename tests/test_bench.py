@@ -226,3 +226,75 @@ def test_readme_table_quotes_every_judged_row_and_marks_the_missed(capsys, tmp_p
     assert "met in 2 of 2 classes" in printed
     assert f"| 2字 | {served['p95']:g} | 80 | 80 | 80 |" in printed
     assert "| snapshot creation (postgresql, worst of 2) s | 42 | 30 | **no** |" in printed
+
+
+def test_the_slowest_requests_of_a_round_are_kept_slowest_first():
+    from bench.judge import slowest
+    from bench.servers import Timed
+
+    timed = [Timed(f"/q{n}", float(n % 7), False, n / 10, n % 4) for n in range(20)]
+    kept = slowest(timed, 3)
+    assert [row["ms"] for row in kept] == [6.0, 6.0, 5.0]
+    assert kept[0] == {"path": "/q6", "ms": 6.0, "at_s": 0.6, "client": 2, "failed": False}
+    assert slowest([], 3) == []
+
+
+def test_a_concurrent_round_times_every_request_with_its_path():
+    """bench.servers.concurrent against a loopback server whose /slow answers late: every path
+    once, each timed, the slow one the slowest, when it began within the round."""
+    import http.server
+    import threading
+    import time
+
+    from bench.judge import slowest
+    from bench.servers import concurrent
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            time.sleep(0.3 if self.path == "/slow" else 0.01)
+            self.send_response(404 if self.path == "/missing" else 200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *_args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        paths = [f"/fast{n}" for n in range(10)] + ["/slow", "/missing"]
+        timed, wall = concurrent(server.server_port, paths, clients=3, time_limit=30)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert sorted(t.path for t in timed) == sorted(paths)
+    assert [t.path for t in timed if t.failed] == ["/missing"]
+    worst = slowest(timed, 1)[0]
+    assert worst["path"] == "/slow" and worst["ms"] >= 300
+    assert 0 <= worst["at_s"] < wall and {t.client for t in timed} <= {0, 1, 2}
+
+
+def test_the_activity_sampler_notes_a_long_statement_on_postgresql(database_url):
+    """bench/pg_waits.py: on PostgreSQL a statement running while the round is sampled is noted
+    with its text and how long it ran; on SQLite there is no server to sample."""
+    import sqlalchemy as sa
+
+    from bench.pg_waits import ActivitySampler
+
+    engine = sa.create_engine(database_url)
+    try:
+        with ActivitySampler(database_url) as sampler, engine.connect() as connection:
+            if engine.dialect.name == "postgresql":
+                connection.exec_driver_sql("SELECT pg_sleep(0.8)")
+    finally:
+        engine.dispose()
+    summary = sampler.summary()
+    if engine.dialect.name == "postgresql":
+        assert summary["samples"] >= 5
+        (note,) = [note for note in summary["long"] if "pg_sleep" in note["query"]]
+        assert note["ms"] >= 300 and note["waits"] == {"Timeout/PgSleep": note["waits"][
+            "Timeout/PgSleep"]}  # fmt: skip
+        assert summary["active_by_wait"]["Timeout/PgSleep"] >= 3
+    else:
+        assert summary == {"samples": 0, "interval_s": 0.05, "active_by_wait": {}, "long": []}

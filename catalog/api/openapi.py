@@ -22,6 +22,7 @@ from catalog.api.schemas import (
 from catalog.enums import ItemType
 from catalog.reports.schemas import (
     COMPARE_PARAMETERS,
+    DECISIONS_UNIT_PARAMETER,
     DECISIONS_YEAR_PARAMETER,
     PROVENANCE_PARAMETERS,
     SCHEMAS,
@@ -273,11 +274,18 @@ def openapi_document() -> dict:
             "get": {
                 "summary": "改革指标报告（与 flask report --format json 相同，另含 decisions "
                 "双公示统计），可指定快照",
-                "parameters": [SNAPSHOT_PARAMETER, DECISIONS_YEAR_PARAMETER],
+                "parameters": [
+                    SNAPSHOT_PARAMETER,
+                    DECISIONS_YEAR_PARAMETER,
+                    DECISIONS_UNIT_PARAMETER,
+                ],
                 "responses": {
                     "200": _json("Report", "报告"),
-                    "400": _error("decisions_year 不是2000到2099之间的四位数字；" + NUL_REFUSED),
-                    "404": _error("没有这个快照"),
+                    "400": _error(
+                        "decisions_year 不是2000到2099之间的四位数字；"
+                        "decisions_unit 超过100个字符；" + NUL_REFUSED
+                    ),
+                    "404": _error("没有这个快照；没有这个数据来源单位（或快照中没有它的统计）"),
                 },
             }
         },

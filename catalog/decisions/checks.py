@@ -11,6 +11,7 @@ from typing import Any
 
 from catalog.deadlines import CalendarRangeError
 from catalog.decisions import rules
+from catalog.decisions.columns import HEADERS, LICENCE, PENALTY
 from catalog.decisions.lookups import Lookups
 from catalog.domain import Invalid
 from catalog.enums import (
@@ -30,38 +31,8 @@ from catalog.schemas import CONTROL_CHARACTERS_MESSAGE, has_control_characters
 
 Errors = dict[str, list[str]]
 
-LABELS = {
-    "document_number": "决定文书号",
-    "item": "事项编码",
-    "handling_item": "业务办理项编码",
-    "category": "许可类别",
-    "certificate_name": "许可证书名称",
-    "certificate_number": "许可证书编号",
-    "content": "许可内容",
-    "party_name": "行政相对人名称",
-    "party_class": "行政相对人类别",
-    "party_credit_code": "统一社会信用代码",
-    "legal_representative": "法定代表人",
-    "party_id_type": "证件类型",
-    "party_id_number": "证件号码",
-    "decided_on": "决定日期",
-    "valid_from": "有效期自",
-    "valid_until": "有效期至",
-    "authority": "决定机关",
-    "authority_credit_code": "决定机关统一社会信用代码",
-    "data_source_unit": "数据来源单位",
-    "published_on": "公示日期",
-    "status": "当前状态",
-    "violation_type": "违法行为类型",
-    "violation_facts": "违法事实",
-    "legal_basis": "处罚依据",
-    "fine_amount": "罚款金额（万元）",
-    "confiscated_amount": "没收违法所得、没收非法财物的金额（万元）",
-    "affected_licence": "暂扣或吊销证照名称及编号",
-    "severity": "失信程度",
-    "publication_ends_on": "公示截止日期",
-}
-PENALTY_LABELS = {**LABELS, "category": "处罚类别", "content": "处罚内容"}
+# A field is named in a message by its form label and template header (columns.py).
+LABELS, PENALTY_LABELS = HEADERS[LICENCE], HEADERS[PENALTY]
 
 # Free text where a whole resident ID number is refused (rules.unmasked_id_numbers). Not the
 # certificate numbers: a 从业资格证's number is its holder's ID number; pages mask those.
@@ -84,6 +55,12 @@ MAX_LENGTHS = {
     "authority_credit_code": bounds.MAX_CODE + 4,
 }
 AMOUNT_LIMIT = Decimal("9999999999")  # 万元; Numeric(16, 6) holds ten digits before the point
+
+
+def credit_code_form(text: str) -> str:
+    """A credit code as it is kept: without the spaces and dashes people write in it, in
+    capitals (an import matches a row to its record by this form too)."""
+    return text.strip().replace(" ", "").replace("-", "").upper()
 
 
 def invalid(errors: Errors, labels: Mapping[str, str] = LABELS) -> Invalid:
@@ -176,7 +153,7 @@ class _Reader:
         code = self.text(field, required=required)
         if code is None:
             return None
-        code = code.replace(" ", "").replace("-", "").upper()
+        code = credit_code_form(code)
         if message := rules.credit_code_error(code):
             self.fail(field, message)
             return None

@@ -1,7 +1,9 @@
 """The 双公示 spreadsheet import: an xlsx or a CSV (UTF-8, UTF-8 with BOM, GB18030) of one kind
-of decision -> records -> a preview with every rule broken, cell by cell (nothing written) ->
-an all-or-nothing apply through operations.create_many. The file is read by the item import's
-readers and limits (catalog.xlsx_reading, catalog.spreadsheet_reading); the rules are
+of decision, its headers in any spelling seed/import_headers.yaml lists -> records -> a
+preview of the records it adds and those it updates, or every rule broken, cell by cell
+(catalog.decisions.import_preview; nothing written) -> an all-or-nothing apply from the
+versions the preview saw (operations.insert_many, update_many). The file is read by the item
+import's readers and limits (catalog.xlsx_reading, catalog.spreadsheet_reading); the rules are
 catalog.decisions.checks'; a preview keeps its records in catalog.uploads until applied."""
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import zlib
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -21,19 +22,16 @@ from catalog.decisions import operations
 from catalog.decisions.columns import (
     COLUMNS,
     DATE,
-    HEADERS,
     IGNORED_HEADERS,
     KIND_LABELS,
-    LICENCE,
-    PENALTY,
 )
-from catalog.domain import Conflict, Invalid
+from catalog.decisions.import_preview import MODELS, Preview, Record, preview
+from catalog.decisions.lookups import CHUNK
+from catalog.domain import Conflict
 from catalog.extensions import db
 from catalog.import_headers import IGNORE, header_key
-from catalog.models import LicenceDecision, PenaltyDecision
 from catalog.spreadsheet_reading import (
     FILE,
-    MAX_PROBLEMS,
     MAX_UPLOAD_BYTES,
     Problem,
     SpreadsheetError,
@@ -43,27 +41,12 @@ from catalog.spreadsheet_reading import (
 )
 from catalog.xlsx_reading import read_xlsx_sheet
 
-MODELS = {LICENCE: LicenceDecision, PENALTY: PenaltyDecision}
-UNKNOWN = "无法识别的表头：请改为模板中的列名（见下载的模板），或删除此列。"
+UNKNOWN = (
+    "{letter}列的表头「{header}」无法识别：请改为模板中的列名或其常见写法"
+    "（见模板的“填写说明”或本页“可识别的表头”），或删除此列。"
+)
 _DAY = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
 OPEN_ENDED = ("长期", "永久", "长期有效")  # 有效期至 of a licence without an end
-
-
-@dataclass
-class Record:
-    row: int  # the spreadsheet's row number
-    data: dict[str, Any]
-
-
-@dataclass
-class Preview:
-    kind: str
-    sheet: str
-    records: list[Record]
-    problems: list[Problem] = field(default_factory=list)
-    # (authority, document number) of every record: free when previewed; apply refuses the
-    # batch when any has been taken since
-    keys: list[tuple[str, str]] = field(default_factory=list)
 
 
 def read(kind: str, filename: str, content: bytes) -> tuple[str, list[Record]]:
@@ -84,7 +67,9 @@ def read(kind: str, filename: str, content: bytes) -> tuple[str, list[Record]]:
             raise
         raise SpreadsheetError(
             [
-                Problem(p.sheet, p.row, p.column, UNKNOWN) if isinstance(p, UnknownHeader) else p
+                Problem(p.sheet, p.row, p.column, UNKNOWN.format(letter=p.letter, header=p.column))
+                if isinstance(p, UnknownHeader)
+                else p
                 for p in exc.problems
             ]
         ) from None
@@ -123,32 +108,15 @@ def _value(value: Any, is_date: bool) -> Any:
     return text
 
 
-def preview(kind: str, sheet: str, records: list[Record]) -> Preview:
-    """What applying would write, or every rule broken: (row, column header, message)."""
-    result = Preview(kind, sheet, records)
-    if not records:
-        result.problems.append(Problem(sheet, None, None, "文件中没有数据行。"))
-        return result
-    values, errors = operations.check_many(MODELS[kind], [r.data for r in records])
-    for path, messages in errors.items():
-        number, _dot, key = path.partition(".")
-        row = records[int(number) - 1].row
-        result.problems.append(Problem(sheet, row, HEADERS[kind].get(key, key), " ".join(messages)))
-        if len(result.problems) >= MAX_PROBLEMS:
-            more = f"问题过多，只列出前 {MAX_PROBLEMS} 处。"
-            result.problems.append(Problem(sheet, None, None, more))
-            break
-    result.keys = [(v["authority"], v["document_number"]) for v in values]
-    return result
-
-
 def freeze(result: Preview) -> bytes:
-    """The previewed records, compressed, at most IMPORT_PENDING_MAX_BYTES."""
+    """The previewed records, compressed, at most IMPORT_PENDING_MAX_BYTES, with the keys of
+    the new ones and the version of each record a row updates (or leaves unchanged)."""
     plain = {
         "kind": result.kind,
         "sheet": result.sheet,
         "records": [[r.row, audit.jsonable(r.data)] for r in result.records],
         "keys": result.keys,
+        "versions": [[id_, version, name] for id_, (version, name) in result.versions.items()],
     }
     frozen = zlib.compress(json.dumps(plain, ensure_ascii=False).encode("utf-8", "surrogatepass"))
     limit = current_app.config["IMPORT_PENDING_MAX_BYTES"]
@@ -165,44 +133,37 @@ def thaw(frozen: bytes) -> Preview:
         raise ValueError("not a kept preview") from exc
     records = [Record(row, data) for row, data in plain["records"]]
     keys = [tuple(key) for key in plain["keys"]]
-    return Preview(plain["kind"], plain["sheet"], records, keys=keys)
+    versions = {int(id_): (int(version), name) for id_, version, name in plain["versions"]}
+    return Preview(plain["kind"], plain["sheet"], records, keys=keys, versions=versions)
+
+
+def _listed(names: list[str]) -> str:
+    return "、".join(names[:20]) + ("等" if len(names) > 20 else "")
 
 
 class ImportConflict(Conflict):
-    """Records with the preview's document numbers were entered after the preview."""
+    """Records with the preview's new document numbers were entered after the preview."""
 
     def __init__(self, taken: list[tuple[str, str]]):
         self.taken = taken
-        listed = "、".join(f"{number}（{authority}）" for authority, number in taken[:20])
+        listed = _listed([f"{number}（{authority}）" for authority, number in taken])
         super().__init__(
-            f"预览之后，以下文书号已被登记：{listed}{'等' if len(taken) > 20 else ''}。"
+            f"预览之后，以下文书号已被登记：{listed}。"
             "本次未导入任何内容；请重新上传文件，查看最新预览后再导入。"
         )
 
 
-def apply(result: Preview, *, actor: Any, source: str) -> int:
-    """Write the previewed records, all or nothing: refused (409) when a document number was
-    taken since the preview, or when a rule the preview passed fails now (the catalog
-    changed); audited record by record with the file's name as the reason."""
-    model = MODELS[result.kind]
-    numbers = sorted({number for _authority, number in result.keys})
-    taken = set()
-    for start in range(0, len(numbers), 500):
-        taken.update(
-            db.session.execute(
-                sa.select(model.authority, model.document_number).where(
-                    model.document_number.in_(numbers[start : start + 500])
-                )
-            ).tuples()
+class RecordsChanged(Conflict):
+    """Records the preview's rows update were changed (or entered) after the preview; without
+    names, a save that won the race while the apply wrote."""
+
+    def __init__(self, names: list[str]):
+        self.names = names
+        which = f"以下决定已被他人修改或登记：{_listed(names)}" if names else "有决定已被他人修改"
+        super().__init__(
+            f"预览之后，{which}。本次未导入任何内容（也未新增任何记录）；"
+            "请重新上传文件，查看最新预览后再导入。"
         )
-    if lost := [key for key in result.keys if key in taken]:
-        raise ImportConflict(lost)
-    try:
-        return operations.create_many(
-            model, [r.data for r in result.records], actor=actor, reason=f"导入 {source}"
-        )
-    except Invalid:
-        raise ChangedSincePreview() from None
 
 
 class ChangedSincePreview(Conflict):
@@ -211,3 +172,41 @@ class ChangedSincePreview(Conflict):
             "预览之后，目录或已有记录发生了变化，部分行已不符合规则。本次未导入任何内容；"
             "请重新上传文件，按最新预览修改后再导入。"
         )
+
+
+def apply(kept: Preview, *, actor: Any, source: str) -> tuple[int, int]:
+    """Write what the kept preview showed, all or nothing: (records added, records changed).
+    Refused (409, nothing written) when a new row's document number was taken since the
+    preview, when a record a row matched changed since (or a row now matches a record entered
+    since), or when a rule the preview passed fails now (the catalog changed). The records
+    to update are locked while this runs; each write is audited with the file's name as the
+    reason, an update as the edit form's is."""
+    model = MODELS[kept.kind]
+    numbers = sorted({number for _authority, number in kept.keys})
+    taken = set()
+    for start in range(0, len(numbers), CHUNK):
+        taken.update(
+            db.session.execute(
+                sa.select(model.authority, model.document_number).where(
+                    model.document_number.in_(numbers[start : start + CHUNK])
+                )
+            ).tuples()
+        )
+    if lost := [key for key in kept.keys if key in taken]:
+        raise ImportConflict(lost)
+    fresh = preview(kept.kind, kept.sheet, kept.records, lock=True)
+    moved = [
+        name
+        for id_, (version, name) in kept.versions.items()
+        if fresh.versions.get(id_, (None,))[0] != version
+    ]
+    moved += [name for id_, (_version, name) in fresh.versions.items() if id_ not in kept.versions]
+    if moved:
+        raise RecordsChanged(moved)
+    if fresh.problems:
+        raise ChangedSincePreview()
+    reason = f"导入 {source}"
+    created = operations.insert_many(model, fresh.new_values, actor=actor, reason=reason)
+    versions = {id_: version for id_, (version, _name) in kept.versions.items()}
+    updated = operations.update_many(fresh.updates, versions=versions, actor=actor, reason=reason)
+    return created, updated

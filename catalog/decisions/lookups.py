@@ -25,7 +25,8 @@ class Lookups:
         self._items: dict[str, Any] = {}
         self._handling: dict[tuple[str, int], int | None] = {}
         self._periods: dict[tuple[PenaltySeverity, date], PublicationPeriod | None] = {}
-        self._taken: dict[type, set[tuple[str, str]]] = {}
+        # per model: (authority, document number) -> the id of the record that has it
+        self._taken: dict[type, dict[tuple[str, str], int]] = {}
 
     def item(self, code: str):
         """(id, name, item_type) of the approval item with `code`, or None."""
@@ -56,21 +57,21 @@ class Lookups:
         return self._periods[key]
 
     def remember_documents(self, model: type, numbers: Iterable[str]) -> None:
-        """For a batch: read at once which of `numbers` are taken, by which authority."""
-        taken = self._taken.setdefault(model, set())
+        """For a batch: read at once which of `numbers` are taken, by which authority and
+        record."""
+        taken = self._taken.setdefault(model, {})
         numbers = sorted(set(numbers))
         for start in range(0, len(numbers), CHUNK):
-            taken.update(
-                db.session.execute(
-                    sa.select(model.authority, model.document_number).where(
-                        model.document_number.in_(numbers[start : start + CHUNK])
-                    )
-                ).tuples()
+            rows = db.session.execute(
+                sa.select(model.authority, model.document_number, model.id).where(
+                    model.document_number.in_(numbers[start : start + CHUNK])
+                )
             )
+            taken.update(((authority, number), id_) for authority, number, id_ in rows)
 
     def document_taken(self, model: type, authority: str, number: str, own_id: int | None) -> bool:
         if self.batch and model in self._taken:
-            return (authority, number) in self._taken[model]
+            return self._taken[model].get((authority, number), own_id) != own_id
         taken = db.session.scalar(
             sa.select(model.id).where(
                 model.authority == authority, model.document_number == number, model.id != own_id

@@ -20,6 +20,7 @@ from catalog.decisions.checks import (
     check_penalty,
     invalid,
 )
+from catalog.decisions.columns import COLUMNS, LICENCE, PENALTY
 from catalog.decisions.lookups import Lookups, period_for
 from catalog.domain import Conflict, Invalid, flush_or
 from catalog.extensions import db
@@ -75,6 +76,33 @@ def _create(model: type, values: Mapping[str, Any], actor: Any, reason: str | No
     return decision
 
 
+def differences(decision: Decision, values: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """{field: (old, new)} of the checked `values` that differ from the record."""
+    return {
+        field: (getattr(decision, field), value)
+        for field, value in values.items()
+        if getattr(decision, field) != value
+    }
+
+
+def _write(decision: Decision, changes: Mapping[str, tuple[Any, Any]], name: str) -> None:
+    for field, (_old, new) in changes.items():
+        setattr(decision, field, new)
+    decision.updated_by = name
+
+
+def _audit_change(decision: Decision, changes, name: str, reason: str | None) -> None:
+    """An edit as the trail records it, from the form and the import alike."""
+    audit.record(
+        actor=name,
+        action=AuditAction.change,
+        object_type=OBJECT_TYPES[type(decision)],
+        object_code=decision.document_number,
+        changes=changes,
+        reason=reason,
+    )
+
+
 def _update(
     decision: Decision,
     values: Mapping[str, Any],
@@ -85,25 +113,12 @@ def _update(
 ) -> dict[str, tuple[Any, Any]]:
     if str(expected_version) != str(decision.version):
         raise DecisionConflict(decision.document_number)
-    changes = {
-        field: (getattr(decision, field), value)
-        for field, value in values.items()
-        if getattr(decision, field) != value
-    }
+    changes = differences(decision, values)
     if not changes:
         return changes
-    for field, (_old, new) in changes.items():
-        setattr(decision, field, new)
-    decision.updated_by = _actor_name(actor)
+    _write(decision, changes, _actor_name(actor))
     _flush(decision.document_number)
-    audit.record(
-        actor=_actor_name(actor),
-        action=AuditAction.change,
-        object_type=OBJECT_TYPES[type(decision)],
-        object_code=decision.document_number,
-        changes=changes,
-        reason=reason,
-    )
+    _audit_change(decision, changes, _actor_name(actor), reason)
     return changes
 
 
@@ -148,21 +163,27 @@ def update_penalty(
 
 
 def check_many(
-    kind: type[Decision], records: list[Mapping[str, Any]]
-) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
-    """Every record of one kind checked by the same rules as create_licence / create_penalty
-    (and a document number repeated within the batch), nothing written: (the values of the
-    records that pass, every error keyed "<n>.<field>" with n counted from 1). The import's
-    preview shows the errors cell by cell; create_many refuses the batch on any."""
+    kind: type[Decision],
+    records: list[Mapping[str, Any]],
+    own_ids: list[int | None] | None = None,
+) -> tuple[list[dict[str, Any] | None], dict[str, list[str]]]:
+    """Every record of one kind checked by the same rules as the forms' operations (and a
+    document number repeated within the batch), nothing written: (the values of each record,
+    None where it fails; every error keyed "<n>.<field>" with n counted from 1). `own_ids`
+    names the existing record each one would update (None: a new one), as the edit form's
+    check does; two records of the batch may not update the same one. The import's preview
+    shows the errors cell by cell; create_many refuses the batch on any."""
     check = check_licence if kind is LicenceDecision else check_penalty
+    own_ids = own_ids or [None] * len(records)
     lookups = Lookups(batch=True)
     lookups.remember_documents(
         kind, (str(data.get("document_number") or "").strip() for data in records)
     )
-    rows, seen, errors = [], {}, {}
-    for number, data in enumerate(records, start=1):
+    checked, seen, updating, errors = [], {}, {}, {}
+    for number, (data, own_id) in enumerate(zip(records, own_ids, strict=True), start=1):
+        checked.append(None)
         try:
-            values = check(data, lookups=lookups)
+            values = check(data, own_id=own_id, lookups=lookups)
         except Invalid as exc:
             errors.update({f"{number}.{field}": msgs for field, msgs in exc.errors.items()})
             continue
@@ -170,19 +191,25 @@ def check_many(
         if key in seen:
             errors[f"{number}.document_number"] = [f"与第{seen[key]}条的文书号重复。"]
             continue
+        if own_id is not None and own_id in updating:
+            errors[f"{number}.document_number"] = [
+                f"与第{updating[own_id]}条对应同一条已有决定（文书号和机关统一社会信用代码相同）。"
+            ]
+            continue
         seen[key] = number
-        rows.append(values)
-    return rows, errors
+        if own_id is not None:
+            updating[own_id] = number
+        checked[-1] = values
+    return checked, errors
 
 
 def create_many(
     kind: type[Decision], records: list[Mapping[str, Any]], *, actor: Any, reason: str | None
 ) -> int:
-    """Record many decisions of one kind at once (the seed, an import's apply): each checked
-    by check_many, then written and audited (one event per record) in two bulk statements.
-    All or nothing: Invalid names each record (1-based) and its fields."""
-    name, now = _actor_name(actor), utcnow()
-    rows, errors = check_many(kind, records)
+    """Record many decisions of one kind at once (the seed): each checked by check_many, then
+    written by insert_many. All or nothing: Invalid names each record (1-based) and its
+    fields."""
+    checked, errors = check_many(kind, records)
     if errors:
         labels = PENALTY_LABELS if kind is PenaltyDecision else LABELS
         raise invalid(
@@ -190,6 +217,15 @@ def create_many(
             {path: f"第{path.split('.')[0]}条 {labels.get(path.split('.', 1)[1], path)}"
              for path in errors},
         )  # fmt: skip
+    return insert_many(kind, checked, actor=actor, reason=reason)
+
+
+def insert_many(
+    kind: type[Decision], rows: list[dict[str, Any]], *, actor: Any, reason: str | None
+) -> int:
+    """Write decisions whose values check_many returned, and audit each (one create event per
+    record), in two bulk statements."""
+    name, now = _actor_name(actor), utcnow()
     if not rows:
         return 0
     db.session.execute(
@@ -210,6 +246,50 @@ def create_many(
         ],
     )  # fmt: skip
     return len(rows)
+
+
+def update_many(
+    updates: list[tuple[Decision, dict[str, Any]]],
+    *,
+    versions: Mapping[int, int],
+    actor: Any,
+    reason: str | None,
+) -> int:
+    """Bring many decisions to values check_many returned for them (an import's apply), each
+    from the version `versions` says was seen (else DecisionConflict naming it, nothing
+    written), in one flush; each record changed is audited as the edit form's save is. The
+    number of records changed."""
+    name, changed = _actor_name(actor), []
+    for decision, values in updates:
+        if versions.get(decision.id) != decision.version:
+            raise DecisionConflict(decision.document_number)
+        if changes := differences(decision, values):
+            _write(decision, changes, name)
+            changed.append((decision, changes))
+    if changed:
+        flush_or(
+            lambda: Conflict(
+                "导入的文书号已被同时提交的其他决定使用，本次未导入任何内容，请重新上传后再试。"
+            )
+        )
+    for decision, changes in changed:
+        _audit_change(decision, changes, name, reason)
+    return len(changed)
+
+
+def record_data(decision: Decision) -> dict[str, Any]:
+    """A decision's fields as the checks read them, the item and handling item by code: what
+    the edit form shows, and what an import's row is laid over."""
+    kind = LICENCE if isinstance(decision, LicenceDecision) else PENALTY
+    data: dict[str, Any] = {}
+    for column in COLUMNS[kind]:
+        if column.key == "item":
+            data["item"] = decision.item.code
+        elif column.key == "handling_item":
+            data["handling_item"] = decision.handling_item.code if decision.handling_item else None
+        else:
+            data[column.key] = getattr(decision, column.key)
+    return data
 
 
 def end_publication_early(

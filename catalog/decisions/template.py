@@ -13,6 +13,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from catalog.decisions.columns import CHOICE, COLUMNS, DATE, KIND_LABELS
+from catalog.import_headers import other_spellings
 from catalog.spreadsheet_reading import MAX_ROWS, MAX_UPLOAD_BYTES
 
 REQUIRED_FILL = PatternFill("solid", fgColor="FFF8CBAD")
@@ -42,9 +43,15 @@ def template_xlsx(kind: str) -> bytes:
     sheet.freeze_panes = "A2"
     notes = book.create_sheet("填写说明")
     notes.append(["列名", "是否必填", "说明"])
+    others = dict(other_spellings(kind))
     for column in COLUMNS[kind]:
         choices = "、".join(m.label for m in column.enum) if column.enum else ""
-        parts = (column.hint, f"可选：{choices}" if choices else "")
+        also = "、".join(others.get(column.header, ()))
+        parts = (
+            column.hint,
+            f"可选：{choices}" if choices else "",
+            f"表头也可写作：{also}" if also else "",
+        )
         hint = "；".join(part for part in parts if part)
         if column.widget == DATE:
             hint = "；".join(part for part in ("日期，如 2020-05-18", hint) if part)
@@ -54,7 +61,9 @@ def template_xlsx(kind: str) -> bytes:
         [
             "导入",
             "",
-            f"每行一条{KIND_LABELS[kind]}；表头须在前10行内，列的顺序不限。也可另存为 CSV"
+            f"每行一条{KIND_LABELS[kind]}；表头须在前10行内，列的顺序不限。"
+            "文书号和机关统一社会信用代码都与已有记录相同的行修改该记录："
+            "留空的单元格清空该字段，文件中没有的列保持不变。也可另存为 CSV"
             f"（UTF-8 或 GB18030）。单个文件不超过 {MAX_UPLOAD_BYTES // 1024 // 1024} MB、"
             f"{MAX_ROWS} 行。导入先预览，逐格列出问题；任何一行不符合规则则全部不导入。",
         ]

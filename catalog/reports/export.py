@@ -22,6 +22,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from catalog.decisions.report_text import csv_rows as decision_csv_rows
 from catalog.enums import ItemType
 from catalog.public.export import safe_cell
 from catalog.ratios import PolicyRule, broken_rules, item_compression
@@ -258,13 +259,17 @@ def _quality(document: dict[str, Any]) -> list[Line]:
     ]  # fmt: skip
 
 
+def _no_decisions(section: dict[str, Any]) -> str:
+    return f"{section['year'] or ''}年没有行政许可或行政处罚决定记录"
+
+
 def _decisions(section: dict[str, Any] | None) -> list[Line]:
     """The 双公示 sheet: catalog.decisions.report.decision_report of the section's year."""
     if section is None:
         return [Line([DECISIONS_SHEET], "header"), Line([NOT_FROZEN], "info")]
     report = section["report"]
     if report is None:
-        return [Line([f"{section['year'] or ''}年没有行政许可或行政处罚决定记录"], "title")]
+        return [Line([_no_decisions(section)], "title")]
     licence, penalty = report["licence"], report["penalty"]
     lines = [
         Line([report["title"]], "title"),
@@ -341,9 +346,20 @@ def _csv_rows(scope: str, group: str, section: dict[str, Any]) -> list[list[Any]
     return rows
 
 
+def _decision_csv_rows(section: dict[str, Any] | None) -> list[list[Any]]:
+    """The 双公示 section's rows (catalog.decisions.report_text.csv_rows), or one saying why
+    there are none."""
+    if section is None:
+        return [["双公示", NOT_FROZEN, "", "", "", ""]]
+    if section["report"] is None:
+        return [["双公示", _no_decisions(section), "", "", "", ""]]
+    return [[*row[:5], _csv_percent(row[5])] for row in decision_csv_rows(section["report"])]
+
+
 def report_csv(document: dict[str, Any]) -> str:
     """The shares and the compression of the whole catalog (范围 全部) and its 要素完整率, then
-    of every type and every handling unit, as one long table; UTF-8 with a BOM for Excel."""
+    of every type and every handling unit, then the 双公示 section when the document has one,
+    as one long table; UTF-8 with a BOM for Excel."""
     rows = _csv_rows("全部", "全部", document)
     quality = document.get("data_quality")
     if quality is not None:
@@ -352,6 +368,8 @@ def report_csv(document: dict[str, Any]) -> str:
     for scope, key in (("按事项类型", "by_type"), ("按承办机构", "by_unit")):
         for group in document["breakdowns"][key]:
             rows += _csv_rows(scope, group["label"], group)
+    if "decisions" in document:  # the pages' download and the command's
+        rows += _decision_csv_rows(document["decisions"])
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_HEADER)

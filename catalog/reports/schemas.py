@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from catalog.decisions.filters import MAX_UNIT_LENGTH
 from catalog.enums import REPORTED_TYPES
 from catalog.report import SHARES
 from catalog.reports.measures import ITEMS, MEASURES
@@ -138,6 +139,10 @@ class DecisionUnitSchema(Schema):
 class DecisionReportSchema(Schema):
     title = fields.String(required=True)
     year = fields.Integer(required=True)
+    unit = fields.String(
+        required=True, allow_none=True,
+        metadata={"description": "数据来源单位；null 为全部单位"},
+    )  # fmt: skip
     licence = fields.Nested(LicenceFiguresSchema, required=True)
     penalty = fields.Nested(PenaltyFiguresSchema, required=True)
     by_unit = fields.List(fields.Nested(DecisionUnitSchema), required=True)
@@ -151,6 +156,15 @@ class DecisionsSectionSchema(Schema):
     years = fields.List(
         fields.Integer(), required=True,
         metadata={"description": "从最早到最近一个有决定的年份"},
+    )  # fmt: skip
+    unit = fields.String(
+        required=True, allow_none=True,
+        metadata={"description": "统计的数据来源单位：decisions_unit；null 为全部单位"},
+    )  # fmt: skip
+    units = fields.List(
+        fields.String(), required=True,
+        metadata={"description": "可选的数据来源单位（decisions_unit 的取值）：该年有决定的单位和"
+                  "承办行政许可事项的单位；快照为生成时的全部单位"},
     )  # fmt: skip
     report = fields.Nested(
         DecisionReportSchema, required=True, allow_none=True,
@@ -274,6 +288,14 @@ SCHEMAS = {
     "SnapshotList": SnapshotListSchema,
 }
 
+DECISIONS_UNIT_PARAMETER = {
+    "in": "query",
+    "name": "decisions_unit",
+    "required": False,
+    "schema": {"type": "string", "maxLength": MAX_UNIT_LENGTH},
+    "description": "双公示统计只计这个数据来源单位的决定（取值见 decisions.units）；省略为全部单位",
+    "example": "行政审批服务科",
+}
 DECISIONS_YEAR_PARAMETER = {
     "in": "query",
     "name": "decisions_year",

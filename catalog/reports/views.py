@@ -146,10 +146,15 @@ def report():
         decisions_top=TOP_ITEMS,
         logout_form=LogoutForm(),
         printed_on=beijing(datetime.now(UTC), date_only=True),  # today where it is printed
-        json_url=_twin(
-            "api.report", snapshot=label, decisions_year=request.args.get("decisions_year")
-        ),
+        json_url=_twin("api.report", snapshot=label, **_decision_args()),
+        decision_args=_decision_args(),
     )
+
+
+def _decision_args() -> dict[str, str]:
+    """The request's 双公示 year and unit, for the links to the downloads and the JSON twin."""
+    names = (decisions.YEAR_PARAMETER, decisions.UNIT_PARAMETER)
+    return {name: request.args[name] for name in names if request.args.get(name)}
 
 
 @blueprint.get("/items")
@@ -236,8 +241,11 @@ def export_xlsx():
 @blueprint.get("/export.csv")
 def export_csv():
     selected = report_source(request.args.get("snapshot") or None)
+    section = decisions.of_source(selected, request.args)
     return _download(
-        report_csv(selected.report), "text/csv", report_filename(selected.report, "csv")
+        report_csv(decisions.with_section(selected.report, section)),
+        "text/csv",
+        report_filename(selected.report, "csv"),
     )
 
 

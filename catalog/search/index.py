@@ -36,10 +36,11 @@ def entry_and_parts(
     generator both write it through here), and its parts (catalog.search.parts).
 
     Its name is the item's name and the situation; its body the situation, the codes, the
-    result's name, the legal bases and the material names, separated by spaces. Each of them
-    is read apart (_text_part) and the results joined, which is the same as reading the joined
-    text: normalising a space changes nothing on either side of it, and no pair of characters
-    spans one."""
+    result's name, the legal bases and the material names, separated by spaces; its characters
+    (chars) those of the name and of the body without the codes. Each of them is read apart
+    (_text_part) and the results joined, which is the same as reading the joined text:
+    normalising a space changes nothing on either side of it, and no pair of characters spans
+    one."""
     full, initials = pinyin or pinyin_of(item_name)
     # a situation or result not provided (None: catalog.elements) is left out; any text, even
     # empty, is read as before, so an entry is the joined text read whole (tests/test_search.py)
@@ -50,14 +51,19 @@ def entry_and_parts(
     body_parts += material_names
     name = _text_part(item_name if situation is None else f"{item_name} {situation}")
     body = [_text_part(part) for part in body_parts]
-    body_grams = " ".join(part.grams for part in body if part.grams)
+    codes = 0 if situation is None else 1  # where the two codes are in the body
+    # the codes' characters and pairs are left out of chars: a word of 1 or 2 characters does
+    # not match inside a code (every generated code begins with HN-, the bureau's with XCJT-:
+    # such a token was in every entry, and read as every entry's row); 3+ find them (trigrams)
+    # (and of the common bits, though a code has none of those characters)
+    uncoded = body[:codes] + body[codes + 2 :]
+    body_grams = " ".join(part.grams for part in uncoded if part.grams)
     common = name.common
-    for part in body:
+    for part in uncoded:
         common |= part.common
     # the codes are left out of the parts: they hold letters, digits, - and _ only
     # (schemas.CODE_PATTERN), where a word looked up through the parts has another character
-    codes = 0 if situation is None else 1  # where the two codes are in the body
-    texts = [name.text] + [part.text for part in body[:codes] + body[codes + 2 :]]
+    texts = [name.text] + [part.text for part in uncoded]
     parts = tuple(dict.fromkeys((text, index == 0) for index, text in enumerate(texts) if text))
     values = {
         "item_name": normalise(item_name),

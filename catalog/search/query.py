@@ -31,6 +31,7 @@ from catalog.search.part_list import PartSearch, part_list
 from catalog.search.text import (
     LATIN_PATTERN,
     TERM_PATTERN,
+    WORD_PATTERN,
     Synonyms,
     highlight,
     normalise,
@@ -74,12 +75,13 @@ class Term:
 
 
 def parse_query(query: str, synonyms: Synonyms) -> list[Term]:
-    """Split a query into AND-ed terms; punctuation and operators are only separators."""
+    """Split a query into AND-ed terms; punctuation and operators are only separators, but for
+    the hyphens of a code as written (WORD_PATTERN)."""
     text = normalise(query or "").strip()
     if len(text) > MAX_QUERY_LENGTH:
         raise SearchError(f"搜索词过长：最多{MAX_QUERY_LENGTH}个字符。")
     tokens = list(
-        dict.fromkeys(synonyms.strip_fillers(token) for token in TERM_PATTERN.findall(text))
+        dict.fromkeys(synonyms.strip_fillers(token) for token in WORD_PATTERN.findall(text))
     )
     if len(tokens) > MAX_TERMS:
         raise SearchError(f"搜索词过多：最多{MAX_TERMS}个词，请用更少的词。")
@@ -187,21 +189,46 @@ def _prepared(kind: str, dialect: str) -> tuple[sa.Select, sa.Select]:
     return rows, rows.with_only_columns(id_list(rows.selected_columns[0], dialect=dialect))
 
 
+# PostgreSQL plans a lookup of a 1- or 2-character token (GIN over to_tsvector of the entry's
+# characters and pairs) with table scans off, then sets them back. For a token of every entry
+# (the letters all the codes begin with: "hn" of HN-…) the planner expects every row from the
+# index too, and charges the index's rows the same to_tsvector as a scan's (it cannot know the
+# executor skips that recheck), so it chose a parallel scan parsing every entry's 1.5 KB text:
+# 14-38 s at 300,000 handling items against 0.5-1.3 s through the index (docs/search-speed.md,
+# "A token of every entry"). The codes were what made such tokens (0037 left them out of chars),
+# but any token in most entries would plan the same. On an error the transaction's end sets
+# them back.
+TOKEN_KINDS = frozenset({"tokens", "name_tokens"})
+_SCANS_OFF = sa.text(
+    "SELECT current_setting('enable_seqscan'), set_config('enable_seqscan', 'off', true)"
+)
+_SCANS_BACK = sa.text("SELECT set_config('enable_seqscan', :before, true)")
+
+
 @dataclass(frozen=True)
 class Lookup:
     """Handling item ids through an index: a statement of rows of ids, the same ids as one id
-    list (what a search reads), and the statements' parameters."""
+    list (what a search reads), the statements' parameters, and whether the id list is read
+    with table scans off (TOKEN_KINDS on PostgreSQL)."""
 
     rows: sa.Select
     id_list: sa.Select
     params: Mapping[str, str]
+    scans_off: bool = False
 
     @classmethod
     def of(cls, kind: str, value: str) -> Lookup:
-        return cls(*_prepared(kind, _dialect()), {"value": value})
+        dialect = _dialect()
+        scans_off = dialect == "postgresql" and kind in TOKEN_KINDS
+        return cls(*_prepared(kind, dialect), {"value": value}, scans_off)
 
     def ids(self) -> np.ndarray:
-        return parse_ids(db.session.scalar(self.id_list, self.params))
+        if not self.scans_off:
+            return parse_ids(db.session.scalar(self.id_list, self.params))
+        before = db.session.execute(_SCANS_OFF).one()[0]
+        found = db.session.scalar(self.id_list, self.params)
+        db.session.execute(_SCANS_BACK, {"before": before})
+        return parse_ids(found)
 
 
 def _sqlite_lookups(words: list[str], *, name_only: bool) -> list[Lookup]:

@@ -18,6 +18,10 @@ _INVISIBLE = dict.fromkeys(
     map(ord, "\u200b\u200c\u200d\u2060\ufeff\u200e\u200f\u202a\u202b\u202c\u202d\u202e")
 )
 TERM_PATTERN = re.compile(r"[^\W_]+")  # letters, digits, CJK; everything else separates
+# a query's words: letters, digits and CJK, and a code as written (HN-0304-29: Latin letters and
+# digits joined by hyphens) kept whole, so that it is looked up as one word of 3+ characters
+# (a word of 1 or 2 characters does not match inside the codes: catalog.search.index)
+WORD_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)+|[^\W_]+")
 LATIN_PATTERN = re.compile(r"^[a-z]+$")
 
 

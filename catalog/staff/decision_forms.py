@@ -13,6 +13,7 @@ from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from catalog.decisions.columns import AMOUNT, AREA, CHOICE, COLUMNS, DATE, LICENCE, PENALTY
+from catalog.decisions.operations import record_data
 from catalog.models import LicenceDecision, PenaltyDecision
 from catalog.staff.forms import StaffForm, choices, plain_file_name
 
@@ -73,17 +74,9 @@ def shown(value: object) -> str:
     return str(value)
 
 
-def record_values(decision: LicenceDecision | PenaltyDecision, kind: str) -> dict[str, str]:
+def record_values(decision: LicenceDecision | PenaltyDecision) -> dict[str, str]:
     """A decision's fields as the form shows them (the item and handling item by code)."""
-    values = {}
-    for column in COLUMNS[kind]:
-        if column.key == "item":
-            values["item"] = decision.item.code
-        elif column.key == "handling_item":
-            values["handling_item"] = decision.handling_item.code if decision.handling_item else ""
-        else:
-            values[column.key] = shown(getattr(decision, column.key))
-    return values
+    return {key: shown(value) for key, value in record_data(decision).items()}
 
 
 class CreditRepairForm(StaffForm):

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from flask import Response, abort, current_app, flash, redirect, render_template, session, url_for
 from flask_login import current_user
+from sqlalchemy.orm.exc import StaleDataError
 
 from catalog import uploads
 from catalog.decisions import importing
 from catalog.decisions.columns import COLUMNS, KIND_LABELS, LICENCE, PENALTY
 from catalog.decisions.template import template_xlsx
 from catalog.domain import Conflict
-from catalog.edge import after_commit, keep_nothing, transaction
+from catalog.edge import after_commit, keep_nothing, start_over, transaction
 from catalog.extensions import limiter
+from catalog.import_headers import other_spellings
 from catalog.spreadsheet_reading import MAX_ROWS, MAX_UPLOAD_BYTES, SpreadsheetError
 from catalog.staff.decision_forms import DecisionApplyForm, DecisionImportForm
 from catalog.staff.forms import LogoutForm
@@ -43,6 +45,7 @@ def _page(form, **context):
     return render_template(
         "staff/decision_import.html", form=form, kinds=KIND_LABELS,
         required={kind: [c.header for c in COLUMNS[kind] if c.required] for kind in COLUMNS},
+        aliases={kind: other_spellings(kind) for kind in COLUMNS},
         max_mb=MAX_UPLOAD_BYTES // 1024 // 1024, max_rows=MAX_ROWS, shown=SHOWN_RECORDS,
         logout_form=LogoutForm(), **context,
     )  # fmt: skip
@@ -67,10 +70,12 @@ def decision_import():
         result = importing.preview(kind, sheet, records)
         if result.problems:
             return _page(form, kind=kind, problems=result.problems), 400
-        frozen = importing.freeze(result)
+        frozen = importing.freeze(result) if result.writes else None
     except SpreadsheetError as exc:
         return _page(form, kind=kind, problems=exc.problems), 400
     uploads.discard(session.pop(TOKEN, None), account_id=current_user.id)
+    if frozen is None:  # every row is a record as it is: nothing to apply
+        return _page(form, kind=kind, preview=result, source=source)
     token = uploads.keep(
         frozen, {}, source=source, account_id=current_user.id, kind=KIND_PREFIX + kind
     )
@@ -85,8 +90,8 @@ def decision_import():
 @requires(can_edit)
 @transaction
 def decision_import_apply():
-    """Write the previewed records, all or nothing; refused (409, nothing written) when the
-    data changed since the preview."""
+    """Write what the preview showed, all or nothing: new records and updates; refused (409,
+    nothing written) when the data changed since the preview."""
     form = DecisionApplyForm()
     token = form.token.data or ""
     if not form.validate_on_submit() or not token:
@@ -101,13 +106,14 @@ def decision_import_apply():
             result = importing.thaw(pending.rows)
         except (ValueError, KeyError, TypeError, OSError) as broken:
             raise uploads.PreviewGone() from broken
-        count = importing.apply(result, actor=current_user, source=pending.source)
+        created, updated = importing.apply(result, actor=current_user, source=pending.source)
     except uploads.PreviewGone as gone:
         flash(gone.message)
         return _page(DecisionImportForm(formdata=None)), gone.status
-    except Conflict as refusal:
-        keep_nothing()
-        return _page(DecisionImportForm(formdata=None), conflict=refusal.message), 409
+    except (Conflict, StaleDataError) as refusal:
+        start_over()  # nothing of this apply is kept
+        message = getattr(refusal, "message", None) or importing.RecordsChanged([]).message
+        return _page(DecisionImportForm(formdata=None), conflict=message), 409
     account_id = current_user.id
 
     def applied() -> None:  # only once committed
@@ -115,5 +121,8 @@ def decision_import_apply():
         session.pop(TOKEN, None)
 
     after_commit(applied)
-    flash(f"已导入 {count} 条{KIND_LABELS[result.kind]}（来自 {pending.source}）。")
+    flash(
+        f"已导入{KIND_LABELS[result.kind]}（来自 {pending.source}）：新增 {created} 条，"
+        f"修改 {updated} 条。"
+    )
     return redirect(url_for("staff.decisions", kind=result.kind))

@@ -204,7 +204,7 @@ def edit_decision(kind: str, decision_id: int):
     form_class = FORMS[(kind, True)]
     if request.method == "GET":
         operations.record_opened(record, actor=current_user)  # the form shows it whole
-        form = form_class(formdata=None, version=record.version, **record_values(record, kind))
+        form = form_class(formdata=None, version=record.version, **record_values(record))
         return _form_page(kind, form, record=record)
     form = form_class()
     if not form.validate_on_submit():
@@ -221,7 +221,7 @@ def edit_decision(kind: str, decision_id: int):
     except (Conflict, StaleDataError) as lost:
         start_over()  # nothing of this save is kept; read what won
         record = _decision_or_404(kind, decision_id)
-        current = record_values(record, kind)
+        current = record_values(record)
         differences = [
             (column.header, str(submitted[column.key] or ""), current[column.key])
             for column in COLUMNS[kind]

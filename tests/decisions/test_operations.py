@@ -57,7 +57,7 @@ def test_a_licence_decision_is_recorded_and_audited(db, catalog_items):
     [
         ("party_credit_code", "91350100M000100Y44", "统一社会信用代码：统一社会信用代码校验码错误"),
         ("authority_credit_code", "9111000060003734",
-         "决定机关统一社会信用代码：统一社会信用代码应为18位"),
+         "许可机关统一社会信用代码：统一社会信用代码应为18位"),
         ("item", "C-1", "事项编码：“车辆年审”是行政确认事项，许可决定只能对应行政许可事项"),
         ("item", "NOPE", "事项编码：目录中没有编码为 NOPE 的事项"),
         ("handling_item", "C-1-01", "业务办理项编码："),
@@ -65,8 +65,8 @@ def test_a_licence_decision_is_recorded_and_audited(db, catalog_items):
         ("valid_until", date(2020, 5, 1), "有效期至：有效期至（2020-05-01）不能早于有效期自"),
         ("content", "准予 11010519491231002X 从事经营", "许可内容：含有完整的身份证号码"),
         ("category", "lifetime", "许可类别：须为以下之一：普通、特许"),
-        ("decided_on", "2020-02-30", "决定日期：不是有效的日期"),
-        ("document_number", "  ", "决定文书号：请填写决定文书号"),
+        ("decided_on", "2020-02-30", "许可决定日期：不是有效的日期"),
+        ("document_number", "  ", "行政许可决定文书号：请填写行政许可决定文书号"),
         ("party_id_number", "11010519491231002X", "证件号码：仅自然人填写证件类型和证件号码"),
     ],
 )  # fmt: skip

@@ -12,6 +12,7 @@ from urllib.parse import unquote
 
 import pytest
 from openpyxl import load_workbook
+from playwright.sync_api import expect
 
 from catalog.decisions import listing, operations
 from catalog.enums import Status
@@ -216,7 +217,13 @@ def test_a_snapshot_made_before_the_section_says_so(client, records, db):
 
 
 def test_a_catalog_without_decisions_has_an_empty_section(client, db):
-    assert _section(client) == {"year": None, "years": [], "report": None}
+    assert _section(client) == {
+        "year": None,
+        "years": [],
+        "unit": None,
+        "units": [],
+        "report": None,
+    }
     page = client.get("/reports")
     assert page.status_code == 200 and "目前没有行政许可或行政处罚决定记录" in page.get_data(
         as_text=True
@@ -262,3 +269,15 @@ def test_the_section_fits_the_screen_and_its_links_open_the_list(app, records, w
         page.wait_for_url(re.compile(r"/decisions\?"))
         assert "许交运许〔2020〕2号" in page.content()
         assert "许交运许〔2020〕1号" not in page.content()
+        # one unit's view: chosen in the section's form, it still fits, its links keep the unit
+        page.goto(base + "/reports")
+        form = page.locator("section.decisions-report form")
+        form.get_by_label("数据来源单位").select_option("行政审批服务科")
+        form.get_by_role("button", name="查看").click()
+        page.wait_for_url(re.compile(r"decisions_unit="))
+        expect(page.locator("p.unit-view")).to_contain_text("行政审批服务科")
+        assert page.evaluate("document.documentElement.scrollWidth") == width
+        section.get_by_role("link", name="行政许可决定：查看这2条决定").click()
+        page.wait_for_url(re.compile(r"/decisions\?.*unit="))
+        expect(page.locator("main")).to_contain_text("许交运许〔2020〕3号")
+        assert "许交运许〔2020〕2号" not in page.content()

@@ -15,9 +15,11 @@ import sqlalchemy as sa
 
 from catalog.decisions import operations, rules
 from catalog.decisions.checks import FREE_TEXT
+from catalog.decisions.report import decision_report, every_unit
 from catalog.decisions.seed import Model, _licences, _penalties, load_decision_seed, read_parameters
 from catalog.domain import Invalid
 from catalog.enums import ItemType, PartyClass
+from catalog.extensions import db
 from catalog.models import ApprovalItem, AuditEvent, LicenceDecision, PenaltyDecision
 from tests.decisions.conftest import licence_data
 
@@ -79,6 +81,38 @@ def test_the_modelled_2020_set_and_its_report(db, seeded, seed_dir, cli):
     units = {entry["unit"]: entry for entry in document["by_unit"]}
     assert sum(entry["licence"] + entry["penalty"] for entry in units.values()) == 3276
     assert cli.invoke(args=["decisions", "report", "--year", "2019"]).exit_code == 1
+    _each_unit_matches_a_count_over_its_rows(document, licences, penalties)
+
+
+def _each_unit_matches_a_count_over_its_rows(document, licences, penalties):
+    """Every unit's figures (as a snapshot keeps them, and as one unit's view reads them) held
+    to a count over the seed's rows of that unit."""
+    handled = dict(db.session.execute(
+        sa.select(ApprovalItem.code, ApprovalItem.handling_unit)
+        .where(ApprovalItem.item_type == ItemType.licence)
+    ).all())  # fmt: skip
+    names, figures = every_unit([2020])
+    whole, of_units = figures[2020]
+    assert whole == document
+    assert set(names) == {r.data_source_unit for r in (*licences, *penalties)} | (
+        set(handled.values()) - {None}
+    )
+    for unit in names:
+        report = of_units[unit]
+        for kind, rows in (("licence", licences), ("penalty", penalties)):
+            total, on_time = _hand_count([r for r in rows if r.data_source_unit == unit], 2020)
+            assert (report[kind]["total"], report[kind]["on_time"]["count"]) == (total, on_time)
+            assert len(report[kind]["late"]) == total - on_time
+        used = Counter(r.item.code for r in licences if r.data_source_unit == unit)
+        own = {code for code, of in handled.items() if of == unit}
+        assert {entry["code"]: entry["count"] for entry in report["licence"]["by_item"]} == used
+        assert report["licence"]["without_decisions"] == sorted(own - set(used))
+        assert report["licence"]["licence_items"] == len(own | set(used))
+        fines = sum((r.fine_amount or Decimal(0) for r in penalties if r.data_source_unit == unit),
+                    Decimal(0))  # fmt: skip
+        assert report["penalty"]["fine_total"] == float(fines)
+    busiest = max(names, key=lambda unit: of_units[unit]["licence"]["total"])
+    assert decision_report(2020, busiest) == of_units[busiest]  # one unit's own reading
 
 
 def test_the_model_is_deterministic(db, seeded, seed_dir):

@@ -142,6 +142,7 @@ def test_a_failed_read_ahead_fails_the_snapshot_and_keeps_nothing(db, monkeypatc
 
 def test_a_snapshot_reads_its_items_back_and_compares_like_a_full_comparison(db, monkeypatch):
     monkeypatch.setattr("catalog.reports.frozen.STORED_ITEMS", 2)  # several chunks
+    monkeypatch.setattr("catalog.reports.frozen.INDEX_BATCH", 1)  # their index in batches
     every_shape(db)
     create_snapshot("前", actor="tester")
     db.session.commit()

@@ -1,7 +1,8 @@
 """The 双公示 import (issue 24, part 5), on SQLite and PostgreSQL: the blank template of each
 kind, a good xlsx previewed then applied (audited), CSV in UTF-8, UTF-8 with BOM and GB18030,
 an undecodable CSV refused, bad cells listed by row and column with nothing saved, a duplicate
-document number, and a preview gone stale before its apply (409, nothing saved)."""
+document number, and a preview gone stale before its apply (409, nothing saved). Updates by
+import and the header spellings: test_decision_import_update.py."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from catalog.decisions import operations
 from catalog.decisions.columns import COLUMNS, HEADERS
 from catalog.models import AuditEvent, LicenceDecision, PenaltyDecision
 from tests.decisions.conftest import (  # noqa: F401 (fixtures)
+    ORGANISATION_CODE,
     catalog_items,
     licence_data,
     penalty_data,
@@ -98,7 +100,7 @@ def test_a_filled_template_is_previewed_then_applied_and_audited(db, login_as):
     response = upload(client, "licence", xlsx_from_template(client, "licence", LICENCES), "a.xlsx")
     page = response.get_data(as_text=True)
     assert response.status_code == 200, page
-    assert "将新增 2 条行政许可决定" in page
+    assert "预览：新增 2 条，修改 0 条，未变 0 条行政许可决定" in page
     assert count(db, LicenceDecision) == 0  # a preview writes nothing
     response = apply(client, page)
     assert response.status_code == 302
@@ -164,7 +166,8 @@ def test_a_duplicate_document_number_is_a_problem_of_its_cell(db, login_as):
     db.session.commit()
     client = login_as("editor")
     second = licence_data(document_number="许交运许〔2020〕2号")
-    records = [licence_data(), second, second]
+    # the first row names the number under another authority credit code: not the record's
+    records = [licence_data(authority_credit_code=ORGANISATION_CODE), second, second]
     response = upload(client, "licence", xlsx_from_template(client, "licence", records), "c.xlsx")
     assert response.status_code == 400
     by_cell = {(row, col): msg for row, col, msg in problems(response.get_data(as_text=True))}
@@ -201,7 +204,7 @@ def test_a_file_of_the_other_kind_or_format_is_refused(db, login_as):
     )
     response = upload(client, "licence", unknown, "f.csv")
     assert response.status_code == 400
-    assert "无法识别的表头" in response.get_data(as_text=True)
+    assert "列的表头「内容X」无法识别" in response.get_data(as_text=True)
     assert count(db, LicenceDecision) == 0
 
 

@@ -1,7 +1,8 @@
 """A member of staff enters a licence decision in real headless Chromium (issue 24, part 5):
 from the decision list to the form, a wrong credit code named beside its field, then saved and
-shown whole; at 1280 and 390 px no staff decision page scrolls sideways. Screenshots:
-/tmp/decisions-{list,form-error,record,import}-{1280,390}.png."""
+shown whole; then a GB18030 CSV that changes it and adds another, previewed with the change
+and applied; at 1280 and 390 px no staff decision page scrolls sideways. Screenshots:
+/tmp/decisions-{list,form-error,record,import-spellings,import}-{1280,390}.png."""
 
 from __future__ import annotations
 
@@ -80,13 +81,35 @@ def test_a_member_of_staff_enters_a_licence_decision(app, db):
         expect(page.locator(".decision-record")).to_contain_text(ORGANISATION_CODE)
         shoot(page, "record")
         page.goto(base + "/staff/decisions/import")
+        page.get_by_text("可识别的表头").click()
+        expect(page.get_by_text("也可写作：相对人名称").first).to_be_visible()
+        shoot(page, "import-spellings")
         page.locator("#kind").select_option("licence")
-        content = csv_bytes("licence", [licence_data()], "gb18030")
+        # the record just entered with its 法定代表人 changed (the cells it left blank left
+        # blank), and a new one
+        changed = {**fields, "party_credit_code": ORGANISATION_CODE, "legal_representative": "赵六"}
+        blank = dict.fromkeys(("handling_item", "certificate_name", "certificate_number"))
+        rows = [
+            licence_data(**changed, **blank, valid_until=None, category="ordinary",
+                         party_class="organisation"),
+            licence_data(),
+        ]  # fmt: skip
+        content = csv_bytes("licence", rows, "gb18030")
         page.locator("#file").set_input_files(
             files=[{"name": "许可.csv", "mimeType": "text/csv", "buffer": content}]
         )
         page.get_by_role("button", name="上传并预览").click()
-        expect(page.get_by_role("heading", name="预览：将新增 1 条行政许可决定")).to_be_visible()
+        heading = "预览：新增 1 条，修改 1 条，未变 0 条行政许可决定"
+        expect(page.get_by_role("heading", name=heading)).to_be_visible()
+        change = page.get_by_role("region", name="第2行 修改 许交运许〔2020〕88号")
+        expect(change.locator("tbody tr")).to_have_count(1)
+        expect(change).to_contain_text("法定代表人王五赵六")
         shoot(page, "import")
-    saved = db.session.scalar(sa.select(LicenceDecision))
-    assert (saved.document_number, saved.updated_by) == ("许交运许〔2020〕88号", "editor1")
+        page.get_by_role("button", name="确认导入").click()
+        expect(page.locator(".notice").first).to_contain_text("新增 1 条，修改 1 条")
+    db.session.expire_all()
+    saved = db.session.scalars(sa.select(LicenceDecision).order_by(LicenceDecision.id)).all()
+    assert [(d.document_number, d.legal_representative, d.updated_by) for d in saved] == [
+        ("许交运许〔2020〕88号", "赵六", "editor1"),
+        ("许交运许〔2020〕1号", "王五", "editor1"),
+    ]

@@ -1,0 +1,63 @@
+"""Migration 0037 (a word of 1 or 2 characters no longer matches inside the codes) on SQLite
+and PostgreSQL: the characters of an entry lose its codes' and the index of short words follows;
+the downgrade puts them back."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import downgrade, upgrade
+
+from catalog.extensions import db as _db
+from catalog.search import word_rows
+from catalog.search.index import entry_values
+from catalog.search.text import character_grams
+from tests.conftest import temporary_postgres_database
+from tests.test_database_guard import HANDLING, ITEM, _migrated_app, _sql, insert
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def at_0034(request, tmp_path):
+    """An app on a new database migrated to 0034, in its app context."""
+    if request.param == "sqlite":
+        yield from _migrated_app(f"sqlite:///{tmp_path / 'codes.sqlite3'}", "0034")
+        return
+    with temporary_postgres_database("catalog_codes") as url:
+        yield from _migrated_app(url, "0034")
+
+
+def _found(word: str) -> list[int]:
+    found = list(_db.session.scalars(word_rows(word)))
+    _db.session.rollback()  # (an open transaction would hold a lock the migration waits for)
+    return found
+
+
+def test_0037_leaves_the_codes_out_of_the_short_words_and_back(at_0034):
+    item = insert(_db, "approval_item", {**ITEM, "code": "XCJT-07-001"})
+    situation = "新办（A类）"
+    handling = insert(
+        _db, "handling_item",
+        {**HANDLING, "item_id": item, "situation": situation, "code": "XCJT-07-001-01"},
+    )  # fmt: skip
+    entry = entry_values(
+        item_name=ITEM["name"], item_code="XCJT-07-001", result_name=ITEM["result_name"],
+        legal_bases=[], handling_code="XCJT-07-001-01", situation=situation, material_names=[],
+    )  # fmt: skip
+    with_codes = f"{entry['name_chars']} {character_grams(entry['body'])}"  # as 0009-0034 wrote
+    values = {**entry, "handling_item_id": handling, "chars": with_codes}
+    _db.session.execute(sa.table("search_entry", *map(sa.column, values)).insert(), values)
+    _db.session.commit()
+    assert "jt" in with_codes.split() and "jt" not in entry["chars"].split()
+    assert _found("jt") == _found("07") == _found("a") == [handling]
+
+    upgrade(revision="0037")
+    assert _sql("SELECT chars FROM search_entry").scalar() == entry["chars"]
+    assert _found("jt") == _found("07") == []
+    assert _found("a") == [handling]  # (the situation's)
+
+    downgrade(revision="0034")
+    assert _sql("SELECT chars FROM search_entry").scalar() == with_codes
+    assert _found("jt") == _found("07") == _found("a") == [handling]
+    if _db.engine.dialect.name == "sqlite":
+        assert _sql("PRAGMA integrity_check").scalars().all() == ["ok"]
+    _db.session.rollback()
