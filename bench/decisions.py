@@ -1,7 +1,8 @@
 """The decision search stage of `make bench` (issue 24 part 8): searching an organisation's name
 or credit code among about 1,000,000 双公示 decisions, on SQLite and PostgreSQL, each distinct
-query sent once through the app as deployed (gunicorn, one sync worker), p95 per class against
-50 ms. `BENCH_DECISIONS_ONLY=1 make bench` runs this stage alone (docs/benchmark.md).
+query sent once through the app as deployed (gunicorn, one worker, deploy/gunicorn.conf.py),
+p95 per class against 50 ms. `BENCH_DECISIONS_ONLY=1 make bench` runs this stage alone
+(docs/benchmark.md).
 
 The catalog is the synthetic province with its decisions (generate-province with 20 licence
 decisions per licence handling item, penalties in the 2020 proportion), generated once into

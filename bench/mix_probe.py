@@ -3,7 +3,7 @@ in it (docs/benchmark.md, *A stall in the mix*) without the whole run.
 
     .venv/bin/python bench/mix_probe.py --runs 5 [--distinct 20] [--database sqlite]
 
-Each run starts a fresh app server (one gunicorn sync worker, as `make bench` does) on the
+Each run starts a fresh app server (one gunicorn worker, as `make bench` starts it) on the
 generated catalog (reused; generated when missing), loads the in-process floor as the bench
 does, warms the worker on the cached mix, optionally sends the first N distinct queries of each
 class with the floor and Datasette interleaved (`--distinct`: what precedes the mix in the

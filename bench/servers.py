@@ -51,11 +51,15 @@ class Server:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise SystemExit(f"{self.name} exited; see {self.log.name}")
-            with contextlib.suppress(OSError):
-                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+            try:
                 connection.request("GET", self.ready_path)
                 if connection.getresponse().status < 500:
                     return
+            except OSError:
+                pass
+            finally:
+                connection.close()  # a kept-alive connection is not left to the collector
             time.sleep(0.3)
         raise SystemExit(f"{self.name} not ready after {timeout} s; see {self.log.name}")
 
@@ -102,12 +106,17 @@ def serving(*servers_args) -> Iterator[list[Server]]:
 
 
 def gunicorn(name: str, database_url: str) -> tuple:
-    """The app as deployed: gunicorn, one sync worker, its default configuration; each
-    request's line, status and time in the worker go to the server's log (bench/data/)."""
+    """The app as deployed: gunicorn with deploy/gunicorn.conf.py (gevent, APP_SLOTS requests in
+    the app at once, PostgreSQL's waits yielding to the other requests), one worker; each
+    request's line, status and time in the worker go to the server's log (bench/data/). The
+    timeout is the bench's (a snapshot of a province may take minutes), and the worker is not
+    recycled: deployed, the other workers serve while one restarts, where here the only one
+    would stall the clients for its restart."""
     port = free_port()
-    command = [str(BIN / "gunicorn"), "--workers", "1", "--worker-class", "sync",
-               "--bind", f"127.0.0.1:{port}", "--timeout", "300", "--access-logfile", "-",
-               "--access-logformat", ACCESS_FORMAT, "wsgi:app"]  # fmt: skip
+    command = [str(BIN / "gunicorn"), "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
+               "--workers", "1", "--bind", f"127.0.0.1:{port}", "--timeout", "300",
+               "--max-requests", "0", "--access-logfile", "-",
+               "--access-logformat", ACCESS_FORMAT]  # fmt: skip
     env = {"DATABASE_URL": database_url, "SECRET_KEY": SECRET}
     return (name, command, port, "/api/v1/items?q=&limit=1", env)
 
