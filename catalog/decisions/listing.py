@@ -204,7 +204,7 @@ def _fewer_by_filter(filters: DecisionFilters, today: date) -> bool:
         return False
     rows = candidates = 0
     for kind, model, _select in public_rows.kinds(filters):
-        conditions = [c for c in _conditions(kind, model, replace(filters, q=""), today)]
+        conditions = _conditions(kind, model, replace(filters, q=""), today)
         rows += _capped_count(sa.select(model.id).where(*conditions), FILTER_ROWS_CAP)
         candidates += search.candidate_count(model, filters.q, FILTER_ROWS_CAP)
     return rows < candidates
