@@ -1,8 +1,8 @@
 """The decision search stage of `make bench` (issue 24 part 8): searching an organisation's name
-or credit code among about 1,000,000 双公示 decisions, on SQLite and PostgreSQL, each distinct
-query sent once through the app as deployed (gunicorn, one worker, deploy/gunicorn.conf.py),
-p95 per class against 50 ms. `BENCH_DECISIONS_ONLY=1 make bench` runs this stage alone
-(docs/benchmark.md).
+or credit code among about 1,000,000 双公示 decisions, alone and with the list's filters, and the
+list filtered without words, on SQLite and PostgreSQL, each distinct query sent once through the
+app as deployed (gunicorn, one worker, deploy/gunicorn.conf.py), p95 per class against 50 ms.
+`BENCH_DECISIONS_ONLY=1 make bench` runs this stage alone (docs/benchmark.md).
 
 The catalog is the synthetic province with its decisions (generate-province with 20 licence
 decisions per licence handling item, penalties in the 2020 proportion), generated once into
@@ -21,6 +21,7 @@ from bench.decision_queries import (
     CLASSES,
     DecisionQuery,
     generate_decision_queries,
+    read_decisions,
     read_parties,
 )
 from bench.judge import judged
@@ -55,9 +56,10 @@ def decision_search(options: argparse.Namespace, generated: dict) -> tuple[dict,
     app_db, postgres_url = decision_catalogs(size, options.seed, not options.skip_postgres,
                                              generated)  # fmt: skip
     queries = generate_decision_queries(read_parties(app_db), options.seed,
-                                        options.decision_queries)  # fmt: skip
+                                        options.decision_queries,
+                                        read_decisions(app_db))  # fmt: skip
     section: dict = {"handling_items": size, "queries": {n: len(q) for n, q in queries.items()},
-                     "examples": {n: [q.word for q in found[:3]] for n, found in
+                     "examples": {n: [q.label for q in found[:3]] for n, found in
                                   queries.items()}}  # fmt: skip
     rows: list[dict] = []
     for database, url in (("sqlite", f"sqlite:///{app_db}"), ("postgresql", postgres_url)):

@@ -12,9 +12,13 @@ import pytest
 
 from bench.decision_queries import (
     CLASSES,
+    FILTERED_CLASSES,
+    SEARCH_CLASSES,
+    Decision,
     DecisionQuery,
     Party,
     generate_decision_queries,
+    read_decisions,
     read_parties,
 )
 from bench.judge import KINDS, LIMITS, judged
@@ -52,6 +56,76 @@ def test_each_decision_query_is_what_its_class_says():
         assert any(code.startswith(query.word) for code in codes)
 
 
+DECISIONS = (
+    Decision("licence", "许昌市宏达顺通物流有限公司", "91411000MA3X0B5K2W", "道路运输科", 2020,
+             False, item="XCJT-01-001", status="valid"),
+    Decision("licence", "长葛市王伟宏达货运部", "92411000MA9PD3UQ0A", "公路管理科", 2020, True,
+             item="XCJT-02-003", status="revoked"),
+    Decision("licence", None, None, "公路管理科", 2020, False, item="XCJT-02-003",
+             status="valid"),  # a natural person: never searched
+    Decision("penalty", "禹州市鑫源恒运运输有限公司", "91411000MA47HTY1XD", "执法支队", 2020,
+             False, category="fine"),
+)  # fmt: skip
+
+
+def test_the_filtered_queries_are_deterministic_distinct_and_leave_the_others_as_they_were():
+    first = generate_decision_queries(PARTIES, 2020, 10, DECISIONS)
+    assert first == generate_decision_queries(PARTIES, 2020, 10, DECISIONS)
+    without = generate_decision_queries(PARTIES, 2020, 10)
+    assert {name: first[name] for name in SEARCH_CLASSES} == {
+        name: without[name] for name in SEARCH_CLASSES
+    }
+    assert all(first[name] for name in FILTERED_CLASSES)
+    assert not any(without[name] for name in FILTERED_CLASSES)
+    every = [query for found in first.values() for query in found]
+    assert len(every) == len(set(every))
+
+
+def _drawn_from(query: DecisionQuery, keys: set[str]) -> list[Decision]:
+    """The decisions whose values are the query's filters (and whose party has its words)."""
+    filters = dict(query.filters)
+    assert set(filters) <= keys, query
+    found = []
+    for row in DECISIONS:
+        values = {"unit": row.unit, "year": str(row.year), "item": row.item,
+                  "status": row.status, "late": str(int(row.late)), "kind": row.kind,
+                  "category": row.category}  # fmt: skip
+        words = not query.word or query.word in (row.party_name or "") or (
+            query.word == row.credit_code)  # fmt: skip
+        if words and all(values[key] == value for key, value in filters.items()):
+            found.append(row)
+    return found
+
+
+def test_each_filtered_query_finds_the_decision_it_was_drawn_from():
+    queries = generate_decision_queries(PARTIES, 2020, 10, DECISIONS)
+    searchable = {row for row in DECISIONS if row.kind == "licence" and row.party_name}
+    for name, keys in (("名称+单位", {"unit", "year"}), ("名称+事项", {"item"}),
+                       ("名称+状态", {"kind", "status"}), ("名称+逾期", {"late"})):  # fmt: skip
+        for query in queries[name]:
+            assert 2 <= len(query.word) <= 6 and query.filters[0][0] in keys
+            assert set(_drawn_from(query, keys)) & searchable, query
+    for query in queries["代码+条件"]:
+        assert len(query.word) == 18 and len(query.filters) == 1
+        assert set(_drawn_from(query, {"year", "unit", "late", "kind", "item"})) & searchable
+    assert {query.word for query in queries["名称+逾期"] if dict(query.filters)["late"] == "1"}
+    for query in queries["仅条件"]:
+        assert not query.word and query.filters
+        assert _drawn_from(query, {"year", "unit", "item", "kind", "status", "late", "category"})
+    assert any(dict(q.filters).get("category") for q in queries["仅条件"])
+
+
+def test_a_filtered_query_asks_the_public_api_with_its_filters():
+    query = DecisionQuery("宏达", (("unit", "公路管理科"), ("year", "2020")))
+    parts = urllib.parse.urlsplit(query.app_path())
+    assert parts.path == "/api/v1/decisions"
+    assert urllib.parse.parse_qs(parts.query) == {
+        "q": ["宏达"], "unit": ["公路管理科"], "year": ["2020"], "limit": ["20"]}  # fmt: skip
+    alone = urllib.parse.urlsplit(DecisionQuery("", (("item", "XCJT-01-001"),)).app_path())
+    assert urllib.parse.parse_qs(alone.query) == {"item": ["XCJT-01-001"], "limit": ["20"]}
+    assert query.label == "宏达 unit=公路管理科 year=2020"
+
+
 def test_a_decision_query_asks_the_public_api():
     path = DecisionQuery("宏达 物流").app_path()
     parts = urllib.parse.urlsplit(path)
@@ -72,6 +146,40 @@ def test_parties_are_read_from_organisations_and_sole_traders_only(tmp_path):
     connection.commit()
     connection.close()
     assert read_parties(path, every=2) == (Party("甲公司", "A"), Party("乙货运部", "B"))
+
+
+def test_decisions_are_read_with_their_filter_values_and_natural_persons_unnamed(tmp_path):
+    path = tmp_path / "app.sqlite3"
+    connection = sqlite3.connect(path)
+    connection.executescript("""
+        CREATE TABLE approval_item (id INTEGER PRIMARY KEY, code TEXT);
+        CREATE TABLE licence_decision (id INTEGER PRIMARY KEY, item_id INT, party_name TEXT,
+            party_class TEXT, party_credit_code TEXT, data_source_unit TEXT, decided_on TEXT,
+            published_on TEXT, publish_by TEXT, status TEXT);
+        CREATE TABLE penalty_decision (id INTEGER PRIMARY KEY, party_name TEXT,
+            party_class TEXT, party_credit_code TEXT, data_source_unit TEXT, decided_on TEXT,
+            published_on TEXT, publish_by TEXT, category TEXT);
+        INSERT INTO approval_item VALUES (1, 'XCJT-01-001');
+        INSERT INTO licence_decision VALUES
+            (2, 1, '甲公司', 'organisation', 'A', '科一', '2020-05-06', '2020-05-20',
+             '2020-05-15', 'valid'),
+            (3, 1, '乙公司', 'organisation', 'B', '科一', '2020-05-06', '2020-05-07',
+             '2020-05-15', 'valid'),
+            (4, 1, '张三', 'natural_person', NULL, '科二', '2019-03-01', '2019-03-02',
+             '2019-03-12', 'revoked');
+        INSERT INTO penalty_decision VALUES
+            (2, '丙货运部', 'sole_trader', 'C', '支队', '2020-07-01', '2020-07-02',
+             '2020-07-10', 'fine');
+    """)
+    connection.commit()
+    connection.close()
+    assert read_decisions(path, every=2) == (
+        Decision("licence", "甲公司", "A", "科一", 2020, True, item="XCJT-01-001",
+                 status="valid"),
+        Decision("licence", None, None, "科二", 2019, False, item="XCJT-01-001",
+                 status="revoked"),
+        Decision("penalty", "丙货运部", "C", "支队", 2020, False, category="fine"),
+    )  # fmt: skip
 
 
 def test_a_decision_search_row_is_judged_against_50_ms():

@@ -10,7 +10,7 @@ and credit code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import sqlalchemy as sa
@@ -72,6 +72,18 @@ def _conditions(kind: str, model: type, filters: DecisionFilters, today: date) -
     if filters.year is not None:
         conditions += [model.decided_on >= date(filters.year, 1, 1),
                        model.decided_on <= date(filters.year, 12, 31)]  # fmt: skip
+    if kind == PENALTY and (earliest := search.earliest_public_penalty(today)) is not None:
+        # (implied by public(): lets the list's order skip the penalties that left publication)
+        conditions.append(PenaltyDecision.decided_on >= earliest)
+    conditions += _narrowing(kind, model, filters)
+    if filters.q:
+        conditions.append(_searched(kind, model, filters.q))
+    return conditions
+
+
+def _narrowing(kind: str, model: type, filters: DecisionFilters) -> list:
+    """The conditions of the filters but the year and the words on one kind."""
+    conditions = []
     if filters.unit:
         conditions.append(model.data_source_unit == filters.unit)
     if kind == LICENCE and filters.status:
@@ -84,8 +96,6 @@ def _conditions(kind: str, model: type, filters: DecisionFilters, today: date) -
     if filters.late is not None:
         late = model.published_on > model.publish_by
         conditions.append(late if filters.late else sa.not_(late))
-    if filters.q:
-        conditions.append(_searched(kind, model, filters.q))
     return conditions
 
 
@@ -164,8 +174,9 @@ def _kind_page(
     (and one common enough is not counted); a rarer one is read through the GIN index, its
     first page counted in the same statement."""
     plan = search.Plan(walk=False, more_than_counted=False)
-    if search.plain_search(filters) and db.session.get_bind().dialect.name == "postgresql":
-        plan = search.walks(model, filters.q, today)
+    searched = filters.q and search.full_credit_code(filters.q) is None
+    if searched and db.session.get_bind().dialect.name == "postgresql":
+        plan = search.walks(model, filters.q, today, filters)
     windowed = not (plan.walk or plan.more_than_counted) and after is None and filters.q
     page = statement if after is None else statement.where(_after(kind, model, after))
     page = page.add_columns(model.decided_on, *([sa.func.count().over()] if windowed else []))
@@ -181,6 +192,24 @@ def _kind_page(
     return [((row[1], row[0]), kind) for row in rows], min(count, cap + 1)
 
 
+FILTER_ROWS_CAP = 20_000  # how far _fewer_by_filter counts (each side: an index alone)
+
+
+def _fewer_by_filter(filters: DecisionFilters, today: date) -> bool:
+    """SQLite, words with a unit or late=1: whether the filter's own index holds fewer rows to
+    check than the words' FTS candidates (a common word in one unit: the unit's rows, in the
+    list's order through ix_*_unit_order; a rare word: its candidates). Both sides are
+    counted from an index alone, up to FILTER_ROWS_CAP."""
+    if not (filters.unit or filters.late):
+        return False
+    rows = candidates = 0
+    for kind, model, _select in public_rows.kinds(filters):
+        conditions = _conditions(kind, model, replace(filters, q=""), today)
+        rows += _capped_count(sa.select(model.id).where(*conditions), FILTER_ROWS_CAP)
+        candidates += search.candidate_count(model, filters.q, FILTER_ROWS_CAP)
+    return rows < candidates
+
+
 def list_decisions(
     filters: DecisionFilters, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT,
     today: date | None = None,
@@ -191,8 +220,10 @@ def list_decisions(
     after = Cursor.decode(cursor)
     item_name = licence_item_name(filters.item) if filters.item else None
     cap = count_limit(filters)
-    if search.indexed(filters):
-        found, counts = search.indexed_page(filters, after, limit, today)
+    if search.indexed(filters) and not _fewer_by_filter(filters, today):
+        found, counts = search.indexed_page(
+            filters, after, limit, today,
+            lambda kind, model: _narrowing(kind, model, filters))  # fmt: skip
     else:  # the newest ids of each kind through its own indexes, then their rows
         order, counts = [], []
         for kind, model, statement in _branches(filters, today):

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -130,12 +130,19 @@ class Sample:
     pairs: dict[str, int]
     step: int  # one sampled row for this many ids
 
-    def found(self, q: str, lower: Callable[[str], str], today: date) -> int:
-        """How many of the sampled rows public on `today` the words find."""
+    def found(self, q: str, lower: Callable[[str], str], today: date,
+              filters: DecisionFilters | None = None) -> int:  # fmt: skip
+        """How many of the sampled rows public on `today` the words find (and that meet the
+        filters' unit, status or category and lateness; not an item: see walks())."""
         text, prefix = lower(q), Words.of(q, lower).code_prefix
+        wanted = filters or DecisionFilters()
+        value = wanted.status or wanted.category
         return sum(
             row.published_on <= today
             and (row.ends_on is None or row.ends_on >= today)
+            and (not wanted.unit or row.unit == wanted.unit)
+            and (not value or row.value == value)
+            and (wanted.late is None or row.late == wanted.late)
             and (text in row.text or bool(prefix and row.code and row.code.startswith(prefix)))
             for row in self.rows
         )  # fmt: skip
@@ -148,6 +155,9 @@ class SampledRow:
     code: str | None  # a searchable party's credit code
     published_on: date
     ends_on: date | None  # a penalty's publication_ends_on
+    unit: str  # what the list's filters ask of a row (walks())
+    value: str  # a licence's status, a penalty's category
+    late: bool
 
 
 _samples: dict[tuple[str, str], tuple[float, Sample]] = {}
@@ -162,18 +172,22 @@ def sample(model: type, lower: Callable[[str], str]) -> Sample:
     wanted = list(range(1, top + 1, max(1, top // SAMPLE_ROWS)))  # (top: the last id)
     subject = public_rows.subject(LICENCE if model is LicenceDecision else PENALTY)
     ends = model.publication_ends_on if model is PenaltyDecision else sa.null()
+    value = LicenceDecision.status if model is LicenceDecision else PenaltyDecision.category
     statement = sa.select(model.party_name, model.party_class, model.party_credit_code,
-                          model.document_number, subject, model.published_on, ends)  # fmt: skip
+                          model.document_number, subject, model.published_on, ends,
+                          model.data_source_unit, value, model.publish_by)  # fmt: skip
     if model is LicenceDecision:
         statement = statement.join(ApprovalItem, ApprovalItem.id == model.item_id)
     rows, pairs = [], Counter()
     for start in range(0, len(wanted), 500):
         chosen = statement.where(model.id.in_(wanted[start : start + 500]))
-        for name, party_class, code, number, text, published, ends_on in db.session.execute(chosen):
+        for (name, party_class, code, number, text, published, ends_on, unit, kind_value,
+             publish_by) in db.session.execute(chosen):  # fmt: skip
             searchable = party_class in SEARCHABLE_CLASSES
             texts = tuple(lower(t) for t in (number, text, name if searchable else None) if t)
             joined = "\x1f".join(texts)
-            rows.append(SampledRow(joined, code if searchable else None, published, ends_on))
+            rows.append(SampledRow(joined, code if searchable else None, published, ends_on,
+                                   unit, kind_value.value, published > publish_by))  # fmt: skip
             pairs.update({t[i : i + 2] for t in texts for i in range(len(t) - 1)})
     found = Sample(tuple(rows), dict(pairs), max(1, top // SAMPLE_ROWS))
     _samples[key] = (time.monotonic(), found)
@@ -215,7 +229,7 @@ class Plan:
     more_than_counted: bool  # certainly more than SEARCH_COUNT_LIMIT: not counted
 
 
-def walks(model: type, q: str, today: date) -> Plan:
+def walks(model: type, q: str, today: date, filters: DecisionFilters | None = None) -> Plan:
     """PostgreSQL: the planner cannot tell a common word from a rare one (it multiplies its
     pairs' shares as if independent: 790 rows expected, 54,508 found, 520 ms to sort them), so
     the sample does. A word in WALK_SHARE of the sample or more reads the kind in the list's
@@ -223,9 +237,13 @@ def walks(model: type, q: str, today: date) -> Plan:
     GIN index to sort them. A word found in MORE_HITS sampled rows or more, which stand for
     ten times SEARCH_COUNT_LIMIT rows, has more than that many: the chance that it has not is
     below 1e-20 (its sampled rows would be a Poisson draw of mean 4 or less); a count would
-    have read its whole GIN posting list (18 ms for 66,512 rows, 40 for the count)."""
+    have read its whole GIN posting list (18 ms for 66,512 rows, 40 for the count). The
+    sampled rows counted are those the filters keep too (a common word may be rare in one
+    unit); an item's few decisions are read through its own index, never walked."""
     drawn = sample(model, str.lower)
-    hits = drawn.found(q, str.lower, today)
+    if filters is not None and filters.item:
+        return Plan(walk=False, more_than_counted=False)
+    hits = drawn.found(q, str.lower, today, filters)
     share = hits / len(drawn.rows) if drawn.rows else 0.0
     more = hits >= MORE_HITS and hits * drawn.step >= 10 * SEARCH_COUNT_LIMIT
     return Plan(walk=share >= WALK_SHARE, more_than_counted=more)
@@ -318,12 +336,24 @@ def candidate_keys(model: type, q: str, limit: int) -> list[int]:
     ).all()  # fmt: skip
 
 
+def candidate_count(model: type, q: str, cap: int) -> int:
+    """SQLite: how many FTS candidates of a kind the words have, counted up to `cap` (the index
+    alone: no row is read)."""
+    fts = _fts(model)
+    return db.session.scalar(
+        sa.text(f"SELECT count(*) FROM (SELECT rowid FROM {fts} WHERE {fts} MATCH :match"
+                " LIMIT :cap)"), {"match": match_expression(model, q), "cap": cap},
+    )  # fmt: skip
+
+
 def found_keys(kind: str, model: type, q: str, today: date, *, limit: int,
-               above: int | None = None, below: int | None = None) -> list[int]:  # fmt: skip
-    """SQLite: the FTS keys of up to `limit` public rows of a kind that the words find, newest
-    first, from `above` (included) to `below` (excluded). One statement: the FTS candidates
-    in the list's order, each row checked (`matching`; the item's name read only for a row
-    its party and number miss), until `limit` pass."""
+               above: int | None = None, below: int | None = None,
+               narrowing: Sequence[sa.ColumnElement[bool]] = ()) -> list[int]:  # fmt: skip
+    """SQLite: the FTS keys of up to `limit` public rows of a kind that the words find (and
+    that meet the filters' `narrowing` conditions), newest first, from `above` (included) to
+    `below` (excluded). One statement: the FTS candidates in the list's order, each row
+    checked (`matching`; the item's name read only for a row its party and number miss),
+    until `limit` pass."""
     fts = sa.table(_fts(model), sa.column("rowid", sa.BigInteger))
     key = fts.c.rowid
     statement = (
@@ -332,6 +362,7 @@ def found_keys(kind: str, model: type, q: str, today: date, *, limit: int,
         .where(
             sa.literal_column(fts.name).op("MATCH")(match_expression(model, q)),
             public_rows.public(kind, today),
+            *narrowing,
             matching(model, q, public_rows.subject(kind, correlated=True)),
         )
         .order_by(key.desc())
@@ -347,31 +378,36 @@ def found_keys(kind: str, model: type, q: str, today: date, *, limit: int,
 # --- SQLite: a page of a search ------------------------------------------------------------
 
 
-def plain_search(filters: DecisionFilters) -> bool:
-    """Words other than a whole credit code, with no filter but the kind and the year: what the
-    list's order serves (the other filters are left to their own indexes)."""
+def indexed(filters: DecisionFilters) -> bool:
+    """Whether a search is served by the FTS order (SQLite): words other than a whole credit
+    code, with any filter but an item (whose few decisions its own index finds). A filter
+    (unit, status, category, late) is then checked on each candidate beside the words: most
+    candidates of a common word meet a status or lateness, so a page stops as early as
+    without the filter (docs/decision-search-speed.md, "Searches with filters")."""
     return (
         bool(filters.q)
         and full_credit_code(filters.q) is None
-        and not (filters.unit or filters.status or filters.item or filters.category)
-        and filters.late is None
+        and not filters.item
+        and db.session.get_bind().dialect.name == "sqlite"
     )
 
 
-def indexed(filters: DecisionFilters) -> bool:
-    """Whether a search is served by the FTS order (SQLite)."""
-    return plain_search(filters) and db.session.get_bind().dialect.name == "sqlite"
+Narrowing = Callable[[str, type], Sequence[sa.ColumnElement[bool]]]
 
 
-def indexed_page(filters: DecisionFilters, after: Cursor | None, limit: int,
-                  today: date) -> tuple[list[PublicDecision], list[int]]:  # fmt: skip
+def indexed_page(filters: DecisionFilters, after: Cursor | None, limit: int, today: date,
+                 narrowing: Narrowing = lambda kind, model: ()
+                 ) -> tuple[list[PublicDecision], list[int]]:  # fmt: skip
     """SQLite: a page of a search and the count of each kind (up to SEARCH_COUNT_LIMIT + 1),
-    from the FTS candidates newest first (found_keys); then the page's rows."""
+    from the FTS candidates newest first (found_keys), each checked against the filters'
+    conditions of its kind (`narrowing`); then the page's rows."""
     keys, counts = {}, []
     enough = max(SEARCH_COUNT_LIMIT, limit) + 1  # to count, and the first page
     for kind, model, _select in public_rows.kinds(filters):
         above, below = key_bounds(kind, filters.year, today)
-        found = found_keys(kind, model, filters.q, today, limit=enough, above=above, below=below)
+        narrow = narrowing(kind, model)
+        found = found_keys(kind, model, filters.q, today, limit=enough, above=above, below=below,
+                           narrowing=narrow)  # fmt: skip
         counts.append(min(len(found), SEARCH_COUNT_LIMIT + 1))
         if after is not None:
             start = sort_key(after.decided_on, after.id)
@@ -379,7 +415,7 @@ def indexed_page(filters: DecisionFilters, after: Cursor | None, limit: int,
                 start = sort_key(after.decided_on + timedelta(days=int(kind > after.kind)))
             below = start if below is None else min(below, start)
             found = found_keys(kind, model, filters.q, today, limit=limit + 1, above=above,
-                               below=below)  # fmt: skip
+                               below=below, narrowing=narrow)  # fmt: skip
         keys[kind] = found[: limit + 1]
     order = [(from_sort_key(key), kind) for kind, found in keys.items() for key in found]
     return public_rows.rows_in_order(public_rows.kinds(filters), order, limit + 1, today), counts
@@ -392,9 +428,15 @@ def key_bounds(kind: str, year: int | None, today: date) -> tuple[int | None, in
     above = below = None
     if year is not None:
         above, below = sort_key(date(year, 1, 1)), sort_key(date(year + 1, 1, 1))
-    if kind == PENALTY:
-        longest = db.session.scalar(sa.select(sa.func.max(PublicationPeriod.max_months)))
-        if longest is not None:
-            earliest = sort_key(add_months(today, -longest) - timedelta(days=4))
-            above = earliest if above is None else max(above, earliest)
+    if kind == PENALTY and (earliest := earliest_public_penalty(today)) is not None:
+        above = sort_key(earliest) if above is None else max(above, sort_key(earliest))
     return above, below
+
+
+def earliest_public_penalty(today: date) -> date | None:
+    """The earliest decision day a penalty public on `today` can have: none is published
+    longer than the longest period of any rule (catalog.decisions.checks holds every
+    penalty's 公示截止日期 within its rule's; a few days' margin for month ends). None while
+    there is no rule."""
+    longest = db.session.scalar(sa.select(sa.func.max(PublicationPeriod.max_months)))
+    return None if longest is None else add_months(today, -longest) - timedelta(days=4)

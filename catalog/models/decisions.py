@@ -36,8 +36,10 @@ class DecisionMixin:
     the dates of decision and publication, and when it had to be published to be on time."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    document_number: Mapped[str] = mapped_column(sa.String(MAX_DOCUMENT_NUMBER))
-    party_name: Mapped[str] = mapped_column(sa.String(MAX_NAME), index=True)
+    # indexed for the import's duplicate checks (document_number IN (…): migration 0038)
+    document_number: Mapped[str] = mapped_column(sa.String(MAX_DOCUMENT_NUMBER), index=True)
+    # not indexed: no statement looks a party up by its name (0038; the search: its grams)
+    party_name: Mapped[str] = mapped_column(sa.String(MAX_NAME))
     party_class: Mapped[PartyClass] = mapped_column(enum_column(PartyClass))
     party_credit_code: Mapped[str | None] = mapped_column(sa.String(MAX_CODE), index=True)
     legal_representative: Mapped[str | None] = mapped_column(sa.String(MAX_PERSON))
@@ -46,7 +48,7 @@ class DecisionMixin:
     decided_on: Mapped[date] = mapped_column(sa.Date)  # indexed with id: _shared_table_args
     authority: Mapped[str] = mapped_column(sa.String(MAX_AUTHORITY))
     authority_credit_code: Mapped[str] = mapped_column(sa.String(MAX_CODE))
-    data_source_unit: Mapped[str] = mapped_column(sa.String(MAX_AUTHORITY), index=True)
+    data_source_unit: Mapped[str] = mapped_column(sa.String(MAX_AUTHORITY))  # ix_*_unit_order
     published_on: Mapped[date] = mapped_column(sa.Date)
     # the last on-time publication day: decided_on + 7 working days (catalog.decisions.rules)
     publish_by: Mapped[date] = mapped_column(sa.Date)
@@ -66,14 +68,36 @@ class DecisionMixin:
         return self.published_on <= self.publish_by
 
 
+LATE = "published_on > publish_by"
+
+
 def _shared_table_args(table: str) -> tuple[sa.SchemaItem, ...]:
-    """The checks both kinds hold, and the index of the public list's order (newest decision
-    first, then id: migration 0034). The search's own indexes are the migration's alone
-    (SQLite FTS5 tables, PostgreSQL's search_grams column): catalog.decisions.search."""
+    """The checks both kinds hold, and the indexes of the public list's order (newest decision
+    first, then id: migration 0034), of that order within a unit (with what a count checks)
+    and of the late decisions (migration 0038). The search's own indexes are the migrations'
+    alone (SQLite FTS5 tables, PostgreSQL's search_grams column): catalog.decisions.search."""
     return (
         sa.CheckConstraint("decided_on <= published_on", name="decided_before_published"),
         sa.CheckConstraint("publish_by > decided_on", name="publish_by_after_decision"),
         sa.Index(f"ix_{table}_order", "decided_on", "id"),
+        sa.Index(
+            f"ix_{table}_unit_order",
+            "data_source_unit",
+            "decided_on",
+            "id",
+            "published_on",
+            "publish_by",
+        ),
+        sa.Index(
+            f"ix_{table}_late",
+            "decided_on",
+            "id",
+            "data_source_unit",
+            "published_on",
+            "publish_by",
+            sqlite_where=sa.text(LATE),
+            postgresql_where=sa.text(LATE),
+        ),
     )
 
 

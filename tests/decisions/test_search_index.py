@@ -257,3 +257,91 @@ def test_pages_of_both_kinds_on_the_same_days_follow_the_lists_order(db, records
         page = listing.list_decisions(DecisionFilters(q="宏达"), cursor=cursor, limit=1,
                                       today=TODAY)  # fmt: skip
         assert [(d.kind, d.id) for d in page.decisions] == [listed[position + 1]]
+
+
+def by_hand(filters: DecisionFilters) -> list[tuple[str, int]]:
+    """The list with `filters` from the search condition and each filter checked in Python on
+    the stored record, in the list's order."""
+    wanted = []
+    for kind, row_id in by_condition(filters.q, filters):
+        record = database.session.get(LicenceDecision if kind == LICENCE else PenaltyDecision,
+                                       row_id)  # fmt: skip
+        if filters.unit and record.data_source_unit != filters.unit:
+            continue
+        if filters.late is not None and (record.published_on > record.publish_by) != filters.late:
+            continue
+        if filters.status and record.status.value != filters.status:
+            continue
+        if filters.item and record.item.code != filters.item:
+            continue
+        if filters.category and record.category.value != filters.category:
+            continue
+        wanted.append((kind, row_id))
+    return wanted
+
+
+@pytest.mark.parametrize("fewer", [False, True], ids=["candidates", "filter-rows"])
+def test_a_search_with_filters_finds_what_the_condition_and_the_filters_find(
+    db, records, monkeypatch, fewer
+):
+    """Every road of a filtered search (SQLite: the FTS candidates checked against the filters,
+    or the unit's or the late rows checked against the words; PostgreSQL: the GIN index or the
+    walk) lists what the condition and the filters select, page after page."""
+    unit = "运输管理科"
+    late = {"decided_on": date(2020, 9, 1), "published_on": date(2020, 9, 30)}  # 7 days past
+    for number, extra in ((20, {}), (21, late)):
+        operations.create_licence(licence_data(
+            document_number=f"许交运许〔2020〕{number}号", data_source_unit=unit,
+            party_name=f"许昌市宏达{number}号物流有限公司", party_credit_code=credit_code(number),
+            valid_from=date(2020, 9, 1), **extra), actor="test")  # fmt: skip
+    operations.create_penalty(penalty_data(
+        document_number="许交执罚〔2020〕22号", data_source_unit=unit, party_class="sole_trader",
+        party_name="许昌市宏达货运部", party_credit_code=credit_code(22, "92411000MA"),
+        party_id_type=None, party_id_number=None, **late), actor="test")  # fmt: skip
+    db.session.commit()
+    monkeypatch.setattr(listing, "_fewer_by_filter", lambda filters, today: fewer)
+    item = records[0].item.code
+    chosen = [
+        {"unit": unit}, {"late": True}, {"late": False}, {"kind": LICENCE, "status": "valid"},
+        {"category": "fine"}, {"unit": unit, "late": True}, {"item": item},
+        {"year": 2020, "unit": unit, "late": False}, {"status": "revoked"},
+    ]  # fmt: skip
+    seen = set()
+    for q in ("宏达", "物流有限", "示例", "货运部", "a", ORGANISATION_CODE, ORGANISATION_CODE[:8]):
+        for filters in chosen:
+            wanted = DecisionFilters(q=q, **filters)
+            found = everything(wanted, limit=2)
+            assert found == by_hand(wanted), (q, filters)
+            seen.update((q, str(filters)) for _ in found[:1])
+    assert ("宏达", str({"unit": unit, "late": True})) in seen  # not all empty
+    assert len(everything(DecisionFilters(q="宏达", unit=unit))) == 3
+
+
+def test_the_sample_counts_the_rows_a_filtered_search_keeps():
+    """PostgreSQL's choice between walking and the GIN index (search.walks) reads how many
+    sampled rows the words find among those the filters keep."""
+    day = date(2020, 6, 1)
+
+    def row(text: str, unit: str, value: str, late: bool, ends: date | None = None):
+        return search.SampledRow(text, None, day, ends, unit, value, late)
+
+    drawn = search.Sample(
+        (
+            row("宏达物流", "甲科", "valid", False),
+            row("宏达物流", "甲科", "revoked", True),
+            row("宏达物流", "乙科", "valid", True),
+            row("宏达物流", "乙科", "fine", False, ends=date(2020, 7, 1)),  # a penalty, ended
+            row("顺通物流", "甲科", "valid", False),
+        ),
+        {},
+        1,
+    )
+
+    def found(**filters) -> int:
+        return drawn.found("宏达", str.lower, TODAY, DecisionFilters(q="宏达", **filters))
+
+    assert found() == 3  # the ended penalty is not public on TODAY
+    assert (found(unit="甲科"), found(unit="乙科"), found(unit="丙科")) == (2, 1, 0)
+    assert (found(late=True), found(late=False)) == (2, 1)
+    assert (found(status="valid"), found(status="revoked", unit="乙科")) == (2, 0)
+    assert drawn.found("宏达", str.lower, date(2020, 6, 15), DecisionFilters(category="fine")) == 1
