@@ -257,18 +257,39 @@ def export_decisions(filters: DecisionFilters, today: date | None = None) -> lis
 
 
 def list_options(today: date | None = None) -> tuple[list[str], list[int]]:
-    """The units and years to filter the public list by (those with a public decision)."""
-    rows = _filtered(DecisionFilters(), today or public_today())
-    found = db.session.execute(
-        sa.select(rows.c.data_source_unit, sa.func.min(rows.c.decided_on),
-                  sa.func.max(rows.c.decided_on))
-        .group_by(rows.c.data_source_unit).order_by(rows.c.data_source_unit)
-    ).all()  # fmt: skip
-    if not found:
+    """The units and years to filter the public list by: those with a public decision. Read
+    through the indexes, not by grouping every public row (4.5–6 s on SQLite and 1.4 s on
+    PostgreSQL at 1,577,000 decisions, on every load of the list): the units one index seek
+    each (_units_with), the years from the first and the last public decision in the list's
+    order."""
+    today = today or public_today()
+    units: set[str] = set()
+    days: list[date] = []
+    for kind, model, _select in public_rows.kinds(DecisionFilters()):
+        conditions = _conditions(kind, model, DecisionFilters(), today)
+        units.update(_units_with(model, conditions))
+        for order in (model.decided_on, model.decided_on.desc()):
+            day = db.session.scalar(
+                sa.select(model.decided_on).where(*conditions).order_by(order).limit(1)
+            )
+            days += [day] if day is not None else []
+    if not days:
         return [], []
-    first = min(row[1] for row in found).year
-    last = max(row[2] for row in found).year
-    return [row[0] for row in found], list(range(last, first - 1, -1))
+    return sorted(units), list(range(max(days).year, min(days).year - 1, -1))
+
+
+def _units_with(model: type, conditions: list) -> list[str]:
+    """The data source units of a kind with a row meeting `conditions`, in one statement: the
+    table's units walked through ix_*_unit_order (each the least one after the last), and for
+    each whether one of its rows meets them (it stops at the first)."""
+    unit = model.data_source_unit
+    walk = sa.select(sa.func.min(unit).label("unit")).cte("units", recursive=True)
+    following = sa.select(sa.func.min(unit)).where(unit > walk.c.unit).scalar_subquery()
+    walk = walk.union_all(sa.select(following).where(walk.c.unit.is_not(None)))
+    has_rows = sa.exists().where(unit == walk.c.unit, *conditions)
+    return list(
+        db.session.scalars(sa.select(walk.c.unit).where(walk.c.unit.is_not(None), has_rows))
+    )
 
 
 def no_organisation(credit_code: str) -> str:

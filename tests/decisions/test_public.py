@@ -396,3 +396,35 @@ def test_every_api_route_is_in_the_openapi_document(app, spec):
 def spec(app):
     with app.test_request_context():
         return app.test_client().get("/api/v1/openapi.json").get_json()
+
+
+def test_the_lists_filter_options_are_the_units_and_years_of_public_decisions(
+    client, db, decisions
+):
+    """The unit and year choices of /decisions: a unit (or year) whose decisions are all hidden
+    (not yet published, or a penalty past its end) is not offered."""
+    hidden = {
+        "licence": operations.create_licence(
+            licence_data(document_number="许交运许〔2018〕8号", data_source_unit="科技信息科",
+                         decided_on=date(2018, 3, 1), valid_from=date(2018, 3, 1),
+                         published_on=date(2020, 12, 5)),
+            actor="test",
+        ),
+        "penalty": operations.create_penalty(
+            penalty_data(document_number="许交执罚〔2019〕4号", data_source_unit="路政管理科",
+                         decided_on=date(2019, 8, 5), published_on=date(2019, 8, 6),
+                         publication_ends_on=date(2020, 8, 5)),
+            actor="test",
+        ),
+    }  # fmt: skip
+    db.session.commit()
+    public = [db.session.get(*decisions[name]) for name in PUBLIC]
+    units, years = listing.list_options()
+    assert units == sorted({record.data_source_unit for record in public})
+    assert not {record.data_source_unit for record in hidden.values()} & set(units)
+    first, last = min(r.decided_on for r in public).year, max(r.decided_on for r in public).year
+    assert years == list(range(last, first - 1, -1))
+    page = client.get("/decisions").get_data(as_text=True)
+    offered = re.search(r'<select id="unit" name="unit">(.*?)</select>', page, re.S)[1]
+    assert re.findall(r"<option\s*>([^<]+)</option>", offered) == units
+    assert "科技信息科" not in page and "路政管理科" not in page
