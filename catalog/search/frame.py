@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from bisect import bisect_right
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -156,8 +157,26 @@ class Frame:
         for the gather, where the name's index listed every name with the word (a word of 1-2
         characters: a quarter of the catalog)."""
         found = np.zeros(len(self.names) + 1, dtype=bool)  # the last: no entry (-1)
-        found[:-1] = [any(word in name for word in words) for name in self.names]
+        text, starts = self._names_joined
+        for word in words:
+            if not word or "\n" in word:  # (no name holds a line break: normalised)
+                found[:-1] |= [word in name for name in self.names]
+                continue
+            place = text.find(word)
+            while place >= 0:
+                index = bisect_right(starts, place) - 1
+                found[index] = True
+                place = text.find(word, starts[index + 1])  # the next name on
         return found[self.name_of[ids]]
+
+    @cached_property
+    def _names_joined(self) -> tuple[str, list[int]]:
+        """The names as one text, a line break after each, and where each begins (one more:
+        the end): a word is found in them by str.find, name after name, in C."""
+        starts = [0]
+        for name in self.names:
+            starts.append(starts[-1] + len(name) + 1)
+        return "".join(name + "\n" for name in self.names), starts
 
     def published_among(self, ids: np.ndarray) -> np.ndarray:
         return ids[self.group_of[ids] < self.group_count]

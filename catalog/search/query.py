@@ -265,9 +265,10 @@ def in_parts(word: str) -> bool:
 
 
 # The databases whose Chinese words are looked up through the parts: PostgreSQL, where the GIN
-# indexes visited every match's row; on SQLite FTS5 reads ids from its own index and measured
-# as fast or faster (docs/search-speed.md), so it keeps it.
-PARTS_ON = {"postgresql"}
+# indexes visited every match's row; and SQLite, where FTS5 read as fast as the postings but
+# grew with the matches, and the postings are now held in the process once read
+# (part_list.PostingsHeld; docs/search-speed.md, "Growth").
+PARTS_ON = {"postgresql", "sqlite"}
 
 
 @dataclass(frozen=True)
