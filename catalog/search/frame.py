@@ -76,6 +76,11 @@ class Frame:
     # names and a gather, where it was a statement listing every name with the word
     names: tuple[str, ...] = ()
     name_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    # the entries' distinct item names (search_entry.item_name, normalised: 740 at 300,000
+    # handling items), and by handling item id the index of its entry's, or -1: the ranking's
+    # exact and prefix names, where a statement listed every name beginning with the word
+    item_names: tuple[str, ...] = ()
+    item_name_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
     # the last search_change row applied, as read (catalog.search.delta)
     change_mark: tuple = (0, None, None, "")
     change_seen: frozenset[int] = frozenset()  # and the ids of the rows before it, applied
@@ -168,6 +173,19 @@ class Frame:
                 found[index] = True
                 place = text.find(word, starts[index + 1])  # the next name on
         return found[self.name_of[ids]]
+
+    def name_ranks(self, ids: np.ndarray, words: list[str]) -> np.ndarray:
+        """By position in `ids`: 0 when the entry's item name is one of the words, 1 when it
+        begins with one of them, else 3 (as `item_name IN (...)` and `LIKE 'word%'` find
+        them), over the distinct item names, then gathered."""
+        rank = np.full(len(self.item_names) + 1, 3, dtype=np.int64)  # the last: no entry
+        exact = set(words)
+        for index, name in enumerate(self.item_names):
+            if name in exact:
+                rank[index] = 0
+            elif name.startswith(tuple(words)):
+                rank[index] = 1
+        return rank[self.item_name_of[ids]]
 
     @cached_property
     def _names_joined(self) -> tuple[str, list[int]]:
@@ -318,6 +336,20 @@ def _names(size: int) -> tuple[tuple[str, ...], np.ndarray]:
     return tuple(text for text, _ids in rows), name_of
 
 
+def _item_names(size: int) -> tuple[tuple[str, ...], np.ndarray]:
+    """The entries' distinct item names and, by handling item id, the index of each entry's:
+    one statement over the index of item names (which holds the ids)."""
+    entry = SearchEntry.__table__.c
+    rows = db.session.execute(
+        sa.select(entry.item_name, id_list(entry.handling_item_id)).group_by(entry.item_name)
+    ).all()
+    item_name_of = np.full(size, -1, dtype=np.int32)
+    for index, (_name, ids) in enumerate(rows):
+        ids = parse_ids(ids)
+        item_name_of[ids[ids < size]] = index
+    return tuple(name for name, _ids in rows), item_name_of
+
+
 def load_frame() -> Frame:
     """Four statements, each read from one index without a sort (migrations 0009 and 0010):
     the handling items in code order; the published items by unit and type; the published
@@ -330,6 +362,7 @@ def load_frame() -> Frame:
     order_of[in_order] = np.arange(len(in_order), dtype=np.int32)
     spellings, spelling_of = _spellings(size)
     names, name_of = _names(size)
+    item_names, item_name_of = _item_names(size)
 
     by_unit = db.session.execute(
         sa.select(ApprovalItem.handling_unit, ApprovalItem.item_type, id_list(ApprovalItem.id))
@@ -383,6 +416,7 @@ def load_frame() -> Frame:
         group_flags={flag: (distinct >> bit & 1).astype(bool) for bit, flag in enumerate(FLAGS)},
         group_of=group_of, order_of=order_of, common=_common_bits(size),
         spellings=spellings, spelling_of=spelling_of, names=names, name_of=name_of,
+        item_names=item_names, item_name_of=item_name_of,
     )  # fmt: skip
 
 

@@ -395,31 +395,20 @@ def _name_ranks(
     fields) until _ranked_page tells apart 2 (every term in the name). A single Latin term is
     also an exact name when it is the name's whole pinyin or initials, and a prefix when it
     begins its pinyin: from the frame's spellings (the pinyin's prefix index lists the ids of
-    every entry beginning daolu, a third of the catalog, from their rows on PostgreSQL). With
-    the parts held (`parts`), names no name part begins with are not asked for."""
+    every entry beginning daolu, a third of the catalog, from their rows on PostgreSQL). The
+    item names are the frame's (Frame.name_ranks): the statement listing every name equal to
+    or beginning with the words grew with the catalog (docs/search-speed.md, "Growth")."""
     if not terms:
         return np.zeros(len(ids), dtype=np.int64)
-    rank = np.full(len(ids), 3, dtype=np.int64)
     whole = "".join(term.text for term in terms)
     exact = {whole, normalise(query).strip()}
     if len(terms) == 1:
         exact.update(terms[0].words)
-    words = sorted(exact)
-    dialect = _dialect()
-    params: dict[str, object] = {"exact": words}
-    for index, word in enumerate(words):
-        params.update(_begins_params(f"b{index}", word, dialect))
-    if parts is None or parts.parts.names_begin(words):
-        exact_ids, beginning = [parse_ids(found) for _tier, found in db.session.execute(
-            _name_lists(len(words), dialect), params
-        )]  # fmt: skip
-    else:
-        exact_ids = beginning = np.zeros(0, dtype=np.int64)
+    rank = frame.name_ranks(ids, sorted(exact))
     if terms[0].is_latin and len(terms) == 1:
-        beginning = frame.union([beginning, frame.spelt(lambda p, _i: p.startswith(whole))])
-        exact_ids = frame.union([exact_ids, frame.spelt(lambda p, i: whole in (p, i))])
-    rank[_positions(ids, beginning)] = 1
-    rank[_positions(ids, exact_ids)] = 0
+        begins = _positions(ids, frame.spelt(lambda p, _i: p.startswith(whole)))
+        rank[begins] = np.minimum(rank[begins], 1)
+        rank[_positions(ids, frame.spelt(lambda p, i: whole in (p, i)))] = 0
     return rank
 
 
