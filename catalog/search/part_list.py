@@ -17,6 +17,7 @@ import threading
 from bisect import bisect_left
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import sqlalchemy as sa
@@ -24,7 +25,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from catalog.extensions import db
 from catalog.revision import Cache
-from catalog.search.frame import id_list, parse_ids
+from catalog.search.frame import containing, id_list, joined, parse_ids
 from catalog.search.parts import PART, POSTING
 
 
@@ -55,9 +56,13 @@ class PartList:
         """The ids of the parts containing the word (a name part: `name_only`), as
         `text LIKE '%word%'` finds them on PostgreSQL (a literal word; LIKE is case-sensitive
         there, as `in` is; the texts and the words are normalised, lower case)."""
-        texts, names = self.texts, self.in_name
-        return [self.ids[index] for index, text in enumerate(texts)
-                if word in text and (names[index] or not name_only)]  # fmt: skip
+        names = self.in_name
+        return [self.ids[index] for index in containing(self.texts, self._joined, word)
+                if names[index] or not name_only]  # fmt: skip
+
+    @cached_property
+    def _joined(self) -> tuple[str, list[int]]:
+        return joined(self.texts)
 
 
 # Postings held a revision, in handling item ids (int32: 4 bytes each): all of them are 2

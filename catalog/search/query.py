@@ -582,6 +582,12 @@ def _ranked_page(
         rank[(rank == 3) & _named(frame, ids, terms)] = 2
     keys = rank * span + place
     keep = keys >= threshold
+    # the page is most often filled by the better ranks: only their keys are partitioned
+    for better in range(3):
+        chosen = keep & (rank <= better)
+        if np.count_nonzero(chosen) > limit:
+            keep = chosen
+            break
     page = _first(ids[keep], keys[keep], limit + 1)
     return [(int(i), int(key // span)) for i, key in zip(*page, strict=True)], total, facets
 
