@@ -341,11 +341,11 @@ def _names(size: int) -> tuple[tuple[str, ...], np.ndarray]:
     from their primary key a part at a time, where grouping the entries by name read every
     entry's row."""
     part, posting = SearchPart.__table__.c, SearchPosting.__table__.c
+    # a part's postings a subquery (a range of the primary key each): joined and grouped,
+    # PostgreSQL merged all 2 million postings for the 300,000 of the names (1.25 s, 0.3 s so)
+    ids = sa.select(id_list(posting.handling_item_id)).where(posting.part_id == part.id)
     rows = db.session.execute(
-        sa.select(part.text, id_list(posting.handling_item_id))
-        .join_from(SearchPart.__table__, SearchPosting.__table__, posting.part_id == part.id)
-        .where(part.in_name)
-        .group_by(part.id, part.text)
+        sa.select(part.text, ids.scalar_subquery()).where(part.in_name)
     ).all()  # fmt: skip
     name_of = np.full(size, -1, dtype=np.int32)
     for index, (_text, ids) in enumerate(rows):
