@@ -359,7 +359,8 @@ def _all_terms(
 def _name_lists(count: int, dialect: str) -> sa.CompoundSelect:
     """One statement, both lists, each served by the indexes alone (without reading a row):
     the ids whose item name is one of `count` words, then those whose item name begins with
-    one of them. (A Latin word's spelling, whole or its start: Frame.spelt.)"""
+    one of them. (A Latin word's spelling, whole or its start: Frame.spelt.) The search ranks
+    from the frame's item names (Frame.name_ranks); this is what the tests hold them to."""
     name = SearchEntry.item_name
     named = name.in_(sa.bindparam("exact", expanding=True))
     begins = [(name, f"b{index}") for index in range(count)]
