@@ -357,15 +357,18 @@ def test_words_of_every_length_go_through_an_index(catalog, backend, db):
     def sql(word: str, *, name_only: bool = False) -> str:
         return str(word_rows(word, name_only=name_only).compile(db.engine))
 
-    if backend == "sqlite":
-        assert "search_fts MATCH" in sql("出租汽") and "LIKE" not in sql("出租汽")
+    # Chinese words of any length: through the parts on both (tests/test_search_parts.py)
+    for word in ("出租汽", "出租", "港"):
+        assert "search_posting" in sql(word) and "search_posting" in sql(word, name_only=True)
+    if backend == "sqlite":  # Latin and digit words: the FTS5 tables
+        assert "search_fts MATCH" in sql("abc") and "LIKE" not in sql("abc")
         # 1 and 2 characters: MATCH on trigrams cannot, the index of characters and pairs can
-        assert "search_chars MATCH" in sql("出租") and "LIKE" not in sql("出租")
-        assert "search_chars MATCH" in sql("港") and "LIKE" not in sql("港")
-        assert "search_name_chars MATCH" in sql("港", name_only=True)
-        assert "search_name_fts MATCH" in sql("出租汽", name_only=True)
-        assert "LIKE" not in sql("港", name_only=True) + sql("出租汽", name_only=True)
-    else:  # Chinese words: through the parts (tests/test_search_parts.py)
+        assert "search_chars MATCH" in sql("ab") and "LIKE" not in sql("ab")
+        assert "search_chars MATCH" in sql("a") and "LIKE" not in sql("a")
+        assert "search_name_chars MATCH" in sql("a", name_only=True)
+        assert "search_name_fts MATCH" in sql("abc", name_only=True)
+        assert "LIKE" not in sql("a", name_only=True) + sql("abc", name_only=True)
+    else:
         assert "LIKE" in sql("abc")  # served by the pg_trgm GIN index
         # 1 and 2 characters: one token of the GIN indexes of characters and pairs
         assert "to_tsvector" in sql("ab") and "to_tsquery" in sql("a")

@@ -194,16 +194,9 @@ def queries(rows: list[Row]) -> list[tuple[str, Filters]]:
     return chosen
 
 
-@pytest.mark.parametrize("probe", [1, 200])
-def test_search_agrees_with_the_rules_read_plainly(province, probe, monkeypatch):
-    """With a probe of 1 most pages ask the index for every name with the terms; with 200 most
-    first pages are found by reading the names of the first hits in code order."""
-    from catalog.search import query as engine
-
-    probed = []
-    monkeypatch.setattr(engine, "NAME_PROBE", probe)
-    original = engine._probe
-    monkeypatch.setattr(engine, "_probe", lambda *a: probed.append(original(*a)) or probed[-1])
+def test_search_agrees_with_the_rules_read_plainly(province, db):
+    """Every query's page (ranks and order), total and facets are the rules' read plainly; a
+    match's name is the frame's (Frame.named), so telling the names apart asks no statement."""
     checked = 0
     for query, filters in queries(province):
         want_hits, want_total, want_facets = expected(province, query, filters)
@@ -213,8 +206,6 @@ def test_search_agrees_with_the_rules_read_plainly(province, probe, monkeypatch)
         assert got_facets == want_facets, (query, filters)
         checked += bool(want_hits)
     assert checked >= 30  # most queries find something: the comparison is not of empty lists
-    served = sum(page is not None for page in probed)
-    assert (served > len(probed) // 2) if probe == 200 else (served < len(probed) // 2), served
 
 
 def test_the_engine_follows_a_change_at_once(province, db):

@@ -29,7 +29,8 @@ def province(db, seed_dir):
 
 def described(frame: Frame) -> dict[int, tuple]:
     """Every handling item the frame knows, as what a search reads of it: its place in code
-    order, its facet group by name (None: not published), its common bits, its spelling."""
+    order, its facet group by name (None: not published), its common bits, its spelling, its
+    name (Frame.named)."""
     found = {}
     for handling_id in np.flatnonzero(frame.order_of >= 0).tolist():
         group = int(frame.group_of[handling_id])
@@ -43,9 +44,11 @@ def described(frame: Frame) -> dict[int, tuple]:
         else:
             facets = None
         spelling = int(frame.spelling_of[handling_id])
+        name = int(frame.name_of[handling_id])
         found[handling_id] = (
             int(frame.order_of[handling_id]), facets, bytes(frame.common[handling_id]),
             frame.spellings[spelling] if spelling >= 0 else None,
+            frame.names[name] if name >= 0 else None,
         )  # fmt: skip
     # and no id the frame does not know is published
     published = set(np.flatnonzero(frame.group_of < frame.group_count).tolist())

@@ -97,7 +97,8 @@ _ROWS = (
     sa.select(HandlingItem.id, HandlingItem.code, HandlingItem.status, HandlingItem.visits,
               HandlingItem.case_type, HandlingItem.charges_fee, ApprovalItem.status,
               ApprovalItem.handling_unit, ApprovalItem.item_type, SearchEntry.common,
-              SearchEntry.pinyin, SearchEntry.initials)
+              SearchEntry.pinyin, SearchEntry.initials, SearchEntry.name,
+              SearchEntry.item_name)
     .join(ApprovalItem, ApprovalItem.id == HandlingItem.item_id)
     .outerjoin(SearchEntry, SearchEntry.handling_item_id == HandlingItem.id)
     .where(HandlingItem.id.in_(sa.bindparam("ids", expanding=True)))
@@ -166,9 +167,15 @@ def _apply(frame: Frame, changed: list[int]) -> Frame | None:
     groups = _Groups(frame)
     spellings = list(frame.spellings)
     spelling_index = {spelling: index for index, spelling in enumerate(spellings)}
+    name_at = np.full(len(changed), -1, dtype=frame.name_of.dtype)
+    names = list(frame.names)
+    name_index = {name: index for index, name in enumerate(names)}
+    item_name_at = np.full(len(changed), -1, dtype=frame.item_name_of.dtype)
+    item_names = list(frame.item_names)
+    item_name_index = {name: index for index, name in enumerate(item_names)}
     for row in rows:
         (handling_id, _code, status, visits, case_type, fee, item_status, unit, kind,
-         bits, pinyin, initials) = row  # fmt: skip
+         bits, pinyin, initials, name, item_name) = row  # fmt: skip
         if Status(status) == Status.published and Status(item_status) == Status.published:
             group_of[handling_id] = groups.index(unit, kind, flag_bits(visits, case_type, fee))
         if bits is not None:
@@ -178,10 +185,22 @@ def _apply(frame: Frame, changed: list[int]) -> Frame | None:
                 spelling_index[spelling] = len(spellings)
                 spellings.append(spelling)
             spelling_at[position[handling_id]] = spelling_index[spelling]
+            if name:  # (an empty name has no name part: in no name, as loaded whole)
+                if name not in name_index:
+                    name_index[name] = len(names)
+                    names.append(name)
+                name_at[position[handling_id]] = name_index[name]
+            if item_name not in item_name_index:
+                item_name_index[item_name] = len(item_names)
+                item_names.append(item_name)
+            item_name_at[position[handling_id]] = item_name_index[item_name]
     return groups.frame(
         group_of=group_of, order_of=order_of,
         common=_written(frame.common, size, 0, ids, bits_of), spellings=tuple(spellings),
         spelling_of=_written(frame.spelling_of, size, -1, ids, spelling_at),
+        names=tuple(names), name_of=_written(frame.name_of, size, -1, ids, name_at),
+        item_names=tuple(item_names),
+        item_name_of=_written(frame.item_name_of, size, -1, ids, item_name_at),
     )  # fmt: skip
 
 

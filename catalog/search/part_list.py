@@ -13,8 +13,11 @@ databases the name parts also answer, without a statement most of the time, whet
 from __future__ import annotations
 
 import json
+import threading
 from bisect import bisect_left
+from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import sqlalchemy as sa
@@ -22,7 +25,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from catalog.extensions import db
 from catalog.revision import Cache
-from catalog.search.frame import id_list, parse_ids
+from catalog.search.frame import containing, id_list, joined, parse_ids
 from catalog.search.parts import PART, POSTING
 
 
@@ -34,6 +37,9 @@ class PartList:
     texts: tuple[str, ...]
     in_name: tuple[bool, ...]
     names: tuple[str, ...] = field(default=())  # the name parts' texts, sorted
+    # the postings read so far at this revision, by part id (PostingsHeld): a list is for
+    # one revision, so they are never out of date
+    held: PostingsHeld = field(default_factory=lambda: PostingsHeld(), compare=False, repr=False)
 
     def names_begin(self, words: list[str]) -> bool:
         """Whether a name part begins with one of the words. An entry's name part is its item
@@ -50,9 +56,55 @@ class PartList:
         """The ids of the parts containing the word (a name part: `name_only`), as
         `text LIKE '%word%'` finds them on PostgreSQL (a literal word; LIKE is case-sensitive
         there, as `in` is; the texts and the words are normalised, lower case)."""
-        texts, names = self.texts, self.in_name
-        return [self.ids[index] for index, text in enumerate(texts)
-                if word in text and (names[index] or not name_only)]  # fmt: skip
+        names = self.in_name
+        return [self.ids[index] for index in containing(self.texts, self._joined, word)
+                if names[index] or not name_only]  # fmt: skip
+
+    @cached_property
+    def _joined(self) -> tuple[str, list[int]]:
+        return joined(self.texts)
+
+
+# Postings held a revision, in handling item ids (int32: 4 bytes each): all of them are 2
+# million at 300,000 handling items; the parts of the most recent words are kept under this.
+HELD_IDS = 1_500_000
+
+
+class PostingsHeld:
+    """The postings of the parts read so far, by part id, most recently used last, up to
+    HELD_IDS ids. A word's parts are shared by many other words (运输 and 道路运 match most of
+    the same parts), so distinct searches soon read only the few parts not read before: a
+    word's lookup is then a gather of arrays in memory, where the statement reading its
+    postings grew with its matches (docs/search-speed.md, "Growth")."""
+
+    def __init__(self):
+        self._lists: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def get(self, part_ids: list[int]) -> tuple[dict[int, np.ndarray], list[int]]:
+        """The lists held of these parts, and the parts not held."""
+        found, missing = {}, []
+        with self._lock:
+            for part_id in part_ids:
+                ids = self._lists.get(part_id)
+                if ids is None:
+                    missing.append(part_id)
+                else:
+                    self._lists.move_to_end(part_id)
+                    found[part_id] = ids
+        return found, missing
+
+    def put(self, lists: dict[int, np.ndarray]) -> None:
+        with self._lock:
+            for part_id, ids in lists.items():
+                if part_id in self._lists or len(ids) > HELD_IDS:
+                    continue
+                self._lists[part_id] = ids
+                self._count += len(ids)
+            while self._count > HELD_IDS:
+                _part, dropped = self._lists.popitem(last=False)
+                self._count -= len(dropped)
 
 
 class PartSearch:
@@ -77,17 +129,22 @@ class PartSearch:
             lists = {False: [], True: []}
             if matched:
                 names = dict(zip(self.parts.ids, self.parts.in_name, strict=True))
-                rows = db.session.execute(_postings(_dialect()), {"parts": matched})
-                for part_id, ids in rows:
-                    parsed = parse_ids(ids)
+                found, missing = self.parts.held.get(matched)
+                if missing:
+                    rows = db.session.execute(_postings(_dialect()), {"parts": missing})
+                    read = {part_id: parse_ids(ids).astype(np.int32) for part_id, ids in rows}
+                    self.parts.held.put(read)
+                    found.update(read)
+                for part_id, parsed in found.items():
                     lists[False].append(parsed)
                     if names[part_id]:
                         lists[True].append(parsed)
             for scope in (True,) if name_only else (False, True):
                 found = lists[scope]
                 self._found[word, scope] = (
-                    np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
-                )
+                    np.concatenate(found).astype(np.int64) if found
+                    else np.zeros(0, dtype=np.int64)
+                )  # fmt: skip
         return self._found[word, name_only]
 
 

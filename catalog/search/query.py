@@ -265,9 +265,10 @@ def in_parts(word: str) -> bool:
 
 
 # The databases whose Chinese words are looked up through the parts: PostgreSQL, where the GIN
-# indexes visited every match's row; on SQLite FTS5 reads ids from its own index and measured
-# as fast or faster (docs/search-speed.md), so it keeps it.
-PARTS_ON = {"postgresql"}
+# indexes visited every match's row; and SQLite, where FTS5 read as fast as the postings but
+# grew with the matches, and the postings are now held in the process once read
+# (part_list.PostingsHeld; docs/search-speed.md, "Growth").
+PARTS_ON = {"postgresql", "sqlite"}
 
 
 @dataclass(frozen=True)
@@ -358,7 +359,8 @@ def _all_terms(
 def _name_lists(count: int, dialect: str) -> sa.CompoundSelect:
     """One statement, both lists, each served by the indexes alone (without reading a row):
     the ids whose item name is one of `count` words, then those whose item name begins with
-    one of them. (A Latin word's spelling, whole or its start: Frame.spelt.)"""
+    one of them. (A Latin word's spelling, whole or its start: Frame.spelt.) The search ranks
+    from the frame's item names (Frame.name_ranks); this is what the tests hold them to."""
     name = SearchEntry.item_name
     named = name.in_(sa.bindparam("exact", expanding=True))
     begins = [(name, f"b{index}") for index in range(count)]
@@ -394,60 +396,36 @@ def _name_ranks(
     fields) until _ranked_page tells apart 2 (every term in the name). A single Latin term is
     also an exact name when it is the name's whole pinyin or initials, and a prefix when it
     begins its pinyin: from the frame's spellings (the pinyin's prefix index lists the ids of
-    every entry beginning daolu, a third of the catalog, from their rows on PostgreSQL). With
-    the parts held (`parts`), names no name part begins with are not asked for."""
+    every entry beginning daolu, a third of the catalog, from their rows on PostgreSQL). The
+    item names are the frame's (Frame.name_ranks): the statement listing every name equal to
+    or beginning with the words grew with the catalog (docs/search-speed.md, "Growth")."""
     if not terms:
         return np.zeros(len(ids), dtype=np.int64)
-    rank = np.full(len(ids), 3, dtype=np.int64)
     whole = "".join(term.text for term in terms)
     exact = {whole, normalise(query).strip()}
     if len(terms) == 1:
         exact.update(terms[0].words)
-    words = sorted(exact)
-    dialect = _dialect()
-    params: dict[str, object] = {"exact": words}
-    for index, word in enumerate(words):
-        params.update(_begins_params(f"b{index}", word, dialect))
-    if parts is None or parts.parts.names_begin(words):
-        exact_ids, beginning = [parse_ids(found) for _tier, found in db.session.execute(
-            _name_lists(len(words), dialect), params
-        )]  # fmt: skip
-    else:
-        exact_ids = beginning = np.zeros(0, dtype=np.int64)
+    rank = frame.name_ranks(ids, sorted(exact))
     if terms[0].is_latin and len(terms) == 1:
-        beginning = frame.union([beginning, frame.spelt(lambda p, _i: p.startswith(whole))])
-        exact_ids = frame.union([exact_ids, frame.spelt(lambda p, i: whole in (p, i))])
-    rank[_positions(ids, beginning)] = 1
-    rank[_positions(ids, exact_ids)] = 0
+        begins = _positions(ids, frame.spelt(lambda p, _i: p.startswith(whole)))
+        rank[begins] = np.minimum(rank[begins], 1)
+        rank[_positions(ids, frame.spelt(lambda p, i: whole in (p, i)))] = 0
     return rank
 
 
-def _in_name(terms: list[Term]) -> sa.ColumnElement[bool]:
-    """Every term in the name and situation, or spelling the item name: rank 2, as a condition
-    for a few rows (for all rows the indexes answer it: _all_terms with name_only)."""
-    conditions = []
+def _named(frame: Frame, ids: np.ndarray, terms: list[Term]) -> np.ndarray:
+    """By position in `ids`: whether every term is in the name and situation, or spells the
+    item name (a Latin term): rank 2. From the frame's distinct names and spellings, with no
+    statement: a word's names were a lookup of the name's index (every name with a short
+    word: a quarter of the catalog, more with it) or a probe of the first names' rows, and
+    grew with the catalog (docs/search-speed.md, "Growth")."""
+    named = np.ones(len(ids), dtype=bool)
     for term in terms:
-        words = [_contains(SearchEntry.name, word) for word in _matching_words(term)]
-        conditions.append(
-            sa.or_(*words, *([_spelling_matches(term.text)] if term.is_latin else []))
-        )
-    return sa.and_(*conditions)
-
-
-def _named_among(ids: list[int], terms: list[Term]) -> sa.Select:
-    """Which of these ids have every term in the name and situation (_in_name). On PostgreSQL,
-    for Chinese words, from their name part through the postings' second index (a few hundred
-    index entries and the parts, which stay cached) rather than the entries' 1.5 KB rows."""
-    words = [_matching_words(term) for term in terms]
-    if _dialect() in PARTS_ON and all(in_parts(word) for group in words for word in group):
-        part, posting = SearchPart.__table__.c, SearchPosting.__table__.c
-        return (
-            sa.select(posting.handling_item_id)
-            .join_from(SearchPosting.__table__, SearchPart.__table__, part.id == posting.part_id)
-            .where(posting.handling_item_id.in_(ids), part.in_name,
-                   *(sa.or_(*(_contains(part.text, word) for word in group)) for group in words))
-        )  # fmt: skip
-    return sa.select(_ENTRY_ID).where(_ENTRY_ID.in_(ids), _in_name(terms))
+        has = frame.named(ids, _matching_words(term))
+        if term.is_latin:
+            has[_positions(ids, frame.spelt(spells(term.text)))] = True
+        named &= has
+    return named
 
 
 @dataclass(frozen=True)
@@ -574,11 +552,6 @@ def _cursor_place(frame: Frame, code: str) -> int:
     return frame.size if after is None or after >= frame.size else int(frame.order_of[after])
 
 
-# How many of the other hits, first in code order, are read for every term in their name before
-# the index is asked for all the names that have them (see _ranked_page).
-NAME_PROBE = 200
-
-
 def _first(ids: np.ndarray, keys: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
     """The `count` ids of the smallest keys, in order of key."""
     if len(keys) > count:
@@ -586,46 +559,6 @@ def _first(ids: np.ndarray, keys: np.ndarray, count: int) -> tuple[np.ndarray, n
         ids, keys = ids[chosen], keys[chosen]
     order = np.argsort(keys)
     return ids[order], keys[order]
-
-
-def _probe(
-    ids: np.ndarray, rank: np.ndarray, place: np.ndarray, threshold: int, span: int,
-    terms: list[Term], wanted: int,
-) -> tuple[np.ndarray, np.ndarray] | None:  # fmt: skip
-    """The page without asking the index for every name that has the terms: when the first
-    NAME_PROBE other hits in code order hold enough with every term in the name, those come
-    right after the exact and prefix names, and nothing later can come before them. A common
-    word (运输: 172,000 hits at 300,000 items) then skips a lookup of 22,000 names. None when
-    the probe falls short."""
-    keys = rank * span + place
-    early = (rank <= 1) & (keys >= threshold)
-    early_ids, early_keys = _first(ids[early], keys[early], wanted)
-    need = wanted - len(early_ids)
-    if need <= 0 or not (rank == 3).any():  # the page is full, or nothing else was found
-        return early_ids, early_keys
-    # not yet told apart (rank 3): as rank 2 they would come after the cursor from this place
-    rest = (rank == 3) & (place >= threshold - 2 * span)
-    probe, _places = _first(ids[rest], place[rest], NAME_PROBE)
-    named = set(db.session.scalars(_named_among(probe.tolist(), terms)))
-    found = np.array([i for i in probe.tolist() if i in named][:need], dtype=np.int64)
-    if len(found) < need:
-        return None
-    found_keys = 2 * span + place[np.searchsorted(ids, found)]
-    return np.concatenate([early_ids, found]), np.concatenate([early_keys, found_keys])
-
-
-def _worth_probing(terms: list[Term], parts: PartSearch | None = None) -> bool:
-    """Whether to read the first names before asking the name's index: when a Chinese word is
-    short. A Chinese word of 3+ characters is rare in names (their trigram index lists it in
-    under a millisecond), where reading 200 names took 4-5 ms; a short one can be in a quarter
-    of them (许可: 75,000 names, 13 ms). A Latin term's names come from the frame's spellings
-    (microseconds) and the name's index, where Latin words are few: reading 200 entries' rows
-    for them took 1-2.5 ms (docs/search-speed.md). Nor when every word's names were read with
-    its parts' postings (PartSearch)."""
-    words = [word for term in terms for word in term.words]
-    if parts is not None and all(parts.has_names(word) for word in words):
-        return False
-    return any(len(word) < FTS_MIN_LENGTH and not LATIN_PATTERN.match(word) for word in words)
 
 
 def _ranked_page(
@@ -646,16 +579,17 @@ def _ranked_page(
     # one sort key: the rank, then the place in code order
     span = frame.size + 1
     threshold = after[0] * span + _cursor_place(frame, after[1]) if after else 0
-    page = None
-    if _worth_probing(terms, parts) and (after is None or after[0] <= 2):
-        page = _probe(ids, rank, place, threshold, span, terms, limit + 1)
-    if page is None:
-        if terms:
-            in_name = _positions(ids, _all_terms(frame, terms, name_only=True, parts=parts))
-            rank[in_name[rank[in_name] == 3]] = 2
-        keys = rank * span + place
-        keep = keys >= threshold
-        page = _first(ids[keep], keys[keep], limit + 1)
+    if terms:
+        rank[(rank == 3) & _named(frame, ids, terms)] = 2
+    keys = rank * span + place
+    keep = keys >= threshold
+    # the page is most often filled by the better ranks: only their keys are partitioned
+    for better in range(3):
+        chosen = keep & (rank <= better)
+        if np.count_nonzero(chosen) > limit:
+            keep = chosen
+            break
+    page = _first(ids[keep], keys[keep], limit + 1)
     return [(int(i), int(key // span)) for i, key in zip(*page, strict=True)], total, facets
 
 
