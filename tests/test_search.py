@@ -402,25 +402,3 @@ def test_postgresql_plans_every_search_for_its_own_words():
     finally:
         engine.dispose()
     assert settings == {"plan_cache_mode": "force_custom_plan", "jit": "off"}
-
-
-def test_the_names_a_query_begins_come_from_an_index(catalog, backend, db):
-    """The ranking's exact and prefix names are read through indexes on both databases: on
-    PostgreSQL a plain btree cannot serve LIKE '运输%' under a collation other than C, and every
-    search scanned the entries (250 ms at 300,000) until migration 0010's prefix indexes."""
-    from catalog.search.query import _begins_params, _name_lists
-
-    # (a Latin word's whole spelling and the spelling's start come from the search frame)
-    params = {"exact": ["港口"], **_begins_params("b0", "港口", backend)}
-    statement = (
-        _name_lists(1, backend)
-        .params(params)
-        .compile(db.engine, compile_kwargs={"literal_binds": True})
-    )
-    if backend == "postgresql":
-        db.session.execute(sa.text("SET LOCAL enable_seqscan = off"))
-        plan = db.session.execute(sa.text(f"EXPLAIN {statement}")).scalars().all()
-    else:
-        plan = [row[-1] for row in db.session.execute(sa.text(f"EXPLAIN QUERY PLAN {statement}"))]
-    assert not [line for line in plan if "Seq Scan" in line or "SCAN search_entry" in line]
-    assert any("ix_search_entry" in line for line in plan), plan

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import threading
-from bisect import bisect_left
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -40,17 +39,6 @@ class PartList:
     # the postings read so far at this revision, by part id (PostingsHeld): a list is for
     # one revision, so they are never out of date
     held: PostingsHeld = field(default_factory=lambda: PostingsHeld(), compare=False, repr=False)
-
-    def names_begin(self, words: list[str]) -> bool:
-        """Whether a name part begins with one of the words. An entry's name part is its item
-        name with the situation after a space, both normalised (index.entry_and_parts), so an
-        item name equal to a word, or beginning with it, is found only when this holds; when it
-        does not, the ranking's lists of such names (query._name_lists) are empty unread."""
-        for word in words:
-            place = bisect_left(self.names, word)
-            if place < len(self.names) and self.names[place].startswith(word):
-                return True
-        return False
 
     def matching(self, word: str, *, name_only: bool) -> list[int]:
         """The ids of the parts containing the word (a name part: `name_only`), as
@@ -116,10 +104,6 @@ class PartSearch:
     def __init__(self, parts: PartList):
         self.parts = parts
         self._found: dict[tuple[str, bool], np.ndarray] = {}
-
-    def has_names(self, word: str) -> bool:
-        """Whether the word's handling items by name are known without a statement."""
-        return (word, True) in self._found
 
     def ids_of(self, word: str, *, name_only: bool) -> np.ndarray:
         """The handling items with a part (a name part: `name_only`) containing the word:

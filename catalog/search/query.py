@@ -355,32 +355,6 @@ def _all_terms(
     return ids
 
 
-@functools.cache
-def _name_lists(count: int, dialect: str) -> sa.CompoundSelect:
-    """One statement, both lists, each served by the indexes alone (without reading a row):
-    the ids whose item name is one of `count` words, then those whose item name begins with
-    one of them. (A Latin word's spelling, whole or its start: Frame.spelt.) The search ranks
-    from the frame's item names (Frame.name_ranks); this is what the tests hold them to."""
-    name = SearchEntry.item_name
-    named = name.in_(sa.bindparam("exact", expanding=True))
-    begins = [(name, f"b{index}") for index in range(count)]
-    if dialect == "sqlite":  # a range: SQLite's LIKE ignores case, so cannot use the index
-        starts = [sa.and_(column >= sa.bindparam(key), column < sa.bindparam(key + "_end"))
-                  for column, key in begins]  # fmt: skip
-    else:
-        starts = [column.like(sa.bindparam(key), escape="\\") for column, key in begins]
-    ids = id_list(_ENTRY_ID, dialect=dialect)
-    lists = [sa.select(sa.literal(tier).label("tier"), ids).where(condition)
-             for tier, condition in ((0, named), (1, sa.or_(*starts)))]  # fmt: skip
-    return sa.union_all(*lists).order_by("tier")
-
-
-def _begins_params(key: str, word: str, dialect: str) -> dict[str, str]:
-    if dialect == "sqlite":
-        return {key: word, key + "_end": word + "\U0010ffff"}
-    return {key: _like_pattern(word, prefix=True)}
-
-
 def _positions(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     """Where in `ids` (sorted) the wanted ids are, for those that are there."""
     places = np.searchsorted(ids, wanted)
