@@ -12,10 +12,9 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
-from catalog.decisions import operations, rules
+from catalog.decisions import operations, rules, staff_export
 from catalog.decisions.columns import COLUMNS, HEADERS, KIND_LABELS, LICENCE, PENALTY
 from catalog.decisions.lookups import period_for
-from catalog.decisions.staff_export import EXPORT_LIMIT
 from catalog.domain import Conflict, Invalid
 from catalog.edge import keep_nothing, start_over, transaction
 from catalog.enums import ItemType, PenaltyCategory
@@ -115,7 +114,7 @@ def decisions():
         "staff/decisions.html", kind=kind, kinds=KIND_LABELS, rows=rows[:PAGE_SIZE],
         total=total, args=args, years=years, units=units, headers=HEADERS[kind],
         filters={name: value for name, value in args.items() if value}, categories=CATEGORIES,
-        export_limit=EXPORT_LIMIT,
+        export_limit=staff_export.EXPORT_LIMIT,
         next_before=rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else None,
         today=display_today(), logout_form=LogoutForm(),
     )  # fmt: skip
