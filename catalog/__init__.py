@@ -69,6 +69,7 @@ def register_blueprints(app: Flask) -> None:
     from catalog.reports.views import blueprint as reports
     from catalog.staff import (  # noqa: F401  (staff blueprint routes)
         attachments,  # materials' files
+        decision_export,  # 双公示 full records as XLSX / CSV (issue 24)
         decision_import,  # 双公示 spreadsheets (issue 24)
         decisions,  # 双公示 decision records (issue 24)
         editing,

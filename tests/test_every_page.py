@@ -41,7 +41,14 @@ EXCLUDED = {
 UNIT = "行政审批服务科"  # the handling unit of the factories' items
 # `credit_code`: the sample organisation's, whose licence and penalty _sample_catalog records;
 # `kind`: a 双公示 decision's (the staff pages' sample is the penalty)
-SAMPLES = {"code": "P", "name": UNIT, "credit_code": ORGANISATION_CODE, "kind": "penalty"}
+# `fmt`: the staff's export of decision records (a file, fetched to see it answers)
+SAMPLES = {
+    "code": "P",
+    "name": UNIT,
+    "credit_code": ORGANISATION_CODE,
+    "kind": "penalty",
+    "fmt": "csv",
+}
 HANDLING_SAMPLES = {"code": "P-01", "index": 0}  # index: the handling item's first material
 # More states of pages than one URL per route shows: query strings, errors, empty lists.
 EXTRA_PATHS = [
@@ -79,6 +86,9 @@ SIGNED_IN_EXTRA_PATHS = [
     "/reports?snapshot=基线",
     "/staff/decisions?kind=penalty",
     "/staff/decisions?kind=penalty&q=没有&late=1",
+    "/staff/decisions?kind=penalty&category=fine&late=0&year=2020",
+    "/staff/decisions?kind=licence&item=P&unit=" + quote(UNIT),
+    "/staff/decisions/export.xlsx?kind=licence&item=P",
     "/staff/decisions/licence/new",
 ]
 

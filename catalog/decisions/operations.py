@@ -374,3 +374,19 @@ def record_opened(decision: Decision, *, actor: Any) -> None:
         reason=None,
         details={"record_id": decision.id},
     )
+
+
+def records_exported(
+    kind: str, *, filters: dict[str, str], count: int, file_format: str, actor: Any
+) -> None:
+    """Staff exported full records (whole ID numbers among them): the audit trail names who
+    exported how many records of which kind, with which filters, as opening a record does."""
+    audit.record(
+        actor=_actor_name(actor),
+        action=AuditAction.view,
+        object_type=OBJECT_TYPES[LicenceDecision if kind == LICENCE else PenaltyDecision],
+        object_code=f"批量导出（{file_format.upper()}）",
+        changes={},
+        reason=None,
+        details={"export": {"format": file_format, "filters": filters, "records": count}},
+    )

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from catalog.decisions.filters import MAX_UNIT_LENGTH
 from catalog.domain import DomainError
-from catalog.enums import ItemType, PenaltyCategory
+from catalog.enums import ItemType, PenaltyCategory, Status
 from catalog.extensions import db
 from catalog.models import ApprovalItem, LicenceDecision, PenaltyDecision
 from catalog.ratios import percent
@@ -87,7 +87,8 @@ class _Rows:
 
     counts: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)  # (kind, unit)
     late: dict[str, list[tuple[str, dict[str, str]]]] = field(default_factory=dict)  # (unit, …)
-    items: list[tuple[int, str, str, str | None]] = field(default_factory=list)  # in code order
+    # (id, code, name, handling unit, published), in code order
+    items: list[tuple[int, str, str, str | None, bool]] = field(default_factory=list)
     per_item: dict[str, dict[int, int]] = field(default_factory=dict)  # unit -> item id -> n
     fines: dict[tuple[str, str], tuple[int, Decimal, Decimal]] = field(default_factory=dict)
 
@@ -131,14 +132,23 @@ def _read(year: int, unit: str | None) -> _Rows:
         .group_by(LicenceDecision.data_source_unit, LicenceDecision.item_id)
     ):
         rows.per_item.setdefault(name, {})[item_id] = count
+    # The items in scope: the published licence items (of the unit: those it handles) and
+    # every item decided under that year, whatever its status now (a retired item's decisions
+    # still count, under it). A retired or unpublished item with no decision is not offered,
+    # so it is not "an item nobody used".
+    decided = sa.select(LicenceDecision.item_id).where(*licence_scope)
+    offered = ApprovalItem.status == Status.published
+    if unit is not None:
+        offered = sa.and_(offered, ApprovalItem.handling_unit == unit)
     items = sa.select(
-        ApprovalItem.id, ApprovalItem.code, ApprovalItem.name, ApprovalItem.handling_unit
-    ).where(ApprovalItem.item_type == ItemType.licence)
-    if unit is not None:  # the unit's own items and those it decided under
-        decided = sa.select(LicenceDecision.item_id).where(*licence_scope)
-        items = items.where(
-            sa.or_(ApprovalItem.handling_unit == unit, ApprovalItem.id.in_(decided))
-        )
+        ApprovalItem.id,
+        ApprovalItem.code,
+        ApprovalItem.name,
+        ApprovalItem.handling_unit,
+        ApprovalItem.status == Status.published,
+    ).where(
+        ApprovalItem.item_type == ItemType.licence, sa.or_(offered, ApprovalItem.id.in_(decided))
+    )
     rows.items = [tuple(row) for row in db.session.execute(items.order_by(ApprovalItem.code))]
     for name, category, count, fines, confiscated in db.session.execute(
         sa.select(
@@ -177,10 +187,10 @@ def _by_item(rows: _Rows, unit: str | None) -> dict[str, Any]:
         if _of(unit, name):
             for item_id, count in per_item.items():
                 counts[item_id] += count
-    in_scope = [
+    in_scope = [  # the items with decisions, and the offered (published) items of the unit
         (code, name, counts.get(item_id, 0))
-        for item_id, code, name, handling_unit in rows.items
-        if unit is None or handling_unit == unit or counts.get(item_id)
+        for item_id, code, name, handling_unit, published in rows.items
+        if counts.get(item_id) or (published and (unit is None or handling_unit == unit))
     ]
     ranked = sorted(in_scope, key=lambda row: -row[2])  # stable: code order among equals
     return {

@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from catalog.decisions import listing
 from catalog.decisions.filters import FIRST_YEAR, LAST_YEAR
 from catalog.decisions.report import (
     NoSuchUnit,
@@ -27,6 +28,7 @@ from catalog.decisions.report import (
     unit_value,
 )
 from catalog.decisions.report_text import render_text
+from catalog.decisions.unlisted import not_public
 from catalog.domain import DomainError
 from catalog.extensions import db
 from catalog.models import LicenceDecision, PenaltyDecision
@@ -87,6 +89,7 @@ def _section(year: int | None, years: list[int], unit: str | None, units, report
         "unit": unit,
         "units": units(chosen) if has else [],
         "report": report(chosen) if has else None,
+        "not_public": None,
     }
 
 
@@ -95,16 +98,20 @@ def live_section(year: int | None, unit: str | None = None) -> dict[str, Any]:
     of `unit` (NoSuchUnit, 404, when no decision and no licence item has it); `report` is None
     when that year has no decision (no counting at all when there is no decision). `units`:
     the units to choose from, those of the year's decisions and of the licence items (and the
-    one asked for)."""
+    one asked for). `not_public`: how many of the decisions behind each number the public list
+    does not show today (catalog.decisions.unlisted; live figures only, None otherwise)."""
     if unit is not None and not is_unit(unit):
         raise no_such_unit(unit)
-    return _section(
+    result = _section(
         year,
         decision_years(),
         unit,
         lambda chosen: sorted({*unit_choices(chosen), *([unit] if unit else [])}),
         lambda chosen: decision_report(chosen, unit),
     )
+    if result["report"] is not None:
+        result["not_public"] = not_public(result["year"], unit, listing.public_today())
+    return result
 
 
 def _frozen_section(

@@ -148,6 +148,42 @@ class DecisionReportSchema(Schema):
     by_unit = fields.List(fields.Nested(DecisionUnitSchema), required=True)
 
 
+def _hidden_kind(keys: str, description: str) -> dict[str, fields.Field]:
+    return {
+        "total": fields.Integer(required=True),
+        "on_time": fields.Integer(required=True),
+        "late": fields.Integer(required=True),
+        keys: fields.Dict(
+            keys=fields.String(), values=fields.Integer(), required=True,
+            metadata={"description": description},
+        ),
+    }  # fmt: skip
+
+
+class HiddenUnitSchema(Schema):
+    licence = fields.Integer(required=True)
+    penalty = fields.Integer(required=True)
+    on_time = fields.Integer(required=True)
+
+
+class NotPublicSchema(Schema):
+    total = fields.Integer(required=True)
+    licence = fields.Nested(
+        Schema.from_dict(_hidden_kind("by_item", "事项编码 → 条数（只列非零的）"),
+                         name="NotPublicLicence"),
+        required=True,
+    )  # fmt: skip
+    penalty = fields.Nested(
+        Schema.from_dict(_hidden_kind("by_category", "处罚类别 → 条数（只列非零的）"),
+                         name="NotPublicPenalty"),
+        required=True,
+    )  # fmt: skip
+    by_unit = fields.Dict(
+        keys=fields.String(), values=fields.Nested(HiddenUnitSchema), required=True,
+        metadata={"description": "数据来源单位 → 条数（只列有的）"},
+    )  # fmt: skip
+
+
 class DecisionsSectionSchema(Schema):
     year = fields.Integer(
         required=True, allow_none=True,
@@ -169,6 +205,12 @@ class DecisionsSectionSchema(Schema):
     report = fields.Nested(
         DecisionReportSchema, required=True, allow_none=True,
         metadata={"description": "同 flask decisions report --format json；该年无决定为 null"},
+    )  # fmt: skip
+    not_public = fields.Nested(
+        NotPublicSchema, required=True, allow_none=True,
+        metadata={"description": "report 的各个数字中，今天不在公开列表 /decisions 中的决定条数"
+                  "（公示期满或信用修复的处罚决定、公示日期在今天之后的决定）：数字 = 公开列表的"
+                  "条数 + 此数。只用于当前统计；快照和无决定的年份为 null"},
     )  # fmt: skip
 
 

@@ -12,12 +12,12 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
-from catalog.decisions import operations, rules
+from catalog.decisions import operations, rules, staff_export
 from catalog.decisions.columns import COLUMNS, HEADERS, KIND_LABELS, LICENCE, PENALTY
 from catalog.decisions.lookups import period_for
 from catalog.domain import Conflict, Invalid
 from catalog.edge import keep_nothing, start_over, transaction
-from catalog.enums import ItemType
+from catalog.enums import ItemType, PenaltyCategory
 from catalog.extensions import db
 from catalog.models import ApprovalItem, AuditEvent, LicenceDecision, PenaltyDecision
 from catalog.paging import before_id
@@ -37,6 +37,7 @@ MODELS = {LICENCE: LicenceDecision, PENALTY: PenaltyDecision}
 OBJECT_TYPES = {LICENCE: "licence_decision", PENALTY: "penalty_decision"}
 PAGE_SIZE = 50
 KINDS = "<any(licence, penalty):kind>"
+CATEGORIES = {category.value: category.label for category in PenaltyCategory}
 
 
 def _decision_or_404(kind: str, decision_id: int):
@@ -49,11 +50,18 @@ def _plain(value: str) -> str:
     return " ".join("".join(c if c.isprintable() else " " for c in value[:400]).split())[:100]
 
 
-def _filters(kind: str) -> tuple[list, dict[str, str]]:
-    """The list's conditions from the query string, and the values shown back in the form."""
+def list_filters(kind: str) -> tuple[list, dict[str, str]]:
+    """The list's conditions from the query string, and the values shown back in the form.
+    The same filters as the public list's and the report's links (year, unit, late, a
+    licence's item, a penalty's category), so a report's number opens here with the penalties
+    whose publication has ended among its records."""
     model = MODELS[kind]
-    args = {name: _plain(request.args.get(name, "")) for name in ("q", "year", "unit")}
-    args["late"] = "1" if request.args.get("late") == "1" else ""
+    args = {name: _plain(request.args.get(name, "")) for name in ("q", "year", "unit", "item")}
+    args["late"] = request.args.get("late") if request.args.get("late") in ("0", "1") else ""
+    category = request.args.get("category", "")
+    args["category"] = category if kind == PENALTY and category in CATEGORIES else ""
+    if kind != LICENCE:
+        args["item"] = ""
     conditions = []
     if query := args["q"]:
         conditions.append(
@@ -72,7 +80,13 @@ def _filters(kind: str) -> tuple[list, dict[str, str]]:
     if args["unit"]:
         conditions.append(model.data_source_unit == args["unit"])
     if args["late"]:
-        conditions.append(model.published_on > model.publish_by)
+        late = model.published_on > model.publish_by
+        conditions.append(late if args["late"] == "1" else sa.not_(late))
+    if args["item"]:  # an unknown code selects nothing
+        item = sa.select(ApprovalItem.id).where(ApprovalItem.code == args["item"])
+        conditions.append(LicenceDecision.item_id == item.scalar_subquery())
+    if args["category"]:
+        conditions.append(PenaltyDecision.category == PenaltyCategory(args["category"]))
     return conditions, args
 
 
@@ -83,7 +97,7 @@ def decisions():
     party name, credit code or ID number; filter by year, unit, late publication."""
     kind = request.args.get("kind") if request.args.get("kind") in MODELS else LICENCE
     model = MODELS[kind]
-    conditions, args = _filters(kind)
+    conditions, args = list_filters(kind)
     total = db.session.scalar(sa.select(sa.func.count(model.id)).where(*conditions))
     page = sa.select(model).where(*conditions).order_by(model.id.desc()).limit(PAGE_SIZE + 1)
     if (before := before_id()) is not None:
@@ -99,6 +113,8 @@ def decisions():
     return render_template(
         "staff/decisions.html", kind=kind, kinds=KIND_LABELS, rows=rows[:PAGE_SIZE],
         total=total, args=args, years=years, units=units, headers=HEADERS[kind],
+        filters={name: value for name, value in args.items() if value}, categories=CATEGORIES,
+        export_limit=staff_export.EXPORT_LIMIT,
         next_before=rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else None,
         today=display_today(), logout_form=LogoutForm(),
     )  # fmt: skip

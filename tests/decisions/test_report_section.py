@@ -223,6 +223,7 @@ def test_a_catalog_without_decisions_has_an_empty_section(client, db):
         "unit": None,
         "units": [],
         "report": None,
+        "not_public": None,
     }
     page = client.get("/reports")
     assert page.status_code == 200 and "目前没有行政许可或行政处罚决定记录" in page.get_data(

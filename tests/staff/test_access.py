@@ -110,6 +110,9 @@ MATRIX = [
         "/staff/decisions/template-penalty.xlsx",
         {"editor": 200, "reviewer": 200, "admin": 200},
     ),
+    # the export of full records (issue 24): every role that sees the list
+    ("GET", "/staff/decisions/export.csv", {"editor": 200, "reviewer": 200, "admin": 200}),
+    ("GET", "/staff/decisions/export.xlsx", {"editor": 200, "reviewer": 200, "admin": 200}),
     ("GET", "/staff/decisions/import", {"editor": 200, "reviewer": 200, "admin": 200}),
     ("POST", "/staff/decisions/import", {"editor": 400, "reviewer": 400, "admin": 400}),
     ("POST", "/staff/decisions/import/apply", {"editor": 400, "reviewer": 400, "admin": 400}),
