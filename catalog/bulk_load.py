@@ -15,6 +15,36 @@ INDEXED_TABLES = ("search_entry", "licence_decision", "penalty_decision")
 FTS_SOURCES = ("search_entry", "licence_decision_grams_source", "penalty_decision_grams_source")
 
 
+# What a load on PostgreSQL takes out and puts back at its end, in this order: (the query that
+# finds the objects, the statement that stops one, the one that restarts it; {0} and {1} are
+# the query's columns).
+POSTGRESQL_SUSPENDED = (
+    # the GIN indexes, and the postings' second index
+    (
+        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+        " AND ((tablename IN ('search_entry', 'licence_decision', 'penalty_decision')"
+        "       AND indexdef LIKE '% USING gin %')"
+        "   OR (tablename = 'search_posting' AND indexname <> 'pk_search_posting'))",
+        'DROP INDEX "{0}"',
+        "{1}",
+    ),
+    # the postings' foreign key, checked row by row, is added again (checked in one join)
+    (
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+        " WHERE conrelid = 'search_posting'::regclass AND contype = 'f'",
+        'ALTER TABLE search_posting DROP CONSTRAINT "{0}"',
+        'ALTER TABLE search_posting ADD CONSTRAINT "{0}" {1}',
+    ),
+    # the decisions' search_grams triggers (migration 0034): the load writes the grams
+    (
+        "SELECT tgrelid::regclass::text, tgname FROM pg_trigger"
+        " WHERE tgname IN ('licence_decision_search_grams', 'penalty_decision_search_grams')",
+        'ALTER TABLE "{0}" DISABLE TRIGGER "{1}"',
+        'ALTER TABLE "{0}" ENABLE TRIGGER "{1}"',
+    ),
+)
+
+
 def insert_rows(connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
     connection.execute(table.insert(), rows)
 
@@ -76,27 +106,9 @@ def suspend_text_indexes(connection: sa.Connection) -> list[str]:
     if connection.dialect.name != "postgresql":
         return []
     connection.exec_driver_sql("SET LOCAL statement_timeout = 0")  # building takes a while
-    indexes = connection.execute(sa.text(
-        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
-        " AND ((tablename IN ('search_entry', 'licence_decision', 'penalty_decision')"
-        "       AND indexdef LIKE '% USING gin %')"
-        "   OR (tablename = 'search_posting' AND indexname <> 'pk_search_posting'))"
-    )).all()  # fmt: skip
-    then = _suspend(connection, indexes, 'DROP INDEX "{0}"', "{1}")
-    # the postings' foreign key, checked row by row, is added again (checked in one join)
-    keys = connection.execute(sa.text(
-        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
-        " WHERE conrelid = 'search_posting'::regclass AND contype = 'f'"
-    )).all()  # fmt: skip
-    then += _suspend(connection, keys, 'ALTER TABLE search_posting DROP CONSTRAINT "{0}"',
-                     'ALTER TABLE search_posting ADD CONSTRAINT "{0}" {1}')  # fmt: skip
-    # the decisions' search_grams triggers (migration 0034): the load writes the grams
-    triggers = connection.execute(sa.text(
-        "SELECT tgrelid::regclass::text, tgname FROM pg_trigger"
-        " WHERE tgname IN ('licence_decision_search_grams', 'penalty_decision_search_grams')"
-    )).all()  # fmt: skip
-    then += _suspend(connection, triggers, 'ALTER TABLE "{0}" DISABLE TRIGGER "{1}"',
-                     'ALTER TABLE "{0}" ENABLE TRIGGER "{1}"')  # fmt: skip
+    then: list[str] = []
+    for query, stop, restart in POSTGRESQL_SUSPENDED:
+        then += _suspend(connection, connection.execute(sa.text(query)).all(), stop, restart)
     return then
 
 
