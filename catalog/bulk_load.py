@@ -15,6 +15,36 @@ INDEXED_TABLES = ("search_entry", "licence_decision", "penalty_decision")
 FTS_SOURCES = ("search_entry", "licence_decision_grams_source", "penalty_decision_grams_source")
 
 
+# What a load on PostgreSQL takes out and puts back at its end, in this order: (the query that
+# finds the objects, the statement that stops one, the one that restarts it; {0} and {1} are
+# the query's columns).
+POSTGRESQL_SUSPENDED = (
+    # the GIN indexes, and the postings' second index
+    (
+        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+        " AND ((tablename IN ('search_entry', 'licence_decision', 'penalty_decision')"
+        "       AND indexdef LIKE '% USING gin %')"
+        "   OR (tablename = 'search_posting' AND indexname <> 'pk_search_posting'))",
+        'DROP INDEX "{0}"',
+        "{1}",
+    ),
+    # the postings' foreign key, checked row by row, is added again (checked in one join)
+    (
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+        " WHERE conrelid = 'search_posting'::regclass AND contype = 'f'",
+        'ALTER TABLE search_posting DROP CONSTRAINT "{0}"',
+        'ALTER TABLE search_posting ADD CONSTRAINT "{0}" {1}',
+    ),
+    # the decisions' search_grams triggers (migration 0034): the load writes the grams
+    (
+        "SELECT tgrelid::regclass::text, tgname FROM pg_trigger"
+        " WHERE tgname IN ('licence_decision_search_grams', 'penalty_decision_search_grams')",
+        'ALTER TABLE "{0}" DISABLE TRIGGER "{1}"',
+        'ALTER TABLE "{0}" ENABLE TRIGGER "{1}"',
+    ),
+)
+
+
 def insert_rows(connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
     connection.execute(table.insert(), rows)
 
@@ -62,7 +92,7 @@ def suspend_text_indexes(connection: sa.Connection) -> list[str]:
         driver = connection.connection.driver_connection
         if not driver.in_transaction:
             driver.execute("BEGIN")
-        kind, found = "TRIGGER", [
+        triggers = [
             (name, sql) for name, sql, table in connection.execute(sa.text(
                 "SELECT name, sql, tbl_name FROM sqlite_master WHERE type = 'trigger'"
             )) if table in INDEXED_TABLES and f"AFTER INSERT ON {table}" in sql
@@ -71,37 +101,25 @@ def suspend_text_indexes(connection: sa.Connection) -> list[str]:
             "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND sql LIKE '%USING fts5%'"
         )) if any(f"content='{source}'" in sql for source in FTS_SOURCES)]  # fmt: skip
         # every entry, those there before the load too
-        then = [f'INSERT INTO "{table}"("{table}") VALUES (\'rebuild\')' for table in tables]
-    elif connection.dialect.name == "postgresql":
-        connection.exec_driver_sql("SET LOCAL statement_timeout = 0")  # building takes a while
-        kind, found = "INDEX", connection.execute(sa.text(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
-            " AND ((tablename IN ('search_entry', 'licence_decision', 'penalty_decision')"
-            "       AND indexdef LIKE '% USING gin %')"
-            "   OR (tablename = 'search_posting' AND indexname <> 'pk_search_posting'))"
-        )).all()  # fmt: skip
-        # the postings' foreign key, checked row by row, is added again (checked in one join)
-        keys = connection.execute(sa.text(
-            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
-            " WHERE conrelid = 'search_posting'::regclass AND contype = 'f'"
-        )).all()  # fmt: skip
-        for name, _definition in keys:
-            connection.exec_driver_sql(f'ALTER TABLE search_posting DROP CONSTRAINT "{name}"')
-        then = [f'ALTER TABLE search_posting ADD CONSTRAINT "{name}" {definition}'
-                for name, definition in keys]  # fmt: skip
-        # the decisions' search_grams triggers (migration 0034): the load writes the grams
-        triggers = connection.execute(sa.text(
-            "SELECT tgrelid::regclass::text, tgname FROM pg_trigger"
-            " WHERE tgname IN ('licence_decision_search_grams', 'penalty_decision_search_grams')"
-        )).all()  # fmt: skip
-        for table, trigger in triggers:
-            connection.exec_driver_sql(f'ALTER TABLE "{table}" DISABLE TRIGGER "{trigger}"')
-            then.append(f'ALTER TABLE "{table}" ENABLE TRIGGER "{trigger}"')
-    else:
+        rebuilds = [f'INSERT INTO "{table}"("{table}") VALUES (\'rebuild\')' for table in tables]
+        return _suspend(connection, triggers, 'DROP TRIGGER "{0}"', "{1}") + rebuilds
+    if connection.dialect.name != "postgresql":
         return []
-    for name, _definition in found:
-        connection.exec_driver_sql(f'DROP {kind} "{name}"')
-    return [definition for _name, definition in found] + then
+    connection.exec_driver_sql("SET LOCAL statement_timeout = 0")  # building takes a while
+    then: list[str] = []
+    for query, stop, restart in POSTGRESQL_SUSPENDED:
+        then += _suspend(connection, connection.execute(sa.text(query)).all(), stop, restart)
+    return then
+
+
+def _suspend(
+    connection: sa.Connection, found: list[tuple[str, ...]], stop: str, restart: str
+) -> list[str]:
+    """Run `stop` for each row found (its columns in the template's {0}, {1}), and return
+    `restart` for each: the statements that put them back at the end of the load."""
+    for row in found:
+        connection.exec_driver_sql(stop.format(*row))
+    return [restart.format(*row) for row in found]
 
 
 def advance_sequences(connection: sa.Connection, tables: dict[Any, sa.Table]) -> None:

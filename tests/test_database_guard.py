@@ -15,7 +15,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy.exc import IntegrityError
 
 from catalog.extensions import db as _db
-from tests.conftest import make_app, temporary_postgres_database
+from tests.migrations import app_migrated_to
 
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 SERIAL = itertools.count(1)
@@ -279,23 +279,7 @@ def test_database_refuses_a_code_taken(db, parents, table):
 CHILDREN = ("legal_basis", "item_draft", "material", "fee", "process_step", "search_entry")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def at_0013(request, tmp_path):
-    """An app on a new database migrated to 0013, in its app context."""
-    if request.param == "sqlite":
-        yield from _migrated_app(f"sqlite:///{tmp_path / 'guard.sqlite3'}")
-        return
-    with temporary_postgres_database("catalog_guard") as url:
-        yield from _migrated_app(url)
-
-
-def _migrated_app(url: str, revision: str = "0013"):
-    app = make_app(url)
-    with app.app_context():
-        upgrade(revision=revision)
-        yield app
-        _db.session.remove()
-        _db.engine.dispose()
+at_0013 = app_migrated_to("0013")
 
 
 def _sql(statement: str, **values):
@@ -431,14 +415,7 @@ def test_migration_0014_run_again_after_its_rebuild_was_committed(at_0013):
     assert _state() == after
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def at_0017(request, tmp_path):
-    """An app on a new database migrated to 0017, in its app context."""
-    if request.param == "sqlite":
-        yield from _migrated_app(f"sqlite:///{tmp_path / 'optional.sqlite3'}", "0017")
-        return
-    with temporary_postgres_database("catalog_optional") as url:
-        yield from _migrated_app(url, "0017")
+at_0017 = app_migrated_to("0017")
 
 
 # what 0018 makes optional, as NULL in a row

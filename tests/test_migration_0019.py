@@ -8,18 +8,10 @@ import pytest
 from flask_migrate import downgrade, upgrade
 
 from catalog.extensions import db as _db
-from tests.conftest import temporary_postgres_database
-from tests.test_database_guard import HANDLING, ITEM, _migrated_app, _sql, insert
+from tests.migrations import app_migrated_to
+from tests.test_database_guard import HANDLING, ITEM, _sql, insert
 
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def at_0018(request, tmp_path):
-    """An app on a new database migrated to 0018, in its app context."""
-    if request.param == "sqlite":
-        yield from _migrated_app(f"sqlite:///{tmp_path / 'guide.sqlite3'}", "0018")
-        return
-    with temporary_postgres_database("catalog_guide") as url:
-        yield from _migrated_app(url, "0018")
+at_0018 = app_migrated_to("0018")
 
 
 def _write_item(code: str) -> int:

@@ -4,7 +4,6 @@ the downgrade puts them back."""
 
 from __future__ import annotations
 
-import pytest
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
@@ -12,18 +11,10 @@ from catalog.extensions import db as _db
 from catalog.search import word_rows
 from catalog.search.index import entry_values
 from catalog.search.text import character_grams
-from tests.conftest import temporary_postgres_database
-from tests.test_database_guard import HANDLING, ITEM, _migrated_app, _sql, insert
+from tests.migrations import app_migrated_to
+from tests.test_database_guard import HANDLING, ITEM, _sql, insert
 
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def at_0034(request, tmp_path):
-    """An app on a new database migrated to 0034, in its app context."""
-    if request.param == "sqlite":
-        yield from _migrated_app(f"sqlite:///{tmp_path / 'codes.sqlite3'}", "0034")
-        return
-    with temporary_postgres_database("catalog_codes") as url:
-        yield from _migrated_app(url, "0034")
+at_0034 = app_migrated_to("0034")
 
 
 def _found(word: str) -> list[int]:

@@ -4,25 +4,17 @@ removes the new tables and keeps the catalog."""
 
 from __future__ import annotations
 
-import pytest
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
 from catalog.extensions import db as _db
-from tests.conftest import temporary_postgres_database
-from tests.test_database_guard import HANDLING, ITEM, _migrated_app, _sql, insert
+from tests.migrations import app_migrated_to
+from tests.test_database_guard import HANDLING, ITEM, _sql, insert
 
 NEW_TABLES = {"licence_decision", "penalty_decision", "credit_repair", "publication_period"}
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def before_0029(request, tmp_path):
-    """An app on a new database migrated to 0028 (the revision before 0029), in its app context."""
-    if request.param == "sqlite":
-        yield from _migrated_app(f"sqlite:///{tmp_path / 'decisions.sqlite3'}", "0028")
-        return
-    with temporary_postgres_database("catalog_decisions") as url:
-        yield from _migrated_app(url, "0028")
+before_0029 = app_migrated_to("0028")  # the revision before 0029
 
 
 def _catalog() -> list[tuple]:

@@ -9,18 +9,10 @@ import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
 from catalog.extensions import db as _db
-from tests.conftest import temporary_postgres_database
-from tests.test_database_guard import AUDIT, _migrated_app, _sql, insert
+from tests.migrations import app_migrated_to
+from tests.test_database_guard import AUDIT, _sql, insert
 
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def before_0033(request, tmp_path):
-    """An app on a new database migrated to 0029 (the revision before 0033)."""
-    if request.param == "sqlite":
-        yield from _migrated_app(f"sqlite:///{tmp_path / 'view.sqlite3'}", "0029")
-        return
-    with temporary_postgres_database("catalog_view") as url:
-        yield from _migrated_app(url, "0029")
+before_0033 = app_migrated_to("0029")  # the revision before 0033
 
 
 def _refused(statement: str, **values) -> None:

@@ -7,29 +7,21 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
 from catalog.decisions import listing
 from catalog.decisions.filters import DecisionFilters
 from catalog.extensions import db as _db
-from tests.conftest import temporary_postgres_database
-from tests.test_database_guard import ITEM, LICENCE, PENALTY, _migrated_app, _sql, insert
+from tests.migrations import app_migrated_to
+from tests.test_database_guard import ITEM, LICENCE, PENALTY, _sql, insert
 
 TODAY = date(2020, 12, 1)
 PERSON = {"party_name": "赵钱孙", "party_class": "natural_person", "party_credit_code": None,
           "party_id_type": "resident_id", "party_id_number": "11010519491231002X"}  # fmt: skip
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def before_0034(request, tmp_path):
-    """An app on a new database migrated to 0033 (the revision before 0034)."""
-    if request.param == "sqlite":
-        yield from _migrated_app(f"sqlite:///{tmp_path / 'search.sqlite3'}", "0033")
-        return
-    with temporary_postgres_database("catalog_search") as url:
-        yield from _migrated_app(url, "0033")
+before_0034 = app_migrated_to("0033")  # the revision before 0034
 
 
 def _found(q: str) -> set[tuple[str, str]]:

@@ -23,9 +23,12 @@ def csrf_token(client, path: str) -> str:
 
 @pytest.fixture(autouse=True)
 def fresh_limits(request):
-    """Login counters start at zero in every test that runs the app in this process."""
+    """Login counters start at zero in every test that runs the app in this process. Reset in
+    that app's context: outside one the limiter would use the app made last (a test's own app,
+    perhaps disposed already), and open a connection in its pool that nothing closes."""
     if "app" in request.fixturenames:
-        limiter.reset()
+        with request.getfixturevalue("app").app_context():
+            limiter.reset()
 
 
 @pytest.fixture
