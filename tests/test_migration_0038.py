@@ -7,27 +7,19 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
 from catalog.extensions import db as _db
-from tests.conftest import temporary_postgres_database
-from tests.test_database_guard import ITEM, LICENCE, PENALTY, _migrated_app, _sql, insert
+from tests.migrations import app_migrated_to
+from tests.test_database_guard import ITEM, LICENCE, PENALTY, _sql, insert
 
 TABLES = ("licence_decision", "penalty_decision")
 AT_0037 = {"party_name", "data_source_unit"}
 AT_0038 = {"document_number", "unit_order", "late"}
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def at_0037(request, tmp_path):
-    """An app on a new database migrated to 0037, in its app context."""
-    if request.param == "sqlite":
-        yield from _migrated_app(f"sqlite:///{tmp_path / 'indexes.sqlite3'}", "0037")
-        return
-    with temporary_postgres_database("catalog_indexes") as url:
-        yield from _migrated_app(url, "0037")
+at_0037 = app_migrated_to("0037")  # the revision before 0038
 
 
 def _indexes(table: str) -> set[str]:
