@@ -152,15 +152,24 @@ def _postgres_database(name: str, *, complete) -> tuple[str, bool]:
     return url, False
 
 
-def postgres_catalog(size: int, seed: int, generated: dict, *, decisions: bool = False) -> str:
+def catalog_complete(connection, size: int, *, decisions: bool = False) -> bool:
+    """Whether a PostgreSQL catalog holds the generated province of `size` handling items (and
+    decisions, written last in the same transaction). (Until 2026-12-06 the decisions' check
+    was not valid SQL, so their catalog was dropped and generated again on every run.)"""
     import sqlalchemy as sa
 
-    name = f"catalog_bench_decisions_{size}" if decisions else f"catalog_bench_{size}_{seed}"
-    complete = "SELECT count(*) = :size FROM handling_item"
-    if decisions:  # (decisions are written last, in the same transaction)
+    complete = "SELECT (SELECT count(*) FROM handling_item) = :size"
+    if decisions:
         complete += " AND EXISTS (SELECT 1 FROM licence_decision)"
-    url, reused = _postgres_database(name, complete=lambda connection: connection.scalar(
-        sa.text(complete), {"size": size}))  # fmt: skip
+    return bool(connection.scalar(sa.text(complete), {"size": size}))
+
+
+def postgres_catalog(size: int, seed: int, generated: dict, *, decisions: bool = False) -> str:
+
+    name = f"catalog_bench_decisions_{size}" if decisions else f"catalog_bench_{size}_{seed}"
+    url, reused = _postgres_database(
+        name, complete=lambda connection: catalog_complete(connection, size, decisions=decisions)
+    )
     if reused:
         log(f"reusing PostgreSQL database {name}")
         upgrade(url)

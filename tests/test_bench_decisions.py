@@ -221,3 +221,32 @@ def test_the_stage_answers_every_query_on_a_small_catalog(bench_data):
     again: dict = {}
     decision_search(options, again)
     assert again == {}  # reused
+
+
+def test_a_generated_decision_catalog_on_postgresql_is_known_complete_and_reused():
+    """The bench reuses a PostgreSQL catalog that holds the generated province and its
+    decisions, and only then (the check was once not valid SQL: the million decisions were
+    generated again on every run)."""
+    import sqlalchemy as sa
+
+    from bench.catalogs import catalog_complete
+    from tests.conftest import temporary_postgres_database
+    from tests.test_cli import flask
+
+    with temporary_postgres_database("bench_complete") as url:
+        for args in (("db", "upgrade"), ("generate-province", "--handling-items", "40", "--seed",
+                                          "7", "--decisions-per-licence", "2")):  # fmt: skip
+            done = flask(url, *args)
+            assert done.returncode == 0, done.stderr
+        engine = sa.create_engine(url)
+        try:
+            with engine.connect() as connection:
+                assert catalog_complete(connection, 40, decisions=True)
+                assert catalog_complete(connection, 40)
+                assert not catalog_complete(connection, 41, decisions=True)
+                connection.execute(sa.text("DELETE FROM licence_decision"))
+                assert not catalog_complete(connection, 40, decisions=True)
+                assert catalog_complete(connection, 40)
+                connection.rollback()
+        finally:
+            engine.dispose()
