@@ -69,12 +69,18 @@ def _conditions(kind: str, model: type, filters: DecisionFilters, today: date) -
     """What the filters ask of one kind's public rows, on its own table (a licence item by a
     subquery), so that a statement of the table alone can use its indexes."""
     conditions = [public_rows.public(kind, today)]
+    first = last = None
     if filters.year is not None:
-        conditions += [model.decided_on >= date(filters.year, 1, 1),
-                       model.decided_on <= date(filters.year, 12, 31)]  # fmt: skip
+        first, last = date(filters.year, 1, 1), date(filters.year, 12, 31)
     if kind == PENALTY and (earliest := search.earliest_public_penalty(today)) is not None:
-        # (implied by public(): lets the list's order skip the penalties that left publication)
-        conditions.append(PenaltyDecision.decided_on >= earliest)
+        # (implied by public(): lets the list's order skip the penalties that left publication;
+        # one bound with the year's, or SQLite ranges over one and checks every row of the
+        # other: 120 ms for a year whose penalties have all left, at 597,000 penalties)
+        first = earliest if first is None else max(first, earliest)
+    if first is not None:
+        conditions.append(model.decided_on >= first)
+    if last is not None:
+        conditions.append(model.decided_on <= last)
     conditions += _narrowing(kind, model, filters)
     if filters.q:
         conditions.append(_searched(kind, model, filters.q))
