@@ -12,6 +12,7 @@ from flask_migrate import upgrade
 
 from catalog.decisions.report import decision_report, is_unit, no_such_unit, unit_value
 from catalog.decisions.report_text import render_text
+from catalog.decisions.sums import sums_group
 from catalog.domain import DomainError
 
 
@@ -49,3 +50,6 @@ def decisions_report_command(year: int, unit: str | None, output_format: str) ->
         click.echo(json.dumps(document, ensure_ascii=False, indent=1))
     else:
         click.echo(render_text(document))
+
+
+decisions_group.add_command(sums_group)  # flask decisions sums rebuild | check

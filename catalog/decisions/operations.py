@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from catalog import audit
-from catalog.decisions import rules
+from catalog.decisions import rules, sums
 from catalog.decisions.checks import (
     LABELS,
     PENALTY_LABELS,
@@ -65,6 +65,9 @@ def _create(model: type, values: Mapping[str, Any], actor: Any, reason: str | No
     decision = model(**values, updated_by=name)
     db.session.add(decision)
     _flush(decision.document_number)
+    changes = sums.Changes()  # the report's figures, in this transaction
+    changes.add(sums.contribution(decision, repaired=False))
+    changes.apply()
     audit.record(
         actor=name,
         action=AuditAction.create,
@@ -116,8 +119,12 @@ def _update(
     changes = differences(decision, values)
     if not changes:
         return changes
+    before = sums.contribution(decision)
     _write(decision, changes, _actor_name(actor))
     _flush(decision.document_number)
+    moved = sums.Changes()  # the report's figures: the record leaves its row for its new one
+    moved.move(before, sums.contribution(decision))
+    moved.apply()
     _audit_change(decision, changes, _actor_name(actor), reason)
     return changes
 
@@ -245,6 +252,7 @@ def insert_many(
             for values in rows
         ],
     )  # fmt: skip
+    sums.added(LICENCE if kind is LicenceDecision else PENALTY, rows)  # the report's figures
     return len(rows)
 
 
@@ -260,11 +268,15 @@ def update_many(
     written), in one flush; each record changed is audited as the edit form's save is. The
     number of records changed."""
     name, changed = _actor_name(actor), []
+    repaired = _repaired({d.id for d, _values in updates if isinstance(d, PenaltyDecision)})
+    moved = sums.Changes()  # the report's figures: each record from its row to its new one
     for decision, values in updates:
         if versions.get(decision.id) != decision.version:
             raise DecisionConflict(decision.document_number)
         if changes := differences(decision, values):
+            before = sums.contribution(decision, repaired=decision.id in repaired)
             _write(decision, changes, name)
+            moved.move(before, sums.contribution(decision, repaired=decision.id in repaired))
             changed.append((decision, changes))
     if changed:
         flush_or(
@@ -272,9 +284,21 @@ def update_many(
                 "导入的文书号已被同时提交的其他决定使用，本次未导入任何内容，请重新上传后再试。"
             )
         )
+    moved.apply()
     for decision, changes in changed:
         _audit_change(decision, changes, name, reason)
     return len(changed)
+
+
+def _repaired(penalty_ids: set[int]) -> set[int]:
+    """Which of these penalties a credit repair ended (one statement per 500)."""
+    ids, found = sorted(penalty_ids), set()
+    for start in range(0, len(ids), 500):
+        found.update(db.session.scalars(
+            sa.select(CreditRepair.penalty_id)
+            .where(CreditRepair.penalty_id.in_(ids[start : start + 500]))
+        ))  # fmt: skip
+    return found
 
 
 def record_data(decision: Decision) -> dict[str, Any]:
@@ -331,11 +355,16 @@ def end_publication_early(
                 ]
     if errors:
         raise invalid(errors, {"reason": "信用修复原因", "publication_ends_on": "公示截止日期"})
+    moved = sums.Changes()  # the report's figures: the penalty now counts as ended early
+    moved.move(
+        sums.contribution(penalty, repaired=False), sums.contribution(penalty, repaired=True)
+    )
     repair = CreditRepair(
         penalty=penalty, ended_on=today, reason=reason, recorded_by=_actor_name(actor)
     )
     db.session.add(repair)
     db.session.flush()
+    moved.apply()
     audit.record(
         actor=_actor_name(actor),
         action=AuditAction.change,

@@ -12,22 +12,26 @@ to a count over the rows in Python."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 
+from catalog.decisions.columns import LICENCE, PENALTY
 from catalog.decisions.filters import MAX_UNIT_LENGTH
+from catalog.decisions.sums import from_micros
 from catalog.domain import DomainError
 from catalog.enums import ItemType, PenaltyCategory, Status
 from catalog.extensions import db
-from catalog.models import ApprovalItem, LicenceDecision, PenaltyDecision
+from catalog.models import ApprovalItem, LicenceDecision, PenaltyDecision, decision_sums
 from catalog.ratios import percent
 
-KINDS = (("licence", LicenceDecision), ("penalty", PenaltyDecision))
+KINDS = ((LICENCE, LicenceDecision), (PENALTY, PenaltyDecision))
+LIST_LIMIT = 50  # late decisions and items without decisions listed (the rest: their links)
+BY_ITEM_LIMIT = 200  # items listed with their decisions, the most used first
 BUREAU = "许昌市交通运输局"
 UNIT_LABEL = "双公示数据来源单位"
 
@@ -58,7 +62,7 @@ def unit_value(raw: str | None) -> str | None:
     return unit
 
 
-def _scope(model: type, year: int, unit: str | None) -> list[sa.ColumnElement[bool]]:
+def scope(model: type, year: int, unit: str | None) -> list[sa.ColumnElement[bool]]:
     """Decisions taken in `year` (decided_on in it), of `unit` when one is given."""
     conditions = [model.decided_on.between(date(year, 1, 1), date(year, 12, 31))]
     if unit is not None:
@@ -76,20 +80,36 @@ def _amount(value: Decimal | None) -> float:
     return float(round(value or Decimal(0), 6))
 
 
-def _decimal(value: Any) -> Decimal:
-    """A SUM as the database gives it (Decimal, or a float on SQLite) as a Decimal."""
-    return Decimal(str(value or 0))
+def _kept(year: int, unit: str | None) -> list[sa.ColumnElement[bool]]:
+    """The kept rows (catalog.decisions.sums) of `year`, of `unit` when one is given."""
+    conditions = [decision_sums.c.year == year, decision_sums.c.decisions != 0]
+    if unit is not None:
+        conditions.append(decision_sums.c.unit == unit)
+    return conditions
+
+
+def list_path(kind: str, year: int, unit: str | None, **filters: Any) -> str:
+    """Where the rest of a listed part is read: the public list's API with the filters that
+    select what was counted (its not_public count says what it cannot show)."""
+    query = {"kind": kind, "year": year, **filters}
+    if unit is not None:
+        query["unit"] = unit
+    return "/api/v1/decisions?" + urlencode(query)
+
+
+def items_without_path(year: int, unit: str | None) -> str:
+    """The page of every offered licence item without a decision of the year (of the unit)."""
+    query: dict[str, Any] = {"year": year}
+    if unit is not None:
+        query["unit"] = unit
+    return "/decisions/items-without?" + urlencode(query)
 
 
 @dataclass
 class _Rows:
-    """A year's figures per data source unit, as the grouped statements read them."""
+    """A year's figures per data source unit, as the kept sums give them."""
 
     counts: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)  # (kind, unit)
-    late: dict[str, list[tuple[str, dict[str, str]]]] = field(default_factory=dict)  # (unit, …)
-    # (id, code, name, handling unit, published), in code order
-    items: list[tuple[int, str, str, str | None, bool]] = field(default_factory=list)
-    per_item: dict[str, dict[int, int]] = field(default_factory=dict)  # unit -> item id -> n
     fines: dict[tuple[str, str], tuple[int, Decimal, Decimal]] = field(default_factory=dict)
 
     @property
@@ -98,73 +118,55 @@ class _Rows:
 
 
 def _read(year: int, unit: str | None) -> _Rows:
-    """Six statements: per kind the counts by unit and the late ones; the licence decisions by
-    unit and item, and the licence items in scope; the penalties by unit and category."""
+    """Two reads of the kept sums: per kind and unit the counts (all, on time); per unit and
+    category the penalties and their amounts."""
     rows = _Rows()
-    for kind, model in KINDS:
-        scope = _scope(model, year, unit)
-        on_time = sa.func.count().filter(model.published_on <= model.publish_by)
-        for name, total, count in db.session.execute(
-            sa.select(model.data_source_unit, sa.func.count(), on_time)
-            .where(*scope)
-            .group_by(model.data_source_unit)
-        ):
-            rows.counts[kind, name] = (total, count)
-        late = db.session.execute(
-            sa.select(model.data_source_unit, model.document_number, model.decided_on,
-                      model.published_on, model.publish_by)
-            .where(*scope, model.published_on > model.publish_by)
-            .order_by(model.decided_on, model.document_number)
-        )  # fmt: skip
-        rows.late[kind] = [
-            (row.data_source_unit, {
-                "document_number": row.document_number,
-                "decided_on": row.decided_on.isoformat(),
-                "published_on": row.published_on.isoformat(),
-                "publish_by": row.publish_by.isoformat(),
-            })
-            for row in late
-        ]  # fmt: skip
-    licence_scope = _scope(LicenceDecision, year, unit)
-    for name, item_id, count in db.session.execute(
-        sa.select(LicenceDecision.data_source_unit, LicenceDecision.item_id, sa.func.count())
-        .where(*licence_scope)
-        .group_by(LicenceDecision.data_source_unit, LicenceDecision.item_id)
-    ):
-        rows.per_item.setdefault(name, {})[item_id] = count
-    # The items in scope: the published licence items (of the unit: those it handles) and
-    # every item decided under that year, whatever its status now (a retired item's decisions
-    # still count, under it). A retired or unpublished item with no decision is not offered,
-    # so it is not "an item nobody used".
-    decided = sa.select(LicenceDecision.item_id).where(*licence_scope)
-    offered = ApprovalItem.status == Status.published
-    if unit is not None:
-        offered = sa.and_(offered, ApprovalItem.handling_unit == unit)
-    items = sa.select(
-        ApprovalItem.id,
-        ApprovalItem.code,
-        ApprovalItem.name,
-        ApprovalItem.handling_unit,
-        ApprovalItem.status == Status.published,
-    ).where(
-        ApprovalItem.item_type == ItemType.licence, sa.or_(offered, ApprovalItem.id.in_(decided))
-    )
-    rows.items = [tuple(row) for row in db.session.execute(items.order_by(ApprovalItem.code))]
+    on_time = sa.func.sum(sa.case((decision_sums.c.on_time, decision_sums.c.decisions), else_=0))
+    for kind, name, total, count in db.session.execute(
+        sa.select(decision_sums.c.kind, decision_sums.c.unit,
+                  sa.func.sum(decision_sums.c.decisions), on_time)
+        .where(*_kept(year, unit))
+        .group_by(decision_sums.c.kind, decision_sums.c.unit)
+    ):  # fmt: skip
+        if total:
+            rows.counts[kind, name] = (int(total), int(count or 0))
     for name, category, count, fines, confiscated in db.session.execute(
         sa.select(
-            PenaltyDecision.data_source_unit,
-            PenaltyDecision.category,
-            sa.func.count(),
-            sa.func.sum(PenaltyDecision.fine_amount),
-            sa.func.sum(PenaltyDecision.confiscated_amount),
+            decision_sums.c.unit,
+            decision_sums.c.category,
+            sa.func.sum(decision_sums.c.decisions),
+            sa.func.sum(decision_sums.c.fine_micros),
+            sa.func.sum(decision_sums.c.confiscated_micros),
         )
-        .where(*_scope(PenaltyDecision, year, unit))
-        .group_by(PenaltyDecision.data_source_unit, PenaltyDecision.category)
+        .where(*_kept(year, unit), decision_sums.c.kind == PENALTY)
+        .group_by(decision_sums.c.unit, decision_sums.c.category)
     ):
-        rows.fines[name, PenaltyCategory(category).value] = (
-            count, _decimal(fines), _decimal(confiscated)
-        )  # fmt: skip
+        if count:
+            rows.fines[name, category] = (
+                int(count), from_micros(int(fines or 0)), from_micros(int(confiscated or 0))
+            )  # fmt: skip
     return rows
+
+
+def _late(kind: str, year: int, unit: str | None) -> list[dict[str, str]]:
+    """The first LIST_LIMIT late decisions in the order of their decision (by ix_*_late, or
+    ix_*_unit_order with a unit: the walk stops at the limit)."""
+    model = LicenceDecision if kind == LICENCE else PenaltyDecision
+    late = db.session.execute(
+        sa.select(model.document_number, model.decided_on, model.published_on, model.publish_by)
+        .where(*scope(model, year, unit), model.published_on > model.publish_by)
+        .order_by(model.decided_on, model.id)
+        .limit(LIST_LIMIT)
+    )
+    return [
+        {
+            "document_number": row.document_number,
+            "decided_on": row.decided_on.isoformat(),
+            "published_on": row.published_on.isoformat(),
+            "publish_by": row.publish_by.isoformat(),
+        }
+        for row in late
+    ]
 
 
 def _of(unit: str | None, name: str) -> bool:
@@ -172,32 +174,81 @@ def _of(unit: str | None, name: str) -> bool:
     return unit is None or name == unit
 
 
-def _timeliness(rows: _Rows, kind: str, unit: str | None) -> dict[str, Any]:
+def _timeliness(rows: _Rows, kind: str, year: int, unit: str | None) -> dict[str, Any]:
     total = count = 0
     for (of_kind, name), (all_, on_time) in rows.counts.items():
         if of_kind == kind and _of(unit, name):
             total, count = total + all_, count + on_time
-    late = [entry for name, entry in rows.late[kind] if _of(unit, name)]
-    return {"total": total, "on_time": _share(count, total), "late": late}
-
-
-def _by_item(rows: _Rows, unit: str | None) -> dict[str, Any]:
-    counts: dict[int, int] = defaultdict(int)
-    for name, per_item in rows.per_item.items():
-        if _of(unit, name):
-            for item_id, count in per_item.items():
-                counts[item_id] += count
-    in_scope = [  # the items with decisions, and the offered (published) items of the unit
-        (code, name, counts.get(item_id, 0))
-        for item_id, code, name, handling_unit, published in rows.items
-        if counts.get(item_id) or (published and (unit is None or handling_unit == unit))
-    ]
-    ranked = sorted(in_scope, key=lambda row: -row[2])  # stable: code order among equals
     return {
-        "licence_items": len(in_scope),
-        "with_decisions": sum(1 for row in in_scope if row[2]),
-        "by_item": [{"code": code, "name": name, "count": n} for code, name, n in ranked if n],
-        "without_decisions": sorted(code for code, _name, n in in_scope if not n),
+        "total": total,
+        "on_time": _share(count, total),
+        "late": _late(kind, year, unit) if total > count else [],
+        "late_total": total - count,
+        "late_list": list_path(kind, year, unit, late=1),
+    }
+
+
+def _decided_items(year: int, unit: str | None) -> sa.Select:
+    """item id -> licence decisions of the year (of the unit), from the kept sums."""
+    return (
+        sa.select(decision_sums.c.item_id, sa.func.sum(decision_sums.c.decisions).label("n"))
+        .where(*_kept(year, unit), decision_sums.c.kind == LICENCE)
+        .group_by(decision_sums.c.item_id)
+        .having(sa.func.sum(decision_sums.c.decisions) > 0)
+    )
+
+
+def _offered(unit: str | None) -> list[sa.ColumnElement[bool]]:
+    """The licence items offered: published (of the unit: those it handles)."""
+    conditions = [
+        ApprovalItem.item_type == ItemType.licence,
+        ApprovalItem.status == Status.published,
+    ]
+    if unit is not None:
+        conditions.append(ApprovalItem.handling_unit == unit)
+    return conditions
+
+
+def without_decisions(year: int, unit: str | None) -> sa.Select:
+    """The offered licence items without a licence decision of the year (of the unit): their
+    code and name, in code order (the report's first ones, and the page of them all)."""
+    decided = sa.exists().where(
+        *_kept(year, unit),
+        decision_sums.c.kind == LICENCE,
+        decision_sums.c.item_id == ApprovalItem.id,
+    )
+    return (
+        sa.select(ApprovalItem.code, ApprovalItem.name)
+        .where(*_offered(unit), ~decided)
+        .order_by(ApprovalItem.code)
+    )
+
+
+def _by_item(year: int, unit: str | None) -> dict[str, Any]:
+    """Every item with decisions in the year, whatever its status now (a retired item's
+    decisions still count, under it), and the offered items without: counted in SQL over the
+    kept sums and the items; the first BY_ITEM_LIMIT items by decisions and LIST_LIMIT items
+    without are listed."""
+    decided = _decided_items(year, unit).subquery()
+    with_decisions = db.session.scalar(sa.select(sa.func.count()).select_from(decided)) or 0
+    ranked = db.session.execute(
+        sa.select(ApprovalItem.code, ApprovalItem.name, decided.c.n)
+        .join(decided, decided.c.item_id == ApprovalItem.id)
+        .order_by(decided.c.n.desc(), ApprovalItem.code)
+        .limit(BY_ITEM_LIMIT)
+    ).all()
+    none = without_decisions(year, unit)
+    none_total = (
+        db.session.scalar(sa.select(sa.func.count()).select_from(none.order_by(None).subquery()))
+        or 0
+    )
+    return {
+        "licence_items": with_decisions + none_total,
+        "with_decisions": with_decisions,
+        "by_item": [{"code": code, "name": name, "count": int(n)} for code, name, n in ranked],
+        "without_decisions": [code for code, _name in db.session.execute(none.limit(LIST_LIMIT))],
+        "without_decisions_total": none_total,
+        "without_decisions_list": items_without_path(year, unit),
     }
 
 
@@ -238,9 +289,9 @@ def title(year: int, unit: str | None = None) -> str:
 
 
 def _report(rows: _Rows, year: int, unit: str | None) -> dict[str, Any]:
-    licence = _timeliness(rows, "licence", unit)
-    licence.update(_by_item(rows, unit))
-    penalty = _timeliness(rows, "penalty", unit)
+    licence = _timeliness(rows, LICENCE, year, unit)
+    licence.update(_by_item(year, unit))
+    penalty = _timeliness(rows, PENALTY, year, unit)
     penalty.update(_fines(rows, unit))
     return {
         "title": title(year, unit),
@@ -260,8 +311,8 @@ def decision_report(year: int, unit: str | None = None) -> dict[str, Any]:
 
 def every_unit(years: list[int]) -> tuple[list[str], dict[int, tuple[dict, dict[str, dict]]]]:
     """What a snapshot keeps: the units (those of the years' decisions and the handling units
-    of the licence items) and, for each year, its figures and those of each unit, from one
-    reading of the year."""
+    of the licence items) and, for each year, its figures and those of each unit (each with
+    its lists bounded: LIST_LIMIT late decisions and items without, BY_ITEM_LIMIT items)."""
     read = {year: _read(year, None) for year in years}
     found = {
         *db.session.scalars(_licence_units()),
@@ -286,9 +337,9 @@ def _licence_units() -> sa.Select:
 def unit_choices(year: int) -> list[str]:
     """The units to look at a year's figures by: every data source unit of a decision taken
     that year, and every handling unit of a licence item (its items may have none)."""
-    statements = [_licence_units()] + [
-        sa.select(model.data_source_unit).where(*_scope(model, year, None)).distinct()
-        for _kind, model in KINDS
+    statements = [
+        _licence_units(),
+        sa.select(decision_sums.c.unit).where(*_kept(year, None)).distinct(),
     ]
     found = db.session.scalars(sa.union(*statements)).all()
     return sorted({name for name in found if name and name.strip()})

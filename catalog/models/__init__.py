@@ -21,6 +21,7 @@ from catalog.models.decisions import (  # 双公示 decision records (issue 24)
     LicenceDecision,
     PenaltyDecision,
     PublicationPeriod,
+    decision_sums,
 )
 from catalog.models.drafts import ItemDraft
 from catalog.models.imports import ImportMapping
@@ -73,6 +74,7 @@ __all__ = [
     "Synonym",
     "ThrottleCounter",
     "User",
+    "decision_sums",
     "enum_column",
     "item_data_digest",
     "report_exception",

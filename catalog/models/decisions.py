@@ -98,6 +98,9 @@ def _shared_table_args(table: str) -> tuple[sa.SchemaItem, ...]:
             sqlite_where=sa.text(LATE),
             postgresql_where=sa.text(LATE),
         ),
+        # the decisions not yet public (published_on > today: few) for the report's counts of
+        # what its links cannot show (catalog.decisions.unlisted; migration 0039)
+        sa.Index(f"ix_{table}_published_on", "published_on"),
     )
 
 
@@ -190,3 +193,32 @@ class PublicationPeriod(db.Model):
     min_months: Mapped[int]
     max_months: Mapped[int]
     source: Mapped[str] = mapped_column(sa.String(MAX_NAME))
+
+
+# The 双公示 report's figures, kept in the transaction that changes decisions
+# (catalog.decisions.sums; migration 0039): one row per (year of the decision, data source unit,
+# kind, licence item or penalty category, on time, month the penalty's publication ends, ended
+# early by a credit repair) with how many decisions and their amounts in millionths of 万元
+# (exact integers on both databases). The report reads these rows instead of the decisions.
+decision_sums = sa.Table(
+    "decision_sums",
+    db.metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("year", sa.Integer, nullable=False),
+    sa.Column("unit", sa.String(MAX_AUTHORITY), nullable=False),
+    sa.Column("kind", sa.String(10), nullable=False),  # licence | penalty
+    sa.Column("item_id", sa.Integer, nullable=False),  # a licence's item; 0 for a penalty
+    sa.Column("category", sa.String(30), nullable=False),  # a penalty's 处罚类别; "" for a licence
+    sa.Column("on_time", sa.Boolean, nullable=False),
+    sa.Column("ends_month", sa.Integer, nullable=False),  # a penalty's end, yyyymm; 0 licence
+    sa.Column("repaired", sa.Boolean, nullable=False),  # a penalty's credit repair
+    sa.Column("decisions", sa.BigInteger, nullable=False),
+    sa.Column("fine_micros", sa.BigInteger, nullable=False),
+    sa.Column("confiscated_micros", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint(
+        "year", "unit", "kind", "item_id", "category", "on_time", "ends_month", "repaired",
+        name="uq_decision_sums_key",
+    ),
+    # the report's "is this item decided under" per item, of every unit
+    sa.Index("ix_decision_sums_item", "item_id", "year"),
+)  # fmt: skip

@@ -111,15 +111,37 @@ def _kind_fields() -> dict[str, fields.Field]:
     return {
         "total": fields.Integer(required=True),
         "on_time": fields.Nested(ShareSchema, required=True),
-        "late": fields.List(fields.Nested(LateDecisionSchema), required=True),
+        "late": fields.List(
+            fields.Nested(LateDecisionSchema),
+            required=True,
+            metadata={
+                "description": "逾期公示的决定，按决定日期排列的前 50 条（2026-12 之前的快照：全部）"
+            },
+        ),
+        "late_total": fields.Integer(
+            metadata={
+                "description": "逾期公示的决定条数（2026-12 之前的快照没有此项：即 late 的条数）"
+            }
+        ),
+        "late_list": fields.String(
+            metadata={
+                "description": "全部逾期公示决定的公开列表（/api/v1/decisions，今日公开的部分）"
+            }
+        ),
     }
 
 
 LicenceFiguresSchema = Schema.from_dict(
     {**_kind_fields(), "licence_items": fields.Integer(required=True),
      "with_decisions": fields.Integer(required=True),
-     "by_item": fields.List(fields.Nested(ItemDecisionsSchema), required=True),
-     "without_decisions": fields.List(fields.String(), required=True)},
+     "by_item": fields.List(fields.Nested(ItemDecisionsSchema), required=True, metadata={
+         "description": "有许可决定的事项，按决定数从多到少的前 200 项（共 with_decisions 项）"}),
+     "without_decisions": fields.List(fields.String(), required=True, metadata={
+         "description": "没有许可决定的行政许可事项编码，按编码排列的前 50 项（旧快照：全部）"}),
+     "without_decisions_total": fields.Integer(metadata={
+         "description": "没有许可决定的事项数（旧快照没有此项：即 without_decisions 的项数）"}),
+     "without_decisions_list": fields.String(metadata={
+         "description": "全部没有许可决定的事项的分页页面"})},
     name="LicenceFigures",
 )  # fmt: skip
 PenaltyFiguresSchema = Schema.from_dict(
