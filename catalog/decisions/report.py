@@ -80,7 +80,7 @@ def _amount(value: Decimal | None) -> float:
     return float(round(value or Decimal(0), 6))
 
 
-def _kept(year: int, unit: str | None) -> list[sa.ColumnElement[bool]]:
+def kept(year: int, unit: str | None) -> list[sa.ColumnElement[bool]]:
     """The kept rows (catalog.decisions.sums) of `year`, of `unit` when one is given."""
     conditions = [decision_sums.c.year == year, decision_sums.c.decisions != 0]
     if unit is not None:
@@ -125,7 +125,7 @@ def _read(year: int, unit: str | None) -> _Rows:
     for kind, name, total, count in db.session.execute(
         sa.select(decision_sums.c.kind, decision_sums.c.unit,
                   sa.func.sum(decision_sums.c.decisions), on_time)
-        .where(*_kept(year, unit))
+        .where(*kept(year, unit))
         .group_by(decision_sums.c.kind, decision_sums.c.unit)
     ):  # fmt: skip
         if total:
@@ -138,7 +138,7 @@ def _read(year: int, unit: str | None) -> _Rows:
             sa.func.sum(decision_sums.c.fine_micros),
             sa.func.sum(decision_sums.c.confiscated_micros),
         )
-        .where(*_kept(year, unit), decision_sums.c.kind == PENALTY)
+        .where(*kept(year, unit), decision_sums.c.kind == PENALTY)
         .group_by(decision_sums.c.unit, decision_sums.c.category)
     ):
         if count:
@@ -192,7 +192,7 @@ def _decided_items(year: int, unit: str | None) -> sa.Select:
     """item id -> licence decisions of the year (of the unit), from the kept sums."""
     return (
         sa.select(decision_sums.c.item_id, sa.func.sum(decision_sums.c.decisions).label("n"))
-        .where(*_kept(year, unit), decision_sums.c.kind == LICENCE)
+        .where(*kept(year, unit), decision_sums.c.kind == LICENCE)
         .group_by(decision_sums.c.item_id)
         .having(sa.func.sum(decision_sums.c.decisions) > 0)
     )
@@ -213,7 +213,7 @@ def without_decisions(year: int, unit: str | None) -> sa.Select:
     """The offered licence items without a licence decision of the year (of the unit): their
     code and name, in code order (the report's first ones, and the page of them all)."""
     decided = sa.exists().where(
-        *_kept(year, unit),
+        *kept(year, unit),
         decision_sums.c.kind == LICENCE,
         decision_sums.c.item_id == ApprovalItem.id,
     )
@@ -339,7 +339,7 @@ def unit_choices(year: int) -> list[str]:
     that year, and every handling unit of a licence item (its items may have none)."""
     statements = [
         _licence_units(),
-        sa.select(decision_sums.c.unit).where(*_kept(year, None)).distinct(),
+        sa.select(decision_sums.c.unit).where(*kept(year, None)).distinct(),
     ]
     found = db.session.scalars(sa.union(*statements)).all()
     return sorted({name for name in found if name and name.strip()})

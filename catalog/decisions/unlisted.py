@@ -11,8 +11,18 @@ count of such records, so that
 and staff reach all of them through the staff list with the same filters (today's view, live
 report only: a snapshot keeps no such count, its numbers link nowhere).
 
-Two statements, over the hidden rows only (few next to the year's): each kind grouped by unit,
-on-time or late, and the licence's item or the penalty's category."""
+Bounded at any scale (docs/decisions.md, "Report at province scale"): at 1,577,000 decisions
+nearly every penalty of a past year is past its 公示截止日期 today, so counting the hidden rows
+meant reading them all. The kept sums (catalog.decisions.sums) are keyed by the month a
+penalty's publication ends and by its credit repair, so three reads give the count:
+
+1. from the kept sums: the penalties ended early, or whose publication ended before this month;
+2. from the rows: the penalties whose publication ends this month before today (by the index
+   of publication_ends_on: at most a month of ends);
+3. from the rows: the decisions recorded ahead of their publication day (published_on > today,
+   by its index: few), not ended early (counted in 1).
+
+The three are disjoint (a penalty published after today ends after today)."""
 
 from __future__ import annotations
 
@@ -22,33 +32,62 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from catalog.decisions.public_rows import public
+from catalog.decisions.columns import LICENCE, PENALTY
+from catalog.decisions.report import kept, scope
+from catalog.decisions.sums import month_of
 from catalog.enums import PenaltyCategory
 from catalog.extensions import db
-from catalog.models import ApprovalItem, LicenceDecision, PenaltyDecision
+from catalog.models import (
+    ApprovalItem,
+    CreditRepair,
+    LicenceDecision,
+    PenaltyDecision,
+    decision_sums,
+)
 
-LICENCE, PENALTY = "licence", "penalty"
+_CATEGORY = sa.type_coerce(PenaltyDecision.category, sa.String)
+_NOT_REPAIRED = ~sa.exists().where(CreditRepair.penalty_id == PenaltyDecision.id)
 
 
-def _hidden_rows(kind: str, year: int, unit: str | None, today: date):
+def _ended(year: int, unit: str | None, today: date):
+    """1: the penalties ended early or before this month, from the kept sums."""
+    c = decision_sums.c
+    return db.session.execute(
+        sa.select(c.unit, c.on_time, c.category, sa.func.sum(c.decisions))
+        .where(*kept(year, unit), c.kind == PENALTY,
+               sa.or_(c.repaired, c.ends_month < month_of(today)))
+        .group_by(c.unit, c.on_time, c.category)
+    ).all()  # fmt: skip
+
+
+def _grouped_rows(kind: str, year: int, unit: str | None, *conditions) -> list:
     model = LicenceDecision if kind == LICENCE else PenaltyDecision
-    key = ApprovalItem.code if kind == LICENCE else sa.type_coerce(model.category, sa.String)
-    statement = sa.select(
-        model.data_source_unit,
-        model.published_on <= model.publish_by,
-        key,
-        sa.func.count(),
-    ).where(
-        model.decided_on.between(date(year, 1, 1), date(year, 12, 31)),
-        sa.not_(public(kind, today)),
+    on_time = model.published_on <= model.publish_by
+    key = ApprovalItem.code if kind == LICENCE else _CATEGORY
+    statement = sa.select(model.data_source_unit, on_time, key, sa.func.count()).where(
+        *scope(model, year, unit), *conditions
     )
-    if unit is not None:
-        statement = statement.where(model.data_source_unit == unit)
     if kind == LICENCE:
         statement = statement.join(ApprovalItem, ApprovalItem.id == LicenceDecision.item_id)
-    return db.session.execute(
-        statement.group_by(model.data_source_unit, model.published_on <= model.publish_by, key)
-    ).all()
+    return db.session.execute(statement.group_by(model.data_source_unit, on_time, key)).all()
+
+
+def _hidden_rows(kind: str, year: int, unit: str | None, today: date) -> list:
+    """What the public list does not show on `today` of a kind: (unit, on time, item code or
+    category, count) rows, from the three reads above."""
+    found = []
+    if kind == PENALTY:
+        found += _ended(year, unit, today)
+        found += _grouped_rows(
+            PENALTY, year, unit,
+            PenaltyDecision.publication_ends_on >= today.replace(day=1),
+            PenaltyDecision.publication_ends_on < today,
+            _NOT_REPAIRED,
+        )  # fmt: skip
+    model = LicenceDecision if kind == LICENCE else PenaltyDecision
+    ahead = [model.published_on > today] + ([_NOT_REPAIRED] if kind == PENALTY else [])
+    found += _grouped_rows(kind, year, unit, *ahead)
+    return found
 
 
 def _kind_counts() -> dict[str, Any]:
@@ -74,6 +113,9 @@ def not_public(year: int, unit: str | None, today: date) -> dict[str, Any]:
     for kind, keys in ((LICENCE, "by_item"), (PENALTY, "by_category")):
         figures = result[kind]
         for name, on_time, key, count in _hidden_rows(kind, year, unit, today):
+            count = int(count or 0)
+            if not count:
+                continue
             figures["total"] += count
             figures["on_time" if on_time else "late"] += count
             if kind == PENALTY:

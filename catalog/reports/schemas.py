@@ -115,7 +115,7 @@ def _kind_fields() -> dict[str, fields.Field]:
             fields.Nested(LateDecisionSchema),
             required=True,
             metadata={
-                "description": "逾期公示的决定，按决定日期排列的前 50 条（2026-12 之前的快照：全部）"
+                "description": "逾期公示的决定，按决定日期排列的前 50 条（旧快照：全部）"
             },
         ),
         "late_total": fields.Integer(
