@@ -114,9 +114,7 @@ def _kind_fields() -> dict[str, fields.Field]:
         "late": fields.List(
             fields.Nested(LateDecisionSchema),
             required=True,
-            metadata={
-                "description": "逾期公示的决定，按决定日期排列的前 50 条（旧快照：全部）"
-            },
+            metadata={"description": "逾期公示的决定，按决定日期排列的前 50 条（旧快照：全部）"},
         ),
         "late_total": fields.Integer(
             metadata={
