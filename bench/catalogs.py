@@ -37,9 +37,12 @@ def flask_cli(database_url: str, *args: str, timeout: int = 1800) -> str:
 
 def upgrade(url: str) -> None:
     """Bring a reused catalog to the code's schema, and its report sums to its revision (the
-    migration that adds them leaves a catalog with items to `report-sums rebuild`)."""
+    migration that adds them leaves a catalog with items to `report-sums rebuild`), and the
+    双公示 report's figures likewise (migration 0039 fills them; a rebuild only if they miss
+    decisions written around the service layer)."""
     flask_cli(url, "db", "upgrade")
     flask_cli(url, "report-sums", "rebuild", "--if-stale")
+    flask_cli(url, "decisions", "sums", "rebuild", "--if-stale")  # 双公示 figures (0039 fills)
 
 
 def sqlite_catalog(size: int, seed: int, generated: dict, *, decisions: bool = False) -> Path:

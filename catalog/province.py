@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from catalog.bulk_load import advance_sequences, copy_rows, insert_rows, suspend_text_indexes
+from catalog.decisions import sums as decision_sums
 from catalog.decisions.province import PER_LICENCE, generate_decisions
 from catalog.domain import DomainError
 from catalog.enums import CaseType, ItemType, Status
@@ -320,7 +321,9 @@ def generate_province(
     connection.exec_driver_sql("ANALYZE")
     bump(connection)  # Core inserts pass the session's change listener by
     everything_changed(connection)  # and the search frame's (catalog.search.changes)
-    for table in ("report_item_sums", "report_group_sums", "report_exception", "search_change"):
+    decision_sums.rebuild(connection)  # the 双公示 report's figures (Core inserts pass them by)
+    for table in ("report_item_sums", "report_group_sums", "report_exception", "search_change",
+                  "decision_sums"):  # fmt: skip
         connection.exec_driver_sql(f'ANALYZE "{table}"')  # what the rebuild wrote
     return counts
 
