@@ -284,6 +284,17 @@ def _by_unit(rows: _Rows, unit: str | None) -> list[dict[str, Any]]:
     return result
 
 
+def late_total(part: dict[str, Any]) -> int:
+    """A kind's late decisions: all of them (a snapshot made before the lists were bounded
+    has no late_total: its list is all of them)."""
+    return part.get("late_total", len(part["late"]))
+
+
+def without_total(licence: dict[str, Any]) -> int:
+    """The offered licence items without a decision (an older snapshot: its whole list)."""
+    return licence.get("without_decisions_total", len(licence["without_decisions"]))
+
+
 def title(year: int, unit: str | None = None) -> str:
     return f"{BUREAU} {year}年双公示统计" + (f"（数据来源单位：{unit}）" if unit else "")
 

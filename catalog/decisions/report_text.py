@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from catalog.decisions.report import late_total, without_total
 from catalog.report import format_percent
 
 KIND_LABELS = (("licence", "行政许可"), ("penalty", "行政处罚"))
@@ -28,7 +29,7 @@ def _late_text(entry: dict[str, str]) -> str:
 def _items_text(licence: dict[str, Any], year: int) -> str:
     return (
         f"行政许可事项 {licence['licence_items']} 项，{year}年有许可决定的 "
-        f"{licence['with_decisions']} 项，没有的 {len(licence['without_decisions'])} 项"
+        f"{licence['with_decisions']} 项，没有的 {without_total(licence)} 项"
     )
 
 
@@ -41,17 +42,25 @@ def render_text(report: dict[str, Any]) -> str:
         part = report[kind]
         lines.append(
             f"{label}：决定数 {part['total']}，按时公示 {_share(part['on_time'])}，"
-            f"逾期公示 {len(part['late'])}"
+            f"逾期公示 {late_total(part)}"
         )
     for kind, label in KIND_LABELS:
-        late = report[kind]["late"]
+        late, total = report[kind]["late"], late_total(report[kind])
         if late:
-            lines.append(f"逾期公示的{label}决定（{len(late)} 条）：")
+            more = f"，列出前 {len(late)} 条" if total > len(late) else ""
+            lines.append(f"逾期公示的{label}决定（{total} 条{more}）：")
             lines += [f"  {entry['document_number']}：{_late_text(entry)}" for entry in late]
     lines.append(f"各许可事项的许可决定：{_items_text(licence, report['year'])}")
     lines += [f"  {e['name']}（{e['code']}）：{e['count']} 条" for e in licence["by_item"]]
     if licence["without_decisions"]:
-        lines.append("  没有许可决定的事项：" + "、".join(licence["without_decisions"]))
+        none = without_total(licence)
+        more = f"（共 {none} 项，列出前 {len(licence['without_decisions'])} 项）"
+        lines.append(
+            "  没有许可决定的事项"
+            + (more if none > len(licence["without_decisions"]) else "")
+            + "："
+            + "、".join(licence["without_decisions"])
+        )
     lines.append(f"按处罚类别：罚款合计 {_money(penalty['fine_total'])} 万元")
     lines += [
         f"  {e['label']}：处罚决定 {e['count']}，罚款 {_money(e['fine_total'])} 万元，"
@@ -81,12 +90,12 @@ def csv_rows(report: dict[str, Any]) -> list[list[Any]]:
             [scope, label, "决定数", part["total"], "", None],
             [scope, label, "按时公示", share["count"], share["total"],
              share["percent"]],
-            [scope, label, "逾期公示", len(part["late"]), "", None],
+            [scope, label, "逾期公示", late_total(part), "", None],
         ]  # fmt: skip
     rows += [
         [scope, "行政许可", "行政许可事项", licence["licence_items"], "", None],
         [scope, "行政许可", "有许可决定的事项", licence["with_decisions"], "", None],
-        [scope, "行政许可", "没有许可决定的事项", len(licence["without_decisions"]), "", None],
+        [scope, "行政许可", "没有许可决定的事项", without_total(licence), "", None],
         [scope, "行政处罚", "罚款合计（万元）", _money(penalty["fine_total"]), "", None],
     ]
     for kind, label in KIND_LABELS:

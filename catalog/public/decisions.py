@@ -7,14 +7,18 @@ from __future__ import annotations
 import csv
 import io
 
+import sqlalchemy as sa
 from flask import Blueprint, Response, render_template, request, url_for
 
 from catalog.decisions import listing
 from catalog.decisions.publication import CSV_HEADER, LICENCE, PENALTY, csv_row
-from catalog.domain import Invalid
+from catalog.decisions.report import is_unit, no_such_unit, unit_value, without_decisions
+from catalog.domain import DomainError, Invalid
 from catalog.enums import LicenceStatus, PenaltyCategory
 from catalog.errors import error_response
+from catalog.extensions import db
 from catalog.public.export import safe_cell
+from catalog.reports.decisions import requested_year
 from catalog.twins import json_twin
 
 blueprint = Blueprint("decisions", __name__)
@@ -111,4 +115,55 @@ def organisation(credit_code: str):
         "decisions/organisation.html",
         organisation=found,
         json_url=json_twin(url_for("decisions_api.organisation", credit_code=found.credit_code)),
+    )
+
+
+ITEMS_PER_PAGE = 50
+MAX_PAGE = 100_000
+
+
+def _page_number(raw: str | None) -> int:
+    """?page=N (1-based); DomainError (400) when it is not a number from 1 on."""
+    raw = (raw or "1").strip()
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE:
+        raise DomainError(f"页码（page）须为 1 到 {MAX_PAGE} 之间的整数。")
+    return int(raw)
+
+
+@blueprint.get("/decisions/items-without")
+def items_without():
+    """The 双公示 report's "licence items without a decision" of a year (and a data source
+    unit), all of them, 50 a page in code order: where the report's first ones link to."""
+    year = requested_year(request.args, "year")
+    if year is None:
+        raise DomainError(f"请指定决定年份（year），如 {2020}。")
+    unit = unit_value(request.args.get("unit"))
+    if unit is not None and not is_unit(unit):
+        raise no_such_unit(unit)
+    page = _page_number(request.args.get("page"))
+    statement = without_decisions(year, unit)
+    total = db.session.scalar(
+        sa.select(sa.func.count()).select_from(statement.order_by(None).subquery())
+    )
+    rows = db.session.execute(
+        statement.offset((page - 1) * ITEMS_PER_PAGE).limit(ITEMS_PER_PAGE)
+    ).all()
+    last = max(1, -(-total // ITEMS_PER_PAGE))
+    if page > last:
+        raise DomainError(f"页码（page）超出范围：共 {last} 页。")
+
+    def page_url(number: int) -> str:
+        args = {"year": year, "unit": unit, "page": number if number > 1 else None}
+        return url_for("decisions.items_without", **{k: v for k, v in args.items() if v})
+
+    return render_template(
+        "decisions/items_without.html",
+        year=year,
+        unit=unit,
+        rows=rows,
+        total=total,
+        page=page,
+        last=last,
+        first_number=(page - 1) * ITEMS_PER_PAGE + 1,
+        page_url=page_url,
     )

@@ -39,16 +39,17 @@ UNIT_PARAMETER = "decisions_unit"
 BAD_YEAR = f"双公示年份（decisions_year）须为{FIRST_YEAR}到{LAST_YEAR}之间的四位数字，如 2020。"
 
 
-def requested_year(args: Mapping[str, str]) -> int | None:
-    """?decisions_year=YYYY; None when absent; DomainError (400) when malformed."""
-    raw = (args.get(YEAR_PARAMETER) or "").strip()
+def requested_year(args: Mapping[str, str], name: str = YEAR_PARAMETER) -> int | None:
+    """?decisions_year=YYYY (or `name`); None when absent; DomainError (400) when malformed."""
+    raw = (args.get(name) or "").strip()
     if not raw:
         return None
+    bad = BAD_YEAR.replace(YEAR_PARAMETER, name)
     if not (raw.isascii() and raw.isdigit() and len(raw) == 4):
-        raise DomainError(BAD_YEAR)
+        raise DomainError(bad)
     year = int(raw)
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise DomainError(BAD_YEAR)
+        raise DomainError(bad)
     return year
 
 

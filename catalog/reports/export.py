@@ -22,6 +22,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from catalog.decisions.report import late_total, without_total
 from catalog.decisions.report_text import csv_rows as decision_csv_rows
 from catalog.enums import ItemType
 from catalog.public.export import safe_cell
@@ -279,7 +280,7 @@ def _decisions(section: dict[str, Any] | None) -> list[Line]:
         share = part["on_time"]
         lines.append(
             Line(
-                [label, part["total"], share["count"], Percent(share["percent"]), len(part["late"])]
+                [label, part["total"], share["count"], Percent(share["percent"]), late_total(part)]
             )
         )
     lines += [
@@ -289,9 +290,16 @@ def _decisions(section: dict[str, Any] | None) -> list[Line]:
     for label, part in (("行政许可", licence), ("行政处罚", penalty)):
         lines += [Line([label, e["document_number"], e["decided_on"], e["published_on"],
                         e["publish_by"]]) for e in part["late"]]  # fmt: skip
+        if late_total(part) > len(part["late"]):
+            lines.append(
+                Line([label, f"共 {late_total(part)} 条，此处列出前 {len(part['late'])} 条"])
+            )
     lines += [Line([]), Line(["许可事项编码", "事项名称", "许可决定"], "header")]
     lines += [Line([e["code"], e["name"], e["count"]]) for e in licence["by_item"]]
     lines += [Line([code, "", 0]) for code in licence["without_decisions"]]
+    if without_total(licence) > len(licence["without_decisions"]):
+        lines.append(Line([f"没有许可决定的事项共 {without_total(licence)} 项，"
+                           f"此处列出前 {len(licence['without_decisions'])} 项"]))  # fmt: skip
     lines += [Line([]), Line(["处罚类别", "处罚决定", "罚款（万元）", "没收（万元）"], "header")]
     lines += [Line([e["label"], e["count"], e["fine_total"], e["confiscated_total"]])
               for e in penalty["by_category"]]  # fmt: skip

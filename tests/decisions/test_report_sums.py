@@ -8,6 +8,7 @@ lists are bounded: the first LIST_LIMIT late decisions and items without, with t
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
@@ -262,3 +263,47 @@ def test_the_long_lists_show_their_first_ones_and_their_totals(db, second_item, 
     assert licence["without_decisions_total"] == 4  # L-2 to L-5
     assert licence["without_decisions"] == ["L-2", "L-3"]
     assert licence["licence_items"] == 5 and licence["with_decisions"] == 1
+
+
+def test_the_items_without_page_lists_them_all_a_page_at_a_time(client, db, monkeypatch):
+    from catalog.public import decisions as public_decisions
+
+    monkeypatch.setattr(report, "LIST_LIMIT", 2)
+    monkeypatch.setattr(public_decisions, "ITEMS_PER_PAGE", 2)
+    operations.create_licence(licence_data(), actor="t")  # L-1 has one; C-1 is no licence item
+    codes = [f"L-{n}" for n in range(2, 7)]
+    for code in codes:
+        create_item(item_data(handling_item_data(code=f"{code}-01"), code=code),
+                    status=Status.published)  # fmt: skip
+    db.session.commit()
+    page = client.get("/reports?decisions_year=2020").get_data(as_text=True)
+    link = "/decisions/items-without?year=2020"
+    assert f'href="{link}"' in page and "查看全部 5 个没有许可决定的事项" in page
+    assert (
+        client.get("/api/v1/report?decisions_year=2020").get_json()["decisions"]["report"][
+            "licence"
+        ]["without_decisions_list"]
+        == link
+    )
+    listed, url = [], link
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200
+        html = response.get_data(as_text=True)
+        listed += re.findall(r'data-label="事项编码"><a href="/items/[^"]+">([^<]+)</a>', html)
+        found = re.search(r'class="next" href="([^"]+)"', html)
+        url = found and found[1].replace("&amp;", "&")
+    assert listed == codes  # every offered licence item without a decision, in code order
+    unit_page = client.get(link + "&unit=行政审批服务科").get_data(as_text=True)
+    assert "共 5 项" in unit_page  # the items' handling unit (tests.factories)
+
+
+@pytest.mark.parametrize(("query", "status", "words"), [
+    ("", 400, "year"), ("year=20", 400, "year"), ("year=2020&page=0", 400, "page"),
+    ("year=2020&page=x", 400, "page"), ("year=2020&page=9", 400, "page"),
+    ("year=2020&unit=没有的单位", 404, "没有的单位"), ("year=2020&unit=" + "长" * 101, 400, "单位"),
+])  # fmt: skip
+def test_the_items_without_page_refuses_bad_input_in_chinese(client, db, query, status, words):
+    response = client.get("/decisions/items-without?" + query)
+    assert response.status_code == status
+    assert words in response.get_data(as_text=True)
