@@ -307,3 +307,22 @@ def test_the_items_without_page_refuses_bad_input_in_chinese(client, db, query, 
     response = client.get("/decisions/items-without?" + query)
     assert response.status_code == status
     assert words in response.get_data(as_text=True)
+
+
+def test_the_rebuild_and_check_commands(cli, db):
+    from catalog.models import decision_sums
+
+    operations.create_licence(licence_data(), actor="t")
+    operations.create_penalty(penalty_data(), actor="t")
+    db.session.commit()
+    result = cli.invoke(args=["decisions", "sums", "rebuild", "--if-stale"])
+    assert result.exit_code == 0 and "无需重建" in result.output
+    assert cli.invoke(args=["decisions", "sums", "check"]).exit_code == 0
+    db.session.execute(decision_sums.delete())  # as a write around the service layer leaves it
+    db.session.commit()
+    result = cli.invoke(args=["decisions", "sums", "check"])
+    assert result.exit_code == 1 and "flask decisions sums rebuild" in result.output
+    result = cli.invoke(args=["decisions", "sums", "rebuild", "--if-stale"])
+    assert result.exit_code == 0 and "已重建" in result.output, result.output
+    assert cli.invoke(args=["decisions", "sums", "check"]).exit_code == 0
+    assert_kept(db)
