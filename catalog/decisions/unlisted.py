@@ -33,7 +33,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from catalog.decisions.columns import LICENCE, PENALTY
-from catalog.decisions.report import kept, scope
+from catalog.decisions.report import kept
 from catalog.decisions.sums import month_of
 from catalog.enums import PenaltyCategory
 from catalog.extensions import db
@@ -61,15 +61,22 @@ def _ended(year: int, unit: str | None, today: date):
 
 
 def _grouped_rows(kind: str, year: int, unit: str | None, *conditions) -> list:
+    """(unit, on time, item code or category, 1) of the rows meeting `conditions`, which an
+    index serves (few rows), of the year and unit. The year and unit are checked here, not in
+    SQL: given the year's date range, SQLite's planner walked the decision-day index over the
+    whole year instead (2 s at 1,577,000 decisions)."""
     model = LicenceDecision if kind == LICENCE else PenaltyDecision
-    on_time = model.published_on <= model.publish_by
     key = ApprovalItem.code if kind == LICENCE else _CATEGORY
-    statement = sa.select(model.data_source_unit, on_time, key, sa.func.count()).where(
-        *scope(model, year, unit), *conditions
-    )
+    statement = sa.select(
+        model.data_source_unit, model.decided_on, model.published_on <= model.publish_by, key
+    ).where(*conditions)
     if kind == LICENCE:
         statement = statement.join(ApprovalItem, ApprovalItem.id == LicenceDecision.item_id)
-    return db.session.execute(statement.group_by(model.data_source_unit, on_time, key)).all()
+    return [
+        (name, on_time, found, 1)
+        for name, decided_on, on_time, found in db.session.execute(statement)
+        if decided_on.year == year and unit in (None, name)
+    ]
 
 
 def _hidden_rows(kind: str, year: int, unit: str | None, today: date) -> list:
