@@ -157,8 +157,9 @@ def available(connection: sa.Connection) -> bool:
 
 
 def apply(deltas: Mapping[Key, list[int]]) -> None:
-    """Add `deltas` to their rows in the session's transaction (a row is made when missing;
-    a row that drops to 0 decisions stays, and is read as nothing)."""
+    """Add `deltas` to their rows in the session's transaction: a row is made when missing,
+    and one left without decisions is deleted (so that a row means "decided under": the
+    report's test of an item needs no look at the counts)."""
     rows = [
         {**key._asdict(), "decisions": n, "fine_micros": fine, "confiscated_micros": conf}
         for key, (n, fine, conf) in sorted(deltas.items())
@@ -170,6 +171,15 @@ def apply(deltas: Mapping[Key, list[int]]) -> None:
     if not available(connection):
         return
     connection.execute(_upsert(connection), rows)
+    emptied = [key._asdict() for key, (n, _fine, _conf) in deltas.items() if n < 0]
+    if emptied:
+        connection.execute(
+            decision_sums.delete().where(
+                *(decision_sums.c[name] == sa.bindparam(f"k_{name}") for name in KEY_COLUMNS),
+                decision_sums.c.decisions == 0,
+            ),
+            [{f"k_{name}": value for name, value in key.items()} for key in emptied],
+        )
 
 
 def added(kind: str, rows: Iterable[Mapping[str, Any]]) -> None:
@@ -228,11 +238,10 @@ def computed(connection: sa.Connection) -> dict[Key, tuple[int, int, int]]:
 
 
 def kept(connection: sa.Connection) -> dict[Key, tuple[int, int, int]]:
-    """The kept rows with decisions (those at 0 left out)."""
+    """The kept rows (none is left at 0 decisions: apply deletes it)."""
     return {
         Key(*(row[name] for name in KEY_COLUMNS)): tuple(int(row[name]) for name in VALUE_COLUMNS)
         for row in connection.execute(sa.select(decision_sums)).mappings()
-        if row["decisions"] or row["fine_micros"] or row["confiscated_micros"]
     }
 
 

@@ -219,6 +219,7 @@ decision_sums = sa.Table(
         "year", "unit", "kind", "item_id", "category", "on_time", "ends_month", "repaired",
         name="uq_decision_sums_key",
     ),
-    # the report's "is this item decided under" per item, of every unit
-    sa.Index("ix_decision_sums_item", "item_id", "year"),
+    # the year's licences per item, of every unit (covering: read without the table's rows),
+    # and "is this item decided under" for each offered item
+    sa.Index("ix_decision_sums_item", "year", "kind", "item_id", "decisions"),
 )  # fmt: skip

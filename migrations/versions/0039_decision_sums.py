@@ -88,7 +88,7 @@ def upgrade():
         sa.Column("confiscated_micros", sa.BigInteger, nullable=False),
         sa.UniqueConstraint(*KEY, name="uq_decision_sums_key"),
     )
-    op.create_index("ix_decision_sums_item", "decision_sums", ["item_id", "year"])
+    op.create_index("ix_decision_sums_item", "decision_sums", ["year", "kind", "item_id", "decisions"])
     sums = sa.table("decision_sums", *(sa.column(name) for name in (*KEY, *VALUES)))
     for kind in ("licence", "penalty"):
         op.execute(sums.insert().from_select([*KEY, *VALUES], _grouped(kind)))
