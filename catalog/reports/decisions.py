@@ -4,10 +4,10 @@ with the years and units there are to choose from. Every surface (the page, the 
 the CSV, the JSON export, /api/v1/report, `flask report`) renders what section() returns;
 nothing here counts.
 
-A snapshot keeps the figures of every year and, per year, of every unit (freeze()): a unit's
-figures are a part of the year's (its late decisions, its items, its categories), so all the
-units together take about as much room again as the year's own figures, plus a few hundred
-bytes a unit (docs/decisions.md, "Snapshots")."""
+A snapshot keeps the figures of every year and, per year, of every unit (freeze()), each with
+its lists bounded as the live report's (the first 50 late decisions and items without, the 200
+most used items): at 1,577,000 decisions and 44 units about 1 MB (docs/decisions.md,
+"Snapshots", "Report at province scale")."""
 
 from __future__ import annotations
 
