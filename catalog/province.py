@@ -340,6 +340,7 @@ def vacuum(engine: sa.Engine) -> None:
         connection.exec_driver_sql("SET statement_timeout = 0")
         for model in (*WRITTEN, LicenceDecision, PenaltyDecision):
             connection.exec_driver_sql(f'VACUUM "{model.__tablename__}"')
+        connection.exec_driver_sql('VACUUM "decision_sums"')  # the 双公示 report's reads
 
 
 def _item_plan(rng, transport_names, types, weights, size) -> Iterator[tuple]:

@@ -234,18 +234,18 @@ def _by_item(year: int, unit: str | None) -> dict[str, Any]:
     Python (43,000 items at province scale cost 160 ms through the session); the first
     BY_ITEM_LIMIT items by decisions and the first LIST_LIMIT items without are listed."""
     decided = _decided_items(year, unit).subquery()
-    with_decisions = db.session.scalar(sa.select(sa.func.count()).select_from(decided)) or 0
-    top = (
-        sa.select(decided.c.item_id, decided.c.n)
+    top = (  # the most used items, and (over the whole grouping, in the same pass) how many
+        sa.select(decided.c.item_id, decided.c.n, sa.func.count().over().label("decided_items"))
         .order_by(decided.c.n.desc())
         .limit(BY_ITEM_LIMIT)
         .subquery()
     )
     ranked = db.session.execute(
-        sa.select(ApprovalItem.code, ApprovalItem.name, top.c.n)
+        sa.select(ApprovalItem.code, ApprovalItem.name, top.c.n, top.c.decided_items)
         .join(top, top.c.item_id == ApprovalItem.id)
         .order_by(top.c.n.desc(), ApprovalItem.code)
     ).all()
+    with_decisions = int(ranked[0].decided_items) if ranked else 0
     none = without_decisions(year, unit)
     none_total = (
         db.session.scalar(sa.select(sa.func.count()).select_from(none.order_by(None).subquery()))
@@ -254,7 +254,7 @@ def _by_item(year: int, unit: str | None) -> dict[str, Any]:
     return {
         "licence_items": with_decisions + none_total,
         "with_decisions": with_decisions,
-        "by_item": [{"code": code, "name": name, "count": int(n)} for code, name, n in ranked],
+        "by_item": [{"code": code, "name": name, "count": int(n)} for code, name, n, _ in ranked],
         "without_decisions": (
             [code for code, _name in db.session.execute(none.limit(LIST_LIMIT))]
             if none_total
