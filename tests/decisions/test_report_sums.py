@@ -326,3 +326,21 @@ def test_the_rebuild_and_check_commands(cli, db):
     assert result.exit_code == 0 and "已重建" in result.output, result.output
     assert cli.invoke(args=["decisions", "sums", "check"]).exit_code == 0
     assert_kept(db)
+
+
+def test_an_older_snapshots_whole_lists_are_counted_as_they_were(db):
+    """A snapshot frozen before the lists were bounded has whole lists and no totals: the
+    text, the CSV and the XLSX count its lists."""
+    from catalog.decisions.report_text import csv_rows, render_text
+
+    operations.create_licence(licence_data(published_on=date(2020, 7, 1)), actor="t")  # late
+    db.session.commit()
+    old = report.decision_report(2020)
+    for part in (old["licence"], old["penalty"]):
+        part.pop("late_total"), part.pop("late_list")
+    old["licence"]["late"] *= 3  # as whole lists were kept
+    old["licence"].pop("without_decisions_total"), old["licence"].pop("without_decisions_list")
+    assert "逾期公示 3" in render_text(old)
+    assert ["双公示 2020年", "行政许可", "逾期公示", 3, "", None] in csv_rows(old)
+    assert report.late_total(old["licence"]) == 3
+    assert report.without_total(old["licence"]) == len(old["licence"]["without_decisions"])
