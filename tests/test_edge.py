@@ -25,6 +25,7 @@ READ_ONLY_COMMANDS = {
     "snapshot list",
     "report-sums check",
     "decisions report",
+    "decisions sums check",
 }
 
 
@@ -67,13 +68,13 @@ def test_every_staff_view_that_writes_runs_in_the_edge(app):
     assert missing == []
 
 
-def _commands():
-    for command in commands:
-        if hasattr(command, "commands"):  # a group: its subcommands
-            for name, sub in command.commands.items():
-                yield f"{command.name} {name}", sub
+def _commands(group=None, prefix=""):
+    for command in commands if group is None else group.commands.values():
+        name = f"{prefix}{command.name}"
+        if hasattr(command, "commands"):  # a group: its subcommands (and theirs)
+            yield from _commands(command, f"{name} ")
         else:
-            yield command.name, command
+            yield name, command
 
 
 @pytest.mark.parametrize(("name", "command"), list(_commands()), ids=lambda c: str(c))
