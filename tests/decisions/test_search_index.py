@@ -416,7 +416,8 @@ def test_the_unit_and_late_grams_follow_every_write(db, records):
                                                                late=True))  # fmt: skip
     # new rows in bulk, some late
     rows = [licence_data(document_number=f"许交运许〔2020〕{n}0号",
-                         party_name=f"许昌市宏达{n}号物流有限公司", party_credit_code=credit_code(40 + n),
+                         party_name=f"许昌市宏达{n}号物流有限公司",
+                         party_credit_code=credit_code(40 + n),
                          data_source_unit="运输管理科" if n % 2 else "行政审批服务科",
                          **(late if n < 3 else {}))
             for n in range(1, 5)]  # fmt: skip
