@@ -177,6 +177,8 @@ class SampledRow:
     unit: str  # what the list's filters ask of a row (walks())
     value: str  # a licence's status, a penalty's category
     late: bool
+    staff: str = ""  # lower-cased: the party's name (whoever the party) and the document
+    # number, joined by "\x1f": what the staff list's search reads (staff_search)
 
 
 _samples: dict[tuple[str, str], tuple[float, Sample]] = {}
@@ -205,8 +207,10 @@ def sample(model: type, lower: Callable[[str], str]) -> Sample:
             searchable = party_class in SEARCHABLE_CLASSES
             texts = tuple(lower(t) for t in (number, text, name if searchable else None) if t)
             joined = "\x1f".join(texts)
+            staff = "\x1f".join(lower(t) for t in (name, number) if t)
             rows.append(SampledRow(joined, code if searchable else None, published, ends_on,
-                                   unit, kind_value.value, published > publish_by))  # fmt: skip
+                                   unit, kind_value.value, published > publish_by,
+                                   staff))  # fmt: skip
             pairs.update({t[i : i + 2] for t in texts for i in range(len(t) - 1)})
     found = Sample(tuple(rows), dict(pairs), max(1, top // SAMPLE_ROWS))
     _samples[key] = (time.monotonic(), found)
