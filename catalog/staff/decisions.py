@@ -12,9 +12,8 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
-from catalog.decisions import operations, rules, search, staff_export, staff_search
+from catalog.decisions import operations, rules, staff_export, staff_search
 from catalog.decisions.columns import COLUMNS, HEADERS, KIND_LABELS, LICENCE, PENALTY
-from catalog.decisions.filters import DecisionFilters
 from catalog.decisions.lookups import period_for
 from catalog.domain import Conflict, Invalid
 from catalog.edge import keep_nothing, start_over, transaction
@@ -81,8 +80,9 @@ def list_filters(kind: str) -> tuple[staff_search.StaffSearch, dict[str, str]]:
     if args["category"]:
         conditions.append(PenaltyDecision.category == PenaltyCategory(args["category"]))
     # the words through the grams' index where it serves them (staff_search.plan)
-    tokens = search.filter_tokens(DecisionFilters(unit=args["unit"], late=args["late"] == "1"))
-    return staff_search.plan(model, args["q"], conditions, tokens), args
+    found = staff_search.plan(model, args["q"], conditions, unit=args["unit"],
+                              late=args["late"] == "1")  # fmt: skip
+    return found, args
 
 
 @blueprint.get("/decisions")
