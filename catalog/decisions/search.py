@@ -10,6 +10,9 @@ The indexes of migration 0034 hold the "grams" of those texts: each character an
 adjacent characters, lower-cased (ASCII), and "^" with each leading part of the credit code. A
 word of 1 or 2 characters is one gram; a longer one is looked up by its rarest pairs and its
 rows are checked with `matching`, so the index only narrows the rows and the condition decides.
+Since migration 0040 a row's grams also hold its unit's token and, when it was published late,
+"@late" (a word with `unit` or `late=1` is one index intersection: filter_tokens), and a
+natural person's name's grams marked "~" (the staff list's search, staff_search; never here).
 - SQLite: an FTS5 table per kind whose rowid is the list's order (the decision day << 32 | id):
   its matches come newest first, so a page reads the first few and stops (`Candidates`).
 - PostgreSQL: a GIN index of the column search_grams; the planner walks the (decided_on, id)
