@@ -20,7 +20,9 @@ SQLite: the FTS5 tables and their source views and triggers are made again with 
 (the triggers also fire on the unit and the two days) and rebuilt. PostgreSQL: the trigger
 functions compute the new grams (0034's and decision_added_grams), the existing rows get the added
 grams appended in one UPDATE (the GIN index dropped around it), and the trigger also fires on
-the unit and the two days. Both tables are analysed after.
+the unit and the two days. Both tables are analysed after. On PostgreSQL run
+VACUUM (ANALYZE) on both decision tables afterwards (outside a transaction): the UPDATE leaves
+a dead version of each row, which walks of the list's order read until autovacuum comes.
 """
 
 import string
