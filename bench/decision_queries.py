@@ -132,16 +132,24 @@ def _filtered(name: str, rng: random.Random, pools: dict[str, tuple[Decision, ..
     or (仅条件) some of its filters alone, a penalty's category among them."""
     if name == "仅条件":
         row = rng.choice(pools["all"])
+        # the list's filters alone and together, as the public form offers them: a year
+        # alone, a kind alone, lateness alone, a status or a category alone among them
+        late = ("late", str(int(row.late)))
+        choices = [(("year", str(row.year)),), (("kind", row.kind),), (late,),
+                   (("kind", row.kind), ("unit", row.unit), late)]  # fmt: skip
         if row.kind == "penalty":
-            choices = [(("category", row.category), ("year", str(row.year))),
-                       (("unit", row.unit), ("category", row.category))]  # fmt: skip
+            choices += [(("category", row.category), ("year", str(row.year))),
+                        (("unit", row.unit), ("category", row.category)),
+                        (("category", row.category),)]  # fmt: skip
         else:
-            choices = [
+            choices += [
                 (("year", str(row.year)), ("unit", row.unit)),
                 (("item", row.item),),
                 (("kind", "licence"), ("unit", row.unit), ("status", row.status)),
-                (("item", row.item), ("late", str(int(row.late)))),
-                (("unit", row.unit), ("late", str(int(row.late)))),
+                (("item", row.item), late),
+                (("unit", row.unit), late),
+                (("status", row.status),),
+                (("year", str(row.year)), ("item", row.item)),
             ]
         return DecisionQuery("", rng.choice(choices))
     # half of the lateness class from late decisions: few are late, and the list says so

@@ -10,7 +10,7 @@ and credit code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
@@ -47,19 +47,20 @@ def public_today() -> date:
     return display_today()
 
 
-def _searched(kind: str, model: type, q: str) -> sa.ColumnElement[bool]:
+def _searched(kind: str, model: type, filters: DecisionFilters) -> sa.ColumnElement[bool]:
     """The search words' condition on one kind (search.matching), with what lets the index
     find the rows: on PostgreSQL the GIN index of the grams; on SQLite (here only with a
     filter the FTS order cannot serve: search.indexed) the FTS candidates when they are few."""
+    q = filters.q
     # the item's name read for a row only when its party and number miss: no join to find it
     condition = search.matching(model, q, public_rows.subject(kind, correlated=True))
     dialect = db.session.get_bind().dialect.name
     if search.full_credit_code(q) is not None:
         return condition
     if dialect == "postgresql":
-        return sa.and_(search.gram_condition(model, q), condition)
+        return sa.and_(search.gram_condition(model, q, filters), condition)
     if dialect == "sqlite":
-        keys = search.candidate_keys(model, q, search.SEARCH_COUNT_LIMIT + 1)
+        keys = search.candidate_keys(model, q, search.SEARCH_COUNT_LIMIT + 1, filters)
         if len(keys) <= search.SEARCH_COUNT_LIMIT:
             return sa.and_(model.id.in_([search.from_sort_key(k)[1] for k in keys]), condition)
     return condition
@@ -69,21 +70,15 @@ def _conditions(kind: str, model: type, filters: DecisionFilters, today: date) -
     """What the filters ask of one kind's public rows, on its own table (a licence item by a
     subquery), so that a statement of the table alone can use its indexes."""
     conditions = [public_rows.public(kind, today)]
-    first = last = None
-    if filters.year is not None:
-        first, last = date(filters.year, 1, 1), date(filters.year, 12, 31)
-    if kind == PENALTY and (earliest := search.earliest_public_penalty(today)) is not None:
-        # (implied by public(): lets the list's order skip the penalties that left publication;
-        # one bound with the year's, or SQLite ranges over one and checks every row of the
-        # other: 120 ms for a year whose penalties have all left, at 597,000 penalties)
-        first = earliest if first is None else max(first, earliest)
+    # (for penalties, implied by public(): lets the list's order skip those that left)
+    first, end = search.day_bounds(kind, filters.year, today)
     if first is not None:
         conditions.append(model.decided_on >= first)
-    if last is not None:
-        conditions.append(model.decided_on <= last)
+    if end is not None:
+        conditions.append(model.decided_on < end)
     conditions += _narrowing(kind, model, filters)
     if filters.q:
-        conditions.append(_searched(kind, model, filters.q))
+        conditions.append(_searched(kind, model, filters))
     return conditions
 
 
@@ -198,24 +193,6 @@ def _kind_page(
     return [((row[1], row[0]), kind) for row in rows], min(count, cap + 1)
 
 
-FILTER_ROWS_CAP = 20_000  # how far _fewer_by_filter counts (each side: an index alone)
-
-
-def _fewer_by_filter(filters: DecisionFilters, today: date) -> bool:
-    """SQLite, words with a unit or late=1: whether the filter's own index holds fewer rows to
-    check than the words' FTS candidates (a common word in one unit: the unit's rows, in the
-    list's order through ix_*_unit_order; a rare word: its candidates). Both sides are
-    counted from an index alone, up to FILTER_ROWS_CAP."""
-    if not (filters.unit or filters.late):
-        return False
-    rows = candidates = 0
-    for kind, model, _select in public_rows.kinds(filters):
-        conditions = _conditions(kind, model, replace(filters, q=""), today)
-        rows += _capped_count(sa.select(model.id).where(*conditions), FILTER_ROWS_CAP)
-        candidates += search.candidate_count(model, filters.q, FILTER_ROWS_CAP)
-    return rows < candidates
-
-
 def list_decisions(
     filters: DecisionFilters, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT,
     today: date | None = None,
@@ -226,7 +203,7 @@ def list_decisions(
     after = Cursor.decode(cursor)
     item_name = licence_item_name(filters.item) if filters.item else None
     cap = count_limit(filters)
-    if search.indexed(filters) and not _fewer_by_filter(filters, today):
+    if search.indexed(filters):
         found, counts = search.indexed_page(
             filters, after, limit, today,
             lambda kind, model: _narrowing(kind, model, filters))  # fmt: skip

@@ -107,7 +107,8 @@ def generate_decisions(
         if grams:
             row["search_grams"] = row_grams(row["party_name"], row["party_class"],
                                             row["party_credit_code"], row["document_number"],
-                                            subject)  # fmt: skip
+                                            subject, row["data_source_unit"],
+                                            row["published_on"] > row["publish_by"])  # fmt: skip
         return row
 
     licence_table = LicenceDecision.__table__

@@ -10,6 +10,9 @@ The indexes of migration 0034 hold the "grams" of those texts: each character an
 adjacent characters, lower-cased (ASCII), and "^" with each leading part of the credit code. A
 word of 1 or 2 characters is one gram; a longer one is looked up by its rarest pairs and its
 rows are checked with `matching`, so the index only narrows the rows and the condition decides.
+Since migration 0040 a row's grams also hold its unit's token and, when it was published late,
+"@late" (a word with `unit` or `late=1` is one index intersection: filter_tokens), and a
+natural person's name's grams marked "~" (the staff list's search, staff_search; never here).
 - SQLite: an FTS5 table per kind whose rowid is the list's order (the decision day << 32 | id):
   its matches come newest first, so a page reads the first few and stops (`Candidates`).
 - PostgreSQL: a GIN index of the column search_grams; the planner walks the (decided_on, id)
@@ -50,6 +53,9 @@ ID_BITS = 32
 ID_MASK = (1 << ID_BITS) - 1
 SAMPLE_ROWS, SAMPLE_SECONDS = 4_000, 3_600  # rows read to tell rare pairs, and how often
 WALK_SHARE, MORE_HITS = 0.003, 40  # PostgreSQL: see walks()
+# Tokens among the grams (migration 0040): a decision's unit, its lateness, and the marker of a
+# natural person's name grams (the staff list's search; the public one never looks them up)
+UNIT_TOKEN, LATE_TOKEN, PERSON_MARK = "@unit", "@late", "~"
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
@@ -110,6 +116,22 @@ def matching(model: type, q: str, subject: sa.ColumnElement[str]) -> sa.ColumnEl
     return sa.or_(*conditions)
 
 
+def unit_token(unit: str) -> str:
+    """The gram of a data source unit: its UTF-8 bytes in hex (lower case), after "@unit"."""
+    return UNIT_TOKEN + unit.encode().hex()
+
+
+def filter_tokens(filters: DecisionFilters | None) -> list[str]:
+    """The grams that the filters' unit and late=1 add to a search's lookup (0040): one index
+    intersection finds a common word within one unit or among the late decisions."""
+    tokens = []
+    if filters is not None and filters.unit:
+        tokens.append(unit_token(filters.unit))
+    if filters is not None and filters.late:
+        tokens.append(LATE_TOKEN)
+    return tokens
+
+
 def _phrase(gram: str) -> str:
     return '"' + gram.replace('"', '""') + '"'
 
@@ -158,6 +180,8 @@ class SampledRow:
     unit: str  # what the list's filters ask of a row (walks())
     value: str  # a licence's status, a penalty's category
     late: bool
+    staff: str = ""  # lower-cased: the party's name (whoever the party) and the document
+    # number, joined by "\x1f": what the staff list's search reads (staff_search)
 
 
 _samples: dict[tuple[str, str], tuple[float, Sample]] = {}
@@ -186,8 +210,10 @@ def sample(model: type, lower: Callable[[str], str]) -> Sample:
             searchable = party_class in SEARCHABLE_CLASSES
             texts = tuple(lower(t) for t in (number, text, name if searchable else None) if t)
             joined = "\x1f".join(texts)
+            staff = "\x1f".join(lower(t) for t in (name, number) if t)
             rows.append(SampledRow(joined, code if searchable else None, published, ends_on,
-                                   unit, kind_value.value, published > publish_by))  # fmt: skip
+                                   unit, kind_value.value, published > publish_by,
+                                   staff))  # fmt: skip
             pairs.update({t[i : i + 2] for t in texts for i in range(len(t) - 1)})
     found = Sample(tuple(rows), dict(pairs), max(1, top // SAMPLE_ROWS))
     _samples[key] = (time.monotonic(), found)
@@ -206,7 +232,8 @@ def rarest(model: type, words: Words, lower: Callable[[str], str]) -> list[str]:
 # --- PostgreSQL: the GIN index of search_grams -----------------------------------------------
 
 
-def gram_condition(model: type, q: str) -> sa.ColumnElement[bool] | None:
+def gram_condition(model: type, q: str, filters: DecisionFilters | None = None
+                   ) -> sa.ColumnElement[bool] | None:  # fmt: skip
     """PostgreSQL: the rows whose search_grams hold the words' rarest grams (or the credit
     code's beginning), for the GIN index; None for a whole credit code (its own index). The
     grams are lower-cased by PostgreSQL's lower(), as Python's str.lower does."""
@@ -215,9 +242,10 @@ def gram_condition(model: type, q: str) -> sa.ColumnElement[bool] | None:
     words = Words.of(q, str.lower)
     grams_type = postgresql.ARRAY(sa.Text)
     column = sa.literal_column(f"{model.__tablename__}.search_grams", grams_type)
-    looked_up = [rarest(model, words, str.lower)]
+    added = filter_tokens(filters)
+    looked_up = [rarest(model, words, str.lower) + added]
     if words.code_prefix:
-        looked_up.append(["^" + words.code_prefix.lower()])
+        looked_up.append(["^" + words.code_prefix.lower(), *added])
     return sa.or_(*(column.contains(sa.bindparam(None, keys, grams_type)) for keys in looked_up))
 
 
@@ -279,18 +307,25 @@ def _set(settings: list[str], *, restore: bool) -> None:
     db.session.execute(_SETTINGS, {"restore": restore, "names": settings})
 
 
+def _pieces(text: str) -> set[str]:
+    return {text[i : i + size] for size in (1, 2) for i in range(len(text) - size + 1)}
+
+
 def row_grams(name: str | None, party_class: str, code: str | None, number: str,
-              subject: str) -> list[str]:  # fmt: skip
-    """PostgreSQL: a row's search_grams as migration 0034's decision_search_grams() makes them
-    (characters and pairs of the lower-cased texts, "^" and each leading part of the code), for
-    a bulk load that writes them itself (its trigger, 0.3 ms a row, tripled generate-province's
-    writing); a test holds the two equal."""
+              subject: str, unit: str, late: bool) -> list[str]:  # fmt: skip
+    """PostgreSQL: a row's search_grams as migrations 0034 and 0040 make them (characters and
+    pairs of the lower-cased texts, "^" and each leading part of the code, a natural person's
+    name's with "~" before each, the unit's token and "@late"), for a bulk load that writes them
+    itself (its trigger, 0.3 ms a row, tripled generate-province's writing); a test holds the
+    two equal."""
     searchable = party_class in {kind.value for kind in SEARCHABLE_CLASSES}
     texts = [text.lower() for text in (name if searchable else None, number, subject) if text]
-    grams = {text[i : i + size] for text in texts for size in (1, 2)
-             for i in range(len(text) - size + 1)}  # fmt: skip
+    grams = {gram for text in texts for gram in _pieces(text)}
     if searchable and code:
         grams |= {"^" + code[:size].lower() for size in range(1, len(code) + 1)}
+    if not searchable and name:
+        grams |= {PERSON_MARK + gram for gram in _pieces(name.lower())}
+    grams |= {unit_token(unit), *([LATE_TOKEN] if late else [])}
     return sorted(grams)
 
 
@@ -317,38 +352,43 @@ def _fts(model: type) -> str:
     return f"{model.__tablename__}_grams"
 
 
-def match_expression(model: type, q: str) -> str:
-    """SQLite: the FTS5 query of the words' candidates."""
+def match_expression(model: type, q: str, filters: DecisionFilters | None = None) -> str:
+    """SQLite: the FTS5 query of the words' candidates (within the filters' unit and among the
+    late decisions, when asked: filter_tokens)."""
     words = Words.of(q)
-    parts = [" AND ".join(_phrase(gram) for gram in rarest(model, words, ascii_lower))]
+    added = filter_tokens(filters)
+    parts = [rarest(model, words, ascii_lower) + added]
     if words.code_prefix:
-        parts.append(_phrase("^" + words.code_prefix.lower()))
-    return " OR ".join(f"({part})" for part in parts)
+        parts.append(["^" + words.code_prefix.lower(), *added])
+    return " OR ".join(f"({' AND '.join(_phrase(gram) for gram in part)})" for part in parts)
 
 
-def candidate_keys(model: type, q: str, limit: int) -> list[int]:
+def candidate_keys(model: type, q: str, limit: int,
+                   filters: DecisionFilters | None = None) -> list[int]:  # fmt: skip
     """SQLite: the FTS keys of up to `limit` rows of a kind that the words may find (the
     index's candidates, unchecked), newest first."""
     fts = _fts(model)
     return db.session.scalars(
         sa.text(f"SELECT rowid FROM {fts} WHERE {fts} MATCH :match ORDER BY rowid DESC"
-                " LIMIT :limit"), {"match": match_expression(model, q), "limit": limit},
+                " LIMIT :limit"), {"match": match_expression(model, q, filters), "limit": limit},
     ).all()  # fmt: skip
 
 
-def candidate_count(model: type, q: str, cap: int) -> int:
+def candidate_count(model: type, q: str, cap: int,
+                    filters: DecisionFilters | None = None) -> int:  # fmt: skip
     """SQLite: how many FTS candidates of a kind the words have, counted up to `cap` (the index
     alone: no row is read)."""
     fts = _fts(model)
     return db.session.scalar(
         sa.text(f"SELECT count(*) FROM (SELECT rowid FROM {fts} WHERE {fts} MATCH :match"
-                " LIMIT :cap)"), {"match": match_expression(model, q), "cap": cap},
+                " LIMIT :cap)"), {"match": match_expression(model, q, filters), "cap": cap},
     )  # fmt: skip
 
 
 def found_keys(kind: str, model: type, q: str, today: date, *, limit: int,
                above: int | None = None, below: int | None = None,
-               narrowing: Sequence[sa.ColumnElement[bool]] = ()) -> list[int]:  # fmt: skip
+               narrowing: Sequence[sa.ColumnElement[bool]] = (),
+               filters: DecisionFilters | None = None) -> list[int]:  # fmt: skip
     """SQLite: the FTS keys of up to `limit` public rows of a kind that the words find (and
     that meet the filters' `narrowing` conditions), newest first, from `above` (included) to
     `below` (excluded). One statement: the FTS candidates in the list's order, each row
@@ -360,7 +400,7 @@ def found_keys(kind: str, model: type, q: str, today: date, *, limit: int,
         sa.select(key)
         .select_from(fts.join(model, model.id == key.op("&")(ID_MASK)))
         .where(
-            sa.literal_column(fts.name).op("MATCH")(match_expression(model, q)),
+            sa.literal_column(fts.name).op("MATCH")(match_expression(model, q, filters)),
             public_rows.public(kind, today),
             *narrowing,
             matching(model, q, public_rows.subject(kind, correlated=True)),
@@ -407,7 +447,7 @@ def indexed_page(filters: DecisionFilters, after: Cursor | None, limit: int, tod
         above, below = key_bounds(kind, filters.year, today)
         narrow = narrowing(kind, model)
         found = found_keys(kind, model, filters.q, today, limit=enough, above=above, below=below,
-                           narrowing=narrow)  # fmt: skip
+                           narrowing=narrow, filters=filters)  # fmt: skip
         counts.append(min(len(found), SEARCH_COUNT_LIMIT + 1))
         if after is not None:
             start = sort_key(after.decided_on, after.id)
@@ -415,22 +455,31 @@ def indexed_page(filters: DecisionFilters, after: Cursor | None, limit: int, tod
                 start = sort_key(after.decided_on + timedelta(days=int(kind > after.kind)))
             below = start if below is None else min(below, start)
             found = found_keys(kind, model, filters.q, today, limit=limit + 1, above=above,
-                               below=below, narrowing=narrow)  # fmt: skip
+                               below=below, narrowing=narrow, filters=filters)  # fmt: skip
         keys[kind] = found[: limit + 1]
     order = [(from_sort_key(key), kind) for kind, found in keys.items() for key in found]
     return public_rows.rows_in_order(public_rows.kinds(filters), order, limit + 1, today), counts
 
 
 def key_bounds(kind: str, year: int | None, today: date) -> tuple[int | None, int | None]:
-    """The FTS keys a kind's public rows can have: the year's, and for penalties none decided
-    before the longest publication period (catalog.decisions.checks holds every penalty's
-    公示截止日期 within its rule's longest period; a few days' margin for month ends)."""
-    above = below = None
+    """The FTS keys a kind's public rows can have (day_bounds)."""
+    first, end = day_bounds(kind, year, today)
+    return (None if first is None else sort_key(first)), (None if end is None else sort_key(end))
+
+
+def day_bounds(kind: str, year: int | None, today: date) -> tuple[date | None, date | None]:
+    """The decision days a kind's public rows can have, from `first` (included) to `end`
+    (excluded), None where unbounded: the year's, and for penalties none decided before the
+    earliest public one (earliest_public_penalty), as one lower bound (with two, SQLite ranged
+    over one and checked every row against the other: 120 ms for a year whose penalties had
+    all left publication, at 597,000 penalties). The list (listing._conditions) and the FTS
+    keys (key_bounds) both read it."""
+    first = end = None
     if year is not None:
-        above, below = sort_key(date(year, 1, 1)), sort_key(date(year + 1, 1, 1))
+        first, end = date(year, 1, 1), date(year + 1, 1, 1)
     if kind == PENALTY and (earliest := earliest_public_penalty(today)) is not None:
-        above = sort_key(earliest) if above is None else max(above, sort_key(earliest))
-    return above, below
+        first = earliest if first is None else max(first, earliest)
+    return first, end
 
 
 def earliest_public_penalty(today: date) -> date | None:

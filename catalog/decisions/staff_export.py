@@ -39,9 +39,10 @@ def headers(kind: str) -> list[str]:
     return [column.header for column in COLUMNS[kind]] + list(COMPUTED[kind])
 
 
-def too_many(kind_label: str, count: int) -> str:
+def too_many(kind_label: str) -> str:
+    """The refusal of an export whose records, counted up to EXPORT_LIMIT + 1, are more."""
     return (
-        f"所选条件下共有 {count} 条{kind_label}，超过一次导出的上限 {EXPORT_LIMIT} 条。"
+        f"所选条件下的{kind_label}超过一次导出的上限 {EXPORT_LIMIT} 条。"
         "请按年度、数据来源单位等缩小筛选范围后再导出。"
     )
 

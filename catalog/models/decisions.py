@@ -44,7 +44,8 @@ class DecisionMixin:
     party_credit_code: Mapped[str | None] = mapped_column(sa.String(MAX_CODE), index=True)
     legal_representative: Mapped[str | None] = mapped_column(sa.String(MAX_PERSON))
     party_id_type: Mapped[IdType | None] = mapped_column(enum_column(IdType))
-    party_id_number: Mapped[str | None] = mapped_column(sa.String(MAX_ID_NUMBER))
+    # indexed for the staff list's search by a whole ID number (migration 0040)
+    party_id_number: Mapped[str | None] = mapped_column(sa.String(MAX_ID_NUMBER), index=True)
     decided_on: Mapped[date] = mapped_column(sa.Date)  # indexed with id: _shared_table_args
     authority: Mapped[str] = mapped_column(sa.String(MAX_AUTHORITY))
     authority_credit_code: Mapped[str] = mapped_column(sa.String(MAX_CODE))

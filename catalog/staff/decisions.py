@@ -12,7 +12,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
-from catalog.decisions import operations, rules, staff_export
+from catalog.decisions import operations, rules, staff_export, staff_search
 from catalog.decisions.columns import COLUMNS, HEADERS, KIND_LABELS, LICENCE, PENALTY
 from catalog.decisions.lookups import period_for
 from catalog.domain import Conflict, Invalid
@@ -50,8 +50,9 @@ def _plain(value: str) -> str:
     return " ".join("".join(c if c.isprintable() else " " for c in value[:400]).split())[:100]
 
 
-def list_filters(kind: str) -> tuple[list, dict[str, str]]:
-    """The list's conditions from the query string, and the values shown back in the form.
+def list_filters(kind: str) -> tuple[staff_search.StaffSearch, dict[str, str]]:
+    """The list's conditions from the query string (with how they are read:
+    staff_search.plan), and the values shown back in the form.
     The same filters as the public list's and the report's links (year, unit, late, a
     licence's item, a penalty's category), so a report's number opens here with the penalties
     whose publication has ended among its records."""
@@ -63,15 +64,6 @@ def list_filters(kind: str) -> tuple[list, dict[str, str]]:
     if kind != LICENCE:
         args["item"] = ""
     conditions = []
-    if query := args["q"]:
-        conditions.append(
-            sa.or_(
-                model.document_number.contains(query, autoescape=True),
-                model.party_name.contains(query, autoescape=True),
-                model.party_credit_code == query.upper(),
-                model.party_id_number == query.upper(),
-            )
-        )
     if args["year"].isdigit() and 1900 < int(args["year"]) < 2200:
         year = int(args["year"])
         conditions.append(model.decided_on.between(date(year, 1, 1), date(year, 12, 31)))
@@ -87,7 +79,10 @@ def list_filters(kind: str) -> tuple[list, dict[str, str]]:
         conditions.append(LicenceDecision.item_id == item.scalar_subquery())
     if args["category"]:
         conditions.append(PenaltyDecision.category == PenaltyCategory(args["category"]))
-    return conditions, args
+    # the words through the grams' index where it serves them (staff_search.plan)
+    found = staff_search.plan(model, args["q"], conditions, unit=args["unit"],
+                              late=args["late"] == "1")  # fmt: skip
+    return found, args
 
 
 @blueprint.get("/decisions")
@@ -97,25 +92,16 @@ def decisions():
     party name, credit code or ID number; filter by year, unit, late publication."""
     kind = request.args.get("kind") if request.args.get("kind") in MODELS else LICENCE
     model = MODELS[kind]
-    conditions, args = list_filters(kind)
-    total = db.session.scalar(sa.select(sa.func.count(model.id)).where(*conditions))
-    page = sa.select(model).where(*conditions).order_by(model.id.desc()).limit(PAGE_SIZE + 1)
-    if (before := before_id()) is not None:
-        page = page.where(model.id < before)
-    rows = db.session.scalars(page).all()
-    first, last = db.session.execute(
-        sa.select(sa.func.min(model.decided_on), sa.func.max(model.decided_on))
-    ).one()
-    years = list(range(last.year, first.year - 1, -1)) if first and last else []
-    units = db.session.scalars(
-        sa.select(model.data_source_unit).distinct().order_by(model.data_source_unit)
-    ).all()
+    found, args = list_filters(kind)
+    listed = staff_search.page(model, found, q=args["q"], before=before_id(), size=PAGE_SIZE)
+    units, years = staff_search.options(model)
     return render_template(
-        "staff/decisions.html", kind=kind, kinds=KIND_LABELS, rows=rows[:PAGE_SIZE],
-        total=total, args=args, years=years, units=units, headers=HEADERS[kind],
+        "staff/decisions.html", kind=kind, kinds=KIND_LABELS, rows=listed.rows,
+        total=listed.total, total_exact=listed.total_exact, args=args, years=years, units=units,
+        headers=HEADERS[kind],
         filters={name: value for name, value in args.items() if value}, categories=CATEGORIES,
         export_limit=staff_export.EXPORT_LIMIT,
-        next_before=rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else None,
+        next_before=listed.next_before,
         today=display_today(), logout_form=LogoutForm(),
     )  # fmt: skip
 

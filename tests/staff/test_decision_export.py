@@ -175,7 +175,8 @@ def test_over_the_cap_is_refused_with_a_message(db, decisions, login_as, monkeyp
     response = client.get("/staff/decisions/export.csv?kind=penalty")
     assert response.status_code == 400
     page = response.get_data(as_text=True)
-    assert "共有 3 条行政处罚决定，超过一次导出的上限 2 条" in page and "缩小筛选范围" in page
+    # (counted up to the limit + 1: 3 penalties, the limit 2)
+    assert "所选条件下的行政处罚决定超过一次导出的上限 2 条" in page and "缩小筛选范围" in page
     assert client.get("/staff/decisions/export.xlsx?kind=penalty").status_code == 400
     assert _exports(db) == []  # nothing exported, nothing audited
     # within the cap with a filter
