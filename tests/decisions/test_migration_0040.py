@@ -22,7 +22,7 @@ PERSON = {"party_name": "赵钱孙", "party_class": "natural_person", "party_cre
 OTHER_UNIT = "运输管理科"
 LATE = {"published_on": date(2020, 6, 30)}  # publish_by 2020-06-10
 
-at_0038 = app_migrated_to("0038")  # the revision before 0040
+at_0039 = app_migrated_to("0039")  # the revision before 0040
 
 
 def _found(**filters) -> set[tuple[str, str]]:
@@ -41,7 +41,7 @@ def _holding(table: str, gram: str) -> set[str]:
     return set(_sql(statement, g=gram).scalars())
 
 
-def test_0040_adds_the_filter_grams_to_the_decisions_there_and_to_come(at_0038):
+def test_0040_adds_the_filter_grams_to_the_decisions_there_and_to_come(at_0039):
     item = insert(_db, "approval_item", {**ITEM, "code": "S-1"})
     insert(_db, "licence_decision", {**LICENCE, "item_id": item, "document_number": "甲1号"})
     insert(_db, "licence_decision", {**LICENCE, **PERSON, **LATE, "item_id": item,
@@ -62,7 +62,7 @@ def test_0040_adds_the_filter_grams_to_the_decisions_there_and_to_come(at_0038):
     assert _holding("licence_decision", "赵钱") == set()
     assert _holding("licence_decision", "示例") == {"甲1号"}  # 0034's grams as they were
     assert _found(q="赵钱") == set()
-    # (the code of 0040 on a catalog at 0038 would find none: the tokens are not there yet)
+    # (the code of 0040 on a catalog at 0039 would find none: the tokens are not there yet)
     assert _found(q="号", late=True) == {("licence", "甲2号"), ("penalty", "乙1号")}
     assert _found(q="示例", unit=OTHER_UNIT) == {("penalty", "乙1号")}
     assert _found(q="号", unit=LICENCE["data_source_unit"]) == {("licence", "甲1号"),
@@ -81,10 +81,10 @@ def test_0040_adds_the_filter_grams_to_the_decisions_there_and_to_come(at_0038):
                                                            ("penalty", "乙1号")}  # fmt: skip
     _db.session.rollback()
 
-    downgrade(revision="0038")
+    downgrade(revision="0039")
     assert _holding("licence_decision", other) == set()
     assert _holding("licence_decision", "~赵钱") == set()
     assert _holding("licence_decision", "示例") == {"甲1号", "甲3号"}
     assert _sql("SELECT count(*) FROM licence_decision").scalar() == 3
-    assert _sql("SELECT version_num FROM alembic_version").scalar() == "0038"
+    assert _sql("SELECT version_num FROM alembic_version").scalar() == "0039"
     _db.session.rollback()
