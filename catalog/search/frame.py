@@ -196,7 +196,7 @@ class Frame:
         return np.flatnonzero(self.group_of < self.group_count)
 
     def allowed(self, filters, *, without: str | None = None) -> np.ndarray:
-        """By group: whether its items pass the filters (a search.query.Filters) but `without`;
+        """By group: whether its items pass the filters (a search.results.Filters) but `without`;
         one more entry, False, for the items not published."""
         allowed = np.ones(self.group_count + 1, dtype=bool)
         allowed[-1] = False
