@@ -186,7 +186,7 @@ MAKE_LAYOUTS = [
 
 
 def _lookup_sql(table: str, word: str) -> tuple[str, dict[str, str]]:
-    """The id list of the entries with `word`, as catalog.search.query asks it of PostgreSQL:
+    """The id list of the entries with `word`, as catalog.search.lookups asks it of PostgreSQL:
     a token of the characters and pairs for 1-2 characters, LIKE through pg_trgm for more."""
     ids = "string_agg(handling_item_id::text, ',')"
     if len(word) < 3:

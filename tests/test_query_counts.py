@@ -185,3 +185,25 @@ def test_the_compare_page_reads_the_compared_snapshot_and_the_revision_once(app,
     assert len(snapshot_reads) == 1, snapshot_reads
     revision_reads = [s for s in statements if "FROM catalog_revision" in s]
     assert len(revision_reads) == 1, revision_reads
+
+
+def test_a_workers_first_comparison_costs_five_statements(app, client, db):
+    """A fresh worker's first comparison of a snapshot with the catalog (the report of the
+    revision stored by another worker): the snapshots with the compared one's report, the
+    revision, the stored report, the snapshot's index (its chunks; the old form's item rows
+    looked for only when it has none) and the live side's kept digests."""
+    from catalog.reports import snapshots
+
+    publish(db, item_data(handling_item_data(code="C1-01"), code="C1", name="港口经营许可"))
+    snapshots.create_snapshot("2020", actor="test")
+    publish(db, item_data(handling_item_data(code="C2-01"), code="C2", name="道路运输许可"))
+    db.session.commit()
+    assert client.get("/api/v1/report").status_code == 200  # another worker stored the report
+    snapshots._comparisons.clear()  # this worker has kept nothing
+    snapshots._live_reports.clear()
+    with counted(app) as statements:
+        page = client.get("/reports/compare?from=2020")
+    assert page.status_code == 200 and "C2" in page.get_data(as_text=True)  # an added item
+    assert len(statements) == 5, statements
+    assert not any("report_snapshot_item" in s for s in statements)
+    assert not any(s.lstrip().startswith("SELECT report_snapshot.report") for s in statements)

@@ -274,7 +274,7 @@ def test_a_short_word_does_not_match_inside_the_codes(province, db):
     3+ characters, and a code as written (HN-0304-…, hyphens and all) is one such word. On
     PostgreSQL the lookup of a short token is still planned through its index, with table
     scans off for it alone."""
-    from catalog.search import query as engine
+    from catalog.search import lookups as engine
 
     assert all("hn" in normalise(row.code) and "hn" in row.body for row in province)
     postgresql = db.engine.dialect.name == "postgresql"

@@ -14,7 +14,7 @@ from catalog.province import generate_province
 from catalog.revision import revision_key
 from catalog.search import Filters, delta
 from catalog.search.frame import FLAGS, Frame, frames, load_frame
-from catalog.search.query import _spelling_matches, spells
+from catalog.search.terms import _spelling_matches, spells
 from catalog.services import create_item, update_item
 from tests.factories import handling_item_data, item_data
 from tests.test_search_engine import actual, expected, read_rows

@@ -18,10 +18,10 @@ from catalog.enums import Status
 from catalog.models import ApprovalItem, HandlingItem, SearchEntry, SearchPart, SearchPosting
 from catalog.province import generate_province
 from catalog.search.frame import id_list
+from catalog.search.lookups import in_parts, part_rows
 from catalog.search.part_list import PartSearch, load_part_list
 from catalog.search.parts import PART, add_parts, fill, part_ids, parts_from_sources
-from catalog.search.query import _like_pattern as like_pattern
-from catalog.search.query import in_parts, part_rows
+from catalog.search.terms import _like_pattern as like_pattern
 from catalog.services import update_item
 from tests.conftest import temporary_postgres_database
 from tests.factories import handling_item_data, item_data

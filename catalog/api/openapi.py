@@ -30,7 +30,7 @@ from catalog.reports.schemas import (
 )
 from catalog.schemas import NO_FEE, FeeSchema, FeesField
 from catalog.search import DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY_LENGTH, MAX_TERMS, Filters
-from catalog.search.query import MAX_CURSOR_LENGTH
+from catalog.search.results import MAX_CURSOR_LENGTH
 
 MAX_UNIT_LENGTH = 100
 # No code, label or text of the catalog holds a NUL character: a parameter with one is a 400.

@@ -409,10 +409,10 @@ def records_exported(
     kind: str, *, filters: dict[str, str], count: int, file_format: str, actor: Any
 ) -> None:
     """Staff exported full records (whole ID numbers among them): the audit trail names who
-    exported how many records of which kind, with which filters, as opening a record does."""
+    exported how many records of which kind, with which filters (action "export", 导出)."""
     audit.record(
         actor=_actor_name(actor),
-        action=AuditAction.view,
+        action=AuditAction.export,
         object_type=OBJECT_TYPES[LicenceDecision if kind == LICENCE else PenaltyDecision],
         object_code=f"批量导出（{file_format.upper()}）",
         changes={},

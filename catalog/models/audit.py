@@ -26,6 +26,7 @@ class AuditAction(LabelledEnum):
     return_ = "return", "退回修改"
     snapshot = "snapshot", "生成快照"
     view = "view", "查看记录"  # a decision record opened by staff (issue 24)
+    export = "export", "导出"  # staff exported full records (decisions: whole ID numbers)
 
 
 class AuditEvent(db.Model):

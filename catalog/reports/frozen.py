@@ -569,10 +569,6 @@ INDEX_BATCH = 50  # chunks' indexes fetched at a time (200 items each)
 
 def frozen_index(snapshot: Snapshot) -> Iterator[IndexEntry]:
     """(code, name, digest, where) of every frozen item, in code order."""
-    if _has_item_rows(snapshot):
-        for position, chunk in enumerate(frozen_chunks(snapshot)):
-            yield from index_of(chunk, position)
-        return
     # Read INDEX_BATCH chunks at a time, each batch after the last position read: a comparison
     # walks two indexes at once, and psycopg's default cursor held each whole (+40 MB in a
     # worker at 300,000 items). Batches by key rather than a server-side cursor, whose
@@ -586,6 +582,12 @@ def frozen_index(snapshot: Snapshot) -> Iterator[IndexEntry]:
             .order_by(SnapshotChunk.position)
             .limit(INDEX_BATCH)
         ).all()
+        # a snapshot has chunks (made since 0025) or item rows (made before), never both: the
+        # old form is looked for only when there is no chunk, not before every index read
+        if after == -1 and not batch and _has_item_rows(snapshot):
+            for position, chunk in enumerate(frozen_chunks(snapshot)):
+                yield from index_of(chunk, position)
+            return
         for position, blob in batch:
             for code, name, item_digest, start, end in unpack(blob):
                 yield code, name, item_digest, (position, start, end)

@@ -175,7 +175,8 @@ def items():
 @blueprint.get("/compare")
 def compare():
     """Ratio changes and items added, removed and changed between two points in time."""
-    snapshots = list_snapshots()
+    # the compared snapshots' reports come with the list (find_snapshot then finds them there)
+    snapshots = list_snapshots(with_reports=(request.args.get("from"), request.args.get("to")))
     if not request.args.get("from"):
         return render_template(
             "reports/compare.html", result=None, snapshots=snapshots, current=CURRENT

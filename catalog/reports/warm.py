@@ -46,6 +46,7 @@ def warm_statements(app: Flask) -> bool:
                     return False
                 current_stamp()
                 listed = list_snapshots()
+                list_snapshots(with_reports=[NO_STAMP])  # the compare page's list (no label)
                 find_snapshot("")
                 kept_index(NO_STAMP)
                 list(frozen_index(Snapshot(id=0)))  # (no snapshot has the id 0)

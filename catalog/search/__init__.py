@@ -2,25 +2,19 @@
 
 from catalog.search import changes as changes  # its listener writes search_change
 from catalog.search.index import index_is_complete, index_item, rebuild_index
-from catalog.search.query import (
-    DEFAULT_LIMIT,
-    MAX_LIMIT,
-    MAX_QUERY_LENGTH,
-    MAX_TERMS,
+from catalog.search.lookups import word_rows
+from catalog.search.query import DEFAULT_LIMIT, MAX_LIMIT, search
+from catalog.search.results import (
     Filters,
     Hit,
     ListedHandling,
     ListedItem,
-    SearchError,
     SearchResult,
-    Term,
     decode_cursor,
     encode_cursor,
-    parse_query,
-    search,
-    word_rows,
 )
 from catalog.search.similar import similar_names
+from catalog.search.terms import MAX_QUERY_LENGTH, MAX_TERMS, SearchError, Term, parse_query
 from catalog.search.text import Synonyms, highlight, load_synonyms, normalise, pinyin_of
 
 __all__ = [

@@ -196,7 +196,7 @@ class Frame:
         return np.flatnonzero(self.group_of < self.group_count)
 
     def allowed(self, filters, *, without: str | None = None) -> np.ndarray:
-        """By group: whether its items pass the filters (a search.query.Filters) but `without`;
+        """By group: whether its items pass the filters (a search.results.Filters) but `without`;
         one more entry, False, for the items not published."""
         allowed = np.ones(self.group_count + 1, dtype=bool)
         allowed[-1] = False
@@ -356,7 +356,9 @@ def _names(size: int) -> tuple[tuple[str, ...], np.ndarray]:
 
 def _item_names(size: int) -> tuple[tuple[str, ...], np.ndarray]:
     """The entries' distinct item names and, by handling item id, the index of each entry's:
-    one statement over the index of item names (which holds the ids)."""
+    one statement over the index of item names (which holds the ids: on PostgreSQL the
+    covering ix_search_entry_item_name_prefix of 0026, read alone; on SQLite
+    ix_search_entry_item_name, whose rowid is the id)."""
     entry = SearchEntry.__table__.c
     rows = db.session.execute(
         sa.select(entry.item_name, id_list(entry.handling_item_id)).group_by(entry.item_name)

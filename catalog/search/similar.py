@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from catalog.enums import Status
 from catalog.extensions import db
 from catalog.models import ApprovalItem, HandlingItem, SearchEntry
-from catalog.search.query import MAX_QUERY_LENGTH, _contains, _starts
+from catalog.search.terms import MAX_QUERY_LENGTH, _contains, _starts
 from catalog.search.text import LATIN_PATTERN, TERM_PATTERN, normalise
 
 MAX_PIECES = 20

@@ -3,9 +3,6 @@ side of a comparison reads it instead of every item's rows, and it stays what th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from flask_migrate import upgrade
 
 from catalog.attachments import store
@@ -14,8 +11,8 @@ from catalog.models import report_sums_state
 from catalog.reports import aggregates, digests, snapshots
 from catalog.revision import current_stamp
 from tests import attachment_files as files
-from tests.conftest import make_app, temporary_postgres_database
 from tests.factories import edit_published, handling_item_data, item_data, publish, published_item
+from tests.migrations import app_migrated_to
 
 
 def kept(db) -> dict[str, str]:
@@ -95,39 +92,26 @@ def test_unpublished_items_leave_the_kept_index(seeded, db, client):
     assert removed == ["XCJT-01-100"]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request, tmp_path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'digests.sqlite3'}"
-        return
-    with temporary_postgres_database("catalog_digests") as url:
-        yield url
+# (the shared migration fixture: the engine is disposed and the database dropped whether the
+# test passes or fails midway)
+before_0028 = app_migrated_to("0026")  # the schema before 0028
+at_head = app_migrated_to("head")
 
 
-def test_migration_0028_leaves_the_digests_to_be_built_on_a_catalog_with_items(empty_url):
-    app = make_app(empty_url)
-    with app.app_context():
-        upgrade(revision="0026")  # the schema before 0028
-        publish(_db, item_data(handling_item_data(code="A-01"), code="A", name="甲事项"))
-        assert aggregates.state(_db.session.connection()) == current_stamp()
-        _db.session.remove()
-        upgrade()  # 0028: the digests are not there, so the sums are no longer right
-        assert aggregates.state(_db.session.connection()) is None
-        assert digests.kept_index(current_stamp()) == []
-        _db.session.remove()
-        built = app.test_cli_runner().invoke(args=["report-sums", "rebuild", "--if-stale"])
-        assert built.exit_code == 0, built.output
-        assert [entry[:2] for entry in digests.kept_index(current_stamp())] == [("A", "甲事项")]
-        assert digests.kept_index(current_stamp()) == digests.computed_index()
-        _db.session.remove()
-        _db.engine.dispose()
+def test_migration_0028_leaves_the_digests_to_be_built_on_a_catalog_with_items(before_0028):
+    publish(_db, item_data(handling_item_data(code="A-01"), code="A", name="甲事项"))
+    assert aggregates.state(_db.session.connection()) == current_stamp()
+    _db.session.remove()
+    upgrade()  # 0028: the digests are not there, so the sums are no longer right
+    assert aggregates.state(_db.session.connection()) is None
+    assert digests.kept_index(current_stamp()) == []
+    _db.session.remove()
+    built = before_0028.test_cli_runner().invoke(args=["report-sums", "rebuild", "--if-stale"])
+    assert built.exit_code == 0, built.output
+    assert [entry[:2] for entry in digests.kept_index(current_stamp())] == [("A", "甲事项")]
+    assert digests.kept_index(current_stamp()) == digests.computed_index()
 
 
-def test_migration_0028_on_an_empty_catalog_keeps_its_sums_right(empty_url):
-    app = make_app(empty_url)
-    with app.app_context():
-        upgrade()
-        state = aggregates.state(_db.session.connection())
-        assert state is not None and state == current_stamp()
-        _db.session.remove()
-        _db.engine.dispose()
+def test_migration_0028_on_an_empty_catalog_keeps_its_sums_right(at_head):
+    state = aggregates.state(_db.session.connection())
+    assert state is not None and state == current_stamp()

@@ -179,6 +179,14 @@ def full_catalog(db, accounts):
             details={"record_id": 1},
         )
     )  # fmt: skip
+    # an export of full decision records (its own action since 0041)
+    db.session.add(
+        AuditEvent(
+            occurred_at=STORED, actor="editor1", action=AuditAction.export,
+            object_type="penalty_decision", object_code="批量导出（CSV）", changes={},
+            details={"export": {"format": "csv", "filters": {"kind": "penalty"}, "records": 2}},
+        )
+    )  # fmt: skip
     # account changes by the admin and by commands
     other = create_account("reviewer2", PASSWORD, "reviewer", actor="cli")
     reset_password(other, PASSWORD + "新", actor=admin)

@@ -1,8 +1,8 @@
 """The staff's export of full 双公示 records (issue 24), on SQLite and PostgreSQL: the records
 the staff list shows with its filters, as CSV (UTF-8 with a BOM, streamed) and XLSX, whole ID
 numbers and ended penalties included; bounded by a cap with a Chinese message; every export
-recorded in the audit trail (who, which filters, how many records). The public CSV of the same
-records stays masked and without the ended penalties."""
+recorded in the audit trail as 导出 (who, which filters, how many records). The public CSV of
+the same records stays masked and without the ended penalties."""
 
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ def _listed(client, query: str) -> list[str]:
 def _exports(db) -> list[AuditEvent]:
     return db.session.scalars(
         sa.select(AuditEvent)
-        .where(AuditEvent.action == AuditAction.view, AuditEvent.object_code.like("批量导出%"))
+        .where(AuditEvent.action == AuditAction.export, AuditEvent.object_code.like("批量导出%"))
         .order_by(AuditEvent.id)
     ).all()
 
@@ -166,7 +166,12 @@ def test_every_export_is_audited(db, decisions, login_as):
     }}  # fmt: skip
     assert events[1].details["export"]["records"] == 3
     assert events[1].details["export"]["filters"] == {"kind": "licence", "unit": "行政审批服务科"}
-    assert "批量导出（CSV）" in client.get("/staff/audit?action=view").get_data(as_text=True)
+    # the trail names the action 导出, and its filter finds exports, not records opened
+    exported = client.get("/staff/audit?action=export").get_data(as_text=True)
+    assert "批量导出（CSV）" in exported and "批量导出（XLSX）" in exported
+    assert '<td data-label="操作">导出</td>' in exported
+    assert '<option value="export" selected>导出</option>' in exported
+    assert "批量导出" not in client.get("/staff/audit?action=view").get_data(as_text=True)
 
 
 def test_over_the_cap_is_refused_with_a_message(db, decisions, login_as, monkeypatch):
