@@ -1,7 +1,7 @@
 """audit trail: staff exports of full records get their own action
 
 Revision ID: 0041
-Revises: 0038
+Revises: 0040
 Create Date: 2026-12-06
 
 The staff's export of decision records (whole ID numbers among them) was recorded with the
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0041"
-down_revision = "0038"
+down_revision = "0040"
 branch_labels = None
 depends_on = None
 
@@ -63,5 +63,5 @@ def downgrade():
         sa.text("SELECT 1 FROM audit_event WHERE action = 'export' LIMIT 1")
     ).first()
     if used:
-        raise RuntimeError("审计记录中已有导出记录的事件，审计记录不可改写，无法降级到 0038。")
+        raise RuntimeError("审计记录中已有导出记录的事件，审计记录不可改写，无法降级到 0040。")
     _set_actions(OLD_ACTIONS, NEW_ACTIONS)

@@ -12,7 +12,7 @@ from catalog.extensions import db as _db
 from tests.migrations import app_migrated_to
 from tests.test_database_guard import AUDIT, _sql, insert
 
-before_0041 = app_migrated_to("0038")  # the revision before 0041
+before_0041 = app_migrated_to("0040")  # the revision before 0041
 
 
 def _refused(statement: str, **values) -> None:
@@ -41,8 +41,8 @@ def test_0041_accepts_export_events_and_keeps_the_trail_append_only(before_0041,
     assert _sql("SELECT count(*) FROM audit_event").scalar() == 2
 
     with pytest.raises(SystemExit):  # Flask-Migrate logs the message and exits 1
-        downgrade(revision="0038")
-    assert "审计记录不可改写，无法降级到 0038" in caplog.text
+        downgrade(revision="0040")
+    assert "审计记录不可改写，无法降级到 0040" in caplog.text
     _db.session.rollback()
     assert _sql("SELECT version_num FROM alembic_version").scalar() == "0041"
     assert _sql("SELECT count(*) FROM audit_event WHERE action = 'export'").scalar() == 1
@@ -50,7 +50,7 @@ def test_0041_accepts_export_events_and_keeps_the_trail_append_only(before_0041,
 
 def test_0041_downgrades_while_no_export_was_recorded(before_0041):
     upgrade(revision="0041")
-    downgrade(revision="0038")
+    downgrade(revision="0040")
     with pytest.raises(sa.exc.DatabaseError):  # the action is gone again
         insert(_db, "audit_event", {**AUDIT, "action": "export"})
     _db.session.rollback()
