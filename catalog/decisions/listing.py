@@ -115,9 +115,15 @@ def _filtered(filters: DecisionFilters, today: date) -> sa.Subquery:
     )).subquery("decisions")  # fmt: skip
 
 
-def _capped_count(statement: sa.Select, cap: int) -> int:
-    """The rows of `statement`, counted up to cap + 1."""
-    rows = statement.with_only_columns(sa.literal(1)).limit(cap + 1).subquery()
+def _capped_count(statement: sa.Select, cap: int, order: tuple = ()) -> int:
+    """The rows of `statement`, counted up to cap + 1. On SQLite in the list's `order`: the
+    same index as the page's then serves the count (unordered, SQLite read a penalty list's
+    count through published_on <= today, every penalty, for a list that holds none: 0.6 s at
+    597,000 penalties)."""
+    counted = statement.with_only_columns(sa.literal(1)).limit(cap + 1)
+    if order and db.session.get_bind().dialect.name == "sqlite":
+        counted = counted.order_by(*order)
+    rows = counted.subquery()
     return db.session.scalar(sa.select(sa.func.count()).select_from(rows))
 
 
@@ -189,7 +195,7 @@ def _kind_page(
     elif windowed:
         count = rows[0][2] if rows else 0
     else:
-        count = _capped_count(statement, cap)
+        count = _capped_count(statement, cap, (model.decided_on.desc(), model.id.desc()))
     return [((row[1], row[0]), kind) for row in rows], min(count, cap + 1)
 
 
