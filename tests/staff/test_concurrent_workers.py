@@ -19,10 +19,9 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import temporary_postgres_database
-from tests.staff.conftest import PASSWORD
 from tests.staff.forms import read_form
 from tests.test_cli import flask
-from tests.workers import ACCESS_LOG, TIMEOUT, Browser, free_port, gunicorn
+from tests.workers import ACCESS_LOG, TIMEOUT, Browser, create_editors, free_port, gunicorn
 
 ITEM, CODE = "XCJT-01-075", "XCJT-01-075-01"  # 网络预约出租汽车经营许可 · 新办, from the seed
 EDIT = f"/staff/handling/{CODE}/edit"
@@ -41,8 +40,7 @@ def server(tmp_path: Path) -> Iterator[tuple[int, Path, sa.Engine]]:
         # One SECRET_KEY for both workers, else a cookie signed by one is refused by the other.
         env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "gunicorn-test-secret"}
         run_flask(env, "seed")
-        for name in ("editor_a", "editor_b"):
-            run_flask(env, "create-user", name, "--role", "editor", stdin=PASSWORD + "\n")
+        create_editors(url, ("editor_a", "editor_b"))
         port, log, engine = free_port(), tmp_path / "gunicorn.log", sa.create_engine(url)
         args = ["--workers", "2", "--worker-class", "sync", "--bind", f"127.0.0.1:{port}",
                 *ACCESS_LOG, "wsgi:app"]  # fmt: skip

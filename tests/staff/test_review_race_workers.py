@@ -41,10 +41,9 @@ from catalog.spreadsheets import (
     ROW_HEADERS,
 )
 from tests.conftest import temporary_postgres_database
-from tests.staff.conftest import PASSWORD
 from tests.staff.forms import read_form
 from tests.staff.test_concurrent_workers import run_flask
-from tests.workers import ACCESS_LOG, TIMEOUT, Browser, free_port, gunicorn
+from tests.workers import ACCESS_LOG, TIMEOUT, Browser, create_editors, free_port, gunicorn
 
 NEW = "/staff/items/new"
 APPLY = "/staff/import/apply"
@@ -83,8 +82,7 @@ def server(request, tmp_path_factory) -> Iterator[tuple[int, Path, sa.Engine, st
         # One SECRET_KEY for both workers, else a cookie signed by one is refused by the other.
         env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "gunicorn-test-secret"}
         run_flask(env, "seed")
-        for name in EDITORS:
-            run_flask(env, "create-user", name, "--role", "editor", stdin=PASSWORD + "\n")
+        create_editors(url, EDITORS)
         port, log, engine = free_port(), tmp_path / "gunicorn.log", sa.create_engine(url)
         args = ["--workers", "2", "--worker-class", "sync", "--bind", f"127.0.0.1:{port}",
                 *ACCESS_LOG, "wsgi:app"]  # fmt: skip

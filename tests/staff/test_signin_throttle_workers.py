@@ -27,7 +27,15 @@ import sqlalchemy as sa
 from tests.conftest import PROJECT_ROOT, temporary_postgres_database
 from tests.staff.conftest import PASSWORD
 from tests.test_cli import flask
-from tests.workers import ACCESS_LOG, CSRF, TIMEOUT, Browser, free_port, gunicorn
+from tests.workers import (
+    ACCESS_LOG,
+    CSRF,
+    TIMEOUT,
+    Browser,
+    create_editors,
+    free_port,
+    gunicorn,
+)
 
 WORKERS = 4
 ACCOUNTS = ("editor_a", "editor_b", "editor_c")  # locked out by the first round
@@ -60,9 +68,7 @@ def server(request, tmp_path_factory) -> Iterator[tuple[int, Path, sa.Engine]]:
                "GUNICORN_WORKERS": str(WORKERS)}  # fmt: skip
         env.pop("RATELIMIT_STORAGE_URI", None)  # the default: the app's database
         assert flask(url, "db", "upgrade").returncode == 0
-        for name in (*ACCOUNTS, SIGNER):
-            made = flask(url, "create-user", name, "--role", "editor", stdin=PASSWORD + "\n")
-            assert made.returncode == 0, made.stderr
+        create_editors(url, (*ACCOUNTS, SIGNER))
         log, engine = tmp_path / "gunicorn.log", sa.create_engine(url)
         args = [*SETUPS[setup], "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}",
                 *ACCESS_LOG]  # fmt: skip
