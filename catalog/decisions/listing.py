@@ -249,14 +249,14 @@ def list_options(today: date | None = None) -> tuple[list[str], list[int]]:
     """The units and years to filter the public list by: those with a public decision. Read
     through the indexes, not by grouping every public row (4.5–6 s on SQLite and 1.4 s on
     PostgreSQL at 1,577,000 decisions, on every load of the list): the units one index seek
-    each (_units_with), the years from the first and the last public decision in the list's
+    each (units_with), the years from the first and the last public decision in the list's
     order."""
     today = today or public_today()
     units: set[str] = set()
     days: list[date] = []
     for kind, model, _select in public_rows.kinds(DecisionFilters()):
         conditions = _conditions(kind, model, DecisionFilters(), today)
-        units.update(_units_with(model, conditions))
+        units.update(units_with(model, conditions))
         for order in (model.decided_on, model.decided_on.desc()):
             day = db.session.scalar(
                 sa.select(model.decided_on).where(*conditions).order_by(order).limit(1)
@@ -267,7 +267,7 @@ def list_options(today: date | None = None) -> tuple[list[str], list[int]]:
     return sorted(units), list(range(max(days).year, min(days).year - 1, -1))
 
 
-def _units_with(model: type, conditions: list) -> list[str]:
+def units_with(model: type, conditions: list) -> list[str]:
     """The data source units of a kind with a row meeting `conditions`, in one statement: the
     table's units walked through ix_*_unit_order (each the least one after the last), and for
     each whether one of its rows meets them (it stops at the first)."""

@@ -209,7 +209,7 @@ def options(model: type) -> tuple[list[str], list[int]]:
     the indexes: the units walked through ix_*_unit_order, the years from the first and the
     last decision in the list's order (min and max in one statement read the whole table on
     SQLite)."""
-    units = listing._units_with(model, [])
+    units = listing.units_with(model, [])
     days = [
         db.session.scalar(sa.select(model.decided_on).order_by(order, model.id).limit(1))
         for order in (model.decided_on, model.decided_on.desc())
