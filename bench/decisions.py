@@ -13,9 +13,10 @@ then reused.
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from bench import rounds
+from bench import decision_report, rounds
 from bench.catalogs import postgres_catalog, settle, sqlite_catalog
 from bench.decision_queries import (
     CLASSES,
@@ -24,6 +25,7 @@ from bench.decision_queries import (
     read_decisions,
     read_parties,
 )
+from bench.decision_report import DecisionEditor
 from bench.judge import judged
 from bench.servers import gunicorn, log, serving
 
@@ -55,10 +57,13 @@ def decision_search(options: argparse.Namespace, generated: dict) -> tuple[dict,
     size = options.decision_handling_items
     app_db, postgres_url = decision_catalogs(size, options.seed, not options.skip_postgres,
                                              generated)  # fmt: skip
+    decisions = read_decisions(app_db)
     queries = generate_decision_queries(read_parties(app_db), options.seed,
-                                        options.decision_queries,
-                                        read_decisions(app_db))  # fmt: skip
-    section: dict = {"handling_items": size, "queries": {n: len(q) for n, q in queries.items()},
+                                        options.decision_queries, decisions)  # fmt: skip
+    # the report's year: the one most decisions were taken in (2020 for the generated province)
+    year = Counter(row.year for row in decisions).most_common(1)[0][0] if decisions else None
+    section: dict = {"handling_items": size, "report_year": year,
+                     "queries": {n: len(q) for n, q in queries.items()},
                      "examples": {n: [q.label for q in found[:3]] for n, found in
                                   queries.items()}}  # fmt: skip
     rows: list[dict] = []
@@ -76,5 +81,35 @@ def decision_search(options: argparse.Namespace, generated: dict) -> tuple[dict,
                                    "decision_search_p95_ms", kind="decision_search",
                                    database=database, cache="distinct", errors=run["errors"],
                                    n=run["n"], p50=run["p50"]))  # fmt: skip
-            section[database] = {"distinct": runs, "memory_mb": app.peak_memory_mb()}
+            section[database] = {"distinct": runs}
+            if year is not None:
+                section[database].update(_report_rounds(database, url, app.port, year, options,
+                                                        rows))  # fmt: skip
+            section[database]["memory_mb"] = app.peak_memory_mb()
     return section, rows
+
+
+def _report_rounds(database: str, url: str, port: int, year: int, options: argparse.Namespace,
+                   rows: list[dict]) -> dict:  # fmt: skip
+    """The 双公示 report after a decision change, then two snapshots and their comparison
+    (bench/decision_report.py); their part of the section, their judged rows added to `rows`."""
+    editor = DecisionEditor(url, year)
+    log(f"decisions: {database}, {options.changes} decision changes, then the first report")
+    changed = decision_report.after_change(port, editor, options.changes)
+    for name, label in (("page", "page"), ("api", "GET /api/v1/report")):
+        worst = max(changed[f"{name}_ms"], default=None)
+        rows.append(judged(f"first 双公示 report {label} after a decision change ({database}, "
+                           f"{year}, worst of {len(changed[f'{name}_ms'])}) ms", worst,
+                           "report_after_change_ms", kind="report_after_change",
+                           database=database, cache="distinct", errors=changed["errors"],
+                           all_ms=changed[f"{name}_ms"]))  # fmt: skip
+    log(f"decisions: {database}, two snapshots with the decision figures and their comparison")
+    made = rounds.snapshots(url, port, editor, timeout=300)
+    worst = None if None in made["snapshot_s"] else max(made["snapshot_s"], default=None)
+    rows.append(judged(f"snapshot creation with decisions ({database}, worst of 2) s", worst,
+                       "snapshot_s", kind="snapshot", database=database, cache="distinct",
+                       all_s=made["snapshot_s"]))  # fmt: skip
+    rows.append(judged(f"comparing two snapshots with decisions ({database}, first request) s",
+                       made["compare_s"], "compare_snapshots_s", kind="compare",
+                       database=database, cache="distinct", errors=made["errors"]))  # fmt: skip
+    return {"report_after_change": changed, "snapshots": made}

@@ -21,6 +21,7 @@ from bench.decision_queries import (
     read_decisions,
     read_parties,
 )
+from bench.decision_report import EDIT_REASON
 from bench.judge import KINDS, LIMITS, judged
 
 PARTIES = (
@@ -213,19 +214,36 @@ def bench_data(tmp_path, monkeypatch):
 
 def test_the_stage_answers_every_query_on_a_small_catalog(bench_data):
     """The stage end to end on SQLite (a catalog of 60 handling items, 3 queries a class):
-    the catalog is generated once and reused, and every query gets an answer from the app."""
+    the catalog is generated once and reused, every query gets an answer from the app, and
+    so does every report asked after a decision change, with two snapshots compared."""
     from bench.decisions import decision_search
 
     options = argparse.Namespace(decision_handling_items=60, seed=7, skip_postgres=True,
-                                 decision_queries=3, class_time_limit=60)  # fmt: skip
+                                 decision_queries=3, class_time_limit=60,
+                                 changes=2)  # fmt: skip
     generated: dict = {}
     section, rows = decision_search(options, generated)
     assert list(generated) == [("sqlite decisions", 60)]
-    assert [row["kind"] for row in rows] == ["decision_search"] * len(CLASSES)
-    assert {row["database"] for row in rows} == {"sqlite"}
-    for row in rows:
+    searches = [row for row in rows if row["kind"] == "decision_search"]
+    assert len(searches) == len(CLASSES)
+    for row in searches:
         assert row["n"] > 0 and "errors" not in row and row["measured"] is not None, row
+    assert {row["database"] for row in rows} == {"sqlite"}
     assert section["sqlite"]["distinct"].keys() == set(CLASSES)
+    assert section["report_year"] == 2020
+    others = [row for row in rows if row["kind"] != "decision_search"]
+    assert [row["kind"] for row in others] == [
+        "report_after_change", "report_after_change", "snapshot", "compare"]  # fmt: skip
+    for row in others:
+        assert "errors" not in row and row["measured"] is not None, row
+    changed = section["sqlite"]["report_after_change"]
+    assert len(changed["page_ms"]) == len(changed["api_ms"]) == 2
+    assert len(section["sqlite"]["snapshots"]["snapshot_s"]) == 2
+    # each change went through the service (audited): two per round, one between the snapshots
+    with sqlite3.connect(bench_data / "app-decisions-60-7.sqlite3") as catalog:
+        edits = catalog.execute("SELECT count(*) FROM audit_event WHERE reason = ?",
+                                (EDIT_REASON,)).fetchone()[0]  # fmt: skip
+    assert edits == 2 * 2 + 1
     again: dict = {}
     decision_search(options, again)
     assert again == {}  # reused
