@@ -325,6 +325,9 @@ def register(app: Flask) -> None:
     from catalog.decisions.publication import amount_text  # 万元 of a penalty: 3, 0.15
 
     app.add_template_filter(amount_text, "amount")
+    from catalog.decisions.staff_export import export_summary  # an export's audit details
+
+    app.add_template_filter(export_summary)
 
 
 def compile_templates(app: Flask) -> int:

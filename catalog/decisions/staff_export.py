@@ -7,7 +7,7 @@ The public CSV (catalog.public.decisions) is another road: it renders PublicDeci
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date
 from decimal import Decimal
 from enum import Enum
@@ -16,7 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm
 
-from catalog.decisions.columns import COLUMNS, LICENCE
+from catalog.decisions.columns import COLUMNS, KIND_LABELS, LICENCE
+from catalog.enums import PenaltyCategory
 from catalog.extensions import db
 from catalog.models import (
     ApprovalItem,
@@ -33,6 +34,33 @@ COMPUTED = {
     LICENCE: ("应公示截止日期（第7个工作日）", "是否逾期公示"),
     "penalty": ("应公示截止日期（第7个工作日）", "是否逾期公示", "公示状态", "信用修复日期"),
 }
+
+
+# The staff list's filters as its form names them (templates/staff/decisions.html)
+FILTER_LABELS = {"q": "查找", "year": "年度", "unit": "数据来源单位", "late": "公示是否及时",
+                 "item": "事项编码", "category": "处罚类别"}  # fmt: skip
+LATE_LABELS = {"1": "逾期公示", "0": "按时公示"}
+
+
+def _filter_value(name: str, value: str) -> str:
+    if name == "q":
+        return f"“{value}”"
+    if name == "late":
+        return LATE_LABELS.get(value, value)
+    if name == "category":
+        return next((c.label for c in PenaltyCategory if c.value == value), value)
+    return value
+
+
+def export_summary(export: Mapping[str, Any]) -> str:
+    """An export's audit details (operations.records_exported) in words, as the audit trail
+    shows them: 导出行政处罚决定 2 条（CSV）；筛选：年度 2020，处罚类别 罚款."""
+    filters = dict(export.get("filters") or {})
+    kind = KIND_LABELS.get(filters.pop("kind", LICENCE), "")
+    shown = [f"{FILTER_LABELS.get(name, name)} {_filter_value(name, str(value))}"
+             for name, value in filters.items()]  # fmt: skip
+    text = f"导出{kind} {export.get('records', 0)} 条（{str(export.get('format', '')).upper()}）"
+    return text + ("；筛选：" + "，".join(shown) if shown else "；未筛选")
 
 
 def headers(kind: str) -> list[str]:

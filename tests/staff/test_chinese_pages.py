@@ -317,6 +317,12 @@ def test_stored_english_reads_in_chinese(full_catalog, login_as):
         assert words in text
 
 
+# The cards' cells shown without a value: their labels (data-label) stand alone
+EMPTY_CELLS = """() => [...document.querySelectorAll("table.events tbody td")]
+    .filter(td => getComputedStyle(td).display !== "none" && !td.innerText.trim())
+    .map(td => td.dataset.label)"""
+
+
 @pytest.mark.browser
 def test_the_logs_on_a_phone(full_catalog, app):
     """The sign-in log and the audit trail at 390 px in Chromium: Chinese, Beijing time, no
@@ -342,3 +348,12 @@ def test_the_logs_on_a_phone(full_catalog, app):
         assert "时间为北京时间" in text and "办理形式：窗口办理、网上办理 → 窗口办理" in text
         scroll, inner = page.evaluate("[document.documentElement.scrollWidth, innerWidth]")
         assert scroll <= inner, (scroll, inner)
+        # a record opened (nothing changed) and an export (said in words): no card shows a
+        # label without its value (an empty cell's label hung below its card)
+        for action in ("view", "export"):
+            page.goto(base + f"/staff/audit?action={action}")
+            page.screenshot(path=f"/tmp/h5-audit-{action}-390.png")
+            empty = page.evaluate(EMPTY_CELLS)
+            assert empty == [], (action, empty)
+        text = page.locator("main").inner_text()
+        assert "导出行政处罚决定 2 条（CSV）；未筛选" in text

@@ -171,6 +171,9 @@ def test_every_export_is_audited(db, decisions, login_as):
     assert "批量导出（CSV）" in exported and "批量导出（XLSX）" in exported
     assert '<td data-label="操作">导出</td>' in exported
     assert '<option value="export" selected>导出</option>' in exported
+    # what was exported, in words: the kind, how many, the format and the filters
+    assert "导出行政处罚决定 2 条（CSV）；筛选：年度 2020，处罚类别 罚款" in exported
+    assert "导出行政许可决定 3 条（XLSX）；筛选：数据来源单位 行政审批服务科" in exported
     assert "批量导出" not in client.get("/staff/audit?action=view").get_data(as_text=True)
 
 

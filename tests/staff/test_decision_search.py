@@ -153,6 +153,23 @@ def test_the_count_stops_at_its_limit_and_says_so(db, staff_records, login_as, m
     assert "共 2 条符合条件的行政许可决定" in page
 
 
+def test_a_search_without_results_says_what_it_searches_and_offers_no_export(
+    db, staff_records, login_as
+):
+    """A word of an item's name finds nothing in the staff list (it searches numbers and
+    parties): the page says what it searches and where the item goes, and offers no empty
+    export."""
+    client = login_as("editor")
+    page = client.get("/staff/decisions?kind=licence&q=许可").get_data(as_text=True)
+    assert "共 0 条符合条件的行政许可决定" in page
+    assert "没有可导出的记录。" in page and "请填“事项编码”" in page
+    assert "staff/decisions/export" not in page
+    page = client.get("/staff/decisions?kind=penalty&q=没有这个词").get_data(as_text=True)
+    assert "文书号、行政相对人名称" in page and "事项编码" not in page.split("没有可导出")[1]
+    page = client.get("/staff/decisions?kind=licence&q=宏达").get_data(as_text=True)
+    assert "没有可导出的记录" not in page and "导出本列表的 6 条完整记录" in page
+
+
 def test_the_unit_and_year_choices_are_those_of_the_records(db, staff_records, login_as):
     client = login_as("editor")
     for kind, model in MODELS.items():
