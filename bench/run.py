@@ -114,7 +114,28 @@ def machine() -> dict:
                   if line.startswith("MemTotal"))  # fmt: skip
     return {"cpu": cpu, "cores": os.cpu_count(), "memory_mb": memory,
             "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
-            "platform": platform.platform(), "load_average": os.getloadavg()}  # fmt: skip
+            "platform": platform.platform(), "load_average": os.getloadavg(),
+            "page_cache_reclaim": page_cache_reclaim()}  # fmt: skip
+
+
+DAMON_SCHEMES = Path("/sys/kernel/mm/damon/admin/kdamonds/0/contexts/0/schemes")
+
+
+def page_cache_reclaim() -> str | None:
+    """Whether the kernel pages out memory left idle (DAMON's pageout scheme, which this
+    machine runs: a catalog not read for a minute is read from disk again, so the first
+    stage's data is cold by the last stage); None when it does not."""
+    try:
+        action = (DAMON_SCHEMES / "0" / "action").read_text().strip()
+        age = int((DAMON_SCHEMES / "0" / "access_pattern" / "age" / "min").read_text())
+        aggregation = int((DAMON_SCHEMES.parent / "monitoring_attrs" / "intervals" /
+                           "aggr_us").read_text())  # fmt: skip
+        state = (DAMON_SCHEMES.parents[2] / "state").read_text().strip()
+    except (OSError, ValueError):
+        return None
+    if state != "on" or action != "pageout":
+        return None
+    return f"DAMON pageout of memory idle for {age * aggregation / 1_000_000:g} s or more"
 
 
 def catalogs(size: int, seed: int, with_postgres: bool, generated: dict) -> tuple[Path, str | None]:
