@@ -298,3 +298,32 @@ def test_the_activity_sampler_notes_a_long_statement_on_postgresql(database_url)
         assert summary["active_by_wait"]["Timeout/PgSleep"] >= 3
     else:
         assert summary == {"samples": 0, "interval_s": 0.05, "active_by_wait": {}, "long": []}
+
+
+def _damon(root, *, state="on", action="pageout", age="12", aggregation="5000000"):
+    """A fake DAMON admin tree as this machine's kernel lays it out."""
+    context = root / "kdamonds" / "0" / "contexts" / "0"
+    scheme = context / "schemes" / "0"
+    (scheme / "access_pattern" / "age").mkdir(parents=True)
+    (context / "monitoring_attrs" / "intervals").mkdir(parents=True)
+    (root / "kdamonds" / "0" / "state").write_text(state + "\n")
+    (scheme / "action").write_text(action + "\n")
+    (scheme / "access_pattern" / "age" / "min").write_text(age + "\n")
+    (context / "monitoring_attrs" / "intervals" / "aggr_us").write_text(aggregation + "\n")
+    return context / "schemes"
+
+
+def test_the_results_say_when_the_kernel_pages_out_idle_memory(tmp_path, monkeypatch):
+    """The decision catalog is cold when its stage starts on a machine that pages out what was
+    idle for a minute: the results' machine section says so, and says nothing otherwise."""
+    import bench.run
+
+    monkeypatch.setattr(bench.run, "DAMON_SCHEMES", _damon(tmp_path / "on"))
+    assert bench.run.page_cache_reclaim() == "DAMON pageout of memory idle for 60 s or more"
+    assert bench.run.machine()["page_cache_reclaim"].startswith("DAMON pageout")
+    monkeypatch.setattr(bench.run, "DAMON_SCHEMES", _damon(tmp_path / "off", state="off"))
+    assert bench.run.page_cache_reclaim() is None
+    monkeypatch.setattr(bench.run, "DAMON_SCHEMES", _damon(tmp_path / "stat", action="stat"))
+    assert bench.run.page_cache_reclaim() is None
+    monkeypatch.setattr(bench.run, "DAMON_SCHEMES", tmp_path / "absent" / "schemes")
+    assert bench.run.page_cache_reclaim() is None
