@@ -12,6 +12,7 @@ import time
 import urllib.parse
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Protocol
 
 from bench.inprocess import SNAPSHOT_PREFIX, InProcess
 from bench.judge import slowest, summarise
@@ -158,7 +159,14 @@ def _in_own_process(database_url: str, *args: str, timeout: float) -> dict | Non
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def snapshots(database_url: str, app_port: int, floor: InProcess, timeout: float) -> dict:
+class Editor(Protocol):
+    """What publishes one change between two snapshots: the catalog stage's InProcess (an
+    item's edit), the decision stage's DecisionEditor (a decision's)."""
+
+    def publish_edit(self) -> str: ...
+
+
+def snapshots(database_url: str, app_port: int, floor: Editor, timeout: float) -> dict:
     """Two snapshots with one published edit between them (each in a process of its own,
     bounded by `timeout`), then the first comparison of the two through the API; the bench's
     snapshots are deleted afterwards."""

@@ -48,7 +48,7 @@ def _filter_value(name: str, value: str) -> str:
     if name == "late":
         return LATE_LABELS.get(value, value)
     if name == "category":
-        return next((c.label for c in PenaltyCategory if c.value == value), value)
+        return dict(PenaltyCategory.choices()).get(value, value)
     return value
 
 
