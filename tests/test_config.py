@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import stat
 
+import pytest
+import sqlalchemy as sa
+
 import config
+from tests.conftest import temporary_postgres_database
 
 
 def test_default_database_is_sqlite_under_instance(tmp_path, monkeypatch):
@@ -43,3 +47,25 @@ def test_environment_and_overrides_win(tmp_path, monkeypatch):
     assert config.load(tmp_path)["SECRET_KEY"] == "from-env"
     assert config.load(tmp_path, {"SECRET_KEY": "override"})["SECRET_KEY"] == "override"
     assert not (tmp_path / "secret_key").exists()
+
+
+def test_postgresql_sessions_read_ahead_what_database_io_concurrency_says(monkeypatch):
+    """A bitmap scan of a table out of memory asks for this many pages at once: 200 unless
+    DATABASE_IO_CONCURRENCY says otherwise, set on every connection the app opens."""
+    with temporary_postgres_database("catalog_io") as url:
+        for value, expected in (("", "200"), ("16", "16"), ("0", "0")):
+            monkeypatch.setenv("DATABASE_IO_CONCURRENCY", value)
+            engine = sa.create_engine(url, **config.engine_options(url))
+            try:
+                with engine.connect() as connection:
+                    shown = connection.exec_driver_sql("SHOW effective_io_concurrency").scalar()
+            finally:
+                engine.dispose()
+            assert shown == expected
+
+
+@pytest.mark.parametrize("value", ["-1", "1001", "many", "2.5"])
+def test_a_wrong_database_io_concurrency_stops_the_app_naming_the_setting(value, monkeypatch):
+    monkeypatch.setenv("DATABASE_IO_CONCURRENCY", value)
+    with pytest.raises(ValueError, match="DATABASE_IO_CONCURRENCY"):
+        config.engine_options("postgresql+psycopg://postgres@127.0.0.1/test")
