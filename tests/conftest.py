@@ -62,6 +62,37 @@ def temporary_postgres_database(prefix: str, options: str = "") -> Iterator[str]
         admin.dispose()
 
 
+# The files that took longest in `make test` (its --durations, 2026-12-06), sent to the workers
+# first. With a file to a worker at a time (--dist loadfile) the run ends when the last file
+# does: pytest-xdist's default order (files with the most tests first) left the files of a few
+# long tests (the page walk, the command-line and backup runs, the browsers) to the end, one
+# worker busy for minutes after the other had finished (make test passes
+# --no-loadscope-reorder so that this order is kept).
+SLOWEST_FILES = (
+    "tests/test_cli.py",
+    "tests/test_backup.py",
+    "tests/test_province.py",
+    "tests/staff/test_signin_throttle_workers.py",
+    "tests/test_every_page.py",
+    "tests/decisions/test_public_seed.py",
+    "tests/test_operations_stateful.py",
+    "tests/staff/test_review_browser.py",
+    "tests/test_search_parts.py",
+    "tests/api/test_fuzz.py",
+    "tests/test_bench_decisions.py",
+    "tests/test_database_faults.py",
+    "tests/staff/test_review_race_workers.py",
+    "tests/decisions/test_seed_and_report.py",
+    "tests/public/test_accessibility.py",
+    "tests/reports/test_aggregates.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {path: place for place, path in enumerate(SLOWEST_FILES)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))  # (stable)
+
+
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for this test session."""
@@ -80,9 +111,19 @@ def backend(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+# Each backend's test database and migrated app, made once per session. pytest sets a session
+# fixture up again whenever the backend changes from one test to the next, which under xdist
+# (a file at a time, its SQLite tests, then its PostgreSQL ones) is at every file: each time a
+# new SQLite database migrated from nothing, an app, and the seed loaded again.
+_DATABASES: dict[str, str] = {}
+_APPS: dict[str, Flask] = {}
+
+
 @pytest.fixture(scope="session")
 def database_url(backend: str, request: pytest.FixtureRequest, tmp_path_factory) -> str:
-    return fresh_database_url(backend, request, tmp_path_factory.mktemp(backend))
+    if backend not in _DATABASES:
+        _DATABASES[backend] = fresh_database_url(backend, request, tmp_path_factory.mktemp(backend))
+    return _DATABASES[backend]
 
 
 class IsolatedClient(FlaskClient):
@@ -116,10 +157,13 @@ def _create_app(database_url: str, **overrides) -> Flask:
 
 @pytest.fixture(scope="session")
 def app(database_url: str) -> Iterator[Flask]:
-    """The app on a database migrated to the latest revision, once per backend."""
-    app = make_app(database_url)
-    with app.app_context():
-        upgrade()
+    """The app on a database migrated to the latest revision, once per backend (its
+    connections closed whenever the other backend's tests come next)."""
+    app = _APPS.get(database_url)
+    if app is None:
+        app = _APPS[database_url] = make_app(database_url)
+        with app.app_context():
+            upgrade()
     yield app
     with app.app_context():
         _db.engine.dispose()
