@@ -5,7 +5,7 @@
 import encodings.idna  # noqa: F401
 
 from catalog import create_app
-from catalog.reports.warm import served_by_gunicorn, warm_in_background
+from catalog.reports.warm import served_by_gunicorn, warm_statements
 from catalog.templating import compile_templates
 
 app = create_app()
@@ -13,4 +13,4 @@ app = create_app()
 if served_by_gunicorn():  # not in a flask command: it renders no page (compiling them all
     # took 0.8 of a `flask report`'s 3.5 s), and it may be the one that migrates
     compile_templates(app)
-    warm_in_background(app)
+    warm_statements(app)  # before the worker's first request, not beside it

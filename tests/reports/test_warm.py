@@ -1,10 +1,13 @@
-"""A gunicorn worker's warming at start (catalog.reports.warm, run from wsgi.py): the
-statements of a comparison's first request are compiled before it comes, nothing is written
-or kept, and a database not migrated yet is left alone."""
+"""A gunicorn worker's warming at start (catalog.reports.warm, run from wsgi.py before the
+worker's first request): the statements of a comparison's first request are compiled before it
+comes, nothing is written or kept, a database not migrated yet is left alone, and a lock held
+by a migration holds the worker's start back for a bounded time only."""
 
 from __future__ import annotations
 
 import logging
+import sqlite3
+import threading
 
 import pytest
 import sqlalchemy as sa
@@ -101,3 +104,45 @@ def test_only_a_gunicorn_worker_warms_up(monkeypatch):
     assert not warm.served_by_gunicorn()
     monkeypatch.setenv("SERVER_SOFTWARE", "gunicorn/23.0.0")
     assert warm.served_by_gunicorn()
+
+
+def test_a_lock_held_by_a_migration_holds_the_start_back_a_bounded_time(
+    seeded, db, fresh_app, database_url, caplog
+):
+    """A worker starting while a migration holds a table warms up what it can and starts: on
+    PostgreSQL a warming statement waits at most warm.LOCK_WAIT (2 s) for the lock, on SQLite
+    the database's lock timeout (5 s); the lock is released only after 20 s, so a warming that
+    waited for it would succeed instead."""
+    release = threading.Event()
+    held = threading.Event()
+    db.session.rollback()
+    postgresql = db.engine.dialect.name == "postgresql"
+
+    def migration():
+        if postgresql:
+            engine = sa.create_engine(database_url)
+            with engine.connect() as connection:
+                connection.exec_driver_sql("LOCK TABLE report_snapshot IN ACCESS EXCLUSIVE MODE")
+                held.set()
+                release.wait(20)
+                connection.rollback()
+            engine.dispose()
+        else:
+            holder = sqlite3.connect(sa.make_url(database_url).database, isolation_level=None)
+            holder.execute("BEGIN EXCLUSIVE")
+            held.set()
+            release.wait(20)
+            holder.execute("ROLLBACK")
+            holder.close()
+
+    holder = threading.Thread(target=migration)
+    holder.start()
+    try:
+        assert held.wait(10)
+        with caplog.at_level(logging.WARNING, logger="catalog.reports"):
+            assert not warm.warm_statements(fresh_app)
+        assert holder.is_alive()  # (the lock was still held when the warming gave up)
+    finally:
+        release.set()
+        holder.join()
+    assert "warming the report statements failed" in caplog.text
