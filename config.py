@@ -32,9 +32,10 @@ def _seconds(name: str, default: float) -> float:
 
 def _io_concurrency() -> int:
     """DATABASE_IO_CONCURRENCY: how many table pages PostgreSQL asks the disk for at once
-    (0 to 1000; 200 suits solid-state and network storage). Refused at start when not one."""
+    (0 to 1000; 200 suits solid-state and network storage); any other value stops the app at
+    start."""
     raw = os.environ.get("DATABASE_IO_CONCURRENCY", "").strip() or "200"
-    if not raw.isdigit() or not 0 <= int(raw) <= 1000:
+    if not (raw.isascii() and raw.isdigit()) or not 0 <= int(raw) <= 1000:
         raise ValueError(f"DATABASE_IO_CONCURRENCY={raw!r}: a whole number from 0 to 1000")
     return int(raw)
 

@@ -64,7 +64,7 @@ def test_postgresql_sessions_read_ahead_what_database_io_concurrency_says(monkey
             assert shown == expected
 
 
-@pytest.mark.parametrize("value", ["-1", "1001", "many", "2.5"])
+@pytest.mark.parametrize("value", ["-1", "1001", "many", "2.5", "²"])
 def test_a_wrong_database_io_concurrency_stops_the_app_naming_the_setting(value, monkeypatch):
     monkeypatch.setenv("DATABASE_IO_CONCURRENCY", value)
     with pytest.raises(ValueError, match="DATABASE_IO_CONCURRENCY"):

@@ -280,7 +280,9 @@ def walk(page, axe: Axe, base_url: str, paths: list[str], routes: set[str],
     return problems
 
 
-def test_every_page_fits_a_phone_and_a_desktop_and_passes_axe(app, db, backend, monkeypatch):
+def test_every_page_answers_and_fits_a_phone_and_a_desktop_and_passes_axe(
+    app, db, backend, monkeypatch
+):
     """Every page answers on both databases; its layout and axe's checks, which the database
     does not change, are run on SQLite (on PostgreSQL they took 80 s of the suite again)."""
     from catalog.decisions import listing
