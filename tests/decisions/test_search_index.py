@@ -312,6 +312,12 @@ def test_a_search_with_filters_finds_what_the_condition_and_the_filters_find(db,
             found = everything(wanted, limit=2)
             assert found == by_hand(wanted), (q, filters)
             seen.update((q, str(filters)) for _ in found[:1])
+            cursor, totals = None, set()  # every page says the same exact total
+            for _page in range(len(found) // 2 + 1):
+                page = listing.list_decisions(wanted, cursor=cursor, limit=2, today=TODAY)
+                totals.add((page.total, page.total_exact))
+                cursor = page.next_cursor
+            assert totals == {(len(found), True)}, (q, filters, totals)
     assert ("宏达", str({"unit": unit, "late": True})) in seen  # not all empty
     assert len(everything(DecisionFilters(q="宏达", unit=unit))) == 3
 
