@@ -36,7 +36,8 @@ COMPUTED = {
 }
 
 
-# The staff list's filters as its form names them (templates/staff/decisions.html)
+# The staff list's filters: its form's labels (templates/staff/decisions.html renders these) and
+# the audit trail's summary of an export (export_summary) say the same words
 FILTER_LABELS = {"q": "查找", "year": "年度", "unit": "数据来源单位", "late": "公示是否及时",
                  "item": "事项编码", "category": "处罚类别"}  # fmt: skip
 LATE_LABELS = {"1": "逾期公示", "0": "按时公示"}

@@ -100,8 +100,8 @@ def decisions():
         total=listed.total, total_exact=listed.total_exact, args=args, years=years, units=units,
         headers=HEADERS[kind],
         filters={name: value for name, value in args.items() if value}, categories=CATEGORIES,
-        export_limit=staff_export.EXPORT_LIMIT,
-        next_before=listed.next_before,
+        export_limit=staff_export.EXPORT_LIMIT, labels=staff_export.FILTER_LABELS,
+        late_labels=staff_export.LATE_LABELS, next_before=listed.next_before,
         today=display_today(), logout_form=LogoutForm(),
     )  # fmt: skip
 

@@ -177,6 +177,22 @@ def test_every_export_is_audited(db, decisions, login_as):
     assert "批量导出" not in client.get("/staff/audit?action=view").get_data(as_text=True)
 
 
+def test_the_audit_trail_names_filters_as_the_staff_form_labels_them(db, decisions, login_as):
+    client = login_as("editor")
+    for kind, names in (
+        ("licence", "q year unit late item"),
+        ("penalty", "q year unit late category"),
+    ):
+        page = client.get(f"/staff/decisions?kind={kind}").get_data(as_text=True)
+        for name in names.split():
+            assert f'<label for="{name}">{staff_export.FILTER_LABELS[name]}</label>' in page
+        for value, label in staff_export.LATE_LABELS.items():
+            assert f'<option value="{value}">{label}</option>' in page
+    client.get("/staff/decisions/export.csv?kind=licence&late=0&item=L-1")
+    exported = client.get("/staff/audit?action=export").get_data(as_text=True)
+    assert "导出行政许可决定 2 条（CSV）；筛选：事项编码 L-1，公示是否及时 按时公示" in exported
+
+
 def test_over_the_cap_is_refused_with_a_message(db, decisions, login_as, monkeypatch):
     monkeypatch.setattr(staff_export, "EXPORT_LIMIT", 2)
     client = login_as("editor")
