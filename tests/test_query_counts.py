@@ -82,6 +82,19 @@ def test_a_repeated_search_costs_two_queries_until_the_catalog_changes(app, clie
     assert len(statements) == 2, statements  # the revision stamp and the page's rows
 
 
+def test_a_search_that_finds_nothing_reads_no_rows(app, client, db):
+    """A search with no match (the long tail people type) costs the revision stamp alone: no
+    statement for a page with no rows, and no postings of a word in no entry. (The count of
+    failed searches is written in a transaction of its own, at once in the tests.)"""
+    publish(db, item_data(code="P1", name="港口经营许可"))
+    client.get("/api/v1/items?q=港口")
+    with counted(app) as statements:
+        response = client.get("/api/v1/items?q=航空器")
+    assert response.status_code == 200 and response.get_json()["total"] == 0
+    searched = [s for s in statements if "failed_query" not in s]
+    assert len(searched) == 1 and "catalog_revision" in searched[0], statements
+
+
 def test_without_the_result_cache_every_search_is_computed(app, client, db, monkeypatch):
     """The matches ranked and counted again (their postings, held in the process once read,
     need no statement: part_list.PostingsHeld)."""

@@ -150,7 +150,10 @@ _PAGE_HITS = (
 
 
 def _listed(ids: list[int]) -> dict[int, tuple[ListedHandling, ListedItem]]:
-    """The page's handling items and their items, by handling item id."""
+    """The page's handling items and their items, by handling item id (no statement for a
+    search that found nothing)."""
+    if not ids:
+        return {}
     split = 1 + len(_LISTED_HANDLING)
     return {
         row[0]: (ListedHandling(*row[1:split]), ListedItem(*row[split:]))
