@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sqlite3
 import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -239,15 +241,12 @@ def test_the_slowest_requests_of_a_round_are_kept_slowest_first():
     assert slowest([], 3) == []
 
 
-def test_a_concurrent_round_times_every_request_with_its_path():
-    """bench.servers.concurrent against a loopback server whose /slow answers late: every path
-    once, each timed, the slow one the slowest, when it began within the round."""
+@contextmanager
+def _loopback_server() -> Iterator[int]:
+    """A loopback HTTP server whose /slow answers late and /missing is a 404; its port."""
     import http.server
     import threading
     import time
-
-    from bench.judge import slowest
-    from bench.servers import concurrent
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
@@ -263,16 +262,43 @@ def test_a_concurrent_round_times_every_request_with_its_path():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        paths = [f"/fast{n}" for n in range(10)] + ["/slow", "/missing"]
-        timed, wall = concurrent(server.server_port, paths, clients=3, time_limit=30)
+        yield server.server_port
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_concurrent_round_times_every_request_with_its_path():
+    """bench.servers.concurrent: every path once, each timed, the slow one the slowest, when it
+    began within the round."""
+    from bench.judge import slowest
+    from bench.servers import concurrent
+
+    paths = [f"/fast{n}" for n in range(10)] + ["/slow", "/missing"]
+    with _loopback_server() as port:
+        timed, wall = concurrent(port, paths, clients=3, time_limit=30)
     assert sorted(t.path for t in timed) == sorted(paths)
     assert [t.path for t in timed if t.failed] == ["/missing"]
     worst = slowest(timed, 1)[0]
     assert worst["path"] == "/slow" and worst["ms"] >= 300
     assert 0 <= worst["at_s"] < wall and {t.client for t in timed} <= {0, 1, 2}
+
+
+def test_each_path_once_keeps_the_slowest_paths_with_their_times():
+    """bench.rounds.each_once (the decision classes, the item pages): the summary of every
+    path sent once, and the slowest paths named, slowest first, to look at when a class
+    misses."""
+    from bench.rounds import SLOWEST, each_once
+
+    paths = ["/fast1", "/slow", "/fast2", "/missing"] + [f"/fast{n}" for n in range(3, 9)]
+    with _loopback_server() as port:
+        run = each_once(port, paths, time_limit=30)
+    assert run["n"] == len(paths) and run["errors"] == 1
+    assert len(run["slowest"]) == SLOWEST
+    assert run["slowest"][0]["path"] == "/slow" and run["slowest"][0]["ms"] >= 300
+    assert all(entry["ms"] < 300 for entry in run["slowest"][1:])
+    times = [entry["ms"] for entry in run["slowest"]]
+    assert times == sorted(times, reverse=True)
 
 
 def test_the_activity_sampler_notes_a_long_statement_on_postgresql(database_url):
