@@ -213,3 +213,51 @@ def settle(postgres_url: str | None) -> None:
         finally:
             engine.dispose()
     os.sync()
+
+
+READ_CHUNK = 8 << 20  # bytes read at a time by read_into_memory: its memory, whatever the file
+
+# Every relation of the catalog (tables, indexes, materialized views), and the TOAST tables
+# of its tables with their indexes.
+_RELATIONS = """
+SELECT c.oid FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace
+  AND c.relkind IN ('r', 'i', 'm')
+UNION ALL
+SELECT c.reltoastrelid FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace
+  AND c.relkind IN ('r', 'm') AND c.reltoastrelid <> 0
+UNION ALL
+SELECT i.indexrelid FROM pg_index i JOIN pg_class c ON c.reltoastrelid = i.indrelid
+WHERE c.relnamespace = 'public'::regnamespace
+"""
+
+
+def read_into_memory(app_db: Path | None, postgres_url: str | None) -> dict:
+    """Read every page of a catalog through the kernel, so that it sits in the page cache, as
+    the catalog of a server in use does: the growth run does this to each size before timing
+    it, so that the sizes compare the search and not the disk (this machine pages out what is
+    idle for 60 s, and a catalog generated just before its rounds is in memory while one
+    coming back after other stages is not). The SQLite file (and its WAL) is read in
+    READ_CHUNK pieces; PostgreSQL's relations through pg_prewarm's 'read' mode, which fills
+    the OS cache, not PostgreSQL's buffers. How much was read and how long it took."""
+    started = time.perf_counter()
+    read = 0
+    for path in (app_db, Path(f"{app_db}-wal")) if app_db else ():
+        if path.exists():
+            with path.open("rb") as handle:
+                while chunk := handle.read(READ_CHUNK):
+                    read += len(chunk)
+    blocks = 0
+    if postgres_url:
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as connection:
+                connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+                blocks = connection.exec_driver_sql(
+                    f"SELECT coalesce(sum(pg_prewarm(oid, 'read')), 0) FROM ({_RELATIONS}) r(oid)"
+                ).scalar_one()
+        finally:
+            engine.dispose()
+    return {"sqlite_bytes": read, "postgresql_blocks": int(blocks),
+            "seconds": round(time.perf_counter() - started, 1)}  # fmt: skip

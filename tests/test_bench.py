@@ -353,3 +353,49 @@ def test_the_results_say_when_the_kernel_pages_out_idle_memory(tmp_path, monkeyp
     assert bench.run.page_cache_reclaim() is None
     monkeypatch.setattr(bench.run, "DAMON_SCHEMES", tmp_path / "absent" / "schemes")
     assert bench.run.page_cache_reclaim() is None
+
+
+def test_reading_a_catalog_into_memory_reads_every_page_of_both_databases(tmp_path):
+    """bench.catalogs.read_into_memory (the growth run, before each size): every byte of the
+    SQLite file, in bounded pieces, and every block of the PostgreSQL catalog's tables, indexes
+    and TOAST tables (pg_prewarm, in a database of its own: the extension stays out of the
+    suite's)."""
+    import sqlalchemy as sa
+
+    from bench.catalogs import READ_CHUNK, read_into_memory
+    from tests.conftest import temporary_postgres_database
+
+    app_db = tmp_path / "catalog.sqlite3"
+    connection = sqlite3.connect(app_db)
+    connection.execute("CREATE TABLE t (text TEXT)")
+    connection.executemany("INSERT INTO t VALUES (?)", [("道路运输" * 500,)] * 3000)
+    connection.commit()
+    connection.close()
+    assert app_db.stat().st_size > 2 * READ_CHUNK  # read in several pieces
+    assert read_into_memory(app_db, None)["sqlite_bytes"] == app_db.stat().st_size
+
+    with temporary_postgres_database("catalog_prewarm") as url:
+        engine = sa.create_engine(url)
+        try:
+            with engine.begin() as connection:
+                connection.exec_driver_sql("CREATE TABLE t (id int PRIMARY KEY, text text)")
+                connection.exec_driver_sql(  # texts long enough to go to the TOAST table
+                    "INSERT INTO t SELECT n, (SELECT string_agg(md5(n || '-' || g), '')"
+                    " FROM generate_series(1, 200) g) FROM generate_series(1, 500) n"
+                )
+            with engine.connect() as connection:
+                toasted = connection.exec_driver_sql(
+                    "SELECT pg_relation_size(reltoastrelid) FROM pg_class WHERE oid = 't'::regclass"
+                ).scalar_one()
+                expected = connection.exec_driver_sql(
+                    "SELECT sum(pg_relation_size(oid)) / current_setting('block_size')::int"
+                    " FROM pg_class WHERE oid IN ('t'::regclass, 't_pkey'::regclass,"
+                    " (SELECT reltoastrelid FROM pg_class WHERE oid = 't'::regclass),"
+                    " (SELECT indexrelid FROM pg_index WHERE indrelid ="
+                    "  (SELECT reltoastrelid FROM pg_class WHERE oid = 't'::regclass)))"
+                ).scalar_one()
+        finally:
+            engine.dispose()
+        done = read_into_memory(None, url)
+    assert done["sqlite_bytes"] == 0
+    assert toasted > 0 and done["postgresql_blocks"] == expected
