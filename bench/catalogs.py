@@ -238,7 +238,8 @@ def read_into_memory(app_db: Path | None, postgres_url: str | None) -> dict:
     idle for 60 s, and a catalog generated just before its rounds is in memory while one
     coming back after other stages is not). The SQLite file (and its WAL) is read in
     READ_CHUNK pieces; PostgreSQL's relations through pg_prewarm's 'read' mode, which fills
-    the OS cache, not PostgreSQL's buffers. How much was read and how long it took."""
+    the OS cache, not PostgreSQL's buffers (without the extension, `postgresql_blocks` is
+    None and the run carries on). How much was read and how long it took."""
     started = time.perf_counter()
     read = 0
     for path in (app_db, Path(f"{app_db}-wal")) if app_db else ():
@@ -246,7 +247,7 @@ def read_into_memory(app_db: Path | None, postgres_url: str | None) -> dict:
             with path.open("rb") as handle:
                 while chunk := handle.read(READ_CHUNK):
                     read += len(chunk)
-    blocks = 0
+    blocks: int | None = 0
     if postgres_url:
         import sqlalchemy as sa
 
@@ -254,10 +255,13 @@ def read_into_memory(app_db: Path | None, postgres_url: str | None) -> dict:
         try:
             with engine.connect() as connection:
                 connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
-                blocks = connection.exec_driver_sql(
+                blocks = int(connection.exec_driver_sql(
                     f"SELECT coalesce(sum(pg_prewarm(oid, 'read')), 0) FROM ({_RELATIONS}) r(oid)"
-                ).scalar_one()
+                ).scalar_one())  # fmt: skip
+        except sa.exc.DBAPIError as error:  # no contrib package, or a role that may not create it
+            log(f"no pg_prewarm ({error.orig}); PostgreSQL's catalog is timed as it is")
+            blocks = None
         finally:
             engine.dispose()
-    return {"sqlite_bytes": read, "postgresql_blocks": int(blocks),
+    return {"sqlite_bytes": read, "postgresql_blocks": blocks,
             "seconds": round(time.perf_counter() - started, 1)}  # fmt: skip

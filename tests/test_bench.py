@@ -399,3 +399,33 @@ def test_reading_a_catalog_into_memory_reads_every_page_of_both_databases(tmp_pa
         done = read_into_memory(None, url)
     assert done["sqlite_bytes"] == 0
     assert toasted > 0 and done["postgresql_blocks"] == expected
+
+
+def test_without_pg_prewarm_the_catalog_is_timed_as_it_is(tmp_path):
+    """A role that may not create the extension: read_into_memory says so and returns, and
+    the growth run carries on (it stopped the whole run before)."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    from bench.catalogs import read_into_memory
+    from tests.conftest import temporary_postgres_database
+
+    role = f"bench_reader_{uuid.uuid4().hex[:8]}"
+    with temporary_postgres_database("catalog_prewarm") as url:
+        admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as connection:
+                connection.exec_driver_sql(f"CREATE ROLE {role} LOGIN NOSUPERUSER")
+            reader = sa.make_url(url).set(username=role, password=None)
+            engine = sa.create_engine(reader)
+            with engine.connect() as connection:  # the role signs in: it is refused the extension
+                assert connection.exec_driver_sql("SELECT current_user").scalar_one() == role
+            engine.dispose()
+            done = read_into_memory(None, reader.render_as_string(hide_password=False))
+        finally:
+            with admin.connect() as connection:
+                connection.exec_driver_sql(f"DROP OWNED BY {role}")
+                connection.exec_driver_sql(f"DROP ROLE {role}")
+            admin.dispose()
+    assert done["postgresql_blocks"] is None and done["sqlite_bytes"] == 0
