@@ -6,6 +6,7 @@ import encodings.idna  # noqa: F401
 
 from catalog import create_app
 from catalog.reports.warm import served_by_gunicorn, warm_statements
+from catalog.search.text import pinyin_of
 from catalog.templating import compile_templates
 
 app = create_app()
@@ -13,4 +14,5 @@ app = create_app()
 if served_by_gunicorn():  # not in a flask command: it renders no page (compiling them all
     # took 0.8 of a `flask report`'s 3.5 s), and it may be the one that migrates
     compile_templates(app)
+    pinyin_of("许昌")  # loads pypinyin's dictionaries (0.3 s), which a first search reads
     warm_statements(app)  # before the worker's first request, not beside it

@@ -40,6 +40,7 @@ class InProcess:
         from catalog.extensions import db
         from catalog.public.queries import run_search
         from catalog.search.frame import frames
+        from catalog.search.text import pinyin_of
 
         self.db, self.run_search = db, run_search
         self.app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": SECRET,
@@ -47,6 +48,7 @@ class InProcess:
         self.context = self.app.app_context()
         self.context.push()
         frames.clear()  # (an earlier InProcess in this process loaded it)
+        pinyin_of("许昌")  # pypinyin's dictionaries, as a gunicorn worker loads them (wsgi.py)
         started = time.perf_counter()
         self.search(Query(""))
         self.frame_load_ms = round((time.perf_counter() - started) * 1000, 1)

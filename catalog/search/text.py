@@ -12,7 +12,6 @@ from typing import Any
 
 import yaml
 from markupsafe import Markup, escape
-from pypinyin import Style, lazy_pinyin
 
 _INVISIBLE = dict.fromkeys(
     map(ord, "\u200b\u200c\u200d\u2060\ufeff\u200e\u200f\u202a\u202b\u202c\u202d\u202e")
@@ -45,7 +44,12 @@ def character_grams(text: str) -> str:
 
 
 def pinyin_of(text: str) -> tuple[str, str]:
-    """Full pinyin and initials of the Chinese characters in `text` (phrase-aware readings)."""
+    """Full pinyin and initials of the Chinese characters in `text` (phrase-aware readings).
+    pypinyin is imported by the first call, not by every `flask` command: its phrase
+    dictionary takes 0.3 s to load, an eighth of a command's start. A gunicorn worker loads
+    it before its first request (wsgi.py), as a search needs it (the synonyms' spellings)."""
+    from pypinyin import Style, lazy_pinyin
+
     full = "".join(lazy_pinyin(text, errors="ignore"))
     initials = "".join(lazy_pinyin(text, style=Style.FIRST_LETTER, errors="ignore"))
     return full, initials
