@@ -41,7 +41,9 @@ def free_port() -> int:
 def gunicorn(args: Sequence[str], env: Mapping[str, str], log: Path, *, port: int,
              workers: int) -> Iterator[subprocess.Popen]:  # fmt: skip
     """`python -m gunicorn <args>` in the project, in a process group of its own, its output in
-    `log`; yielded once `workers` workers have booted and the app answers on `port`. On leaving,
+    `log`; yielded once `workers` workers have loaded and warmed the app (wsgi.py logs "Worker
+    ready": gunicorn's "Booting worker" comes at the fork, and a race begun then met one
+    worker, the others still loading) and the app answers on `port`. On leaving,
     the whole group (master and workers) is sent SIGTERM, then SIGKILL if it has not stopped."""
     with log.open("w") as out:
         process = subprocess.Popen(
@@ -50,7 +52,7 @@ def gunicorn(args: Sequence[str], env: Mapping[str, str], log: Path, *, port: in
         )  # fmt: skip
     try:
         deadline = time.monotonic() + TIMEOUT
-        while log.read_text().count("Booting worker with pid") < workers or not answers(port):
+        while log.read_text().count("Worker ready (pid:") < workers or not answers(port):
             assert process.poll() is None, log.read_text()
             assert time.monotonic() < deadline, "gunicorn did not start:\n" + log.read_text()
             time.sleep(0.1)
