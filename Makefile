@@ -19,7 +19,7 @@ run: install
 # here the serial run had grown past the 30 minutes CI allows. TEST_WORKERS=0 runs it serially.
 # The slowest files go first (tests/conftest.py, SLOWEST_FILES), in that order: xdist's own
 # reordering (the files with the most tests first) is turned off. --durations=30 ends the output
-# with the slowest tests: where the time goes (33 min on the slow machine of 2026-12-06).
+# with the slowest tests: where the time goes (21-33 min on this machine on 2026-12-06).
 TEST_WORKERS ?= 2
 
 test: install-dev browser system
