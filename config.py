@@ -42,10 +42,11 @@ def _io_concurrency() -> int:
 
 def engine_options(url: str) -> dict[str, Any]:
     """How the app waits on its database: never for long, so that an unreachable or locked
-    database is a quick 503 rather than a hung worker; and every pooled connection to a
-    server is tested before use, so the app recovers by itself when the server is back (a
-    SQLite file has no connection to lose: the test would cost every request a statement)."""
-    options: dict[str, Any] = {"pool_pre_ping": not url.startswith("sqlite")}
+    database is a quick 503 rather than a hung worker. (A pooled connection idle for
+    DATABASE_PING_AFTER seconds is tested before use, so the app recovers by itself when the
+    server is back: catalog.connections, not SQLAlchemy's pool_pre_ping, which tests each one at
+    every checkout.)"""
+    options: dict[str, Any] = {"pool_pre_ping": False}
     if url.startswith("postgresql"):
         statement_ms = int(_seconds("DATABASE_STATEMENT_TIMEOUT", 30) * 1000)
         options["pool_timeout"] = 10  # waiting for a free pooled connection
@@ -74,6 +75,19 @@ def engine_options(url: str) -> dict[str, Any]:
         # How long a statement waits for another connection's lock before "database is locked".
         options["connect_args"] = {"timeout": _seconds("DATABASE_LOCK_TIMEOUT", 5)}
     return options
+
+
+def _ping_after() -> float:
+    """DATABASE_PING_AFTER: the seconds a pooled PostgreSQL connection may have been idle and
+    still be used untested (catalog.connections); 0 tests every one."""
+    raw = os.environ.get("DATABASE_PING_AFTER", "").strip() or "1"
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 3600:  # NaN too
+        raise ValueError(f"DATABASE_PING_AFTER={raw!r}: seconds from 0 to 3600")
+    return seconds
 
 
 def _flag(name: str) -> bool:
@@ -161,6 +175,8 @@ def load(instance_path: Path | None = None, overrides: Mapping[str, Any] | None 
         "IMPORT_PENDING_TOTAL_BYTES": int(_seconds("IMPORT_PENDING_TOTAL_BYTES", 64 * 1024**2)),
         "IMPORT_PENDING_MAX_BYTES": int(_seconds("IMPORT_PENDING_MAX_BYTES", 8 * 1024**2)),
         "SYNONYMS_FILE": str(PROJECT_ROOT / "seed" / "synonyms.yaml"),
+        # A pooled PostgreSQL connection idle this long is tested before use (catalog.connections).
+        "DATABASE_PING_AFTER": _ping_after(),
         # Searches kept per revision of the catalog, per worker (0: every search is computed).
         "SEARCH_RESULT_CACHE": int(os.environ.get("SEARCH_RESULT_CACHE", "2048") or 0),
         "QUERY_WORDS_FILE": str(PROJECT_ROOT / "seed" / "query_words.yaml"),

@@ -43,12 +43,13 @@ def configure(app: Flask, overrides: Mapping[str, Any]) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from catalog import revision, security, twins, uploads  # noqa: F401  (revision: its listener)
+    from catalog import connections, revision, security, twins, uploads  # noqa: F401  (revision)
     from catalog.extensions import csrf, db, limiter, migrate
     from catalog.staff import sessions
     from catalog.throttle_storage import init_app as init_throttle_storage  # "database://"
 
     db.init_app(app)
+    connections.init_app(app)  # a pooled PostgreSQL connection idle a while is tested first
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
