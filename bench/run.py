@@ -77,7 +77,7 @@ def settings() -> argparse.Namespace:
     parser.add_argument(
         "--mix-queries",
         type=int,
-        default=int(env("BENCH_MIX_QUERIES", "200")),
+        default=int(env("BENCH_MIX_QUERIES", "1000")),
         help="distinct queries per class held back for the throughput mixes",
     )
     parser.add_argument(

@@ -188,6 +188,16 @@ def current_stamp() -> str:
     return db.session.scalar(CURRENT_STAMP) or ""
 
 
+# The stamp this process last read of each database (by URL): what a search assumes, and checks
+# in the statement that reads its page's rows (catalog.search.query), instead of reading it in
+# a statement of its own first.
+_last_read: dict[str, str] = {}
+
+
+def _url() -> str:
+    return db.engine.url.render_as_string(hide_password=True)
+
+
 # The revision a transaction reads once it has changed the catalog and not yet committed: its
 # own, seen by no other reader, so nothing computed from it is cached (Cache.get) or stored.
 UNCOMMITTED = "uncommitted:"
@@ -196,11 +206,39 @@ UNCOMMITTED = "uncommitted:"
 def revision_key() -> tuple[str, str]:
     """What a cached value of the published catalog is kept under: the database (a process can
     serve more than one, as the tests do) and its current revision."""
-    url = db.engine.url.render_as_string(hide_password=True)
+    url = _url()
     stamp = current_stamp()  # first: its query flushes a pending change, which marks the session
     if db.session.info.get("catalog_changed"):
         return url, UNCOMMITTED + uuid.uuid4().hex
+    _last_read[url] = stamp
     return url, stamp
+
+
+def last_read_key() -> tuple[str, str] | None:
+    """revision_key() as this process last read it, without a statement: right unless the
+    catalog has changed since, so the caller reads the current stamp later, with rows it needs
+    anyway, and checks it (checked_key). None when nothing was read yet, and when this session
+    has changed the catalog or holds changes not flushed yet (revision_key() tells those)."""
+    session = db.session
+    if session.info.get("catalog_changed") or session.new or session.dirty or session.deleted:
+        return None
+    url = _url()
+    stamp = _last_read.get(url)
+    return None if stamp is None else (url, stamp)
+
+
+def checked_key(assumed: tuple[str, str], stamp: str | None) -> tuple[str, str] | None:
+    """`assumed` (last_read_key()'s) when `stamp`, read since with rows of the published
+    catalog, says it is still the current revision (None: never changed, as current_stamp()
+    reads it), so that what was computed at it goes with the rows; else the current key, kept as
+    the last read; None when this session has changed the catalog meanwhile (its revision is its
+    own: revision_key() tells it)."""
+    if db.session.info.get("catalog_changed"):
+        return None
+    stamp = stamp or ""
+    if stamp != assumed[1]:
+        _last_read[assumed[0]] = stamp
+    return assumed[0], stamp
 
 
 def is_uncommitted(stamp: str) -> bool:

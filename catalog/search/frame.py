@@ -467,6 +467,10 @@ class Frames:
                 self._by_revision[key] = frame
         return frame
 
+    def holds(self, key: tuple[str, str]) -> bool:
+        with self._lock:
+            return key in self._by_revision
+
     def clear(self) -> None:
         with self._lock:
             self._by_revision.clear()

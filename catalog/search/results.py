@@ -15,6 +15,7 @@ from markupsafe import Markup
 from catalog.enums import CaseType, ItemType
 from catalog.extensions import db
 from catalog.models import ApprovalItem, HandlingItem
+from catalog.revision import CURRENT_STAMP
 from catalog.search.terms import SearchError, Term
 from catalog.search.text import highlight
 
@@ -137,25 +138,32 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
 # The page's hits with their items: one statement for the page, not one a hit, of the columns
 # a result list shows (ORM objects of the handling items and their items cost 5 ms a page, more
 # than the rest of a repeated search); built once, as building it (and its key in SQLAlchemy's
-# compiled cache) cost more than a cached search.
+# compiled cache) cost more than a cached search. The catalog's current stamp comes with each
+# row: the search checks the revision it assumed against it (search.query).
 _HANDLING = HandlingItem.__table__.c
 _ITEM = ApprovalItem.__table__.c
 _LISTED_HANDLING = [getattr(_HANDLING, f.name) for f in fields(ListedHandling)]
 _LISTED_ITEM = [getattr(_ITEM, f.name) for f in fields(ListedItem)]
 _PAGE_HITS = (
-    sa.select(_HANDLING.id, *_LISTED_HANDLING, *_LISTED_ITEM)
+    sa.select(CURRENT_STAMP.scalar_subquery(), _HANDLING.id, *_LISTED_HANDLING, *_LISTED_ITEM)
     .join_from(HandlingItem.__table__, ApprovalItem.__table__, _HANDLING.item_id == _ITEM.id)
     .where(_HANDLING.id.in_(sa.bindparam("ids", expanding=True)))
 )
 
 
-def _listed(ids: list[int]) -> dict[int, tuple[ListedHandling, ListedItem]]:
-    """The page's handling items and their items, by handling item id (no statement for a
-    search that found nothing)."""
-    if not ids:
-        return {}
-    split = 1 + len(_LISTED_HANDLING)
-    return {
-        row[0]: (ListedHandling(*row[1:split]), ListedItem(*row[split:]))
-        for row in db.session.execute(_PAGE_HITS, {"ids": ids})
-    }
+def _listed(
+    ids: list[int], *, read_stamp: bool = False
+) -> tuple[str | None, dict[int, tuple[ListedHandling, ListedItem]]]:
+    """The catalog's current stamp (None: not read, or never changed) and the page's handling
+    items and their items, by handling item id. A page with no rows costs the stamp alone
+    when `read_stamp`, else no statement."""
+    # On the session's connection, not through the session: its ORM handling of a statement
+    # cost a worker 0.1 ms a search, and there is nothing to flush (search.query reads the
+    # revision, which flushes, before a search of a session with changes of its own).
+    connection = db.session.connection()
+    rows = connection.execute(_PAGE_HITS, {"ids": ids}).all() if ids else []
+    split = 2 + len(_LISTED_HANDLING)
+    listed = {row[1]: (ListedHandling(*row[2:split]), ListedItem(*row[split:])) for row in rows}
+    if rows:
+        return rows[0][0], listed
+    return (connection.execute(CURRENT_STAMP).scalar() if read_stamp else None), listed
