@@ -163,17 +163,20 @@ def query_parts(queries: dict, options: argparse.Namespace) -> tuple[dict, dict,
     """Each class's queries for latency, each mix's queries (its classes' interleaved: the
     per-group mixes draw on one half of what each class keeps back, 全部 on the other), and
     the 3字 queries kept for the first search after each change."""
+    fresh = queries["3字"][-FRESH:]
     latency, mix_parts = {}, {}
     for name in CLASSES:
-        latency[name], for_groups, for_all = split(
-            queries[name], options.queries, options.mix_queries // 2, options.mix_queries // 2
-        )
-        mix_parts[name] = (for_groups, for_all)
+        kept = [query for query in queries[name] if query not in fresh]
+        latency[name], rest = split(kept, options.queries, len(kept))
+        # two equal halves of what is left, however few (1字 and 首字母2 have fewer queries
+        # than asked at 300,000: a half that took all of them left the mix of all empty)
+        half = min(options.mix_queries // 2, len(rest) // 2)
+        mix_parts[name] = (rest[:half], rest[half : 2 * half])
     mixes = {}
     for mix, classes in MIXES.items():
         queries_of = [mix_parts[name][1 if mix == "全部" else 0] for name in classes]
         mixes[mix] = [q for group in zip(*queries_of, strict=False) for q in group]
-    return latency, mixes, queries["3字"][-FRESH:]
+    return latency, mixes, fresh
 
 
 def measure_database(database: str, url: str, peer_port: int, queries: dict, items: list[str],

@@ -429,3 +429,27 @@ def test_without_pg_prewarm_the_catalog_is_timed_as_it_is(tmp_path):
                 connection.exec_driver_sql(f"DROP ROLE {role}")
             admin.dispose()
     assert done["postgresql_blocks"] is None and done["sqlite_bytes"] == 0
+
+
+def test_every_mix_has_each_of_its_classes_alike_when_a_class_has_fewer_queries_than_asked():
+    """1字 and 首字母2 have fewer distinct queries than asked at 300,000 (496 and 374 of
+    1,210): what is left after latency is halved, so neither mix is left without them, and
+    the mix of all takes as many of each class. No query is used twice."""
+    import argparse
+
+    from bench.run import FRESH, query_parts
+
+    sizes = {name: 1210 for name in CLASSES} | {"1字": 496, "首字母2": 374}
+    queries = {name: [Query(f"{name}{n}") for n in range(size)] for name, size in sizes.items()}
+    options = argparse.Namespace(queries=200, mix_queries=1000)
+    latency, mixes, fresh = query_parts(queries, options)
+    assert {name: len(kept) for name, kept in latency.items()} == dict.fromkeys(CLASSES, 200)
+    assert len(fresh) == FRESH
+    # 首字母2 keeps 174 after latency: 87 for the per-group mixes and 87 for the mix of all
+    assert len(mixes["全部"]) == 87 * len(CLASSES)
+    assert len(mixes["1-2字或字母"]) == 87 * 3
+    assert len(mixes["3+字或字母"]) == 500 * 4
+    assert len(mixes["筛选"]) == 500
+    used = [q for kept in latency.values() for q in kept] + fresh
+    used += [q for mix in mixes.values() for q in mix]
+    assert len(used) == len(set(used))
