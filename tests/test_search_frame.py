@@ -14,9 +14,9 @@ from catalog.province import generate_province
 from catalog.revision import revision_key
 from catalog.search import Filters, delta
 from catalog.search.frame import FLAGS, Frame, frames, load_frame
-from catalog.search.terms import _spelling_matches, spells
+from catalog.search.terms import Spelling, _spelling_matches, spells
 from catalog.services import create_item, update_item
-from tests.factories import handling_item_data, item_data
+from tests.factories import handling_item_data, item_data, publish
 from tests.test_search_engine import actual, expected, read_rows
 
 
@@ -214,3 +214,26 @@ def test_spellings_from_the_frame_match_a_scan_of_every_entry(province, db):
         assert frame.spelt(spells(text)).tolist() == scan, text
         checked += bool(scan)
     assert checked > 50
+
+
+def test_a_spelling_matched_over_the_texts_joined_is_the_spelling_by_spelling_rule(db):
+    """Frame.spelt of a search.terms.Spelling (the texts joined and sorted) finds the same ids
+    as the same Spelling called on each distinct spelling, for every way of matching: a piece
+    of the pinyin or initials, their beginning, the whole of them."""
+    publish(db, *(item_data(code=f"S{n}", name=name) for n, name in enumerate(
+        ["道路运输经营许可", "道路运输证配发", "道路货物运输", "港口经营许可", "港口", "道"]
+    )))  # fmt: skip
+    db.session.commit()
+    frame = load_frame()
+    texts = {"d", "dl", "dlys", "daolu", "daoluyunshu", "dao", "gk", "gang", "gangkou", "kou",
+             "ys", "x", "zzzz", "jyxk", "gangkoujingyingxuke", "gkjyxk"}  # fmt: skip
+    hows = (Spelling.IN, Spelling.BEGINS, Spelling.IS, None)
+    matched = 0
+    for text in sorted(texts):
+        for pinyin in hows:
+            for initials in hows:
+                spelling = Spelling(text, pinyin, initials)
+                by_rule = frame.spelt(lambda p, i, s=spelling: s(p, i)).tolist()
+                assert frame.spelt(spelling).tolist() == by_rule, spelling
+                matched += bool(by_rule)
+    assert matched > 40

@@ -28,6 +28,7 @@ from catalog.measures import SEARCH_FLAGS, flag_facts
 from catalog.models import ApprovalItem, HandlingItem, SearchEntry, SearchPart, SearchPosting
 from catalog.revision import is_uncommitted
 from catalog.search.common import BITS_LENGTH, POSITION
+from catalog.search.terms import Spelling
 
 FLAGS = tuple(SEARCH_FLAGS)  # ("no_visit", "instant", "no_fee", "one_visit")
 
@@ -140,9 +141,17 @@ class Frame:
         spelling is matched over the few distinct spellings, then their groups of ids taken, so
         a Latin term costs the same whatever the catalog's size (a LIKE over every entry's
         pinyin and initials took 90-140 ms on SQLite and 0.5-0.9 s on PostgreSQL at 300,000;
-        a gather over every entry 0.5-1 ms, where a few groups take microseconds)."""
-        matched = [index for index, (pinyin, initials) in enumerate(self.spellings)
-                   if spells(pinyin, initials)]  # fmt: skip
+        a gather over every entry 0.5-1 ms, where a few groups take microseconds). A
+        search.terms.Spelling is matched over the spellings joined (in C), any other
+        predicate spelling by spelling."""
+        if isinstance(spells, Spelling):
+            matched = sorted(
+                {*self._spelling_texts[0].matching(spells.pinyin, spells.text),
+                 *self._spelling_texts[1].matching(spells.initials, spells.text)}
+            )  # fmt: skip
+        else:
+            matched = [index for index, (pinyin, initials) in enumerate(self.spellings)
+                       if spells(pinyin, initials)]  # fmt: skip
         if not matched:
             return np.zeros(0, dtype=np.int64)
         ids, starts = self._by_spelling
@@ -179,6 +188,12 @@ class Frame:
                 rank[index] = 0 if ordered[place] in words else min(rank[index], 1)
                 place += 1
         return rank[self.item_name_of[ids]]
+
+    @cached_property
+    def _spelling_texts(self) -> tuple[Texts, Texts]:
+        """The distinct spellings' pinyins and initials, each ready to be matched."""
+        return (Texts(tuple(p for p, _i in self.spellings)),
+                Texts(tuple(i for _p, i in self.spellings)))  # fmt: skip
 
     @cached_property
     def _item_names_sorted(self) -> tuple[list[str], list[int]]:
@@ -237,6 +252,34 @@ def joined(texts: tuple[str, ...]) -> tuple[str, list[int]]:
     for text in texts:
         starts.append(starts[-1] + len(text) + 1)
     return "".join(text + "\n" for text in texts), starts
+
+
+class Texts:
+    """A few thousand texts, matched by index: those containing a word (joined, containing()),
+    beginning with it or equal to it (sorted, bisected)."""
+
+    def __init__(self, texts: tuple[str, ...]):
+        self.texts = texts
+        self.joined = joined(texts)
+        order = sorted(range(len(texts)), key=texts.__getitem__)
+        self.ordered = [texts[index] for index in order]
+        self.order = order
+
+    def matching(self, how: str | None, word: str) -> list[int]:
+        """The indexes of the texts the word is in (Spelling.IN), that begin with it (BEGINS),
+        or that are it (IS); none for None."""
+        if how is None:
+            return []
+        if how == Spelling.IN:
+            return containing(self.texts, self.joined, word)
+        found = []
+        place = bisect_left(self.ordered, word)
+        while place < len(self.ordered) and self.ordered[place].startswith(word):
+            if how == Spelling.IS and self.ordered[place] != word:
+                break  # sorted: the texts equal to the word come first
+            found.append(self.order[place])
+            place += 1
+        return found
 
 
 def containing(texts: tuple[str, ...], joined_texts: tuple[str, list[int]], word: str) -> list[int]:

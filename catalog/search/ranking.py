@@ -12,7 +12,7 @@ from catalog.search.frame import Frame
 from catalog.search.lookups import _all_terms
 from catalog.search.part_list import PartSearch
 from catalog.search.results import Filters
-from catalog.search.terms import Term, _matching_words, spells
+from catalog.search.terms import Spelling, Term, _matching_words, spells
 from catalog.search.text import normalise
 
 
@@ -42,9 +42,9 @@ def _name_ranks(
         exact.update(terms[0].words)
     rank = frame.name_ranks(ids, sorted(exact))
     if terms[0].is_latin and len(terms) == 1:
-        begins = _positions(ids, frame.spelt(lambda p, _i: p.startswith(whole)))
+        begins = _positions(ids, frame.spelt(Spelling(whole, Spelling.BEGINS, None)))
         rank[begins] = np.minimum(rank[begins], 1)
-        rank[_positions(ids, frame.spelt(lambda p, i: whole in (p, i)))] = 0
+        rank[_positions(ids, frame.spelt(Spelling(whole, Spelling.IS, Spelling.IS)))] = 0
     return rank
 
 

