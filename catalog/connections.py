@@ -29,11 +29,13 @@ _LAST_USED = "catalog_last_used"  # the connection record's info: when it last a
 
 
 def init_app(app: Flask) -> None:
+    if (app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}).get("pool_pre_ping"):
+        return  # asked for by hand: SQLAlchemy tests every checkout already
     after = app.config["DATABASE_PING_AFTER"]
     with app.app_context():
         engines = list(db.engines.values())
     for engine in engines:
-        if engine.dialect.name == "sqlite" or engine.pool._pre_ping:
+        if engine.dialect.name == "sqlite":
             continue
         event.listen(engine, "connect", _answered)
         event.listen(engine, "checkin", _answered)

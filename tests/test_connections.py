@@ -114,3 +114,11 @@ def test_a_wrong_database_ping_after_stops_the_app_naming_the_setting(value, mon
     monkeypatch.setenv("DATABASE_PING_AFTER", value)
     with pytest.raises(ValueError, match="DATABASE_PING_AFTER"):
         config.load(tmp_path)
+
+
+def test_an_engine_asked_to_ping_every_checkout_gets_no_second_test(postgres_url):
+    options = config.engine_options(postgres_url) | {"pool_pre_ping": True}
+    app = make_app(postgres_url, SQLALCHEMY_ENGINE_OPTIONS=options)
+    with app.app_context():
+        assert not db.engine.pool.dispatch.checkout  # SQLAlchemy's own pre-ping, not ours
+        db.engine.dispose()
