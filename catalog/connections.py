@@ -1,8 +1,9 @@
 """Pooled PostgreSQL connections are tested before use when they have been idle a while.
 
 SQLAlchemy's pool_pre_ping tests every connection at every checkout: one round trip to the
-server per request, and 0.3-0.4 ms of a gunicorn worker's time, a tenth of a distinct search on
-PostgreSQL (docs/search-speed.md, *Round trips*). A connection put back into the pool less than
+server per request (a cached search on the seed took 1.43 ms of the worker's CPU without it
+against 1.81 with it, on a busy machine; the distinct 3+ mix's throughput was 3-5 % higher:
+docs/search-speed.md, *Round trips*). A connection put back into the pool less than
 DATABASE_PING_AFTER seconds ago (1 by default; 0 tests every checkout, as pool_pre_ping does) is
 trusted instead: it answered then. One that has been idle longer, where a restarted server, an
 idle timeout or a dropped network path may have closed it, is tested first, and if it no longer
