@@ -180,13 +180,9 @@ class Frame:
         begins with one of them, else 3 (as `item_name IN (...)` and `LIKE 'word%'` find
         them), over the distinct item names, then gathered."""
         rank = np.full(len(self.item_names) + 1, 3, dtype=np.int64)  # the last: no entry
-        ordered, indexes = self._item_names_sorted
-        for word in words:  # the names beginning with a word follow it in sorted order
-            place = bisect_left(ordered, word)
-            while place < len(ordered) and ordered[place].startswith(word):
-                index = indexes[place]
-                rank[index] = 0 if ordered[place] in words else min(rank[index], 1)
-                place += 1
+        for word in words:
+            for index in self._item_name_texts.matching(Spelling.BEGINS, word):
+                rank[index] = 0 if self.item_names[index] in words else min(rank[index], 1)
         return rank[self.item_name_of[ids]]
 
     @cached_property
@@ -196,9 +192,8 @@ class Frame:
                 Texts(tuple(i for _p, i in self.spellings)))  # fmt: skip
 
     @cached_property
-    def _item_names_sorted(self) -> tuple[list[str], list[int]]:
-        pairs = sorted((name, index) for index, name in enumerate(self.item_names))
-        return [name for name, _index in pairs], [index for _name, index in pairs]
+    def _item_name_texts(self) -> Texts:
+        return Texts(self.item_names)
 
     @cached_property
     def _names_joined(self) -> tuple[str, list[int]]:
@@ -255,15 +250,19 @@ def joined(texts: tuple[str, ...]) -> tuple[str, list[int]]:
 
 
 class Texts:
-    """A few thousand texts, matched by index: those containing a word (joined, containing()),
-    beginning with it or equal to it (sorted, bisected)."""
+    """Texts matched by index: those containing a word (joined, containing()), beginning with
+    it or equal to it (sorted, bisected): the spellings, and the item names' prefixes
+    (Frame.name_ranks)."""
 
     def __init__(self, texts: tuple[str, ...]):
         self.texts = texts
-        self.joined = joined(texts)
         order = sorted(range(len(texts)), key=texts.__getitem__)
         self.ordered = [texts[index] for index in order]
         self.order = order
+
+    @cached_property
+    def joined(self) -> tuple[str, list[int]]:  # built by the first word looked for in them
+        return joined(self.texts)
 
     def matching(self, how: str | None, word: str) -> list[int]:
         """The indexes of the texts the word is in (Spelling.IN), that begin with it (BEGINS),
