@@ -219,7 +219,9 @@ def test_spellings_from_the_frame_match_a_scan_of_every_entry(province, db):
 def test_a_spelling_matched_over_the_texts_joined_is_the_spelling_by_spelling_rule(db):
     """Frame.spelt of a search.terms.Spelling (the texts joined and sorted) finds the same ids
     as the same Spelling called on each distinct spelling, for every way of matching: a piece
-    of the pinyin or initials, their beginning, the whole of them."""
+    of the pinyin or initials, their beginning, the whole of them. Frame.spelt_labels, which
+    the ranking reads, gathered by the ids' labels, says of each id (one without an entry
+    included) whether it is among them."""
     publish(db, *(item_data(code=f"S{n}", name=name) for n, name in enumerate(
         ["道路运输经营许可", "道路运输证配发", "道路货物运输", "港口经营许可", "港口", "道"]
     )))  # fmt: skip
@@ -228,6 +230,7 @@ def test_a_spelling_matched_over_the_texts_joined_is_the_spelling_by_spelling_ru
     texts = {"d", "dl", "dlys", "daolu", "daoluyunshu", "dao", "gk", "gang", "gangkou", "kou",
              "ys", "x", "zzzz", "jyxk", "gangkoujingyingxuke", "gkjyxk"}  # fmt: skip
     hows = (Spelling.IN, Spelling.BEGINS, Spelling.IS, None)
+    every = np.arange(frame.size)  # (spelling_of: -1 for an id without an entry)
     matched = 0
     for text in sorted(texts):
         for pinyin in hows:
@@ -235,5 +238,7 @@ def test_a_spelling_matched_over_the_texts_joined_is_the_spelling_by_spelling_ru
                 spelling = Spelling(text, pinyin, initials)
                 by_rule = frame.spelt(lambda p, i, s=spelling: s(p, i)).tolist()
                 assert frame.spelt(spelling).tolist() == by_rule, spelling
+                at = frame.spelt_labels(spelling)[frame.labels(every)]
+                assert every[at].tolist() == by_rule, spelling
                 matched += bool(by_rule)
     assert matched > 40

@@ -269,12 +269,12 @@ def test_the_parts_held_find_any_word_of_a_name_and_the_frame_ranks_names_as_lis
         # the frame's names and item names (the ranking's) say the same as the database
         exact, begins = (set(np.fromstring(found or "", dtype=np.int64, sep=",").tolist())
                          for found in listed)  # fmt: skip
-        ranks = frame.name_ranks(every, [word])
+        ranks = frame.name_rank_labels([word])[frame.labels(every)]
         assert set(every[ranks == 0].tolist()) == exact, word
         assert set(every[ranks == 1].tolist()) == begins - exact, word
         in_name = set(db.session.scalars(sa.select(SearchEntry.handling_item_id).where(
             SearchEntry.name.contains(word, autoescape=True))))  # fmt: skip
-        assert set(every[frame.named(every, [word])].tolist()) == in_name, word
+        assert set(every[frame.named_labels([word])[frame.labels(every)]].tolist()) == in_name, word
     assert PartSearch(held).ids_of("etc", name_only=True).size == len(item.handling_items)
 
 
