@@ -115,8 +115,8 @@ def test_a_search_that_finds_nothing_reads_no_rows(app, client, db):
 
 
 def test_without_the_result_cache_every_search_is_computed(app, client, db, monkeypatch):
-    """The matches ranked and counted again (their postings, held in the process once read,
-    need no statement: part_list.PostingsHeld)."""
+    """The matches ranked and counted again (their postings, held with the search frame,
+    need no statement: catalog.search.postings)."""
     from catalog.search import query
 
     publish(db, item_data(code="P1", name="港口经营许可"))

@@ -30,7 +30,11 @@ def province(db, seed_dir):
 def described(frame: Frame) -> dict[int, tuple]:
     """Every handling item the frame knows, as what a search reads of it: its place in code
     order, its facet group by name (None: not published), its common bits, its spelling, its
-    name (Frame.named)."""
+    name (Frame.named_labels), its parts (the frame's postings)."""
+    parts_of: dict[int, list[int]] = {}
+    for part_id in np.flatnonzero(frame.postings.row_of >= 0).tolist():
+        for handling_id in frame.postings.of(part_id).tolist():
+            parts_of.setdefault(handling_id, []).append(part_id)
     found = {}
     for handling_id in np.flatnonzero(frame.order_of >= 0).tolist():
         group = int(frame.group_of[handling_id])
@@ -49,7 +53,9 @@ def described(frame: Frame) -> dict[int, tuple]:
             int(frame.order_of[handling_id]), facets, bytes(frame.common[handling_id]),
             frame.spellings[spelling] if spelling >= 0 else None,
             frame.names[name] if name >= 0 else None,
+            sorted(parts_of.pop(handling_id, [])),
         )  # fmt: skip
+    assert not parts_of, parts_of  # no part of a handling item the frame does not know
     # and no id the frame does not know is published
     published = set(np.flatnonzero(frame.group_of < frame.group_count).tolist())
     assert published <= set(found)

@@ -17,10 +17,13 @@ import sqlalchemy as sa
 from catalog.enums import Status
 from catalog.models import ApprovalItem, HandlingItem, SearchEntry, SearchPart, SearchPosting
 from catalog.province import generate_province
+from catalog.revision import revision_key
+from catalog.search.delta import frame_of
 from catalog.search.frame import id_list
 from catalog.search.lookups import in_parts, part_rows
 from catalog.search.part_list import PartSearch, load_part_list
 from catalog.search.parts import PART, add_parts, fill, part_ids, parts_from_sources
+from catalog.search.postings import Postings, load_postings
 from catalog.search.terms import _like_pattern as like_pattern
 from catalog.services import update_item
 from tests.conftest import temporary_postgres_database
@@ -49,6 +52,14 @@ def _recomputed(db) -> set[tuple[int, str, bool]]:
     }
 
 
+def _by_part(postings: Postings) -> dict[int, list[int]]:
+    """The parts' handling items, the parts that have some (an update in place keeps a part
+    whose last handling item went, with none)."""
+    found = {part_id: sorted(postings.of(part_id).tolist())
+             for part_id in np.flatnonzero(postings.row_of >= 0).tolist()}  # fmt: skip
+    return {part_id: ids for part_id, ids in found.items() if ids}
+
+
 def _agrees_with_a_scan(db) -> int:
     """Every piece of the entries' text a word can be looked up by through the parts finds the
     entries whose text (or name) has it, and no other; returns the number of pieces."""
@@ -60,10 +71,12 @@ def _agrees_with_a_scan(db) -> int:
         found = [p for p in found if in_parts(p) and not {"%", "_", "\\"} & set(p)]
         pieces += found if size == 1 else random.Random(size).sample(found, min(150, len(found)))
     held = load_part_list()  # the parts held in the process (catalog.search.part_list)
+    # the search frame's postings: loaded whole the first time, updated in place after changes
+    postings = frame_of(revision_key()).postings
     for piece in pieces:
         in_name = SearchEntry.name.contains(piece, autoescape=True)
         anywhere = sa.or_(in_name, SearchEntry.body.contains(piece, autoescape=True))
-        search = PartSearch(held)  # anywhere first, then the names from what it read
+        search = PartSearch(held, postings)  # anywhere first, then the names from what it read
         for name_only, scan in ((False, anywhere), (True, in_name)):
             found = set(db.session.scalars(part_rows(piece, name_only=name_only)))
             scanned = set(db.session.scalars(
@@ -72,7 +85,7 @@ def _agrees_with_a_scan(db) -> int:
             assert found == scanned, (piece, name_only)
             assert set(search.ids_of(piece, name_only=name_only).tolist()) == scanned, piece
         # the names alone, asked first
-        names = PartSearch(held).ids_of(piece, name_only=True)
+        names = PartSearch(held, postings).ids_of(piece, name_only=True)
         assert set(names.tolist()) == set(db.session.scalars(
             sa.select(SearchEntry.handling_item_id).where(in_name)
         )), piece  # fmt: skip
@@ -121,6 +134,8 @@ def test_the_parts_agree_with_a_scan_after_every_kind_of_change(province, db):
 
     assert _agrees_with_a_scan(db) > 600
     assert _postings(db) == _recomputed(db)
+    # the frame's postings, updated in place, are those loaded whole
+    assert _by_part(frame_of(revision_key()).postings) == _by_part(load_postings())
     assert not db.session.scalar(
         sa.select(sa.func.count()).where(SearchPosting.handling_item_id.in_(gone_ids))
     )
@@ -239,9 +254,6 @@ def test_the_parts_held_find_any_word_of_a_name_and_the_frame_ranks_names_as_lis
     digits too) is in an entry's name exactly when it is in its name part. The search frame's
     names and item names, updated in place after the change, rank them as the database lists
     them (name_lists: the exact and prefix item names, read plainly)."""
-    from catalog.revision import revision_key
-    from catalog.search.delta import frame_of
-
     frame_of(revision_key())  # the frame before the change: the one after is updated in place
     item = _item(db, ApprovalItem.name.contains("许可"))
     update_item(item, item_data(
@@ -261,7 +273,7 @@ def test_the_parts_held_find_any_word_of_a_name_and_the_frame_ranks_names_as_lis
         if " " not in word:
             scanned = set(db.session.scalars(sa.select(SearchEntry.handling_item_id).where(
                 SearchEntry.name.contains(word, autoescape=True))))  # fmt: skip
-            found = PartSearch(held).ids_of(word, name_only=True)
+            found = PartSearch(held, frame.postings).ids_of(word, name_only=True)
             assert set(found.tolist()) == scanned, word
         dialect = db.engine.dialect.name
         params = {"exact": [word], **begins_params("b0", word, dialect)}
@@ -275,7 +287,8 @@ def test_the_parts_held_find_any_word_of_a_name_and_the_frame_ranks_names_as_lis
         in_name = set(db.session.scalars(sa.select(SearchEntry.handling_item_id).where(
             SearchEntry.name.contains(word, autoescape=True))))  # fmt: skip
         assert set(every[frame.named_labels([word])[frame.labels(every)]].tolist()) == in_name, word
-    assert PartSearch(held).ids_of("etc", name_only=True).size == len(item.handling_items)
+    etc = PartSearch(held, frame.postings).ids_of("etc", name_only=True)
+    assert etc.size == len(item.handling_items)
 
 
 @functools.cache

@@ -12,6 +12,7 @@ with a frame loaded whole after every kind of change, on both databases.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 
 import numpy as np
@@ -21,7 +22,8 @@ from catalog.enums import ItemType, Status
 from catalog.extensions import db
 from catalog.models import ApprovalItem, HandlingItem, SearchChange, SearchEntry
 from catalog.search.common import BITS_LENGTH
-from catalog.search.frame import FLAGS, Frame, flag_bits, frames, load_frame
+from catalog.search.frame import FLAGS, Frame, flag_bits, frames, id_list, load_frame, parse_ids
+from catalog.search.parts import POSTING
 
 # Rows of search_change read again below the frame's last: a transaction that wrote its rows
 # before another but committed after it is still seen, as long as fewer than this many rows
@@ -93,17 +95,26 @@ def _updated(frame: Frame) -> Frame | None:
     return None if updated is None else _seen(updated, rows)
 
 
-_ROWS = (
-    sa.select(HandlingItem.id, HandlingItem.code, HandlingItem.status, HandlingItem.visits,
-              HandlingItem.case_type, HandlingItem.charges_fee, ApprovalItem.status,
-              ApprovalItem.handling_unit, ApprovalItem.item_type, SearchEntry.common,
-              SearchEntry.pinyin, SearchEntry.initials, SearchEntry.name,
-              SearchEntry.item_name)
-    .join(ApprovalItem, ApprovalItem.id == HandlingItem.item_id)
-    .outerjoin(SearchEntry, SearchEntry.handling_item_id == HandlingItem.id)
-    .where(HandlingItem.id.in_(sa.bindparam("ids", expanding=True)))
-    .order_by(HandlingItem.code)
-)  # fmt: skip
+@functools.cache
+def _rows(dialect: str) -> sa.Select:
+    """The changed handling items' rows, with their entries and their parts' ids (one value,
+    from ix_search_posting_handling_item), in code order."""
+    parts = (
+        sa.select(id_list(POSTING.c.part_id, dialect=dialect))
+        .where(POSTING.c.handling_item_id == HandlingItem.id)
+        .scalar_subquery()
+    )
+    return (
+        sa.select(HandlingItem.id, HandlingItem.code, HandlingItem.status, HandlingItem.visits,
+                  HandlingItem.case_type, HandlingItem.charges_fee, ApprovalItem.status,
+                  ApprovalItem.handling_unit, ApprovalItem.item_type, SearchEntry.common,
+                  SearchEntry.pinyin, SearchEntry.initials, SearchEntry.name,
+                  SearchEntry.item_name, parts)
+        .join(ApprovalItem, ApprovalItem.id == HandlingItem.item_id)
+        .outerjoin(SearchEntry, SearchEntry.handling_item_id == HandlingItem.id)
+        .where(HandlingItem.id.in_(sa.bindparam("ids", expanding=True)))
+        .order_by(HandlingItem.code)
+    )  # fmt: skip
 
 
 def _before(codes: list[str], changed: list[int]) -> dict[str, int | None]:
@@ -131,7 +142,8 @@ def _grown(array: np.ndarray, size: int, fill) -> np.ndarray:
 
 
 def _apply(frame: Frame, changed: list[int]) -> Frame | None:
-    rows = db.session.execute(_ROWS, {"ids": changed}).all()  # in code order
+    dialect = db.session.get_bind().dialect.name
+    rows = db.session.execute(_rows(dialect), {"ids": changed}).all()  # in code order
     size = max([frame.size, *(row[0] + 1 for row in rows)])
     ids = np.array(changed, dtype=np.int64)
     order_of = _grown(frame.order_of, size, -1)
@@ -173,9 +185,11 @@ def _apply(frame: Frame, changed: list[int]) -> Frame | None:
     item_name_at = np.full(len(changed), -1, dtype=frame.item_name_of.dtype)
     item_names = list(frame.item_names)
     item_name_index = {name: index for index, name in enumerate(item_names)}
+    postings: list[tuple[int, int]] = []  # (part id, handling item id)
     for row in rows:
         (handling_id, _code, status, visits, case_type, fee, item_status, unit, kind,
-         bits, pinyin, initials, name, item_name) = row  # fmt: skip
+         bits, pinyin, initials, name, item_name, part_ids) = row  # fmt: skip
+        postings += [(part_id, handling_id) for part_id in parse_ids(part_ids).tolist()]
         if Status(status) == Status.published and Status(item_status) == Status.published:
             group_of[handling_id] = groups.index(unit, kind, flag_bits(visits, case_type, fee))
         if bits is not None:
@@ -201,6 +215,7 @@ def _apply(frame: Frame, changed: list[int]) -> Frame | None:
         names=tuple(names), name_of=_written(frame.name_of, size, -1, ids, name_at),
         item_names=tuple(item_names),
         item_name_of=_written(frame.item_name_of, size, -1, ids, item_name_at),
+        postings=frame.postings.replaced(ids, postings),
     )  # fmt: skip
 
 

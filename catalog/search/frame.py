@@ -28,6 +28,7 @@ from catalog.measures import SEARCH_FLAGS, flag_facts
 from catalog.models import ApprovalItem, HandlingItem, SearchEntry, SearchPart, SearchPosting
 from catalog.revision import is_uncommitted
 from catalog.search.common import BITS_LENGTH, POSITION
+from catalog.search.postings import Postings, load_postings
 from catalog.search.terms import Spelling
 
 FLAGS = tuple(SEARCH_FLAGS)  # ("no_visit", "instant", "no_fee", "one_visit")
@@ -82,6 +83,8 @@ class Frame:
     # exact and prefix names, where a statement listed every name beginning with the word
     item_names: tuple[str, ...] = ()
     item_name_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    # every part's postings (catalog.search.postings): a word's handling items
+    postings: Postings = field(default_factory=lambda: Postings.empty())
     # the last search_change row applied, as read (catalog.search.delta)
     change_mark: tuple = (0, None, None, "")
     change_seen: frozenset[int] = frozenset()  # and the ids of the rows before it, applied
@@ -531,7 +534,7 @@ def load_frame() -> Frame:
         group_flags={flag: (distinct >> bit & 1).astype(bool) for bit, flag in enumerate(FLAGS)},
         group_of=group_of, order_of=order_of, common=_common_bits(size),
         spellings=spellings, spelling_of=spelling_of, names=names, name_of=name_of,
-        item_names=item_names, item_name_of=item_name_of,
+        item_names=item_names, item_name_of=item_name_of, postings=load_postings(),
     )  # fmt: skip
 
 

@@ -174,8 +174,8 @@ def in_parts(word: str) -> bool:
 
 # The databases whose Chinese words are looked up through the parts: PostgreSQL, where the GIN
 # indexes visited every match's row; and SQLite, where FTS5 read as fast as the postings but
-# grew with the matches, and the postings are now held in the process once read
-# (part_list.PostingsHeld; docs/search-speed.md, "Growth").
+# grew with the matches, and the postings are now held in the process with the search frame
+# (catalog.search.postings; docs/search-speed.md, "Growth").
 PARTS_ON = {"postgresql", "sqlite"}
 
 

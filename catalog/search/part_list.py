@@ -1,31 +1,29 @@
 """The entries' distinct parts held in the process, one list a revision of the catalog: a
-word is matched over them in Python, then only its parts' postings are read.
+word is matched over them in Python, then its parts' postings are gathered from the search
+frame (catalog.search.postings).
 
 The parts (catalog.search.parts) are few and short: 3,289 at 300,000 handling items, 45,000
 characters in all. On PostgreSQL, matching a Chinese word over them in the database was a
 sequential scan of the table a lookup, twice a search (anywhere, then in the names); here the
-match is a loop over the texts (0.1-0.2 ms), a word in no part costs no statement, and one
-statement reads its parts' postings a part a row, which answers both questions. On both
-databases the name parts also answer, without a statement most of the time, whether a word
-(Latin letters too) is in a name and whether any name begins with the query's words
+match is a loop over the texts (0.1-0.2 ms), and a word's handling items need no statement.
+On both databases the name parts also answer, without a statement, whether a word (Latin
+letters too) is in a name and whether any name begins with the query's words
 (docs/search-speed.md, "Per request")."""
 
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
 
 from catalog.extensions import db
 from catalog.revision import Cache
-from catalog.search.frame import containing, id_list, joined, parse_ids
-from catalog.search.parts import PART, POSTING
+from catalog.search.frame import containing, joined
+from catalog.search.parts import PART
+from catalog.search.postings import Postings
 
 
 @dataclass(frozen=True)
@@ -36,93 +34,45 @@ class PartList:
     texts: tuple[str, ...]
     in_name: tuple[bool, ...]
     names: tuple[str, ...] = field(default=())  # the name parts' texts, sorted
-    # the postings read so far at this revision, by part id (PostingsHeld): a list is for
-    # one revision, so they are never out of date
-    held: PostingsHeld = field(default_factory=lambda: PostingsHeld(), compare=False, repr=False)
 
     def matching(self, word: str, *, name_only: bool) -> list[int]:
         """The ids of the parts containing the word (a name part: `name_only`), as
         `text LIKE '%word%'` finds them on PostgreSQL (a literal word; LIKE is case-sensitive
         there, as `in` is; the texts and the words are normalised, lower case)."""
         names = self.in_name
-        return [self.ids[index] for index in containing(self.texts, self._joined, word)
+        return [self.ids[index] for index in self.matching_indexes(word)
                 if names[index] or not name_only]  # fmt: skip
+
+    def matching_indexes(self, word: str) -> list[int]:
+        """The indexes of the parts containing the word, name parts or not."""
+        return containing(self.texts, self._joined, word)
 
     @cached_property
     def _joined(self) -> tuple[str, list[int]]:
         return joined(self.texts)
 
 
-# Postings held a revision, in handling item ids (int32: 4 bytes each): all of them are 2
-# million at 300,000 handling items; the parts of the most recent words are kept under this.
-HELD_IDS = 1_500_000
-
-
-class PostingsHeld:
-    """The postings of the parts read so far, by part id, most recently used last, up to
-    HELD_IDS ids. A word's parts are shared by many other words (运输 and 道路运 match most of
-    the same parts), so distinct searches soon read only the few parts not read before: a
-    word's lookup is then a gather of arrays in memory, where the statement reading its
-    postings grew with its matches (docs/search-speed.md, "Growth")."""
-
-    def __init__(self):
-        self._lists: OrderedDict[int, np.ndarray] = OrderedDict()
-        self._count = 0
-        self._lock = threading.Lock()
-
-    def get(self, part_ids: list[int]) -> tuple[dict[int, np.ndarray], list[int]]:
-        """The lists held of these parts, and the parts not held."""
-        found, missing = {}, []
-        with self._lock:
-            for part_id in part_ids:
-                ids = self._lists.get(part_id)
-                if ids is None:
-                    missing.append(part_id)
-                else:
-                    self._lists.move_to_end(part_id)
-                    found[part_id] = ids
-        return found, missing
-
-    def put(self, lists: dict[int, np.ndarray]) -> None:
-        with self._lock:
-            for part_id, ids in lists.items():
-                if part_id in self._lists or len(ids) > HELD_IDS:
-                    continue
-                self._lists[part_id] = ids
-                self._count += len(ids)
-            while self._count > HELD_IDS:
-                _part, dropped = self._lists.popitem(last=False)
-                self._count -= len(dropped)
-
-
 class PartSearch:
-    """One search's lookups through a revision's parts. A word is looked up anywhere first
-    (every term), then, when the page needs them, in the names: its parts' postings are read
-    once, a part a row, and its name parts' lists kept for the second question (which was a
-    second statement over the same postings)."""
+    """One search's lookups through a revision's parts and the frame's postings of them
+    (catalog.search.postings). A word is looked up anywhere first (every term), then, when the
+    page needs them, in the names: its parts' lists are gathered once, and its name parts'
+    kept for the second question."""
 
-    def __init__(self, parts: PartList):
+    def __init__(self, parts: PartList, postings: Postings):
         self.parts = parts
+        self.postings = postings
         self._found: dict[tuple[str, bool], np.ndarray] = {}
 
     def ids_of(self, word: str, *, name_only: bool) -> np.ndarray:
         """The handling items with a part (a name part: `name_only`) containing the word:
         unsorted, an id once a part."""
         if (word, name_only) not in self._found:
-            matched = self.parts.matching(word, name_only=name_only)
             lists = {False: [], True: []}
-            if matched:
-                names = dict(zip(self.parts.ids, self.parts.in_name, strict=True))
-                found, missing = self.parts.held.get(matched)
-                if missing:
-                    rows = db.session.execute(_postings(_dialect()), {"parts": missing})
-                    read = {part_id: parse_ids(ids).astype(np.int32) for part_id, ids in rows}
-                    self.parts.held.put(read)
-                    found.update(read)
-                for part_id, parsed in found.items():
-                    lists[False].append(parsed)
-                    if names[part_id]:
-                        lists[True].append(parsed)
+            for index in self.parts.matching_indexes(word):
+                found = self.postings.of(self.parts.ids[index])
+                lists[False].append(found)
+                if self.parts.in_name[index]:
+                    lists[True].append(found)
             for scope in (True,) if name_only else (False, True):
                 found = lists[scope]
                 self._found[word, scope] = (
@@ -134,28 +84,6 @@ class PartSearch:
 
 def _dialect() -> str:
     return db.session.get_bind().dialect.name
-
-
-_POSTINGS: dict[str, sa.Select] = {}
-
-
-def _postings(dialect: str) -> sa.Select:
-    """The handling item ids of the parts given, a row (part id, id list) a part: one
-    statement whatever their number (an IN list of each length would be a new statement for
-    the drivers' and SQLAlchemy's caches)."""
-    if dialect not in _POSTINGS:
-        if dialect == "postgresql":
-            wanted = POSTING.c.part_id == sa.any_(sa.bindparam("parts", type_=ARRAY(sa.Integer)))
-        else:
-            values = sa.func.json_each(sa.bindparam("parts", type_=sa.JSON)).table_valued("value")
-            wanted = POSTING.c.part_id.in_(sa.select(values.c.value))
-        column = POSTING.c.handling_item_id
-        _POSTINGS[dialect] = (
-            sa.select(POSTING.c.part_id, id_list(column, dialect=dialect))
-            .where(wanted)
-            .group_by(POSTING.c.part_id)
-        )
-    return _POSTINGS[dialect]
 
 
 def load_part_list() -> PartList:

@@ -91,7 +91,7 @@ def _search_at(
     def compute() -> tuple[list[tuple[int, int]], int, dict[str, dict[str, int]]]:
         keep = not is_uncommitted(revision[1])  # a transaction's own: not a base for others
         frame = frames.get(revision, lambda: frame_of(revision, keep=keep))
-        parts = PartSearch(part_list(revision)) if terms else None
+        parts = PartSearch(part_list(revision), frame.postings) if terms else None
         return _ranked_page(frame, query, terms, filters, after, limit, parts)
 
     # A search's ranking and counts are kept per revision of the catalog: a repeated search,
