@@ -46,12 +46,14 @@ def register_extensions(app: Flask) -> None:
     from catalog import connections, revision, security, twins, uploads  # noqa: F401  (revision)
     from catalog.extensions import csrf, db, limiter, migrate
     from catalog.staff import sessions
+    from catalog.throttle_storage import check_settings as check_throttle_settings
     from catalog.throttle_storage import init_app as init_throttle_storage  # "database://"
 
     db.init_app(app)
     connections.init_app(app)  # a pooled PostgreSQL connection idle a while is tested first
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
+    check_throttle_settings(app)
     limiter.init_app(app)
     init_throttle_storage(app)
     sessions.init_app(app)

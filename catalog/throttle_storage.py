@@ -170,6 +170,18 @@ class DatabaseStorage(Storage):
             connection.execute(sa.delete(ThrottleCounter).where(ThrottleCounter.key.in_(ended)))
 
 
+def check_settings(app: Flask) -> None:
+    """Before limiter.init_app (which keeps RATELIMIT_ENABLED as the default of every app made
+    after): the limiter cannot be turned off. The sign-in throttle counts every attempt in its
+    storage, which flask-limiter does not make when RATELIMIT_ENABLED is false (the first
+    sign-in would fail on it)."""
+    if not app.config.get("RATELIMIT_ENABLED", True):
+        raise ValueError(
+            "RATELIMIT_ENABLED cannot be false: the sign-in throttle counts attempts in the "
+            "limiter's storage (set RATELIMIT_STORAGE_URI to choose where)"
+        )
+
+
 def init_app(app: Flask) -> None:
     """Tie the limiter's storage, when it is this one, to `app` (after limiter.init_app)."""
     if isinstance(limiter.storage, DatabaseStorage):

@@ -36,6 +36,19 @@ def test_the_scheme_is_registered_and_is_the_default(app):
     assert isinstance(limiter.storage, DatabaseStorage)
 
 
+def test_the_limiter_cannot_be_turned_off_and_says_so():
+    """RATELIMIT_ENABLED false would leave the sign-in throttle without its storage (an
+    AssertionError in flask-limiter at the first sign-in, or at the start): the app refuses
+    to start, naming the setting."""
+    from catalog import create_app
+
+    with pytest.raises(ValueError, match="RATELIMIT_ENABLED"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x",
+                    "RATELIMIT_ENABLED": False})  # fmt: skip
+    # refused before flask-limiter took the setting as the default of every app made after
+    assert limiter.enabled
+
+
 def test_a_counter_counts_in_its_window(storage):
     start = time.time()
     assert [storage.incr("k", 600) for _ in range(3)] == [1, 2, 3]
