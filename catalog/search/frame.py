@@ -534,7 +534,7 @@ def load_frame() -> Frame:
         group_flags={flag: (distinct >> bit & 1).astype(bool) for bit, flag in enumerate(FLAGS)},
         group_of=group_of, order_of=order_of, common=_common_bits(size),
         spellings=spellings, spelling_of=spelling_of, names=names, name_of=name_of,
-        item_names=item_names, item_name_of=item_name_of, postings=load_postings(),
+        item_names=item_names, item_name_of=item_name_of, postings=load_postings(size),
     )  # fmt: skip
 
 
