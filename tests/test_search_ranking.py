@@ -1,5 +1,6 @@
-"""The page's choice among many matches (search.ranking._first): the smallest kept keys, in
-order, however the sample it narrows them by falls."""
+"""The ranking's parts that work without a database: the page's choice among many matches
+(search.ranking._first: the smallest kept keys, in order, however the sample it narrows them
+by falls), and the entries' labels it asks its questions by (search.frame.Labels)."""
 
 from __future__ import annotations
 
