@@ -157,11 +157,15 @@ class Frame:
         chosen = np.array(matched)
         if (starts[chosen + 1] - starts[chosen]).sum() > len(ids) // 8:
             # many: whether each id's spelling is matched, where a sort of theirs took longer
-            found = np.zeros(len(self.spellings) + 1, dtype=bool)  # the last: no entry (-1)
-            found[matched] = True
-            return np.flatnonzero(found[self.spelling_of])
+            return np.flatnonzero(self._spelling_mask(matched)[self.spelling_of])
         found = np.concatenate([ids[starts[index] : starts[index + 1]] for index in matched])
         return np.sort(found).astype(np.int64)
+
+    def _spelling_mask(self, matched: list[int]) -> np.ndarray:
+        """By spelling, one more for none (-1): whether it is among the matched."""
+        found = np.zeros(len(self.spellings) + 1, dtype=bool)
+        found[matched] = True
+        return found
 
     def _spelling_indexes(self, spells: Callable[[str, str], bool]) -> list[int]:
         """The indexes of the distinct spellings `spells` accepts, in order."""
@@ -186,9 +190,7 @@ class Frame:
 
     def spelt_labels(self, spells: Callable[[str, str], bool]) -> np.ndarray:
         """By label: whether `spells` accepts its entry's spelling."""
-        found = np.zeros(len(self.spellings) + 1, dtype=bool)  # the last: no entry (-1)
-        found[self._spelling_indexes(spells)] = True
-        return found[self._labels.spelling]
+        return self._spelling_mask(self._spelling_indexes(spells))[self._labels.spelling]
 
     def named_labels(self, words: list[str]) -> np.ndarray:
         """By label: whether its entry's name contains one of the words (as
