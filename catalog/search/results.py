@@ -139,7 +139,9 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
 # a result list shows (ORM objects of the handling items and their items cost 5 ms a page, more
 # than the rest of a repeated search); built once, as building it (and its key in SQLAlchemy's
 # compiled cache) cost more than a cached search. The catalog's current stamp comes with each
-# row: the search checks the revision it assumed against it (search.query).
+# row: the search checks the revision it assumed against it (search.query). On PostgreSQL the
+# rows come from two indexes that include these columns (migration 0042; a column added here
+# belongs there too, as tests/test_search_engine.py holds).
 _HANDLING = HandlingItem.__table__.c
 _ITEM = ApprovalItem.__table__.c
 _LISTED_HANDLING = [getattr(_HANDLING, f.name) for f in fields(ListedHandling)]
