@@ -8,7 +8,6 @@ import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
 from catalog.extensions import db as _db
-from catalog.search import word_rows
 from catalog.search.index import entry_values
 from catalog.search.text import character_grams
 from tests.migrations import app_migrated_to
@@ -17,10 +16,23 @@ from tests.test_database_guard import HANDLING, ITEM, _sql, insert
 at_0034 = app_migrated_to("0034")
 
 
-def _found(word: str) -> list[int]:
-    found = list(_db.session.scalars(word_rows(word)))
+def chars_index_ids(word: str) -> list[int]:
+    """The entries the index of characters and pairs (0009-0042) holds a 1- or 2-character
+    word of letters and digits for, as the searches of those revisions looked it up."""
+    if _db.engine.dialect.name == "sqlite":
+        statement = sa.text("SELECT rowid FROM search_chars WHERE search_chars MATCH :word")
+        found = _db.session.scalars(statement, {"word": f'"{word}"'}).all()
+    else:
+        statement = sa.text(
+            "SELECT handling_item_id FROM search_entry WHERE to_tsvector('simple'::regconfig,"
+            " chars) @@ plainto_tsquery('simple'::regconfig, :word)"
+        )
+        found = _db.session.scalars(statement, {"word": word}).all()
     _db.session.rollback()  # (an open transaction would hold a lock the migration waits for)
-    return found
+    return sorted(found)
+
+
+_found = chars_index_ids
 
 
 def test_0037_leaves_the_codes_out_of_the_short_words_and_back(at_0034):

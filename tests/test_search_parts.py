@@ -68,7 +68,11 @@ def _agrees_with_a_scan(db) -> int:
     pieces = []
     for size in (1, 2, 3, 5):  # every character; of longer pieces, a fixed draw of 150 each
         found = sorted({word[i : i + size] for word in words for i in range(len(word) - size + 1)})
-        found = [p for p in found if in_parts(p) and not {"%", "_", "\\"} & set(p)]
+        # (1-2 letters and digits, also looked up here, leave the codes out: the scan below
+        # does not; test_search_engine's test of short words holds them to the uncoded text)
+        found = [
+            p for p in found if in_parts(p) and not p.isascii() and not {"%", "_", "\\"} & set(p)
+        ]
         pieces += found if size == 1 else random.Random(size).sample(found, min(150, len(found)))
     held = load_part_list()  # the parts held in the process (catalog.search.part_list)
     # the search frame's postings: loaded whole the first time, updated in place after changes
@@ -176,18 +180,17 @@ def test_a_part_another_writer_added_is_read_not_added_again(province, db):
 
 
 def test_a_chinese_word_is_looked_up_through_the_parts(db, backend):
-    """Both databases: a Chinese word of any length through the postings (SQLite's FTS5 read
-    as fast, but its cost grew with the matches where the postings are held once read:
-    part_list.PostingsHeld); a Latin one as before."""
+    """Both databases: a Chinese word of any length, and 1-2 letters or digits (migration
+    0043), through the postings; a longer Latin one through the trigram indexes."""
     from catalog.search import word_rows
 
     def sql(word: str, *, name_only: bool = False) -> str:
         return str(word_rows(word, name_only=name_only).compile(db.engine))
 
-    for word in ("港", "港口", "港口经营", "e证"):
+    for word in ("港", "港口", "港口经营", "e证", "ab", "12", "x"):
         assert "search_posting" in sql(word) and "search_posting" in sql(word, name_only=True)
     assert "in_name" in sql("港口", name_only=True) and "in_name" not in sql("港口")
-    for word in ("ab", "abc", "12"):
+    for word in ("abc", "1234", "a-"):  # a code, or in one; nothing a part holds alone
         assert "search_posting" not in sql(word)
     assert "search_posting" not in sql("港 口")  # a space: parts are joined by them
 

@@ -1,6 +1,7 @@
-"""A term's handling items through the indexes: one prepared statement a lookup (FTS5 on
-SQLite, pg_trgm and token GIN indexes on PostgreSQL), or the parts held in the process
-(catalog.search.part_list); the frame's bits for the common words."""
+"""A term's handling items through the indexes: the parts held in the process for a word with
+a Chinese character or of 1-2 letters and digits (catalog.search.part_list), one prepared
+statement for any other (FTS5 trigrams on SQLite, pg_trgm GIN indexes on PostgreSQL); the
+frame's bits for the common words."""
 
 from __future__ import annotations
 
@@ -20,14 +21,11 @@ from catalog.search.terms import Term, _like_pattern, _matching_words, spells
 from catalog.search.text import TERM_PATTERN
 
 # FTS5 indexes of search_entry on SQLite (migrations 0009, 0023): trigrams of name and body,
-# and of the name alone; characters and pairs of characters of everything, and of the
-# name alone (a lookup in the name then walks only the name's entries).
+# and of the name alone (a lookup in the name then walks only the name's entries). (Those of
+# the characters and pairs, for 1-2 characters, went with 0043: the parts serve those words.)
 _FTS = sa.table("search_fts", sa.column("rowid"))
 _NAME_FTS = sa.table("search_name_fts", sa.column("rowid"))
-_CHARS = sa.table("search_chars", sa.column("rowid"))
-_NAME_CHARS = sa.table("search_name_chars", sa.column("rowid"))
 FTS_MIN_LENGTH = 3  # the trigram tokenizer cannot MATCH fewer characters
-_SIMPLE = sa.literal_column("'simple'::regconfig")
 _ENTRY_ID = SearchEntry.handling_item_id
 
 
@@ -66,28 +64,16 @@ def _parts(*, name_only: bool) -> Callable[[], sa.Select]:
     return lambda: sa.select(posting.handling_item_id).where(posting.part_id.in_(matched))
 
 
-def _tokens(column: sa.ColumnElement[str]) -> Callable[[], sa.Select]:
-    return lambda: sa.select(_ENTRY_ID).where(
-        sa.func.to_tsvector(_SIMPLE, column).op("@@")(
-            sa.func.plainto_tsquery(_SIMPLE, sa.bindparam("value"))
-        )
-    )
-
-
 # The lookups a search makes, each one statement with one parameter ("value"), built once a
 # database kind (building a statement, and its key in SQLAlchemy's compiled cache, cost about
 # as much as running a lookup of a rare word).
 _LOOKUPS: dict[str, Callable[[], sa.Select]] = {
     "fts": _matched(_FTS),  # SQLite: an FTS5 query
     "name_fts": _matched(_NAME_FTS),
-    "chars": _matched(_CHARS),
-    "name_chars": _matched(_NAME_CHARS),
     "like": _liked(SearchEntry.name, SearchEntry.body),  # a LIKE pattern
     "name_like": _liked(SearchEntry.name),
-    "parts": _parts(name_only=False),  # a word with a character no code has
+    "parts": _parts(name_only=False),  # a word with a character no code has, or 1-2 letters
     "name_parts": _parts(name_only=True),
-    "tokens": _tokens(SearchEntry.chars),  # PostgreSQL: a 1- or 2-character word
-    "name_tokens": _tokens(SearchEntry.name_chars),
 }
 
 
@@ -97,79 +83,53 @@ def _prepared(kind: str, dialect: str) -> tuple[sa.Select, sa.Select]:
     return rows, rows.with_only_columns(id_list(rows.selected_columns[0], dialect=dialect))
 
 
-# PostgreSQL plans a lookup of a 1- or 2-character token (GIN over to_tsvector of the entry's
-# characters and pairs) with table scans off, then sets them back. For a token of every entry
-# (the letters all the codes begin with: "hn" of HN-…) the planner expects every row from the
-# index too, and charges the index's rows the same to_tsvector as a scan's (it cannot know the
-# executor skips that recheck), so it chose a parallel scan parsing every entry's 1.5 KB text:
-# 14-38 s at 300,000 handling items against 0.5-1.3 s through the index (docs/search-speed.md,
-# "A token of every entry"). The codes were what made such tokens (0037 left them out of chars),
-# but any token in most entries would plan the same. On an error the transaction's end sets
-# them back.
-TOKEN_KINDS = frozenset({"tokens", "name_tokens"})
-_SCANS_OFF = sa.text(
-    "SELECT current_setting('enable_seqscan'), set_config('enable_seqscan', 'off', true)"
-)
-_SCANS_BACK = sa.text("SELECT set_config('enable_seqscan', :before, true)")
-
-
 @dataclass(frozen=True)
 class Lookup:
     """Handling item ids through an index: a statement of rows of ids, the same ids as one id
-    list (what a search reads), the statements' parameters, and whether the id list is read
-    with table scans off (TOKEN_KINDS on PostgreSQL)."""
+    list (what a search reads), and the statements' parameters."""
 
     rows: sa.Select
     id_list: sa.Select
     params: Mapping[str, str]
-    scans_off: bool = False
 
     @classmethod
     def of(cls, kind: str, value: str) -> Lookup:
-        dialect = _dialect()
-        scans_off = dialect == "postgresql" and kind in TOKEN_KINDS
-        return cls(*_prepared(kind, dialect), {"value": value}, scans_off)
+        return cls(*_prepared(kind, _dialect()), {"value": value})
 
     def ids(self) -> np.ndarray:
-        if not self.scans_off:
-            return parse_ids(db.session.scalar(self.id_list, self.params))
-        before = db.session.execute(_SCANS_OFF).one()[0]
-        found = db.session.scalar(self.id_list, self.params)
-        db.session.execute(_SCANS_BACK, {"before": before})
-        return parse_ids(found)
+        return parse_ids(db.session.scalar(self.id_list, self.params))
 
 
 def _sqlite_lookups(words: list[str], *, name_only: bool) -> list[Lookup]:
-    """SQLite: one FTS5 query a table for all the words. The trigram tables serve 3+
-    characters; the tables of characters and pairs serve 1-2 characters, each one token."""
+    """SQLite, the words not looked up through the parts: one FTS5 query of the trigram table
+    for all those of 3+ characters; LIKE for a shorter one (letters or digits with something
+    else: "a-", "%"), which no index holds."""
     long = [word for word in words if len(word) >= FTS_MIN_LENGTH]
-    short = [word for word in words if len(word) < FTS_MIN_LENGTH]
-    odd = [word for word in short if not TERM_PATTERN.fullmatch(word)]  # the index drops them
-    short = [word for word in short if word not in odd]
     like = "name_like" if name_only else "like"
-    lookups = [Lookup.of(like, _like_pattern(word)) for word in odd]
+    lookups = [Lookup.of(like, _like_pattern(word)) for word in words if word not in long]
     if long:  # (a Latin word's spelling of the item name comes from the frame: Frame.spelt)
         lookups.append(Lookup.of("name_fts" if name_only else "fts", _any_of(long)))
-    if short:
-        lookups.append(Lookup.of("name_chars" if name_only else "chars", _any_of(short)))
     return lookups
 
 
 def _postgres_lookup(word: str, *, name_only: bool) -> Lookup:
-    """PostgreSQL: LIKE, served by the pg_trgm GIN indexes, for 3+ characters. A shorter word
-    is one token of the characters and pairs (the default parser keeps a run of CJK characters
-    or of letters whole, so "道路" stays one token), found by the GIN index of chars or of
-    name_chars; a test checks every 1- and 2-character piece against a scan."""
-    if len(word) >= FTS_MIN_LENGTH or not TERM_PATTERN.fullmatch(word):
-        return Lookup.of("name_like" if name_only else "like", _like_pattern(word))
-    return Lookup.of("name_tokens" if name_only else "tokens", word)
+    """PostgreSQL, a word not looked up through the parts: LIKE, served by the pg_trgm GIN
+    indexes for 3+ characters."""
+    return Lookup.of("name_like" if name_only else "like", _like_pattern(word))
 
 
 def in_parts(word: str) -> bool:
-    """Whether a word is looked up over the entries' parts (catalog.search.parts): it has a
-    character no code has (codes are ASCII: schemas.CODE_PATTERN) and no space (the parts are
-    joined by spaces, so a word without one is in an entry exactly when it is in a part)."""
-    return not word.isascii() and " " not in word
+    """Whether a word is looked up over the entries' parts (catalog.search.parts): no space (the
+    parts are joined by spaces, so a word without one is in an entry exactly when it is in a
+    part), and either a character no code has (codes are ASCII: schemas.CODE_PATTERN) or 1-2
+    letters and digits, which do not match inside the codes (0037) and which the parts, like
+    the index of characters and pairs they replace (dropped by 0043), hold without them. A
+    longer ASCII word may be a code or in one: the trigram indexes of the body."""
+    if " " in word:
+        return False
+    return not word.isascii() or (
+        len(word) < FTS_MIN_LENGTH and TERM_PATTERN.fullmatch(word) is not None
+    )
 
 
 # The databases whose Chinese words are looked up through the parts: PostgreSQL, where the GIN
