@@ -7,7 +7,8 @@ Create Date: 2026-12-06
 A word of 1 or 2 letters or digits (most two-letter initials' lookups, "ic", "5") was a token
 of search_entry.chars: on SQLite the FTS5 tables search_chars and search_name_chars, on
 PostgreSQL three statements a word (table scans off, the GIN lookup, scans back on) that read
-each matching entry's 1.4 KB row (jr: 222 ms at 300,000 handling items, its pages cold). The
+each matching entry's 1.4 KB row (jr, 222 ms, was the slowest request of a PostgreSQL mix at
+300,000 handling items). The
 parts (0026) hold the same texts chars is made from, the name and the body without the codes,
 and a pair of chars never spans anything but letters, digits and CJK characters, so such a word
 is a token of an entry's chars exactly when it is in one of its parts: it is now looked up
