@@ -9,9 +9,10 @@ from flask_migrate import downgrade, upgrade
 
 from catalog.extensions import db as _db
 from catalog.search.index import entry_values
+from catalog.search.text import character_grams
 from tests.migrations import app_migrated_to
 from tests.test_database_guard import HANDLING, ITEM, _sql, insert
-from tests.test_migration_0037 import chars_index_ids
+from tests.test_migration_0037 import chars_index_ids, uncoded_chars
 
 at_0042 = app_migrated_to("0042")
 
@@ -34,7 +35,9 @@ def test_0043_drops_the_index_of_short_words_and_back(at_0042):
         item_name=ITEM["name"], item_code="XCJT-07-001", result_name=ITEM["result_name"],
         legal_bases=[], handling_code="XCJT-07-001-01", situation="A类", material_names=[],
     )  # fmt: skip
-    values = {**entry, "handling_item_id": handling}
+    chars = uncoded_chars(entry["name"], entry["body"], "XCJT-07-001", "XCJT-07-001-01")
+    name_chars = character_grams(entry["name"])
+    values = {**entry, "handling_item_id": handling, "chars": chars, "name_chars": name_chars}
     _db.session.execute(sa.table("search_entry", *map(sa.column, values)).insert(), values)
     _db.session.commit()
     before = _indexes()
@@ -48,7 +51,7 @@ def test_0043_drops_the_index_of_short_words_and_back(at_0042):
     _db.session.commit()
     assert _sql("SELECT chars FROM search_entry").scalar() == "b"
     _db.session.execute(sa.text("UPDATE search_entry SET chars = :c, name_chars = :n"),
-                        {"c": entry["chars"], "n": entry["name_chars"]})  # fmt: skip
+                        {"c": chars, "n": name_chars})  # fmt: skip
     _db.session.commit()
 
     downgrade(revision="0042")

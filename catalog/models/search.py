@@ -37,12 +37,9 @@ class SearchEntry(db.Model):
     body: Mapped[str] = mapped_column(sa.Text)  # materials, legal bases, result, codes
     pinyin: Mapped[str] = mapped_column(sa.String(1200))  # of the item name, lowercase
     initials: Mapped[str] = mapped_column(sa.String(200))
-    # every character and pair of adjacent characters of the name and body as a token
-    # ("道 路 道路"; search.text.character_grams): what the index of 1- and 2-character words
-    # reads (FTS5 on SQLite, a tsvector GIN index on PostgreSQL); name_chars, of the name only
-    chars: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
-    name_chars: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
-    # which of the most common characters and pairs chars has, as bits (search.common)
+    # which of the most common characters and pairs (search.common) the name and the body
+    # without its codes have, as bits (the characters and pairs themselves were the columns
+    # chars and name_chars, which migration 0044 dropped: no search read them after 0043)
     common: Mapped[bytes] = mapped_column(sa.LargeBinary(32))
 
     handling_item: Mapped[HandlingItem] = relationship(back_populates="search_entry")

@@ -39,7 +39,7 @@ POSITION = {token: index for index, token in enumerate(COMMON_TOKENS)}
 
 
 def common_bits(grams: str) -> bytes:
-    """The bits of an entry from its characters and pairs (search_entry.chars): bit i (of byte
+    """The bits of an entry from its characters and pairs (character_grams): bit i (of byte
     i // 8, from the lowest) is set when the entry has COMMON_TOKENS[i]."""
     return common_bytes(common_mask(grams))
 

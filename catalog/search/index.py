@@ -36,11 +36,11 @@ def entry_and_parts(
     generator both write it through here), and its parts (catalog.search.parts).
 
     Its name is the item's name and the situation; its body the situation, the codes, the
-    result's name, the legal bases and the material names, separated by spaces; its characters
-    (chars) those of the name and of the body without the codes. Each of them is read apart
-    (_text_part) and the results joined, which is the same as reading the joined text:
-    normalising a space changes nothing on either side of it, and no pair of characters spans
-    one."""
+    result's name, the legal bases and the material names, separated by spaces; its common bits
+    those of the characters and pairs of the name and of the body without the codes. Each of
+    them is read apart (_text_part) and the results joined, which is the same as reading the
+    joined text: normalising a space changes nothing on either side of it, and no pair of
+    characters spans one."""
     full, initials = pinyin or pinyin_of(item_name)
     # a situation or result not provided (None: catalog.elements) is left out; any text, even
     # empty, is read as before, so an entry is the joined text read whole (tests/test_search.py)
@@ -52,12 +52,10 @@ def entry_and_parts(
     name = _text_part(item_name if situation is None else f"{item_name} {situation}")
     body = [_text_part(part) for part in body_parts]
     codes = 0 if situation is None else 1  # where the two codes are in the body
-    # the codes' characters and pairs are left out of chars: a word of 1 or 2 characters does
+    # the codes are left out of the parts and the common bits: a word of 1 or 2 characters does
     # not match inside a code (every generated code begins with HN-, the bureau's with XCJT-:
-    # such a token was in every entry, and read as every entry's row); 3+ find them (trigrams)
-    # (and of the common bits, though a code has none of those characters)
+    # such a word was in every entry, migration 0037); 3+ find them (trigrams of the body)
     uncoded = body[:codes] + body[codes + 2 :]
-    body_grams = " ".join(part.grams for part in uncoded if part.grams)
     common = name.common
     for part in uncoded:
         common |= part.common
@@ -71,8 +69,6 @@ def entry_and_parts(
         "body": " ".join(part.text for part in body),
         "pinyin": full,
         "initials": initials,
-        "name_chars": name.grams,
-        "chars": f"{name.grams} {body_grams}",
         "common": common_bytes(common),
     }
     return values, parts
@@ -80,8 +76,7 @@ def entry_and_parts(
 
 class TextPart(NamedTuple):
     text: str  # normalised
-    grams: str  # its characters and pairs of characters (character_grams)
-    common: int  # which of the common ones they are (common_mask)
+    common: int  # which of the common characters and pairs it has (common_mask)
 
 
 @lru_cache(maxsize=16_384)
@@ -90,8 +85,7 @@ def _text_part(text: str) -> TextPart:
     legal bases and item names come back in entry after entry (a province's 300,000 entries
     have a few thousand different parts besides their codes)."""
     normalised = normalise(text)
-    grams = character_grams(normalised)
-    return TextPart(normalised, grams, common_mask(grams))
+    return TextPart(normalised, common_mask(character_grams(normalised)))
 
 
 def index_item(item: ApprovalItem) -> None:
