@@ -38,7 +38,7 @@ BATCH = 5000
 
 
 def _revision_0037():
-    """0037's without_codes (revision files are not importable by name)."""
+    """0037's _fill (revision files are not importable by name)."""
     path = Path(__file__).with_name("0037_short_words_not_in_codes.py")
     spec = importlib.util.spec_from_file_location("revision_0037", path)
     module = importlib.util.module_from_spec(spec)
@@ -59,32 +59,22 @@ def downgrade():
     for column in COLUMNS:
         op.add_column("search_entry",
                       sa.Column(column, sa.Text, nullable=False, server_default=""))  # fmt: skip
-    without_codes = _revision_0037().without_codes
     connection = op.get_bind()
     entry = sa.table("search_entry", sa.column("handling_item_id"), sa.column("name"),
-                     sa.column("body"), sa.column("name_chars"), sa.column("chars"))  # fmt: skip
-    handling = sa.table("handling_item", sa.column("id"), sa.column("code"), sa.column("item_id"))
-    item = sa.table("approval_item", sa.column("id"), sa.column("code"))
+                     sa.column("name_chars"))  # fmt: skip
     last = 0
-    while True:
+    while True:  # name_chars, from the names; then chars from them and the bodies, as 0037
         rows = connection.execute(
-            sa.select(entry.c.handling_item_id, entry.c.name, entry.c.body,
-                      item.c.code, handling.c.code)
-            .join_from(entry, handling, handling.c.id == entry.c.handling_item_id)
-            .join(item, item.c.id == handling.c.item_id)
+            sa.select(entry.c.handling_item_id, entry.c.name)
             .where(entry.c.handling_item_id > last)
             .order_by(entry.c.handling_item_id)
             .limit(BATCH)
-        ).all()  # fmt: skip
+        ).all()
         if not rows:
-            return
-        values = []
-        for row_id, name, body, item_code, handling_code in rows:
-            name_chars = character_grams(name)
-            uncoded = character_grams(without_codes(body, item_code, handling_code))
-            values.append({"id": row_id, "name_chars": name_chars,
-                           "chars": f"{name_chars} {uncoded}"})  # fmt: skip
+            break
         connection.execute(
-            entry.update().where(entry.c.handling_item_id == sa.bindparam("id")), values
+            entry.update().where(entry.c.handling_item_id == sa.bindparam("id")),
+            [{"id": row_id, "name_chars": character_grams(name)} for row_id, name in rows],
         )
         last = rows[-1][0]
+    _revision_0037()._fill(connection, codes=False)
