@@ -13,7 +13,7 @@ from catalog.models import ApprovalItem, HandlingItem, SearchEntry
 from catalog.province import generate_province
 from catalog.revision import revision_key
 from catalog.search import Filters, delta
-from catalog.search.frame import FLAGS, Frame, frames, load_frame
+from catalog.search.frame import FLAGS, Frame, Joined, containing, frames, load_frame
 from catalog.search.terms import Spelling, _spelling_matches, spells
 from catalog.services import create_item, update_item
 from tests.factories import handling_item_data, item_data, publish
@@ -50,7 +50,7 @@ def described(frame: Frame) -> dict[int, tuple]:
         spelling = int(frame.spelling_of[handling_id])
         name = int(frame.name_of[handling_id])
         found[handling_id] = (
-            int(frame.order_of[handling_id]), facets, bytes(frame.common[handling_id]),
+            int(frame.order_of[handling_id]), facets, bytes(frame.common[:, handling_id]),
             frame.spellings[spelling] if spelling >= 0 else None,
             frame.names[name] if name >= 0 else None,
             sorted(parts_of.pop(handling_id, [])),
@@ -248,3 +248,19 @@ def test_a_spelling_matched_over_the_texts_joined_is_the_spelling_by_spelling_ru
                 assert every[at].tolist() == by_rule, spelling
                 matched += bool(by_rule)
     assert matched > 40
+
+
+def test_containing_finds_the_texts_python_finds_the_word_in():
+    """containing() (the texts as one array of code points) lists, in order, exactly the texts
+    `word in text` holds: words of one to several characters, a word repeated in one text, at a
+    text's end and across two texts (which must not count), a character beyond the BMP, a word
+    longer than every text, and the empty and line-break words looked for text by text."""
+    texts = ("道路运输经营许可", "道路道路", "港口", "", "口道", "𠀀字号", "a\u00e9b", "路")
+    together = Joined.of(texts)
+    words = ["道", "道路", "路道", "口道", "港口", "口", "路", "𠀀", "𠀀字", "é", "ab", "a\u00e9b",
+             "道路运输经营许可证", "许可", "可", "", "\n", "港口\n口道", "x", "\ud800"]  # fmt: skip
+    for word in words:
+        expected = [index for index, text in enumerate(texts) if word in text]
+        found = containing(texts, together, word)
+        assert found.tolist() == expected, word
+    assert containing((), Joined.of(()), "道").tolist() == []

@@ -32,6 +32,8 @@ def test_the_smallest_kept_keys_come_in_order(share, count):
     keys += rng.permutation(size)
     keep = rng.random(size) < share
     assert _chosen(ids, keys, keep, count) == _plainly(ids, keys, keep, count)
+    every = np.ones(size, dtype=bool)  # None: every key kept, with no mask to read
+    assert _chosen(ids, keys, None, count) == _plainly(ids, keys, every, count)
 
 
 def test_a_sample_holding_the_smallest_keys_still_gives_all_of_them():
@@ -44,6 +46,7 @@ def test_a_sample_holding_the_smallest_keys_still_gives_all_of_them():
     keep = np.ones(size, dtype=bool)
     assert _chosen(ids, keys, keep, 21) == _plainly(ids, keys, keep, 21)
     assert _chosen(ids, keys, keep, 21)[1][:3] == [0, 1, 2]
+    assert _chosen(ids, keys, None, 21) == _plainly(ids, keys, keep, 21)
 
 
 def test_fewer_kept_than_the_page_gives_them_all_and_none_gives_none():
@@ -52,6 +55,8 @@ def test_fewer_kept_than_the_page_gives_them_all_and_none_gives_none():
     assert _chosen(ids, keys, keep, 21) == ([], [])
     keep[[2, 5]] = True
     assert _chosen(ids, keys, keep, 21) == ([5, 2], [4, 7])
+    assert _chosen(ids, keys, None, 3) == ([9, 8, 7], [0, 1, 2])
+    assert _chosen(ids[:0], keys[:0], None, 21) == ([], [])
 
 
 @pytest.mark.parametrize("split", [False, True])

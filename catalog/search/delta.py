@@ -210,7 +210,7 @@ def _apply(frame: Frame, changed: list[int]) -> Frame | None:
             item_name_at[position[handling_id]] = item_name_index[item_name]
     return groups.frame(
         group_of=group_of, order_of=order_of,
-        common=_written(frame.common, size, 0, ids, bits_of), spellings=tuple(spellings),
+        common=_written_columns(frame.common, size, ids, bits_of.T), spellings=tuple(spellings),
         spelling_of=_written(frame.spelling_of, size, -1, ids, spelling_at),
         names=tuple(names), name_of=_written(frame.name_of, size, -1, ids, name_at),
         item_names=tuple(item_names),
@@ -234,6 +234,17 @@ def _written(array: np.ndarray, size: int, fill, ids: np.ndarray, values: np.nda
         return array
     written = _grown(array, size, fill)
     written[ids] = values
+    return written
+
+
+def _written_columns(array: np.ndarray, size: int, ids: np.ndarray, values: np.ndarray):
+    """_written for an array by column (the common bits: each row by handling item id), grown
+    with zeros."""
+    if array.shape[1] >= size and np.array_equal(array[:, ids], values):
+        return array
+    written = np.zeros((array.shape[0], max(size, array.shape[1])), dtype=array.dtype)
+    written[:, : array.shape[1]] = array
+    written[:, ids] = values
     return written
 
 

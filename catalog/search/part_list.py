@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from catalog.extensions import db
 from catalog.revision import Cache
-from catalog.search.frame import containing, joined
+from catalog.search.frame import Joined, containing
 from catalog.search.parts import PART
 from catalog.search.postings import Postings
 
@@ -45,11 +45,11 @@ class PartList:
 
     def matching_indexes(self, word: str) -> list[int]:
         """The indexes of the parts containing the word, name parts or not."""
-        return containing(self.texts, self._joined, word)
+        return containing(self.texts, self._joined, word).tolist()
 
     @cached_property
-    def _joined(self) -> tuple[str, list[int]]:
-        return joined(self.texts)
+    def _joined(self) -> Joined:
+        return Joined.of(self.texts)
 
 
 class PartSearch:

@@ -54,56 +54,71 @@ SAMPLE_STEP = 64  # _first's sample: every 64th key
 
 
 def _first(
-    ids: np.ndarray, keys: np.ndarray, keep: np.ndarray, count: int
+    ids: np.ndarray, keys: np.ndarray, keep: np.ndarray | None, count: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The `count` ids of the smallest kept keys, in order of key. Many kept keys are first
-    narrowed to those at or below a bound read from a sample (every SAMPLE_STEP-th key, the
-    kept ones): its 4th smallest or the like lies above some hundreds of keys, and a
-    partition of those few replaces one of all (a partition of the 272,667 keys of 办 took
-    3.5-6 ms at 300,000 handling items, this 0.3 ms). The bound is only a guess: when fewer
-    than `count` keys lie under it, all the kept keys are partitioned, as before."""
+    """The `count` ids of the smallest kept keys (None: every key), in order of key. Many kept
+    keys are first narrowed to those at or below a bound read from a sample (every
+    SAMPLE_STEP-th key, the kept ones): its 4th smallest or the like lies above some hundreds
+    of keys, and a partition of those few replaces one of all (a partition of the 272,667 keys
+    of 办 took 3.5-6 ms at 300,000 handling items, this 0.3 ms). The bound is only a guess:
+    when fewer than `count` keys lie under it, all the kept keys are partitioned, as before."""
     chosen = None
-    if np.count_nonzero(keep) > count * SAMPLE_STEP:
-        sample = keys[::SAMPLE_STEP][keep[::SAMPLE_STEP]]
+    if (len(keys) if keep is None else np.count_nonzero(keep)) > count * SAMPLE_STEP:
+        sample = keys[::SAMPLE_STEP]
+        sample = sample if keep is None else sample[keep[::SAMPLE_STEP]]
         place = min(len(sample) - 1, 2 * (-(-count // SAMPLE_STEP)) + 2)
         bound = np.partition(sample, place)[place]
-        under = np.flatnonzero(keep & (keys <= bound))
+        under = np.flatnonzero(keys <= bound if keep is None else keep & (keys <= bound))
         if len(under) >= count:
             chosen = under
     if chosen is None:
-        chosen = np.flatnonzero(keep)
+        chosen = np.arange(len(keys)) if keep is None else np.flatnonzero(keep)
     if len(chosen) > count:
         chosen = chosen[np.argpartition(keys[chosen], count - 1)[:count]]
     chosen = chosen[np.argsort(keys[chosen], kind="stable")]
     return ids[chosen], keys[chosen]
 
 
+RANKS = 4  # _name_ranks: 0 exact name, 1 name prefix, 2 every term in the name, 3 elsewhere
+
+
 def _ranked_page(
     frame: Frame, query: str, terms: list[Term], filters: Filters,
     after: tuple[int, str] | None, limit: int, parts: PartSearch | None = None,
 ) -> tuple[list[tuple[int, int]], int, dict[str, dict[str, int]]]:  # fmt: skip
-    """(id, rank) of the page's hits and one more, the total and the facets."""
+    """(id, rank) of the page's hits and one more, the total and the facets. A common
+    character's 270,000 matches at 300,000 handling items go through each pass below: the
+    passes a page does not need are left out (docs/search-speed.md, "A common character")."""
     found = _all_terms(frame, terms, name_only=False, parts=parts) if terms else None
     groups = frame.group_of[found] if terms else frame.group_of
-    total, facets = frame.counts(groups, filters)
-    # the published matches the filters allow, sorted as the matches are
-    ids = np.flatnonzero(frame.allowed(filters)[groups])
-    if terms:
-        ids = found[ids]
-        rank = _name_ranks(frame, query, terms)[frame.labels(ids)]
+    by_group = np.bincount(groups, minlength=frame.group_count + 1)
+    total, facets = frame.counts(by_group, filters)
+    # the published matches the filters allow, sorted as the matches are: with no filter and
+    # every match published (most searches), all of them, with no pass to pick them
+    allowed = frame.allowed(filters)
+    if by_group[~allowed].any():
+        ids = np.flatnonzero(allowed[groups])
+        ids = found[ids] if terms else ids
     else:
-        rank = np.zeros(len(ids), dtype=np.int64)
-    place = frame.order_of[ids].astype(np.int64)
-    # one sort key: the rank, then the place in code order
+        ids = found if terms else np.arange(frame.size)
+    # one sort key: the rank, then the place in code order (32 bits wide while they fit: each
+    # pass over the matches then moves half the memory)
     span = frame.size + 1
-    threshold = after[0] * span + _cursor_place(frame, after[1]) if after else 0
-    keys = rank * span + place
-    keep = keys >= threshold
+    wide = np.int32 if RANKS * span < 2**31 else np.int64
+    if terms:
+        offsets = (_name_ranks(frame, query, terms) * span).astype(wide)  # by label
+        keys = offsets[frame.labels(ids)] + frame.order_of[ids]
+    else:
+        keys = frame.order_of[ids].astype(wide, copy=False)
+    keep = keys >= after[0] * span + _cursor_place(frame, after[1]) if after else None
     # the page is most often filled by the better ranks: only their keys are partitioned
-    for better in range(3):
-        chosen = keep & (rank <= better)
-        if np.count_nonzero(chosen) > limit:
-            keep = chosen
+    kept = keys if keep is None else keys[keep]
+    for rank in range(RANKS - 1):
+        bound = (rank + 1) * span  # the keys of this rank or a better one lie under it
+        count = np.count_nonzero(kept < bound)
+        if count > limit:
+            if count < len(kept):
+                keep = keys < bound if keep is None else keep & (keys < bound)
             break
     page = _first(ids, keys, keep, limit + 1)
     return [(int(i), int(key // span)) for i, key in zip(*page, strict=True)], total, facets
