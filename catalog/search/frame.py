@@ -309,10 +309,10 @@ class Joined:
 
     @classmethod
     def of(cls, texts: tuple[str, ...]) -> Joined:
-        text = "".join(text + "\n" for text in texts)
+        together = "".join(text + "\n" for text in texts).encode("utf-32-le", "surrogatepass")
         lengths = np.fromiter((len(text) + 1 for text in texts), dtype=np.int64, count=len(texts))
-        return cls(np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32),
-                   np.concatenate([[0], np.cumsum(lengths)]))  # fmt: skip
+        starts = np.concatenate([[0], np.cumsum(lengths)])
+        return cls(np.frombuffer(together, dtype=np.uint32), starts)
 
 
 class Texts:
