@@ -20,6 +20,7 @@ from catalog.search import (
 )
 from catalog.search.common import common_bits
 from catalog.search.index import entry_values
+from catalog.search.results import MAX_CURSOR_RANK, encode_cursor
 from catalog.search.text import LATIN_PATTERN, TERM_PATTERN, character_grams, normalise
 from catalog.services import create_item, update_item
 from tests.factories import handling_item_data, item_data, publish, publish_rows
@@ -288,6 +289,19 @@ def test_too_long_or_too_many_terms_is_refused_clearly():
 def test_bad_cursor_is_refused_clearly(catalog, cursor):
     with pytest.raises(SearchError, match="分页参数无效"):
         search("", Filters(), synonyms=SYNONYMS, cursor=cursor)
+
+
+@pytest.mark.parametrize("query", ["", "港", "港口", "gk"])
+def test_a_cursor_past_every_hit_gives_an_empty_last_page(catalog, query):
+    """A cursor after the last code of the worst rank, or of the highest rank a cursor may
+    carry (beyond the four the ranking gives), lies after every hit: an empty page and no next
+    one, not an error (the sort keys are 32 bits wide; the cursor's place is compared with
+    them). The first page of the same search is not empty."""
+    assert search(query, Filters(), synonyms=SYNONYMS).hits
+    for rank in (3, MAX_CURSOR_RANK):
+        cursor = encode_cursor(rank, "~")  # (after every code: "~" sorts after letters)
+        result = search(query, Filters(), synonyms=SYNONYMS, cursor=cursor)
+        assert (result.hits, result.next_cursor) == ([], None), rank
 
 
 def test_bad_filters_are_refused_clearly():
