@@ -186,26 +186,33 @@ def _kind_page(
 ) -> tuple[list, int]:  # fmt: skip
     """The newest ids ((day, id), kind) of one kind after the cursor, and its count up to
     cap + 1. PostgreSQL's search follows search.walks(): a common word walks the list's order
-    (and one common enough is not counted); a rarer one is read through the GIN index, its
-    first page counted in the same statement."""
+    (and one common enough is not counted); a rarer one is read through the GIN index, first
+    within a window of the newest days when the sample finds it (then counted on its own), else
+    its first page counted in the same statement."""
     plan = search.Plan(walk=False, more_than_counted=False)
     searched = filters.q and search.full_credit_code(filters.q) is None
     by_grams = statement  # what the GIN lookup reads (and counts)
     if searched and db.session.get_bind().dialect.name == "postgresql":
-        plan = search.walks(model, filters.q, today, filters)
+        before = after.decided_on if after is not None else None
+        plan = search.walks(model, filters.q, today, filters, before=before, wanted=limit + 1)
         if filters.unit:  # its token is among the grams looked up (search.filter_tokens)
             conditions = _conditions(kind, model, filters, today, unit_index=False)
             by_grams = sa.select(model.id).where(*conditions)
-    windowed = not (plan.walk or plan.more_than_counted) and after is None and filters.q
+    with_count = not (plan.walk or plan.more_than_counted or plan.window) and after is None
+    with_count = with_count and bool(filters.q)  # (counted in the page's statement)
     page = statement if plan.walk else by_grams  # (a walk reads an index in the list's order)
     page = page if after is None else page.where(_after(kind, model, after))
-    page = page.add_columns(model.decided_on, *([sa.func.count().over()] if windowed else []))
+    page = page.add_columns(model.decided_on, *([sa.func.count().over()] if with_count else []))
     page = page.order_by(model.decided_on.desc(), model.id.desc()).limit(limit + 1)
     with search.walking(plan.walk):
-        rows = db.session.execute(page).all()
+        rows = []  # the newest days first (search.walks): a window holding a page holds the newest
+        if plan.window is not None:
+            rows = db.session.execute(page.where(model.decided_on >= plan.window)).all()
+        if len(rows) <= limit:
+            rows = db.session.execute(page).all()
     if plan.more_than_counted:
         count = cap + 1
-    elif windowed:
+    elif with_count:
         count = rows[0][2] if rows else 0
     else:
         count = _capped_count(by_grams, cap, (model.decided_on.desc(), model.id.desc()))
@@ -283,13 +290,15 @@ def list_options(today: date | None = None) -> tuple[list[str], list[int]]:
 def units_with(model: type, conditions: list) -> list[str]:
     """The data source units of a kind with a row meeting `conditions`, in one statement: the
     table's units walked through ix_*_unit_order (each the least one after the last), and for
-    each whether one of its rows meets them (it stops at the first)."""
+    each whether one of its rows meets them (it stops at the first). Sorted here: a statement
+    without ORDER BY returns its rows in the order of the plan it gets, which more rows in the
+    table changed (the staff list's units came out of order)."""
     unit = model.data_source_unit
     walk = sa.select(sa.func.min(unit).label("unit")).cte("units", recursive=True)
     following = sa.select(sa.func.min(unit)).where(unit > walk.c.unit).scalar_subquery()
     walk = walk.union_all(sa.select(following).where(walk.c.unit.is_not(None)))
     has_rows = sa.exists().where(unit == walk.c.unit, *conditions)
-    return list(
+    return sorted(
         db.session.scalars(sa.select(walk.c.unit).where(walk.c.unit.is_not(None), has_rows))
     )
 

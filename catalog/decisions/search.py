@@ -53,6 +53,7 @@ ID_BITS = 32
 ID_MASK = (1 << ID_BITS) - 1
 SAMPLE_ROWS, SAMPLE_SECONDS = 4_000, 3_600  # rows read to tell rare pairs, and how often
 WALK_SHARE, MORE_HITS = 0.003, 40  # PostgreSQL: see walks()
+WINDOW_HITS, WINDOW_WALK_SHARE, WINDOW_MATCHES = 2, 0.01, 3  # PostgreSQL: walks(), window()
 # Tokens among the grams (migration 0040): a decision's unit, its lateness, and the marker of a
 # natural person's name grams (the staff list's search; the public one never looks them up)
 UNIT_TOKEN, LATE_TOKEN, PERSON_MARK = "@unit", "@late", "~"
@@ -156,18 +157,50 @@ class Sample:
               filters: DecisionFilters | None = None) -> int:  # fmt: skip
         """How many of the sampled rows public on `today` the words find (and that meet the
         filters' unit, status or category and lateness; not an item: see walks())."""
-        text, prefix = lower(q), Words.of(q, lower).code_prefix
+        kept, matches = self._kept(today, filters), self._matches(q, lower)
+        return sum(kept(row) and matches(row) for row in self.rows)
+
+    def window(self, q: str, lower: Callable[[str], str], today: date,
+               filters: DecisionFilters | None, before: date | None, wanted: int
+               ) -> date | None:  # fmt: skip
+        """PostgreSQL: the first decision day of the window a page of `wanted` rows decided on
+        `before` or earlier is first looked for in (walks()): the newest days expected to hold
+        WINDOW_MATCHES times as many of the word's rows, from the sampled rows the filters
+        keep, newest first, and the share of them the words find. None past the oldest kept
+        row. (A second, wider window, when the first held too few, read a large range of the
+        order's index for a word with a few hundred rows, which the lookup alone reads at
+        once: 38-40 ms cold.)"""
+        kept, matches = self._kept(today, filters), self._matches(q, lower)
+        rows = [row for row in self.rows if row.decided_on is not None and kept(row)
+                and (before is None or row.decided_on <= before)]  # fmt: skip
+        hits = sum(matches(row) for row in rows)
+        if not hits:
+            return None
+        # a kept sampled row stands for `step` rows, of which hits / len(rows) hold the words
+        needed = -(-WINDOW_MATCHES * wanted * len(rows) // (hits * self.step))
+        days = sorted((row.decided_on for row in rows), reverse=True)
+        return days[needed - 1] if needed <= len(days) else None
+
+    @staticmethod
+    def _kept(today: date, filters: DecisionFilters | None) -> Callable[[SampledRow], bool]:
+        """Whether a sampled row is public on `today` and meets the filters (but an item)."""
         wanted = filters or DecisionFilters()
         value = wanted.status or wanted.category
-        return sum(
+        return lambda row: (
             row.published_on <= today
             and (row.ends_on is None or row.ends_on >= today)
             and (not wanted.unit or row.unit == wanted.unit)
             and (not value or row.value == value)
             and (wanted.late is None or row.late == wanted.late)
-            and (text in row.text or bool(prefix and row.code and row.code.startswith(prefix)))
-            for row in self.rows
         )  # fmt: skip
+
+    @staticmethod
+    def _matches(q: str, lower: Callable[[str], str]) -> Callable[[SampledRow], bool]:
+        """Whether the words find a sampled row."""
+        text, prefix = lower(q), Words.of(q, lower).code_prefix
+        return lambda row: (
+            text in row.text or bool(prefix and row.code and row.code.startswith(prefix))
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +215,7 @@ class SampledRow:
     late: bool
     staff: str = ""  # lower-cased: the party's name (whoever the party) and the document
     # number, joined by "\x1f": what the staff list's search reads (staff_search)
+    decided_on: date | None = None  # (Sample.window)
 
 
 _samples: dict[tuple[str, str], tuple[float, Sample]] = {}
@@ -199,21 +233,22 @@ def sample(model: type, lower: Callable[[str], str]) -> Sample:
     value = LicenceDecision.status if model is LicenceDecision else PenaltyDecision.category
     statement = sa.select(model.party_name, model.party_class, model.party_credit_code,
                           model.document_number, subject, model.published_on, ends,
-                          model.data_source_unit, value, model.publish_by)  # fmt: skip
+                          model.data_source_unit, value, model.publish_by,
+                          model.decided_on)  # fmt: skip
     if model is LicenceDecision:
         statement = statement.join(ApprovalItem, ApprovalItem.id == model.item_id)
     rows, pairs = [], Counter()
     for start in range(0, len(wanted), 500):
         chosen = statement.where(model.id.in_(wanted[start : start + 500]))
         for (name, party_class, code, number, text, published, ends_on, unit, kind_value,
-             publish_by) in db.session.execute(chosen):  # fmt: skip
+             publish_by, decided) in db.session.execute(chosen):  # fmt: skip
             searchable = party_class in SEARCHABLE_CLASSES
             texts = tuple(lower(t) for t in (number, text, name if searchable else None) if t)
             joined = "\x1f".join(texts)
             staff = "\x1f".join(lower(t) for t in (name, number) if t)
             rows.append(SampledRow(joined, code if searchable else None, published, ends_on,
                                    unit, kind_value.value, published > publish_by,
-                                   staff))  # fmt: skip
+                                   staff, decided))  # fmt: skip
             pairs.update({t[i : i + 2] for t in texts for i in range(len(t) - 1)})
     found = Sample(tuple(rows), dict(pairs), max(1, top // SAMPLE_ROWS))
     _samples[key] = (time.monotonic(), found)
@@ -255,9 +290,12 @@ class Plan:
 
     walk: bool  # the page: the list's order, each row checked, until 21 match
     more_than_counted: bool  # certainly more than SEARCH_COUNT_LIMIT: not counted
+    # the page: first among the rows decided on this day or later (Sample.window)
+    window: date | None = None
 
 
-def walks(model: type, q: str, today: date, filters: DecisionFilters | None = None) -> Plan:
+def walks(model: type, q: str, today: date, filters: DecisionFilters | None = None, *,
+          before: date | None = None, wanted: int = 0) -> Plan:  # fmt: skip
     """PostgreSQL: the planner cannot tell a common word from a rare one (it multiplies its
     pairs' shares as if independent: 790 rows expected, 54,508 found, 520 ms to sort them), so
     the sample does. A word in WALK_SHARE of the sample or more reads the kind in the list's
@@ -265,7 +303,11 @@ def walks(model: type, q: str, today: date, filters: DecisionFilters | None = No
     GIN index to sort them. A word found in MORE_HITS sampled rows or more, which stand for
     ten times SEARCH_COUNT_LIMIT rows, has more than that many: the chance that it has not is
     below 1e-20 (its sampled rows would be a Poisson draw of mean 4 or less); a count would
-    have read its whole GIN posting list (18 ms for 66,512 rows, 40 for the count). The
+    have read its whole GIN posting list (18 ms for 66,512 rows, 40 for the count). A rarer
+    word found in WINDOW_HITS sampled rows or more looks its page of `wanted` rows (decided
+    on `before` or earlier) up in a window of the newest days first (Sample.window): the GIN
+    lookup ANDed with ix_*_order's range reads the pages of the window's matches only, where
+    the lookup alone read every match's (docs/decision-search-speed.md, "Windows"). The
     sampled rows counted are those the filters keep too (a common word may be rare in one
     unit); an item's few decisions are read through its own index, never walked."""
     drawn = sample(model, str.lower)
@@ -274,7 +316,24 @@ def walks(model: type, q: str, today: date, filters: DecisionFilters | None = No
     hits = drawn.found(q, str.lower, today, filters)
     share = hits / len(drawn.rows) if drawn.rows else 0.0
     more = hits >= MORE_HITS and hits * drawn.step >= 10 * SEARCH_COUNT_LIMIT
-    return Plan(walk=share >= WALK_SHARE, more_than_counted=more)
+    windowed = wanted > 0 and hits >= WINDOW_HITS and _one_gram(model, q, filters)
+    walk = share >= (WINDOW_WALK_SHARE if windowed else WALK_SHARE)
+    window = None
+    if windowed and not walk:
+        window = drawn.window(q, str.lower, today, filters, before, wanted)
+    return Plan(walk=walk, more_than_counted=more, window=window)
+
+
+def _one_gram(model: type, q: str, filters: DecisionFilters | None) -> bool:
+    """Whether the GIN lookup of the words is one gram (a word of 1-2 characters, no filter's
+    token, no code prefix): PostgreSQL's estimate of its rows is then the gram's own, and it
+    ANDs the lookup with a window's range of ix_*_order. For several grams it multiplies their
+    shares, expects a few rows, and checks each candidate's day on its row instead (4,842 rows
+    read for a window's 63 matches of 运公交有限公)."""
+    words = Words.of(q, str.lower)
+    return (
+        not words.code_prefix and len(rarest(model, words, str.lower) + filter_tokens(filters)) == 1
+    )
 
 
 # What the planner may not do while walking: ix_*_order is then the only plan left with no sort.
