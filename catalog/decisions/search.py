@@ -307,7 +307,8 @@ def walks(model: type, q: str, today: date, filters: DecisionFilters | None = No
     word found in WINDOW_HITS sampled rows or more looks its page of `wanted` rows (decided
     on `before` or earlier) up in a window of the newest days first (Sample.window): the GIN
     lookup ANDed with ix_*_order's range reads the pages of the window's matches only, where
-    the lookup alone read every match's (docs/decision-search-speed.md, "Windows"). The
+    the lookup alone read every match's (docs/decision-search-speed.md, "Windows"); such a
+    word walks only from WINDOW_WALK_SHARE, where a walk stops within 2,100 rows. The
     sampled rows counted are those the filters keep too (a common word may be rare in one
     unit); an item's few decisions are read through its own index, never walked."""
     drawn = sample(model, str.lower)
