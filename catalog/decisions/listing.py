@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 
 import sqlalchemy as sa
 
@@ -47,7 +48,8 @@ def public_today() -> date:
     return display_today()
 
 
-def _searched(kind: str, model: type, filters: DecisionFilters) -> sa.ColumnElement[bool]:
+def _searched(kind: str, model: type, filters: DecisionFilters, gram: str | None = None
+              ) -> sa.ColumnElement[bool]:  # fmt: skip
     """The search words' condition on one kind (search.matching), with what lets the index
     find the rows: on PostgreSQL the GIN index of the grams; on SQLite (here only with a
     filter the FTS order cannot serve: search.indexed) the FTS candidates when they are few."""
@@ -58,7 +60,7 @@ def _searched(kind: str, model: type, filters: DecisionFilters) -> sa.ColumnElem
     if search.full_credit_code(q) is not None:
         return condition
     if dialect == "postgresql":
-        return sa.and_(search.gram_condition(model, q, filters), condition)
+        return sa.and_(search.gram_condition(model, q, filters, gram), condition)
     if dialect == "sqlite":
         keys = search.candidate_keys(model, q, search.SEARCH_COUNT_LIMIT + 1, filters)
         if len(keys) <= search.SEARCH_COUNT_LIMIT:
@@ -67,7 +69,7 @@ def _searched(kind: str, model: type, filters: DecisionFilters) -> sa.ColumnElem
 
 
 def _conditions(kind: str, model: type, filters: DecisionFilters, today: date, *,
-                unit_index: bool = True) -> list:  # fmt: skip
+                unit_index: bool = True, gram: str | None = None) -> list:  # fmt: skip
     """What the filters ask of one kind's public rows, on its own table (a licence item by a
     subquery), so that a statement of the table alone can use its indexes (the unit's index
     only when `unit_index`: _narrowing)."""
@@ -80,7 +82,7 @@ def _conditions(kind: str, model: type, filters: DecisionFilters, today: date, *
         conditions.append(model.decided_on < end)
     conditions += _narrowing(kind, model, filters, unit_index=unit_index)
     if filters.q:
-        conditions.append(_searched(kind, model, filters))
+        conditions.append(_searched(kind, model, filters, gram))
     return conditions
 
 
@@ -187,8 +189,8 @@ def _kind_page(
     """The newest ids ((day, id), kind) of one kind after the cursor, and its count up to
     cap + 1. PostgreSQL's search follows search.walks(): a common word walks the list's order
     (and one common enough is not counted); a rarer one is read through the GIN index, first
-    within a window of the newest days when the sample finds it (then counted on its own), else
-    its first page counted in the same statement."""
+    within a window of the newest days when the sample finds it (looked up by one of its grams,
+    then counted on its own), else its first page counted in the same statement."""
     plan = search.Plan(walk=False, more_than_counted=False)
     searched = filters.q and search.full_credit_code(filters.q) is None
     by_grams = statement  # what the GIN lookup reads (and counts)
@@ -200,16 +202,15 @@ def _kind_page(
             by_grams = sa.select(model.id).where(*conditions)
     with_count = not (plan.walk or plan.more_than_counted or plan.window) and after is None
     with_count = with_count and bool(filters.q)  # (counted in the page's statement)
-    page = statement if plan.walk else by_grams  # (a walk reads an index in the list's order)
-    page = page if after is None else page.where(_after(kind, model, after))
-    page = page.add_columns(model.decided_on, *([sa.func.count().over()] if with_count else []))
-    page = page.order_by(model.decided_on.desc(), model.id.desc()).limit(limit + 1)
+    paged = partial(_paged, kind, model, after, limit, with_count)
     with search.walking(plan.walk):
         rows = []  # the newest days first (search.walks): a window holding a page holds the newest
-        if plan.window is not None:
-            rows = db.session.execute(page.where(model.decided_on >= plan.window)).all()
-        if len(rows) <= limit:
-            rows = db.session.execute(page).all()
+        if plan.window is not None:  # looked up by one gram (search.window_gram)
+            looked_up = _conditions(kind, model, filters, today, gram=plan.window_gram)
+            windowed = sa.select(model.id).where(*looked_up, model.decided_on >= plan.window)
+            rows = db.session.execute(paged(windowed)).all()
+        if len(rows) <= limit:  # (a walk reads the list's order)
+            rows = db.session.execute(paged(statement if plan.walk else by_grams)).all()
     if plan.more_than_counted:
         count = cap + 1
     elif with_count:
@@ -217,6 +218,15 @@ def _kind_page(
     else:
         count = _capped_count(by_grams, cap, (model.decided_on.desc(), model.id.desc()))
     return [((row[1], row[0]), kind) for row in rows], min(count, cap + 1)
+
+
+def _paged(kind: str, model: type, after: Cursor | None, limit: int, with_count: bool,
+           ids: sa.Select) -> sa.Select:  # fmt: skip
+    """The first limit + 1 of `ids` after the cursor in the list's order, with their day (and
+    with_count, how many `ids` select after the cursor)."""
+    ids = ids if after is None else ids.where(_after(kind, model, after))
+    ids = ids.add_columns(model.decided_on, *([sa.func.count().over()] if with_count else []))
+    return ids.order_by(model.decided_on.desc(), model.id.desc()).limit(limit + 1)
 
 
 def list_decisions(

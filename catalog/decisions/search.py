@@ -54,6 +54,7 @@ ID_MASK = (1 << ID_BITS) - 1
 SAMPLE_ROWS, SAMPLE_SECONDS = 4_000, 3_600  # rows read to tell rare pairs, and how often
 WALK_SHARE, MORE_HITS = 0.003, 40  # PostgreSQL: see walks()
 WINDOW_HITS, WINDOW_WALK_SHARE, WINDOW_MATCHES = 2, 0.01, 3  # PostgreSQL: walks(), window()
+WINDOW_PAIR_RATIO = 8  # PostgreSQL: window_gram()
 # Tokens among the grams (migration 0040): a decision's unit, its lateness, and the marker of a
 # natural person's name grams (the staff list's search; the public one never looks them up)
 UNIT_TOKEN, LATE_TOKEN, PERSON_MARK = "@unit", "@late", "~"
@@ -267,17 +268,21 @@ def rarest(model: type, words: Words, lower: Callable[[str], str]) -> list[str]:
 # --- PostgreSQL: the GIN index of search_grams -----------------------------------------------
 
 
-def gram_condition(model: type, q: str, filters: DecisionFilters | None = None
-                   ) -> sa.ColumnElement[bool] | None:  # fmt: skip
+def gram_condition(model: type, q: str, filters: DecisionFilters | None = None,
+                   gram: str | None = None) -> sa.ColumnElement[bool] | None:  # fmt: skip
     """PostgreSQL: the rows whose search_grams hold the words' rarest grams (or the credit
     code's beginning), for the GIN index; None for a whole credit code (its own index). The
-    grams are lower-cased by PostgreSQL's lower(), as Python's str.lower does."""
+    grams are lower-cased by PostgreSQL's lower(), as Python's str.lower does. With `gram`
+    (a window's, Plan.window_gram) that gram alone: the rest of the word is checked on the
+    row (matching())."""
     if full_credit_code(q) is not None:
         return None
     words = Words.of(q, str.lower)
     grams_type = postgresql.ARRAY(sa.Text)
     column = sa.literal_column(f"{model.__tablename__}.search_grams", grams_type)
     added = filter_tokens(filters)
+    if gram is not None:
+        return column.contains(sa.bindparam(None, [gram], grams_type))
     looked_up = [rarest(model, words, str.lower) + added]
     if words.code_prefix:
         looked_up.append(["^" + words.code_prefix.lower(), *added])
@@ -290,8 +295,10 @@ class Plan:
 
     walk: bool  # the page: the list's order, each row checked, until 21 match
     more_than_counted: bool  # certainly more than SEARCH_COUNT_LIMIT: not counted
-    # the page: first among the rows decided on this day or later (Sample.window)
+    # the page: first among the rows decided on this day or later (Sample.window), looked up
+    # by this one gram of the word (window_gram())
     window: date | None = None
+    window_gram: str | None = None
 
 
 def walks(model: type, q: str, today: date, filters: DecisionFilters | None = None, *,
@@ -305,10 +312,11 @@ def walks(model: type, q: str, today: date, filters: DecisionFilters | None = No
     below 1e-20 (its sampled rows would be a Poisson draw of mean 4 or less); a count would
     have read its whole GIN posting list (18 ms for 66,512 rows, 40 for the count). A rarer
     word found in WINDOW_HITS sampled rows or more looks its page of `wanted` rows (decided
-    on `before` or earlier) up in a window of the newest days first (Sample.window): the GIN
-    lookup ANDed with ix_*_order's range reads the pages of the window's matches only, where
-    the lookup alone read every match's (docs/decision-search-speed.md, "Windows"); such a
-    word walks only from WINDOW_WALK_SHARE, where a walk stops within 2,100 rows. The
+    on `before` or earlier) up in a window of the newest days first (Sample.window), by one
+    of its grams (window_gram()): the GIN lookup ANDed with ix_*_order's range reads the
+    pages of the window's candidates only, where the lookup alone read every match's
+    (docs/decision-search-speed.md, "Windows"); such a word walks only from
+    WINDOW_WALK_SHARE, where a walk stops within 2,100 rows. The
     sampled rows counted are those the filters keep too (a common word may be rare in one
     unit); an item's few decisions are read through its own index, never walked."""
     drawn = sample(model, str.lower)
@@ -317,24 +325,33 @@ def walks(model: type, q: str, today: date, filters: DecisionFilters | None = No
     hits = drawn.found(q, str.lower, today, filters)
     share = hits / len(drawn.rows) if drawn.rows else 0.0
     more = hits >= MORE_HITS and hits * drawn.step >= 10 * SEARCH_COUNT_LIMIT
-    windowed = wanted > 0 and hits >= WINDOW_HITS and _one_gram(model, q, filters)
-    walk = share >= (WINDOW_WALK_SHARE if windowed else WALK_SHARE)
+    gram = window_gram(model, q, filters, drawn, hits) if wanted and hits >= WINDOW_HITS else None
+    walk = share >= (WALK_SHARE if gram is None else WINDOW_WALK_SHARE)
     window = None
-    if windowed and not walk:
+    if gram is not None and not walk:
         window = drawn.window(q, str.lower, today, filters, before, wanted)
-    return Plan(walk=walk, more_than_counted=more, window=window)
+    return Plan(walk=walk, more_than_counted=more, window=window,
+                window_gram=gram if window is not None else None)  # fmt: skip
 
 
-def _one_gram(model: type, q: str, filters: DecisionFilters | None) -> bool:
-    """Whether the GIN lookup of the words is one gram (a word of 1-2 characters, no filter's
-    token, no code prefix): PostgreSQL's estimate of its rows is then the gram's own, and it
-    ANDs the lookup with a window's range of ix_*_order. For several grams it multiplies their
-    shares, expects a few rows, and checks each candidate's day on its row instead (4,842 rows
-    read for a window's 63 matches of 运公交有限公)."""
+def window_gram(model: type, q: str, filters: DecisionFilters | None, drawn: Sample,
+                hits: int) -> str | None:  # fmt: skip
+    """The one gram a window looks the words up by (walks()), or None for no window: the GIN
+    lookup must be one gram, for PostgreSQL's estimate of its rows is then the gram's own and
+    it ANDs the lookup with the window's range of ix_*_order. For several grams it multiplies
+    their shares, expects a few rows, and checks each candidate's day on its row instead
+    (4,842 rows read for a window's 63 matches of 运公交有限公). So a word of 1-2 characters
+    is looked up by itself, a longer one by its rarest pair (its other characters checked on
+    each candidate row), when the sample finds that pair in at most WINDOW_PAIR_RATIO times
+    the word's `hits` rows: the window then reads at most that many candidates for each match
+    it holds. None with a code prefix or a filter's token (several grams)."""
     words = Words.of(q, str.lower)
-    return (
-        not words.code_prefix and len(rarest(model, words, str.lower) + filter_tokens(filters)) == 1
-    )
+    if words.code_prefix or filter_tokens(filters):
+        return None
+    grams = rarest(model, words, str.lower)
+    if len(grams) == 1 or drawn.pairs.get(grams[0], 0) <= WINDOW_PAIR_RATIO * hits:
+        return grams[0]
+    return None
 
 
 # What the planner may not do while walking: ix_*_order is then the only plan left with no sort.

@@ -457,26 +457,35 @@ def test_the_filter_tokens_are_looked_up_with_the_words(db, records):
 def test_a_page_first_looked_for_in_a_window_of_days_is_the_page_of_the_condition(
     db, records, monkeypatch, matches
 ):
-    """PostgreSQL looks a one-gram word's page up in a window of the newest days first
-    (search.walks, Sample.window), then everywhere when the window held too few: the pages,
-    page after page, and their counts are those of the condition, whether the window holds
-    the page, holds too few or reaches past the oldest row (WINDOW_MATCHES 1, 3 or 1,000 times
-    the page). Every word is windowed here (never walked); on SQLite the FTS order serves."""
+    """PostgreSQL looks a word's page up in a window of the newest days first (search.walks,
+    Sample.window), by one gram (a longer word by its rarest pair, the rest checked on each
+    row: each pair of 葛市宏达 is in rows it does not find), then everywhere when the window held
+    too few: the pages, page after page, and their counts are those of the condition, whether
+    the window holds the page, holds too few or reaches past the oldest row (WINDOW_MATCHES 1,
+    3 or 1,000 times the page). Every word is windowed here (never walked); on SQLite the FTS
+    order serves."""
     for number in range(30):
         operations.create_licence(licence_data(
             document_number=f"许交运许〔2020〕{100 + number}号",
-            party_name=f"长葛市宏达{number}号货运部", party_credit_code=credit_code(100 + number),
+            party_name=f"长葛市{'宏达' if number % 3 else '达宏'}{number}号货运部",
+            party_credit_code=credit_code(100 + number),
             decided_on=date(2020, 1 + number % 11, 1 + number), valid_from=date(2020, 1, 1),
             published_on=date(2020, 1 + number % 11, 2 + number)), actor="test")  # fmt: skip
     db.session.commit()
     monkeypatch.setattr(search, "WINDOW_WALK_SHARE", 2.0)
     monkeypatch.setattr(search, "WINDOW_HITS", 1)
     monkeypatch.setattr(search, "WINDOW_MATCHES", matches)
+    monkeypatch.setattr(search, "WINDOW_PAIR_RATIO", 1000)
     search._samples.clear()
     plans = []
     walks = search.walks
-    monkeypatch.setattr(search, "walks", lambda *a, **k: plans.append(walks(*a, **k)) or plans[-1])
-    for q in ("宏达", "货运", "长", "号", "示例"):
+
+    def planned(model, q, *args, **kwargs):
+        plans.append((q, walks(model, q, *args, **kwargs)))
+        return plans[-1][1]
+
+    monkeypatch.setattr(search, "walks", planned)
+    for q in ("宏达", "货运", "长", "号", "示例", "宏达1", "葛市宏达", "长葛市达宏"):
         for chosen in ({}, {"kind": LICENCE, "status": "valid"}, {"year": 2020}):
             wanted = DecisionFilters(q=q, **chosen)
             found = everything(wanted, limit=2)
@@ -484,6 +493,8 @@ def test_a_page_first_looked_for_in_a_window_of_days_is_the_page_of_the_conditio
             first = listing.list_decisions(wanted, limit=2, today=TODAY)
             assert (first.total, first.total_exact) == (len(found), True), (q, chosen)
     if database.engine.dialect.name == "postgresql":
-        windowed = [plan.window is not None for plan in plans]
+        windowed = [plan.window is not None for _q, plan in plans]
         assert any(windowed) if matches < 1000 else not any(windowed)  # (past the oldest)
-        assert not any(plan.walk for plan in plans)
+        assert not any(plan.walk for _q, plan in plans)
+        by_pair = {q for q, plan in plans if plan.window is not None and plan.window_gram != q}
+        assert "葛市宏达" in by_pair if matches < 1000 else not by_pair
