@@ -72,11 +72,12 @@ class DecisionMixin:
 LATE = "published_on > publish_by"
 
 
-def _shared_table_args(table: str) -> tuple[sa.SchemaItem, ...]:
+def _shared_table_args(table: str, counted: tuple[str, ...]) -> tuple[sa.SchemaItem, ...]:
     """The checks both kinds hold, and the indexes of the public list's order (newest decision
-    first, then id: migration 0034), of that order within a unit (with what a count checks)
-    and of the late decisions (migration 0038). The search's own indexes are the migrations'
-    alone (SQLite FTS5 tables, PostgreSQL's search_grams column): catalog.decisions.search."""
+    first, then id: migration 0034), of that order within a unit (with what a count checks:
+    the days, and the kind's `counted` columns, migration 0045) and of the late decisions
+    (migration 0038). The search's own indexes are the migrations' alone (SQLite FTS5 tables,
+    PostgreSQL's search_grams column): catalog.decisions.search."""
     return (
         sa.CheckConstraint("decided_on <= published_on", name="decided_before_published"),
         sa.CheckConstraint("publish_by > decided_on", name="publish_by_after_decision"),
@@ -88,6 +89,7 @@ def _shared_table_args(table: str) -> tuple[sa.SchemaItem, ...]:
             "id",
             "published_on",
             "publish_by",
+            *counted,
         ),
         sa.Index(
             f"ix_{table}_late",
@@ -114,7 +116,7 @@ class LicenceDecision(DecisionMixin, db.Model):
         sa.CheckConstraint(
             "valid_until IS NULL OR valid_from <= valid_until", name="valid_in_order"
         ),
-        *_shared_table_args("licence_decision"),
+        *_shared_table_args("licence_decision", ("status",)),
     )
 
     item_id: Mapped[int] = mapped_column(sa.ForeignKey("approval_item.id"), index=True)
@@ -143,7 +145,7 @@ class PenaltyDecision(DecisionMixin, db.Model):
         sa.CheckConstraint("fine_amount >= 0", name="fine_not_negative"),
         sa.CheckConstraint("confiscated_amount >= 0", name="confiscated_not_negative"),
         sa.CheckConstraint("published_on <= publication_ends_on", name="published_before_end"),
-        *_shared_table_args("penalty_decision"),
+        *_shared_table_args("penalty_decision", ("category", "publication_ends_on")),
     )
 
     violation_type: Mapped[str] = mapped_column(sa.String(MAX_NAME))
