@@ -277,12 +277,11 @@ def gram_condition(model: type, q: str, filters: DecisionFilters | None = None,
     row (matching())."""
     if full_credit_code(q) is not None:
         return None
-    words = Words.of(q, str.lower)
     grams_type = postgresql.ARRAY(sa.Text)
     column = sa.literal_column(f"{model.__tablename__}.search_grams", grams_type)
-    added = filter_tokens(filters)
     if gram is not None:
         return column.contains(sa.bindparam(None, [gram], grams_type))
+    words, added = Words.of(q, str.lower), filter_tokens(filters)
     looked_up = [rarest(model, words, str.lower) + added]
     if words.code_prefix:
         looked_up.append(["^" + words.code_prefix.lower(), *added])
