@@ -11,6 +11,7 @@ from flask_migrate import downgrade, upgrade
 from catalog.extensions import db as _db
 from tests.migrations import app_migrated_to
 from tests.test_database_guard import ITEM, LICENCE, PENALTY, _sql, insert
+from tests.test_migration_0038 import _rows
 
 DAYS = ["data_source_unit", "decided_on", "id", "published_on", "publish_by"]
 COUNTED = {"licence_decision": ["status"], "penalty_decision": ["category", "publication_ends_on"]}
@@ -29,14 +30,6 @@ at_0044 = app_migrated_to("0044")  # the revision before 0045
 def _columns(table: str) -> list[str]:
     indexes = sa.inspect(_db.engine).get_indexes(table)
     return next(i["column_names"] for i in indexes if i["name"] == f"ix_{table}_unit_order")
-
-
-def _rows() -> list[tuple]:
-    rows = [tuple(r) for table in COUNTED
-            for r in _sql(f"SELECT id, document_number, data_source_unit, published_on"
-                          f" FROM {table} ORDER BY id")]  # fmt: skip
-    _db.session.rollback()
-    return rows
 
 
 def _count_plan(table: str) -> str:
