@@ -11,7 +11,9 @@ import re
 import sqlite3
 import subprocess
 import time
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bench.servers import BIN, DATA, ROOT, SECRET, log
 
@@ -45,10 +47,26 @@ def upgrade(url: str) -> None:
     flask_cli(url, "decisions", "sums", "rebuild", "--if-stale")  # 双公示 figures (0039 fills)
 
 
+def decisions_until() -> date:
+    """The last decision day of a generated decision catalog: today in 北京时间 (the day the
+    app counts publication from), so that its penalties are still published when measured.
+    (Until 2026-12-07 the catalog was decided in 2020, and on the run's day every penalty's
+    publication had ended: the decision search measured licences alone.)"""
+    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
+
+
+# (SQL) a penalty published today: a decision catalog without one is generated again
+PUBLISHED = ("EXISTS (SELECT 1 FROM penalty_decision WHERE publication_ends_on >= :today"
+             " AND published_on <= :today)")  # fmt: skip
+
+
 def sqlite_catalog(size: int, seed: int, generated: dict, *, decisions: bool = False) -> Path:
     path = DATA / (f"app-decisions-{size}-{seed}.sqlite3" if decisions else
                    f"app-{size}-{seed}.sqlite3")  # fmt: skip
     done = path.with_suffix(".done")
+    if path.exists() and done.exists() and decisions and not _published(path):
+        log(f"{path.name}: no penalty is published any more; generating it again")
+        done.unlink()
     if path.exists() and done.exists():
         log(f"reusing {path.name}")
         upgrade(f"sqlite:///{path}")  # made by an older version, perhaps
@@ -61,6 +79,14 @@ def sqlite_catalog(size: int, seed: int, generated: dict, *, decisions: bool = F
     return path
 
 
+def _published(path: Path) -> bool:
+    """Whether a SQLite decision catalog still has a penalty in publication today."""
+    with sqlite3.connect(path) as connection:
+        statement = "SELECT " + PUBLISHED.replace(":today", "?")
+        today = decisions_until().isoformat()
+        return bool(connection.execute(statement, (today, today)).fetchone()[0])
+
+
 def generate(url: str, size: int, seed: int, *, decisions: bool = False) -> dict:
     """Run generate-province; its rows a second: writing them (as the command reports it), and
     from the start of the command to its end (with the search indexes and statistics). The
@@ -70,8 +96,9 @@ def generate(url: str, size: int, seed: int, *, decisions: bool = False) -> dict
     flask_cli(url, "db", "upgrade")
     started = time.perf_counter()
     per_licence = PER_LICENCE if decisions else 0
+    until = ["--decisions-until", decisions_until().isoformat()] if decisions else []
     summary = flask_cli(url, "generate-province", "--handling-items", str(size), "--seed",
-                        str(seed), "--decisions-per-licence", str(per_licence),
+                        str(seed), "--decisions-per-licence", str(per_licence), *until,
                         timeout=7200)  # fmt: skip
     summary = summary.strip().splitlines()[-1]
     seconds = time.perf_counter() - started
@@ -162,9 +189,10 @@ def catalog_complete(connection, size: int, *, decisions: bool = False) -> bool:
     import sqlalchemy as sa
 
     complete = "SELECT (SELECT count(*) FROM handling_item) = :size"
-    if decisions:
-        complete += " AND EXISTS (SELECT 1 FROM licence_decision)"
-    return bool(connection.scalar(sa.text(complete), {"size": size}))
+    if decisions:  # (and a penalty still published: decisions_until)
+        complete += " AND EXISTS (SELECT 1 FROM licence_decision) AND " + PUBLISHED
+    values = {"size": size, "today": decisions_until()}
+    return bool(connection.scalar(sa.text(complete), values))
 
 
 def postgres_catalog(size: int, seed: int, generated: dict, *, decisions: bool = False) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -175,9 +176,18 @@ def report_command(
     show_default=True,
     help="每个行政许可业务办理项平均生成的许可决定数（处罚决定按 2020 年比例另生成）；0 为不生成。",
 )
+@click.option(
+    "--decisions-until",
+    "until",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="决定日期取该日（YYYY-MM-DD）之前一年内的工作日，处罚决定因此仍在公示期内；默认为种子数据的年份。",
+)
 @with_appcontext
 @command_transaction
-def generate_province_command(size: int, seed_number: int, per_licence: int) -> None:
+def generate_province_command(
+    size: int, seed_number: int, per_licence: int, until: datetime | None
+) -> None:
     """Build a synthetic province catalog (for benchmarks), deterministic for a seed number."""
     try:
         check_size(size)
@@ -205,6 +215,7 @@ def generate_province_command(size: int, seed_number: int, per_licence: int) -> 
             seed_dir=Path(current_app.config["SEED_DIR"]),
             seed=seed_number,
             decisions_per_licence=per_licence,
+            decisions_until=until.date() if until else None,
             progress=advance,
             indexing=indexing,
         )

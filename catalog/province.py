@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -192,12 +193,14 @@ def generate_province(
     seed_dir: Path,
     seed: int = 2020,
     decisions_per_licence: int = PER_LICENCE,
+    decisions_until: date | None = None,
     progress: Callable[[int], None] | None = None,
     indexing: Callable[[], None] | None = None,
 ) -> dict[str, int]:
     """Write `size` published handling items (and their items, materials, fees, legal bases
     and search entries) in batches, and about `decisions_per_licence` decision records for
-    each licence handling item (catalog.decisions.province); flushes through the session's
+    each licence handling item (catalog.decisions.province: decided in the seed's year, or
+    in the 365 days up to `decisions_until`); flushes through the session's
     connection, the caller commits. `progress` hears the number of handling items written
     after each batch, `indexing` when the rows are in and the search indexes and the
     planner's statistics are being built. Returns the row counts written."""
@@ -310,7 +313,8 @@ def generate_province(
     if progress:
         progress(written)
     counts.update(generate_decisions(connection, insert, seed_dir=seed_dir, prefix=PREFIX,
-                                     per_licence=decisions_per_licence, seed=seed))  # fmt: skip
+                                     per_licence=decisions_per_licence, seed=seed,
+                                     until=decisions_until))  # fmt: skip
     if indexing:
         indexing()
     for statement in text_indexes:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import sqlite3
 import urllib.parse
+from collections import Counter
 
 import pytest
 
@@ -230,7 +231,12 @@ def test_the_stage_answers_every_query_on_a_small_catalog(bench_data):
         assert row["n"] > 0 and "errors" not in row and row["measured"] is not None, row
     assert {row["database"] for row in rows} == {"sqlite"}
     assert section["sqlite"]["distinct"].keys() == set(CLASSES)
-    assert section["report_year"] == 2020
+    with sqlite3.connect(bench_data / "app-decisions-60-7.sqlite3") as catalog:
+        years = catalog.execute(
+            "SELECT substr(decided_on, 1, 4) AS year FROM licence_decision UNION ALL"
+            " SELECT substr(decided_on, 1, 4) FROM penalty_decision").fetchall()  # fmt: skip
+    # decided in the year up to the run (decisions_until), reported for the year most are in
+    assert section["report_year"] == int(Counter(year for (year,) in years).most_common(1)[0][0])
     others = [row for row in rows if row["kind"] != "decision_search"]
     assert [row["kind"] for row in others] == [
         "report_after_change", "report_after_change", "snapshot", "compare"]  # fmt: skip
@@ -251,17 +257,20 @@ def test_the_stage_answers_every_query_on_a_small_catalog(bench_data):
 
 def test_a_generated_decision_catalog_on_postgresql_is_known_complete_and_reused():
     """The bench reuses a PostgreSQL catalog that holds the generated province and its
-    decisions, and only then (the check was once not valid SQL: the million decisions were
-    generated again on every run)."""
+    decisions, a penalty among them still published today, and only then (the check was once
+    not valid SQL: the million decisions were generated again on every run; the decisions
+    were once all of 2020, and no penalty was published when measured)."""
     import sqlalchemy as sa
 
-    from bench.catalogs import catalog_complete
+    from bench.catalogs import catalog_complete, decisions_until
     from tests.conftest import temporary_postgres_database
     from tests.test_cli import flask
 
+    until = decisions_until().isoformat()
     with temporary_postgres_database("bench_complete") as url:
         for args in (("db", "upgrade"), ("generate-province", "--handling-items", "40", "--seed",
-                                          "7", "--decisions-per-licence", "2")):  # fmt: skip
+                                          "7", "--decisions-per-licence", "2",
+                                          "--decisions-until", until)):  # fmt: skip
             done = flask(url, *args)
             assert done.returncode == 0, done.stderr
         engine = sa.create_engine(url)
@@ -270,6 +279,9 @@ def test_a_generated_decision_catalog_on_postgresql_is_known_complete_and_reused
                 assert catalog_complete(connection, 40, decisions=True)
                 assert catalog_complete(connection, 40)
                 assert not catalog_complete(connection, 41, decisions=True)
+                connection.execute(sa.text("DELETE FROM penalty_decision"))
+                assert not catalog_complete(connection, 40, decisions=True)  # none published
+                connection.rollback()
                 connection.execute(sa.text("DELETE FROM licence_decision"))
                 assert not catalog_complete(connection, 40, decisions=True)
                 assert catalog_complete(connection, 40)

@@ -1,6 +1,7 @@
 """Decision records for the synthetic province catalog (generate-province): about
 `per_licence` licence decisions for each generated licence handling item, and penalties in
-the proportion of the bureau's 2020 report (1,240 to 2,036), all in one year, with parties
+the proportion of the bureau's 2020 report (1,240 to 2,036), all in one year (the seed's, or
+the 365 days up to a given day: a catalog whose penalties are still published), with parties
 drawn from a pool of fictitious organisations and sole traders with valid credit codes (and
 natural persons with valid ID numbers), so that searching a company's records meets the
 catalog's real shape at scale (issue 24, part 8).
@@ -65,10 +66,12 @@ def generate_decisions(
     prefix: str,
     per_licence: int = PER_LICENCE,
     seed: int = 2020,
+    until: date | None = None,
 ) -> dict[str, int]:
     """Write the decisions of the generated licence handling items (codes starting with
     `prefix`) through `insert`; the row counts written. Nothing when per_licence is 0 or the
-    seed has no decisions.yaml (whose year and violations the records follow)."""
+    seed has no decisions.yaml (whose violations the records follow, and whose year they are
+    decided in; with `until`, in the 365 days up to that day instead)."""
     parameters = read_parameters(seed_dir)
     if per_licence <= 0 or parameters is None:
         return {}
@@ -87,7 +90,8 @@ def generate_decisions(
     year, rng = int(parameters["year"]), random.Random(seed)
     expected = round(len(handling) * per_licence * (1 + PENALTIES_PER_LICENCE))
     pool = max(expected // DECISIONS_PER_PARTY, 100)
-    model = Model(rng, year, organisations=pool * 3 // 4, sole_traders=pool // 4, name_words=3)
+    model = Model(rng, year, organisations=pool * 3 // 4, sole_traders=pool // 4, name_words=3,
+                  until=until)  # fmt: skip
     authorities = _authority_codes(model, list({row[3] for row in handling}))
     now = utcnow()
     common = {"version": 1, "created_at": now, "updated_at": now, "updated_by": ACTOR}
@@ -122,7 +126,7 @@ def generate_decisions(
             number = written[licence_table.name] + len(rows) + 1
             rows.append(searched({
                 **common, **party.fields(),
-                "document_number": f"豫交许〔{year}〕{number}号", "item_id": item_id,
+                "document_number": f"豫交许〔{decided.year}〕{number}号", "item_id": item_id,
                 "handling_item_id": handling_id, "category": LicenceCategory.ordinary.value,
                 "certificate_name": f"{name}决定", "certificate_number": f"豫交证{number:08d}",
                 "content": f"准予{name}（{situation}）。", "decided_on": decided,
@@ -149,7 +153,7 @@ def generate_decisions(
         decided: date = fields["decided_on"]
         body = rng.choice(bodies)
         rows.append(searched({
-            **common, **fields, "document_number": f"豫交罚〔{year}〕{number}号",
+            **common, **fields, "document_number": f"豫交罚〔{decided.year}〕{number}号",
             "severity": severity.value, "authority": body,
             "authority_credit_code": authorities[body], "publish_by": publish_by(decided),
             "publication_ends_on": latest_end(severity, decided),

@@ -81,16 +81,21 @@ class Model:
         organisations: int = 500,
         sole_traders: int = 200,
         name_words: int = 2,
+        until: date | None = None,
     ):
+        """The decision days: the working days of `year` up to 10 December, or with `until`
+        those of the 365 days up to it (generate-province --decisions-until)."""
         self.rng, self.year, self.name_words = rng, year, name_words
         self.names: set[str] = set()
         self.codes: set[str] = set()
         self.organisations = [self._organisation() for _ in range(organisations)]
         self.sole_traders = [self._sole_trader() for _ in range(sole_traders)]
+        first, last = (until - timedelta(days=364), until) if until else (
+            date(year, 1, 1), date(year, 12, 10))  # fmt: skip
         self.days = [
             day
-            for day in (date(year, 1, 1) + timedelta(days=n) for n in range(366))
-            if day.year == year and day <= date(year, 12, 10) and is_workday(day)
+            for day in (first + timedelta(days=n) for n in range((last - first).days + 1))
+            if is_workday(day)
         ]
 
     def person(self) -> str:

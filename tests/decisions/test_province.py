@@ -4,11 +4,14 @@ record entered by hand, in the proportions of the bureau's 2020 report."""
 from __future__ import annotations
 
 import enum
+from datetime import date, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
 
 from catalog.decisions.checks import check_licence, check_penalty
+from catalog.decisions.filters import DecisionFilters
+from catalog.decisions.listing import list_decisions
 from catalog.decisions.lookups import Lookups
 from catalog.decisions.province import PENALTIES_PER_LICENCE
 from catalog.enums import ItemType, PartyClass
@@ -83,3 +86,29 @@ def test_the_command_makes_decisions_unless_told_not_to(tmp_path):
     refused = flask(f"sqlite:///{tmp_path / 'r.sqlite3'}", "generate-province",
                     "--handling-items", "40", "--decisions-per-licence", "-1")  # fmt: skip
     assert refused.returncode == 2 and "--decisions-per-licence" in refused.stderr
+
+
+def test_decisions_until_a_day_are_decided_in_the_year_up_to_it_and_still_published(db, seed_dir):
+    """--decisions-until: every decision in the 365 days up to the day (its document number
+    of its own year), and the penalties, published for 3 months to 3 years, public on it."""
+    until = date(2026, 12, 7)
+    generate_province(150, seed_dir=seed_dir, seed=5, decisions_per_licence=3,
+                      decisions_until=until)  # fmt: skip
+    db.session.commit()
+    records = [*db.session.scalars(sa.select(LicenceDecision)),
+               *db.session.scalars(sa.select(PenaltyDecision))]  # fmt: skip
+    days = {record.decided_on for record in records}
+    assert until - timedelta(days=364) <= min(days) and max(days) <= until
+    assert min(days) < date(2026, 1, 1)  # the year up to the day, not the day's year
+    for record in records:
+        assert f"〔{record.decided_on.year}〕" in record.document_number
+    public = list_decisions(DecisionFilters(kind="penalty"), today=until)
+    penalties = [r for r in records if isinstance(r, PenaltyDecision)]
+    assert public.total == sum(p.published_on <= until <= p.publication_ends_on
+                               for p in penalties) > len(penalties) // 2  # fmt: skip
+
+
+def test_the_command_refuses_a_day_that_is_not_one(tmp_path):
+    done = flask(f"sqlite:///{tmp_path / 'd.sqlite3'}", "generate-province", "--handling-items",
+                 "40", "--decisions-until", "2026-02-30")  # fmt: skip
+    assert done.returncode == 2 and "--decisions-until" in done.stderr
