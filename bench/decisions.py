@@ -5,7 +5,8 @@ app as deployed (gunicorn, one worker, deploy/gunicorn.conf.py), p95 per class a
 `BENCH_DECISIONS_ONLY=1 make bench` runs this stage alone (docs/benchmark.md).
 
 The catalog is the synthetic province with its decisions (generate-province with 20 licence
-decisions per licence handling item, penalties in the 2020 proportion), generated once into
+decisions per licence handling item, penalties in the 2020 proportion, decided in the year up to
+the day it is generated so that its penalties are published), generated once into
 bench/data/app-decisions-<size>-<seed>.sqlite3 and PostgreSQL catalog_bench_decisions_<size>,
 then reused.
 """
@@ -60,7 +61,8 @@ def decision_search(options: argparse.Namespace, generated: dict) -> tuple[dict,
     decisions = read_decisions(app_db)
     queries = generate_decision_queries(read_parties(app_db), options.seed,
                                         options.decision_queries, decisions)  # fmt: skip
-    # the report's year: the one most decisions were taken in (2020 for the generated province)
+    # the report's year: the one most decisions were taken in (those of the year up to the day
+    # the catalog was generated: bench.catalogs.decisions_until)
     year = Counter(row.year for row in decisions).most_common(1)[0][0] if decisions else None
     section: dict = {"handling_items": size, "report_year": year,
                      "queries": {n: len(q) for n, q in queries.items()},
