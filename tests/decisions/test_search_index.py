@@ -11,6 +11,8 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from stdnum.cn import uscc
 
 from catalog.decisions import listing, operations, public_rows, search
@@ -352,6 +354,96 @@ def test_the_sample_counts_the_rows_a_filtered_search_keeps():
     assert drawn.found("宏达", str.lower, date(2020, 6, 15), DecisionFilters(category="fine")) == 1
 
 
+_TEXTS = st.text(alphabet="宏达物流顺通ab1\x1f", max_size=6)
+_ROWS = st.lists(
+    st.builds(
+        search.SampledRow,
+        text=_TEXTS,
+        code=st.one_of(st.none(), st.text(alphabet="9141AB", min_size=1, max_size=6)),
+        published_on=st.dates(date(2020, 1, 1), date(2020, 12, 31)),
+        ends_on=st.one_of(st.none(), st.dates(date(2020, 1, 1), date(2021, 6, 30))),
+        unit=st.sampled_from(["甲科", "乙科"]),
+        value=st.sampled_from(["valid", "fine"]),
+        late=st.booleans(),
+        decided_on=st.one_of(st.none(), st.dates(date(2019, 12, 1), date(2020, 12, 31))),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@example(  # a word reaching into the next row's text is in neither
+    rows=[
+        search.SampledRow(
+            "物流宏",
+            None,
+            date(2020, 1, 1),
+            None,
+            "甲科",
+            "valid",
+            False,
+            decided_on=date(2020, 1, 1),
+        ),
+        search.SampledRow("达", "9141", date(2020, 1, 1), None, "甲科", "valid", False),
+    ],
+    q="宏\x1e",
+    today=date(2020, 6, 1),
+    unit=None,
+    late=None,
+    before=None,
+    step=1,
+    wanted=1,
+)
+@given(
+    rows=_ROWS,
+    q=st.one_of(
+        st.text(alphabet="宏达物流ab\x1f\x1e", min_size=1, max_size=4),
+        st.sampled_from(["9141", "914a", "91ab"]),
+    ),
+    today=st.dates(date(2020, 1, 1), date(2021, 1, 1)),
+    unit=st.sampled_from([None, "甲科"]),
+    late=st.sampled_from([None, True, False]),
+    before=st.one_of(st.none(), st.dates(date(2019, 12, 1), date(2021, 1, 1))),
+    step=st.integers(1, 300),
+    wanted=st.integers(1, 30),
+)
+def test_the_samples_answers_are_those_of_reading_each_row(rows, q, today, unit, late, before,
+                                                         step, wanted):  # fmt: skip
+    """Sample.found and Sample.window search the rows' texts joined into one string and keep
+    the rows a day and the filters keep: they answer as a reading of each row would (a word
+    across two rows' texts, or across a text and a code, is found in neither)."""
+    drawn = search.Sample(tuple(rows), {}, step)
+    filters = DecisionFilters(q=q, unit=unit, late=late)
+    prefix = search.Words.of(q, str.lower).code_prefix
+
+    def kept(row) -> bool:
+        return (
+            row.published_on <= today
+            and (row.ends_on is None or row.ends_on >= today)
+            and (not unit or row.unit == unit)
+            and (late is None or row.late == late)
+        )
+
+    def matches(row) -> bool:
+        return q.lower() in row.text or bool(prefix and row.code and row.code.startswith(prefix))
+
+    assert drawn.found(q, str.lower, today, filters) == sum(
+        kept(row) and matches(row) for row in rows
+    )
+    # the window as each row's reading gives it
+    chosen = [row for row in rows if row.decided_on is not None and kept(row)
+              and (before is None or row.decided_on <= before)]  # fmt: skip
+    hits = sum(matches(row) for row in chosen)
+    expected = None
+    if hits:
+        needed = -(-search.WINDOW_MATCHES * wanted * len(chosen) // (hits * step))
+        days = sorted((row.decided_on for row in chosen), reverse=True)
+        expected = days[needed - 1] if needed <= len(days) else None
+    # (twice: the second answer comes from the kept rows worked out by the first)
+    for _ in range(2):
+        assert drawn.window(q, str.lower, today, filters, before, wanted) == expected
+
+
 # --- the unit and the lateness among the grams (migration 0040) ------------------------------
 
 
@@ -502,3 +594,24 @@ def test_a_page_first_looked_for_in_a_window_of_days_is_the_page_of_the_conditio
         assert not any(plan.walk for _q, plan in plans)
         by_pair = {q for q, plan in plans if plan.window is not None and plan.window_gram != q}
         assert "葛市宏达" in by_pair if matches < 1000 else not by_pair
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True, scope="session")
+def test_a_walk_turns_the_planners_other_choices_off_for_its_statements_only(db):
+    """search.walking (PostgreSQL's planner settings: SQLite never walks): inside, the planner
+    may only walk the list's order (WALK_SETTINGS off, no parallel workers); after it, in the
+    same transaction, the settings are what they were."""
+
+    def settings() -> dict[str, str]:
+        return {name: db.session.scalar(sa.text(f"SHOW {name}"))
+                for name in search.WALK_SETTINGS}  # fmt: skip
+
+    before = settings()
+    assert before["enable_bitmapscan"] == "on" and before["max_parallel_workers_per_gather"] != "0"
+    with search.walking(True):
+        inside = settings()
+    assert inside == {name: "0" if name.startswith("max") else "off"
+                      for name in search.WALK_SETTINGS}  # fmt: skip
+    assert settings() == before
+    with search.walking(False):
+        assert settings() == before
