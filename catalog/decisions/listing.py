@@ -165,7 +165,7 @@ class DecisionPage:
 
 
 def count_limit(filters: DecisionFilters) -> int:
-    """How far the list counts its decisions: a search up to 1,000 (each match is checked),
+    """How far the list counts its decisions: a search up to 200 (each match is checked),
     a list without one up to the export's bound."""
     return search.SEARCH_COUNT_LIMIT if filters.q else COUNT_LIMIT
 

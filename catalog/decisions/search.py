@@ -17,7 +17,10 @@ natural person's name's grams marked "~" (the staff list's search, staff_search;
   its matches come newest first, so a page reads the first few and stops (`Candidates`).
 - PostgreSQL: a GIN index of the column search_grams; the planner walks the (decided_on, id)
   index for a common word and reads the GIN index for a rare one (`gram_condition`).
-A count stops at SEARCH_COUNT_LIMIT: "more than 1,000" costs what 1,000 cost.
+A count stops at SEARCH_COUNT_LIMIT: "more than 200" costs what 200 cost. Each match counted is
+a read of its row (what is public today and what the words find are checked on the row), a
+random read of the disk when the table is cold: a count of 1,001 cost 20-30 ms of a search,
+twice when both kinds had that many (docs/decision-search-speed.md, "Counting to 200").
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from catalog.decisions.rules import add_months, credit_code_error
 from catalog.extensions import db
 from catalog.models import ApprovalItem, LicenceDecision, PenaltyDecision, PublicationPeriod
 
-SEARCH_COUNT_LIMIT = 1_000  # a search counts its matches up to this, then says "more than"
+SEARCH_COUNT_LIMIT = 200  # a search counts its matches up to this, then says "more than"
 CODE_ALPHABET = frozenset("0123456789ABCDEFGHJKLMNPQRTUWXY")  # GB 32100-2015
 MIN_CODE_PREFIX = 4
 RARE_PAIRS = 3  # a longer word is looked up by this many of its rarest pairs
@@ -53,7 +56,7 @@ JULIAN_OFFSET = 1_721_424  # date.toordinal() + this = SQLite's julianday() as a
 ID_BITS = 32
 ID_MASK = (1 << ID_BITS) - 1
 SAMPLE_ROWS, SAMPLE_SECONDS = 4_000, 3_600  # rows read to tell rare pairs, and how often
-WALK_SHARE, MORE_HITS = 0.003, 40  # PostgreSQL: see walks()
+WALK_SHARE, MORE_HITS = 0.003, 20  # PostgreSQL: see walks()
 WINDOW_HITS, WINDOW_WALK_SHARE, WINDOW_MATCHES = 2, 0.01, 3  # PostgreSQL: walks(), window()
 WINDOW_PAIR_RATIO = 8  # PostgreSQL: window_gram()
 # Tokens among the grams (migration 0040): a decision's unit, its lateness, and the marker of a
@@ -369,7 +372,7 @@ def walks(model: type, q: str, today: date, filters: DecisionFilters | None = No
     order (ix_*_order) and stops at 21 matches, instead of fetching every match through the
     GIN index to sort them. A word found in MORE_HITS sampled rows or more, which stand for
     ten times SEARCH_COUNT_LIMIT rows, has more than that many: the chance that it has not is
-    below 1e-20 (its sampled rows would be a Poisson draw of mean 4 or less); a count would
+    below 1e-13 (its sampled rows would be a Poisson draw of mean 2 or less); a count would
     have read its whole GIN posting list (18 ms for 66,512 rows, 40 for the count). A rarer
     word found in WINDOW_HITS sampled rows or more looks its page of `wanted` rows (decided
     on `before` or earlier) up in a window of the newest days first (Sample.window), by one

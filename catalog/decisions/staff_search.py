@@ -14,9 +14,10 @@ request counted and searched the whole table with LIKE '%…%' (seconds at 1,000
   candidates and sorts them. Reading candidates is bounded too: with more than
   CANDIDATE_LIMIT of them (a word of the items' names or violation types, which the staff do
   not search) the page walks the table instead.
-- The count stops at STAFF_COUNT_LIMIT (10,000) without words, at search.SEARCH_COUNT_LIMIT
-  (1,000) with them ("超过 1,000 条"); a word the sample finds in MORE_HITS rows standing for
-  ten times the limit is not counted.
+- The count stops at STAFF_COUNT_LIMIT (10,000) without words, at STAFF_SEARCH_COUNT_LIMIT
+  (1,000) with them ("超过 1,000 条"; the public search stops at 200: staff ask less often
+  and count further); a word the sample finds in search.MORE_HITS rows standing for ten
+  times the limit is not counted.
 - The unit and year choices: the units walked through ix_*_unit_order (listing's way), the
   years from the first and the last decision in the list's order.
 """
@@ -35,6 +36,7 @@ from catalog.decisions.filters import DecisionFilters
 from catalog.extensions import db
 
 STAFF_COUNT_LIMIT = 10_000  # the list without words counts up to this
+STAFF_SEARCH_COUNT_LIMIT = 1_000  # and with words, up to this
 CANDIDATE_LIMIT = 20_000  # a rarer word's index candidates read at most (else: the walk)
 WALK_HITS = 8  # sampled rows (of about 4,000) whose name or number has the words: walk
 
@@ -131,7 +133,7 @@ def plan(model: type, q: str, filters: list, *, unit: str = "", late: bool = Fal
     tokens = search.filter_tokens(DecisionFilters(unit=unit, late=late or None))
     indexed = [*filters, index_condition(model, q, tokens), condition]
     hits, step = _staff_hits(model, q, dialect, unit, late)
-    more = hits >= search.MORE_HITS and hits * step >= 10 * search.SEARCH_COUNT_LIMIT
+    more = hits >= search.MORE_HITS and hits * step >= 10 * STAFF_SEARCH_COUNT_LIMIT
     walk = hits >= WALK_HITS
     if not walk and dialect == "sqlite":
         # a word of the items' names (not searched by staff) has many candidates, few rows
@@ -180,7 +182,7 @@ def page(model: type, found: StaffSearch, *, q: str, before: int | None,
     then their rows. The count comes first: when the filters select no more than its limit,
     SQLite reads their rows through the filters' index and sorts them (`id + 0` keeps it from
     walking the whole table newest first for a unit with none: 300–550 ms)."""
-    cap = search.SEARCH_COUNT_LIMIT if q else STAFF_COUNT_LIMIT
+    cap = STAFF_SEARCH_COUNT_LIMIT if q else STAFF_COUNT_LIMIT
     with by_index(found.searched):
         count = cap + 1 if found.more_than_counted else capped_count(model, found.counted, cap)
     few = count <= cap and not found.walk and db.session.get_bind().dialect.name == "sqlite"

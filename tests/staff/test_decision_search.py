@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import pytest
 import sqlalchemy as sa
 
-from catalog.decisions import operations, search, staff_export, staff_search
+from catalog.decisions import operations, staff_export, staff_search
 from catalog.models import LicenceDecision, PenaltyDecision
 from catalog.staff import decisions as staff_decisions
 from tests.decisions.conftest import (  # noqa: F401 (fixtures)
@@ -144,7 +144,7 @@ def test_the_count_stops_at_its_limit_and_says_so(db, staff_records, login_as, m
     page = client.get("/staff/decisions?kind=licence&q=宏达").get_data(as_text=True)
     assert "共 6 条符合条件的行政许可决定" in page
     monkeypatch.setattr(staff_search, "STAFF_COUNT_LIMIT", 10)
-    monkeypatch.setattr(search, "SEARCH_COUNT_LIMIT", 4)
+    monkeypatch.setattr(staff_search, "STAFF_SEARCH_COUNT_LIMIT", 4)
     page = client.get("/staff/decisions?kind=licence").get_data(as_text=True)
     assert "超过 10 条行政许可决定" in page and "导出本列表的全部完整记录" in page
     page = client.get("/staff/decisions?kind=licence&q=宏达").get_data(as_text=True)
