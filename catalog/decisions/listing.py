@@ -10,11 +10,13 @@ and credit code.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
 
 import sqlalchemy as sa
+from flask import current_app
 
 from catalog.decisions import public_rows, search
 from catalog.decisions.filters import DEFAULT_LIMIT, Cursor, DecisionFilters, refuse
@@ -220,6 +222,43 @@ def _kind_page(
     return [((row[1], row[0]), kind) for row in rows], min(count, cap + 1)
 
 
+def _kind_pages(
+    branches: list[tuple[str, type, sa.Select]],
+    filters: DecisionFilters,
+    after: Cursor | None,
+    limit: int,
+    cap: int,
+    today: date,
+) -> list[tuple[list, int]]:
+    """_kind_page of each kind. On PostgreSQL the second kind is read at the same time, on a
+    connection of its own (a thread, a greenlet under gevent's workers: deploy/gunicorn.conf.py):
+    a search's time on a cold table is its reads of each kind's rows, which the two kinds then
+    wait for together (docs/decision-search-speed.md, *Both kinds at once*). A search holds two
+    pooled connections for that while (APP_SLOTS searches of a worker: 8 of its 15)."""
+    page = partial(_kind_page, filters=filters, after=after, limit=limit, cap=cap, today=today)
+    if len(branches) < 2 or db.session.get_bind().dialect.name != "postgresql":
+        return [page(*branch) for branch in branches]
+    app = current_app._get_current_object()
+    outcome: dict[str, object] = {}
+
+    def other() -> None:
+        try:
+            with app.app_context():  # (its own session: removed when the context ends)
+                outcome["page"] = page(*branches[1])
+        except BaseException as exc:  # raised in the request below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=other, name="decision-search-kind", daemon=True)
+    thread.start()
+    try:
+        first = page(*branches[0])
+    finally:
+        thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return [first, outcome["page"]]
+
+
 def _paged(kind: str, model: type, after: Cursor | None, limit: int, with_count: bool,
            ids: sa.Select) -> sa.Select:  # fmt: skip
     """The first limit + 1 of `ids` after the cursor in the list's order, with their day (and
@@ -245,8 +284,8 @@ def list_decisions(
             lambda kind, model: _narrowing(kind, model, filters))  # fmt: skip
     else:  # the newest ids of each kind through its own indexes, then their rows
         order, counts = [], []
-        for kind, model, statement in _branches(filters, today):
-            ids, count = _kind_page(kind, model, statement, filters, after, limit, cap, today)
+        for ids, count in _kind_pages(_branches(filters, today), filters, after, limit, cap,
+                                      today):  # fmt: skip
             order += ids
             counts.append(count)
         found = public_rows.rows_in_order(public_rows.kinds(filters), order, limit + 1, today)
