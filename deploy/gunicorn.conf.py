@@ -57,7 +57,9 @@ errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 wsgi_app = "wsgi:app"
 
-APP_SLOTS = 4  # requests of one worker in the app at once; SQLAlchemy pools 5 connections
+# requests of one worker in the app at once; SQLAlchemy pools 5 connections and 10 more when
+# busy; a 双公示 search holds two on PostgreSQL (its two kinds at once: listing._kind_pages)
+APP_SLOTS = 4
 # Seconds to send a request's body: a 12 MB upload at 1.6 Mbit/s.
 BODY_SECONDS = int(os.environ.get("GUNICORN_BODY_SECONDS", 60))
 FORM_BYTES = 64 * 1024  # a body up to this (any form but an upload's) is read ahead in memory
