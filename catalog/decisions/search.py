@@ -203,14 +203,14 @@ class Sample:
         row. (A second, wider window, when the first held too few, read a large range of the
         order's index for a word with a few hundred rows, which the lookup alone reads at
         once: 38-40 ms cold.)"""
-        _kept, days = self._kept_rows(today, filters)  # (negated ordinals: ascending)
+        kept, days = self._kept_rows(today, filters)  # (negated ordinals: ascending)
         first = 0 if before is None else bisect.bisect_left(days, -before.toordinal())
         rows = len(days) - first  # kept rows decided on `before` or earlier
         matched = self.matching(q, lower)
         hits = sum(
             1 for i in matched
             if (day := self.rows[i].decided_on) is not None and (before is None or day <= before)
-            and i in _kept
+            and i in kept
         )  # fmt: skip
         if not hits:
             return None
