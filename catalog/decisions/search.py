@@ -208,9 +208,8 @@ class Sample:
         rows = len(days) - first  # kept rows decided on `before` or earlier
         matched = self.matching(q, lower)
         hits = sum(
-            1 for i in matched
+            1 for i in matched & kept
             if (day := self.rows[i].decided_on) is not None and (before is None or day <= before)
-            and i in kept
         )  # fmt: skip
         if not hits:
             return None
@@ -222,7 +221,7 @@ class Sample:
         """The positions of the sampled rows the words find: their text holds the words, or
         their code begins with the words' code prefix."""
         text, prefix = lower(q), Words.of(q, lower).code_prefix
-        found = self._holding(self.texts, self.starts, text) if text else set(range(len(self.rows)))
+        found = self._holding(self.texts, self.starts, text)
         if prefix:
             found |= self._holding(self.codes, self.code_starts, _SEPARATOR + prefix)
         return found
